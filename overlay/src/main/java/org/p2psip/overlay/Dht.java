@@ -1,0 +1,35 @@
+package org.p2psip.overlay;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+
+/**
+ * The DHT as its users see it, on a superpeer or (later) through a leaf's superpeer. Every call is
+ * asynchronous; futures complete on the node's thread, so callers must not block in callbacks.
+ */
+public interface Dht {
+    /**
+     * Stores {@code value} on the {@code replicas} nodes closest to {@code key}. Fails with a
+     * {@link DhtException} when no replica accepted it.
+     */
+    CompletableFuture<PutResult> put(NodeId key, DhtValue value);
+
+    /** Every live value at {@code key}, from all writers. */
+    CompletableFuture<List<DhtValue>> get(NodeId key);
+
+    /** Removes the value (owner, nonce) at {@code key}; {@code proof} is what the storage policy asks for. */
+    CompletableFuture<PutResult> remove(NodeId key, Bytes owner, Bytes nonce, Bytes proof);
+
+    /**
+     * Reports the values at {@code key} now and as they appear, change, expire or are removed, until
+     * the returned subscription is closed. {@code listener} runs on the node's thread.
+     */
+    Subscription listen(NodeId key, Consumer<ValueEvent> listener);
+
+    /** An active {@link #listen}. */
+    interface Subscription extends AutoCloseable {
+        @Override
+        void close();
+    }
+}

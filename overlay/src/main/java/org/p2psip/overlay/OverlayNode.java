@@ -1,0 +1,776 @@
+package org.p2psip.overlay;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.p2psip.overlay.DhtValue.ValueId;
+import org.p2psip.overlay.link.LinkLayer;
+import org.p2psip.overlay.link.LinkTable;
+import org.p2psip.overlay.lookup.IterativeLookup;
+import org.p2psip.overlay.routing.RoutingTable;
+import org.p2psip.overlay.rpc.RateLimiter;
+import org.p2psip.overlay.rpc.RpcEngine;
+import org.p2psip.overlay.runtime.Scheduler;
+import org.p2psip.overlay.store.StoragePolicy;
+import org.p2psip.overlay.store.ValueStore;
+import org.p2psip.overlay.wire.Fragmenter;
+import org.p2psip.overlay.wire.Frame;
+import org.p2psip.overlay.wire.MalformedFrameException;
+import org.p2psip.overlay.wire.Message;
+import org.p2psip.overlay.wire.Message.Ack;
+import org.p2psip.overlay.wire.Message.FindNode;
+import org.p2psip.overlay.wire.Message.Get;
+import org.p2psip.overlay.wire.Message.GetReply;
+import org.p2psip.overlay.wire.Message.Listen;
+import org.p2psip.overlay.wire.Message.Nodes;
+import org.p2psip.overlay.wire.Message.Notify;
+import org.p2psip.overlay.wire.Message.Ping;
+import org.p2psip.overlay.wire.Message.Pong;
+import org.p2psip.overlay.wire.Message.Put;
+import org.p2psip.overlay.wire.Message.Remove;
+import org.p2psip.overlay.wire.Message.Status;
+import org.p2psip.overlay.wire.Reassembler;
+import org.p2psip.overlay.wire.WireCodec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Kademlia node: routing, RPCs, storage, replication and the {@link Dht} API. All its state lives on
+ * its link layer's {@link Scheduler} thread; public methods hop onto it and return futures.
+ */
+public final class OverlayNode implements Dht, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(OverlayNode.class);
+    /** Bytes of values per GET reply page, leaving room for contacts within a frame. */
+    private static final int PAGE_BYTES = 56 * 1024;
+    private static final int MAX_PAGES_PER_NODE = 64;
+    private static final int MAX_LISTEN_REGISTRATIONS = 16_384;
+    private static final int MAX_LISTENERS_PER_KEY = 256;
+    private static final String LOCAL_SOURCE = "local";
+
+    private final NodeId id;
+    private final OverlayConfig config;
+    private final LinkLayer links;
+    private final Scheduler scheduler;
+    private final Contact self;
+    private final WireCodec codec;
+    private final RoutingTable routing;
+    private final LinkTable linkTable;
+    private final ValueStore store;
+    private final RpcEngine rpc;
+    private final RateLimiter limiter;
+    private final Reassembler reassembler;
+    private final Random random;
+    private final OverlayStats stats = new OverlayStats();
+    /** Who listens at keys this node stores: key -> (listener address, token) -> expiry. */
+    private final Map<NodeId, LinkedHashMap<ListenerKey, Long>> listeners = new HashMap<>();
+    private int listenRegistrations;
+    /** This node's own listens, by token. */
+    private final Map<Long, ListenState> listens = new HashMap<>();
+    /** Values this node wrote, republished until they expire or are removed. */
+    private final Map<NodeId, Map<ValueId, DhtValue>> published = new HashMap<>();
+    private final ArrayDeque<Contact> newContacts = new ArrayDeque<>();
+    private final Set<NodeId> pinging = new HashSet<>();
+    private final List<Scheduler.Cancellable> timers = new ArrayList<>();
+    private long streamIds;
+    private volatile boolean joined;
+    private volatile boolean closed;
+
+    private record ListenerKey(InetSocketAddress address, long token) { }
+
+    /**
+     * Creates a node on {@code links}; call {@link #start()} then {@link #join}.
+     *
+     * @param id     the node id: SHA-1 of the node's public key
+     * @param policy decides which values this node stores
+     */
+    public OverlayNode(NodeId id, LinkLayer links, OverlayConfig config, StoragePolicy policy, WireCodec codec, Random random) {
+        this.id = id;
+        this.config = config;
+        this.links = links;
+        this.scheduler = links.scheduler();
+        this.self = new Contact(id, links.localAddress());
+        this.codec = codec;
+        this.random = random;
+        long now = scheduler.nowMillis();
+        this.routing = new RoutingTable(id, config.k(), now);
+        this.linkTable = new LinkTable(config.maxLinks(), addr -> routing.removeAddress(addr, scheduler.nowMillis()));
+        this.store = new ValueStore(policy, config.storeMaxBytes(), config.storeMaxBytesPerSource(), config.maxValuesPerKey(),
+                config.maxTtlMillis());
+        this.rpc = new RpcEngine(scheduler, id, this::send, config.attemptTimeoutMillis(), config.attempts(), random);
+        this.limiter = new RateLimiter(config.requestsPerSecondPerSource(), 65_536);
+        this.reassembler = new Reassembler(4 << 20, 8, 5_000);
+    }
+
+    public NodeId id() {
+        return id;
+    }
+
+    public Contact contact() {
+        return self;
+    }
+
+    public OverlayConfig config() {
+        return config;
+    }
+
+    public boolean isJoined() {
+        return joined;
+    }
+
+    /** Starts receiving and the maintenance timers. */
+    public OverlayNode start() {
+        scheduler.execute(() -> {
+            links.setReceiver(this::onDatagram);
+            every(config.sweepIntervalMillis(), this::sweep);
+            every(Math.min(config.refreshIntervalMillis(), 60_000), this::refreshBuckets);
+            every(config.replicationIntervalMillis(), this::replicate);
+            every(config.republishIntervalMillis(), this::republish);
+            every(1_000, this::handOver);
+        });
+        return this;
+    }
+
+    private void every(long periodMillis, Runnable task) {
+        Runnable[] loop = new Runnable[1];
+        loop[0] = () -> {
+            if (closed) {
+                return;
+            }
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                LOG.warn("node {}: maintenance task failed: {}", id.shortHex(), e.toString(), e);
+            }
+            timers.add(scheduler.schedule(loop[0], periodMillis));
+        };
+        timers.add(scheduler.schedule(loop[0], periodMillis));
+        if (timers.size() > 64) {
+            timers.subList(0, timers.size() - 16).clear();
+        }
+    }
+
+    // ------------------------------------------------------------------ joining
+
+    /**
+     * Joins the overlay through {@code bootstrap} nodes: pings them, looks up this node's own id, then
+     * refreshes every bucket. With no bootstrap node this is the first node and joining is immediate.
+     *
+     * @return the number of neighbours known after joining
+     */
+    public CompletableFuture<Integer> join(List<InetSocketAddress> bootstrap) {
+        return onThread(() -> {
+            if (bootstrap.isEmpty()) {
+                joined = true;
+                return CompletableFuture.completedFuture(0);
+            }
+            List<CompletableFuture<Frame>> pings = new ArrayList<>();
+            for (InetSocketAddress b : bootstrap) {
+                pings.add(rpc.call(b, new Ping()).exceptionally(e -> null));
+            }
+            return CompletableFuture.allOf(pings.toArray(CompletableFuture[]::new)).thenCompose(x -> {
+                if (routing.size() == 0) {
+                    return CompletableFuture.failedFuture(new IOException("no bootstrap node answered at " + bootstrap
+                            + "; check the addresses and that a node runs there"));
+                }
+                return findNodes(id, config.k(), false);
+            }).thenCompose(closest -> {
+                List<CompletableFuture<List<Contact>>> refreshes = new ArrayList<>();
+                for (int i = 0; i < routing.bucketCount(); i++) {
+                    refreshes.add(findNodes(id.randomWithPrefix(i, random), config.k(), false));
+                }
+                return CompletableFuture.allOf(refreshes.toArray(CompletableFuture[]::new));
+            }).thenApply(x -> {
+                joined = true;
+                LOG.debug("node {} joined: {} neighbours in {} buckets", id.shortHex(), routing.size(), routing.bucketCount());
+                return routing.size();
+            });
+        });
+    }
+
+    // ------------------------------------------------------------------ the DHT API
+
+    @Override
+    public CompletableFuture<PutResult> put(NodeId key, DhtValue value) {
+        return onThread(() -> store(key, value, true));
+    }
+
+    private CompletableFuture<PutResult> store(NodeId key, DhtValue value, boolean remember) {
+        return findNodes(key, config.replicas(), true).thenCompose(nodes -> {
+            List<CompletableFuture<Ack>> acks = new ArrayList<>();
+            for (Contact c : nodes) {
+                if (c.id().equals(id)) {
+                    acks.add(CompletableFuture.completedFuture(storeLocally(key, value, LOCAL_SOURCE)));
+                } else {
+                    acks.add(request(c, new Put(key, value, false)));
+                }
+            }
+            return collect(acks).thenApply(r -> {
+                if (remember) {
+                    published.computeIfAbsent(key, k -> new HashMap<>()).put(value.id(), value);
+                }
+                return r;
+            });
+        });
+    }
+
+    @Override
+    public CompletableFuture<List<DhtValue>> get(NodeId key) {
+        return onThread(() -> {
+            Map<ValueId, DhtValue> found = new HashMap<>();
+            long now = scheduler.nowMillis();
+            merge(found, store.get(key, now));
+            return lookup(key, config.replicas(), true, c -> fetchPages(c, key, Bytes.EMPTY, found, 0))
+                    .thenApply(nodes -> {
+                        long t = scheduler.nowMillis();
+                        List<DhtValue> out = new ArrayList<>(found.size());
+                        for (DhtValue v : found.values()) {
+                            if (!v.expiredAt(t)) {
+                                out.add(v);
+                            }
+                        }
+                        out.sort((a, b) -> a.id().compareTo(b.id()));
+                        return out;
+                    });
+        });
+    }
+
+    @Override
+    public CompletableFuture<PutResult> remove(NodeId key, Bytes owner, Bytes nonce, Bytes proof) {
+        return onThread(() -> {
+            Map<ValueId, DhtValue> mine = published.get(key);
+            DhtValue known = mine == null ? null : mine.get(new ValueId(owner, nonce));
+            long tombstone = known != null ? known.expiresAtMillis() : scheduler.nowMillis() + config.maxTtlMillis();
+            Remove req = new Remove(key, owner, nonce, proof, tombstone);
+            return findNodes(key, config.replicas(), true).thenCompose(nodes -> {
+                List<CompletableFuture<Ack>> acks = new ArrayList<>();
+                for (Contact c : nodes) {
+                    acks.add(c.id().equals(id) ? CompletableFuture.completedFuture(removeLocally(req)) : request(c, req));
+                }
+                return collect(acks);
+            }).thenApply(r -> {
+                if (mine != null) {
+                    mine.remove(new ValueId(owner, nonce));
+                    if (mine.isEmpty()) {
+                        published.remove(key);
+                    }
+                }
+                return r;
+            });
+        });
+    }
+
+    @Override
+    public Subscription listen(NodeId key, Consumer<ValueEvent> listener) {
+        ListenState state = new ListenState(key, random.nextLong(), listener);
+        scheduler.execute(() -> {
+            listens.put(state.token, state);
+            state.renew();
+        });
+        return () -> scheduler.execute(state::close);
+    }
+
+    /** Neighbours in the routing table, for tests and status. */
+    public CompletableFuture<List<Contact>> neighbours() {
+        return onThread(() -> CompletableFuture.completedFuture(routing.contacts()));
+    }
+
+    /** The values this node stores at {@code key} itself (not a DHT lookup). */
+    public CompletableFuture<List<DhtValue>> localValues(NodeId key) {
+        return onThread(() -> CompletableFuture.completedFuture(store.get(key, scheduler.nowMillis())));
+    }
+
+    /** The {@code n} nodes closest to {@code target} found by an iterative lookup. */
+    public CompletableFuture<List<Contact>> findClosest(NodeId target, int n) {
+        return onThread(() -> findNodes(target, n, true));
+    }
+
+    public CompletableFuture<NodeStatus> status() {
+        return onThread(() -> CompletableFuture.completedFuture(new NodeStatus(id, links.localAddress(), joined,
+                routing.size(), routing.bucketCount(), linkTable.size(), linkTable.capacity(), store.keyCount(),
+                store.valueCount(), store.bytes(), store.maxBytes(), rpc.pendingCount(), listens.size(),
+                stats.snapshot(reassembler.droppedStreams(), rpc.timeouts()))));
+    }
+
+    /** Counters, readable from any thread. */
+    public OverlayStats.Snapshot counters() {
+        return stats.snapshot(reassembler.droppedStreams(), rpc.timeouts());
+    }
+
+    // ------------------------------------------------------------------ lookups
+
+    private CompletableFuture<List<Contact>> findNodes(NodeId target, int size, boolean includeSelf) {
+        return lookup(target, size, includeSelf, c -> rpc.call(c.address(), new FindNode(target)).thenApply(f -> {
+            if (!(f.message() instanceof Nodes n)) {
+                throw new CompletionException(new IOException("unexpected reply to FIND_NODE"));
+            }
+            return n.nodes();
+        }));
+    }
+
+    private CompletableFuture<List<Contact>> lookup(NodeId target, int size, boolean includeSelf, IterativeLookup.Querier q) {
+        routing.touch(target, scheduler.nowMillis());
+        IterativeLookup.Querier counted = c -> q.query(c).whenComplete((r, e) -> {
+            if (e != null) {
+                routing.failed(c.id(), scheduler.nowMillis());
+            }
+        });
+        return new IterativeLookup(target, size, config.alpha(), self, includeSelf, counted)
+                .run(routing.closest(target, config.k()));
+    }
+
+    private CompletableFuture<List<Contact>> fetchPages(Contact c, NodeId key, Bytes placemark,
+                                                        Map<ValueId, DhtValue> found, int page) {
+        return rpc.call(c.address(), new Get(key, 0, placemark)).thenCompose(f -> {
+            if (!(f.message() instanceof GetReply r)) {
+                return CompletableFuture.failedFuture(new IOException("unexpected reply to GET"));
+            }
+            merge(found, r.values());
+            if (!r.placemark().isEmpty() && page + 1 < MAX_PAGES_PER_NODE) {
+                return fetchPages(c, key, r.placemark(), found, page + 1).thenApply(x -> r.closer());
+            }
+            return CompletableFuture.completedFuture(r.closer());
+        });
+    }
+
+    private static void merge(Map<ValueId, DhtValue> found, List<DhtValue> values) {
+        for (DhtValue v : values) {
+            found.merge(v.id(), v, (a, b) -> a.expiresAtMillis() >= b.expiresAtMillis() ? a : b);
+        }
+    }
+
+    private CompletableFuture<Ack> request(Contact c, Message.Request req) {
+        return rpc.call(c.address(), req).handle((f, e) -> {
+            if (e != null) {
+                routing.failed(c.id(), scheduler.nowMillis());
+                return new Ack(Status.AGAIN, c + " did not answer");
+            }
+            return f.message() instanceof Ack a ? a : new Ack(Status.BAD_REQUEST, "unexpected reply from " + c);
+        });
+    }
+
+    private static CompletableFuture<PutResult> collect(List<CompletableFuture<Ack>> acks) {
+        return CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).thenApply(x -> {
+            int ok = 0;
+            List<String> refusals = new ArrayList<>();
+            Status worst = Status.AGAIN;
+            for (CompletableFuture<Ack> f : acks) {
+                Ack a = f.join();
+                if (a.status().ok()) {
+                    ok++;
+                } else {
+                    refusals.add(a.status() + ": " + a.reason());
+                    if (a.status() != Status.AGAIN) {
+                        worst = a.status();
+                    }
+                }
+            }
+            if (ok == 0) {
+                throw new DhtException(acks.isEmpty() ? Status.AGAIN : worst, acks.isEmpty()
+                        ? "no node is reachable; is this node joined to the overlay?"
+                        : "no replica accepted the operation: " + String.join("; ", refusals));
+            }
+            return new PutResult(ok, acks.size(), List.copyOf(refusals));
+        });
+    }
+
+    // ------------------------------------------------------------------ datagrams in and out
+
+    private void send(InetSocketAddress to, Frame frame) {
+        if (closed) {
+            return;
+        }
+        byte[] bytes = codec.encode(frame);
+        linkTable.sent(to, scheduler.nowMillis());
+        for (byte[] d : Fragmenter.split(bytes, config.maxDatagramBytes(), streamIds++)) {
+            stats.datagramsOut.incrementAndGet();
+            links.send(to, d);
+        }
+    }
+
+    private Object sourceKey(InetSocketAddress from) {
+        return config.sourceKey() == OverlayConfig.SourceKey.IP ? from.getAddress() : from;
+    }
+
+    private void onDatagram(InetSocketAddress from, byte[] d, int len) {
+        if (closed) {
+            return;
+        }
+        stats.datagramsIn.incrementAndGet();
+        long now = scheduler.nowMillis();
+        if (len < 4) {
+            stats.malformed.incrementAndGet();
+            return;
+        }
+        int kind = d[3];
+        if (kind != Frame.KIND_REPLY && !limiter.tryAcquire(sourceKey(from), now)) {
+            stats.rateLimited.incrementAndGet();
+            return;
+        }
+        byte[] bytes = d;
+        int length = len;
+        try {
+            if (kind == Frame.KIND_FRAGMENT) {
+                bytes = reassembler.accept(from, d, len, now);
+                if (bytes == null) {
+                    return;
+                }
+                length = bytes.length;
+            }
+            Frame f = codec.decode(bytes, length);
+            if (f.sender().equals(id)) {
+                throw new MalformedFrameException("a frame claiming this node's own id");
+            }
+            Contact c = new Contact(f.sender(), from);
+            if (f.reply()) {
+                if (!rpc.onReply(from, f, () -> learn(c, now))) {
+                    stats.unmatchedReplies.incrementAndGet();
+                }
+            } else {
+                learn(c, now);
+                serve(c, f, now);
+            }
+        } catch (MalformedFrameException e) {
+            stats.malformed.incrementAndGet();
+            LOG.trace("dropped a datagram from {}: {}", from, e.getMessage());
+        }
+    }
+
+    /** A node talked to us: keep its link and routing entry fresh; ping-before-evict on a full bucket. */
+    private void learn(Contact c, long now) {
+        linkTable.received(c.address(), now);
+        RoutingTable.Outcome o = routing.seen(c, now);
+        if (o instanceof RoutingTable.Outcome.Added) {
+            newContacts.add(c);
+        } else if (o instanceof RoutingTable.Outcome.Full full && pinging.add(full.oldest().id())) {
+            Contact oldest = full.oldest();
+            rpc.call(oldest.address(), new Ping()).whenComplete((f, e) -> {
+                pinging.remove(oldest.id());
+                if (e != null && routing.remove(oldest.id(), scheduler.nowMillis())) {
+                    newContacts.add(full.newcomer());
+                }
+            });
+        }
+    }
+
+    private void serve(Contact from, Frame f, long now) {
+        stats.requestsServed.incrementAndGet();
+        Message m = f.message();
+        Message reply;
+        if (m instanceof Ping) {
+            reply = new Pong(from.address());
+        } else if (m instanceof FindNode fn) {
+            reply = new Nodes(closestExcept(fn.target(), from.id()));
+        } else if (m instanceof Get g) {
+            ValueStore.Page page = store.page(g.key(), g.maxValues(), g.placemark(), PAGE_BYTES, now);
+            reply = new GetReply(closestExcept(g.key(), from.id()), page.values(), page.placemark());
+        } else if (m instanceof Put p) {
+            reply = storeLocally(p.key(), p.value(), sourceKey(from.address()));
+        } else if (m instanceof Remove r) {
+            reply = removeLocally(r);
+        } else if (m instanceof Listen l) {
+            reply = register(from.address(), l, now);
+        } else if (m instanceof Notify n) {
+            ListenState s = listens.get(n.token());
+            if (s != null && s.key.equals(n.key())) {
+                s.deliver(n.values(), n.removed());
+            }
+            reply = Ack.OK;
+        } else {
+            reply = new Ack(Status.BAD_REQUEST, "unsupported request");
+        }
+        send(from.address(), new Frame(true, f.requestId(), id, reply));
+    }
+
+    private List<Contact> closestExcept(NodeId target, NodeId except) {
+        List<Contact> out = routing.closest(target, config.k() + 1);
+        out.removeIf(c -> c.id().equals(except));
+        return out.size() > config.k() ? out.subList(0, config.k()) : out;
+    }
+
+    private Ack storeLocally(NodeId key, DhtValue value, Object source) {
+        ValueStore.Outcome o = store.put(key, value, source, scheduler.nowMillis());
+        if (!o.status().ok()) {
+            stats.refusedPuts.incrementAndGet();
+            return new Ack(o.status(), o.reason());
+        }
+        if (o.changed()) {
+            notifyListeners(key, List.of(o.value()), List.of());
+        }
+        return Ack.OK;
+    }
+
+    private Ack removeLocally(Remove r) {
+        ValueStore.Outcome o = store.remove(new StoragePolicy.RemoveRequest(r.key(), r.owner(), r.nonce(), r.proof()),
+                r.tombstoneUntilMillis(), scheduler.nowMillis());
+        if (!o.status().ok()) {
+            return new Ack(o.status(), o.reason());
+        }
+        if (o.changed()) {
+            notifyListeners(r.key(), List.of(), List.of(o.value()));
+        }
+        return Ack.OK;
+    }
+
+    // ------------------------------------------------------------------ listen
+
+    private Ack register(InetSocketAddress from, Listen l, long now) {
+        LinkedHashMap<ListenerKey, Long> forKey = listeners.computeIfAbsent(l.key(), k -> new LinkedHashMap<>());
+        ListenerKey lk = new ListenerKey(from, l.token());
+        if (!forKey.containsKey(lk)) {
+            if (listenRegistrations >= MAX_LISTEN_REGISTRATIONS || forKey.size() >= MAX_LISTENERS_PER_KEY) {
+                if (forKey.isEmpty()) {
+                    listeners.remove(l.key());
+                }
+                return new Ack(Status.CAPACITY, "this node tracks the maximum number of listeners; retry later");
+            }
+            listenRegistrations++;
+        }
+        forKey.put(lk, now + Math.min(l.seconds(), 3600) * 1000L);
+        return Ack.OK;
+    }
+
+    private void notifyListeners(NodeId key, List<DhtValue> values, List<DhtValue> removed) {
+        for (ListenState s : listens.values()) {
+            if (s.key.equals(key)) {
+                s.deliver(values, removed);
+            }
+        }
+        LinkedHashMap<ListenerKey, Long> forKey = listeners.get(key);
+        if (forKey == null) {
+            return;
+        }
+        long now = scheduler.nowMillis();
+        Iterator<Map.Entry<ListenerKey, Long>> it = forKey.entrySet().iterator();
+        while (it.hasNext()) {
+            Map.Entry<ListenerKey, Long> e = it.next();
+            if (e.getValue() <= now) {
+                it.remove();
+                listenRegistrations--;
+                continue;
+            }
+            rpc.call(e.getKey().address(), new Notify(key, e.getKey().token(), values, removed)).exceptionally(x -> null);
+        }
+        if (forKey.isEmpty()) {
+            listeners.remove(key);
+        }
+    }
+
+    /** One of this node's own listens: renews its registrations and reports changes once each. */
+    private final class ListenState {
+        final NodeId key;
+        final long token;
+        final Consumer<ValueEvent> listener;
+        final Map<ValueId, DhtValue> known = new HashMap<>();
+        Scheduler.Cancellable timer;
+        boolean closed;
+
+        ListenState(NodeId key, long token, Consumer<ValueEvent> listener) {
+            this.key = key;
+            this.token = token;
+            this.listener = listener;
+        }
+
+        void renew() {
+            if (closed || OverlayNode.this.closed) {
+                return;
+            }
+            findNodes(key, config.replicas(), false).thenAccept(nodes -> {
+                for (Contact c : nodes) {
+                    rpc.call(c.address(), new Listen(key, token, config.listenSeconds())).exceptionally(e -> null);
+                }
+            });
+            get(key).thenAccept(values -> {
+                long now = scheduler.nowMillis();
+                deliver(values, List.of());
+                List<DhtValue> gone = new ArrayList<>();
+                for (DhtValue v : known.values()) {
+                    if (v.expiredAt(now)) {
+                        gone.add(v);
+                    }
+                }
+                deliver(List.of(), gone);
+            });
+            timer = scheduler.schedule(this::renew, config.listenSeconds() * 500L);
+        }
+
+        void deliver(List<DhtValue> values, List<DhtValue> removed) {
+            if (closed) {
+                return;
+            }
+            for (DhtValue v : values) {
+                DhtValue prev = known.put(v.id(), v);
+                if (!v.equals(prev)) {
+                    fire(new ValueEvent(key, v, false));
+                }
+            }
+            for (DhtValue v : removed) {
+                if (known.remove(v.id()) != null) {
+                    fire(new ValueEvent(key, v, true));
+                }
+            }
+        }
+
+        private void fire(ValueEvent e) {
+            try {
+                listener.accept(e);
+            } catch (RuntimeException ex) {
+                LOG.warn("a listener of key {} threw {}", key.shortHex(), ex.toString(), ex);
+            }
+        }
+
+        void close() {
+            closed = true;
+            if (timer != null) {
+                timer.cancel();
+            }
+            listens.remove(token);
+        }
+    }
+
+    // ------------------------------------------------------------------ maintenance
+
+    private void sweep() {
+        long now = scheduler.nowMillis();
+        store.sweep(now, (key, v) -> notifyListeners(key, List.of(), List.of(v)));
+        published.values().forEach(m -> m.values().removeIf(v -> v.expiredAt(now)));
+        published.values().removeIf(Map::isEmpty);
+        listeners.values().forEach(m -> {
+            int before = m.size();
+            m.values().removeIf(t -> t <= now);
+            listenRegistrations -= before - m.size();
+        });
+        listeners.values().removeIf(Map::isEmpty);
+    }
+
+    private void refreshBuckets() {
+        if (!joined) {
+            return;
+        }
+        for (NodeId target : routing.refreshTargets(scheduler.nowMillis(), config.refreshIntervalMillis(), random)) {
+            findNodes(target, config.k(), false);
+        }
+    }
+
+    /** Hands values over to nodes that joined near them, so a closer newcomer serves them at once. */
+    private void handOver() {
+        if (newContacts.isEmpty()) {
+            return;
+        }
+        Set<NodeId> fresh = new HashSet<>();
+        for (Contact c : newContacts) {
+            fresh.add(c.id());
+        }
+        newContacts.clear();
+        store.forEachKey(scheduler.nowMillis(), (key, values) -> {
+            for (Contact c : routing.closest(key, config.replicas())) {
+                if (fresh.contains(c.id())) {
+                    for (DhtValue v : values) {
+                        rpc.call(c.address(), new Put(key, v, true)).exceptionally(e -> null);
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * Periodic re-replication. Only the two nodes closest to a key push it to the other replicas, which
+     * keeps traffic at 2 x replicas per value per interval while surviving the loss of either.
+     */
+    private void replicate() {
+        store.forEachKey(scheduler.nowMillis(), (key, values) -> {
+            List<Contact> closest = routing.closest(key, config.replicas());
+            int rank = 0;
+            for (Contact c : closest) {
+                if (key.compareDistance(c.id(), id) < 0) {
+                    rank++;
+                }
+            }
+            if (rank >= 2) {
+                return;
+            }
+            for (Contact c : closest) {
+                for (DhtValue v : values) {
+                    rpc.call(c.address(), new Put(key, v, true)).exceptionally(e -> null);
+                }
+            }
+        });
+    }
+
+    /** The writer re-puts its live values, so they reach the nodes now responsible for them. */
+    private void republish() {
+        long now = scheduler.nowMillis();
+        for (Map.Entry<NodeId, Map<ValueId, DhtValue>> e : published.entrySet()) {
+            for (DhtValue v : List.copyOf(e.getValue().values())) {
+                if (!v.expiredAt(now)) {
+                    store(e.getKey(), v, false).exceptionally(x -> null);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ plumbing
+
+    private <T> CompletableFuture<T> onThread(Supplier<CompletableFuture<T>> task) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new IllegalStateException("node " + id.shortHex() + " is stopped"));
+        }
+        CompletableFuture<T> out = new CompletableFuture<>();
+        Runnable r = () -> {
+            try {
+                task.get().whenComplete((v, e) -> {
+                    if (e != null) {
+                        out.completeExceptionally(e instanceof CompletionException && e.getCause() != null ? e.getCause() : e);
+                    } else {
+                        out.complete(v);
+                    }
+                });
+            } catch (RuntimeException e) {
+                out.completeExceptionally(e);
+            }
+        };
+        if (scheduler.inThread()) {
+            r.run();
+        } else {
+            scheduler.execute(r);
+        }
+        return out;
+    }
+
+    /** Stops the node: timers, pending calls and the link layer. Values it held live on at its replicas. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        scheduler.execute(() -> {
+            closed = true;
+            timers.forEach(Scheduler.Cancellable::cancel);
+            timers.clear();
+            listens.values().forEach(s -> {
+                if (s.timer != null) {
+                    s.timer.cancel();
+                }
+            });
+            rpc.cancelAll(new IllegalStateException("node " + id.shortHex() + " stopped"));
+            done.complete(null);
+        });
+        if (!scheduler.inThread()) {
+            done.join();
+        }
+        links.close();
+    }
+}

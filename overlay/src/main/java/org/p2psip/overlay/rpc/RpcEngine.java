@@ -1,0 +1,116 @@
+package org.p2psip.overlay.rpc;
+
+import java.net.InetSocketAddress;
+import java.util.HashMap;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
+import org.p2psip.overlay.NodeId;
+import org.p2psip.overlay.runtime.Scheduler;
+import org.p2psip.overlay.wire.Frame;
+import org.p2psip.overlay.wire.Message;
+
+/**
+ * Request/reply matching with timeouts and retries. Each request gets a fresh id; a reply counts only
+ * if it carries that id and comes from the address the request went to. Used on the node's thread.
+ */
+public final class RpcEngine {
+    private final Scheduler scheduler;
+    private final BiConsumer<InetSocketAddress, Frame> sender;
+    private final NodeId self;
+    private final long attemptTimeoutMillis;
+    private final int attempts;
+    private final HashMap<Long, Call> pending = new HashMap<>();
+    private long nextId;
+    private long timeouts;
+
+    private final class Call {
+        final long id;
+        final InetSocketAddress to;
+        final Frame frame;
+        final CompletableFuture<Frame> future = new CompletableFuture<>();
+        int sent;
+        Scheduler.Cancellable timer;
+
+        Call(long id, InetSocketAddress to, Frame frame) {
+            this.id = id;
+            this.to = to;
+            this.frame = frame;
+        }
+
+        void transmit() {
+            sent++;
+            sender.accept(to, frame);
+            timer = scheduler.schedule(this::expire, attemptTimeoutMillis << (sent - 1));
+        }
+
+        void expire() {
+            if (pending.get(id) != this) {
+                return;
+            }
+            if (sent < attempts) {
+                transmit();
+                return;
+            }
+            pending.remove(id);
+            timeouts++;
+            future.completeExceptionally(new RpcTimeoutException(to, frame.message().getClass().getSimpleName(), sent));
+        }
+    }
+
+    /**
+     * @param attemptTimeoutMillis wait for the first attempt; each retry waits twice as long
+     * @param attempts sends per request, first one included
+     */
+    public RpcEngine(Scheduler scheduler, NodeId self, BiConsumer<InetSocketAddress, Frame> sender,
+                     long attemptTimeoutMillis, int attempts, Random random) {
+        this.scheduler = scheduler;
+        this.self = self;
+        this.sender = sender;
+        this.attemptTimeoutMillis = attemptTimeoutMillis;
+        this.attempts = attempts;
+        this.nextId = random.nextLong();
+    }
+
+    /** Sends {@code request} to {@code to}; the future completes on the node's thread. */
+    public CompletableFuture<Frame> call(InetSocketAddress to, Message.Request request) {
+        long id = nextId++;
+        Call c = new Call(id, to, new Frame(false, id, self, request));
+        pending.put(id, c);
+        c.transmit();
+        return c.future;
+    }
+
+    /**
+     * Completes the matching call, running {@code beforeComplete} first (so the caller's continuations
+     * see its effects); false when the reply matches none (late, duplicate or forged).
+     */
+    public boolean onReply(InetSocketAddress from, Frame reply, Runnable beforeComplete) {
+        Call c = pending.get(reply.requestId());
+        if (c == null || !c.to.equals(from)) {
+            return false;
+        }
+        pending.remove(c.id);
+        c.timer.cancel();
+        beforeComplete.run();
+        c.future.complete(reply);
+        return true;
+    }
+
+    /** Fails every pending call, e.g. when the node stops. */
+    public void cancelAll(Throwable cause) {
+        for (Call c : pending.values()) {
+            c.timer.cancel();
+            c.future.completeExceptionally(cause);
+        }
+        pending.clear();
+    }
+
+    public int pendingCount() {
+        return pending.size();
+    }
+
+    public long timeouts() {
+        return timeouts;
+    }
+}

@@ -1,0 +1,34 @@
+package org.p2psip.overlay.store;
+
+import org.p2psip.overlay.Bytes;
+import org.p2psip.overlay.DhtValue;
+import org.p2psip.overlay.NodeId;
+
+/**
+ * Decides which values a storing node accepts and who may remove them. The overlay knows nothing of
+ * signatures or owners; the storage module plugs in the P2P-SIP draft's rules here, and
+ * {@link SecretHashPolicy} gives OpenDHT's. Implementations must be thread-safe and must not block.
+ */
+public interface StoragePolicy {
+    /**
+     * @param existing the value stored under the same (owner, nonce), or null
+     */
+    Decision checkPut(NodeId key, DhtValue value, DhtValue existing, long nowMillis);
+
+    /**
+     * @param existing the value to remove, or null when this node does not hold it
+     */
+    Decision checkRemove(NodeId key, RemoveRequest request, DhtValue existing, long nowMillis);
+
+    /** A request to remove the value (owner, nonce) at key, with the policy's proof (secret or signature). */
+    record RemoveRequest(NodeId key, Bytes owner, Bytes nonce, Bytes proof) { }
+
+    /** Accept, or refuse with a reason the writer will see. */
+    record Decision(boolean accepted, String reason) {
+        public static final Decision ACCEPT = new Decision(true, "");
+
+        public static Decision refuse(String reason) {
+            return new Decision(false, reason);
+        }
+    }
+}

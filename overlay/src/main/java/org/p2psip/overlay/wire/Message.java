@@ -1,0 +1,64 @@
+package org.p2psip.overlay.wire;
+
+import java.util.List;
+import org.p2psip.overlay.Bytes;
+import org.p2psip.overlay.Contact;
+import org.p2psip.overlay.DhtValue;
+import org.p2psip.overlay.NodeId;
+
+/**
+ * The overlay's RPC messages. Requests and their replies are matched by the request id in the frame
+ * header ({@link Frame}). Every message family is closed here so the codec can register each with a
+ * fixed wire id and a length-checking serializer.
+ */
+public sealed interface Message {
+    /** A message that expects a reply. */
+    sealed interface Request extends Message { }
+
+    /** A reply to a request. */
+    sealed interface Reply extends Message { }
+
+    /** Outcome codes of PUT, REMOVE and LISTEN, aligned with OpenDHT's gateway codes where they overlap. */
+    enum Status {
+        OK, REFUSED, CAPACITY, AGAIN, TOO_LARGE, BAD_REQUEST;
+
+        public boolean ok() {
+            return this == OK;
+        }
+    }
+
+    record Ping() implements Request { }
+
+    /** @param observed the address the request came from, as the replying node saw it */
+    record Pong(java.net.InetSocketAddress observed) implements Reply { }
+
+    record FindNode(NodeId target) implements Request { }
+
+    record Nodes(List<Contact> nodes) implements Reply { }
+
+    /**
+     * @param maxValues 0 for as many as fit in one reply
+     * @param placemark empty for the first page; else the page cursor a previous reply returned
+     */
+    record Get(NodeId key, int maxValues, Bytes placemark) implements Request { }
+
+    /** @param placemark empty when no values remain, as in OpenDHT */
+    record GetReply(List<Contact> closer, List<DhtValue> values, Bytes placemark) implements Reply { }
+
+    /** @param replica true when a storing node hands the value on, false when its writer stores it */
+    record Put(NodeId key, DhtValue value, boolean replica) implements Request { }
+
+    /** @param proof what the storage policy needs to allow removal: a secret, or a signature */
+    record Remove(NodeId key, Bytes owner, Bytes nonce, Bytes proof, long tombstoneUntilMillis) implements Request { }
+
+    /** Asks a responsible node to report changes at {@code key} for {@code seconds}. */
+    record Listen(NodeId key, long token, int seconds) implements Request { }
+
+    /** Sent by a responsible node to a listener: values that appeared, changed or went away. */
+    record Notify(NodeId key, long token, List<DhtValue> values, List<DhtValue> removed) implements Request { }
+
+    /** The reply to PUT, REMOVE, LISTEN and NOTIFY. */
+    record Ack(Status status, String reason) implements Reply {
+        public static final Ack OK = new Ack(Status.OK, "");
+    }
+}

@@ -1,0 +1,388 @@
+package org.p2psip.overlay.wire;
+
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.KryoException;
+import com.esotericsoftware.kryo.Registration;
+import com.esotericsoftware.kryo.Serializer;
+import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.Output;
+import com.esotericsoftware.kryo.util.Pool;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
+import org.p2psip.overlay.Bytes;
+import org.p2psip.overlay.Contact;
+import org.p2psip.overlay.DhtValue;
+import org.p2psip.overlay.NodeId;
+import org.p2psip.overlay.wire.Message.Ack;
+import org.p2psip.overlay.wire.Message.FindNode;
+import org.p2psip.overlay.wire.Message.Get;
+import org.p2psip.overlay.wire.Message.GetReply;
+import org.p2psip.overlay.wire.Message.Listen;
+import org.p2psip.overlay.wire.Message.Nodes;
+import org.p2psip.overlay.wire.Message.Notify;
+import org.p2psip.overlay.wire.Message.Ping;
+import org.p2psip.overlay.wire.Message.Pong;
+import org.p2psip.overlay.wire.Message.Put;
+import org.p2psip.overlay.wire.Message.Remove;
+import org.p2psip.overlay.wire.Message.Status;
+
+/**
+ * Encodes and decodes {@link Frame}s. Bodies use Kryo with registration required and fixed class ids;
+ * every message has its own serializer that bounds each declared length before allocating, because
+ * Kryo 5.6 itself trusts declared array sizes. Thread-safe.
+ */
+public final class WireCodec {
+    /** Most contacts in one NODES or GET reply. */
+    public static final int MAX_CONTACTS = 64;
+    /** Most values in one reply or notification. */
+    public static final int MAX_VALUES = 4096;
+    public static final int MAX_REASON_CHARS = 256;
+    private static final int FIRST_ID = 20;
+    private static final int LAST_ID = 30;
+
+    private final Pool<Kryo> kryos = new Pool<>(true, false, 64) {
+        @Override
+        protected Kryo create() {
+            return newKryo();
+        }
+    };
+
+    private static Kryo newKryo() {
+        Kryo k = new Kryo();
+        k.setRegistrationRequired(true);
+        k.setReferences(false);
+        k.setMaxDepth(8);
+        // Fixed ids: the wire format of version 1. Never renumber; add new messages with new ids.
+        reg(k, Ping.class, 20, new Ser<Ping>() {
+            void write(Output o, Ping m) { }
+            Ping read(Input in) { return new Ping(); }
+        });
+        reg(k, Pong.class, 21, new Ser<Pong>() {
+            void write(Output o, Pong m) { writeAddress(o, m.observed()); }
+            Pong read(Input in) throws MalformedFrameException { return new Pong(readAddress(in)); }
+        });
+        reg(k, FindNode.class, 22, new Ser<FindNode>() {
+            void write(Output o, FindNode m) { writeId(o, m.target()); }
+            FindNode read(Input in) { return new FindNode(readId(in)); }
+        });
+        reg(k, Nodes.class, 23, new Ser<Nodes>() {
+            void write(Output o, Nodes m) { writeContacts(o, m.nodes()); }
+            Nodes read(Input in) throws MalformedFrameException { return new Nodes(readContacts(in)); }
+        });
+        reg(k, Get.class, 24, new Ser<Get>() {
+            void write(Output o, Get m) {
+                writeId(o, m.key());
+                o.writeVarInt(m.maxValues(), true);
+                writeBytes(o, m.placemark());
+            }
+            Get read(Input in) throws MalformedFrameException {
+                NodeId key = readId(in);
+                int max = in.readVarInt(true);
+                if (max < 0) {
+                    throw new MalformedFrameException("negative maxValues");
+                }
+                return new Get(key, max, readBytes(in, 128));
+            }
+        });
+        reg(k, GetReply.class, 25, new Ser<GetReply>() {
+            void write(Output o, GetReply m) {
+                writeContacts(o, m.closer());
+                writeValues(o, m.values());
+                writeBytes(o, m.placemark());
+            }
+            GetReply read(Input in) throws MalformedFrameException {
+                return new GetReply(readContacts(in), readValues(in), readBytes(in, 128));
+            }
+        });
+        reg(k, Put.class, 26, new Ser<Put>() {
+            void write(Output o, Put m) {
+                writeId(o, m.key());
+                writeValue(o, m.value());
+                o.writeBoolean(m.replica());
+            }
+            Put read(Input in) throws MalformedFrameException {
+                return new Put(readId(in), readValue(in), in.readBoolean());
+            }
+        });
+        reg(k, Remove.class, 27, new Ser<Remove>() {
+            void write(Output o, Remove m) {
+                writeId(o, m.key());
+                writeBytes(o, m.owner());
+                writeBytes(o, m.nonce());
+                writeBytes(o, m.proof());
+                o.writeLong(m.tombstoneUntilMillis());
+            }
+            Remove read(Input in) throws MalformedFrameException {
+                return new Remove(readId(in), readBytes(in, DhtValue.MAX_ID_BYTES), readBytes(in, DhtValue.MAX_ID_BYTES),
+                        readBytes(in, 8192), in.readLong());
+            }
+        });
+        reg(k, Listen.class, 28, new Ser<Listen>() {
+            void write(Output o, Listen m) {
+                writeId(o, m.key());
+                o.writeLong(m.token());
+                o.writeVarInt(m.seconds(), true);
+            }
+            Listen read(Input in) {
+                return new Listen(readId(in), in.readLong(), in.readVarInt(true));
+            }
+        });
+        reg(k, Notify.class, 29, new Ser<Notify>() {
+            void write(Output o, Notify m) {
+                writeId(o, m.key());
+                o.writeLong(m.token());
+                writeValues(o, m.values());
+                writeValues(o, m.removed());
+            }
+            Notify read(Input in) throws MalformedFrameException {
+                return new Notify(readId(in), in.readLong(), readValues(in), readValues(in));
+            }
+        });
+        reg(k, Ack.class, 30, new Ser<Ack>() {
+            void write(Output o, Ack m) {
+                o.writeByte(m.status().ordinal());
+                writeString(o, m.reason());
+            }
+            Ack read(Input in) throws MalformedFrameException {
+                int s = in.readByte() & 0xff;
+                Status[] all = Status.values();
+                if (s >= all.length) {
+                    throw new MalformedFrameException("unknown status " + s);
+                }
+                return new Ack(all[s], readString(in));
+            }
+        });
+        return k;
+    }
+
+    private static <T> void reg(Kryo k, Class<T> type, int id, Serializer<T> ser) {
+        k.register(type, ser, id);
+    }
+
+    /** Encodes a frame; the result may exceed the link's datagram size (see {@link Fragmenter}). */
+    public byte[] encode(Frame frame) {
+        Kryo k = kryos.obtain();
+        try {
+            Output out = new Output(512, Frame.MAX_FRAME_BYTES);
+            out.writeByte(Frame.MAGIC0);
+            out.writeByte(Frame.MAGIC1);
+            out.writeByte(Frame.VERSION);
+            out.writeByte(frame.reply() ? Frame.KIND_REPLY : Frame.KIND_REQUEST);
+            out.writeLong(frame.requestId());
+            byte[] id = new byte[NodeId.BYTES];
+            frame.sender().copyTo(id, 0);
+            out.writeBytes(id);
+            k.writeClassAndObject(out, frame.message());
+            return out.toBytes();
+        } catch (KryoException e) {
+            throw new IllegalArgumentException("frame exceeds " + Frame.MAX_FRAME_BYTES + " bytes: " + frame.message().getClass().getSimpleName(), e);
+        } finally {
+            kryos.free(k);
+        }
+    }
+
+    /** Decodes a whole (reassembled) request or reply frame. */
+    public Frame decode(byte[] data, int length) throws MalformedFrameException {
+        if (length > Frame.MAX_FRAME_BYTES) {
+            throw new MalformedFrameException("frame of " + length + " bytes exceeds the limit");
+        }
+        if (length < Frame.HEADER_BYTES + 1) {
+            throw new MalformedFrameException("frame too short: " + length + " bytes");
+        }
+        checkPrelude(data, length);
+        int kind = data[3];
+        if (kind != Frame.KIND_REQUEST && kind != Frame.KIND_REPLY) {
+            throw new MalformedFrameException("not a request or reply frame: kind " + kind);
+        }
+        Kryo k = kryos.obtain();
+        try {
+            Input in = new Input(data, 0, length);
+            in.setPosition(4);
+            long requestId = in.readLong();
+            NodeId sender = readId(in);
+            // Check the class id ourselves before Kryo sees it: Kryo's default registrations (String...)
+            // and by-name class tags would otherwise let a datagram allocate or load what it likes.
+            int bodyStart = in.position();
+            int tag = in.readVarInt(true);
+            if (tag < FIRST_ID + 2 || tag > LAST_ID + 2) {
+                throw new MalformedFrameException("unknown message type " + (tag - 2));
+            }
+            in.setPosition(bodyStart);
+            Registration reg = k.readClass(in);
+            Object body = k.readObject(in, reg.getType());
+            if (!(body instanceof Message m)) {
+                throw new MalformedFrameException("body is not a message");
+            }
+            if (in.position() != length) {
+                throw new MalformedFrameException((length - in.position()) + " trailing bytes after the body");
+            }
+            boolean reply = kind == Frame.KIND_REPLY;
+            if (reply != (m instanceof Message.Reply)) {
+                throw new MalformedFrameException("frame kind does not match " + m.getClass().getSimpleName());
+            }
+            return new Frame(reply, requestId, sender, m);
+        } catch (KryoException | IllegalArgumentException | IndexOutOfBoundsException e) {
+            throw new MalformedFrameException("undecodable body: " + e.getMessage());
+        } catch (MalformedWrapper e) {
+            throw e.cause;
+        } finally {
+            k.reset();
+            kryos.free(k);
+        }
+    }
+
+    /** Checks magic and version; throws when the datagram is not ours or from an unknown version. */
+    static void checkPrelude(byte[] data, int length) throws MalformedFrameException {
+        if (length < 4 || data[0] != Frame.MAGIC0 || data[1] != Frame.MAGIC1) {
+            throw new MalformedFrameException("bad magic");
+        }
+        if (data[2] != Frame.VERSION) {
+            throw new MalformedFrameException("unsupported wire version " + data[2]);
+        }
+    }
+
+    // ---- field codecs, each bounding what it reads ----
+
+    /** Carries a {@link MalformedFrameException} through Kryo's serializer interface. */
+    private static final class MalformedWrapper extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final MalformedFrameException cause;
+
+        MalformedWrapper(MalformedFrameException cause) {
+            super(cause.getMessage(), null, false, false);
+            this.cause = cause;
+        }
+    }
+
+    private abstract static class Ser<T> extends Serializer<T> {
+        Ser() {
+            setImmutable(true);
+        }
+
+        abstract void write(Output o, T m);
+
+        abstract T read(Input in) throws MalformedFrameException;
+
+        @Override
+        public final void write(Kryo kryo, Output output, T object) {
+            write(output, object);
+        }
+
+        @Override
+        public final T read(Kryo kryo, Input input, Class<? extends T> type) {
+            try {
+                return read(input);
+            } catch (MalformedFrameException e) {
+                throw new MalformedWrapper(e);
+            }
+        }
+    }
+
+    static void writeId(Output o, NodeId id) {
+        byte[] b = new byte[NodeId.BYTES];
+        id.copyTo(b, 0);
+        o.writeBytes(b);
+    }
+
+    static NodeId readId(Input in) {
+        return NodeId.of(in.readBytes(NodeId.BYTES));
+    }
+
+    static void writeBytes(Output o, Bytes b) {
+        o.writeVarInt(b.length(), true);
+        o.writeBytes(b.unsafeArray());
+    }
+
+    static Bytes readBytes(Input in, int max) throws MalformedFrameException {
+        int n = in.readVarInt(true);
+        if (n < 0 || n > max) {
+            throw new MalformedFrameException("byte string of " + n + " bytes exceeds " + max);
+        }
+        if (n > in.limit() - in.position()) {
+            throw new MalformedFrameException("byte string longer than the frame");
+        }
+        return Bytes.wrap(in.readBytes(n));
+    }
+
+    static void writeString(Output o, String s) {
+        writeBytes(o, Bytes.utf8(s.length() > MAX_REASON_CHARS ? s.substring(0, MAX_REASON_CHARS) : s));
+    }
+
+    static String readString(Input in) throws MalformedFrameException {
+        return readBytes(in, MAX_REASON_CHARS * 4).utf8String();
+    }
+
+    static void writeAddress(Output o, InetSocketAddress a) {
+        byte[] ip = a.getAddress().getAddress();
+        o.writeByte(ip.length);
+        o.writeBytes(ip);
+        o.writeShort(a.getPort());
+    }
+
+    static InetSocketAddress readAddress(Input in) throws MalformedFrameException {
+        int len = in.readByte();
+        if (len != 4 && len != 16) {
+            throw new MalformedFrameException("address of " + len + " bytes");
+        }
+        try {
+            InetAddress ip = InetAddress.getByAddress(in.readBytes(len));
+            return new InetSocketAddress(ip, in.readShortUnsigned());
+        } catch (UnknownHostException e) {
+            throw new MalformedFrameException("bad address");
+        }
+    }
+
+    static void writeContacts(Output o, List<Contact> cs) {
+        o.writeVarInt(cs.size(), true);
+        for (Contact c : cs) {
+            writeId(o, c.id());
+            writeAddress(o, c.address());
+        }
+    }
+
+    static List<Contact> readContacts(Input in) throws MalformedFrameException {
+        int n = in.readVarInt(true);
+        if (n < 0 || n > MAX_CONTACTS) {
+            throw new MalformedFrameException(n + " contacts exceed " + MAX_CONTACTS);
+        }
+        List<Contact> cs = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            cs.add(new Contact(readId(in), readAddress(in)));
+        }
+        return cs;
+    }
+
+    static void writeValue(Output o, DhtValue v) {
+        writeBytes(o, v.owner());
+        writeBytes(o, v.nonce());
+        writeBytes(o, v.data());
+        o.writeLong(v.expiresAtMillis());
+    }
+
+    static DhtValue readValue(Input in) throws MalformedFrameException {
+        return new DhtValue(readBytes(in, DhtValue.MAX_ID_BYTES), readBytes(in, DhtValue.MAX_ID_BYTES),
+                readBytes(in, DhtValue.MAX_DATA_BYTES), in.readLong());
+    }
+
+    static void writeValues(Output o, List<DhtValue> vs) {
+        o.writeVarInt(vs.size(), true);
+        for (DhtValue v : vs) {
+            writeValue(o, v);
+        }
+    }
+
+    static List<DhtValue> readValues(Input in) throws MalformedFrameException {
+        int n = in.readVarInt(true);
+        if (n < 0 || n > MAX_VALUES) {
+            throw new MalformedFrameException(n + " values exceed " + MAX_VALUES);
+        }
+        List<DhtValue> vs = new ArrayList<>(Math.min(n, 64));
+        for (int i = 0; i < n; i++) {
+            vs.add(readValue(in));
+        }
+        return vs;
+    }
+}
