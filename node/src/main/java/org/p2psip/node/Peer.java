@@ -1,0 +1,582 @@
+package org.p2psip.node;
+
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.p2psip.node.control.ControlServer;
+import org.p2psip.node.control.ControlService;
+import org.p2psip.node.identity.NodeKeys;
+import org.p2psip.overlay.Dht;
+import org.p2psip.overlay.NodeId;
+import org.p2psip.overlay.NodeStatus;
+import org.p2psip.overlay.OverlayConfig;
+import org.p2psip.overlay.OverlayNode;
+import org.p2psip.overlay.link.UdpLinkLayer;
+import org.p2psip.overlay.store.SecretHashPolicy;
+import org.p2psip.overlay.wire.WireCodec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running p2psip peer, embedded in a Java program: its node key, a UDP overlay node that stores
+ * OpenDHT-style values ({@link SecretHashPolicy}), and optionally the local control port.
+ *
+ * <pre>{@code
+ * Peer peer = Peer.builder()
+ *         .dataDir(Path.of("/var/lib/p2psip"))
+ *         .port(4222)
+ *         .bootstrap(HostPort.parse("boot.example.net:4222", Peer.DEFAULT_PORT))
+ *         .build();
+ * peer.start().join();              // completes once the peer has joined the overlay
+ * peer.dht().put(NodeId.ofName("sip:bob@example.net"), value);
+ * peer.close();
+ * }</pre>
+ *
+ * <p>{@link #start()} binds the UDP socket, starts the overlay node and the control port, then joins
+ * through the bootstrap nodes, retrying every {@link Builder#joinRetryMillis(long) 5 s} while none of them
+ * answers (failed attempts are logged for the first three, then once a minute). It logs the node id, its
+ * addresses and its neighbour count as it goes, and later each change of the neighbour count. A peer with
+ * bootstrap nodes that loses every neighbour joins again. The returned future
+ * fails only for errors a retry cannot fix (a damaged key, a port in use, a data directory in use by
+ * another peer); while the bootstrap nodes stay silent it simply stays pending, and the peer serves
+ * requests from nodes that reach it in the meantime.
+ *
+ * <p>Thread-safety: all methods may be called from any thread. DHT futures complete on the peer's event
+ * loop: never block in their callbacks.
+ */
+public final class Peer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Peer.class);
+    /** The default overlay UDP port. */
+    public static final int DEFAULT_PORT = 4222;
+    /** The default control port when the overlay port is ephemeral (0); otherwise it is the overlay port + 1. */
+    public static final int DEFAULT_CONTROL_PORT = DEFAULT_PORT + 1;
+    /** The file that marks a data directory as in use by a running peer. */
+    public static final String LOCK_FILE = "node.lock";
+    private static final long MONITOR_MILLIS = 30_000;
+
+    private final Path dataDir;
+    private final InetAddress bindAddress;
+    private final int port;
+    private final List<InetSocketAddress> bootstrap;
+    private final OverlayConfig config;
+    private final int controlPort;
+    private final long joinRetryMillis;
+    private final CompletableFuture<Peer> joined = new CompletableFuture<>();
+    private final Object lock = new Object();
+
+    private volatile NodeKeys keys;
+    private volatile EventLoopGroup group;
+    private volatile OverlayNode node;
+    private volatile ControlServer control;
+    private volatile FileChannel lockChannel;
+    private volatile FileLock fileLock;
+    private volatile ScheduledFuture<?> timer;
+    private volatile boolean started;
+    private volatile boolean closed;
+    private volatile long startedAtMillis;
+    private int lastNeighbours = -1;
+
+    private Peer(Builder b) {
+        this.dataDir = b.dataDir;
+        this.bindAddress = b.bindAddress;
+        this.port = b.port;
+        this.bootstrap = List.copyOf(b.bootstrap);
+        this.config = b.config;
+        this.controlPort = b.controlPort != null ? b.controlPort : defaultControlPort(b.port);
+        this.joinRetryMillis = b.joinRetryMillis;
+        this.keys = b.keys;
+    }
+
+    /** The control port used when none is configured: the overlay port + 1, or 4223 when the overlay port is 0. */
+    public static int defaultControlPort(int overlayPort) {
+        return overlayPort == 0 ? DEFAULT_CONTROL_PORT : overlayPort + 1;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Configures a {@link Peer}. Every setting has a default; {@link #dataDir} is {@code ~/.p2psip}. */
+    public static final class Builder {
+        private Path dataDir = Path.of(System.getProperty("user.home"), ".p2psip");
+        private InetAddress bindAddress = anyAddress();
+        private int port = DEFAULT_PORT;
+        private final List<InetSocketAddress> bootstrap = new ArrayList<>();
+        private OverlayConfig config = OverlayConfig.defaults();
+        private Integer controlPort;
+        private long joinRetryMillis = 5_000;
+        private NodeKeys keys;
+
+        private Builder() { }
+
+        /** Where the node key (and later the record store) lives; created, mode 700, if missing. */
+        public Builder dataDir(Path dir) {
+            this.dataDir = Objects.requireNonNull(dir, "dataDir");
+            return this;
+        }
+
+        /** The address the overlay's UDP socket binds; default 0.0.0.0 (all interfaces). */
+        public Builder bindAddress(InetAddress address) {
+            this.bindAddress = Objects.requireNonNull(address, "bindAddress");
+            return this;
+        }
+
+        /** The overlay's UDP port; default {@value Peer#DEFAULT_PORT}; 0 picks a free port. */
+        public Builder port(int port) {
+            if (port < 0 || port > 65_535) {
+                throw new IllegalArgumentException("port must be within 0..65535");
+            }
+            this.port = port;
+            return this;
+        }
+
+        /**
+         * Adds bootstrap nodes. Unresolved addresses (from {@link HostPort#parse}) are resolved at every join
+         * attempt. Entries that point at this peer itself are skipped, so every peer of a deployment can
+         * share one bootstrap list. With no bootstrap node (or only itself) the peer is the first node.
+         */
+        public Builder bootstrap(InetSocketAddress... nodes) {
+            return bootstrap(List.of(nodes));
+        }
+
+        /** As {@link #bootstrap(InetSocketAddress...)}. */
+        public Builder bootstrap(List<InetSocketAddress> nodes) {
+            for (InetSocketAddress a : nodes) {
+                this.bootstrap.add(Objects.requireNonNull(a, "bootstrap address"));
+            }
+            return this;
+        }
+
+        /** Overlay tuning; default {@link OverlayConfig#defaults()}. */
+        public Builder config(OverlayConfig config) {
+            this.config = Objects.requireNonNull(config, "config");
+            return this;
+        }
+
+        /**
+         * The TCP control port on 127.0.0.1; default the overlay port + 1 (4223 when the overlay port is 0);
+         * 0 picks a free port; -1 disables the control port.
+         */
+        public Builder controlPort(int port) {
+            if (port < -1 || port > 65_535) {
+                throw new IllegalArgumentException("control port must be within 0..65535, or -1 to disable it");
+            }
+            this.controlPort = port;
+            return this;
+        }
+
+        /** Wait between join attempts while no bootstrap node answers; default 5 s. */
+        public Builder joinRetryMillis(long millis) {
+            if (millis < 1) {
+                throw new IllegalArgumentException("joinRetryMillis must be positive");
+            }
+            this.joinRetryMillis = millis;
+            return this;
+        }
+
+        /** Uses these keys instead of the ones in the data directory (for tests and tools). */
+        public Builder keys(NodeKeys keys) {
+            this.keys = keys;
+            return this;
+        }
+
+        public Peer build() {
+            return new Peer(this);
+        }
+    }
+
+    private static InetAddress anyAddress() {
+        try {
+            return InetAddress.getByAddress("0.0.0.0", new byte[4]);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    /**
+     * Starts the peer: loads or creates its key, binds its sockets, starts the overlay node and joins.
+     * May be called once.
+     *
+     * @return a future that completes with this peer once it has joined the overlay (at once when it has
+     *         no bootstrap node), and fails if it cannot start or is closed before it joins
+     */
+    public CompletableFuture<Peer> start() {
+        synchronized (lock) {
+            if (started || closed) {
+                return CompletableFuture.failedFuture(new IllegalStateException(
+                        closed ? "this peer is closed" : "this peer was already started"));
+            }
+            started = true;
+        }
+        startedAtMillis = System.currentTimeMillis();
+        try {
+            NodeKeys.createDirectory(dataDir);
+            lockDataDir();
+            if (keys == null) {
+                keys = NodeKeys.loadOrCreate(dataDir);
+            }
+        } catch (IOException | RuntimeException e) {
+            joined.completeExceptionally(e);
+            close();
+            return joined;
+        }
+        group = UdpLinkLayer.newEventLoopGroup(1);
+        InetSocketAddress udp = new InetSocketAddress(bindAddress, port);
+        UdpLinkLayer.bind(group, udp, config.maxDatagramBytes()).thenCompose(link -> {
+            synchronized (lock) {
+                if (closed) {
+                    link.close();
+                    throw new CancellationException("the peer was closed while starting");
+                }
+                node = new OverlayNode(keys.id(), link, config, new SecretHashPolicy(), new WireCodec(), new SecureRandom())
+                        .start();
+            }
+            if (controlPort < 0) {
+                return CompletableFuture.completedFuture(null);
+            }
+            return ControlServer.bind(group, controlPort, new ControlService(this)).thenAccept(c -> {
+                synchronized (lock) {
+                    control = c;
+                    if (closed) {
+                        c.close();
+                    }
+                }
+            });
+        }).whenComplete((x, e) -> {
+            if (e != null) {
+                Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                        ? e.getCause() : e;
+                joined.completeExceptionally(cause);
+                close();
+                return;
+            }
+            logStarted();
+            attemptJoin(1);
+        });
+        return joined;
+    }
+
+    private void lockDataDir() throws IOException {
+        Path file = dataDir.resolve(LOCK_FILE);
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock l;
+        try {
+            l = ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            l = null;
+        }
+        if (l == null) {
+            ch.close();
+            throw new IOException("another p2psip peer is using the data directory " + dataDir + " (" + file
+                    + " is locked); stop it or choose another --data-dir");
+        }
+        ch.truncate(0);
+        ch.write(java.nio.ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)));
+        lockChannel = ch;
+        fileLock = l;
+    }
+
+    private void logStarted() {
+        InetSocketAddress udp = node.contact().address();
+        StringBuilder sb = new StringBuilder();
+        sb.append("node ").append(keys.id().toHex()).append(" listening on UDP ").append(HostPort.format(udp));
+        if (udp.getAddress().isAnyLocalAddress()) {
+            List<String> addrs = interfaceAddresses();
+            if (!addrs.isEmpty()) {
+                sb.append(" (").append(addrs.stream().map(a -> a + ":" + udp.getPort()).collect(Collectors.joining(", ")))
+                        .append(")");
+            }
+        }
+        ControlServer c = control;
+        if (c != null) {
+            sb.append("; control port TCP ").append(HostPort.format(c.localAddress()));
+        }
+        sb.append("; data dir ").append(dataDir);
+        LOG.info(sb.toString());
+    }
+
+    private static List<String> interfaceAddresses() {
+        List<String> out = new ArrayList<>();
+        try {
+            for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                if (!ni.isUp() || ni.isLoopback()) {
+                    continue;
+                }
+                for (InetAddress a : Collections.list(ni.getInetAddresses())) {
+                    if (a instanceof java.net.Inet4Address) {
+                        out.add(a.getHostAddress());
+                    } else if (!a.isLinkLocalAddress()) {
+                        out.add("[" + HostPort.address(a) + "]");
+                    }
+                }
+            }
+        } catch (SocketException e) {
+            LOG.debug("cannot list the network interfaces: {}", e.toString());
+        }
+        return out;
+    }
+
+    private void attemptJoin(int attempt) {
+        if (closed) {
+            return;
+        }
+        List<InetSocketAddress> targets = resolveBootstrap();
+        if (targets == null) {
+            if (attempt <= 3 || attempt % 12 == 0) {
+                LOG.warn("node {}: none of the bootstrap nodes {} resolves to an address; retrying every {} s (attempt {})",
+                        keys.id().shortHex(), HostPort.format(bootstrap), joinRetryMillis / 1000.0, attempt);
+            }
+            schedule(() -> attemptJoin(attempt + 1), joinRetryMillis);
+            return;
+        }
+        if (targets.isEmpty()) {
+            LOG.info("node {}: no bootstrap node to join; this is the first node of a new overlay", keys.id().shortHex());
+        } else if (attempt == 1) {
+            LOG.info("node {}: joining through {}", keys.id().shortHex(), HostPort.format(targets));
+        }
+        node.join(targets).whenComplete((n, e) -> {
+            if (closed) {
+                return;
+            }
+            if (e != null) {
+                Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                if (attempt <= 3 || attempt % 12 == 0) {
+                    LOG.warn("node {}: join attempt {} failed: {}; retrying every {} s", keys.id().shortHex(), attempt,
+                            c.getMessage(), joinRetryMillis / 1000.0);
+                }
+                schedule(() -> attemptJoin(attempt + 1), joinRetryMillis);
+                return;
+            }
+            if (!targets.isEmpty()) {
+                LOG.info("node {} joined the overlay: {} neighbours", keys.id().shortHex(), n);
+            }
+            synchronized (lock) {
+                lastNeighbours = n;
+            }
+            schedule(this::monitor, MONITOR_MILLIS);
+            joined.complete(this);
+        });
+    }
+
+    /** Logs neighbour-count changes and re-joins when a peer with bootstrap nodes has lost every neighbour. */
+    private void monitor() {
+        if (closed) {
+            return;
+        }
+        node.status().whenComplete((s, e) -> {
+            if (closed) {
+                return;
+            }
+            if (s != null) {
+                int before;
+                synchronized (lock) {
+                    before = lastNeighbours;
+                    lastNeighbours = s.neighbours();
+                }
+                if (before != s.neighbours()) {
+                    LOG.info("node {}: {} neighbours (was {}), {} values stored", keys.id().shortHex(), s.neighbours(),
+                            before, s.values());
+                }
+                List<InetSocketAddress> targets = s.neighbours() == 0 ? resolveBootstrap() : null;
+                if (targets != null && !targets.isEmpty()) {
+                    LOG.warn("node {}: lost every neighbour; joining again through {}", keys.id().shortHex(),
+                            HostPort.format(targets));
+                    node.join(targets).exceptionally(x -> null);
+                }
+            }
+            schedule(this::monitor, MONITOR_MILLIS);
+        });
+    }
+
+    private void schedule(Runnable task, long delayMillis) {
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            timer = group.next().schedule(task, delayMillis, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * The bootstrap nodes resolved now, without this peer itself; null when there are bootstrap nodes but
+     * none resolves; empty when there are none besides this peer.
+     */
+    private List<InetSocketAddress> resolveBootstrap() {
+        List<InetSocketAddress> out = new ArrayList<>();
+        boolean any = false;
+        for (InetSocketAddress a : bootstrap) {
+            InetSocketAddress r = a.isUnresolved() ? new InetSocketAddress(a.getHostString(), a.getPort()) : a;
+            if (r.isUnresolved()) {
+                LOG.debug("cannot resolve bootstrap node {}", a.getHostString());
+                continue;
+            }
+            any = true;
+            if (!isSelf(r)) {
+                out.add(r);
+            }
+        }
+        return !bootstrap.isEmpty() && !any ? null : out;
+    }
+
+    private boolean isSelf(InetSocketAddress a) {
+        InetSocketAddress local = node.contact().address();
+        if (a.getPort() != local.getPort()) {
+            return false;
+        }
+        InetAddress addr = a.getAddress();
+        if (!local.getAddress().isAnyLocalAddress()) {
+            return addr.equals(local.getAddress());
+        }
+        if (addr.isAnyLocalAddress() || addr.isLoopbackAddress()) {
+            return true;
+        }
+        try {
+            return NetworkInterface.getByInetAddress(addr) != null;
+        } catch (SocketException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Stops the peer: the control port, the overlay node, its sockets and threads, and releases the data
+     * directory. Idempotent. Values it stored live on at their other replicas.
+     */
+    @Override
+    public void close() {
+        ScheduledFuture<?> t;
+        ControlServer c;
+        OverlayNode n;
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            t = timer;
+            c = control;
+            n = node;
+        }
+        if (t != null) {
+            t.cancel(false);
+        }
+        if (c != null) {
+            try {
+                c.close();
+            } catch (RuntimeException e) {
+                LOG.debug("closing the control port: {}", e.toString());
+            }
+        }
+        if (n != null) {
+            n.close();
+        }
+        EventLoopGroup g = group;
+        if (g != null && !g.isShuttingDown()) {
+            var f = g.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+            if (!g.next().inEventLoop()) {
+                f.awaitUninterruptibly(5, TimeUnit.SECONDS);
+            }
+        }
+        try {
+            if (fileLock != null) {
+                fileLock.release();
+            }
+            if (lockChannel != null) {
+                lockChannel.close();
+            }
+        } catch (IOException e) {
+            LOG.debug("releasing {}: {}", LOCK_FILE, e.toString());
+        }
+        joined.completeExceptionally(new CancellationException("the peer was closed before it joined the overlay"));
+        if (n != null) {
+            LOG.info("node {} stopped", keys.id().shortHex());
+        }
+    }
+
+    // ------------------------------------------------------------------ accessors
+
+    /** The node id: SHA-1 of the raw Ed25519 public key; available once {@link #start()} has loaded the key. */
+    public NodeId id() {
+        return keys().id();
+    }
+
+    /** The node's key pair; available once {@link #start()} has loaded it. */
+    public NodeKeys keys() {
+        NodeKeys k = keys;
+        if (k == null) {
+            throw new IllegalStateException("the peer has not loaded its key yet; call start() first");
+        }
+        return k;
+    }
+
+    /** The DHT this peer serves and uses; available once the overlay node runs (before it has joined). */
+    public Dht dht() {
+        return overlay();
+    }
+
+    /** The overlay node itself, for tools that need more than the {@link Dht} API. */
+    public OverlayNode overlay() {
+        OverlayNode n = node;
+        if (n == null) {
+            throw new IllegalStateException(closed ? "the peer is closed" : "the peer is not started yet");
+        }
+        return n;
+    }
+
+    /** A snapshot of the overlay node: id, address, neighbours, store. */
+    public CompletableFuture<NodeStatus> status() {
+        OverlayNode n = node;
+        return n == null
+                ? CompletableFuture.failedFuture(new IllegalStateException("the peer is not started yet"))
+                : n.status();
+    }
+
+    /** The overlay's bound UDP address (0.0.0.0 when bound to all interfaces), or null before it is bound. */
+    public InetSocketAddress overlayAddress() {
+        OverlayNode n = node;
+        return n == null ? null : n.contact().address();
+    }
+
+    /** The control port's address on 127.0.0.1, or null when it is disabled or not bound yet. */
+    public InetSocketAddress controlAddress() {
+        ControlServer c = control;
+        return c == null ? null : c.localAddress();
+    }
+
+    /** Whether the peer has joined the overlay. */
+    public boolean isJoined() {
+        return joined.isDone() && !joined.isCompletedExceptionally();
+    }
+
+    /** Milliseconds since {@link #start()}. */
+    public long uptimeMillis() {
+        return started ? System.currentTimeMillis() - startedAtMillis : 0;
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public OverlayConfig config() {
+        return config;
+    }
+}

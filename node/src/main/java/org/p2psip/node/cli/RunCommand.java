@@ -1,0 +1,133 @@
+package org.p2psip.node.cli;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionException;
+import org.p2psip.node.HostPort;
+import org.p2psip.node.Peer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code p2psip run}: runs a superpeer until SIGTERM or Ctrl-C. Site discovery and election are not wired
+ * yet, so every running node acts as a superpeer: it joins the overlay and stores records.
+ */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Run a node (a superpeer) in the foreground until SIGTERM or Ctrl-C.")
+final class RunCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "${sys:user.home}/.p2psip",
+            description = "Where the node key lives (default: ${DEFAULT-VALUE}).")
+    Path dataDir;
+
+    @Option(names = "--port", paramLabel = "PORT", defaultValue = "" + Peer.DEFAULT_PORT,
+            description = "The overlay's UDP port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--bind", paramLabel = "ADDRESS", defaultValue = "0.0.0.0",
+            description = "The address the overlay's UDP socket binds (default: ${DEFAULT-VALUE}).")
+    String bind;
+
+    @Option(names = "--bootstrap", paramLabel = "HOST:PORT",
+            description = "A node to join through (repeatable; the port defaults to " + Peer.DEFAULT_PORT + "). "
+                    + "Without one this node starts a new overlay. Entries naming this node itself are skipped.")
+    List<String> bootstrap = new ArrayList<>();
+
+    @Option(names = "--control-port", paramLabel = "PORT",
+            description = "The local control port, on 127.0.0.1 only; default the overlay port + 1, or "
+                    + Peer.DEFAULT_CONTROL_PORT + " with --port 0; 0 picks a free one; -1 disables it.")
+    Integer controlPort;
+
+    @Option(names = {"-v", "--verbose"}, description = "Log at debug level.")
+    boolean verbose;
+
+    private final CompletableFuture<Void> stop = new CompletableFuture<>();
+
+    @Override
+    public Integer call() throws InterruptedException {
+        if (port < 0 || port > 65_535) {
+            throw usage("--port must be within 0..65535");
+        }
+        if (controlPort != null && (controlPort < -1 || controlPort > 65_535)) {
+            throw usage("--control-port must be within 0..65535, or -1 to disable it");
+        }
+        InetAddress bindAddress;
+        try {
+            bindAddress = InetAddress.getByName(bind);
+        } catch (UnknownHostException e) {
+            throw usage("--bind " + bind + ": unknown address");
+        }
+        List<InetSocketAddress> nodes = new ArrayList<>();
+        for (String b : bootstrap) {
+            try {
+                nodes.add(HostPort.parse(b, Peer.DEFAULT_PORT));
+            } catch (IllegalArgumentException e) {
+                throw usage("--bootstrap " + e.getMessage());
+            }
+        }
+        if (verbose) {
+            // Takes effect because no logger exists yet in this JVM: the CLI logs nothing before this point.
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "debug");
+        }
+        Peer.Builder builder = Peer.builder()
+                .dataDir(dataDir)
+                .bindAddress(bindAddress)
+                .port(port)
+                .bootstrap(nodes);
+        if (controlPort != null) {
+            builder.controlPort(controlPort);
+        }
+        Peer peer = builder.build();
+        Thread hook = new Thread(() -> {
+            peer.close();
+            stop.complete(null);
+        }, "p2psip-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        CompletableFuture<Throwable> failure = new CompletableFuture<>();
+        peer.start().whenComplete((p, e) -> {
+            Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (c != null && !(c instanceof CancellationException)) {
+                failure.complete(c);
+            }
+        });
+        CompletableFuture.anyOf(stop, failure).join();
+        if (failure.isDone()) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // already shutting down
+            }
+            peer.close();
+            Throwable c = failure.join();
+            throw new CliException("cannot start the node: " + (c.getMessage() != null ? c.getMessage() : c.toString()), c);
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // the JVM is shutting down: the hook ran, which is how we got here
+        }
+        peer.close();
+        return Main.OK;
+    }
+
+    /** Stops a node started by {@link #call()} as SIGTERM would, for in-process use and tests. */
+    void stop() {
+        stop.complete(null);
+    }
+
+    private ParameterException usage(String message) {
+        return new ParameterException(spec.commandLine(), message);
+    }
+}

@@ -1,0 +1,17 @@
+package org.p2psip.node.cli;
+
+import picocli.CommandLine.Command;
+
+/** {@code p2psip status}: the running node's id, addresses, neighbours and store. */
+@Command(name = "status", mixinStandardHelpOptions = true,
+        description = "Show the running node's id, addresses, neighbours, store and counters.")
+final class StatusCommand extends ClientCommand {
+    @Override
+    public Integer call() {
+        for (String line : request("STATUS").lines()) {
+            out().println(line);
+        }
+        out().flush();
+        return Main.OK;
+    }
+}
