@@ -154,10 +154,8 @@ public final class SecureXml {
         f.setAttribute(XMLConstants.ACCESS_EXTERNAL_SCHEMA, "");
         f.setAttribute(ORACLE_PREFIX + "maxElementDepth", Integer.toString(limits.maxDepth()));
         f.setAttribute(ORACLE_PREFIX + "elementAttributeLimit", Integer.toString(limits.maxAttributes()));
-        f.setAttribute(ORACLE_PREFIX + "entityExpansionLimit", "1");
-        f.setAttribute(ORACLE_PREFIX + "maxGeneralEntitySizeLimit", "1");
-        f.setAttribute(ORACLE_PREFIX + "maxParameterEntitySizeLimit", "1");
-        f.setAttribute(ORACLE_PREFIX + "totalEntitySizeLimit", "1");
+        // Entity-size limits stay at the secure-processing defaults: with DOCTYPE refused only the five
+        // predefined entities (&amp; ...) exist, and the size limits count those too.
         f.setNamespaceAware(true);
         f.setXIncludeAware(false);
         f.setExpandEntityReferences(false);
