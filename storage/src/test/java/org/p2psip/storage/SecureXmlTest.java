@@ -52,8 +52,8 @@ class SecureXmlTest {
         assertEquals(Refusal.INVALID, refusal("<dhtRecord xmlns='" + D + "'><value expires='tomorrow'/></dhtRecord>"));
         // an unknown root element
         assertEquals(Refusal.INVALID, refusal("<foo/>"));
-        // duplicate Ids (signature wrapping needs them)
-        assertEquals(Refusal.INVALID, refusal("<dhtRecord xmlns='" + D + "'><key Id='a'>x</key><value Id='a'/></dhtRecord>"));
+        // an Id that is not an NCName
+        assertEquals(Refusal.INVALID, refusal("<dhtRecord xmlns='" + D + "'><key Id='1 2'>x</key></dhtRecord>"));
     }
 
     @Test
