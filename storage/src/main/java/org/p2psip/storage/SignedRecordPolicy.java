@@ -141,10 +141,11 @@ public final class SignedRecordPolicy implements StoragePolicy {
                     + ", after the signed expiry " + exp);
         }
         checkCertificates(vr.chain(), now, "the signer's");
-        ResourceName name = entitle(key, r.key(), vr, now, false);
+        ResourceName name = r.key().isDigest() ? null : r.key().resourceName();
         if (name != null && name.kind() == ResourceName.Kind.CERTIFICATE) {
             checkCertificateValue(name, r.value().content(), vr, now);
         }
+        entitle(key, r.key(), vr, now, false); // last: in tofu mode it claims the name
     }
 
     private void checkRemoval(NodeId key, RemoveRequest req, DhtValue existing, long now) throws RecordException {
@@ -222,6 +223,11 @@ public final class SignedRecordPolicy implements StoragePolicy {
             if (!ok) {
                 throw new RecordException(Refusal.NOT_ENTITLED, "the signer's certificate (" + leaf.getSubjectX500Principal().getName()
                         + ") binds neither " + name.user() + " nor " + name.domain());
+            }
+        } else if (removing) {
+            // removing others' values never claims a name: the user must already own it
+            if (!vr.owner().equals(owners.ownerOf("user:" + name.user()))) {
+                throw new RecordException(Refusal.NOT_ENTITLED, "only " + name.user() + "'s key may remove others' values here");
             }
         } else {
             claim("user:" + name.user(), vr, name.user());

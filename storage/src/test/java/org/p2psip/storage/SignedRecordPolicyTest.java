@@ -275,6 +275,28 @@ class SignedRecordPolicyTest {
     }
 
     @Test
+    void tofuRecipientRemovesButARemovalNeverClaimsAName() throws Exception {
+        SignedRecordPolicy p = SignedRecordPolicy.tofu(NameOwners.inMemory());
+        ValueStore s = store(p);
+        ResourceName off = ResourceName.offline("erin@example.net");
+        Instant exp = in(Duration.ofHours(1));
+        SigningIdentity alice = SigningIdentity.of(TestPki.ec(), List.of(), null);
+        DhtValue msg = SignedValues.put(DhtRecord.of(off, exp, "m1", new ValueContent.Text("hi")), alice);
+        assertEquals(Status.OK, put(s, off.key(), msg).status());
+        long now = System.currentTimeMillis();
+        RecordKey key = RecordKey.of("k", off);
+        // nobody owns erin yet: a stranger's removal is refused, and claims nothing
+        SigningIdentity stranger = SigningIdentity.of(TestPki.ec(), List.of(), null);
+        assertRefused(Refusal.NOT_ENTITLED, s.remove(withOwner(SignedValues.remove(key, msg, exp, stranger), msg), now + WEEK, now));
+        SigningIdentity erin = SigningIdentity.of(TestPki.ec(), List.of(), null);
+        ResourceName erinSip = ResourceName.sip("erin@example.net");
+        assertEquals(Status.OK, put(s, erinSip.key(), SignedValues.put(contact(erinSip, exp, "n", "sip:erin@10.0.0.9"), erin)).status());
+        assertRefused(Refusal.NOT_ENTITLED, s.remove(withOwner(SignedValues.remove(key, msg, exp, stranger), msg), now + WEEK, now));
+        ValueStore.Outcome byErin = s.remove(withOwner(SignedValues.remove(key, msg, exp, erin), msg), now + WEEK, now);
+        assertEquals(Status.OK, byErin.status(), byErin.reason());
+    }
+
+    @Test
     void tofuStillChecksCertificateValidityAndOwnCertificates() throws Exception {
         SignedRecordPolicy p = SignedRecordPolicy.tofu(NameOwners.inMemory());
         long now = System.currentTimeMillis();
