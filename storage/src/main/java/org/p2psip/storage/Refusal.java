@@ -40,7 +40,9 @@ public enum Refusal {
     /** An older expiry for the same writer and nonce, or a removal older than the value. */
     REPLAY,
     /** A remove-auth digest that is not the hash of the stored value. */
-    DIGEST_MISMATCH;
+    DIGEST_MISMATCH,
+    /** An EncryptedData that this key cannot open (wrong key, tampered, or an algorithm we do not use). */
+    CANNOT_DECRYPT;
 
     /** The reason string: {@code CODE: detail}. */
     public String reason(String detail) {
