@@ -1,0 +1,23 @@
+package org.p2psip.storage;
+
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * The {@code value} element of a dhtRecord.
+ *
+ * @param id the {@code Id} attribute, which the signature references (null when unsigned)
+ * @param expires the absolute expiry ({@code expires}), or null (immutable data and some certificates)
+ * @param nonce the {@code nonce} token that tells one writer's values apart, or null
+ * @param reference the {@code reference} attribute (the Id of the key it belongs to), or null
+ * @param content what the value holds
+ */
+public record RecordValue(String id, Instant expires, String nonce, String reference, ValueContent content) {
+    public RecordValue {
+        Objects.requireNonNull(content, "content");
+        expires = expires == null ? null : Times.truncate(expires);
+        if (nonce != null && !nonce.matches("[\\x21-\\x7e]{1,64}")) {
+            throw new IllegalArgumentException("a nonce is 1 to 64 visible ASCII characters");
+        }
+    }
+}

@@ -1,0 +1,325 @@
+package org.p2psip.storage;
+
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.cert.CertPathValidator;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.CertificateNotYetValidException;
+import java.security.cert.PKIXParameters;
+import java.security.cert.TrustAnchor;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Date;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import org.p2psip.overlay.Bytes;
+import org.p2psip.overlay.DhtValue;
+import org.p2psip.overlay.NodeId;
+import org.p2psip.overlay.store.StoragePolicy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The P2P-SIP draft's put-auth and remove-auth rules for the overlay's store. A {@link DhtValue} is accepted
+ * when its data is a dhtRecord signed in XML-DSig ({@link RecordVerifier}) and
+ * <ul>
+ * <li>the record's key is the DHT key (the SHA-1 of the name, or the digest given);</li>
+ * <li>the value's owner is the SHA-1 of the signer's public key, its nonce the record's nonce, and its
+ * expiry not later than the record's {@code expires}, which has not passed;</li>
+ * <li>the signer's certificates are within their validity and, in {@code ca} mode, chain to the trust anchors;</li>
+ * <li>the signer is entitled to the name: in {@code ca} mode its certificate binds the user (or the user's
+ * domain); in {@code tofu} mode it is the first key that wrote the user's names. Watcher lists
+ * ({@code subscribe:}) and offline messages ({@code offline:}) take values from any (certified) writer;</li>
+ * <li>a {@code certificate:} value holds certificates that bind that name (in {@code ca} mode, chained to the
+ * anchors; in {@code tofu} mode, of the signer's own key);</li>
+ * <li>it does not replay: for the same writer and nonce the expiry only grows.</li>
+ * </ul>
+ * A removal's proof is a dhtRecord signed the same way, with the same key and nonce, whose value is the
+ * digest (SHA-256/384/512) of the stored value's data and whose {@code expires} is not before the stored
+ * value's. The writer of the value may remove it; so may the user a {@code subscribe:} or {@code offline:}
+ * name belongs to (Bob removes the messages he has read).
+ * <p>
+ * Every refusal's reason starts with its {@link Refusal} code. Thread-safe; it does not block (it verifies a
+ * signature and, in ca mode, a certificate path on the calling thread).
+ */
+public final class SignedRecordPolicy implements StoragePolicy {
+    private static final Logger LOG = LoggerFactory.getLogger(SignedRecordPolicy.class);
+
+    /** How a writer becomes entitled to a name. */
+    public enum Mode { CA, TOFU }
+
+    private final Mode mode;
+    private final Set<TrustAnchor> anchors;
+    private final NameOwners owners;
+    private final boolean digestKeysInCaMode;
+    private final RecordVerifier verifier;
+
+    private SignedRecordPolicy(Mode mode, Set<TrustAnchor> anchors, NameOwners owners, boolean digestKeysInCaMode, RecordVerifier verifier) {
+        this.mode = mode;
+        this.anchors = anchors;
+        this.owners = owners;
+        this.digestKeysInCaMode = digestKeysInCaMode;
+        this.verifier = verifier;
+    }
+
+    /**
+     * {@code ca} mode: certificates must chain to {@code trustAnchors}.
+     *
+     * @param digestKeys whether to take records whose key is a digest (e.g. {@code private:} names): the name
+     *        cannot be checked against the certificate then, so such keys fall back to first-writer ownership
+     */
+    public static SignedRecordPolicy ca(Collection<X509Certificate> trustAnchors, boolean digestKeys) {
+        if (trustAnchors.isEmpty()) {
+            throw new IllegalArgumentException("ca mode needs at least one trust anchor");
+        }
+        Set<TrustAnchor> a = new HashSet<>();
+        for (X509Certificate c : trustAnchors) {
+            a.add(new TrustAnchor(c, null));
+        }
+        return new SignedRecordPolicy(Mode.CA, Set.copyOf(a), NameOwners.inMemory(), digestKeys, new RecordVerifier());
+    }
+
+    /** {@code tofu} mode, with the ownership registry to use. */
+    public static SignedRecordPolicy tofu(NameOwners owners) {
+        return new SignedRecordPolicy(Mode.TOFU, Set.of(), Objects.requireNonNull(owners, "owners"), true, new RecordVerifier());
+    }
+
+    public Mode mode() {
+        return mode;
+    }
+
+    @Override
+    public Decision checkPut(NodeId key, DhtValue value, DhtValue existing, long nowMillis) {
+        try {
+            check(key, value, existing, nowMillis);
+            return Decision.ACCEPT;
+        } catch (RecordException e) {
+            return Decision.refuse(e.getMessage());
+        }
+    }
+
+    @Override
+    public Decision checkRemove(NodeId key, RemoveRequest request, DhtValue existing, long nowMillis) {
+        try {
+            checkRemoval(key, request, existing, nowMillis);
+            return Decision.ACCEPT;
+        } catch (RecordException e) {
+            return Decision.refuse(e.getMessage());
+        }
+    }
+
+    private void check(NodeId key, DhtValue value, DhtValue existing, long now) throws RecordException {
+        // cheap checks first: none of them can accept anything the signature check would refuse
+        if (value.expiresAtMillis() <= now) {
+            throw new RecordException(Refusal.EXPIRED, "the value expired at " + Instant.ofEpochMilli(value.expiresAtMillis()));
+        }
+        if (existing != null && (value.expiresAtMillis() < existing.expiresAtMillis()
+                || (value.expiresAtMillis() == existing.expiresAtMillis() && !value.data().equals(existing.data())))) {
+            throw new RecordException(Refusal.REPLAY, "this writer's value with this nonce already expires at "
+                    + Instant.ofEpochMilli(existing.expiresAtMillis()) + "; an update must expire later");
+        }
+        VerifiedRecord vr = verifier.verify(value.data().unsafeArray());
+        DhtRecord r = vr.record();
+        if (r.value().content() instanceof ValueContent.Digest) {
+            throw new RecordException(Refusal.BAD_RECORD, "a value holding a digest is a remove-auth proof, not a put");
+        }
+        checkBinding(key, r, value.owner(), value.nonce(), vr);
+        Instant exp = r.value().expires();
+        if (exp == null) {
+            throw new RecordException(Refusal.BAD_RECORD, "a signed value needs an expires attribute");
+        }
+        if (exp.toEpochMilli() <= now) {
+            throw new RecordException(Refusal.EXPIRED, "the record expired at " + exp);
+        }
+        if (value.expiresAtMillis() > exp.toEpochMilli()) {
+            throw new RecordException(Refusal.EXPIRED, "the value claims to expire at " + Instant.ofEpochMilli(value.expiresAtMillis())
+                    + ", after the signed expiry " + exp);
+        }
+        checkCertificates(vr.chain(), now, "the signer's");
+        ResourceName name = r.key().isDigest() ? null : r.key().resourceName();
+        if (name != null && name.kind() == ResourceName.Kind.CERTIFICATE) {
+            checkCertificateValue(name, r.value().content(), vr, now);
+        }
+        entitle(key, r.key(), vr, now, false); // last: in tofu mode it claims the name
+    }
+
+    private void checkRemoval(NodeId key, RemoveRequest req, DhtValue existing, long now) throws RecordException {
+        VerifiedRecord vr = verifier.verify(req.proof().unsafeArray());
+        DhtRecord r = vr.record();
+        if (!(r.value().content() instanceof ValueContent.Digest d)) {
+            throw new RecordException(Refusal.BAD_RECORD, "a remove-auth proof holds the value's digest instead of the value");
+        }
+        boolean byWriter = vr.owner().equals(req.owner());
+        checkBinding(key, r, vr.owner(), req.nonce(), vr);
+        Instant exp = r.value().expires();
+        if (exp == null || exp.toEpochMilli() <= now) {
+            throw new RecordException(Refusal.EXPIRED, "a remove-auth proof needs an expires that has not passed");
+        }
+        checkCertificates(vr.chain(), now, "the remover's");
+        if (!byWriter) {
+            ResourceName name = r.key().isDigest() ? null : r.key().resourceName();
+            if (name == null || name.kind().ownedByUser()) {
+                throw new RecordException(Refusal.NOT_ENTITLED, "only the writer of a value may remove it");
+            }
+            entitle(key, r.key(), vr, now, true);
+        }
+        if (existing != null) {
+            if (exp.toEpochMilli() < existing.expiresAtMillis()) {
+                throw new RecordException(Refusal.REPLAY, "the removal expires at " + exp + ", before the value it removes ("
+                        + Instant.ofEpochMilli(existing.expiresAtMillis()) + ")");
+            }
+            String jca = switch (d.algorithm()) {
+                case Namespaces.DIGEST_SHA256 -> "SHA-256";
+                case Namespaces.DIGEST_SHA384 -> "SHA-384";
+                case Namespaces.DIGEST_SHA512 -> "SHA-512";
+                default -> throw new RecordException(Refusal.DIGEST_MISMATCH, "DigestMethod " + d.algorithm() + " is not accepted (SHA-256/384/512)");
+            };
+            if (!MessageDigest.isEqual(digest(jca, existing.data()), d.digest().unsafeArray())) {
+                throw new RecordException(Refusal.DIGEST_MISMATCH, "the digest is not the hash of the stored value");
+            }
+        }
+    }
+
+    /** The record belongs under {@code key}, and owner and nonce are the signer's and the record's. */
+    private static void checkBinding(NodeId key, DhtRecord r, Bytes owner, Bytes nonce, VerifiedRecord vr) throws RecordException {
+        if (!r.key().dhtKey().equals(key)) {
+            throw new RecordException(Refusal.KEY_MISMATCH, "the record's key " + r.key() + " is not DHT key " + key.shortHex());
+        }
+        if (!vr.owner().equals(owner)) {
+            throw new RecordException(Refusal.OWNER_MISMATCH, "the owner must be the SHA-1 of the signer's public key");
+        }
+        if (r.value().nonce() == null || !Bytes.utf8(r.value().nonce()).equals(nonce)) {
+            throw new RecordException(Refusal.NONCE_MISMATCH, "the value's nonce is not the record's nonce");
+        }
+    }
+
+    /**
+     * Checks that the signer may write (or, with {@code removing}, remove others' values under) the key.
+     *
+     * @return the resource name, or null for a digest key
+     */
+    private ResourceName entitle(NodeId key, RecordKey rk, VerifiedRecord vr, long now, boolean removing) throws RecordException {
+        if (rk.isDigest()) {
+            if (mode == Mode.CA && !digestKeysInCaMode) {
+                throw new RecordException(Refusal.NOT_ENTITLED, "this overlay needs the resource name, not its digest, to check entitlement");
+            }
+            claim("key:" + key.toHex(), vr, key.shortHex());
+            return null;
+        }
+        ResourceName name = rk.resourceName();
+        boolean needsOwner = removing || name.kind().ownedByUser();
+        if (!needsOwner) {
+            return name;
+        }
+        if (mode == Mode.CA) {
+            X509Certificate leaf = vr.chain().get(0);
+            // to remove others' values the certificate must name the user; a domain certificate writes for its users
+            boolean ok = removing ? CertificateNames.bindsUser(leaf, name.user()) : CertificateNames.binds(leaf, name);
+            if (!ok) {
+                throw new RecordException(Refusal.NOT_ENTITLED, "the signer's certificate (" + leaf.getSubjectX500Principal().getName()
+                        + ") binds neither " + name.user() + " nor " + name.domain());
+            }
+        } else if (removing) {
+            // removing others' values never claims a name: the user must already own it
+            if (!vr.owner().equals(owners.ownerOf("user:" + name.user()))) {
+                throw new RecordException(Refusal.NOT_ENTITLED, "only " + name.user() + "'s key may remove others' values here");
+            }
+        } else {
+            claim("user:" + name.user(), vr, name.user());
+        }
+        return name;
+    }
+
+    private void claim(String subject, VerifiedRecord vr, String what) throws RecordException {
+        Bytes owner = owners.claim(subject, vr.owner());
+        if (!owner.equals(vr.owner())) {
+            LOG.warn("tofu: refused a takeover of {} by key {} (owned by key {})", what, vr.owner().hex(), owner.hex());
+            throw new RecordException(Refusal.NOT_ENTITLED, "takeover refused: " + what + " belongs to another key (trust on first use)");
+        }
+    }
+
+    /** Validity of every certificate; in ca mode, a PKIX path to the anchors. */
+    private void checkCertificates(List<X509Certificate> chain, long now, String whose) throws RecordException {
+        if (chain.isEmpty()) {
+            if (mode == Mode.CA) {
+                throw new RecordException(Refusal.CERT_UNTRUSTED, whose + " key comes without a certificate");
+            }
+            return;
+        }
+        Date at = new Date(now);
+        for (X509Certificate c : chain) {
+            try {
+                c.checkValidity(at);
+            } catch (CertificateExpiredException e) {
+                throw new RecordException(Refusal.CERT_EXPIRED, whose + " certificate " + c.getSubjectX500Principal().getName()
+                        + " expired at " + c.getNotAfter().toInstant());
+            } catch (CertificateNotYetValidException e) {
+                throw new RecordException(Refusal.CERT_EXPIRED, whose + " certificate " + c.getSubjectX500Principal().getName()
+                        + " is not valid before " + c.getNotBefore().toInstant());
+            }
+        }
+        if (mode == Mode.CA) {
+            X509Certificate leaf = chain.get(0);
+            boolean[] ku = leaf.getKeyUsage();
+            if (ku != null && !ku[0]) {
+                throw new RecordException(Refusal.CERT_UNTRUSTED, whose + " certificate may not sign (keyUsage)");
+            }
+            List<X509Certificate> path = new ArrayList<>();
+            for (X509Certificate c : chain) {
+                boolean isAnchor = anchors.stream().anyMatch(a -> a.getTrustedCert().equals(c));
+                if (!isAnchor) {
+                    path.add(c);
+                }
+            }
+            if (path.isEmpty()) {
+                throw new RecordException(Refusal.CERT_UNTRUSTED, whose + " key is a trust anchor itself, not an end entity");
+            }
+            try {
+                PKIXParameters p = new PKIXParameters(anchors);
+                p.setRevocationEnabled(false);
+                p.setDate(at);
+                CertPathValidator.getInstance("PKIX").validate(CertificateFactory.getInstance("X.509").generateCertPath(path), p);
+            } catch (GeneralSecurityException e) {
+                throw new RecordException(Refusal.CERT_UNTRUSTED, whose + " certificate does not chain to this overlay's trust anchors: "
+                        + e.getMessage());
+            }
+        }
+    }
+
+    /** A certificate: value holds certificates that bind the name. */
+    private void checkCertificateValue(ResourceName name, ValueContent content, VerifiedRecord vr, long now) throws RecordException {
+        if (!(content instanceof ValueContent.Certificates certs)) {
+            throw new RecordException(Refusal.BAD_RECORD, "a certificate: value holds a KeyInfo with X509Data");
+        }
+        X509Certificate leaf = RecordVerifier.leafFirst(certs.certificates()).get(0);
+        if (!CertificateNames.bindsUser(leaf, name.user())) {
+            throw new RecordException(Refusal.NOT_ENTITLED, "the stored certificate (" + leaf.getSubjectX500Principal().getName()
+                    + ") does not bind " + name.user());
+        }
+        checkCertificates(RecordVerifier.leafFirst(certs.certificates()), now, "the stored");
+        if (mode == Mode.TOFU && !leaf.getPublicKey().equals(vr.signerKey())) {
+            throw new RecordException(Refusal.NOT_ENTITLED, "in tofu mode a writer publishes only its own certificate");
+        }
+    }
+
+    private static byte[] digest(String alg, Bytes data) {
+        try {
+            return MessageDigest.getInstance(alg).digest(data.unsafeArray());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** For status output: mode and anchor subjects. */
+    @Override
+    public String toString() {
+        return "SignedRecordPolicy[" + mode + (mode == Mode.CA ? ", anchors=" + anchors.stream()
+                .map(a -> a.getTrustedCert().getSubjectX500Principal().getName()).toList() : "") + "]";
+    }
+
+}

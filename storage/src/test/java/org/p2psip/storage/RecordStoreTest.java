@@ -1,0 +1,150 @@
+package org.p2psip.storage;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.p2psip.overlay.Bytes;
+import org.p2psip.overlay.DhtValue;
+import org.p2psip.overlay.NodeId;
+import org.p2psip.overlay.store.StoragePolicy;
+import org.p2psip.overlay.wire.Message.Status;
+
+class RecordStoreTest {
+    static final StoragePolicy ACCEPT_ALL = new StoragePolicy() {
+        @Override
+        public Decision checkPut(NodeId key, DhtValue value, DhtValue existing, long nowMillis) {
+            return Decision.ACCEPT;
+        }
+
+        @Override
+        public Decision checkRemove(NodeId key, RemoveRequest request, DhtValue existing, long nowMillis) {
+            return Decision.ACCEPT;
+        }
+    };
+    private static final ResourceName BOB = ResourceName.sip("bob@example.net");
+    private static final long HOUR = 3_600_000L;
+
+    private static SigningIdentity selfSigned(String user) {
+        KeyPair kp = TestPki.ed25519();
+        return SigningIdentity.of(kp, List.of(TestPki.selfSigned(user, kp).cert()), user);
+    }
+
+    private static DhtValue v(int owner, String nonce, int size, long exp) {
+        return new DhtValue(Bytes.wrap(new byte[] {(byte) owner}), Bytes.utf8(nonce), Bytes.wrap(new byte[size]), exp);
+    }
+
+    @Test
+    void aRestartKeepsRecordsTombstonesAndTofuClaims(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("records.mv");
+        SigningIdentity bob = selfSigned("bob@example.net");
+        Instant exp = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.SECONDS);
+        DhtValue contact = SignedValues.put(DhtRecord.of(BOB, exp, "n1", new ValueContent.Contacts(List.of(Contact.of("sip:bob@10.0.0.1")))), bob);
+        DhtValue gone = SignedValues.put(DhtRecord.of(BOB, exp, "n2", new ValueContent.Contacts(List.of(Contact.of("sip:bob@10.0.0.2")))), bob);
+        long now = System.currentTimeMillis();
+        try (RecordStore s = RecordStore.open(file, RecordStore.Options.defaults(), st -> SignedRecordPolicy.tofu(st.nameOwners()))) {
+            assertEquals(Status.OK, s.put(BOB.key(), contact, now).status());
+            assertEquals(Status.OK, s.put(BOB.key(), gone, now).status());
+            assertEquals(Status.OK, s.remove(SignedValues.remove(RecordKey.of("k", BOB), gone, exp, bob), now + HOUR, now).status());
+        }
+        try (RecordStore s = RecordStore.open(file, RecordStore.Options.defaults(), st -> SignedRecordPolicy.tofu(st.nameOwners()))) {
+            assertEquals(List.of(contact), s.get(BOB.key(), now));
+            assertEquals(1, s.valueCount());
+            assertEquals(contact.footprint(), s.bytes());
+            // the tombstone survived: the removed value cannot come back
+            assertEquals(Status.REFUSED, s.put(BOB.key(), gone, now).status());
+            // the TOFU claim survived: another key cannot take bob over
+            SigningIdentity mallory = selfSigned("bob@example.net");
+            String reason = s.put(BOB.key(), SignedValues.put(DhtRecord.of(BOB, exp, "m", new ValueContent.Text("x")), mallory), now).reason();
+            assertTrue(reason.startsWith("NOT_ENTITLED: takeover refused"), reason);
+        }
+    }
+
+    @Test
+    void expiredValuesAreSweptAndNotReturned(@TempDir Path dir) {
+        long now = 1_000_000_000_000L;
+        try (RecordStore s = RecordStore.open(dir.resolve("r.mv"), RecordStore.Options.defaults(), ACCEPT_ALL)) {
+            NodeId k = NodeId.ofName("sip:a@b");
+            assertEquals(Status.OK, s.put(k, v(1, "short", 10, now + 1000), now).status());
+            assertEquals(Status.OK, s.put(k, v(1, "long", 10, now + HOUR), now).status());
+            assertEquals(Status.REFUSED, s.put(k, v(1, "dead", 10, now - 1), now).status());
+            assertEquals(2, s.get(k, now).size());
+            assertEquals(1, s.get(k, now + 2000).size(), "an expired value is not returned even before the sweep");
+            List<DhtValue> expired = new ArrayList<>();
+            assertEquals(1, s.sweep(now + 2000, (key, val) -> expired.add(val)));
+            assertEquals("short", expired.get(0).nonce().utf8String());
+            assertEquals(1, s.valueCount());
+            // the max TTL clamps a far expiry
+            DhtValue far = v(2, "far", 10, now + 365L * 24 * HOUR);
+            assertEquals(now + 7L * 24 * HOUR, s.put(k, far, now).value().expiresAtMillis());
+        }
+    }
+
+    @Test
+    void quotasPerStorePerWriterAndPerKey(@TempDir Path dir) {
+        long now = 1_000_000_000_000L;
+        RecordStore.Options o = new RecordStore.Options(3500, 1500, 3, 7L * 24 * HOUR, true, 4);
+        try (RecordStore s = RecordStore.open(dir.resolve("q.mv"), o, ACCEPT_ALL)) {
+            NodeId k1 = NodeId.ofName("sip:a@b");
+            assertEquals(Status.OK, s.put(k1, v(1, "a", 600, now + HOUR), now).status());
+            assertEquals(Status.OK, s.put(k1, v(1, "b", 600, now + HOUR), now).status());
+            assertEquals(Status.CAPACITY, s.put(k1, v(1, "c", 600, now + HOUR), now).status(), "writer 1 is over its share");
+            assertEquals(Status.OK, s.put(k1, v(2, "a", 600, now + HOUR), now).status());
+            assertEquals(Status.CAPACITY, s.put(k1, v(3, "a", 10, now + HOUR), now).status(), "the key holds 3 values");
+            NodeId k2 = NodeId.ofName("sip:c@d");
+            assertEquals(Status.OK, s.put(k2, v(3, "a", 600, now + HOUR), now).status());
+            assertEquals(Status.OK, s.put(k2, v(4, "a", 600, now + HOUR), now).status());
+            assertEquals(Status.CAPACITY, s.put(k2, v(5, "a", 600, now + HOUR), now).status(), "the store is full");
+            assertTrue(s.bytes() <= 3500);
+            // a refresh of the same size is no growth and passes
+            assertEquals(Status.OK, s.put(k2, v(4, "a", 600, now + 2 * HOUR), now).status());
+        }
+    }
+
+    @Test
+    void killMinus9InTheMiddleOfWritesLosesNoAcknowledgedWrite(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("crash.mv");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "-Xmx128m", "-cp", System.getProperty("java.class.path"), CrashWriter.class.getName(), file.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        int lastAck = -1;
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (line.startsWith("ACK ")) {
+                    lastAck = Integer.parseInt(line.substring(4));
+                    if (lastAck >= 1500) {
+                        p.destroyForcibly(); // SIGKILL on Linux, while the writer keeps writing
+                        break;
+                    }
+                } else if (line.startsWith("FAIL")) {
+                    throw new AssertionError(line);
+                }
+            }
+        } finally {
+            p.destroyForcibly();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        }
+        assertTrue(lastAck >= 1500, "the child wrote (last ack " + lastAck + ")");
+        assertEquals(137, p.exitValue(), "killed by SIGKILL");
+        try (RecordStore s = RecordStore.open(file, RecordStore.Options.defaults(), ACCEPT_ALL)) {
+            for (int i = 0; i <= lastAck; i++) {
+                DhtValue want = CrashWriter.value(i);
+                assertTrue(s.get(CrashWriter.key(i), System.currentTimeMillis()).contains(want), "acknowledged write " + i + " survived");
+            }
+            assertTrue(s.valueCount() >= lastAck + 1);
+        }
+    }
+}
