@@ -138,6 +138,7 @@ public final class StunServer implements AutoCloseable {
     private final Channel[][] channels = new Channel[2][2];
     private final RateLimiter limiter;
     private final Stats stats = new Stats();
+    private volatile java.util.function.BiConsumer<InetSocketAddress, StunMessage> observer = (a, m) -> { };
 
     private StunServer(Config config, EventLoopGroup group, boolean ownGroup) {
         this.config = config;
@@ -205,6 +206,11 @@ public final class StunServer implements AutoCloseable {
 
     public Stats stats() {
         return stats;
+    }
+
+    /** Called (on the server's event loop) with the source address of every request answered with success. */
+    public void setObserver(java.util.function.BiConsumer<InetSocketAddress, StunMessage> observer) {
+        this.observer = Objects.requireNonNull(observer, "observer");
     }
 
     private void onDatagram(int ip, int port, InetSocketAddress sender, byte[] bytes) {
@@ -297,6 +303,7 @@ public final class StunServer implements AutoCloseable {
         byte[] wire = StunCodec.encode(response.build(), options(classic, key));
         send(out, destination, wire);
         stats.answered.incrementAndGet();
+        observer.accept(sender, request);
     }
 
     private StunCodec.EncodeOptions options(boolean classic, byte[] key) {
