@@ -47,6 +47,8 @@ class NatLabTest {
     static NatLab lab;
     static String server;
     static final Map<NatType, Site> SITES = new EnumMap<>(NatType.class);
+    /** Separate sites for the lifetime test: its traffic must not leave state (xt_recent, conntrack) in SITES. */
+    static final Map<NatType, Site> LIFETIME_SITES = new EnumMap<>(NatType.class);
 
     @BeforeAll
     static void buildLab() throws Exception {
@@ -69,6 +71,9 @@ class NatLabTest {
         server = primary;
         for (NatType t : NatType.values()) {
             SITES.put(t, lab.addSite(t.name(), t, 30));
+        }
+        for (NatType t : NatType.values()) {
+            LIFETIME_SITES.put(t, lab.addSite("lt" + t.name(), t, 3));
         }
     }
 
@@ -128,20 +133,41 @@ class NatLabTest {
         assertEquals(EXPECTED.get(type).get(1).toString(), r.get("filtering"), type + ": " + r);
     }
 
+    /**
+     * With a 3 s conntrack UDP timeout, the lifetime probe brackets it on the port-restricted and symmetric sites.
+     * On the full-cone and address-restricted sites the inbound DNAT rule forwards to the host whether or not the
+     * conntrack entry still exists (the address-restricted one because the probe's own request refreshes the
+     * server's address in the xt_recent list), so every probe succeeds there: the lab documents this.
+     */
     @Test
     void bindingLifetimeFollowsTheConntrackTimeout() throws Exception {
-        Site site = SITES.get(NatType.PORT_RESTRICTED);
-        site.setUdpTimeout(3);
+        Map<NatType, CompletableFuture<Map<String, String>>> runs = new EnumMap<>(NatType.class);
         try {
-            assertEquals(3, site.udpTimeout());
-            List<String> args = new ArrayList<>(List.of(server));
-            args.addAll(QUICK);
-            args.addAll(List.of("--bind", site.hostAddress().getHostAddress(), "--lifetime", "1s,2s,4s"));
-            Map<String, String> r = runJava(site.hostNamespace(), NatDiscoveryMain.class, args);
-            assertEquals("2000", r.get("lifetime.atLeastMs"), r.toString());
-            assertEquals("4000", r.get("lifetime.lessThanMs"), r.toString());
+            for (NatType t : NatType.values()) {
+                Site site = LIFETIME_SITES.get(t);
+                assertEquals(3, site.udpTimeout());
+                List<String> args = new ArrayList<>(List.of(server));
+                args.addAll(QUICK);
+                args.addAll(List.of("--bind", site.hostAddress().getHostAddress(), "--lifetime", "1s,2s,4s"));
+                runs.put(t, CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return runJava(site.hostNamespace(), NatDiscoveryMain.class, args);
+                    } catch (Exception e) {
+                        throw new java.util.concurrent.CompletionException(e);
+                    }
+                }));
+            }
+            for (NatType t : List.of(NatType.PORT_RESTRICTED, NatType.SYMMETRIC)) {
+                Map<String, String> r = runs.get(t).get(60, TimeUnit.SECONDS);
+                assertEquals("2000", r.get("lifetime.atLeastMs"), t + ": " + r);
+                assertEquals("4000", r.get("lifetime.lessThanMs"), t + ": " + r);
+            }
+            for (NatType t : List.of(NatType.FULL_CONE, NatType.ADDRESS_RESTRICTED)) {
+                Map<String, String> r = runs.get(t).get(60, TimeUnit.SECONDS);
+                assertEquals("-1", r.get("lifetime.lessThanMs"), t + ": " + r);
+            }
         } finally {
-            site.setUdpTimeout(30);
+            CompletableFuture.allOf(runs.values().toArray(CompletableFuture[]::new)).handle((v, e) -> null).join();
         }
     }
 
