@@ -1,0 +1,502 @@
+package org.p2psip.nat.lab;
+
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A NAT lab of real kernel NATs in network namespaces: a public segment (203.0.113.0/24, a bridge in its own
+ * namespace), public hosts on it, and sites, each a router namespace (WAN on the public segment, netfilter NAT of
+ * one {@link NatType}) with one host namespace behind it on a /26 of 192.0.2.0/24 or 198.51.100.0/24.
+ *
+ * <p>Only the documentation ranges 192.0.2.0/24, 198.51.100.0/24 and 203.0.113.0/24 are ever assigned, and nothing
+ * is added to the root namespace: every veth pair is created directly inside its two namespaces. Namespace names
+ * carry a per-run prefix {@code p2pnat-<pid>-<random>}. {@link #close} (and a shutdown hook, should the JVM exit
+ * first) kills the processes started in the lab and deletes its namespaces; {@link #create} first removes the
+ * namespaces of earlier runs whose process is dead.
+ *
+ * <p>Needs root, iproute2 ({@code ip}, {@code tc}) and iptables.
+ */
+public final class NatLab implements AutoCloseable {
+    static final String NAME_ROOT = "p2pnat";
+    private static final Pattern OUR_NAMESPACE = Pattern.compile("^" + NAME_ROOT + "-(\\d+)-[0-9a-f]{4}-\\S+");
+    private static final int MAX_SITES = 8;
+    private static final int MAX_PUBLIC_HOSTS = 90;
+    private static final int COMMAND_TIMEOUT_SECONDS = 20;
+
+    private final String prefix;
+    private final String publicNs;
+    private final List<String> namespaces = Collections.synchronizedList(new ArrayList<>());
+    private final List<Process> processes = Collections.synchronizedList(new ArrayList<>());
+    private final List<Site> sites = new ArrayList<>();
+    private final List<PublicHost> publicHosts = new ArrayList<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Thread shutdownHook;
+    private int nextPublicHostOctet = 2;
+    private Boolean netem;
+
+    private NatLab(String prefix) {
+        this.prefix = prefix;
+        this.publicNs = prefix + "-pub";
+        this.shutdownHook = new Thread(this::teardown, "natlab-teardown-" + prefix);
+    }
+
+    /** Problems that prevent building a lab on this machine (empty when it can). Does not change anything. */
+    public static List<String> prerequisiteProblems() {
+        List<String> problems = new ArrayList<>();
+        for (String tool : List.of("ip", "iptables", "tc")) {
+            if (which(tool) == null) {
+                problems.add("'" + tool + "' not found (Debian packages iproute2, iptables)");
+            }
+        }
+        try {
+            String uid = Shell.run(List.of("id", "-u")).trim();
+            if (!uid.equals("0")) {
+                problems.add("not root (uid " + uid + "): network namespaces and netfilter need root");
+            }
+        } catch (LabException e) {
+            problems.add("cannot run 'id -u': " + e.getMessage());
+        }
+        return problems;
+    }
+
+    /** Builds the public segment. The caller must {@link #close} the lab (try-with-resources). */
+    public static NatLab create() {
+        List<String> problems = prerequisiteProblems();
+        if (!problems.isEmpty()) {
+            throw new LabException("cannot build the NAT lab: " + String.join("; ", problems));
+        }
+        removeLeftovers();
+        byte[] r = new byte[2];
+        new SecureRandom().nextBytes(r);
+        String prefix = String.format(Locale.ROOT, "%s-%d-%02x%02x", NAME_ROOT, ProcessHandle.current().pid(), r[0], r[1]);
+        NatLab lab = new NatLab(prefix);
+        Runtime.getRuntime().addShutdownHook(lab.shutdownHook);
+        try {
+            lab.addNamespace(lab.publicNs);
+            lab.ip(lab.publicNs, "link", "add", "br0", "type", "bridge");
+            lab.ip(lab.publicNs, "link", "set", "br0", "up");
+        } catch (RuntimeException e) {
+            lab.close();
+            throw e;
+        }
+        return lab;
+    }
+
+    /** Deletes namespaces left by earlier lab runs whose JVM is gone (a killed test run). */
+    public static void removeLeftovers() {
+        for (String ns : listNamespaces()) {
+            Matcher m = OUR_NAMESPACE.matcher(ns);
+            if (m.matches()) {
+                long pid = Long.parseLong(m.group(1));
+                if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                    continue;
+                }
+                try {
+                    Shell.run(List.of("ip", "netns", "del", ns));
+                } catch (LabException ignored) {
+                    // someone else removed it
+                }
+            }
+        }
+    }
+
+    /** Names from {@code ip netns list} (first word of each line). */
+    public static List<String> listNamespaces() {
+        List<String> out = new ArrayList<>();
+        for (String line : Shell.run(List.of("ip", "netns", "list")).split("\n")) {
+            String t = line.trim();
+            if (!t.isEmpty()) {
+                out.add(t.split("\\s+")[0]);
+            }
+        }
+        return out;
+    }
+
+    public String prefix() {
+        return prefix;
+    }
+
+    /** The namespaces this lab created (public segment first). */
+    public List<String> namespaces() {
+        synchronized (namespaces) {
+            return List.copyOf(namespaces);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ building
+
+    /** A namespace on the public segment with {@code addressCount} consecutive addresses in 203.0.113.2-99. */
+    public synchronized PublicHost addPublicHost(String name, int addressCount) {
+        checkOpen();
+        if (addressCount < 1 || nextPublicHostOctet + addressCount > 2 + MAX_PUBLIC_HOSTS) {
+            throw new IllegalArgumentException("public host addresses exhausted");
+        }
+        int k = publicHosts.size();
+        String ns = prefix + "-p" + k + "-" + safe(name);
+        addNamespace(ns);
+        String bridgePort = "ph" + k;
+        veth(ns, "eth0", publicNs, bridgePort);
+        ip(publicNs, "link", "set", bridgePort, "master", "br0");
+        ip(publicNs, "link", "set", bridgePort, "up");
+        List<InetAddress> addresses = new ArrayList<>();
+        for (int i = 0; i < addressCount; i++) {
+            InetAddress a = address("203.0.113." + nextPublicHostOctet++);
+            ip(ns, "addr", "add", a.getHostAddress() + "/24", "dev", "eth0");
+            addresses.add(a);
+        }
+        ip(ns, "link", "set", "eth0", "up");
+        PublicHost h = new PublicHost(ns, addresses);
+        publicHosts.add(h);
+        return h;
+    }
+
+    /**
+     * A site: a router namespace whose WAN address is 203.0.113.(101+i) and whose LAN is the i-th /26 (192.0.2.0/26,
+     * .64/26, .128/26, .192/26, then 198.51.100.0/26 ...), with the router at .1 and one host at .2 of it.
+     *
+     * @param udpTimeoutSeconds the router's conntrack UDP timeouts (both unreplied and stream), i.e. how long an
+     *     idle UDP mapping lives; also how long an address-restricted router remembers a destination
+     */
+    public synchronized Site addSite(String name, NatType type, int udpTimeoutSeconds) {
+        checkOpen();
+        if (sites.size() >= MAX_SITES) {
+            throw new IllegalStateException("at most " + MAX_SITES + " sites per lab");
+        }
+        if (udpTimeoutSeconds < 1) {
+            throw new IllegalArgumentException("UDP timeout must be at least 1 s");
+        }
+        int i = sites.size();
+        String base = i < 4 ? "192.0.2." + (64 * i) : "198.51.100." + (64 * (i - 4));
+        String lanNet = base.substring(0, base.lastIndexOf('.') + 1);
+        int lanBase = Integer.parseInt(base.substring(base.lastIndexOf('.') + 1));
+        InetAddress routerLan = address(lanNet + (lanBase + 1));
+        InetAddress host = address(lanNet + (lanBase + 2));
+        InetAddress wan = address("203.0.113." + (101 + i));
+        String router = prefix + "-s" + i + "r-" + safe(name);
+        String hostNs = prefix + "-s" + i + "h-" + safe(name);
+        addNamespace(router);
+        addNamespace(hostNs);
+        String bridgePort = "rt" + i;
+        veth(router, "wan0", publicNs, bridgePort);
+        ip(publicNs, "link", "set", bridgePort, "master", "br0");
+        ip(publicNs, "link", "set", bridgePort, "up");
+        ip(router, "addr", "add", wan.getHostAddress() + "/24", "dev", "wan0");
+        ip(router, "link", "set", "wan0", "up");
+        veth(router, "lan0", hostNs, "eth0");
+        ip(router, "addr", "add", routerLan.getHostAddress() + "/26", "dev", "lan0");
+        ip(router, "link", "set", "lan0", "up");
+        ip(hostNs, "addr", "add", host.getHostAddress() + "/26", "dev", "eth0");
+        ip(hostNs, "link", "set", "eth0", "up");
+        ip(hostNs, "route", "add", "default", "via", routerLan.getHostAddress());
+        writeProc(router, "net/ipv4/ip_forward", "1");
+        Site site = new Site(this, name, type, router, hostNs, wan, routerLan, host);
+        site.setUdpTimeout(udpTimeoutSeconds);
+        for (List<String> rule : natRules(type, host, udpTimeoutSeconds)) {
+            iptables(router, rule);
+        }
+        sites.add(site);
+        return site;
+    }
+
+    /**
+     * The netfilter rules of one NAT behaviour, as iptables argument lists (see nat/README.md for why each works).
+     * Inbound traffic is forwarded to the LAN only when conntrack knows it (a reply) or a DNAT rule sent it there.
+     */
+    static List<List<String>> natRules(NatType type, InetAddress host, int udpTimeoutSeconds) {
+        String h = host.getHostAddress();
+        List<List<String>> rules = new ArrayList<>();
+        rules.add(List.of("-A", "FORWARD", "-i", "lan0", "-o", "wan0", "-j", "ACCEPT"));
+        rules.add(List.of("-A", "FORWARD", "-i", "wan0", "-o", "lan0", "-m", "conntrack", "--ctstate",
+                "ESTABLISHED,RELATED,DNAT", "-j", "ACCEPT"));
+        rules.add(List.of("-A", "FORWARD", "-i", "wan0", "-o", "lan0", "-j", "DROP"));
+        switch (type) {
+            case FULL_CONE -> {
+                rules.add(List.of("-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-j", "MASQUERADE"));
+                rules.add(List.of("-t", "nat", "-A", "PREROUTING", "-i", "wan0", "-p", "udp", "-j", "DNAT",
+                        "--to-destination", h));
+            }
+            case ADDRESS_RESTRICTED -> {
+                rules.add(List.of("-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-j", "MASQUERADE"));
+                rules.add(List.of("-t", "mangle", "-A", "FORWARD", "-i", "lan0", "-o", "wan0", "-p", "udp",
+                        "-m", "recent", "--name", "sent_to", "--rdest", "--set"));
+                rules.add(List.of("-t", "nat", "-A", "PREROUTING", "-i", "wan0", "-p", "udp",
+                        "-m", "recent", "--name", "sent_to", "--rsource", "--rcheck",
+                        "--seconds", String.valueOf(udpTimeoutSeconds), "-j", "DNAT", "--to-destination", h));
+            }
+            case PORT_RESTRICTED ->
+                    rules.add(List.of("-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-j", "MASQUERADE"));
+            case SYMMETRIC -> rules.add(List.of("-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-j", "MASQUERADE",
+                    "--random-fully"));
+        }
+        return rules;
+    }
+
+    /** Applies (or with {@link Impairment#NONE} removes) delay and loss on a site router's two interfaces. */
+    void impair(Site site, Impairment imp) {
+        checkOpen();
+        String ns = site.routerNamespace();
+        for (String dev : List.of("wan0", "lan0")) {
+            tryRun(List.of("ip", "netns", "exec", ns, "tc", "qdisc", "del", "dev", dev, "root"));
+        }
+        tryRun(List.of("ip", "netns", "exec", ns, "iptables", "-F", "IMPAIR"));
+        boolean netemOk = netemAvailable();
+        if (!imp.oneWayDelay().isZero() && !netemOk) {
+            throw new LabException("cannot emulate delay: this kernel lacks sch_netem (tc qdisc netem: "
+                    + "'Specified qdisc kind is unknown'); loss is emulated with iptables instead");
+        }
+        if (imp.oneWayDelay().isZero() && imp.loss() == 0) {
+            return;
+        }
+        if (netemOk) {
+            for (String dev : List.of("wan0", "lan0")) {
+                Shell.run(List.of("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "netem",
+                        "delay", imp.oneWayDelay().toNanos() / 1000 + "us",
+                        "loss", String.format(Locale.ROOT, "%.4f%%", imp.loss() * 100)));
+            }
+            return;
+        }
+        // No netem: loss with the statistic match, in its own chain so that it can be flushed.
+        tryRun(List.of("ip", "netns", "exec", ns, "iptables", "-N", "IMPAIR"));
+        if (!Shell.run(List.of("ip", "netns", "exec", ns, "iptables", "-S", "FORWARD")).contains("-j IMPAIR")) {
+            Shell.run(List.of("ip", "netns", "exec", ns, "iptables", "-I", "FORWARD", "1", "-j", "IMPAIR"));
+        }
+        Shell.run(List.of("ip", "netns", "exec", ns, "iptables", "-A", "IMPAIR", "-m", "statistic", "--mode", "random",
+                "--probability", String.format(Locale.ROOT, "%.6f", imp.loss()), "-j", "DROP"));
+    }
+
+    /** Whether the kernel has the netem queueing discipline (probed once, on the public segment's loopback). */
+    public synchronized boolean netemAvailable() {
+        if (netem == null) {
+            Shell.run(List.of("ip", "netns", "exec", publicNs, "ip", "link", "set", "lo", "up"));
+            netem = tryRun(List.of("ip", "netns", "exec", publicNs, "tc", "qdisc", "add", "dev", "lo", "root", "netem",
+                    "delay", "1ms"));
+            if (netem) {
+                tryRun(List.of("ip", "netns", "exec", publicNs, "tc", "qdisc", "del", "dev", "lo", "root"));
+            }
+        }
+        return netem;
+    }
+
+    // ------------------------------------------------------------------------------------------------ running
+
+    /** Runs a command inside {@code namespace} and returns its output; fails on a non-zero exit. */
+    public String exec(String namespace, List<String> command) {
+        checkOpen();
+        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", namespace));
+        full.addAll(command);
+        return Shell.run(full);
+    }
+
+    /**
+     * Starts a long-running command inside {@code namespace} (stderr merged into stdout). The lab kills it on
+     * {@link #close} if it is still running.
+     */
+    public Process spawn(String namespace, List<String> command) {
+        checkOpen();
+        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", namespace));
+        full.addAll(command);
+        try {
+            Process p = new ProcessBuilder(full).redirectErrorStream(true).start();
+            processes.add(p);
+            return p;
+        } catch (IOException e) {
+            throw new LabException("cannot start " + full + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * A command line that runs {@code mainClass} in a small child JVM with this JVM's class path (under Maven
+     * Surefire, the test class path).
+     */
+    public static List<String> javaCommand(String mainClass, List<String> args) {
+        String java = ProcessHandle.current().info().command()
+                .orElse(System.getProperty("java.home") + "/bin/java");
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx96m", "-Xss512k", "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-Xshare:auto", "-cp", cp, mainClass));
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    // ------------------------------------------------------------------------------------------------ teardown
+
+    /** Kills the lab's processes and deletes its namespaces. Idempotent; never throws. */
+    @Override
+    public void close() {
+        teardown();
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException | SecurityException shuttingDown) {
+            // the hook is running or will
+        }
+    }
+
+    private void teardown() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        List<Process> procs;
+        synchronized (processes) {
+            procs = new ArrayList<>(processes);
+        }
+        for (Process p : procs) {
+            p.descendants().forEach(ProcessHandle::destroy);
+            p.destroy();
+        }
+        for (Process p : procs) {
+            try {
+                if (!p.waitFor(2, TimeUnit.SECONDS)) {
+                    p.descendants().forEach(ProcessHandle::destroyForcibly);
+                    p.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        List<String> ns = namespaces();
+        for (int i = ns.size() - 1; i >= 0; i--) {
+            tryRun(List.of("ip", "netns", "del", ns.get(i)));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ helpers
+
+    private void checkOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("lab closed");
+        }
+    }
+
+    private void addNamespace(String ns) {
+        Shell.run(List.of("ip", "netns", "add", ns));
+        namespaces.add(ns);
+        ip(ns, "link", "set", "lo", "up");
+    }
+
+    private void veth(String nsA, String nameA, String nsB, String nameB) {
+        Shell.run(List.of("ip", "link", "add", nameA, "netns", nsA, "type", "veth", "peer", "name", nameB, "netns", nsB));
+    }
+
+    void ip(String ns, String... args) {
+        List<String> cmd = new ArrayList<>(List.of("ip", "-n", ns));
+        cmd.addAll(List.of(args));
+        Shell.run(cmd);
+    }
+
+    private void iptables(String ns, List<String> rule) {
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "iptables", "-w"));
+        cmd.addAll(rule);
+        Shell.run(cmd);
+    }
+
+    /** Writes a sysctl through /proc/sys as seen from inside the namespace (what sysctl(8) does). */
+    void writeProc(String ns, String key, String value) {
+        if (!key.matches("[a-z0-9_/]+") || !value.matches("[0-9]+")) {
+            throw new IllegalArgumentException("bad sysctl " + key + "=" + value);
+        }
+        Shell.run(List.of("ip", "netns", "exec", ns, "sh", "-c", "echo " + value + " > /proc/sys/" + key));
+    }
+
+    String readProc(String ns, String key) {
+        return Shell.run(List.of("ip", "netns", "exec", ns, "cat", "/proc/sys/" + key)).trim();
+    }
+
+    private static boolean tryRun(List<String> cmd) {
+        try {
+            Shell.run(cmd);
+            return true;
+        } catch (LabException e) {
+            return false;
+        }
+    }
+
+    private static String safe(String name) {
+        String s = name.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", "");
+        return s.isEmpty() ? "x" : s.substring(0, Math.min(12, s.length()));
+    }
+
+    /** Parses and checks that an address is in one of the three documentation ranges; the lab uses no other. */
+    static InetAddress address(String dotted) {
+        InetAddress a;
+        try {
+            a = InetAddress.getByName(dotted);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException(dotted, e);
+        }
+        if (!isDocumentationAddress(a)) {
+            throw new IllegalArgumentException(dotted + " is outside 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24");
+        }
+        return a;
+    }
+
+    static boolean isDocumentationAddress(InetAddress a) {
+        if (!(a instanceof Inet4Address)) {
+            return false;
+        }
+        byte[] b = a.getAddress();
+        int x = b[0] & 0xFF;
+        int y = b[1] & 0xFF;
+        int z = b[2] & 0xFF;
+        return (x == 192 && y == 0 && z == 2) || (x == 198 && y == 51 && z == 100) || (x == 203 && y == 0 && z == 113);
+    }
+
+    private static String which(String tool) {
+        String path = System.getenv().getOrDefault("PATH", "") + ":/usr/sbin:/sbin:/usr/bin:/bin";
+        for (String dir : path.split(":")) {
+            java.io.File f = new java.io.File(dir, tool);
+            if (!dir.isEmpty() && f.isFile() && f.canExecute()) {
+                return f.getPath();
+            }
+        }
+        return null;
+    }
+
+    /** Runs commands with a timeout; a non-zero exit is a {@link LabException} carrying the output. */
+    static final class Shell {
+        private Shell() {
+        }
+
+        static String run(List<String> cmd) {
+            Process p;
+            try {
+                ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+                String path = pb.environment().getOrDefault("PATH", "");
+                pb.environment().put("PATH", path + ":/usr/sbin:/sbin");
+                p = pb.start();
+            } catch (IOException e) {
+                throw new LabException("cannot run " + String.join(" ", cmd) + ": " + e.getMessage());
+            }
+            try {
+                p.getOutputStream().close();
+                byte[] out = p.getInputStream().readAllBytes();
+                if (!p.waitFor(COMMAND_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                    throw new LabException("timed out: " + String.join(" ", cmd));
+                }
+                String text = new String(out, StandardCharsets.UTF_8);
+                if (p.exitValue() != 0) {
+                    throw new LabException("'" + String.join(" ", cmd) + "' exited " + p.exitValue() + ": " + text.trim());
+                }
+                return text;
+            } catch (IOException e) {
+                throw new LabException("reading output of " + String.join(" ", cmd) + ": " + e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                p.destroyForcibly();
+                throw new LabException("interrupted: " + String.join(" ", cmd));
+            }
+        }
+    }
+}
