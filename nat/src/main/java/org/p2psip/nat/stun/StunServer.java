@@ -301,9 +301,10 @@ public final class StunServer implements AutoCloseable {
         }
         request.get(StunAttribute.Padding.class).ifPresent(p -> response.add(new StunAttribute.Padding(p.length())));
         byte[] wire = StunCodec.encode(response.build(), options(classic, key));
-        send(out, destination, wire);
-        stats.answered.incrementAndGet();
+        // Observe before sending: a client that has its answer may look at what the server saw.
         observer.accept(sender, request);
+        stats.answered.incrementAndGet();
+        send(out, destination, wire);
     }
 
     private StunCodec.EncodeOptions options(boolean classic, byte[] key) {
