@@ -433,6 +433,9 @@ public final class OverlayNode implements Dht, AutoCloseable {
             if (f.sender().equals(id)) {
                 throw new MalformedFrameException("a frame claiming this node's own id");
             }
+            if (!links.acceptSender(from, f.sender())) {
+                throw new MalformedFrameException("the sender id differs from the one the link authenticated");
+            }
             Contact c = new Contact(f.sender(), from);
             if (f.reply()) {
                 if (!rpc.onReply(from, f, () -> learn(c, now))) {

@@ -1,6 +1,7 @@
 package org.p2psip.overlay.link;
 
 import java.net.InetSocketAddress;
+import org.p2psip.overlay.NodeId;
 import org.p2psip.overlay.runtime.Scheduler;
 
 /**
@@ -23,6 +24,16 @@ public interface LinkLayer extends AutoCloseable {
 
     /** Largest datagram this layer sends without fragmentation by the overlay. */
     int maxDatagramBytes();
+
+    /**
+     * Whether a frame that arrived from {@code from} may carry {@code sender} as its overlay sender id. The node
+     * asks this for every decoded frame, on {@link #scheduler()}'s thread, and drops the frame when the answer is
+     * no. A layer that authenticates its peers (DTLS with node keys) answers no when {@code sender} differs from
+     * the id it authenticated for {@code from}, and may close that link; a plain layer accepts any id.
+     */
+    default boolean acceptSender(InetSocketAddress from, NodeId sender) {
+        return true;
+    }
 
     @Override
     void close();
