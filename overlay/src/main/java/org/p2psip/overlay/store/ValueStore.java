@@ -120,8 +120,11 @@ public final class ValueStore {
         if (delta > 0 && bytes + delta > maxBytes) {
             return Outcome.fail(Status.CAPACITY, "node store is full (" + maxBytes + " bytes); try other replicas later");
         }
+        // A value taken over from another source (a refresh or replica from elsewhere) is charged to
+        // this source in full, so it counts in full against this source's share.
+        long sourceDelta = existing != null && existing.source().equals(source) ? delta : value.footprint();
         long sourceBytes = bytesBySource.getOrDefault(source, 0L);
-        if (delta > 0 && sourceBytes + delta > maxBytesPerSource) {
+        if (sourceDelta > 0 && sourceBytes + sourceDelta > maxBytesPerSource) {
             return Outcome.fail(Status.CAPACITY, "your share of this node's store is used up (" + maxBytesPerSource + " bytes)");
         }
         if (entry == null) {
