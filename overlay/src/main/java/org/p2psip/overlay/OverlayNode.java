@@ -143,7 +143,9 @@ public final class OverlayNode implements Dht, AutoCloseable {
         return this;
     }
 
+    /** Runs {@code task} every {@code periodMillis} until the node closes; keeps one handle per task. */
     private void every(long periodMillis, Runnable task) {
+        Scheduler.Cancellable[] next = new Scheduler.Cancellable[1];
         Runnable[] loop = new Runnable[1];
         loop[0] = () -> {
             if (closed) {
@@ -154,12 +156,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.warn("node {}: maintenance task failed: {}", id.shortHex(), e.toString(), e);
             }
-            timers.add(scheduler.schedule(loop[0], periodMillis));
+            next[0] = scheduler.schedule(loop[0], periodMillis);
         };
-        timers.add(scheduler.schedule(loop[0], periodMillis));
-        if (timers.size() > 64) {
-            timers.subList(0, timers.size() - 16).clear();
-        }
+        next[0] = scheduler.schedule(loop[0], periodMillis);
+        timers.add(() -> next[0].cancel());
     }
 
     // ------------------------------------------------------------------ joining
