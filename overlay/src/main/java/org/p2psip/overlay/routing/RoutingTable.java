@@ -4,6 +4,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.PriorityQueue;
 import java.util.Random;
 import org.p2psip.overlay.Contact;
 import org.p2psip.overlay.NodeId;
@@ -159,12 +160,57 @@ public final class RoutingTable {
         return buckets.get(bucketIndex(id)).indexOf(id) >= 0;
     }
 
-    /** The {@code n} known contacts closest to {@code target}, closest first. */
+    /**
+     * The {@code n} known contacts closest to {@code target}, closest first. Walks the buckets in XOR
+     * order instead of sorting the whole table: with {@code i} the target's bucket, contacts in bucket i
+     * are closest (they share more than i leading bits with the target), then those of the deeper
+     * buckets (exactly i), then buckets i-1, i-2, ... 0 (exactly j).
+     */
     public List<Contact> closest(NodeId target, int n) {
-        List<Contact> all = contacts();
+        List<Contact> out = new ArrayList<>(Math.max(0, Math.min(n, size())));
+        if (n <= 0) {
+            return out;
+        }
         Comparator<Contact> byDistance = (a, b) -> target.compareDistance(a.id(), b.id());
-        all.sort(byDistance);
-        return all.size() > n ? new ArrayList<>(all.subList(0, n)) : all;
+        int last = buckets.size() - 1;
+        int i = bucketIndex(target);
+        takeClosest(buckets.get(i).contacts(), byDistance, out, n);
+        if (out.size() < n && i < last) {
+            List<Contact> deeper = new ArrayList<>();
+            for (int j = i + 1; j <= last; j++) {
+                for (KBucket.Entry e : buckets.get(j).entries) {
+                    deeper.add(e.contact);
+                }
+            }
+            takeClosest(deeper, byDistance, out, n);
+        }
+        for (int j = i - 1; j >= 0 && out.size() < n; j--) {
+            takeClosest(buckets.get(j).contacts(), byDistance, out, n);
+        }
+        return out;
+    }
+
+    /** Appends the closest of {@code group} to {@code out}, in order, until {@code out} holds {@code n}. */
+    private static void takeClosest(List<Contact> group, Comparator<Contact> byDistance, List<Contact> out, int n) {
+        int room = n - out.size();
+        if (group.size() > room && room < group.size() / 4) {
+            // keep only the room closest: a max-heap of that size
+            PriorityQueue<Contact> heap = new PriorityQueue<>(room + 1, byDistance.reversed());
+            for (Contact c : group) {
+                heap.add(c);
+                if (heap.size() > room) {
+                    heap.poll();
+                }
+            }
+            group = new ArrayList<>(heap);
+        }
+        group.sort(byDistance);
+        for (Contact c : group) {
+            if (out.size() >= n) {
+                return;
+            }
+            out.add(c);
+        }
     }
 
     /** Every contact in the table. */

@@ -100,8 +100,11 @@ class RoutingTableTest {
                     assertTrue(bi < t.bucketCount() - 1 || t.bucketCount() == NodeId.BITS,
                             "the bucket covering own id must split rather than refuse");
                 }
-                assertLayout(t);
+                if (i % 100 == 0) {
+                    assertLayout(t);
+                }
             }
+            assertLayout(t);
             assertEquals(in.size(), t.size());
             for (Contact c : t.contacts()) {
                 assertTrue(in.contains(c.id()));
@@ -229,15 +232,30 @@ class RoutingTableTest {
         }
         List<Contact> all = t.contacts();
         assertTrue(all.size() > 100);
-        for (int q = 0; q < 200; q++) {
-            NodeId target = q % 2 == 0 ? NodeId.random(rnd) : self.randomWithPrefix(rnd.nextInt(20), rnd);
-            int n = 1 + rnd.nextInt(30);
+        for (int q = 0; q < 2000; q++) {
+            NodeId target = switch (q % 4) {
+                case 0 -> NodeId.random(rnd);
+                case 1 -> self.randomWithPrefix(rnd.nextInt(20), rnd);
+                case 2 -> self.randomWithPrefix(rnd.nextInt(161), rnd);
+                default -> all.get(rnd.nextInt(all.size())).id();
+            };
+            int n = q % 10 == 0 ? all.size() : 1 + rnd.nextInt(45);
             List<Contact> got = t.closest(target, n);
             List<Contact> expected = new ArrayList<>(all);
             expected.sort((x, y) -> target.compareDistance(x.id(), y.id()));
             assertEquals(expected.subList(0, n), got);
         }
         assertEquals(all.size(), t.closest(self, all.size() + 50).size());
+        assertEquals(List.of(), t.closest(self, 0));
+        List<Contact> bySelf = new ArrayList<>(all);
+        bySelf.sort((x, y) -> self.compareDistance(x.id(), y.id()));
+        assertEquals(bySelf.subList(0, 25), t.closest(self, 25));
+        // an empty table and a table of one
+        RoutingTable empty = new RoutingTable(self, 20, 0);
+        assertEquals(List.of(), empty.closest(NodeId.random(rnd), 5));
+        Contact only = contact(NodeId.random(rnd));
+        empty.seen(only, 0);
+        assertEquals(List.of(only), empty.closest(NodeId.random(rnd), 5));
         // the table holds itself never
         assertInstanceOf(RoutingTable.Outcome.Ignored.class, t.seen(contact(self), 1));
         assertFalse(t.contains(self));
