@@ -60,10 +60,19 @@ public final class RoutingTable {
         return Math.min(self.commonPrefixLength(id), buckets.size() - 1);
     }
 
-    /** Records that {@code c} is alive (it sent us a valid message or answered one). */
+    /**
+     * Records that {@code c} is alive (it sent us a valid message or answered one). The table keeps one
+     * contact per address: a new id at a known address replaces the old one (the peer restarted with a
+     * new id, or it lies), so one socket cannot fill the table with made-up ids.
+     */
     public Outcome seen(Contact c, long now) {
         if (c.id().equals(self)) {
             return new Outcome.Ignored();
+        }
+        KBucket home = buckets.get(bucketIndex(c.id()));
+        int known = home.indexOf(c.id());
+        if (known < 0 || !home.entries.get(known).contact.address().equals(c.address())) {
+            dropOtherIdsAt(c.address(), c.id(), now);
         }
         while (true) {
             int bi = bucketIndex(c.id());
@@ -88,6 +97,19 @@ public final class RoutingTable {
             }
             b.addReplacement(c);
             return new Outcome.Full(c, b.oldest().contact);
+        }
+    }
+
+    /** Forgets contacts and replacements at {@code address} with an id other than {@code id}. */
+    private void dropOtherIdsAt(InetSocketAddress address, NodeId id, long now) {
+        for (KBucket b : buckets) {
+            b.replacements.removeIf(r -> r.address().equals(address) && !r.id().equals(id));
+            for (int i = b.entries.size() - 1; i >= 0; i--) {
+                Contact e = b.entries.get(i).contact;
+                if (e.address().equals(address) && !e.id().equals(id)) {
+                    b.removeAndPromote(i, now);
+                }
+            }
         }
     }
 

@@ -220,6 +220,50 @@ class RoutingTableTest {
     }
 
     @Test
+    void oneContactPerAddress() {
+        Random rnd = new Random(9);
+        NodeId self = NodeId.random(rnd);
+        RoutingTable t = new RoutingTable(self, 4, 0);
+        InetSocketAddress addr = new InetSocketAddress("127.0.0.1", 7);
+        Contact honest = contact(self.randomWithPrefix(3, rnd));
+        t.seen(honest, 0);
+        // one socket claiming ever new ids holds at most one entry
+        Contact last = null;
+        for (int i = 0; i < 500; i++) {
+            last = new Contact(NodeId.random(rnd), addr);
+            t.seen(last, i);
+            long at = t.contacts().stream().filter(c -> c.address().equals(addr)).count();
+            assertTrue(at <= 1, at + " contacts at one address");
+        }
+        assertTrue(t.contains(honest.id()));
+        assertTrue(t.contains(last.id()) || t.bucket(Math.min(self.commonPrefixLength(last.id()), t.bucketCount() - 1)).size() == 4);
+        // a node that restarts with a new id at its address replaces its old entry
+        Contact before = contact(self.randomWithPrefix(6, rnd));
+        t.seen(before, 600);
+        Contact after = new Contact(self.randomWithPrefix(9, rnd), before.address());
+        assertInstanceOf(RoutingTable.Outcome.Added.class, t.seen(after, 601));
+        assertFalse(t.contains(before.id()));
+        // a known id moving to an address another id held takes it over
+        Contact moved = new Contact(honest.id(), after.address());
+        assertInstanceOf(RoutingTable.Outcome.Refreshed.class, t.seen(moved, 602));
+        assertFalse(t.contains(after.id()));
+        assertTrue(t.contacts().contains(moved));
+        // a full bucket's replacement cache keeps one entry per address too
+        RoutingTable full = new RoutingTable(self, 1, 0);
+        full.seen(contact(self.randomWithPrefix(0, rnd)), 0);
+        full.seen(contact(self.randomWithPrefix(2, rnd)), 0);
+        for (int i = 0; i < 5; i++) {
+            assertInstanceOf(RoutingTable.Outcome.Full.class, full.seen(new Contact(self.randomWithPrefix(0, rnd), addr), 1));
+        }
+        Contact newest = new Contact(self.randomWithPrefix(0, rnd), addr);
+        full.seen(newest, 2);
+        assertTrue(full.remove(full.bucket(0).get(0).id(), 3));
+        assertEquals(List.of(newest), full.bucket(0));
+        assertTrue(full.remove(newest.id(), 4));
+        assertEquals(List.of(), full.bucket(0), "no older id from that address is left to promote");
+    }
+
+    @Test
     void closestReturnsTrueClosestSorted() {
         Random rnd = new Random(7);
         NodeId self = NodeId.random(rnd);
