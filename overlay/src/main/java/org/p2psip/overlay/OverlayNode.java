@@ -415,7 +415,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
             return;
         }
         int kind = d[3];
-        if (kind != Frame.KIND_REPLY && !limiter.tryAcquire(sourceKey(from), now)) {
+        // The limit counts requests: a whole request, or the first fragment of a fragmented frame (its
+        // kind is unknown until reassembled), so a 64 KiB value costs one token, not fifty.
+        boolean counted = kind == Frame.KIND_FRAGMENT ? reassembler.opensStream(from, d, len) : kind != Frame.KIND_REPLY;
+        if (counted && !limiter.tryAcquire(sourceKey(from), now)) {
             stats.rateLimited.incrementAndGet();
             return;
         }

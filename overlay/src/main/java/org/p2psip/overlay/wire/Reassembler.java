@@ -126,6 +126,21 @@ public final class Reassembler {
         return whole;
     }
 
+    /**
+     * True when {@code d} is a fragment of a frame not yet buffered from {@code from}, i.e. the first of
+     * its frame to arrive (so a rate limit can count the frame once, not each fragment).
+     */
+    public boolean opensStream(InetSocketAddress from, byte[] d, int len) {
+        if (len < Frame.FRAGMENT_HEADER_BYTES) {
+            return true;
+        }
+        long stream = 0;
+        for (int b = 0; b < 8; b++) {
+            stream = (stream << 8) | (d[4 + b] & 0xff);
+        }
+        return !partials.containsKey(new StreamKey(from, stream));
+    }
+
     private void dropOldestOf(InetSocketAddress from) {
         for (StreamKey k : partials.keySet()) {
             if (k.source().equals(from)) {

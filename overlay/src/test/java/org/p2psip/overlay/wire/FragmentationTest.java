@@ -2,6 +2,7 @@ package org.p2psip.overlay.wire;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -180,6 +181,21 @@ class FragmentationTest {
         long slots = (long) r.pendingStreams() * Fragmenter.MAX_FRAGMENTS * 4;
         assertTrue(slots <= max, r.pendingStreams() + " partial frames hold at least " + slots
                 + " bytes of slots, over the " + max + "-byte budget");
+    }
+
+    @Test
+    void opensStreamTellsTheFirstFragmentOfAFrame() throws Exception {
+        Reassembler r = new Reassembler(4 << 20, 8, 5_000);
+        byte[] f1 = fragment(5, 2, 3, new byte[10]);
+        assertTrue(r.opensStream(A, f1, f1.length));
+        accept(r, A, f1, 0);
+        byte[] f2 = fragment(5, 0, 3, new byte[10]);
+        assertFalse(r.opensStream(A, f2, f2.length), "a later fragment of a buffered frame");
+        assertTrue(r.opensStream(new InetSocketAddress("127.0.0.1", 3), f2, f2.length), "the same stream id from elsewhere");
+        accept(r, A, f2, 0);
+        byte[] f3 = fragment(5, 1, 3, new byte[10]);
+        assertNotNull(accept(r, A, f3, 0));
+        assertTrue(r.opensStream(A, f3, f3.length), "a completed frame is no longer buffered");
     }
 
     @Test
