@@ -257,7 +257,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
             return findNodes(key, config.replicas(), true).thenCompose(nodes -> {
                 List<CompletableFuture<Ack>> acks = new ArrayList<>();
                 for (Contact c : nodes) {
-                    acks.add(c.id().equals(id) ? CompletableFuture.completedFuture(removeLocally(req)) : request(c, req));
+                    acks.add(c.id().equals(id) ? CompletableFuture.completedFuture(removeLocally(req, LOCAL_SOURCE)) : request(c, req));
                 }
                 return collect(acks);
             }).thenApply(r -> {
@@ -482,7 +482,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
         } else if (m instanceof Put p) {
             reply = storeLocally(p.key(), p.value(), sourceKey(from.address()));
         } else if (m instanceof Remove r) {
-            reply = removeLocally(r);
+            reply = removeLocally(r, sourceKey(from.address()));
         } else if (m instanceof Listen l) {
             reply = register(from.address(), l, now);
         } else if (m instanceof Notify n) {
@@ -515,9 +515,9 @@ public final class OverlayNode implements Dht, AutoCloseable {
         return Ack.OK;
     }
 
-    private Ack removeLocally(Remove r) {
+    private Ack removeLocally(Remove r, Object source) {
         ValueStore.Outcome o = store.remove(new StoragePolicy.RemoveRequest(r.key(), r.owner(), r.nonce(), r.proof()),
-                r.tombstoneUntilMillis(), scheduler.nowMillis());
+                r.tombstoneUntilMillis(), source, scheduler.nowMillis());
         if (!o.status().ok()) {
             return new Ack(o.status(), o.reason());
         }

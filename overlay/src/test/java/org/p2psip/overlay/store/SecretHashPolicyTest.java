@@ -23,7 +23,7 @@ class SecretHashPolicyTest {
         assertEquals(SecretHashPolicy.sha1(v.data()), v.nonce());
         assertEquals(Status.OK, s.put(KEY, v, "a", NOW).status());
 
-        ValueStore.Outcome wrong = s.remove(new StoragePolicy.RemoveRequest(KEY, v.owner(), v.nonce(), Bytes.utf8("guess")), NOW + 60_000, NOW);
+        ValueStore.Outcome wrong = s.remove(new StoragePolicy.RemoveRequest(KEY, v.owner(), v.nonce(), Bytes.utf8("guess")), NOW + 60_000, "remover", NOW);
         assertEquals(Status.REFUSED, wrong.status());
         assertTrue(wrong.reason().contains("secret"), wrong.reason());
         assertEquals(List.of(v), s.get(KEY, NOW), "a wrong secret removes nothing");
@@ -31,7 +31,7 @@ class SecretHashPolicyTest {
         DhtValue refreshed = SecretHashPolicy.value(v.data(), secret, NOW + 120_000);
         assertEquals(Status.OK, s.put(KEY, refreshed, "a", NOW).status());
 
-        ValueStore.Outcome right = s.remove(new StoragePolicy.RemoveRequest(KEY, v.owner(), v.nonce(), secret), NOW + 120_000, NOW);
+        ValueStore.Outcome right = s.remove(new StoragePolicy.RemoveRequest(KEY, v.owner(), v.nonce(), secret), NOW + 120_000, "remover", NOW);
         assertEquals(Status.OK, right.status());
         assertEquals(List.of(), s.get(KEY, NOW));
     }
@@ -42,7 +42,7 @@ class SecretHashPolicyTest {
         DhtValue v = SecretHashPolicy.value(Bytes.utf8("permanent"), Bytes.EMPTY, NOW + 60_000);
         assertTrue(v.owner().isEmpty());
         s.put(KEY, v, "a", NOW);
-        ValueStore.Outcome o = s.remove(new StoragePolicy.RemoveRequest(KEY, Bytes.EMPTY, v.nonce(), Bytes.EMPTY), NOW + 60_000, NOW);
+        ValueStore.Outcome o = s.remove(new StoragePolicy.RemoveRequest(KEY, Bytes.EMPTY, v.nonce(), Bytes.EMPTY), NOW + 60_000, "remover", NOW);
         assertEquals(Status.REFUSED, o.status());
         assertEquals(List.of(v), s.get(KEY, NOW));
     }

@@ -127,7 +127,7 @@ class ValueStoreTest {
         }
         assertTrue(s.bytes() <= s.maxBytes());
         // freeing space (removal) lets the refused value in
-        s.remove(new StoragePolicy.RemoveRequest(NodeId.ofName("k0"), Bytes.utf8("o0"), Bytes.utf8("n0"), Bytes.EMPTY), NOW + HOUR, NOW);
+        s.remove(new StoragePolicy.RemoveRequest(NodeId.ofName("k0"), Bytes.utf8("o0"), Bytes.utf8("n0"), Bytes.EMPTY), NOW + HOUR, "remover", NOW);
         assertEquals(Status.OK, s.put(NodeId.ofName("k3"), sized(3, 1000, NOW + HOUR), "src3", NOW).status());
     }
 
@@ -194,12 +194,13 @@ class ValueStoreTest {
         Bytes secret = Bytes.utf8("my secret");
         DhtValue v = SecretHashPolicy.value(Bytes.utf8("sip:carol@192.0.2.9"), secret, NOW + HOUR);
         assertEquals(Status.OK, s.put(KEY, v, "a", NOW).status());
-        ValueStore.Outcome r = s.remove(new StoragePolicy.RemoveRequest(KEY, v.owner(), v.nonce(), secret), v.expiresAtMillis(), NOW + 1);
+        ValueStore.Outcome r = s.remove(new StoragePolicy.RemoveRequest(KEY, v.owner(), v.nonce(), secret), v.expiresAtMillis(), "remover", NOW + 1);
         assertEquals(Status.OK, r.status());
         assertTrue(r.changed());
         assertEquals(v, r.value());
         assertEquals(List.of(), s.get(KEY, NOW + 1));
-        assertEquals(0, s.bytes());
+        assertEquals(ValueStore.tombstoneFootprint(v.id()), s.bytes(), "the tombstone is charged in place of the value");
+        assertEquals(Map.of("a", (long) ValueStore.tombstoneFootprint(v.id())), s.bytesBySource(), "to the value's source");
         // a late replica of the same value cannot bring it back
         ValueStore.Outcome again = s.put(KEY, v, "replica", NOW + 2);
         assertEquals(Status.REFUSED, again.status());
@@ -207,13 +208,53 @@ class ValueStoreTest {
         assertEquals(List.of(), s.get(KEY, NOW + 2));
         // a remove arriving before the value also blocks it
         DhtValue w = SecretHashPolicy.value(Bytes.utf8("sip:dave@192.0.2.10"), secret, NOW + HOUR);
-        assertEquals(Status.OK, s.remove(new StoragePolicy.RemoveRequest(KEY, w.owner(), w.nonce(), secret), w.expiresAtMillis(), NOW).status());
+        assertEquals(Status.OK, s.remove(new StoragePolicy.RemoveRequest(KEY, w.owner(), w.nonce(), secret), w.expiresAtMillis(), "remover", NOW).status());
         assertEquals(Status.REFUSED, s.put(KEY, w, "late", NOW + 5).status());
         // sweep after the tombstone ends forgets it
         s.sweep(NOW + HOUR + 1, (k, x) -> { });
         assertEquals(0, s.keyCount());
+        assertEquals(0, s.bytes());
+        assertTrue(s.bytesBySource().isEmpty());
         DhtValue fresh = SecretHashPolicy.value(v.data(), secret, NOW + 3 * HOUR);
         assertEquals(Status.OK, s.put(KEY, fresh, "a", NOW + HOUR + 2).status());
+    }
+
+    /** Removes of values a node never held must not let one source fill memory with tombstones. */
+    @Test
+    void tombstonesCountAgainstTheQuotas() {
+        long week = 7 * 24 * HOUR;
+        ValueStore s = new ValueStore(new SecretHashPolicy(), 100_000, 40_000, 1024, week);
+        int accepted = 0;
+        ValueStore.Outcome refusal = null;
+        for (int i = 0; i < 20_000; i++) {
+            Bytes secret = Bytes.utf8("made-up secret " + i);
+            StoragePolicy.RemoveRequest req = new StoragePolicy.RemoveRequest(NodeId.ofName("made-up key " + i),
+                    SecretHashPolicy.sha1(secret), SecretHashPolicy.sha1(Bytes.utf8("data " + i)), secret);
+            ValueStore.Outcome o = s.remove(req, NOW + week, "attacker", NOW);
+            if (o.status().ok()) {
+                accepted++;
+            } else {
+                refusal = o;
+            }
+        }
+        assertTrue(s.bytes() <= 40_000, "tombstones hold " + s.bytes() + " bytes");
+        assertTrue(s.keyCount() <= 40_000 / 64, s.keyCount() + " keys held for tombstones");
+        assertEquals(s.keyCount(), accepted);
+        assertEquals(Status.CAPACITY, refusal.status());
+        assertTrue(refusal.reason().contains("share"), refusal.reason());
+        // others can still store
+        DhtValue v = SecretHashPolicy.value(Bytes.utf8("honest"), Bytes.EMPTY, NOW + HOUR + week);
+        assertEquals(Status.OK, s.put(KEY, v, "honest", NOW + HOUR).status());
+        // a removal of a held value always fits: it frees more than its tombstone takes
+        ValueStore tight = new ValueStore(new SecretHashPolicy(), 200, 200, 10, week);
+        Bytes secret = Bytes.utf8("s");
+        DhtValue held = SecretHashPolicy.value(Bytes.utf8("x".repeat(50)), secret, NOW + HOUR);
+        assertEquals(Status.OK, tight.put(KEY, held, "w", NOW).status());
+        assertTrue(tight.remove(new StoragePolicy.RemoveRequest(KEY, held.owner(), held.nonce(), secret), NOW + HOUR, "stranger", NOW).changed());
+        // and expired tombstones give their bytes back
+        s.sweep(NOW + week, (k, x) -> { });
+        assertEquals(v.footprint(), s.bytes());
+        assertEquals(1, s.keyCount());
     }
 
     @Test
@@ -272,7 +313,7 @@ class ValueStoreTest {
         ValueStore.Page p1 = s.page(KEY, 5, Bytes.EMPTY, 1 << 20, NOW);
         assertEquals(all.subList(0, 5), p1.values());
         DhtValue last = p1.values().get(4);
-        s.remove(new StoragePolicy.RemoveRequest(KEY, last.owner(), last.nonce(), Bytes.EMPTY), NOW + HOUR, NOW);
+        s.remove(new StoragePolicy.RemoveRequest(KEY, last.owner(), last.nonce(), Bytes.EMPTY), NOW + HOUR, "remover", NOW);
         ValueStore.Page p2 = s.page(KEY, 100, p1.placemark(), 1 << 20, NOW);
         assertEquals(all.subList(5, 20), p2.values());
         assertTrue(p2.placemark().isEmpty());
