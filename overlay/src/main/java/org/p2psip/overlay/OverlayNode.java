@@ -678,7 +678,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
         }
         newContacts.clear();
         store.forEachKey(scheduler.nowMillis(), (key, values) -> {
-            for (Contact c : routing.closest(key, config.replicas())) {
+            for (Contact c : replicaSet(key)) {
                 if (fresh.contains(c.id())) {
                     for (DhtValue v : values) {
                         rpc.call(c.address(), new Put(key, v, true)).exceptionally(e -> null);
@@ -689,22 +689,33 @@ public final class OverlayNode implements Dht, AutoCloseable {
     }
 
     /**
+     * The nodes responsible for {@code key} as far as this node knows: the {@code replicas} closest,
+     * this node counted among them. Replication and hand-over push to these only, so a value lives on
+     * exactly the nodes a put or remove reaches (pushing to the replicas closest contacts besides this
+     * node made one copy too many, which a remove never reached).
+     */
+    private List<Contact> replicaSet(NodeId key) {
+        List<Contact> set = routing.closest(key, config.replicas());
+        set.add(self);
+        set.sort((a, b) -> key.compareDistance(a.id(), b.id()));
+        return set.size() > config.replicas() ? set.subList(0, config.replicas()) : set;
+    }
+
+    /**
      * Periodic re-replication. Only the two nodes closest to a key push it to the other replicas, which
      * keeps traffic at 2 x replicas per value per interval while surviving the loss of either.
      */
     private void replicate() {
         store.forEachKey(scheduler.nowMillis(), (key, values) -> {
-            List<Contact> closest = routing.closest(key, config.replicas());
-            int rank = 0;
-            for (Contact c : closest) {
-                if (key.compareDistance(c.id(), id) < 0) {
-                    rank++;
-                }
-            }
-            if (rank >= 2) {
+            List<Contact> set = replicaSet(key);
+            int rank = set.indexOf(self);
+            if (rank < 0 || rank >= 2) {
                 return;
             }
-            for (Contact c : closest) {
+            for (Contact c : set) {
+                if (c.equals(self)) {
+                    continue;
+                }
                 for (DhtValue v : values) {
                     rpc.call(c.address(), new Put(key, v, true)).exceptionally(e -> null);
                 }
