@@ -106,7 +106,8 @@ public final class OverlayNode implements Dht, AutoCloseable {
         this.random = random;
         long now = scheduler.nowMillis();
         this.routing = new RoutingTable(id, config.k(), now);
-        this.linkTable = new LinkTable(config.maxLinks(), addr -> routing.removeAddress(addr, scheduler.nowMillis()));
+        this.linkTable = new LinkTable(config.maxLinks(), addr -> routing.removeAddress(addr, scheduler.nowMillis()),
+                routing::containsAddress);
         this.store = new ValueStore(policy, config.storeMaxBytes(), config.storeMaxBytesPerSource(), config.maxValuesPerKey(),
                 config.maxTtlMillis());
         this.rpc = new RpcEngine(scheduler, id, this::send, config.attemptTimeoutMillis(), config.attempts(), random);

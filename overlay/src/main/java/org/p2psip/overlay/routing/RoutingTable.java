@@ -3,7 +3,9 @@ package org.p2psip.overlay.routing;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Random;
 import org.p2psip.overlay.Contact;
@@ -23,6 +25,8 @@ public final class RoutingTable {
     private final NodeId self;
     private final int k;
     private final List<KBucket> buckets = new ArrayList<>();
+    /** The address of every contact in the buckets (one contact per address). */
+    private final Map<InetSocketAddress, NodeId> byAddress = new HashMap<>();
 
     public RoutingTable(NodeId self, int k, long now) {
         if (k < 1) {
@@ -80,6 +84,10 @@ public final class RoutingTable {
             int i = b.indexOf(c.id());
             if (i >= 0) {
                 KBucket.Entry e = b.entries.remove(i);
+                if (!e.contact.address().equals(c.address())) {
+                    byAddress.remove(e.contact.address(), c.id());
+                    byAddress.put(c.address(), c.id());
+                }
                 e.contact = c; // the address may have changed (NAT rebinding)
                 e.lastSeen = now;
                 e.failures = 0;
@@ -88,6 +96,7 @@ public final class RoutingTable {
             }
             if (!b.full()) {
                 b.entries.add(new KBucket.Entry(c, now));
+                byAddress.put(c.address(), c.id());
                 b.removeReplacement(c.id());
                 return new Outcome.Added(c);
             }
@@ -100,6 +109,21 @@ public final class RoutingTable {
         }
     }
 
+    /** Removes entry {@code i} of {@code b}, promoting a replacement, and keeps the address index. */
+    private void removeAt(KBucket b, int i, long now) {
+        Contact gone = b.entries.get(i).contact;
+        Contact promoted = b.removeAndPromote(i, now);
+        byAddress.remove(gone.address(), gone.id());
+        if (promoted != null) {
+            byAddress.put(promoted.address(), promoted.id());
+        }
+    }
+
+    /** True when a contact in the table has {@code address} (its link is worth keeping). */
+    public boolean containsAddress(InetSocketAddress address) {
+        return byAddress.containsKey(address);
+    }
+
     /** Forgets contacts and replacements at {@code address} with an id other than {@code id}. */
     private void dropOtherIdsAt(InetSocketAddress address, NodeId id, long now) {
         for (KBucket b : buckets) {
@@ -107,7 +131,7 @@ public final class RoutingTable {
             for (int i = b.entries.size() - 1; i >= 0; i--) {
                 Contact e = b.entries.get(i).contact;
                 if (e.address().equals(address) && !e.id().equals(id)) {
-                    b.removeAndPromote(i, now);
+                    removeAt(b, i, now);
                 }
             }
         }
@@ -148,7 +172,7 @@ public final class RoutingTable {
             return false;
         }
         if (++b.entries.get(i).failures >= MAX_FAILURES) {
-            b.removeAndPromote(i, now);
+            removeAt(b, i, now);
             return true;
         }
         return false;
@@ -162,7 +186,7 @@ public final class RoutingTable {
         if (i < 0) {
             return false;
         }
-        b.removeAndPromote(i, now);
+        removeAt(b, i, now);
         return true;
     }
 
@@ -172,7 +196,7 @@ public final class RoutingTable {
             b.replacements.removeIf(c -> c.address().equals(address));
             for (int i = b.entries.size() - 1; i >= 0; i--) {
                 if (b.entries.get(i).contact.address().equals(address)) {
-                    b.removeAndPromote(i, now);
+                    removeAt(b, i, now);
                 }
             }
         }

@@ -248,6 +248,14 @@ class RoutingTableTest {
         assertInstanceOf(RoutingTable.Outcome.Refreshed.class, t.seen(moved, 602));
         assertFalse(t.contains(after.id()));
         assertTrue(t.contacts().contains(moved));
+        // the address index follows every change
+        for (Contact c : t.contacts()) {
+            assertTrue(t.containsAddress(c.address()), c.toString());
+        }
+        assertFalse(t.containsAddress(honest.address()), "the address honest moved away from");
+        assertEquals(t.size(), t.contacts().stream().map(Contact::address).distinct().count());
+        t.removeAddress(moved.address(), 700);
+        assertFalse(t.containsAddress(moved.address()));
         // a full bucket's replacement cache keeps one entry per address too
         RoutingTable full = new RoutingTable(self, 1, 0);
         full.seen(contact(self.randomWithPrefix(0, rnd)), 0);
