@@ -112,7 +112,7 @@ class ListenAndHandoverTest {
             NodeId near = key.randomWithPrefix(150, c.rnd);
             OverlayNode newcomer = c.add(near, cfg);
             List<DhtValue> held = List.of();
-            long deadline = System.currentTimeMillis() + 5_000;
+            long deadline = System.currentTimeMillis() + 10_000;
             while (System.currentTimeMillis() < deadline) {
                 held = Cluster.await(newcomer.localValues(key));
                 if (held.equals(values)) {
