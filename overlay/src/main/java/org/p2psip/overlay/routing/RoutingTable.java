@@ -127,12 +127,16 @@ public final class RoutingTable {
     /** Forgets contacts and replacements at {@code address} with an id other than {@code id}. */
     private void dropOtherIdsAt(InetSocketAddress address, NodeId id, long now) {
         for (KBucket b : buckets) {
-            b.replacements.removeIf(r -> r.address().equals(address) && !r.id().equals(id));
-            for (int i = b.entries.size() - 1; i >= 0; i--) {
-                Contact e = b.entries.get(i).contact;
-                if (e.address().equals(address) && !e.id().equals(id)) {
-                    removeAt(b, i, now);
-                }
+            if (!b.replacements.isEmpty()) {
+                b.replacements.removeIf(r -> r.address().equals(address) && !r.id().equals(id));
+            }
+        }
+        NodeId other = byAddress.get(address);
+        if (other != null && !other.equals(id)) {
+            KBucket b = buckets.get(bucketIndex(other));
+            int i = b.indexOf(other);
+            if (i >= 0) {
+                removeAt(b, i, now);
             }
         }
     }
