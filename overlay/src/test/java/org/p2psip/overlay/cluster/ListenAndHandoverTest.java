@@ -97,6 +97,36 @@ class ListenAndHandoverTest {
     }
 
     @Test
+    void renewalsDoNotRepeatEventsAndExpiryIsReported() throws Exception {
+        // registrations live 2 s and are renewed every second; replicas sweep every 200 ms
+        OverlayConfig cfg = Cluster.LOOPBACK.withListenSeconds(2).withMaintenance(60_000, 60_000, 60_000, 200);
+        try (Cluster c = new Cluster(53).grow(10, cfg)) {
+            NodeId key = NodeId.ofName("sip:renew@loopback.test");
+            OverlayNode listener = c.nodes.get(2);
+            OverlayNode writer = c.nodes.get(7);
+            LinkedBlockingQueue<ValueEvent> events = new LinkedBlockingQueue<>();
+            Dht.Subscription sub = listener.listen(key, events::add);
+            Thread.sleep(500);
+            DhtValue lasting = SecretHashPolicy.value(Bytes.utf8("lasting"), Bytes.EMPTY, System.currentTimeMillis() + 600_000);
+            DhtValue brief = SecretHashPolicy.value(Bytes.utf8("brief"), Bytes.EMPTY, System.currentTimeMillis() + 2_500);
+            Cluster.await(writer.put(key, lasting));
+            assertEquals(new ValueEvent(key, lasting, false), next(events));
+            Cluster.await(writer.put(key, brief));
+            assertEquals(new ValueEvent(key, brief, false), next(events));
+            // the brief value expires at the replicas: reported once as removed, and nothing else in 4 s of renewals
+            ValueEvent gone = next(events);
+            assertEquals(new ValueEvent(key, brief, true), gone);
+            ValueEvent extra = events.poll(4, TimeUnit.SECONDS);
+            assertNull(extra, "renewals repeated an event");
+            // registrations were renewed past their 2 s life: a change made now is still reported
+            DhtValue late = SecretHashPolicy.value(Bytes.utf8("late"), Bytes.EMPTY, System.currentTimeMillis() + 600_000);
+            Cluster.await(writer.put(key, late));
+            assertEquals(new ValueEvent(key, late, false), next(events));
+            sub.close();
+        }
+    }
+
+    @Test
     void valuesAreHandedToACloserNewcomer() throws Exception {
         OverlayConfig cfg = Cluster.LOOPBACK.withReplicas(4).withMaintenance(2_000, 2_000, 60_000, 1_000);
         try (Cluster c = new Cluster(52).grow(12, cfg)) {
