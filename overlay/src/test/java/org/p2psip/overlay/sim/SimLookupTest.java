@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -35,12 +36,22 @@ class SimLookupTest {
         cfg = OverlayConfig.defaults().withRateLimit(1024, OverlayConfig.SourceKey.ENDPOINT);
         WireCodec codec = new WireCodec();
         long start = System.nanoTime();
-        for (int i = 0; i < N; i++) {
-            OverlayNode n = new OverlayNode(NodeId.random(rnd), net.newLink(), cfg, new SecretHashPolicy(), codec, rnd).start();
-            nodes.add(n);
-            // bootstrap through one of the first few nodes, as a deployment's seed list would
-            int neighbours = net.await(n.join(i == 0 ? List.of() : List.of(nodes.get(rnd.nextInt(Math.min(i, 5))).contact().address())), 120_000);
-            assertTrue(i == 0 || neighbours > 0, "node " + i + " joined with no neighbours");
+        // the first nodes one by one, then batches joining at the same time, as nodes do in a live network
+        int batch = Integer.getInteger("p2psip.sim.batch", 20);
+        while (nodes.size() < N) {
+            int size = nodes.size() < 50 ? 1 : Math.min(batch, N - nodes.size());
+            List<CompletableFuture<Integer>> joins = new ArrayList<>();
+            for (int j = 0; j < size; j++) {
+                int i = nodes.size();
+                OverlayNode n = new OverlayNode(NodeId.random(rnd), net.newLink(), cfg, new SecretHashPolicy(), codec, rnd).start();
+                // bootstrap through one of the first few nodes, as a deployment's seed list would
+                joins.add(n.join(i == 0 ? List.of() : List.of(nodes.get(rnd.nextInt(Math.min(i, 5))).contact().address())));
+                nodes.add(n);
+            }
+            for (CompletableFuture<Integer> j : joins) {
+                int neighbours = net.await(j, 120_000);
+                assertTrue(nodes.size() == 1 || neighbours > 0, "a node joined with no neighbours");
+            }
         }
         System.out.printf("SimLookupTest: %d nodes joined in %.1f s (virtual %d s)%n", N, (System.nanoTime() - start) / 1e9,
                 (net.now() - SimNetwork.EPOCH) / 1000);
