@@ -14,7 +14,7 @@ import java.util.function.Predicate;
  * new addresses cannot push the node's established neighbours out. Used only on the node's thread.
  */
 public final class LinkTable {
-    /** Links looked at for an unkept one before falling back to the least recently used. */
+    /** Links looked at for an unkept one before falling back to the newest link. */
     private static final int MAX_SCAN = 1024;
     private final int maxLinks;
     private long opened;
