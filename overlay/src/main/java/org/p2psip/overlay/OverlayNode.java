@@ -106,7 +106,8 @@ public final class OverlayNode implements Dht, AutoCloseable {
         this.random = random;
         long now = scheduler.nowMillis();
         this.routing = new RoutingTable(id, config.k(), now);
-        this.linkTable = new LinkTable(config.maxLinks(), addr -> routing.removeAddress(addr, scheduler.nowMillis()));
+        this.linkTable = new LinkTable(config.maxLinks(), addr -> routing.removeAddress(addr, scheduler.nowMillis()),
+                routing::containsAddress);
         this.store = new ValueStore(policy, config.storeMaxBytes(), config.storeMaxBytesPerSource(), config.maxValuesPerKey(),
                 config.maxTtlMillis());
         this.rpc = new RpcEngine(scheduler, id, this::send, config.attemptTimeoutMillis(), config.attempts(), random);
@@ -143,7 +144,9 @@ public final class OverlayNode implements Dht, AutoCloseable {
         return this;
     }
 
+    /** Runs {@code task} every {@code periodMillis} until the node closes; keeps one handle per task. */
     private void every(long periodMillis, Runnable task) {
+        Scheduler.Cancellable[] next = new Scheduler.Cancellable[1];
         Runnable[] loop = new Runnable[1];
         loop[0] = () -> {
             if (closed) {
@@ -154,12 +157,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.warn("node {}: maintenance task failed: {}", id.shortHex(), e.toString(), e);
             }
-            timers.add(scheduler.schedule(loop[0], periodMillis));
+            next[0] = scheduler.schedule(loop[0], periodMillis);
         };
-        timers.add(scheduler.schedule(loop[0], periodMillis));
-        if (timers.size() > 64) {
-            timers.subList(0, timers.size() - 16).clear();
-        }
+        next[0] = scheduler.schedule(loop[0], periodMillis);
+        timers.add(() -> next[0].cancel());
     }
 
     // ------------------------------------------------------------------ joining
@@ -257,7 +258,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
             return findNodes(key, config.replicas(), true).thenCompose(nodes -> {
                 List<CompletableFuture<Ack>> acks = new ArrayList<>();
                 for (Contact c : nodes) {
-                    acks.add(c.id().equals(id) ? CompletableFuture.completedFuture(removeLocally(req)) : request(c, req));
+                    acks.add(c.id().equals(id) ? CompletableFuture.completedFuture(removeLocally(req, LOCAL_SOURCE)) : request(c, req));
                 }
                 return collect(acks);
             }).thenApply(r -> {
@@ -415,7 +416,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
             return;
         }
         int kind = d[3];
-        if (kind != Frame.KIND_REPLY && !limiter.tryAcquire(sourceKey(from), now)) {
+        // The limit counts requests: a whole request, or the first fragment of a fragmented frame (its
+        // kind is unknown until reassembled), so a 64 KiB value costs one token, not fifty.
+        boolean counted = kind == Frame.KIND_FRAGMENT ? reassembler.opensStream(from, d, len) : kind != Frame.KIND_REPLY;
+        if (counted && !limiter.tryAcquire(sourceKey(from), now)) {
             stats.rateLimited.incrementAndGet();
             return;
         }
@@ -482,7 +486,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
         } else if (m instanceof Put p) {
             reply = storeLocally(p.key(), p.value(), sourceKey(from.address()));
         } else if (m instanceof Remove r) {
-            reply = removeLocally(r);
+            reply = removeLocally(r, sourceKey(from.address()));
         } else if (m instanceof Listen l) {
             reply = register(from.address(), l, now);
         } else if (m instanceof Notify n) {
@@ -515,9 +519,9 @@ public final class OverlayNode implements Dht, AutoCloseable {
         return Ack.OK;
     }
 
-    private Ack removeLocally(Remove r) {
+    private Ack removeLocally(Remove r, Object source) {
         ValueStore.Outcome o = store.remove(new StoragePolicy.RemoveRequest(r.key(), r.owner(), r.nonce(), r.proof()),
-                r.tombstoneUntilMillis(), scheduler.nowMillis());
+                r.tombstoneUntilMillis(), source, scheduler.nowMillis());
         if (!o.status().ok()) {
             return new Ack(o.status(), o.reason());
         }
@@ -678,7 +682,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
         }
         newContacts.clear();
         store.forEachKey(scheduler.nowMillis(), (key, values) -> {
-            for (Contact c : routing.closest(key, config.replicas())) {
+            for (Contact c : replicaSet(key)) {
                 if (fresh.contains(c.id())) {
                     for (DhtValue v : values) {
                         rpc.call(c.address(), new Put(key, v, true)).exceptionally(e -> null);
@@ -689,22 +693,33 @@ public final class OverlayNode implements Dht, AutoCloseable {
     }
 
     /**
+     * The nodes responsible for {@code key} as far as this node knows: the {@code replicas} closest,
+     * this node counted among them. Replication and hand-over push to these only, so a value lives on
+     * exactly the nodes a put or remove reaches (pushing to the replicas closest contacts besides this
+     * node made one copy too many, which a remove never reached).
+     */
+    private List<Contact> replicaSet(NodeId key) {
+        List<Contact> set = routing.closest(key, config.replicas());
+        set.add(self);
+        set.sort((a, b) -> key.compareDistance(a.id(), b.id()));
+        return set.size() > config.replicas() ? set.subList(0, config.replicas()) : set;
+    }
+
+    /**
      * Periodic re-replication. Only the two nodes closest to a key push it to the other replicas, which
      * keeps traffic at 2 x replicas per value per interval while surviving the loss of either.
      */
     private void replicate() {
         store.forEachKey(scheduler.nowMillis(), (key, values) -> {
-            List<Contact> closest = routing.closest(key, config.replicas());
-            int rank = 0;
-            for (Contact c : closest) {
-                if (key.compareDistance(c.id(), id) < 0) {
-                    rank++;
-                }
-            }
-            if (rank >= 2) {
+            List<Contact> set = replicaSet(key);
+            int rank = set.indexOf(self);
+            if (rank < 0 || rank >= 2) {
                 return;
             }
-            for (Contact c : closest) {
+            for (Contact c : set) {
+                if (c.equals(self)) {
+                    continue;
+                }
                 for (DhtValue v : values) {
                     rpc.call(c.address(), new Put(key, v, true)).exceptionally(e -> null);
                 }

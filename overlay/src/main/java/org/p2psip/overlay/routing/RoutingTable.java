@@ -3,7 +3,10 @@ package org.p2psip.overlay.routing;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.Random;
 import org.p2psip.overlay.Contact;
 import org.p2psip.overlay.NodeId;
@@ -22,6 +25,8 @@ public final class RoutingTable {
     private final NodeId self;
     private final int k;
     private final List<KBucket> buckets = new ArrayList<>();
+    /** The address of every contact in the buckets (one contact per address). */
+    private final Map<InetSocketAddress, NodeId> byAddress = new HashMap<>();
 
     public RoutingTable(NodeId self, int k, long now) {
         if (k < 1) {
@@ -59,10 +64,19 @@ public final class RoutingTable {
         return Math.min(self.commonPrefixLength(id), buckets.size() - 1);
     }
 
-    /** Records that {@code c} is alive (it sent us a valid message or answered one). */
+    /**
+     * Records that {@code c} is alive (it sent us a valid message or answered one). The table keeps one
+     * contact per address: a new id at a known address replaces the old one (the peer restarted with a
+     * new id, or it lies), so one socket cannot fill the table with made-up ids.
+     */
     public Outcome seen(Contact c, long now) {
         if (c.id().equals(self)) {
             return new Outcome.Ignored();
+        }
+        KBucket home = buckets.get(bucketIndex(c.id()));
+        int known = home.indexOf(c.id());
+        if (known < 0 || !home.entries.get(known).contact.address().equals(c.address())) {
+            dropOtherIdsAt(c.address(), c.id(), now);
         }
         while (true) {
             int bi = bucketIndex(c.id());
@@ -70,6 +84,10 @@ public final class RoutingTable {
             int i = b.indexOf(c.id());
             if (i >= 0) {
                 KBucket.Entry e = b.entries.remove(i);
+                if (!e.contact.address().equals(c.address())) {
+                    byAddress.remove(e.contact.address(), c.id());
+                    byAddress.put(c.address(), c.id());
+                }
                 e.contact = c; // the address may have changed (NAT rebinding)
                 e.lastSeen = now;
                 e.failures = 0;
@@ -78,6 +96,7 @@ public final class RoutingTable {
             }
             if (!b.full()) {
                 b.entries.add(new KBucket.Entry(c, now));
+                byAddress.put(c.address(), c.id());
                 b.removeReplacement(c.id());
                 return new Outcome.Added(c);
             }
@@ -87,6 +106,38 @@ public final class RoutingTable {
             }
             b.addReplacement(c);
             return new Outcome.Full(c, b.oldest().contact);
+        }
+    }
+
+    /** Removes entry {@code i} of {@code b}, promoting a replacement, and keeps the address index. */
+    private void removeAt(KBucket b, int i, long now) {
+        Contact gone = b.entries.get(i).contact;
+        Contact promoted = b.removeAndPromote(i, now);
+        byAddress.remove(gone.address(), gone.id());
+        if (promoted != null) {
+            byAddress.put(promoted.address(), promoted.id());
+        }
+    }
+
+    /** True when a contact in the table has {@code address} (its link is worth keeping). */
+    public boolean containsAddress(InetSocketAddress address) {
+        return byAddress.containsKey(address);
+    }
+
+    /** Forgets contacts and replacements at {@code address} with an id other than {@code id}. */
+    private void dropOtherIdsAt(InetSocketAddress address, NodeId id, long now) {
+        for (KBucket b : buckets) {
+            if (!b.replacements.isEmpty()) {
+                b.replacements.removeIf(r -> r.address().equals(address) && !r.id().equals(id));
+            }
+        }
+        NodeId other = byAddress.get(address);
+        if (other != null && !other.equals(id)) {
+            KBucket b = buckets.get(bucketIndex(other));
+            int i = b.indexOf(other);
+            if (i >= 0) {
+                removeAt(b, i, now);
+            }
         }
     }
 
@@ -125,7 +176,7 @@ public final class RoutingTable {
             return false;
         }
         if (++b.entries.get(i).failures >= MAX_FAILURES) {
-            b.removeAndPromote(i, now);
+            removeAt(b, i, now);
             return true;
         }
         return false;
@@ -139,7 +190,7 @@ public final class RoutingTable {
         if (i < 0) {
             return false;
         }
-        b.removeAndPromote(i, now);
+        removeAt(b, i, now);
         return true;
     }
 
@@ -149,7 +200,7 @@ public final class RoutingTable {
             b.replacements.removeIf(c -> c.address().equals(address));
             for (int i = b.entries.size() - 1; i >= 0; i--) {
                 if (b.entries.get(i).contact.address().equals(address)) {
-                    b.removeAndPromote(i, now);
+                    removeAt(b, i, now);
                 }
             }
         }
@@ -159,12 +210,57 @@ public final class RoutingTable {
         return buckets.get(bucketIndex(id)).indexOf(id) >= 0;
     }
 
-    /** The {@code n} known contacts closest to {@code target}, closest first. */
+    /**
+     * The {@code n} known contacts closest to {@code target}, closest first. Walks the buckets in XOR
+     * order instead of sorting the whole table: with {@code i} the target's bucket, contacts in bucket i
+     * are closest (they share more than i leading bits with the target), then those of the deeper
+     * buckets (exactly i), then buckets i-1, i-2, ... 0 (exactly j).
+     */
     public List<Contact> closest(NodeId target, int n) {
-        List<Contact> all = contacts();
+        List<Contact> out = new ArrayList<>(Math.max(0, Math.min(n, size())));
+        if (n <= 0) {
+            return out;
+        }
         Comparator<Contact> byDistance = (a, b) -> target.compareDistance(a.id(), b.id());
-        all.sort(byDistance);
-        return all.size() > n ? new ArrayList<>(all.subList(0, n)) : all;
+        int last = buckets.size() - 1;
+        int i = bucketIndex(target);
+        takeClosest(buckets.get(i).contacts(), byDistance, out, n);
+        if (out.size() < n && i < last) {
+            List<Contact> deeper = new ArrayList<>();
+            for (int j = i + 1; j <= last; j++) {
+                for (KBucket.Entry e : buckets.get(j).entries) {
+                    deeper.add(e.contact);
+                }
+            }
+            takeClosest(deeper, byDistance, out, n);
+        }
+        for (int j = i - 1; j >= 0 && out.size() < n; j--) {
+            takeClosest(buckets.get(j).contacts(), byDistance, out, n);
+        }
+        return out;
+    }
+
+    /** Appends the closest of {@code group} to {@code out}, in order, until {@code out} holds {@code n}. */
+    private static void takeClosest(List<Contact> group, Comparator<Contact> byDistance, List<Contact> out, int n) {
+        int room = n - out.size();
+        if (group.size() > room && room < group.size() / 4) {
+            // keep only the room closest: a max-heap of that size
+            PriorityQueue<Contact> heap = new PriorityQueue<>(room + 1, byDistance.reversed());
+            for (Contact c : group) {
+                heap.add(c);
+                if (heap.size() > room) {
+                    heap.poll();
+                }
+            }
+            group = new ArrayList<>(heap);
+        }
+        group.sort(byDistance);
+        for (Contact c : group) {
+            if (out.size() >= n) {
+                return;
+            }
+            out.add(c);
+        }
     }
 
     /** Every contact in the table. */

@@ -45,10 +45,18 @@ public final class ValueStore {
     /** One stored value with the source charged for it. */
     private record Stored(DhtValue value, Object source) { }
 
+    /** A removed value's marker until {@code until}, charged to {@code source} like a value. */
+    private record Tombstone(long until, Object source) { }
+
+    /** Bytes a tombstone is charged: its value id and bookkeeping. */
+    static int tombstoneFootprint(ValueId id) {
+        return id.owner().length() + id.nonce().length() + 64;
+    }
+
     private static final class KeyEntry {
         /** Sorted by value id, so pages can resume after a placemark. */
         final ArrayList<Stored> values = new ArrayList<>(1);
-        Map<ValueId, Long> tombstones;
+        Map<ValueId, Tombstone> tombstones;
 
         int find(ValueId id) {
             int lo = 0;
@@ -99,8 +107,8 @@ public final class ValueStore {
         KeyEntry entry = keys.get(key);
         ValueId id = value.id();
         if (entry != null && entry.tombstones != null) {
-            Long until = entry.tombstones.get(id);
-            if (until != null && until > now && value.expiresAtMillis() <= until) {
+            Tombstone t = entry.tombstones.get(id);
+            if (t != null && t.until() > now && value.expiresAtMillis() <= t.until()) {
                 return Outcome.fail(Status.REFUSED, "this value was removed");
             }
         }
@@ -120,8 +128,11 @@ public final class ValueStore {
         if (delta > 0 && bytes + delta > maxBytes) {
             return Outcome.fail(Status.CAPACITY, "node store is full (" + maxBytes + " bytes); try other replicas later");
         }
+        // A value taken over from another source (a refresh or replica from elsewhere) is charged to
+        // this source in full, so it counts in full against this source's share.
+        long sourceDelta = existing != null && existing.source().equals(source) ? delta : value.footprint();
         long sourceBytes = bytesBySource.getOrDefault(source, 0L);
-        if (delta > 0 && sourceBytes + delta > maxBytesPerSource) {
+        if (sourceDelta > 0 && sourceBytes + sourceDelta > maxBytesPerSource) {
             return Outcome.fail(Status.CAPACITY, "your share of this node's store is used up (" + maxBytesPerSource + " bytes)");
         }
         if (entry == null) {
@@ -144,8 +155,14 @@ public final class ValueStore {
         bytesBySource.merge(source, delta, (a, b) -> a + b == 0 ? null : a + b);
     }
 
-    /** Removes the value (owner, nonce) if the policy allows, leaving a tombstone until {@code tombstoneUntil}. */
-    public Outcome remove(StoragePolicy.RemoveRequest req, long tombstoneUntil, long now) {
+    /**
+     * Removes the value (owner, nonce) if the policy allows, leaving a tombstone until
+     * {@code tombstoneUntil}. Tombstones count against the quotas like values: one replacing a stored value
+     * is charged to that value's source (it frees more than it takes); one for a value this node does
+     * not hold is charged to {@code source}, and refused with CAPACITY when that does not fit, so removes
+     * of made-up values cannot fill memory.
+     */
+    public Outcome remove(StoragePolicy.RemoveRequest req, long tombstoneUntil, Object source, long now) {
         KeyEntry entry = keys.get(req.key());
         ValueId id = new ValueId(req.owner(), req.nonce());
         int index = entry == null ? -1 : entry.find(id);
@@ -155,17 +172,39 @@ public final class ValueStore {
             return Outcome.fail(Status.REFUSED, d.reason());
         }
         long until = Math.min(Math.max(tombstoneUntil, existing == null ? 0 : existing.value().expiresAtMillis()), now + maxTtlMillis);
+        Tombstone old = entry == null || entry.tombstones == null ? null : entry.tombstones.get(id);
+        Tombstone tomb = null;
+        if (old != null) {
+            tomb = new Tombstone(Math.max(old.until(), until), old.source());
+        } else if (until > now) {
+            Object payer = existing != null ? existing.source() : source;
+            int cost = tombstoneFootprint(id);
+            if (existing == null) {
+                if (bytes + cost > maxBytes) {
+                    return Outcome.fail(Status.CAPACITY, "node store is full (" + maxBytes + " bytes); cannot record the removal");
+                }
+                if (bytesBySource.getOrDefault(source, 0L) + cost > maxBytesPerSource) {
+                    return Outcome.fail(Status.CAPACITY, "your share of this node's store is used up (" + maxBytesPerSource
+                            + " bytes), removal records included");
+                }
+            }
+            tomb = new Tombstone(until, payer);
+            charge(payer, cost);
+        }
         if (entry == null) {
             entry = new KeyEntry();
             keys.put(req.key(), entry);
         }
-        if (entry.tombstones == null) {
-            entry.tombstones = new HashMap<>(2);
-        }
-        if (until > now) {
-            entry.tombstones.put(id, until);
+        if (tomb != null) {
+            if (entry.tombstones == null) {
+                entry.tombstones = new HashMap<>(2);
+            }
+            entry.tombstones.put(id, tomb);
         }
         if (existing == null) {
+            if (entry.values.isEmpty() && entry.tombstones == null) {
+                keys.remove(req.key());
+            }
             return Outcome.UNCHANGED;
         }
         entry.values.remove(index);
@@ -275,7 +314,14 @@ public final class ValueStore {
                 }
             }
             if (entry.tombstones != null) {
-                entry.tombstones.values().removeIf(until -> until <= now);
+                Iterator<Map.Entry<ValueId, Tombstone>> ts = entry.tombstones.entrySet().iterator();
+                while (ts.hasNext()) {
+                    Map.Entry<ValueId, Tombstone> t = ts.next();
+                    if (t.getValue().until() <= now) {
+                        ts.remove();
+                        charge(t.getValue().source(), -tombstoneFootprint(t.getKey()));
+                    }
+                }
                 if (entry.tombstones.isEmpty()) {
                     entry.tombstones = null;
                 }
@@ -317,7 +363,7 @@ public final class ValueStore {
         return maxBytes;
     }
 
-    /** Bytes charged to each source, largest first (for status output). */
+    /** Bytes charged to each source, tombstones included (for status output). */
     public Map<Object, Long> bytesBySource() {
         return Collections.unmodifiableMap(bytesBySource);
     }

@@ -9,6 +9,8 @@ import java.util.Map;
 /**
  * Reassembles fragmented frames with bounded memory: at most {@code maxStreamsPerSource} incomplete
  * frames per sender, {@code maxBytes} buffered in all, and {@code timeoutMillis} to complete a frame.
+ * The byte budget counts each incomplete frame's bookkeeping (its slot per declared fragment) as well
+ * as its chunks, so a flood of tiny fragments from many addresses cannot hold more than the budget.
  * When a bound is hit the oldest incomplete frame is dropped, so a flood of fragments from one peer
  * costs others nothing but their own oldest partial frames. Used on one thread only.
  */
@@ -18,6 +20,7 @@ public final class Reassembler {
     private final long timeoutMillis;
     private final LinkedHashMap<StreamKey, Partial> partials = new LinkedHashMap<>();
     private final Map<InetSocketAddress, Integer> perSource = new HashMap<>();
+    /** Memory held by incomplete frames: chunks plus {@link #overhead} for each. */
     private long buffered;
     private long dropped;
 
@@ -27,13 +30,24 @@ public final class Reassembler {
         this.timeoutMillis = timeoutMillis;
     }
 
+    /** Array header of a chunk. */
+    private static final int CHUNK_OVERHEAD = 16;
+
+    /** Memory of an incomplete frame besides its chunks: map entry, key, source address, slot array. */
+    private static long overhead(int count) {
+        return 160 + 8L * count;
+    }
+
     private record StreamKey(InetSocketAddress source, long stream) { }
 
     private static final class Partial {
         final byte[][] chunks;
         final long firstSeen;
         int received;
+        /** Bytes of chunks received, checked against the frame limit. */
         int bytes;
+        /** Memory charged to the budget: bookkeeping plus chunks. */
+        long cost;
 
         Partial(int count, long now) {
             chunks = new byte[count][];
@@ -68,6 +82,8 @@ public final class Reassembler {
                 dropOldestOf(from);
             }
             p = new Partial(count, now);
+            p.cost = overhead(count);
+            buffered += p.cost;
             partials.put(key, p);
             perSource.merge(from, 1, Integer::sum);
         } else if (p.chunks.length != count) {
@@ -87,7 +103,8 @@ public final class Reassembler {
         p.chunks[index] = chunk;
         p.received++;
         p.bytes += chunkLen;
-        buffered += chunkLen;
+        p.cost += chunkLen + CHUNK_OVERHEAD;
+        buffered += chunkLen + CHUNK_OVERHEAD;
         while (buffered > maxBytes && !partials.isEmpty()) {
             StreamKey oldest = partials.keySet().iterator().next();
             remove(oldest);
@@ -107,6 +124,21 @@ public final class Reassembler {
             off += c.length;
         }
         return whole;
+    }
+
+    /**
+     * True when {@code d} is a fragment of a frame not yet buffered from {@code from}, i.e. the first of
+     * its frame to arrive (so a rate limit can count the frame once, not each fragment).
+     */
+    public boolean opensStream(InetSocketAddress from, byte[] d, int len) {
+        if (len < Frame.FRAGMENT_HEADER_BYTES) {
+            return true;
+        }
+        long stream = 0;
+        for (int b = 0; b < 8; b++) {
+            stream = (stream << 8) | (d[4 + b] & 0xff);
+        }
+        return !partials.containsKey(new StreamKey(from, stream));
     }
 
     private void dropOldestOf(InetSocketAddress from) {
@@ -140,11 +172,11 @@ public final class Reassembler {
     }
 
     private void forget(StreamKey key, Partial p) {
-        buffered -= p.bytes;
+        buffered -= p.cost;
         perSource.computeIfPresent(key.source(), (k, n) -> n <= 1 ? null : n - 1);
     }
 
-    /** Bytes held in incomplete frames. */
+    /** Memory held by incomplete frames, bookkeeping included: at most the budget once a fragment is handled. */
     public long bufferedBytes() {
         return buffered;
     }

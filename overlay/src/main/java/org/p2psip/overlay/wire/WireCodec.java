@@ -40,6 +40,8 @@ public final class WireCodec {
     /** Most values in one reply or notification. */
     public static final int MAX_VALUES = 4096;
     public static final int MAX_REASON_CHARS = 256;
+    /** Largest GET placemark: the store's encoding of a value id, two length bytes, owner and nonce. */
+    public static final int MAX_PLACEMARK_BYTES = 2 + 2 * DhtValue.MAX_ID_BYTES;
     private static final int FIRST_ID = 20;
     private static final int LAST_ID = 30;
 
@@ -84,7 +86,7 @@ public final class WireCodec {
                 if (max < 0) {
                     throw new MalformedFrameException("negative maxValues");
                 }
-                return new Get(key, max, readBytes(in, 128));
+                return new Get(key, max, readBytes(in, MAX_PLACEMARK_BYTES));
             }
         });
         reg(k, GetReply.class, 25, new Ser<GetReply>() {
@@ -94,7 +96,7 @@ public final class WireCodec {
                 writeBytes(o, m.placemark());
             }
             GetReply read(Input in) throws MalformedFrameException {
-                return new GetReply(readContacts(in), readValues(in), readBytes(in, 128));
+                return new GetReply(readContacts(in), readValues(in), readBytes(in, MAX_PLACEMARK_BYTES));
             }
         });
         reg(k, Put.class, 26, new Ser<Put>() {
