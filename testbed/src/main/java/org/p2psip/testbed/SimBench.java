@@ -165,11 +165,13 @@ final class SimBench implements Callable<Integer> {
             }
             net.await(CompletableFuture.allOf(joins.toArray(CompletableFuture[]::new)), 600_000);
             live.addAll(fresh);
-            while (live.size() >= nextReport) {
+            if (live.size() >= nextReport) {
                 err.printf("joined %d/%d (%d%%) at %.1f s virtual%n", live.size(), nodes, 100L * live.size() / nodes,
                         (net.now() - SimNetwork.EPOCH) / 1e3);
                 err.flush();
-                nextReport += step;
+                while (nextReport <= live.size()) {
+                    nextReport += step;
+                }
             }
         }
     }
