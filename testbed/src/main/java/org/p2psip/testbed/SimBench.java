@@ -79,6 +79,8 @@ final class SimBench implements Callable<Integer> {
     private final List<OverlayNode> live = new ArrayList<>();
     /** Nodes with a benchmark operation in flight: churn does not kill them, so no operation loses its requester. */
     private final Map<OverlayNode, Integer> busy = new HashMap<>();
+    /** Virtual ms each join under churn took. */
+    private final List<Double> joinMs = new ArrayList<>();
     private PrintWriter out;
     private PrintWriter err;
 
@@ -114,11 +116,12 @@ final class SimBench implements Callable<Integer> {
         List<DhtValue> values = new ArrayList<>();
         puts(keys, values);
 
-        long[] got;
+        GetStats got;
         LookupStats churned = null;
         if (!churn) {
             got = gets(keys, values, ops);
-            out.printf("gets (stable): %d/%d found (%s)%n", got[0], got[1], Stats.pct(got[0], got[1]));
+            out.printf("gets (stable): %d/%d found (%s), latency p50=%.0f p99=%.0f ms virtual%n", got.found, got.done,
+                    Stats.pct(got.found, got.done), got.ms(50), got.ms(99));
         } else {
             long t0 = System.nanoTime();
             ChurnResult cr = churn(keys, values);
@@ -127,14 +130,20 @@ final class SimBench implements Callable<Integer> {
             out.printf("churn: %d minutes virtual (%.1f s real), %d nodes killed, %d joined (%d joins failed), one replacement every %d ms;"
                             + " %d live at the end%n", churnMinutes, (System.nanoTime() - t0) / 1e9, cr.killed, cr.joined, cr.joinFailures,
                     cr.intervalMs, live.size());
-            out.printf("gets under churn: %d/%d found (%s)%n", got[0], got[1], Stats.pct(got[0], got[1]));
-            out.printf("lookups under churn (%d): hops p50=%d p99=%d, exact k-closest %s (truth taken when each lookup ends)%n",
-                    churned.n(), churned.hop(50), churned.hop(99), Stats.pct(churned.exact, churned.n()));
+            double[] jm = joinMs.stream().mapToDouble(d -> d).toArray();
+            out.printf("joins under churn: p50=%.0f p99=%.0f ms virtual (ping, own-id lookup, then one lookup per bucket)%n",
+                    Stats.percentile(jm, 50), Stats.percentile(jm, 99));
+            out.printf("gets under churn: %d/%d found (%s), latency p50=%.0f p99=%.0f ms virtual%n", got.found, got.done,
+                    Stats.pct(got.found, got.done), got.ms(50), got.ms(99));
+            out.printf("lookups under churn (%d): hops p50=%d p99=%d, exact k-closest %s, mean overlap with true k closest %.2f%%"
+                            + " (truth taken when each lookup ends, so nodes that joined meanwhile count against it)%n",
+                    churned.n(), churned.hop(50), churned.hop(99), Stats.pct(churned.exact, churned.n()),
+                    100.0 * churned.overlap / Math.max(1, churned.n()));
         }
         out.printf("network: %d datagrams delivered, %d lost; %.1f s real in all; heap used %s MiB%n", net.delivered(), net.lost(),
                 (System.nanoTime() - wall0) / 1e9, Stats.mb(Stats.usedHeapAfterGc()));
         out.printf("sim nodes=%d hops p50=%d p99=%d lookup_correct=%s get_success=%s churn=%s%n", nodes, stable.hop(50),
-                stable.hop(99), Stats.pct(stable.exact, stable.n()), Stats.pct(got[0], got[1]), churn ? "on" : "off");
+                stable.hop(99), Stats.pct(stable.exact, stable.n()), Stats.pct(got.found, got.done), churn ? "on" : "off");
         out.flush();
         for (OverlayNode n : live) {
             n.close();
@@ -292,16 +301,29 @@ final class SimBench implements Callable<Integer> {
         out.flush();
     }
 
-    /** Starts a get of the i-th value from a random live node, counting [found, done]. */
-    private CompletableFuture<?> startGet(NodeId key, DhtValue value, long[] counts) {
+    /** Outcome of gets: how many found the value, how many ended, and their latencies in virtual ms. */
+    private static final class GetStats {
+        long found;
+        long done;
+        final List<Double> ms = new ArrayList<>();
+
+        double ms(double p) {
+            return Stats.percentile(ms.stream().mapToDouble(d -> d).toArray(), p);
+        }
+    }
+
+    /** Starts a get of {@code key} from a random live node; counts it in {@code counts} when it ends. */
+    private CompletableFuture<?> startGet(NodeId key, DhtValue value, GetStats counts) {
         OverlayNode from = randomLive();
         hold(from);
+        long start = net.now();
         return from.get(key).handle((vs, e) -> {
             release(from);
-            counts[1]++;
+            counts.done++;
+            counts.ms.add((double) (net.now() - start));
             if (e == null && vs.contains(value)) {
-                counts[0]++;
-            } else if (counts[1] - counts[0] <= 10) {
+                counts.found++;
+            } else if (counts.done - counts.found <= 10) {
                 err.printf("get of %s at %.1f s virtual failed: %s%n", key.shortHex(), (net.now() - SimNetwork.EPOCH) / 1e3,
                         e != null ? e.toString() : "value not found (" + vs.size() + " values)");
                 err.flush();
@@ -310,8 +332,8 @@ final class SimBench implements Callable<Integer> {
         });
     }
 
-    private long[] gets(List<NodeId> keys, List<DhtValue> values, int count) {
-        long[] counts = new long[2];
+    private GetStats gets(List<NodeId> keys, List<DhtValue> values, int count) {
+        GetStats counts = new GetStats();
         List<CompletableFuture<?>> pending = new ArrayList<>();
         for (int i = 0; i < count && !keys.isEmpty(); i++) {
             int j = i % keys.size();
@@ -322,7 +344,7 @@ final class SimBench implements Callable<Integer> {
         return counts;
     }
 
-    private record ChurnResult(long[] gets, LookupStats lookups, int killed, int joined, int joinFailures, long intervalMs) { }
+    private record ChurnResult(GetStats gets, LookupStats lookups, int killed, int joined, int joinFailures, long intervalMs) { }
 
     /**
      * Continuous churn: every {@code 600,000 / (nodes / 2)} ms one random live node (not one with a benchmark
@@ -345,7 +367,7 @@ final class SimBench implements Callable<Integer> {
         int[] joined = new int[1];
         int[] joinFailures = new int[1];
         int gets = 0;
-        long[] counts = new long[2];
+        GetStats counts = new GetStats();
         LookupStats ls = new LookupStats();
         List<CompletableFuture<?>> pending = new ArrayList<>();
         while (true) {
@@ -372,7 +394,7 @@ final class SimBench implements Callable<Integer> {
             }
             if (net.now() >= nextReport) {
                 err.printf("churn %d/%d min: killed %d, joined %d, live %d, gets %d/%d found%n", (net.now() - start) / 60_000,
-                        churnMinutes, killed[0], joined[0], live.size(), counts[0], counts[1]);
+                        churnMinutes, killed[0], joined[0], live.size(), counts.found, counts.done);
                 err.flush();
                 nextReport += 60_000;
             }
@@ -396,8 +418,10 @@ final class SimBench implements Callable<Integer> {
             break;
         }
         OverlayNode n = newNode();
+        long start = net.now();
         n.join(List.of(randomLive().contact().address())).whenComplete((x, e) -> {
             if (e == null) {
+                joinMs.add((double) (net.now() - start));
                 live.add(n);
                 joined[0]++;
             } else {
