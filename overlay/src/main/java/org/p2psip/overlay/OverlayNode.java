@@ -516,7 +516,9 @@ public final class OverlayNode implements Dht, AutoCloseable {
     }
 
     private List<Contact> closestExcept(NodeId target, NodeId except) {
-        return routing.closest(target, config.k(), except);
+        List<Contact> out = routing.closest(target, config.k() + 1);
+        out.removeIf(c -> c.id().equals(except));
+        return out.size() > config.k() ? out.subList(0, config.k()) : out;
     }
 
     private Ack storeLocally(NodeId key, DhtValue value, Object source) {

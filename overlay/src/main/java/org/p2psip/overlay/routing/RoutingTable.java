@@ -2,6 +2,7 @@ package org.p2psip.overlay.routing;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
 import org.p2psip.overlay.Contact;
@@ -160,69 +161,10 @@ public final class RoutingTable {
 
     /** The {@code n} known contacts closest to {@code target}, closest first. */
     public List<Contact> closest(NodeId target, int n) {
-        return closest(target, n, null);
-    }
-
-    /**
-     * The {@code n} known contacts closest to {@code target}, closest first, leaving out {@code except}
-     * (may be null).
-     *
-     * <p>The buckets are visited in order of distance, so only the few that can hold the answer are read.
-     * With {@code c} the common prefix of this node and the target, bucket {@code c} (the last bucket if
-     * {@code c} is beyond it) agrees with the target on bit {@code c} and so is closest of all; every deeper
-     * bucket differs from the target first at bit {@code c} and comes next; bucket {@code j < c} differs
-     * first at bit {@code j}, so buckets {@code c - 1}, ..., {@code 0} follow in that order. Each group is
-     * strictly farther than the one before, so selecting within groups gives the same answer as sorting
-     * the whole table, at a fraction of the cost (this runs for every FIND_NODE and GET served).
-     */
-    public List<Contact> closest(NodeId target, int n, NodeId except) {
-        Contact[] best = new Contact[Math.max(0, n)];
-        int[] size = new int[1];
-        int c = bucketIndex(target);
-        select(buckets.get(c), target, except, best, size, 0);
-        if (size[0] < n) {
-            // One group: the deeper buckets are not ordered among themselves, so all of them are read.
-            int groupStart = size[0];
-            for (int j = c + 1; j < buckets.size(); j++) {
-                select(buckets.get(j), target, except, best, size, groupStart);
-            }
-        }
-        for (int j = c - 1; j >= 0 && size[0] < n; j--) {
-            select(buckets.get(j), target, except, best, size, size[0]);
-        }
-        List<Contact> out = new ArrayList<>(size[0]);
-        for (int i = 0; i < size[0]; i++) {
-            out.add(best[i]);
-        }
-        return out;
-    }
-
-    /**
-     * Inserts the contacts of {@code b} into {@code best[from..size)} (kept sorted by distance, bounded by
-     * its length). Entries before {@code from} belong to a closer group and are never displaced.
-     */
-    private static void select(KBucket b, NodeId target, NodeId except, Contact[] best, int[] size, int from) {
-        for (KBucket.Entry e : b.entries) {
-            Contact x = e.contact;
-            if (except != null && x.id().equals(except)) {
-                continue;
-            }
-            int s = size[0];
-            if (s == best.length) {
-                if (s == from || target.compareDistance(x.id(), best[s - 1].id()) >= 0) {
-                    continue;
-                }
-                s--; // the farthest drops out
-            } else {
-                size[0]++;
-            }
-            int i = s;
-            while (i > from && target.compareDistance(x.id(), best[i - 1].id()) < 0) {
-                best[i] = best[i - 1];
-                i--;
-            }
-            best[i] = x;
-        }
+        List<Contact> all = contacts();
+        Comparator<Contact> byDistance = (a, b) -> target.compareDistance(a.id(), b.id());
+        all.sort(byDistance);
+        return all.size() > n ? new ArrayList<>(all.subList(0, n)) : all;
     }
 
     /** Every contact in the table. */
