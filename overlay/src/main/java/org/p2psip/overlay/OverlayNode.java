@@ -312,24 +312,45 @@ public final class OverlayNode implements Dht, AutoCloseable {
 
     // ------------------------------------------------------------------ lookups
 
+    /**
+     * Like {@link #findClosest}, and also tells how the lookup went: its hop count (see
+     * {@link IterativeLookup#hops()}) and the number of nodes it queried. For benchmarks and diagnostics.
+     */
+    public CompletableFuture<LookupTrace> traceClosest(NodeId target, int n) {
+        return onThread(() -> {
+            IterativeLookup l = newLookup(target, n, true, findNodeQuerier(target));
+            return l.run(routing.closest(target, config.k())).thenApply(c -> new LookupTrace(c, l.hops(), l.queries()));
+        });
+    }
+
+    /** A finished lookup: the closest nodes found, its hop count and the nodes it queried. */
+    public record LookupTrace(List<Contact> closest, int hops, int queries) { }
+
     private CompletableFuture<List<Contact>> findNodes(NodeId target, int size, boolean includeSelf) {
-        return lookup(target, size, includeSelf, c -> rpc.call(c.address(), new FindNode(target)).thenApply(f -> {
+        return lookup(target, size, includeSelf, findNodeQuerier(target));
+    }
+
+    private IterativeLookup.Querier findNodeQuerier(NodeId target) {
+        return c -> rpc.call(c.address(), new FindNode(target)).thenApply(f -> {
             if (!(f.message() instanceof Nodes n)) {
                 throw new CompletionException(new IOException("unexpected reply to FIND_NODE"));
             }
             return n.nodes();
-        }));
+        });
     }
 
     private CompletableFuture<List<Contact>> lookup(NodeId target, int size, boolean includeSelf, IterativeLookup.Querier q) {
+        return newLookup(target, size, includeSelf, q).run(routing.closest(target, config.k()));
+    }
+
+    private IterativeLookup newLookup(NodeId target, int size, boolean includeSelf, IterativeLookup.Querier q) {
         routing.touch(target, scheduler.nowMillis());
         IterativeLookup.Querier counted = c -> q.query(c).whenComplete((r, e) -> {
             if (e != null) {
                 routing.failed(c.id(), scheduler.nowMillis());
             }
         });
-        return new IterativeLookup(target, size, config.alpha(), self, includeSelf, counted)
-                .run(routing.closest(target, config.k()));
+        return new IterativeLookup(target, size, config.alpha(), self, includeSelf, counted);
     }
 
     private CompletableFuture<List<Contact>> fetchPages(Contact c, NodeId key, Bytes placemark,

@@ -1,9 +1,8 @@
 package org.p2psip.overlay.lookup;
 
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.p2psip.overlay.Contact;
 import org.p2psip.overlay.NodeId;
@@ -26,9 +25,12 @@ public final class IterativeLookup {
     private static final class Candidate {
         final Contact contact;
         State state = State.NEW;
+        /** Sequential queries needed to reach this node: seeds are 1, a node learned from a depth-d reply d + 1. */
+        int depth;
 
-        Candidate(Contact contact) {
+        Candidate(Contact contact, int depth) {
             this.contact = contact;
+            this.depth = depth;
         }
     }
 
@@ -40,10 +42,11 @@ public final class IterativeLookup {
     private final boolean includeSelf;
     /** Sorted by distance to the target, closest first. */
     private final ArrayList<Candidate> candidates = new ArrayList<>();
-    private final Set<NodeId> known = new HashSet<>();
+    private final HashMap<NodeId, Candidate> known = new HashMap<>();
     private final CompletableFuture<List<Contact>> result = new CompletableFuture<>();
     private int inFlight;
     private int queries;
+    private int hops = -1;
 
     /**
      * @param self this node: never queried
@@ -60,29 +63,43 @@ public final class IterativeLookup {
 
     /** Starts from {@code seeds} (the closest contacts in the routing table). */
     public CompletableFuture<List<Contact>> run(List<Contact> seeds) {
-        Candidate me = insert(self);
+        Candidate me = insert(self, 0);
         if (includeSelf) {
             me.state = State.ANSWERED;
         } else {
             candidates.remove(me);
         }
         for (Contact s : seeds) {
-            insert(s);
+            insert(s, 1);
         }
         pump();
         return result;
     }
 
-    /** Nodes queried so far (a proxy for the lookup's cost and hop count). */
+    /** Nodes queried so far (the lookup's cost in RPCs). */
     public int queries() {
         return queries;
     }
 
-    private Candidate insert(Contact c) {
-        if (!known.add(c.id())) {
+    /**
+     * The lookup's hop count, known once it finished: the depth in the query tree of the closest node in
+     * the result, i.e. how many sequential queries it took to get an answer from it. A seed from the
+     * routing table is 1 hop, a node first returned by a 1-hop node is 2 hops, and so on (the shallowest
+     * path counts when several nodes returned it). 0 when this node itself is the closest; -1 before the
+     * lookup finished or when nobody answered.
+     */
+    public int hops() {
+        return hops;
+    }
+
+    private Candidate insert(Contact c, int depth) {
+        Candidate old = known.get(c.id());
+        if (old != null) {
+            old.depth = Math.min(old.depth, depth);
             return null;
         }
-        Candidate cand = new Candidate(c);
+        Candidate cand = new Candidate(c, depth);
+        known.put(c.id(), cand);
         int lo = 0;
         int hi = candidates.size();
         while (lo < hi) {
@@ -133,7 +150,7 @@ public final class IterativeLookup {
             } else {
                 c.state = State.ANSWERED;
                 for (Contact n : closer) {
-                    insert(n);
+                    insert(n, c.depth + 1);
                 }
             }
             pump();
@@ -144,6 +161,9 @@ public final class IterativeLookup {
         List<Contact> out = new ArrayList<>(size);
         for (Candidate c : candidates) {
             if (c.state == State.ANSWERED) {
+                if (out.isEmpty()) {
+                    hops = c.depth;
+                }
                 out.add(c.contact);
                 if (out.size() == size) {
                     break;

@@ -1,7 +1,9 @@
 package org.p2psip.overlay.rpc;
 
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BiConsumer;
@@ -23,6 +25,7 @@ public final class RpcEngine {
     private final HashMap<Long, Call> pending = new HashMap<>();
     private long nextId;
     private long timeouts;
+    private Throwable cancelled;
 
     private final class Call {
         final long id;
@@ -72,8 +75,14 @@ public final class RpcEngine {
         this.nextId = random.nextLong();
     }
 
-    /** Sends {@code request} to {@code to}; the future completes on the node's thread. */
+    /**
+     * Sends {@code request} to {@code to}; the future completes on the node's thread. After
+     * {@link #cancelAll} it fails at once with the same cause.
+     */
     public CompletableFuture<Frame> call(InetSocketAddress to, Message.Request request) {
+        if (cancelled != null) {
+            return CompletableFuture.failedFuture(cancelled);
+        }
         long id = nextId++;
         Call c = new Call(id, to, new Frame(false, id, self, request));
         pending.put(id, c);
@@ -97,13 +106,19 @@ public final class RpcEngine {
         return true;
     }
 
-    /** Fails every pending call, e.g. when the node stops. */
+    /**
+     * Fails every pending call and every later one, when the node stops. The failures run callers'
+     * continuations at once, and those may call again (a lookup asks its next candidate), so the pending
+     * calls are taken out of the table before any of them is failed.
+     */
     public void cancelAll(Throwable cause) {
-        for (Call c : pending.values()) {
+        cancelled = cause;
+        List<Call> calls = new ArrayList<>(pending.values());
+        pending.clear();
+        for (Call c : calls) {
             c.timer.cancel();
             c.future.completeExceptionally(cause);
         }
-        pending.clear();
     }
 
     public int pendingCount() {

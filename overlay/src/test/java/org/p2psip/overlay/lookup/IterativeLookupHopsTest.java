@@ -1,0 +1,44 @@
+package org.p2psip.overlay.lookup;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.p2psip.overlay.Contact;
+import org.p2psip.overlay.NodeId;
+
+class IterativeLookupHopsTest {
+    private static Contact contact(String hex, int port) {
+        return new Contact(NodeId.fromHex(hex), new InetSocketAddress("192.0.2.1", port));
+    }
+
+    @Test
+    void hopsIsTheQueryTreeDepthOfTheClosestNode() {
+        NodeId target = NodeId.fromHex("0000000000000000000000000000000000000000");
+        Contact self = contact("f000000000000000000000000000000000000000", 1);
+        Contact seed = contact("8000000000000000000000000000000000000000", 2);
+        Contact mid = contact("4000000000000000000000000000000000000000", 3);
+        Contact closest = contact("0000000000000000000000000000000000000001", 4);
+        // seed (1 hop) knows mid (2 hops), which knows the closest node (3 hops).
+        Map<Contact, List<Contact>> replies = Map.of(seed, List.of(mid), mid, List.of(closest), closest, List.of());
+        IterativeLookup l = new IterativeLookup(target, 2, 3, self, false,
+                c -> CompletableFuture.completedFuture(replies.get(c)));
+        List<Contact> result = l.run(List.of(seed)).join();
+        assertEquals(List.of(closest, mid), result);
+        assertEquals(3, l.hops());
+        assertEquals(3, l.queries());
+    }
+
+    @Test
+    void selfClosestIsZeroHops() {
+        NodeId target = NodeId.fromHex("0000000000000000000000000000000000000000");
+        Contact self = contact("0000000000000000000000000000000000000001", 1);
+        Contact seed = contact("8000000000000000000000000000000000000000", 2);
+        IterativeLookup l = new IterativeLookup(target, 2, 3, self, true, c -> CompletableFuture.completedFuture(List.of()));
+        assertEquals(List.of(self, seed), l.run(List.of(seed)).join());
+        assertEquals(0, l.hops());
+    }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Side by side on loopback: p2psip's overlay and OpenDHT, same N nodes and M operations.
+# Builds nothing: build the jar first with
+#   mvn -q -B -pl testbed -am package -DskipTests
+# Usage: testbed/bench-vs-opendht.sh [NODES] [OPS]      (default 200 300)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+nodes="${1:-200}"
+ops="${2:-300}"
+jar=testbed/target/p2psip-testbed.jar
+if [ ! -f "$jar" ]; then
+  echo "missing $jar; build it first: mvn -q -B -pl testbed -am package -DskipTests" >&2
+  exit 1
+fi
+
+echo "== p2psip: bench overlay --nodes $nodes --ops $ops" >&2
+ours="$(java -Xmx1g -jar "$jar" bench overlay --nodes "$nodes" --ops "$ops" | tail -n 1)"
+
+if /usr/bin/python3 -c 'import opendht' 2>/dev/null; then
+  echo "== OpenDHT: bench_opendht.py --nodes $nodes --ops $ops" >&2
+  theirs="$(/usr/bin/python3 testbed/opendht/bench_opendht.py --nodes "$nodes" --ops "$ops" | tail -n 1)"
+else
+  theirs="opendht: /usr/bin/python3 cannot import opendht; install it with: apt-get install python3-opendht"
+fi
+
+echo "p2psip  $ours"
+echo "$theirs"

@@ -1,0 +1,18 @@
+package org.p2psip.testbed;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code bench overlay|sim|memory}. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Run a benchmark: overlay (real UDP on 127.0.0.1), sim (virtual time) or memory (value store).",
+        subcommands = {OverlayBench.class, SimBench.class, MemoryBench.class})
+final class BenchCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+    }
+}

@@ -1,0 +1,68 @@
+package org.p2psip.testbed;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** Runs the bench commands in-process at small sizes and checks their final lines. */
+class BenchCommandsTest {
+    private static String[] run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = TestbedMain.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(args);
+        assertEquals(0, code, () -> "exit code; stderr:\n" + err);
+        String[] lines = out.toString().strip().split("\\R");
+        assertTrue(lines.length > 0, "no output");
+        return lines;
+    }
+
+    @Test
+    void overlayBenchFindsEveryValue() {
+        String[] lines = run("bench", "overlay", "--nodes", "30", "--ops", "20");
+        String last = lines[lines.length - 1];
+        Matcher m = Pattern.compile("nodes=30 put_ms p50=(\\d+\\.\\d{2}) p99=(\\d+\\.\\d{2}) "
+                + "get_ms p50=(\\d+\\.\\d{2}) p99=(\\d+\\.\\d{2}) found=(\\d+)/20").matcher(last);
+        assertTrue(m.matches(), "last line: " + last);
+        assertEquals("20", m.group(5), last);
+        assertTrue(Double.parseDouble(m.group(1)) <= Double.parseDouble(m.group(2)), last);
+        assertTrue(Double.parseDouble(m.group(3)) <= Double.parseDouble(m.group(4)), last);
+    }
+
+    @Test
+    void simBenchLooksUpTheTrueClosestNodes() {
+        String[] lines = run("bench", "sim", "--nodes", "500", "--ops", "100", "--settle-seconds", "10");
+        String last = lines[lines.length - 1];
+        Matcher m = Pattern.compile("sim nodes=500 hops p50=(\\d+) p99=(\\d+) lookup_correct=(\\d+\\.\\d{2})% "
+                + "get_success=(\\d+\\.\\d{2})% churn=off").matcher(last);
+        assertTrue(m.matches(), "last line: " + last);
+        assertTrue(Integer.parseInt(m.group(1)) <= 3, "median hops: " + last);
+        assertTrue(Integer.parseInt(m.group(1)) <= Integer.parseInt(m.group(2)), last);
+        assertTrue(Double.parseDouble(m.group(3)) >= 99.0, "lookup correctness: " + last);
+        assertEquals("100.00", m.group(4), "get success: " + last);
+    }
+
+    @Test
+    void memoryBenchReportsTheHeap() {
+        String[] lines = run("bench", "memory", "--values", "20000", "--size", "200");
+        String last = lines[lines.length - 1];
+        assertTrue(last.matches("memory values=20000 size=200 heap_mb=\\d+\\.\\d"), "last line: " + last);
+    }
+
+    @Test
+    void percentilesAreNearestRank() {
+        double[] s = {5, 1, 4, 2, 3, 6, 7, 8, 9, 10};
+        assertEquals(5, Stats.percentile(s, 50));
+        assertEquals(10, Stats.percentile(s, 99));
+        assertEquals(1, Stats.percentile(s, 1));
+        assertEquals(9, Stats.percentile(s, 90));
+    }
+}
