@@ -85,7 +85,7 @@ public record Via(String transport, String host, int port, Params params) {
                     }
                 }
                 case "received" -> {
-                    if (v == null || !(v.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}") || v.matches("\\[?[0-9a-fA-F:.]+]?"))) {
+                    if (v == null || !(v.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}") || v.matches("\\[?[0-9a-fA-F.]*:[0-9a-fA-F:.]*]?"))) {
                         throw c.fail("bad received");
                     }
                 }
