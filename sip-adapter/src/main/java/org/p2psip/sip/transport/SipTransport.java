@@ -148,8 +148,9 @@ public final class SipTransport implements SipSender, AutoCloseable {
         return new Bootstrap().group(group)
                 .channel(epoll ? EpollDatagramChannel.class : NioDatagramChannel.class)
                 .option(ChannelOption.SO_RCVBUF, 1 << 20)
-                // Netty's default reads 2048 bytes and silently truncates the rest of a datagram.
-                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(65_535))
+                // Netty reads 2048 bytes per datagram by default and silently drops the rest. (RECVBUF_ALLOCATOR is
+                // Netty 4.2's name for the deprecated RCVBUF_ALLOCATOR.)
+                .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(65_535))
                 .handler(new UdpHandler());
     }
 
