@@ -1,0 +1,187 @@
+package org.p2psip.sip.message;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+
+/**
+ * An immutable SIP message. Headers are held as text (one entry per list element); the typed accessors parse on first
+ * use and cache, and throw {@link SipParseException} if a header is malformed. The parser has already checked the
+ * headers every message needs (Via, From, To, Call-ID, CSeq, Max-Forwards, Content-Length).
+ */
+public abstract sealed class SipMessage permits SipRequest, SipResponse {
+    public static final String VERSION = "SIP/2.0";
+
+    private final Headers headers;
+    private final byte[] body;
+
+    // Parsed on first use. Racy single-check: the cached values are immutable.
+    private List<Via> vias;
+    private Address from;
+    private Address to;
+    private CSeq cseq;
+
+    SipMessage(Headers headers, byte[] body) {
+        this.headers = headers;
+        this.body = body == null ? new byte[0] : body;
+    }
+
+    public Headers headers() {
+        return headers;
+    }
+
+    /** A copy of the body. */
+    public byte[] body() {
+        return body.clone();
+    }
+
+    public int bodyLength() {
+        return body.length;
+    }
+
+    byte[] bodyRef() {
+        return body;
+    }
+
+    public String bodyText() {
+        return new String(body, StandardCharsets.UTF_8);
+    }
+
+    public abstract boolean isRequest();
+
+    /** A copy with other headers (same start line and body). */
+    public abstract SipMessage withHeaders(Headers h);
+
+    public List<Via> vias() {
+        List<Via> v = vias;
+        if (v == null) {
+            List<Via> l = new ArrayList<>();
+            for (String s : headers.all(HeaderNames.VIA)) {
+                l.add(Via.parse(s));
+            }
+            vias = v = List.copyOf(l);
+        }
+        return v;
+    }
+
+    public Via topVia() {
+        List<Via> v = vias();
+        if (v.isEmpty()) {
+            throw new SipParseException("Missing Via");
+        }
+        return v.get(0);
+    }
+
+    public Address from() {
+        Address a = from;
+        if (a == null) {
+            from = a = Address.parse(single(HeaderNames.FROM), "From");
+        }
+        return a;
+    }
+
+    public Address to() {
+        Address a = to;
+        if (a == null) {
+            to = a = Address.parse(single(HeaderNames.TO), "To");
+        }
+        return a;
+    }
+
+    public String callId() {
+        return single(HeaderNames.CALL_ID);
+    }
+
+    public CSeq cseq() {
+        CSeq c = cseq;
+        if (c == null) {
+            cseq = c = CSeq.parse(single(HeaderNames.CSEQ));
+        }
+        return c;
+    }
+
+    public OptionalInt maxForwards() {
+        List<String> all = headers.all(HeaderNames.MAX_FORWARDS);
+        if (all.isEmpty()) {
+            return OptionalInt.empty();
+        }
+        if (all.size() > 1) {
+            throw new SipParseException("Multiple Max-Forwards");
+        }
+        return OptionalInt.of((int) SipGrammar.parseBoundedDigits(all.get(0).strip(), 255, "Max-Forwards"));
+    }
+
+    /** The Content-Length header if present (the body length is {@link #bodyLength()}). */
+    public OptionalLong contentLength() {
+        List<String> all = headers.all(HeaderNames.CONTENT_LENGTH);
+        if (all.isEmpty()) {
+            return OptionalLong.empty();
+        }
+        if (all.size() > 1) {
+            throw new SipParseException("Multiple Content-Length");
+        }
+        return OptionalLong.of(SipGrammar.parseBoundedDigits(all.get(0).strip(), Integer.MAX_VALUE, "Content-Length"));
+    }
+
+    public Optional<String> contentType() {
+        return headers.first(HeaderNames.CONTENT_TYPE).map(String::strip);
+    }
+
+    public List<Contact> contacts() {
+        List<Contact> l = new ArrayList<>();
+        for (String s : headers.all(HeaderNames.CONTACT)) {
+            l.add(Contact.parse(s));
+        }
+        return l;
+    }
+
+    public List<Address> routes() {
+        return addresses(HeaderNames.ROUTE);
+    }
+
+    public List<Address> recordRoutes() {
+        return addresses(HeaderNames.RECORD_ROUTE);
+    }
+
+    public List<Address> paths() {
+        return addresses(HeaderNames.PATH);
+    }
+
+    /** The Expires header in seconds (saturated at 2^32-1), if present. */
+    public OptionalLong expires() {
+        Optional<String> e = headers.first(HeaderNames.EXPIRES);
+        return e.isEmpty() ? OptionalLong.empty() : OptionalLong.of(Contact.deltaSeconds(e.get().strip(), "Expires"));
+    }
+
+    private List<Address> addresses(String name) {
+        List<Address> l = new ArrayList<>();
+        for (String s : headers.all(name)) {
+            l.add(Address.parse(s, name));
+        }
+        return l;
+    }
+
+    private String single(String name) {
+        List<String> all = headers.all(name);
+        if (all.isEmpty()) {
+            throw new SipParseException("Missing " + name);
+        }
+        if (all.size() > 1) {
+            throw new SipParseException("Multiple " + name);
+        }
+        return all.get(0);
+    }
+
+    /** The message in wire form (Content-Length set to the body length). */
+    public byte[] encode() {
+        return SipEncoder.encode(this);
+    }
+
+    @Override
+    public String toString() {
+        return new String(encode(), StandardCharsets.UTF_8);
+    }
+}

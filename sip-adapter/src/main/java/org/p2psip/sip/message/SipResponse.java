@@ -1,0 +1,85 @@
+package org.p2psip.sip.message;
+
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/** A SIP response. */
+public final class SipResponse extends SipMessage {
+    private final int status;
+    private final String reason;
+
+    public SipResponse(int status, String reason, Headers headers, byte[] body) {
+        super(headers, body);
+        if (status < 100 || status > 699) {
+            throw new IllegalArgumentException("status out of range: " + status);
+        }
+        if (reason.indexOf('\r') >= 0 || reason.indexOf('\n') >= 0) {
+            throw new IllegalArgumentException("reason phrase contains CR or LF");
+        }
+        this.status = status;
+        this.reason = reason;
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public String reason() {
+        return reason;
+    }
+
+    public boolean isProvisional() {
+        return status < 200;
+    }
+
+    public boolean isSuccess() {
+        return status >= 200 && status < 300;
+    }
+
+    public boolean isFinal() {
+        return status >= 200;
+    }
+
+    @Override
+    public boolean isRequest() {
+        return false;
+    }
+
+    @Override
+    public SipResponse withHeaders(Headers h) {
+        return new SipResponse(status, reason, h, bodyRef());
+    }
+
+    /**
+     * A response to {@code request} per RFC 3261 §8.2.6: Via, From, To, Call-ID and CSeq copied; a To tag added
+     * (except for 100) if the request had none. Raw header values are copied, so this also answers requests that
+     * failed to parse.
+     */
+    public static SipResponse forRequest(SipRequest request, int status, String reason, String toTag) {
+        Headers in = request.headers();
+        Headers h = Headers.EMPTY;
+        h = h.setAll(HeaderNames.VIA, in.all(HeaderNames.VIA));
+        for (String name : List.of(HeaderNames.FROM, HeaderNames.TO, HeaderNames.CALL_ID, HeaderNames.CSEQ)) {
+            List<String> v = in.all(name);
+            if (!v.isEmpty()) {
+                h = h.set(name, v.get(0));
+            }
+        }
+        if (status > 100) {
+            try {
+                Address to = request.to();
+                if (to.tag().isEmpty()) {
+                    String tag = toTag != null ? toTag : Long.toHexString(ThreadLocalRandom.current().nextLong());
+                    h = h.set(HeaderNames.TO, to.withTag(tag).toString());
+                }
+            } catch (SipParseException e) {
+                // A malformed To is copied as it came.
+            }
+        }
+        return new SipResponse(status, reason, h, new byte[0]);
+    }
+
+    public static SipResponse forRequest(SipRequest request, int status, String reason) {
+        return forRequest(request, status, reason, null);
+    }
+}

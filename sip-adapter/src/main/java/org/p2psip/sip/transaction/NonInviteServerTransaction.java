@@ -1,0 +1,48 @@
+package org.p2psip.sip.transaction;
+
+import org.p2psip.sip.message.SipRequest;
+import org.p2psip.sip.message.SipResponse;
+import org.p2psip.sip.transport.Source;
+
+/**
+ * Non-INVITE server transaction (RFC 3261 §17.2.2, Figure 8): retransmitted requests are absorbed while Trying and
+ * answered with the last response afterwards; after a final response, Timer J (64*T1, or 0 on reliable transports)
+ * keeps the transaction to answer retransmissions.
+ */
+public final class NonInviteServerTransaction extends ServerTransaction {
+    NonInviteServerTransaction(TransactionLayer layer, SipRequest request, Source source, String key) {
+        super(layer, request, source, key);
+    }
+
+    @Override
+    void start() {
+        state = TransactionState.TRYING;
+    }
+
+    @Override
+    void onRetransmission(SipRequest r) {
+        layer.absorbed++;
+        switch (state) {
+            case PROCEEDING -> send(lastProvisional);
+            case COMPLETED -> send(lastFinal);
+            default -> {
+            }
+        }
+    }
+
+    @Override
+    void onTuResponse(SipResponse r) {
+        if (state != TransactionState.TRYING && state != TransactionState.PROCEEDING) {
+            return;
+        }
+        send(r);
+        if (r.isProvisional()) {
+            lastProvisional = r;
+            state = TransactionState.PROCEEDING;
+        } else {
+            lastFinal = r;
+            state = TransactionState.COMPLETED;
+            schedule(reliable() ? 0 : layer.config.timeoutMs(), this::terminate); // Timer J
+        }
+    }
+}

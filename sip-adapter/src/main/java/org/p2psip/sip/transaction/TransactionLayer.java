@@ -1,0 +1,160 @@
+package org.p2psip.sip.transaction;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import org.p2psip.sip.message.SipMessage;
+import org.p2psip.sip.message.SipParseException;
+import org.p2psip.sip.message.SipRequest;
+import org.p2psip.sip.message.SipResponse;
+import org.p2psip.sip.transport.SipSender;
+import org.p2psip.sip.transport.Source;
+import org.p2psip.sip.transport.Target;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The transaction layer (RFC 3261 §17): matches incoming messages to transactions (§17.1.3, §17.2.3), creates
+ * server transactions for new requests and hands them to the {@link TransactionUser}, and starts client transactions.
+ * Runs on one thread (the {@link TimerService}'s); {@link #onMessage} hops there if called from elsewhere. The number
+ * of server transactions is bounded: beyond it new requests get a stateless 503.
+ */
+public final class TransactionLayer {
+    private static final Logger LOG = LoggerFactory.getLogger(TransactionLayer.class);
+
+    /** Counters, for tests and metrics. */
+    public record Stats(long retransmissions, long absorbed, long clientTimeouts, long serverTimeouts,
+            long overload, int clientTransactions, int serverTransactions) {
+    }
+
+    final SipSender sender;
+    final TimerService timers;
+    final TimerConfig config;
+    final TransactionUser tu;
+    private final int maxServerTransactions;
+    private final Map<String, ClientTransaction> clients = new HashMap<>();
+    private final Map<String, ServerTransaction> servers = new HashMap<>();
+    long retransmissions;
+    long absorbed;
+    long clientTimeouts;
+    long serverTimeouts;
+    long overload;
+
+    public TransactionLayer(SipSender sender, TimerService timers, TimerConfig config, TransactionUser tu) {
+        this(sender, timers, config, tu, 100_000);
+    }
+
+    public TransactionLayer(SipSender sender, TimerService timers, TimerConfig config, TransactionUser tu,
+            int maxServerTransactions) {
+        this.sender = sender;
+        this.timers = timers;
+        this.config = config;
+        this.tu = tu;
+        this.maxServerTransactions = maxServerTransactions;
+    }
+
+    public TimerConfig config() {
+        return config;
+    }
+
+    public Stats stats() {
+        return new Stats(retransmissions, absorbed, clientTimeouts, serverTimeouts, overload, clients.size(),
+                servers.size());
+    }
+
+    /** A message from the transport. */
+    public void onMessage(SipMessage m, Source source) {
+        if (!timers.inLoop()) {
+            timers.execute(() -> onMessage(m, source));
+            return;
+        }
+        try {
+            if (m instanceof SipRequest r) {
+                onRequest(r, source);
+            } else {
+                onResponse((SipResponse) m, source);
+            }
+        } catch (SipParseException e) {
+            LOG.debug("message from {} not matched: {}", source.remote(), e.reason());
+        }
+    }
+
+    private void onRequest(SipRequest r, Source source) {
+        String key = TransactionKeys.server(r);
+        ServerTransaction tx = servers.get(key);
+        if (r.isMethod(SipRequest.ACK)) {
+            if (tx instanceof InviteServerTransaction ist) {
+                ist.onAck(r);
+            } else {
+                tu.onAck(r, source);
+            }
+            return;
+        }
+        if (tx != null) {
+            tx.onRetransmission(r);
+            return;
+        }
+        if (servers.size() >= maxServerTransactions) {
+            overload++;
+            SipResponse busy = SipResponse.forRequest(r, 503, "Service Unavailable");
+            busy = busy.withHeaders(busy.headers().add("Retry-After", "5"));
+            sender.sendResponse(busy, source);
+            return;
+        }
+        tx = r.isMethod(SipRequest.INVITE) ? new InviteServerTransaction(this, r, source, key)
+                : new NonInviteServerTransaction(this, r, source, key);
+        servers.put(key, tx);
+        tx.start();
+        tu.onRequest(tx, r);
+    }
+
+    private void onResponse(SipResponse s, Source source) {
+        String key = TransactionKeys.client(s);
+        ClientTransaction tx = key == null ? null : clients.get(key);
+        if (tx == null) {
+            tu.onStrayResponse(s, source);
+            return;
+        }
+        tx.onResponse(s);
+    }
+
+    /**
+     * Starts a client transaction for {@code request}, whose top Via must carry a fresh RFC 3261 branch (see
+     * {@link Branch#next()}). ACKs are not sent through transactions: the INVITE transaction ACKs non-2xx finals,
+     * and the TU sends the ACK of a 2xx itself.
+     */
+    public ClientTransaction sendRequest(SipRequest request, Target target, ClientTransaction.Listener listener) {
+        if (!timers.inLoop()) {
+            throw new IllegalStateException("call on the transaction thread");
+        }
+        if (request.isMethod(SipRequest.ACK)) {
+            throw new IllegalArgumentException("ACK is not sent in a client transaction");
+        }
+        if (!request.topVia().hasRfc3261Branch()) {
+            throw new IllegalArgumentException("top Via needs an RFC 3261 branch");
+        }
+        String key = TransactionKeys.client(request);
+        if (clients.containsKey(key)) {
+            throw new IllegalArgumentException("a client transaction with this branch exists: " + key);
+        }
+        ClientTransaction tx = request.isMethod(SipRequest.INVITE)
+                ? new InviteClientTransaction(this, request, target, listener, key)
+                : new NonInviteClientTransaction(this, request, target, listener, key);
+        clients.put(key, tx);
+        tx.start();
+        return tx;
+    }
+
+    /** The INVITE server transaction a CANCEL refers to (RFC 3261 §9.2), if it is still there. */
+    public Optional<ServerTransaction> findInvite(SipRequest cancel) {
+        return Optional.ofNullable(servers.get(TransactionKeys.inviteOf(cancel)));
+    }
+
+    void removeClient(ClientTransaction tx) {
+        clients.remove(tx.key, tx);
+    }
+
+    void removeServer(ServerTransaction tx) {
+        servers.remove(tx.key, tx);
+    }
+}
