@@ -19,6 +19,7 @@ import org.p2psip.overlay.store.ValueStore;
 import org.p2psip.overlay.wire.Message.Status;
 
 class SignedRecordPolicyTest {
+    private static final String SOURCE = "test";
     private static final TestPki.Ca CA = TestPki.ca("Overlay CA", TestPki.ec());
     private static final ResourceName BOB = ResourceName.sip("bob@example.net");
     private static final long WEEK = Duration.ofDays(7).toMillis();
@@ -193,17 +194,17 @@ class SignedRecordPolicyTest {
         RecordKey key = RecordKey.of("k", BOB);
         long now = System.currentTimeMillis();
         // a removal that expires before the value: a stale proof
-        assertRefused(Refusal.REPLAY, s.remove(SignedValues.remove(key, v, exp.minusSeconds(60), bob), now + WEEK, now));
+        assertRefused(Refusal.REPLAY, s.remove(SignedValues.remove(key, v, exp.minusSeconds(60), bob), now + WEEK, SOURCE, now));
         // a removal by someone else
         assertRefused(Refusal.NOT_ENTITLED, s.remove(withOwner(SignedValues.remove(key, v, exp, certified(CA, "alice@example.net", TestPki.ec())), v),
-                now + WEEK, now));
+                now + WEEK, SOURCE, now));
         // a digest of something else
         DhtValue other = SignedValues.put(contact(BOB, exp, "n1", "sip:bob@10.10.10.10"), bob);
-        assertRefused(Refusal.DIGEST_MISMATCH, s.remove(SignedValues.remove(key, other, exp, bob), now + WEEK, now));
+        assertRefused(Refusal.DIGEST_MISMATCH, s.remove(SignedValues.remove(key, other, exp, bob), now + WEEK, SOURCE, now));
         // a proof with a tampered nonce
         StoragePolicy.RemoveRequest good = SignedValues.remove(key, v, exp, bob);
-        assertRefused(Refusal.NONCE_MISMATCH, s.remove(new StoragePolicy.RemoveRequest(good.key(), good.owner(), Bytes.utf8("n9"), good.proof()), now + WEEK, now));
-        ValueStore.Outcome removed = s.remove(good, now + WEEK, now);
+        assertRefused(Refusal.NONCE_MISMATCH, s.remove(new StoragePolicy.RemoveRequest(good.key(), good.owner(), Bytes.utf8("n9"), good.proof()), now + WEEK, SOURCE, now));
+        ValueStore.Outcome removed = s.remove(good, now + WEEK, SOURCE, now);
         assertEquals(Status.OK, removed.status(), removed.reason());
         assertTrue(removed.changed());
         assertEquals(0, s.valueCount());
@@ -226,8 +227,8 @@ class SignedRecordPolicyTest {
         RecordKey key = RecordKey.of("k", off);
         long now = System.currentTimeMillis();
         SigningIdentity carol = certified(CA, "carol@example.net", TestPki.ec());
-        assertRefused(Refusal.NOT_ENTITLED, s.remove(withOwner(SignedValues.remove(key, msg, exp, carol), msg), now + WEEK, now));
-        ValueStore.Outcome byBob = s.remove(withOwner(SignedValues.remove(key, msg, exp, bob()), msg), now + WEEK, now);
+        assertRefused(Refusal.NOT_ENTITLED, s.remove(withOwner(SignedValues.remove(key, msg, exp, carol), msg), now + WEEK, SOURCE, now));
+        ValueStore.Outcome byBob = s.remove(withOwner(SignedValues.remove(key, msg, exp, bob()), msg), now + WEEK, SOURCE, now);
         assertEquals(Status.OK, byBob.status(), byBob.reason());
         assertEquals(0, s.valueCount());
     }
@@ -287,12 +288,12 @@ class SignedRecordPolicyTest {
         RecordKey key = RecordKey.of("k", off);
         // nobody owns erin yet: a stranger's removal is refused, and claims nothing
         SigningIdentity stranger = SigningIdentity.of(TestPki.ec(), List.of(), null);
-        assertRefused(Refusal.NOT_ENTITLED, s.remove(withOwner(SignedValues.remove(key, msg, exp, stranger), msg), now + WEEK, now));
+        assertRefused(Refusal.NOT_ENTITLED, s.remove(withOwner(SignedValues.remove(key, msg, exp, stranger), msg), now + WEEK, SOURCE, now));
         SigningIdentity erin = SigningIdentity.of(TestPki.ec(), List.of(), null);
         ResourceName erinSip = ResourceName.sip("erin@example.net");
         assertEquals(Status.OK, put(s, erinSip.key(), SignedValues.put(contact(erinSip, exp, "n", "sip:erin@10.0.0.9"), erin)).status());
-        assertRefused(Refusal.NOT_ENTITLED, s.remove(withOwner(SignedValues.remove(key, msg, exp, stranger), msg), now + WEEK, now));
-        ValueStore.Outcome byErin = s.remove(withOwner(SignedValues.remove(key, msg, exp, erin), msg), now + WEEK, now);
+        assertRefused(Refusal.NOT_ENTITLED, s.remove(withOwner(SignedValues.remove(key, msg, exp, stranger), msg), now + WEEK, SOURCE, now));
+        ValueStore.Outcome byErin = s.remove(withOwner(SignedValues.remove(key, msg, exp, erin), msg), now + WEEK, SOURCE, now);
         assertEquals(Status.OK, byErin.status(), byErin.reason());
     }
 
