@@ -108,6 +108,8 @@ public final class RecordXml {
             b.append(watchersXml(ws.watchers()));
         } else if (c instanceof ValueContent.Certificates cert) {
             b.append(certificatesXml(cert));
+        } else if (c instanceof ValueContent.Service svc) {
+            b.append(toXml(svc.service()));
         } else if (c instanceof ValueContent.Encrypted e) {
             String s = stripDeclaration(e.xml());
             if (!s.startsWith("<") || !s.contains(Namespaces.XENC)) {
@@ -345,6 +347,9 @@ public final class RecordXml {
         }
         if (Namespaces.DHT.equals(ns) && "base64".equals(local)) {
             return new ValueContent.Binary(Bytes.wrap(base64(first)));
+        }
+        if (Namespaces.DHT.equals(ns) && "dhtService".equals(local)) {
+            return new ValueContent.Service(readService(first));
         }
         if (Namespaces.DSIG.equals(ns) && ("DigestMethod".equals(local) || "DigestValue".equals(local))) {
             return readDigest(kids);

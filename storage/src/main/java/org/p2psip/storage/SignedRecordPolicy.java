@@ -96,7 +96,48 @@ public final class SignedRecordPolicy implements StoragePolicy {
     @Override
     public Decision checkPut(NodeId key, DhtValue value, DhtValue existing, long nowMillis) {
         try {
-            check(key, value, existing, nowMillis);
+            check(key, value, existing, nowMillis, null);
+            return Decision.ACCEPT;
+        } catch (RecordException e) {
+            return Decision.refuse(e.getMessage());
+        }
+    }
+
+    /**
+     * Checks a put and returns the verified record (for callers that need its content); refusals are thrown.
+     * Same rules as {@link #checkPut}.
+     */
+    public VerifiedRecord verifyPut(NodeId key, DhtValue value, DhtValue existing, long nowMillis) throws RecordException {
+        return check(key, value, existing, nowMillis, null);
+    }
+
+    /** What an open key (one that is not a resource name) requires of a record's content. */
+    @FunctionalInterface
+    public interface ContentCheck {
+        /** Throws a {@link RecordException} when the verified record is not acceptable under this key. */
+        void check(VerifiedRecord record) throws RecordException;
+    }
+
+    /**
+     * A put under an <em>open</em> key: a key whose record key is not one of the draft's resource names and that
+     * takes values from any writer, each owning only its own (owner, nonce) values (e.g. the service interface's
+     * registrations). Everything {@link #checkPut} checks applies (signature, binding of key, owner, nonce and
+     * expiry, certificates and, in ca mode, the chain to the anchors, replay), except the name entitlement, which
+     * {@code content} replaces.
+     */
+    public Decision checkOpenPut(NodeId key, DhtValue value, DhtValue existing, long nowMillis, ContentCheck content) {
+        try {
+            check(key, value, existing, nowMillis, Objects.requireNonNull(content, "content"));
+            return Decision.ACCEPT;
+        } catch (RecordException e) {
+            return Decision.refuse(e.getMessage());
+        }
+    }
+
+    /** A removal under an open key (see {@link #checkOpenPut}): only the writer of a value may remove it. */
+    public Decision checkOpenRemove(NodeId key, RemoveRequest request, DhtValue existing, long nowMillis) {
+        try {
+            checkRemoval(key, request, existing, nowMillis, true);
             return Decision.ACCEPT;
         } catch (RecordException e) {
             return Decision.refuse(e.getMessage());
@@ -106,14 +147,14 @@ public final class SignedRecordPolicy implements StoragePolicy {
     @Override
     public Decision checkRemove(NodeId key, RemoveRequest request, DhtValue existing, long nowMillis) {
         try {
-            checkRemoval(key, request, existing, nowMillis);
+            checkRemoval(key, request, existing, nowMillis, false);
             return Decision.ACCEPT;
         } catch (RecordException e) {
             return Decision.refuse(e.getMessage());
         }
     }
 
-    private void check(NodeId key, DhtValue value, DhtValue existing, long now) throws RecordException {
+    private VerifiedRecord check(NodeId key, DhtValue value, DhtValue existing, long now, ContentCheck open) throws RecordException {
         // cheap checks first: none of them can accept anything the signature check would refuse
         if (value.expiresAtMillis() <= now) {
             throw new RecordException(Refusal.EXPIRED, "the value expired at " + Instant.ofEpochMilli(value.expiresAtMillis()));
@@ -141,14 +182,19 @@ public final class SignedRecordPolicy implements StoragePolicy {
                     + ", after the signed expiry " + exp);
         }
         checkCertificates(vr.chain(), now, "the signer's");
+        if (open != null) {
+            open.check(vr);
+            return vr;
+        }
         ResourceName name = r.key().isDigest() ? null : r.key().resourceName();
         if (name != null && name.kind() == ResourceName.Kind.CERTIFICATE) {
             checkCertificateValue(name, r.value().content(), vr, now);
         }
         entitle(key, r.key(), vr, now, false); // last: in tofu mode it claims the name
+        return vr;
     }
 
-    private void checkRemoval(NodeId key, RemoveRequest req, DhtValue existing, long now) throws RecordException {
+    private void checkRemoval(NodeId key, RemoveRequest req, DhtValue existing, long now, boolean open) throws RecordException {
         VerifiedRecord vr = verifier.verify(req.proof().unsafeArray());
         DhtRecord r = vr.record();
         if (!(r.value().content() instanceof ValueContent.Digest d)) {
@@ -161,6 +207,9 @@ public final class SignedRecordPolicy implements StoragePolicy {
             throw new RecordException(Refusal.EXPIRED, "a remove-auth proof needs an expires that has not passed");
         }
         checkCertificates(vr.chain(), now, "the remover's");
+        if (!byWriter && open) {
+            throw new RecordException(Refusal.NOT_ENTITLED, "only the writer of a value may remove it");
+        }
         if (!byWriter) {
             ResourceName name = r.key().isDigest() ? null : r.key().resourceName();
             if (name == null || name.kind().ownedByUser()) {
