@@ -230,17 +230,24 @@ public final class DraftDht {
 
     /** Signs a record as {@link #putAuth} stores it (data = signed XML, owner = H(Kp), nonce, expiry). */
     public static DhtValue signed(DhtRecord record, SigningIdentity writer) throws GeneralSecurityException {
-        DhtValue v;
+        int unsigned = org.p2psip.storage.RecordXml.toBytes(record).length;
+        if (unsigned > DhtValue.MAX_DATA_BYTES) {
+            throw tooLarge(unsigned, null);
+        }
         try {
-            v = SignedValues.put(record, writer);
+            return SignedValues.put(record, writer);
         } catch (IllegalArgumentException e) {
-            if (e.getMessage() != null && e.getMessage().startsWith("a value is at most")) {
-                throw new IllegalArgumentException("the signed record exceeds the overlay's " + DhtValue.MAX_DATA_BYTES
-                        + "-byte value limit; store large content with putImmut and reference its key", e);
+            if (e.getMessage() != null && (e.getMessage().startsWith("a value is at most") || e.getMessage().contains("TOO_LARGE"))) {
+                throw tooLarge(unsigned, e);
             }
             throw e;
         }
-        return v;
+    }
+
+    private static IllegalArgumentException tooLarge(int bytes, Throwable cause) {
+        return new IllegalArgumentException("the record (" + bytes + " bytes before signing) exceeds the overlay's "
+                + DhtValue.MAX_DATA_BYTES + "-byte value limit once signed; store large content with putImmut and reference"
+                + " its key", cause);
     }
 
     /** put-auth of an already signed value (e.g. one received from a client). */
