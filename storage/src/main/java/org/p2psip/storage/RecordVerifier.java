@@ -66,6 +66,15 @@ public final class RecordVerifier {
 
     /** Verifies a {@code dhtRecord} element of a validated document (e.g. one record of a dhtRecords list). */
     public VerifiedRecord verify(Element record) throws RecordException {
+        try {
+            return verifyElement(record);
+        } catch (RuntimeException e) {
+            // the JDK's XML-DSig code is not hardened against every malformed input; refuse, never propagate
+            throw bad("the signature could not be processed: " + e);
+        }
+    }
+
+    private VerifiedRecord verifyElement(Element record) throws RecordException {
         Element key = RecordXml.child(record, Namespaces.DHT, "key");
         Element value = RecordXml.child(record, Namespaces.DHT, "value");
         Element sigEl = RecordXml.child(record, Namespaces.DSIG, "Signature");

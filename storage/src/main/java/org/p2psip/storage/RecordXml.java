@@ -281,6 +281,14 @@ public final class RecordXml {
 
     /** Reads a validated {@code dhtRecord} element. */
     public static DhtRecord readRecord(Element e) throws RecordException {
+        try {
+            return readRecordElement(e);
+        } catch (IllegalArgumentException | IllegalStateException ex) {
+            throw new RecordException(Refusal.BAD_RECORD, ex.getMessage());
+        }
+    }
+
+    private static DhtRecord readRecordElement(Element e) throws RecordException {
         RecordKey key = null;
         RecordValue value = null;
         for (Element c : children(e)) {
@@ -447,6 +455,14 @@ public final class RecordXml {
 
     /** Reads a validated {@code dhtService} element. */
     public static DhtService readService(Element e) throws RecordException {
+        try {
+            return readServiceElement(e);
+        } catch (IllegalArgumentException | IllegalStateException ex) {
+            throw new RecordException(Refusal.BAD_RECORD, ex.getMessage());
+        }
+    }
+
+    private static DhtService readServiceElement(Element e) throws RecordException {
         String namespace = null;
         RecordKey key = null;
         String host = null;

@@ -100,6 +100,8 @@ public final class SignedRecordPolicy implements StoragePolicy {
             return Decision.ACCEPT;
         } catch (RecordException e) {
             return Decision.refuse(e.getMessage());
+        } catch (RuntimeException e) {
+            return internalError(e);
         }
     }
 
@@ -131,6 +133,8 @@ public final class SignedRecordPolicy implements StoragePolicy {
             return Decision.ACCEPT;
         } catch (RecordException e) {
             return Decision.refuse(e.getMessage());
+        } catch (RuntimeException e) {
+            return internalError(e);
         }
     }
 
@@ -141,6 +145,8 @@ public final class SignedRecordPolicy implements StoragePolicy {
             return Decision.ACCEPT;
         } catch (RecordException e) {
             return Decision.refuse(e.getMessage());
+        } catch (RuntimeException e) {
+            return internalError(e);
         }
     }
 
@@ -151,6 +157,8 @@ public final class SignedRecordPolicy implements StoragePolicy {
             return Decision.ACCEPT;
         } catch (RecordException e) {
             return Decision.refuse(e.getMessage());
+        } catch (RuntimeException e) {
+            return internalError(e);
         }
     }
 
@@ -354,6 +362,12 @@ public final class SignedRecordPolicy implements StoragePolicy {
         if (mode == Mode.TOFU && !leaf.getPublicKey().equals(vr.signerKey())) {
             throw new RecordException(Refusal.NOT_ENTITLED, "in tofu mode a writer publishes only its own certificate");
         }
+    }
+
+    /** A policy never throws into the overlay: an unexpected exception is a refusal, logged as the bug it is. */
+    static Decision internalError(RuntimeException e) {
+        LOG.error("storage policy: unexpected exception while checking a value; refused", e);
+        return Decision.refuse(Refusal.BAD_RECORD.reason("internal error while checking the record (" + e.getClass().getSimpleName() + ")"));
     }
 
     private static byte[] digest(String alg, Bytes data) {
