@@ -49,10 +49,26 @@ public final class RecordVerifier {
             Namespaces.SIG_ECDSA_SHA512, Namespaces.SIG_ED25519);
 
     private static final XMLSignatureFactory FACTORY = XMLSignatureFactory.getInstance("DOM");
+    /**
+     * The JDK XML-DSig context property naming the JCA provider its SignatureMethod uses to verify (and sign) the
+     * SignatureValue (JDK 17 {@code DOMSignatureMethod}); everything else stays the JDK's standard processing.
+     */
+    static final String SIGNATURE_PROVIDER_PROPERTY = "org.jcp.xml.dsig.internal.dom.SignatureProvider";
     private final SecureXml parser;
+    private final java.security.Provider signatureProvider;
 
-    public RecordVerifier(SecureXml parser) {
+    /**
+     * @param signatureProvider the JCA provider for the SignatureValue step, or null for the JDK's default
+     *        provider lookup
+     */
+    public RecordVerifier(SecureXml parser, java.security.Provider signatureProvider) {
         this.parser = parser;
+        this.signatureProvider = signatureProvider;
+    }
+
+    /** With Bouncy Castle's signature engines ({@link Crypto#provider()}), which verify Ed25519 about 6x faster than JDK 17's. */
+    public RecordVerifier(SecureXml parser) {
+        this(parser, Crypto.provider());
     }
 
     public RecordVerifier() {
@@ -93,6 +109,9 @@ public final class RecordVerifier {
         Selector selector = new Selector();
         DOMValidateContext ctx = new DOMValidateContext(selector, sigEl);
         ctx.setProperty("org.jcp.xml.dsig.secureValidation", Boolean.TRUE);
+        if (signatureProvider != null) {
+            ctx.setProperty(SIGNATURE_PROVIDER_PROPERTY, signatureProvider);
+        }
         ctx.setIdAttributeNS(key, null, "Id");
         ctx.setIdAttributeNS(value, null, "Id");
         XMLSignature sig;

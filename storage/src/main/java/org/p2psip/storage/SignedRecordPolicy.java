@@ -12,6 +12,9 @@ import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Date;
 import java.util.HashSet;
 import java.util.List;
@@ -58,6 +61,22 @@ public final class SignedRecordPolicy implements StoragePolicy {
     private final NameOwners owners;
     private final boolean digestKeysInCaMode;
     private final RecordVerifier verifier;
+    /**
+     * Certificate paths (by {@link #pathId}) that validated to the anchors (ca mode): a writer's every refresh carries
+     * the same certificates, and the PKIX check (a CA signature verification per certificate) would otherwise dominate
+     * the cost of a store. Only successes are kept; the validity period and keyUsage of every certificate are still
+     * checked on each put, and the anchors never change for a policy. Bounded, least recently used out.
+     */
+    private final Map<Bytes, Boolean> trustedPaths = Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, true) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Bytes, Boolean> eldest) {
+            return size() > MAX_TRUSTED_PATHS;
+        }
+    });
+    /** Most certificate paths remembered as trusted. */
+    public static final int MAX_TRUSTED_PATHS = 16_384;
 
     private SignedRecordPolicy(Mode mode, Set<TrustAnchor> anchors, NameOwners owners, boolean digestKeysInCaMode, RecordVerifier verifier) {
         this.mode = mode;
@@ -336,6 +355,10 @@ public final class SignedRecordPolicy implements StoragePolicy {
             if (path.isEmpty()) {
                 throw new RecordException(Refusal.CERT_UNTRUSTED, whose + " key is a trust anchor itself, not an end entity");
             }
+            Bytes pathId = pathId(path);
+            if (pathId != null && trustedPaths.containsKey(pathId)) {
+                return; // this exact path validated before; validity and keyUsage were re-checked above
+            }
             try {
                 PKIXParameters p = new PKIXParameters(anchors);
                 p.setRevocationEnabled(false);
@@ -345,6 +368,27 @@ public final class SignedRecordPolicy implements StoragePolicy {
                 throw new RecordException(Refusal.CERT_UNTRUSTED, whose + " certificate does not chain to this overlay's trust anchors: "
                         + e.getMessage());
             }
+            if (pathId != null) {
+                trustedPaths.put(pathId, Boolean.TRUE);
+            }
+        }
+    }
+
+    /** SHA-256 over the DER of the path's certificates, in order; null if one cannot be encoded. */
+    private static Bytes pathId(List<X509Certificate> path) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (X509Certificate c : path) {
+                byte[] der = c.getEncoded();
+                md.update((byte) (der.length >>> 24));
+                md.update((byte) (der.length >>> 16));
+                md.update((byte) (der.length >>> 8));
+                md.update((byte) der.length);
+                md.update(der);
+            }
+            return Bytes.wrap(md.digest());
+        } catch (GeneralSecurityException e) {
+            return null;
         }
     }
 
