@@ -26,6 +26,7 @@ import javax.xml.crypto.dsig.keyinfo.KeyInfo;
 import javax.xml.crypto.dsig.keyinfo.KeyName;
 import javax.xml.crypto.dsig.keyinfo.KeyValue;
 import javax.xml.crypto.dsig.keyinfo.X509Data;
+import org.p2psip.overlay.Bytes;
 import org.w3c.dom.Element;
 
 /**
@@ -190,7 +191,7 @@ public final class RecordVerifier {
     }
 
     /** Takes the key from the KeyInfo, remembering the chain and the KeyName. */
-    private static final class Selector extends KeySelector {
+    private final class Selector extends KeySelector {
         PublicKey key;
         List<X509Certificate> chain = List.of();
         String keyName;
@@ -242,10 +243,41 @@ public final class RecordVerifier {
             if (ed ? !edKey : !ec) {
                 throw new KeySelectorException("a " + key.getAlgorithm() + " key cannot verify " + alg);
             }
-            final Key k = key;
+            final Key k = engineKey(key);
             return () -> k;
         }
+
+        /** The key as the signature provider's own type (cached): BC then keeps its decoded point between verifies. */
+        private Key engineKey(PublicKey k) {
+            if (signatureProvider != Crypto.provider()) {
+                return k;
+            }
+            Bytes spki = Bytes.wrap(k.getEncoded());
+            PublicKey cached = ENGINE_KEYS.get(spki);
+            if (cached == null) {
+                try {
+                    String alg = "EC".equals(k.getAlgorithm()) ? "EC" : "Ed25519";
+                    cached = java.security.KeyFactory.getInstance(alg, signatureProvider).generatePublic(
+                            new java.security.spec.X509EncodedKeySpec(spki.unsafeArray()));
+                } catch (java.security.GeneralSecurityException e) {
+                    return k; // the provider converts (or refuses) it itself
+                }
+                ENGINE_KEYS.put(spki, cached);
+            }
+            return cached;
+        }
     }
+
+    /** Signers' keys converted to the signature provider's type, by SubjectPublicKeyInfo; bounded, LRU. */
+    private static final java.util.Map<Bytes, PublicKey> ENGINE_KEYS = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(256, 0.75f, true) {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<Bytes, PublicKey> eldest) {
+                    return size() > 16_384;
+                }
+            });
 
     /**
      * Orders a certificate set leaf first: the leaf is the certificate that issued none of the others, and

@@ -23,6 +23,9 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
+import org.openjdk.jmh.infra.IterationParams;
+import org.openjdk.jmh.runner.IterationType;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.Options;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
@@ -45,6 +48,10 @@ import org.p2psip.overlay.wire.Message.Status;
  * </ul>
  * Parameters: {@code alg} = ed25519 | p256 (the writer's key), {@code mode} = tofu (a self-signed certificate) | ca
  * (a leaf certificate issued by the overlay's CA, chain of one plus the anchor).
+ * <p>
+ * Besides JMH's wall-clock score, each iteration prints {@code [cpu]} lines: operations per CPU-second of the
+ * benchmark thread (ThreadMXBean), which is "per core" even when other processes share the machine; the trial ends
+ * with a {@code [cpu-summary]} over the measurement iterations.
  * <p>
  * Run (see README): {@code java -cp <test classpath> org.p2psip.storage.RecordBench [jmh options]}.
  */
@@ -75,6 +82,40 @@ public class RecordBench {
     private DhtRecord template;
     private final RecordVerifier verifier = new RecordVerifier();
     private long now;
+    private static final java.lang.management.ThreadMXBean MX = java.lang.management.ManagementFactory.getThreadMXBean();
+    private long ops;
+    private long cpuStart;
+    private long measuredOps;
+    private long measuredCpuNanos;
+
+    @Setup(Level.Iteration)
+    public void startCpu() {
+        ops = 0;
+        cpuStart = MX.getCurrentThreadCpuTime();
+    }
+
+    @TearDown(Level.Iteration)
+    public void stopCpu(BenchmarkParams bp, IterationParams ip) {
+        long cpu = MX.getCurrentThreadCpuTime() - cpuStart;
+        if (ip.getType() == IterationType.MEASUREMENT) {
+            measuredOps += ops;
+            measuredCpuNanos += cpu;
+        }
+        System.out.printf("[cpu] %s %s: %.0f ops per CPU-second%n", shortName(bp), ip.getType(), ops * 1e9 / cpu);
+    }
+
+    @TearDown(Level.Trial)
+    public void cpuSummary(BenchmarkParams bp) {
+        if (measuredCpuNanos > 0) {
+            System.out.printf("[cpu-summary] %s: %.0f ops per CPU-second (%d ops, %.1f CPU-s)%n", shortName(bp),
+                    measuredOps * 1e9 / measuredCpuNanos, measuredOps, measuredCpuNanos / 1e9);
+        }
+    }
+
+    private String shortName(BenchmarkParams bp) {
+        String b = bp.getBenchmark();
+        return b.substring(b.lastIndexOf('.') + 1) + " alg=" + alg + " mode=" + mode;
+    }
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -129,6 +170,7 @@ public class RecordBench {
 
     @Benchmark
     public Status storeVerified() {
+        ops++;
         ValueStore.Outcome o = store.put(key, nextValue(true), "peer", now);
         if (!o.status().ok()) {
             throw new IllegalStateException(o.reason());
@@ -138,6 +180,7 @@ public class RecordBench {
 
     @Benchmark
     public Status storeVerifiedPersistent() {
+        ops++;
         DhtValue v = nextValue(false);
         if (next == 1) {
             // new pool cycle: remove nothing, but make every value "unseen" by re-keying the nonce space
@@ -153,11 +196,13 @@ public class RecordBench {
 
     @Benchmark
     public VerifiedRecord verify() throws RecordException {
+        ops++;
         return verifier.verify(nextValue(false).data().unsafeArray());
     }
 
     @Benchmark
     public byte[] sign() throws Exception {
+        ops++;
         return RecordSigner.sign(template, writer);
     }
 
