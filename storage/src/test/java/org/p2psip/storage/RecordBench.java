@@ -136,7 +136,7 @@ public class RecordBench {
         now = System.currentTimeMillis();
         store = newStore();
         dir = Files.createTempDirectory("recordbench");
-        persistent = RecordStore.open(dir.resolve("records.mv"), RecordStore.Options.defaults(), policy);
+        persistent = RecordStore.open(dir.resolve("records.mv"), persistentOptions(), policy);
     }
 
     static DhtRecord contact(ResourceName aor, Instant expires, String nonce) {
@@ -144,6 +144,12 @@ public class RecordBench {
                 "sip:bob@192.0.2.4:5060;transport=tcp;ob", null, null, "Bob", null, "0.7",
                 ";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-0011aabbccdd>\";reg-id=1",
                 List.of("sip:192.0.2.99:5060;lr"), "00112233445566778899aabbccddeeff00112233"))));
+    }
+
+    /** The defaults (a commit per write), with room for the whole pool under one key. */
+    private static RecordStore.Options persistentOptions() {
+        RecordStore.Options d = RecordStore.Options.defaults();
+        return new RecordStore.Options(d.maxBytes(), 64L << 20, POOL + 1, d.maxTtlMillis(), d.commitEachWrite(), d.cacheMegabytes());
     }
 
     private ValueStore newStore() {
@@ -185,7 +191,7 @@ public class RecordBench {
         if (next == 1) {
             // new pool cycle: remove nothing, but make every value "unseen" by re-keying the nonce space
             persistent.close();
-            persistent = RecordStore.open(dir.resolve("records-" + System.nanoTime() + ".mv"), RecordStore.Options.defaults(), policy);
+            persistent = RecordStore.open(dir.resolve("records-" + System.nanoTime() + ".mv"), persistentOptions(), policy);
         }
         ValueStore.Outcome o = persistent.put(key, v, now);
         if (!o.status().ok()) {
