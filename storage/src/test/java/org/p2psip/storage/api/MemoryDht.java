@@ -51,7 +51,7 @@ final class MemoryDht implements Dht {
 
     @Override
     public CompletableFuture<PutResult> remove(NodeId key, Bytes owner, Bytes nonce, Bytes proof) {
-        ValueStore.Outcome o = store.remove(new StoragePolicy.RemoveRequest(key, owner, nonce, proof), now + 3_600_000, now);
+        ValueStore.Outcome o = store.remove(new StoragePolicy.RemoveRequest(key, owner, nonce, proof), now + 3_600_000, "memory", now);
         if (!o.status().ok()) {
             return CompletableFuture.failedFuture(new DhtException(Status.REFUSED, o.reason()));
         }
