@@ -2,7 +2,6 @@ package org.p2psip.node.xmlrpc;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -333,10 +332,5 @@ public final class OpenDhtGateway implements XmlRpcHandler {
 
     private static XmlRpcFault params(String message) {
         return new XmlRpcFault(XmlRpcFault.INVALID_PARAMS, message);
-    }
-
-    @SuppressWarnings("unused")
-    private static String hex(byte[] b) {
-        return Arrays.toString(b);
     }
 }

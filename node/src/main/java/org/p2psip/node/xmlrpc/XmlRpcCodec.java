@@ -41,6 +41,7 @@ public final class XmlRpcCodec {
     public static final int MAX_VALUES = 10_000;
 
     private static final DocumentBuilderFactory FACTORY = newFactory();
+    private static final java.util.regex.Pattern WHITESPACE = java.util.regex.Pattern.compile("[ \\t\\r\\n]+");
 
     private XmlRpcCodec() { }
 
@@ -175,7 +176,7 @@ public final class XmlRpcCodec {
             case "base64" -> {
                 requireNoElements(t);
                 try {
-                    return Base64.getMimeDecoder().decode(t.getTextContent().trim());
+                    return Base64.getDecoder().decode(WHITESPACE.matcher(t.getTextContent()).replaceAll(""));
                 } catch (IllegalArgumentException e) {
                     throw invalid("bad base64");
                 }
