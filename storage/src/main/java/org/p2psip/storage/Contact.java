@@ -20,6 +20,9 @@ import java.util.Objects;
  */
 public record Contact(String uri, String id, String user, String displayName, Instant expires, String priority,
         String params, List<String> path, String peer) {
+    private static final java.util.regex.Pattern Q_VALUE = java.util.regex.Pattern.compile("0(\\.[0-9]{0,3})?|1(\\.0{0,3})?");
+    private static final java.util.regex.Pattern NODE_ID = java.util.regex.Pattern.compile("[0-9a-f]{40}");
+
     public Contact {
         Objects.requireNonNull(uri, "uri");
         path = path == null ? List.of() : List.copyOf(path);
@@ -28,10 +31,10 @@ public record Contact(String uri, String id, String user, String displayName, In
                 throw new IllegalArgumentException("a path hop is a URI without white space: " + hop);
             }
         }
-        if (priority != null && !priority.matches("0(\\.[0-9]{0,3})?|1(\\.0{0,3})?")) {
+        if (priority != null && !Q_VALUE.matcher(priority).matches()) {
             throw new IllegalArgumentException("priority is a q-value: " + priority);
         }
-        if (peer != null && !peer.matches("[0-9a-f]{40}")) {
+        if (peer != null && !NODE_ID.matcher(peer).matches()) {
             throw new IllegalArgumentException("peer is a node id of 40 lower-case hex digits");
         }
         expires = expires == null ? null : Times.truncate(expires);

@@ -54,6 +54,23 @@ public final class RecordCrypto {
     /** Encrypts {@code plaintext} to {@code recipient} (P-256 EC or X25519) as an EncryptedData element. */
     public static ValueContent.Encrypted encrypt(byte[] plaintext, String type, PublicKey recipient, String recipientKeyName)
             throws GeneralSecurityException {
+        return encrypt(plaintext, type, recipient, recipientKeyName, null).content();
+    }
+
+    /**
+     * An EncryptedData whose cipher bytes are stored elsewhere: the element holds {@code CipherReference URI}
+     * instead of a {@code CipherValue}, and {@code cipherBytes} (IV ‖ ciphertext ‖ tag) must be stored at that URI
+     * (e.g. as an immutable value, for content larger than one overlay value).
+     */
+    public record Detached(ValueContent.Encrypted content, byte[] cipherBytes) { }
+
+    /**
+     * Encrypts like {@link #encrypt(byte[], String, PublicKey, String)}, but with the cipher bytes detached: the
+     * EncryptedData refers to them with {@code <CipherReference URI="cipherUri"/>}; the caller stores them there.
+     * {@code cipherUri} may be null to get the element with a CipherValue.
+     */
+    public static Detached encrypt(byte[] plaintext, String type, PublicKey recipient, String recipientKeyName, String cipherUri)
+            throws GeneralSecurityException {
         boolean x = isX25519(recipient);
         KeyPair eph;
         KeyAgreement ka;
@@ -100,13 +117,35 @@ public final class RecordCrypto {
             b.append("</KeyName></RecipientKeyInfo>");
         }
         b.append("</AgreementMethod></KeyInfo>");
-        b.append("<CipherData><CipherValue>").append(Base64.getEncoder().encodeToString(cv)).append("</CipherValue></CipherData>");
+        if (cipherUri == null) {
+            b.append("<CipherData><CipherValue>").append(Base64.getEncoder().encodeToString(cv)).append("</CipherValue></CipherData>");
+        } else {
+            b.append("<CipherData><CipherReference");
+            RecordXml.attr(b, "URI", cipherUri);
+            b.append("/></CipherData>");
+        }
         b.append("</EncryptedData>");
-        return new ValueContent.Encrypted(type, b.toString());
+        return new Detached(new ValueContent.Encrypted(type, b.toString()), cv);
+    }
+
+    /** The {@code CipherReference URI} of an EncryptedData, or null when it carries a CipherValue. */
+    public static String cipherReference(ValueContent.Encrypted enc) throws RecordException {
+        Element ed = RecordXml.rootNamed(SecureXml.defaults().parse(enc.xml().getBytes(StandardCharsets.UTF_8)), Namespaces.XENC, "EncryptedData");
+        Element cd = RecordXml.child(ed, Namespaces.XENC, "CipherData");
+        Element ref = cd == null ? null : RecordXml.child(cd, Namespaces.XENC, "CipherReference");
+        return ref == null ? null : ref.getAttribute("URI");
     }
 
     /** Decrypts an EncryptedData made by {@link #encrypt} with the recipient's private key. */
     public static byte[] decrypt(ValueContent.Encrypted enc, PrivateKey recipient) throws RecordException {
+        return decrypt(enc, recipient, null);
+    }
+
+    /**
+     * Decrypts an EncryptedData; {@code detachedCipherBytes} are the bytes its {@code CipherReference} points to
+     * (fetched by the caller), or null when it carries a CipherValue.
+     */
+    public static byte[] decrypt(ValueContent.Encrypted enc, PrivateKey recipient, byte[] detachedCipherBytes) throws RecordException {
         Element ed = RecordXml.rootNamed(SecureXml.defaults().parse(enc.xml().getBytes(StandardCharsets.UTF_8)), Namespaces.XENC, "EncryptedData");
         Element em = RecordXml.child(ed, Namespaces.XENC, "EncryptionMethod");
         if (em == null || !AES256_GCM.equals(em.getAttribute("Algorithm"))) {
@@ -131,8 +170,9 @@ public final class RecordCrypto {
         Element der = oki == null ? null : RecordXml.child(oki, DSIG11, "DEREncodedKeyValue");
         Element cd = RecordXml.child(ed, Namespaces.XENC, "CipherData");
         Element cvEl = cd == null ? null : RecordXml.child(cd, Namespaces.XENC, "CipherValue");
-        if (der == null || cvEl == null) {
-            throw cannot("missing the originator's key or the CipherValue");
+        if (der == null || (cvEl == null) == (detachedCipherBytes == null)) {
+            throw cannot(der == null ? "missing the originator's key" : detachedCipherBytes == null
+                    ? "missing the CipherValue (a CipherReference needs the referenced bytes)" : "a CipherValue and detached bytes");
         }
         boolean x = isX25519(recipient);
         if (x != X25519.equals(agreement) || (!x && !ECDH_ES.equals(agreement))) {
@@ -146,7 +186,7 @@ public final class RecordCrypto {
             ka.init(recipient);
             ka.doPhase(eph, true);
             key = concatKdf(ka.generateSecret());
-            byte[] cv = Base64.getMimeDecoder().decode(cvEl.getTextContent().strip());
+            byte[] cv = cvEl == null ? detachedCipherBytes : Base64.getMimeDecoder().decode(cvEl.getTextContent().strip());
             if (cv.length < 12 + 16) {
                 throw cannot("CipherValue too short");
             }

@@ -87,7 +87,9 @@ public final class RecordSigner {
         KeyInfo ki = kif.newKeyInfo(content);
         XMLSignature sig = FACTORY.newXMLSignature(si, ki);
         try {
-            sig.sign(new DOMSignContext(id.privateKey(), root));
+            DOMSignContext ctx = new DOMSignContext(id.privateKey(), root);
+            ctx.setProperty(RecordVerifier.SIGNATURE_PROVIDER_PROPERTY, Crypto.provider());
+            sig.sign(ctx);
         } catch (MarshalException | XMLSignatureException e) {
             throw new GeneralSecurityException("cannot sign the record: " + e.getMessage(), e);
         }

@@ -13,10 +13,12 @@ import java.util.Objects;
  * @param content what the value holds
  */
 public record RecordValue(String id, Instant expires, String nonce, String reference, ValueContent content) {
+    private static final java.util.regex.Pattern NONCE = java.util.regex.Pattern.compile("[\\x21-\\x7e]{1,64}");
+
     public RecordValue {
         Objects.requireNonNull(content, "content");
         expires = expires == null ? null : Times.truncate(expires);
-        if (nonce != null && !nonce.matches("[\\x21-\\x7e]{1,64}")) {
+        if (nonce != null && !NONCE.matcher(nonce).matches()) {
             throw new IllegalArgumentException("a nonce is 1 to 64 visible ASCII characters");
         }
     }

@@ -26,6 +26,7 @@ import javax.xml.crypto.dsig.keyinfo.KeyInfo;
 import javax.xml.crypto.dsig.keyinfo.KeyName;
 import javax.xml.crypto.dsig.keyinfo.KeyValue;
 import javax.xml.crypto.dsig.keyinfo.X509Data;
+import org.p2psip.overlay.Bytes;
 import org.w3c.dom.Element;
 
 /**
@@ -49,10 +50,26 @@ public final class RecordVerifier {
             Namespaces.SIG_ECDSA_SHA512, Namespaces.SIG_ED25519);
 
     private static final XMLSignatureFactory FACTORY = XMLSignatureFactory.getInstance("DOM");
+    /**
+     * The JDK XML-DSig context property naming the JCA provider its SignatureMethod uses to verify (and sign) the
+     * SignatureValue (JDK 17 {@code DOMSignatureMethod}); everything else stays the JDK's standard processing.
+     */
+    static final String SIGNATURE_PROVIDER_PROPERTY = "org.jcp.xml.dsig.internal.dom.SignatureProvider";
     private final SecureXml parser;
+    private final java.security.Provider signatureProvider;
 
-    public RecordVerifier(SecureXml parser) {
+    /**
+     * @param signatureProvider the JCA provider for the SignatureValue step, or null for the JDK's default
+     *        provider lookup
+     */
+    public RecordVerifier(SecureXml parser, java.security.Provider signatureProvider) {
         this.parser = parser;
+        this.signatureProvider = signatureProvider;
+    }
+
+    /** With Bouncy Castle's signature engines ({@link Crypto#provider()}), which verify Ed25519 about 6x faster than JDK 17's. */
+    public RecordVerifier(SecureXml parser) {
+        this(parser, Crypto.provider());
     }
 
     public RecordVerifier() {
@@ -66,6 +83,15 @@ public final class RecordVerifier {
 
     /** Verifies a {@code dhtRecord} element of a validated document (e.g. one record of a dhtRecords list). */
     public VerifiedRecord verify(Element record) throws RecordException {
+        try {
+            return verifyElement(record);
+        } catch (RuntimeException e) {
+            // the JDK's XML-DSig code is not hardened against every malformed input; refuse, never propagate
+            throw bad("the signature could not be processed: " + e);
+        }
+    }
+
+    private VerifiedRecord verifyElement(Element record) throws RecordException {
         Element key = RecordXml.child(record, Namespaces.DHT, "key");
         Element value = RecordXml.child(record, Namespaces.DHT, "value");
         Element sigEl = RecordXml.child(record, Namespaces.DSIG, "Signature");
@@ -84,6 +110,9 @@ public final class RecordVerifier {
         Selector selector = new Selector();
         DOMValidateContext ctx = new DOMValidateContext(selector, sigEl);
         ctx.setProperty("org.jcp.xml.dsig.secureValidation", Boolean.TRUE);
+        if (signatureProvider != null) {
+            ctx.setProperty(SIGNATURE_PROVIDER_PROPERTY, signatureProvider);
+        }
         ctx.setIdAttributeNS(key, null, "Id");
         ctx.setIdAttributeNS(value, null, "Id");
         XMLSignature sig;
@@ -162,7 +191,7 @@ public final class RecordVerifier {
     }
 
     /** Takes the key from the KeyInfo, remembering the chain and the KeyName. */
-    private static final class Selector extends KeySelector {
+    private final class Selector extends KeySelector {
         PublicKey key;
         List<X509Certificate> chain = List.of();
         String keyName;
@@ -214,10 +243,41 @@ public final class RecordVerifier {
             if (ed ? !edKey : !ec) {
                 throw new KeySelectorException("a " + key.getAlgorithm() + " key cannot verify " + alg);
             }
-            final Key k = key;
+            final Key k = engineKey(key);
             return () -> k;
         }
+
+        /** The key as the signature provider's own type (cached): BC then keeps its decoded point between verifies. */
+        private Key engineKey(PublicKey k) {
+            if (signatureProvider != Crypto.provider()) {
+                return k;
+            }
+            Bytes spki = Bytes.wrap(k.getEncoded());
+            PublicKey cached = ENGINE_KEYS.get(spki);
+            if (cached == null) {
+                try {
+                    String alg = "EC".equals(k.getAlgorithm()) ? "EC" : "Ed25519";
+                    cached = java.security.KeyFactory.getInstance(alg, signatureProvider).generatePublic(
+                            new java.security.spec.X509EncodedKeySpec(spki.unsafeArray()));
+                } catch (java.security.GeneralSecurityException e) {
+                    return k; // the provider converts (or refuses) it itself
+                }
+                ENGINE_KEYS.put(spki, cached);
+            }
+            return cached;
+        }
     }
+
+    /** Signers' keys converted to the signature provider's type, by SubjectPublicKeyInfo; bounded, LRU. */
+    private static final java.util.Map<Bytes, PublicKey> ENGINE_KEYS = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(256, 0.75f, true) {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<Bytes, PublicKey> eldest) {
+                    return size() > 16_384;
+                }
+            });
 
     /**
      * Orders a certificate set leaf first: the leaf is the certificate that issued none of the others, and

@@ -108,6 +108,8 @@ public final class RecordXml {
             b.append(watchersXml(ws.watchers()));
         } else if (c instanceof ValueContent.Certificates cert) {
             b.append(certificatesXml(cert));
+        } else if (c instanceof ValueContent.Service svc) {
+            b.append(toXml(svc.service()));
         } else if (c instanceof ValueContent.Encrypted e) {
             String s = stripDeclaration(e.xml());
             if (!s.startsWith("<") || !s.contains(Namespaces.XENC)) {
@@ -279,6 +281,14 @@ public final class RecordXml {
 
     /** Reads a validated {@code dhtRecord} element. */
     public static DhtRecord readRecord(Element e) throws RecordException {
+        try {
+            return readRecordElement(e);
+        } catch (IllegalArgumentException | IllegalStateException ex) {
+            throw new RecordException(Refusal.BAD_RECORD, ex.getMessage());
+        }
+    }
+
+    private static DhtRecord readRecordElement(Element e) throws RecordException {
         RecordKey key = null;
         RecordValue value = null;
         for (Element c : children(e)) {
@@ -345,6 +355,9 @@ public final class RecordXml {
         }
         if (Namespaces.DHT.equals(ns) && "base64".equals(local)) {
             return new ValueContent.Binary(Bytes.wrap(base64(first)));
+        }
+        if (Namespaces.DHT.equals(ns) && "dhtService".equals(local)) {
+            return new ValueContent.Service(readService(first));
         }
         if (Namespaces.DSIG.equals(ns) && ("DigestMethod".equals(local) || "DigestValue".equals(local))) {
             return readDigest(kids);
@@ -442,6 +455,14 @@ public final class RecordXml {
 
     /** Reads a validated {@code dhtService} element. */
     public static DhtService readService(Element e) throws RecordException {
+        try {
+            return readServiceElement(e);
+        } catch (IllegalArgumentException | IllegalStateException ex) {
+            throw new RecordException(Refusal.BAD_RECORD, ex.getMessage());
+        }
+    }
+
+    private static DhtService readServiceElement(Element e) throws RecordException {
         String namespace = null;
         RecordKey key = null;
         String host = null;

@@ -41,8 +41,12 @@ public enum Refusal {
     REPLAY,
     /** A remove-auth digest that is not the hash of the stored value. */
     DIGEST_MISMATCH,
-    /** An EncryptedData that this key cannot open (wrong key, tampered, or an algorithm we do not use). */
-    CANNOT_DECRYPT;
+    /** An EncryptedData that this key cannot open (wrong key, wrong password, tampered, or an algorithm we do not use). */
+    CANNOT_DECRYPT,
+    /** An immutable value whose key or nonce is not its hash, or whose content is not a data or index node. */
+    HASH_MISMATCH,
+    /** An immutable value that is already stored with a later expiry: the put changes nothing. */
+    STORED_LONGER;
 
     /** The reason string: {@code CODE: detail}. */
     public String reason(String detail) {

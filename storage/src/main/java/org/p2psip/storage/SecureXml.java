@@ -103,6 +103,10 @@ public final class SecureXml {
             throw classify(e);
         } catch (IOException e) {
             throw new RecordException(Refusal.MALFORMED, e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // the JDK's parser has thrown unchecked exceptions on hostile input; refuse, never propagate
+            builders.remove();
+            throw new RecordException(Refusal.MALFORMED, "the parser failed on this document: " + e, e);
         } finally {
             b.reset();
         }
@@ -117,6 +121,11 @@ public final class SecureXml {
             throw new RecordException(Refusal.INVALID, e.getMessage(), e);
         } catch (SAXException | IOException e) {
             throw new RecordException(Refusal.INVALID, e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // e.g. JDK 17's Xerces Base64 decoder throws ArrayIndexOutOfBoundsException on a non-ASCII character in
+            // an xs:base64Binary value (found by RecordFuzzTest); refuse, never propagate
+            validators.remove(); // its state after an unexpected exception is unknown: use a fresh one
+            throw new RecordException(Refusal.INVALID, "the schema validator failed on this document: " + e, e);
         }
     }
 

@@ -12,6 +12,9 @@ import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Date;
 import java.util.HashSet;
 import java.util.List;
@@ -58,6 +61,22 @@ public final class SignedRecordPolicy implements StoragePolicy {
     private final NameOwners owners;
     private final boolean digestKeysInCaMode;
     private final RecordVerifier verifier;
+    /**
+     * Certificate paths (by {@link #pathId}) that validated to the anchors (ca mode): a writer's every refresh carries
+     * the same certificates, and the PKIX check (a CA signature verification per certificate) would otherwise dominate
+     * the cost of a store. Only successes are kept; the validity period and keyUsage of every certificate are still
+     * checked on each put, and the anchors never change for a policy. Bounded, least recently used out.
+     */
+    private final Map<Bytes, Boolean> trustedPaths = Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, true) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Bytes, Boolean> eldest) {
+            return size() > MAX_TRUSTED_PATHS;
+        }
+    });
+    /** Most certificate paths remembered as trusted. */
+    public static final int MAX_TRUSTED_PATHS = 16_384;
 
     private SignedRecordPolicy(Mode mode, Set<TrustAnchor> anchors, NameOwners owners, boolean digestKeysInCaMode, RecordVerifier verifier) {
         this.mode = mode;
@@ -96,24 +115,73 @@ public final class SignedRecordPolicy implements StoragePolicy {
     @Override
     public Decision checkPut(NodeId key, DhtValue value, DhtValue existing, long nowMillis) {
         try {
-            check(key, value, existing, nowMillis);
+            check(key, value, existing, nowMillis, null);
             return Decision.ACCEPT;
         } catch (RecordException e) {
             return Decision.refuse(e.getMessage());
+        } catch (RuntimeException e) {
+            return internalError(e);
+        }
+    }
+
+    /**
+     * Checks a put and returns the verified record (for callers that need its content); refusals are thrown.
+     * Same rules as {@link #checkPut}.
+     */
+    public VerifiedRecord verifyPut(NodeId key, DhtValue value, DhtValue existing, long nowMillis) throws RecordException {
+        return check(key, value, existing, nowMillis, null);
+    }
+
+    /** What an open key (one that is not a resource name) requires of a record's content. */
+    @FunctionalInterface
+    public interface ContentCheck {
+        /** Throws a {@link RecordException} when the verified record is not acceptable under this key. */
+        void check(VerifiedRecord record) throws RecordException;
+    }
+
+    /**
+     * A put under an <em>open</em> key: a key whose record key is not one of the draft's resource names and that
+     * takes values from any writer, each owning only its own (owner, nonce) values (e.g. the service interface's
+     * registrations). Everything {@link #checkPut} checks applies (signature, binding of key, owner, nonce and
+     * expiry, certificates and, in ca mode, the chain to the anchors, replay), except the name entitlement, which
+     * {@code content} replaces.
+     */
+    public Decision checkOpenPut(NodeId key, DhtValue value, DhtValue existing, long nowMillis, ContentCheck content) {
+        try {
+            check(key, value, existing, nowMillis, Objects.requireNonNull(content, "content"));
+            return Decision.ACCEPT;
+        } catch (RecordException e) {
+            return Decision.refuse(e.getMessage());
+        } catch (RuntimeException e) {
+            return internalError(e);
+        }
+    }
+
+    /** A removal under an open key (see {@link #checkOpenPut}): only the writer of a value may remove it. */
+    public Decision checkOpenRemove(NodeId key, RemoveRequest request, DhtValue existing, long nowMillis) {
+        try {
+            checkRemoval(key, request, existing, nowMillis, true);
+            return Decision.ACCEPT;
+        } catch (RecordException e) {
+            return Decision.refuse(e.getMessage());
+        } catch (RuntimeException e) {
+            return internalError(e);
         }
     }
 
     @Override
     public Decision checkRemove(NodeId key, RemoveRequest request, DhtValue existing, long nowMillis) {
         try {
-            checkRemoval(key, request, existing, nowMillis);
+            checkRemoval(key, request, existing, nowMillis, false);
             return Decision.ACCEPT;
         } catch (RecordException e) {
             return Decision.refuse(e.getMessage());
+        } catch (RuntimeException e) {
+            return internalError(e);
         }
     }
 
-    private void check(NodeId key, DhtValue value, DhtValue existing, long now) throws RecordException {
+    private VerifiedRecord check(NodeId key, DhtValue value, DhtValue existing, long now, ContentCheck open) throws RecordException {
         // cheap checks first: none of them can accept anything the signature check would refuse
         if (value.expiresAtMillis() <= now) {
             throw new RecordException(Refusal.EXPIRED, "the value expired at " + Instant.ofEpochMilli(value.expiresAtMillis()));
@@ -141,14 +209,19 @@ public final class SignedRecordPolicy implements StoragePolicy {
                     + ", after the signed expiry " + exp);
         }
         checkCertificates(vr.chain(), now, "the signer's");
+        if (open != null) {
+            open.check(vr);
+            return vr;
+        }
         ResourceName name = r.key().isDigest() ? null : r.key().resourceName();
         if (name != null && name.kind() == ResourceName.Kind.CERTIFICATE) {
             checkCertificateValue(name, r.value().content(), vr, now);
         }
         entitle(key, r.key(), vr, now, false); // last: in tofu mode it claims the name
+        return vr;
     }
 
-    private void checkRemoval(NodeId key, RemoveRequest req, DhtValue existing, long now) throws RecordException {
+    private void checkRemoval(NodeId key, RemoveRequest req, DhtValue existing, long now, boolean open) throws RecordException {
         VerifiedRecord vr = verifier.verify(req.proof().unsafeArray());
         DhtRecord r = vr.record();
         if (!(r.value().content() instanceof ValueContent.Digest d)) {
@@ -161,6 +234,9 @@ public final class SignedRecordPolicy implements StoragePolicy {
             throw new RecordException(Refusal.EXPIRED, "a remove-auth proof needs an expires that has not passed");
         }
         checkCertificates(vr.chain(), now, "the remover's");
+        if (!byWriter && open) {
+            throw new RecordException(Refusal.NOT_ENTITLED, "only the writer of a value may remove it");
+        }
         if (!byWriter) {
             ResourceName name = r.key().isDigest() ? null : r.key().resourceName();
             if (name == null || name.kind().ownedByUser()) {
@@ -279,6 +355,10 @@ public final class SignedRecordPolicy implements StoragePolicy {
             if (path.isEmpty()) {
                 throw new RecordException(Refusal.CERT_UNTRUSTED, whose + " key is a trust anchor itself, not an end entity");
             }
+            Bytes pathId = pathId(path);
+            if (pathId != null && trustedPaths.containsKey(pathId)) {
+                return; // this exact path validated before; validity and keyUsage were re-checked above
+            }
             try {
                 PKIXParameters p = new PKIXParameters(anchors);
                 p.setRevocationEnabled(false);
@@ -288,6 +368,27 @@ public final class SignedRecordPolicy implements StoragePolicy {
                 throw new RecordException(Refusal.CERT_UNTRUSTED, whose + " certificate does not chain to this overlay's trust anchors: "
                         + e.getMessage());
             }
+            if (pathId != null) {
+                trustedPaths.put(pathId, Boolean.TRUE);
+            }
+        }
+    }
+
+    /** SHA-256 over the DER of the path's certificates, in order; null if one cannot be encoded. */
+    private static Bytes pathId(List<X509Certificate> path) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (X509Certificate c : path) {
+                byte[] der = c.getEncoded();
+                md.update((byte) (der.length >>> 24));
+                md.update((byte) (der.length >>> 16));
+                md.update((byte) (der.length >>> 8));
+                md.update((byte) der.length);
+                md.update(der);
+            }
+            return Bytes.wrap(md.digest());
+        } catch (GeneralSecurityException e) {
+            return null;
         }
     }
 
@@ -305,6 +406,12 @@ public final class SignedRecordPolicy implements StoragePolicy {
         if (mode == Mode.TOFU && !leaf.getPublicKey().equals(vr.signerKey())) {
             throw new RecordException(Refusal.NOT_ENTITLED, "in tofu mode a writer publishes only its own certificate");
         }
+    }
+
+    /** A policy never throws into the overlay: an unexpected exception is a refusal, logged as the bug it is. */
+    static Decision internalError(RuntimeException e) {
+        LOG.error("storage policy: unexpected exception while checking a value; refused", e);
+        return Decision.refuse(Refusal.BAD_RECORD.reason("internal error while checking the record (" + e.getClass().getSimpleName() + ")"));
     }
 
     private static byte[] digest(String alg, Bytes data) {

@@ -73,4 +73,11 @@ public sealed interface ValueContent {
             Objects.requireNonNull(xml, "xml");
         }
     }
+
+    /** A {@code dhtService} (our extension): a host's signed registration under the service interface. */
+    record Service(DhtService service) implements ValueContent {
+        public Service {
+            Objects.requireNonNull(service, "service");
+        }
+    }
 }

@@ -57,6 +57,13 @@ class SecureXmlTest {
     }
 
     @Test
+    void nonAsciiInBase64IsInvalidNotACrash() {
+        // JDK 17's Xerces Base64 decoder throws ArrayIndexOutOfBoundsException here (found by RecordFuzzTest)
+        assertEquals(Refusal.INVALID, refusal("<dhtRecord xmlns='" + D + "'><key>sip:a@example.net</key><value><base64>AAé=</base64></value></dhtRecord>"));
+        assertEquals(Refusal.INVALID, refusal("<dhtRecord xmlns='" + D + "'><key><DigestValue xmlns='http://www.w3.org/2000/09/xmldsig#'>ÿÿÿÿ</DigestValue></key></dhtRecord>"));
+    }
+
+    @Test
     void malformedIsRefused() {
         assertEquals(Refusal.MALFORMED, refusal("<dhtRecord xmlns='" + D + "'><key>"));
         assertEquals(Refusal.MALFORMED, refusal("not xml"));

@@ -115,6 +115,27 @@ class SignatureTest {
     }
 
     @Test
+    void bouncyCastleAndJdkSignatureEnginesAgree() throws Exception {
+        RecordVerifier jdk = new RecordVerifier(SecureXml.defaults(), null);
+        RecordVerifier bc = new RecordVerifier();
+        for (SigningIdentity bob : List.of(edBob(), ecBob())) {
+            byte[] signed = RecordSigner.sign(contactRecord(), bob); // signed through Bouncy Castle
+            assertEquals(bob.owner(), jdk.verify(signed).owner());
+            assertEquals(bob.owner(), bc.verify(signed).owner());
+            assertTrue(standardVerify(signed));
+            String s = new String(signed, StandardCharsets.UTF_8);
+            int sv = s.indexOf("<SignatureValue>") + "<SignatureValue>".length();
+            byte[] bad = (s.substring(0, sv) + (s.charAt(sv) == 'A' ? 'B' : 'A') + s.substring(sv + 1)).getBytes(StandardCharsets.UTF_8);
+            assertEquals(Refusal.BAD_SIGNATURE, assertThrows(RecordException.class, () -> jdk.verify(bad)).code());
+            assertEquals(Refusal.BAD_SIGNATURE, assertThrows(RecordException.class, () -> bc.verify(bad)).code());
+        }
+        // the provider property is honoured: a provider without signature engines cannot verify anything
+        RecordVerifier none = new RecordVerifier(SecureXml.defaults(), new java.security.Provider("Empty", "1", "no algorithms") { });
+        assertEquals(Refusal.BAD_SIGNATURE, assertThrows(RecordException.class,
+                () -> none.verify(RecordSigner.sign(contactRecord(), edBob()))).code());
+    }
+
+    @Test
     void bareKeyValueSignatureVerifies() throws Exception {
         KeyPair kp = TestPki.ec();
         byte[] signed = RecordSigner.sign(contactRecord(), SigningIdentity.of(kp, List.of(), null));

@@ -117,6 +117,26 @@ class SignedRecordPolicyTest {
     }
 
     @Test
+    void aCachedTrustedPathStillHasItsValidityChecked() throws Exception {
+        SignedRecordPolicy p = caPolicy();
+        KeyPair kp = TestPki.ec();
+        Instant notAfter = Instant.now().plus(Duration.ofHours(2));
+        SigningIdentity bob = SigningIdentity.of(kp, List.of(CA.issue("bob@example.net", kp, Instant.now().minus(Duration.ofDays(1)),
+                notAfter, TestPki.email("bob@example.net")).cert()), null);
+        DhtValue first = SignedValues.put(contact(BOB, in(Duration.ofDays(1)), "a", "sip:bob@10.0.0.1"), bob);
+        assertTrue(p.checkPut(BOB.key(), first, null, System.currentTimeMillis()).accepted());
+        // the same certificate path again: PKIX is skipped (cached), the validity period is not
+        DhtValue later = SignedValues.put(contact(BOB, in(Duration.ofDays(1)), "b", "sip:bob@10.0.0.1"), bob);
+        assertTrue(p.checkPut(BOB.key(), later, null, System.currentTimeMillis()).accepted());
+        assertRefused(Refusal.CERT_EXPIRED, p.checkPut(BOB.key(), later, null, notAfter.plusSeconds(60).toEpochMilli()));
+        // and another CA's certificate for the same key is not trusted because a path of this key was
+        TestPki.Ca rogue = TestPki.ca("Rogue CA", TestPki.ec());
+        SigningIdentity forged = SigningIdentity.of(kp, List.of(rogue.issue("bob@example.net", kp, TestPki.email("bob@example.net")).cert()), null);
+        assertRefused(Refusal.CERT_UNTRUSTED, p.checkPut(BOB.key(), SignedValues.put(contact(BOB, in(Duration.ofDays(1)), "c",
+                "sip:bob@10.0.0.1"), forged), null, System.currentTimeMillis()));
+    }
+
+    @Test
     void refusesBadSignaturesAndMismatchedValues() throws Exception {
         SignedRecordPolicy p = caPolicy();
         long now = System.currentTimeMillis();

@@ -1,0 +1,224 @@
+package org.p2psip.storage;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
+import org.openjdk.jmh.infra.IterationParams;
+import org.openjdk.jmh.runner.IterationType;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.Options;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.p2psip.overlay.DhtValue;
+import org.p2psip.overlay.NodeId;
+import org.p2psip.overlay.store.StoragePolicy;
+import org.p2psip.overlay.store.ValueStore;
+import org.p2psip.overlay.wire.Message.Status;
+
+/**
+ * Sign, verify and store a contact record (issue 3's benchmark), one thread. Each {@code store*} operation is what a
+ * storing node does for a REGISTER refresh arriving from the network: parse, schema-validate and XML-DSig-verify a
+ * <em>fresh</em> signed record (a new nonce and expiry each time; a pool of records is signed in setup and cycled,
+ * and the store is replaced when the pool wraps, so every operation verifies a record the store has not seen), check
+ * the certificate and entitlement, and store it.
+ * <ul>
+ * <li>{@code storeVerified}: the overlay's in-memory {@code ValueStore} with {@link SignedRecordPolicy};</li>
+ * <li>{@code storeVerifiedPersistent}: {@link RecordStore} (H2 MVStore, a commit per write);</li>
+ * <li>{@code verify}: {@link RecordVerifier} alone; {@code sign}: {@link RecordSigner}, the writer's side.</li>
+ * </ul>
+ * Parameters: {@code alg} = ed25519 | p256 (the writer's key), {@code mode} = tofu (a self-signed certificate) | ca
+ * (a leaf certificate issued by the overlay's CA, chain of one plus the anchor).
+ * <p>
+ * Besides JMH's wall-clock score, each iteration prints {@code [cpu]} lines: operations per CPU-second of the
+ * benchmark thread (ThreadMXBean), which is "per core" even when other processes share the machine; the trial ends
+ * with a {@code [cpu-summary]} over the measurement iterations.
+ * <p>
+ * Run (see README): {@code java -cp <test classpath> org.p2psip.storage.RecordBench [jmh options]}.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 3)
+@Measurement(iterations = 5, time = 3)
+@Fork(value = 1, jvmArgsAppend = {"-Xmx1g"})
+@Threads(1)
+public class RecordBench {
+    private static final int POOL = 1024;
+
+    @Param({"ed25519", "p256"})
+    public String alg;
+
+    @Param({"ca", "tofu"})
+    public String mode;
+
+    private final List<DhtValue> pool = new ArrayList<>();
+    private NodeId key;
+    private SignedRecordPolicy policy;
+    private ValueStore store;
+    private RecordStore persistent;
+    private Path dir;
+    private int next;
+    private SigningIdentity writer;
+    private DhtRecord template;
+    private final RecordVerifier verifier = new RecordVerifier();
+    private long now;
+    private static final java.lang.management.ThreadMXBean MX = java.lang.management.ManagementFactory.getThreadMXBean();
+    private long ops;
+    private long cpuStart;
+    private long measuredOps;
+    private long measuredCpuNanos;
+
+    @Setup(Level.Iteration)
+    public void startCpu() {
+        ops = 0;
+        cpuStart = MX.getCurrentThreadCpuTime();
+    }
+
+    @TearDown(Level.Iteration)
+    public void stopCpu(BenchmarkParams bp, IterationParams ip) {
+        long cpu = MX.getCurrentThreadCpuTime() - cpuStart;
+        if (ip.getType() == IterationType.MEASUREMENT) {
+            measuredOps += ops;
+            measuredCpuNanos += cpu;
+        }
+        System.out.printf("[cpu] %s %s: %.0f ops per CPU-second%n", shortName(bp), ip.getType(), ops * 1e9 / cpu);
+    }
+
+    @TearDown(Level.Trial)
+    public void cpuSummary(BenchmarkParams bp) {
+        if (measuredCpuNanos > 0) {
+            System.out.printf("[cpu-summary] %s: %.0f ops per CPU-second (%d ops, %.1f CPU-s)%n", shortName(bp),
+                    measuredOps * 1e9 / measuredCpuNanos, measuredOps, measuredCpuNanos / 1e9);
+        }
+    }
+
+    private String shortName(BenchmarkParams bp) {
+        String b = bp.getBenchmark();
+        return b.substring(b.lastIndexOf('.') + 1) + " alg=" + alg + " mode=" + mode;
+    }
+
+    @Setup(Level.Trial)
+    public void setUp() throws Exception {
+        TestPki.Ca ca = TestPki.ca("Bench CA", TestPki.ec());
+        KeyPair kp = "ed25519".equals(alg) ? TestPki.ed25519() : TestPki.ec();
+        String user = "bob@example.net";
+        writer = "ca".equals(mode)
+                ? SigningIdentity.of(kp, List.of(ca.issue(user, kp, TestPki.email(user)).cert()), user)
+                : SigningIdentity.of(kp, List.of(TestPki.selfSigned(user, kp).cert()), user);
+        policy = "ca".equals(mode) ? SignedRecordPolicy.ca(List.of(ca.cert()), false) : SignedRecordPolicy.tofu(NameOwners.inMemory());
+        ResourceName aor = ResourceName.sip(user);
+        key = aor.key();
+        Instant base = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.SECONDS);
+        for (int i = 0; i < POOL; i++) {
+            pool.add(SignedValues.put(contact(aor, base.plusSeconds(i), "phone-" + i), writer));
+        }
+        template = contact(aor, base, "template");
+        now = System.currentTimeMillis();
+        store = newStore();
+        dir = Files.createTempDirectory("recordbench");
+        persistent = RecordStore.open(dir.resolve("records.mv"), persistentOptions(), policy);
+    }
+
+    static DhtRecord contact(ResourceName aor, Instant expires, String nonce) {
+        return DhtRecord.of(aor, expires, nonce, new ValueContent.Contacts(List.of(new Contact(
+                "sip:bob@192.0.2.4:5060;transport=tcp;ob", null, null, "Bob", null, "0.7",
+                ";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-0011aabbccdd>\";reg-id=1",
+                List.of("sip:192.0.2.99:5060;lr"), "00112233445566778899aabbccddeeff00112233"))));
+    }
+
+    /** The defaults (a commit per write), with room for the whole pool under one key. */
+    private static RecordStore.Options persistentOptions() {
+        RecordStore.Options d = RecordStore.Options.defaults();
+        return new RecordStore.Options(d.maxBytes(), 64L << 20, POOL + 1, d.maxTtlMillis(), d.commitEachWrite(), d.cacheMegabytes());
+    }
+
+    private ValueStore newStore() {
+        return new ValueStore(policy, 1L << 30, 1L << 30, POOL + 1, 7L * 24 * 3600 * 1000);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() throws Exception {
+        persistent.close();
+        try (var s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    private DhtValue nextValue(boolean rotateMemory) {
+        if (next == POOL) {
+            next = 0;
+            if (rotateMemory) {
+                store = newStore();
+            }
+        }
+        return pool.get(next++);
+    }
+
+    @Benchmark
+    public Status storeVerified() {
+        ops++;
+        ValueStore.Outcome o = store.put(key, nextValue(true), "peer", now);
+        if (!o.status().ok()) {
+            throw new IllegalStateException(o.reason());
+        }
+        return o.status();
+    }
+
+    @Benchmark
+    public Status storeVerifiedPersistent() {
+        ops++;
+        DhtValue v = nextValue(false);
+        if (next == 1) {
+            // new pool cycle: remove nothing, but make every value "unseen" by re-keying the nonce space
+            persistent.close();
+            persistent = RecordStore.open(dir.resolve("records-" + System.nanoTime() + ".mv"), persistentOptions(), policy);
+        }
+        ValueStore.Outcome o = persistent.put(key, v, now);
+        if (!o.status().ok()) {
+            throw new IllegalStateException(o.reason());
+        }
+        return o.status();
+    }
+
+    @Benchmark
+    public VerifiedRecord verify() throws RecordException {
+        ops++;
+        return verifier.verify(nextValue(false).data().unsafeArray());
+    }
+
+    @Benchmark
+    public byte[] sign() throws Exception {
+        ops++;
+        return RecordSigner.sign(template, writer);
+    }
+
+    /** Runs the benchmarks; arguments are JMH's (e.g. a regex of benchmarks, {@code -p alg=ed25519}, {@code -f 0}). */
+    public static void main(String[] args) throws Exception {
+        if (args.length > 0) {
+            org.openjdk.jmh.Main.main(args);
+            return;
+        }
+        Options o = new OptionsBuilder().include(RecordBench.class.getName()).build();
+        new Runner(o).run();
+    }
+}
