@@ -25,7 +25,7 @@ import java.util.stream.Collectors;
 import org.p2psip.node.control.ControlServer;
 import org.p2psip.node.control.ControlService;
 import org.p2psip.node.identity.NodeKeys;
-import org.p2psip.node.xmlrpc.OpenDhtGateway;
+import org.p2psip.node.xmlrpc.GatewayMethods;
 import org.p2psip.node.xmlrpc.XmlRpcServer;
 import org.p2psip.overlay.Dht;
 import org.p2psip.overlay.NodeId;
@@ -298,7 +298,7 @@ public final class Peer implements AutoCloseable {
                     link.close();
                     throw new CancellationException("the peer was closed while starting");
                 }
-                node = new OverlayNode(keys.id(), link, config, new SecretHashPolicy(), new WireCodec(), new SecureRandom())
+                node = new OverlayNode(keys.id(), link, config, new PeerPolicy(), new WireCodec(), new SecureRandom())
                         .start();
             }
             if (controlPort < 0) {
@@ -317,7 +317,7 @@ public final class Peer implements AutoCloseable {
                 return CompletableFuture.completedFuture(null);
             }
             return XmlRpcServer.bind(group, new InetSocketAddress(xmlrpcBind, xmlrpcPort), xmlrpcToken,
-                    new OpenDhtGateway(node)).thenAccept(s -> {
+                    new GatewayMethods(node)).thenAccept(s -> {
                 synchronized (lock) {
                     xmlrpc = s;
                     if (closed) {
