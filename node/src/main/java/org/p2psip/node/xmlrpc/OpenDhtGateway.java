@@ -48,6 +48,11 @@ public final class OpenDhtGateway implements XmlRpcHandler {
     /** Most values one get returns, whatever maxvals asks for. */
     public static final int MAX_VALS = 1000;
     public static final int MAX_APPLICATION_CHARS = 255;
+    /**
+     * A get stops adding values once their data reach 1 MiB and returns a placemark (values stored through the
+     * control port may be up to 64 KiB each), so one reply stays small whatever maxvals asks for.
+     */
+    public static final int MAX_REPLY_DATA_BYTES = 1024 * 1024;
     /** How long a DHT operation may take before put/rm answer Again and get answers a fault. */
     public static final long OPERATION_TIMEOUT_SECONDS = 30;
 
@@ -190,15 +195,17 @@ public final class OpenDhtGateway implements XmlRpcHandler {
             List<Object> out = new ArrayList<>();
             DhtValue last = null;
             boolean more = false;
+            long bytes = 0;
             for (DhtValue v : sorted) {
                 if (after != null && v.id().compareTo(after) <= 0) {
                     continue;
                 }
-                if (out.size() == maxvals) {
+                if (out.size() == maxvals || (!out.isEmpty() && bytes + v.data().length() > MAX_REPLY_DATA_BYTES)) {
                     more = true;
                     break;
                 }
                 last = v;
+                bytes += v.data().length();
                 if (details) {
                     boolean removable = !v.owner().isEmpty();
                     long rem = Math.max(0, (v.expiresAtMillis() - now + 999) / 1000);

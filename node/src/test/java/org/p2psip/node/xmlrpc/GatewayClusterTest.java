@@ -329,4 +329,30 @@ class GatewayClusterTest {
         assertEquals(1, ((Object[]) res[0]).length);
         assertArrayEquals(utf8("red"), (byte[]) ((Object[]) res[0])[0]);
     }
+
+    /** Values put through the control port may be 64 KiB each: a get reply stops at about 1 MiB of data. */
+    @Test
+    void largeValuesArePagedByReplySize() throws Exception {
+        org.p2psip.overlay.NodeId key = org.p2psip.overlay.NodeId.ofName("large-values");
+        long expires = System.currentTimeMillis() + 300_000;
+        for (int i = 0; i < 18; i++) {
+            byte[] data = new byte[64_000];
+            java.util.Arrays.fill(data, (byte) i);
+            peers.get(0).dht().put(key, org.p2psip.overlay.store.SecretHashPolicy.value(Bytes.of(data), Bytes.EMPTY, expires))
+                    .get(20, TimeUnit.SECONDS);
+        }
+        int total = 0;
+        int pages = 0;
+        byte[] pm = new byte[0];
+        do {
+            Object[] res = (Object[]) client(1).execute("get", new Object[] {key.toBytes(), 100, pm, "get.py"});
+            int n = ((Object[]) res[0]).length;
+            assertTrue(n >= 1 && n * 64_000L <= OpenDhtGateway.MAX_REPLY_DATA_BYTES, "page of " + n);
+            total += n;
+            pm = (byte[]) res[1];
+            pages++;
+        } while (pm.length > 0 && pages < 10);
+        assertEquals(18, total);
+        assertEquals(2, pages);
+    }
 }
