@@ -46,7 +46,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Limits: bodies up to {@link #MAX_BODY_BYTES} (larger ones get HTTP 413 and the connection is closed),
  * {@link #MAX_CONNECTIONS} connections at once, connections idle for {@link #IDLE_SECONDS} s are closed,
- * one request at a time per connection. Only {@code POST} (405 otherwise) to {@code /RPC2} or {@code /}
+ * one request at a time per connection, in order (pipelined requests wait, at most {@link #MAX_QUEUED}).
+ * Only {@code POST} (405 otherwise) to {@code /RPC2} or {@code /}
  * (404 otherwise).
  *
  * <p>Security: {@link #bind} refuses a non-loopback address without a token. With a token, every request
@@ -61,6 +62,8 @@ public final class XmlRpcServer implements AutoCloseable {
     public static final int MAX_CONNECTIONS = 64;
     /** Seconds a connection may stay idle (no request being read or served). */
     public static final int IDLE_SECONDS = 60;
+    /** Requests one connection may have waiting behind the one being served (HTTP pipelining). */
+    static final int MAX_QUEUED = 16;
 
     private final Channel channel;
 
@@ -131,6 +134,8 @@ public final class XmlRpcServer implements AutoCloseable {
         private final XmlRpcHandler handler;
         private final byte[] token;
         private final AtomicInteger connections;
+        private final java.util.ArrayDeque<FullHttpRequest> queue = new java.util.ArrayDeque<>();
+        private boolean busy;
         private boolean counted;
 
         Handler(XmlRpcHandler handler, byte[] token, AtomicInteger connections) {
@@ -155,6 +160,10 @@ public final class XmlRpcServer implements AutoCloseable {
                 connections.decrementAndGet();
                 counted = false;
             }
+            FullHttpRequest r;
+            while ((r = queue.poll()) != null) {
+                r.release();
+            }
             super.channelInactive(ctx);
         }
 
@@ -175,6 +184,37 @@ public final class XmlRpcServer implements AutoCloseable {
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+            // Requests are served one at a time, in order; while one is served the connection stops reading, and
+            // requests already decoded from the same read (pipelining) wait in the queue.
+            ctx.channel().config().setAutoRead(false);
+            if (queue.size() >= MAX_QUEUED) {
+                ctx.close();
+                return;
+            }
+            queue.add(req.retain());
+            if (!busy) {
+                next(ctx);
+            }
+        }
+
+        private void next(ChannelHandlerContext ctx) {
+            FullHttpRequest req = queue.poll();
+            if (req == null) {
+                busy = false;
+                if (ctx.channel().isActive()) {
+                    ctx.channel().config().setAutoRead(true);
+                }
+                return;
+            }
+            busy = true;
+            try {
+                serve(ctx, req);
+            } finally {
+                req.release();
+            }
+        }
+
+        private void serve(ChannelHandlerContext ctx, FullHttpRequest req) {
             boolean keepAlive = HttpUtil.isKeepAlive(req);
             if (!req.decoderResult().isSuccess()) {
                 plain(ctx, HttpResponseStatus.BAD_REQUEST, "bad HTTP request\n", false);
@@ -183,22 +223,30 @@ public final class XmlRpcServer implements AutoCloseable {
             QueryStringDecoder q = new QueryStringDecoder(req.uri());
             if (!q.path().equals("/RPC2") && !q.path().equals("/")) {
                 plain(ctx, HttpResponseStatus.NOT_FOUND, "XML-RPC is served at POST /RPC2\n", keepAlive);
+                if (keepAlive) {
+                    next(ctx);
+                }
                 return;
             }
             if (!req.method().equals(HttpMethod.POST)) {
                 FullHttpResponse r = response(HttpResponseStatus.METHOD_NOT_ALLOWED, "XML-RPC takes POST\n", "text/plain; charset=utf-8");
                 r.headers().set(HttpHeaderNames.ALLOW, "POST");
                 send(ctx, r, keepAlive);
+                if (keepAlive) {
+                    next(ctx);
+                }
                 return;
             }
             if (token != null && !authorized(req, q)) {
                 FullHttpResponse r = response(HttpResponseStatus.UNAUTHORIZED, "a token is required\n", "text/plain; charset=utf-8");
                 r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
                 send(ctx, r, keepAlive);
+                if (keepAlive) {
+                    next(ctx);
+                }
                 return;
             }
             byte[] body = ByteBufUtil.getBytes(req.content());
-            ctx.channel().config().setAutoRead(false); // one request at a time per connection
             CompletableFuture<Object> result;
             try {
                 XmlRpcCodec.MethodCall call = XmlRpcCodec.decodeCall(body);
@@ -235,7 +283,9 @@ public final class XmlRpcServer implements AutoCloseable {
                         Unpooled.wrappedBuffer(xml));
                 r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/xml; charset=utf-8");
                 send(ctx, r, keepAlive);
-                ctx.channel().config().setAutoRead(true);
+                if (keepAlive) {
+                    next(ctx);
+                }
             }));
         }
 

@@ -355,4 +355,34 @@ class GatewayClusterTest {
         assertEquals(18, total);
         assertEquals(2, pages);
     }
+
+    /** Pipelined requests on one connection are answered in order. */
+    @Test
+    void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+        StringBuilder all = new StringBuilder();
+        for (String m : List.of("first-unknown", "second-unknown", "third-unknown")) {
+            String body = "<methodCall><methodName>" + m + "</methodName></methodCall>";
+            all.append("POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: ")
+                    .append(body.length()).append("\r\n\r\n").append(body);
+        }
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", peers.get(0).xmlrpcAddress().getPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(all.toString().getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            StringBuilder in = new StringBuilder();
+            byte[] buf = new byte[8192];
+            while (!in.toString().contains("third-unknown")) {
+                int n = s.getInputStream().read(buf);
+                if (n < 0) {
+                    break;
+                }
+                in.append(new String(buf, 0, n, StandardCharsets.UTF_8));
+            }
+            String r = in.toString();
+            int a = r.indexOf("first-unknown");
+            int b = r.indexOf("second-unknown");
+            int c = r.indexOf("third-unknown");
+            assertTrue(a >= 0 && a < b && b < c, r);
+        }
+    }
 }
