@@ -25,6 +25,8 @@ import java.util.stream.Collectors;
 import org.p2psip.node.control.ControlServer;
 import org.p2psip.node.control.ControlService;
 import org.p2psip.node.identity.NodeKeys;
+import org.p2psip.node.xmlrpc.GatewayMethods;
+import org.p2psip.node.xmlrpc.XmlRpcServer;
 import org.p2psip.overlay.Dht;
 import org.p2psip.overlay.NodeId;
 import org.p2psip.overlay.NodeStatus;
@@ -70,6 +72,8 @@ public final class Peer implements AutoCloseable {
     /** The default control port when the overlay port is ephemeral (0); otherwise it is the overlay port + 1. */
     public static final int DEFAULT_CONTROL_PORT = DEFAULT_PORT + 1;
     /** The file that marks a data directory as in use by a running peer. */
+    /** The default XML-RPC gateway port when the overlay port is ephemeral (0); otherwise it is the overlay port + 2. */
+    public static final int DEFAULT_XMLRPC_PORT = DEFAULT_PORT + 2;
     public static final String LOCK_FILE = "node.lock";
     private static final long MONITOR_MILLIS = 30_000;
 
@@ -80,6 +84,9 @@ public final class Peer implements AutoCloseable {
     private final OverlayConfig config;
     private final int controlPort;
     private final long joinRetryMillis;
+    private final int xmlrpcPort;
+    private final InetAddress xmlrpcBind;
+    private final String xmlrpcToken;
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
     private final Object lock = new Object();
 
@@ -87,6 +94,7 @@ public final class Peer implements AutoCloseable {
     private volatile EventLoopGroup group;
     private volatile OverlayNode node;
     private volatile ControlServer control;
+    private volatile XmlRpcServer xmlrpc;
     private volatile FileChannel lockChannel;
     private volatile FileLock fileLock;
     private volatile ScheduledFuture<?> timer;
@@ -103,12 +111,20 @@ public final class Peer implements AutoCloseable {
         this.config = b.config;
         this.controlPort = b.controlPort != null ? b.controlPort : defaultControlPort(b.port);
         this.joinRetryMillis = b.joinRetryMillis;
+        this.xmlrpcPort = b.xmlrpcPort != null ? b.xmlrpcPort : defaultXmlRpcPort(b.port);
+        this.xmlrpcBind = b.xmlrpcBind != null ? b.xmlrpcBind : ControlServer.loopback();
+        this.xmlrpcToken = b.xmlrpcToken == null || b.xmlrpcToken.isEmpty() ? null : b.xmlrpcToken;
         this.keys = b.keys;
     }
 
     /** The control port used when none is configured: the overlay port + 1, or 4223 when the overlay port is 0. */
     public static int defaultControlPort(int overlayPort) {
         return overlayPort == 0 ? DEFAULT_CONTROL_PORT : overlayPort + 1;
+    }
+
+    /** The XML-RPC port used when none is configured: the overlay port + 2, or 4224 when the overlay port is 0. */
+    public static int defaultXmlRpcPort(int overlayPort) {
+        return overlayPort == 0 ? DEFAULT_XMLRPC_PORT : overlayPort + 2;
     }
 
     public static Builder builder() {
@@ -125,8 +141,41 @@ public final class Peer implements AutoCloseable {
         private Integer controlPort;
         private long joinRetryMillis = 5_000;
         private NodeKeys keys;
+        private Integer xmlrpcPort;
+        private InetAddress xmlrpcBind;
+        private String xmlrpcToken;
 
         private Builder() { }
+
+        /**
+         * The XML-RPC gateway's TCP port (OpenDHT's and the draft's interface, {@code POST /RPC2}); default the
+         * overlay port + 2 (4224 when the overlay port is 0); 0 picks a free port; -1 disables the gateway.
+         */
+        public Builder xmlrpcPort(int port) {
+            if (port < -1 || port > 65_535) {
+                throw new IllegalArgumentException("XML-RPC port must be within 0..65535, or -1 to disable it");
+            }
+            this.xmlrpcPort = port;
+            return this;
+        }
+
+        /**
+         * The address the XML-RPC gateway binds; default 127.0.0.1. Any other than a loopback address needs
+         * {@link #xmlrpcToken(String) a token}, or {@link Peer#start()} fails.
+         */
+        public Builder xmlrpcBind(InetAddress address) {
+            this.xmlrpcBind = Objects.requireNonNull(address, "xmlrpcBind");
+            return this;
+        }
+
+        /**
+         * A bearer token every XML-RPC request must carry ({@code Authorization: Bearer <token>} or a
+         * {@code token} query parameter); null or empty for none (then only loopback binds are allowed).
+         */
+        public Builder xmlrpcToken(String token) {
+            this.xmlrpcToken = token;
+            return this;
+        }
 
         /** Where the node key (and later the record store) lives; created, mode 700, if missing. */
         public Builder dataDir(Path dir) {
@@ -249,7 +298,7 @@ public final class Peer implements AutoCloseable {
                     link.close();
                     throw new CancellationException("the peer was closed while starting");
                 }
-                node = new OverlayNode(keys.id(), link, config, new SecretHashPolicy(), new WireCodec(), new SecureRandom())
+                node = new OverlayNode(keys.id(), link, config, new PeerPolicy(), new WireCodec(), new SecureRandom())
                         .start();
             }
             if (controlPort < 0) {
@@ -260,6 +309,19 @@ public final class Peer implements AutoCloseable {
                     control = c;
                     if (closed) {
                         c.close();
+                    }
+                }
+            });
+        }).thenCompose(x -> {
+            if (xmlrpcPort < 0) {
+                return CompletableFuture.completedFuture(null);
+            }
+            return XmlRpcServer.bind(group, new InetSocketAddress(xmlrpcBind, xmlrpcPort), xmlrpcToken,
+                    new GatewayMethods(node)).thenAccept(s -> {
+                synchronized (lock) {
+                    xmlrpc = s;
+                    if (closed) {
+                        s.close();
                     }
                 }
             });
@@ -311,6 +373,13 @@ public final class Peer implements AutoCloseable {
         ControlServer c = control;
         if (c != null) {
             sb.append("; control port TCP ").append(HostPort.format(c.localAddress()));
+        }
+        XmlRpcServer x = xmlrpc;
+        if (x != null) {
+            sb.append("; XML-RPC gateway http://").append(HostPort.format(x.localAddress())).append("/RPC2");
+            if (xmlrpcToken != null) {
+                sb.append(" (token required)");
+            }
         }
         sb.append("; data dir ").append(dataDir);
         LOG.info(sb.toString());
@@ -466,6 +535,7 @@ public final class Peer implements AutoCloseable {
     public void close() {
         ScheduledFuture<?> t;
         ControlServer c;
+        XmlRpcServer x;
         OverlayNode n;
         synchronized (lock) {
             if (closed) {
@@ -474,6 +544,7 @@ public final class Peer implements AutoCloseable {
             closed = true;
             t = timer;
             c = control;
+            x = xmlrpc;
             n = node;
         }
         if (t != null) {
@@ -484,6 +555,13 @@ public final class Peer implements AutoCloseable {
                 c.close();
             } catch (RuntimeException e) {
                 LOG.debug("closing the control port: {}", e.toString());
+            }
+        }
+        if (x != null) {
+            try {
+                x.close();
+            } catch (RuntimeException e) {
+                LOG.debug("closing the XML-RPC gateway: {}", e.toString());
             }
         }
         if (n != null) {
@@ -560,6 +638,12 @@ public final class Peer implements AutoCloseable {
     public InetSocketAddress controlAddress() {
         ControlServer c = control;
         return c == null ? null : c.localAddress();
+    }
+
+    /** The XML-RPC gateway's bound address, or null when it is disabled or not bound yet. */
+    public InetSocketAddress xmlrpcAddress() {
+        XmlRpcServer x = xmlrpc;
+        return x == null ? null : x.localAddress();
     }
 
     /** Whether the peer has joined the overlay. */

@@ -20,13 +20,14 @@ public final class TestSupport {
         return InetAddress.getLoopbackAddress();
     }
 
-    /** A peer on 127.0.0.1 with ephemeral UDP and control ports. */
+    /** A peer on 127.0.0.1 with ephemeral UDP, control and XML-RPC ports. */
     public static Peer.Builder peer(Path dataDir, InetSocketAddress... bootstrap) {
         return Peer.builder()
                 .dataDir(dataDir)
                 .bindAddress(localhost())
                 .port(0)
                 .controlPort(0)
+                .xmlrpcPort(0)
                 .config(CONFIG)
                 .bootstrap(bootstrap);
     }

@@ -50,6 +50,21 @@ final class RunCommand implements Callable<Integer> {
                     + Peer.DEFAULT_CONTROL_PORT + " with --port 0; 0 picks a free one; -1 disables it.")
     Integer controlPort;
 
+    @Option(names = "--xmlrpc-port", paramLabel = "PORT",
+            description = "The XML-RPC gateway's TCP port (OpenDHT's put/get/rm interface at POST /RPC2); default the "
+                    + "overlay port + 2, or " + Peer.DEFAULT_XMLRPC_PORT + " with --port 0; 0 picks a free one; -1 disables it.")
+    Integer xmlrpcPort;
+
+    @Option(names = "--xmlrpc-bind", paramLabel = "ADDRESS", defaultValue = "127.0.0.1",
+            description = "The address the XML-RPC gateway binds (default: ${DEFAULT-VALUE}). Any non-loopback "
+                    + "address requires --xmlrpc-token.")
+    String xmlrpcBind;
+
+    @Option(names = "--xmlrpc-token", paramLabel = "TOKEN",
+            description = "A token every XML-RPC request must carry, as 'Authorization: Bearer TOKEN' or '?token=TOKEN'. "
+                    + "Required to bind a non-loopback address. Also read from the environment variable P2PSIP_XMLRPC_TOKEN.")
+    String xmlrpcToken;
+
     @Option(names = {"-v", "--verbose"}, description = "Log at debug level.")
     boolean verbose;
 
@@ -68,6 +83,25 @@ final class RunCommand implements Callable<Integer> {
             bindAddress = InetAddress.getByName(bind);
         } catch (UnknownHostException e) {
             throw usage("--bind " + bind + ": unknown address");
+        }
+        if (xmlrpcPort != null && (xmlrpcPort < -1 || xmlrpcPort > 65_535)) {
+            throw usage("--xmlrpc-port must be within 0..65535, or -1 to disable it");
+        }
+        InetAddress xmlrpcAddress;
+        try {
+            xmlrpcAddress = InetAddress.getByName(xmlrpcBind);
+        } catch (UnknownHostException e) {
+            throw usage("--xmlrpc-bind " + xmlrpcBind + ": unknown address");
+        }
+        String token = xmlrpcToken != null ? xmlrpcToken : System.getenv("P2PSIP_XMLRPC_TOKEN");
+        if (token != null && token.isBlank()) {
+            token = null;
+        }
+        boolean xmlrpcOn = xmlrpcPort == null || xmlrpcPort >= 0;
+        if (xmlrpcOn && token == null && !xmlrpcAddress.isLoopbackAddress()) {
+            throw usage("--xmlrpc-bind " + xmlrpcBind + " is not a loopback address: anyone who reaches it could "
+                    + "write to the DHT, so it needs --xmlrpc-token TOKEN (or P2PSIP_XMLRPC_TOKEN); "
+                    + "or keep the default 127.0.0.1, or disable the gateway with --xmlrpc-port -1");
         }
         List<InetSocketAddress> nodes = new ArrayList<>();
         for (String b : bootstrap) {
@@ -89,6 +123,10 @@ final class RunCommand implements Callable<Integer> {
         if (controlPort != null) {
             builder.controlPort(controlPort);
         }
+        if (xmlrpcPort != null) {
+            builder.xmlrpcPort(xmlrpcPort);
+        }
+        builder.xmlrpcBind(xmlrpcAddress).xmlrpcToken(token);
         Peer peer = builder.build();
         Thread hook = new Thread(() -> {
             peer.close();

@@ -148,6 +148,10 @@ public final class ControlService {
             if (control != null) {
                 l.add("control " + HostPort.format(control));
             }
+            java.net.InetSocketAddress xmlrpc = peer.xmlrpcAddress();
+            if (xmlrpc != null) {
+                l.add("xmlrpc " + HostPort.format(xmlrpc));
+            }
             l.add("joined " + (s.joined() ? "yes" : "no"));
             l.add("neighbours " + s.neighbours());
             l.add("buckets " + s.buckets());

@@ -133,4 +133,28 @@ class ClusterCliTest {
         assertTrue(lines.contains("control 127.0.0.1:" + port(1)), status.out());
         assertTrue(lines.contains("address 127.0.0.1:" + p.overlayAddress().getPort()), status.out());
     }
+
+    /** The acceptance path: a value put with the CLI is returned by an XML-RPC client, and the other way round. */
+    @Test
+    void cliAndXmlRpcClientsSeeTheSameValues() throws Exception {
+        org.apache.xmlrpc.client.XmlRpcClientConfigImpl config = new org.apache.xmlrpc.client.XmlRpcClientConfigImpl();
+        config.setServerURL(new java.net.URL("http://127.0.0.1:" + peers.get(2).xmlrpcAddress().getPort() + "/RPC2"));
+        org.apache.xmlrpc.client.XmlRpcClient x = new org.apache.xmlrpc.client.XmlRpcClient();
+        x.setConfig(config);
+        byte[] key = NodeId.ofName("sip:carol@example.net").toBytes(); // SHA-1 of the name, as OpenDHT's scripts send
+
+        Cli put = cli("put", "sip:carol@example.net", "sip:carol@127.0.0.1:5060", "--control-port", port(0));
+        assertEquals(0, put.code(), put.err());
+        Object[] res = (Object[]) x.execute("get", new Object[] {key, 10, new byte[0], "get.py"});
+        Object[] values = (Object[]) res[0];
+        assertEquals(1, values.length);
+        assertEquals("sip:carol@127.0.0.1:5060", new String((byte[]) values[0], java.nio.charset.StandardCharsets.UTF_8));
+
+        assertEquals(0, x.execute("put", new Object[] {key, "sip:carol@127.0.0.1:5070".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                300, "put.py"}));
+        Cli get = cli("get", "sip:carol@example.net", "--control-port", port(1));
+        assertEquals(0, get.code(), get.err());
+        assertEquals(java.util.Set.of("sip:carol@127.0.0.1:5060", "sip:carol@127.0.0.1:5070"),
+                java.util.Set.of(get.out().split("\n")));
+    }
 }

@@ -1,0 +1,160 @@
+package org.p2psip.node.xmlrpc;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.KeyPairGenerator;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.xmlrpc.XmlRpcException;
+import org.apache.xmlrpc.client.XmlRpcClient;
+import org.apache.xmlrpc.client.XmlRpcClientConfigImpl;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.p2psip.node.Peer;
+import org.p2psip.node.TestSupport;
+import org.p2psip.overlay.DhtValue;
+import org.p2psip.storage.Contact;
+import org.p2psip.storage.DhtRecord;
+import org.p2psip.storage.Namespaces;
+import org.p2psip.storage.RecordKey;
+import org.p2psip.storage.RecordValue;
+import org.p2psip.storage.RecordXml;
+import org.p2psip.storage.ResourceName;
+import org.p2psip.storage.SignedValues;
+import org.p2psip.storage.SigningIdentity;
+import org.p2psip.storage.ValueContent;
+import org.p2psip.storage.api.DraftDht;
+import org.p2psip.storage.api.ImmutKey;
+import org.p2psip.storage.api.ImmutableValues;
+
+/** The draft's methods through the gateways of a 3-peer loopback cluster, with Apache XML-RPC's client. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class DraftGatewayTest {
+    @TempDir
+    static Path tmp;
+
+    private final List<Peer> peers = new ArrayList<>();
+
+    @BeforeAll
+    void startCluster() throws Exception {
+        Peer first = TestSupport.peer(tmp.resolve("p0")).build();
+        first.start().get(20, TimeUnit.SECONDS);
+        peers.add(first);
+        for (int i = 1; i < 3; i++) {
+            Peer p = TestSupport.peer(tmp.resolve("p" + i), first.overlayAddress()).build();
+            peers.add(p);
+            p.start().get(20, TimeUnit.SECONDS);
+        }
+    }
+
+    @AfterAll
+    void stopCluster() {
+        peers.forEach(Peer::close);
+    }
+
+    private XmlRpcClient client(int i) throws Exception {
+        XmlRpcClientConfigImpl config = new XmlRpcClientConfigImpl();
+        config.setServerURL(new URL("http://127.0.0.1:" + peers.get(i).xmlrpcAddress().getPort() + "/RPC2"));
+        config.setReplyTimeout(40_000);
+        XmlRpcClient c = new XmlRpcClient();
+        c.setConfig(config);
+        return c;
+    }
+
+    private static SigningIdentity identity(String user) throws Exception {
+        KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+        g.initialize(new ECGenParameterSpec("secp256r1"));
+        return SigningIdentity.of(g.generateKeyPair(), List.of(), user);
+    }
+
+    private static String query(ResourceName name) {
+        return "<dhtRecord xmlns=\"" + Namespaces.DHT + "\"><key>" + name.format() + "</key></dhtRecord>";
+    }
+
+    @Test
+    void putAuthGetGetAuthRemoveAuth() throws Exception {
+        SigningIdentity bob = identity("bob@example.net");
+        ResourceName aor = ResourceName.sip("bob@example.net");
+        Instant expires = Instant.now().plusSeconds(600).truncatedTo(ChronoUnit.SECONDS);
+        DhtRecord rec = DhtRecord.of(aor, expires, "desk", new ValueContent.Contacts(List.of(Contact.of("sip:bob@192.0.2.1"))));
+        DhtValue signed = DraftDht.signed(rec, bob);
+        String doc = signed.data().utf8String();
+
+        assertEquals(Boolean.TRUE, client(0).execute("put-auth", new Object[] {doc}));
+
+        // The draft's get: one parameter, a dhtRecord naming the key; the answer is a dhtRecords document.
+        String got = (String) client(2).execute("get", new Object[] {query(aor)});
+        assertTrue(got.startsWith("<dhtRecords") && got.contains("sip:bob@192.0.2.1") && got.contains("desk"), got);
+        // As base64 in, base64 out.
+        byte[] got64 = (byte[]) client(1).execute("get", new Object[] {query(aor).getBytes(StandardCharsets.UTF_8)});
+        assertTrue(new String(got64, StandardCharsets.UTF_8).contains("sip:bob@192.0.2.1"));
+
+        // get-auth: the value is the SHA-1 digest of the writer's public key.
+        String byBob = RecordXml.toXml(new DhtRecord(null, RecordKey.of(null, aor),
+                new RecordValue(null, null, null, null, new ValueContent.Digest(Namespaces.DIGEST_SHA1, bob.owner()))));
+        assertTrue(((String) client(1).execute("get-auth", new Object[] {byBob})).contains("sip:bob@192.0.2.1"));
+        String byOther = RecordXml.toXml(new DhtRecord(null, RecordKey.of(null, aor),
+                new RecordValue(null, null, null, null, new ValueContent.Digest(Namespaces.DIGEST_SHA1, identity("x").owner()))));
+        assertTrue(!((String) client(1).execute("get-auth", new Object[] {byOther})).contains("sip:bob"));
+
+        // Someone else's key may not write bob's name (trust on first use): false, not a fault.
+        SigningIdentity mallory = identity("bob@example.net");
+        String forged = DraftDht.signed(DhtRecord.of(aor, expires, "desk2",
+                new ValueContent.Contacts(List.of(Contact.of("sip:mallory@192.0.2.66")))), mallory).data().utf8String();
+        assertEquals(Boolean.FALSE, client(1).execute("put-auth", new Object[] {forged}));
+
+        // A tampered document is refused by the gateway before it reaches the DHT.
+        XmlRpcException bad = assertThrows(XmlRpcException.class,
+                () -> client(1).execute("put-auth", new Object[] {doc.replace("192.0.2.1", "192.0.2.9")}));
+        assertEquals(XmlRpcFault.INVALID_PARAMS, bad.code);
+
+        // remove-auth: a signed record with the same key and nonce holding the stored value's digest.
+        String proof = SignedValues.remove(RecordKey.of("k", aor), signed, expires.plusSeconds(60), bob).proof().utf8String();
+        assertEquals(Boolean.TRUE, client(2).execute("remove-auth", new Object[] {proof}));
+        String after = (String) client(0).execute("get", new Object[] {query(aor)});
+        assertTrue(!after.contains("sip:bob@192.0.2.1"), after);
+    }
+
+    @Test
+    void putImmutAndGetImmut() throws Exception {
+        String text = "an immutable value";
+        String expires = Instant.now().plusSeconds(600).truncatedTo(ChronoUnit.SECONDS).toString();
+        String put = "<dhtRecord xmlns=\"" + Namespaces.DHT + "\"><value expires=\"" + expires + "\">" + text + "</value></dhtRecord>";
+        assertEquals(Boolean.TRUE, client(0).execute("put-immut", new Object[] {put}));
+        List<byte[]> nodes = DraftDht.fragment(text.getBytes(StandardCharsets.UTF_8), DraftDht.Options.DEFAULT_CHUNK_BYTES);
+        ImmutKey key = ImmutableValues.keyOf(nodes.get(nodes.size() - 1));
+        String get = "<dhtRecord xmlns=\"" + Namespaces.DHT + "\"><key>" + key.uri() + "</key></dhtRecord>";
+        String got = (String) client(2).execute("get-immut", new Object[] {get});
+        String b64 = java.util.Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
+        assertTrue(got.contains(b64), got);
+    }
+
+    @Test
+    void getIsToldApartByItsParametersAndServiceMethodsAreNotServedYet() throws Exception {
+        XmlRpcException two = assertThrows(XmlRpcException.class, () -> client(0).execute("get", new Object[] {"a", "b"}));
+        assertEquals(XmlRpcFault.INVALID_PARAMS, two.code);
+        XmlRpcException notDoc = assertThrows(XmlRpcException.class, () -> client(0).execute("get", new Object[] {"not xml"}));
+        assertEquals(XmlRpcFault.INVALID_PARAMS, notDoc.code);
+        XmlRpcException join = assertThrows(XmlRpcException.class, () -> client(0).execute("join", new Object[] {"<x/>"}));
+        assertEquals(XmlRpcFault.METHOD_NOT_FOUND, join.code);
+        // OpenDHT's get still works alongside.
+        Object[] res = (Object[]) client(0).execute("get", new Object[] {new byte[20], 1, new byte[0], "a"});
+        assertEquals(0, ((Object[]) res[0]).length);
+        assertArrayEquals(new byte[0], (byte[]) res[1]);
+    }
+}
