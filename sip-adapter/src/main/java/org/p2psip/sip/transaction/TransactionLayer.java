@@ -53,6 +53,15 @@ public final class TransactionLayer {
         this.maxServerTransactions = maxServerTransactions;
     }
 
+    /** Runs {@code task} on the transaction thread (for TUs resuming after asynchronous work such as a DHT get). */
+    public void execute(Runnable task) {
+        if (timers.inLoop()) {
+            task.run();
+        } else {
+            timers.execute(task);
+        }
+    }
+
     public TimerConfig config() {
         return config;
     }

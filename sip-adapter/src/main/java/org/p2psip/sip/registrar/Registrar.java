@@ -1,0 +1,171 @@
+package org.p2psip.sip.registrar;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+import org.p2psip.sip.message.Contact;
+import org.p2psip.sip.message.HeaderNames;
+import org.p2psip.sip.message.SipParseException;
+import org.p2psip.sip.message.SipRequest;
+import org.p2psip.sip.message.SipResponse;
+import org.p2psip.sip.message.SipUri;
+import org.p2psip.sip.message.SipValidator;
+import org.p2psip.sip.transaction.ServerTransaction;
+import org.p2psip.sip.transport.Source;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The registrar (RFC 3261 §10.3) for phones that use this peer: digest authentication first (a REGISTER that fails
+ * it never reaches the store), then each Contact is put, refreshed or removed in the {@link ContactStore} with this
+ * peer's SIP URI as its path, and the 200 lists the AOR's current bindings with their remaining expiry. It also
+ * remembers where each binding's REGISTER came from (the flow), so requests are delivered to a phone behind NAT at
+ * its mapped address.
+ */
+public final class Registrar {
+    private static final Logger LOG = LoggerFactory.getLogger(Registrar.class);
+
+    /** Expiry policy in seconds. */
+    public record Expiry(long min, long dflt, long max) {
+        public static final Expiry DEFAULT = new Expiry(60, 3600, 86_400);
+    }
+
+    private final DigestAuthenticator auth;
+    private final ContactStore store;
+    private final String path;
+    private final Set<String> domains;
+    private final Expiry expiry;
+    private final LongSupplier clock;
+    /** Contact URI (text) to the source of the REGISTER that created it. */
+    private final Map<String, Source> flows = new ConcurrentHashMap<>();
+
+    /**
+     * @param path    this peer's SIP URI, e.g. {@code sip:192.0.2.1:5060;lr}: where other peers forward
+     * @param domains the domains whose AORs this registrar accepts (empty: any)
+     */
+    public Registrar(DigestAuthenticator auth, ContactStore store, String path, Set<String> domains, Expiry expiry,
+            LongSupplier clock) {
+        this.auth = auth;
+        this.store = store;
+        this.path = path;
+        this.domains = domains;
+        this.expiry = expiry;
+        this.clock = clock;
+    }
+
+    /** The AOR of a SIP URI: {@code sip:user@host}, host lower-cased, no port or parameters. */
+    public static String aorOf(SipUri uri) {
+        return uri.scheme() + ":" + uri.user().orElse("") + "@" + uri.host().toLowerCase(Locale.ROOT);
+    }
+
+    /** Where the REGISTER for this Contact URI came from, if this peer registered it. */
+    public Optional<Source> flow(String contactUri) {
+        return Optional.ofNullable(flows.get(contactUri));
+    }
+
+    public void onRegister(ServerTransaction tx, SipRequest r) {
+        var rejection = SipValidator.checkForUas(r, Set.of());
+        if (rejection.isPresent()) {
+            tx.respond(rejection.get().status(), rejection.get().reason());
+            return;
+        }
+        Optional<SipUri> to = r.to().sipUri();
+        if (to.isEmpty() || to.get().user().isEmpty()) {
+            tx.respond(400, "To is not a SIP AOR");
+            return;
+        }
+        String aor = aorOf(to.get());
+        if (!domains.isEmpty() && !domains.contains(to.get().host().toLowerCase(Locale.ROOT))) {
+            tx.respond(404, "Not Found (domain not served)");
+            return;
+        }
+        var result = auth.check(r.method(), r.headers().all(HeaderNames.AUTHORIZATION), to.get().user().get());
+        if (result instanceof DigestAuthenticator.Challenge c) {
+            LOG.debug("REGISTER {} challenged: {}", aor, c.why());
+            SipResponse resp = tx.createResponse(401, "Unauthorized");
+            tx.respond(resp.withHeaders(resp.headers().setAll(HeaderNames.WWW_AUTHENTICATE, c.wwwAuthenticate())));
+            return;
+        }
+        List<Contact> contacts;
+        long dflt;
+        try {
+            contacts = r.contacts();
+            dflt = r.expires().orElse(expiry.dflt());
+        } catch (SipParseException e) {
+            tx.respond(400, e.reason());
+            return;
+        }
+        long now = clock.getAsLong();
+        List<CompletableFuture<Void>> ops = new ArrayList<>();
+        boolean wildcard = contacts.stream().anyMatch(Contact::wildcard);
+        if (wildcard) {
+            if (contacts.size() != 1 || dflt != 0) {
+                tx.respond(400, "Contact * needs Expires: 0 and no other Contact");
+                return;
+            }
+            ops.add(store.lookup(aor).thenCompose(all -> CompletableFuture.allOf(all.stream()
+                    .filter(b -> b.path().equals(path))
+                    .map(b -> removeBinding(aor, b.contact()))
+                    .toArray(CompletableFuture[]::new))));
+        } else {
+            for (Contact c : contacts) {
+                long e = c.expires().orElse(dflt);
+                if (e > 0 && e < expiry.min()) {
+                    SipResponse resp = tx.createResponse(423, "Interval Too Brief");
+                    tx.respond(resp.withHeaders(resp.headers().add("Min-Expires", Long.toString(expiry.min()))));
+                    return;
+                }
+            }
+            for (Contact c : contacts) {
+                long e = Math.min(c.expires().orElse(dflt), expiry.max());
+                String stored = Contact.of(c.address().withParams(c.address().params().without("expires"))).toString();
+                String uri = c.address().uri().toString();
+                if (e == 0) {
+                    ops.add(removeBinding(aor, stored));
+                } else {
+                    String q = c.address().params().get("q").orElse(null);
+                    ContactBinding b = new ContactBinding(aor, stored, q, path, now + e * 1000);
+                    flows.put(uri, tx.source());
+                    ops.add(store.put(b));
+                }
+            }
+        }
+        CompletableFuture.allOf(ops.toArray(CompletableFuture[]::new))
+                .thenCompose(x -> store.lookup(aor))
+                .whenComplete((bindings, err) -> {
+                    if (err != null) {
+                        LOG.info("REGISTER {}: store failed: {}", aor, err.toString());
+                        SipResponse resp = tx.createResponse(503, "Service Unavailable (overlay store failed)");
+                        tx.respond(resp.withHeaders(resp.headers().add("Retry-After", "10")));
+                        return;
+                    }
+                    long t = clock.getAsLong();
+                    SipResponse resp = tx.createResponse(200, "OK");
+                    List<String> listed = new ArrayList<>();
+                    for (ContactBinding b : bindings) {
+                        Contact c = Contact.parse(b.contact());
+                        listed.add(Contact.of(c.address().withParams(c.address().params()
+                                .with("expires", Long.toString(b.remainingSeconds(t))))).toString());
+                    }
+                    if (!listed.isEmpty()) {
+                        resp = resp.withHeaders(resp.headers().setAll(HeaderNames.CONTACT, listed));
+                    }
+                    tx.respond(resp);
+                });
+    }
+
+    private CompletableFuture<Void> removeBinding(String aor, String contact) {
+        try {
+            flows.remove(Contact.parse(contact).address().uri().toString());
+        } catch (SipParseException e) {
+            // nothing remembered for it
+        }
+        return store.remove(aor, contact);
+    }
+}
