@@ -162,5 +162,11 @@ class SippAcrossPeersTest {
                 "-key", "caller", "alice"), "uac_notfound.xml", alicePort);
         assertAllSucceeded(notFound, 2, "404");
         assertTrue(peer1.proxy().stats().notFound() >= 2, peer1.proxy().stats().toString());
+        // Every INVITE, ACK-less BYE and MESSAGE crossed both peers: peer 1 looked bob up and forwarded to peer 2,
+        // which delivered to bob's flow (BYE through the Record-Route).
+        assertTrue(peer1.proxy().stats().forwarded() >= 3L * calls, peer1.proxy().stats().toString());
+        assertTrue(peer2.proxy().stats().forwarded() >= 3L * calls, peer2.proxy().stats().toString());
+        assertEquals(2L * calls + 2, peer1.proxy().stats().lookups(), peer1.proxy().stats().toString());
+        assertEquals(0, peer2.proxy().stats().lookups(), "peer 2 delivers by the pushed Route, no second lookup");
     }
 }
