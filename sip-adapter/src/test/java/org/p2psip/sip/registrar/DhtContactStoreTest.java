@@ -22,12 +22,12 @@ import org.p2psip.overlay.store.StoragePolicy;
 
 class DhtContactStoreTest {
     /** A one-node DHT in memory that applies the SecretHashPolicy, as a real store would. */
-    static final class MemoryDht implements Dht {
+    static class MemoryDhtBase implements Dht {
         final Map<NodeId, Map<DhtValue.ValueId, DhtValue>> data = new ConcurrentHashMap<>();
         final SecretHashPolicy policy = new SecretHashPolicy();
         final AtomicLong now;
 
-        MemoryDht(AtomicLong now) {
+        MemoryDhtBase(AtomicLong now) {
             this.now = now;
         }
 
@@ -65,7 +65,7 @@ class DhtContactStoreTest {
     }
 
     final AtomicLong now = new AtomicLong(1_000);
-    final MemoryDht dht = new MemoryDht(now);
+    final MemoryDhtBase dht = new MemoryDhtBase(now);
     final DhtContactStore store = new DhtContactStore(dht, now::get);
     static final String AOR = "sip:bob@p2p.test";
 

@@ -1,0 +1,203 @@
+package org.p2psip.sip.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.p2psip.overlay.NodeId;
+import org.p2psip.sip.SipPeer;
+import org.p2psip.sip.message.HeaderNames;
+import org.p2psip.sip.message.SipParser;
+import org.p2psip.sip.message.SipRequest;
+import org.p2psip.sip.message.SipResponse;
+import org.p2psip.sip.registrar.ContactBinding;
+import org.p2psip.sip.registrar.DhtContactStore;
+import org.p2psip.sip.registrar.DhtContactStoreTestAccess;
+import org.p2psip.sip.registrar.DigestAccounts;
+import org.p2psip.sip.registrar.DigestAuthenticator;
+
+/**
+ * One peer (registrar and proxy) over an in-memory DHT, driven with raw SIP from UDP sockets: digest REGISTER,
+ * several devices, refresh, removal, 423, and the proxy's 404, 480, 483, 482.
+ */
+class PeerOverUdpTest {
+    static final String DOMAIN = "p2p.test";
+    final AtomicLong now = new AtomicLong(System.currentTimeMillis());
+    DhtContactStoreTestAccess.Memory dht;
+    DhtContactStore store;
+    SipPeer peer;
+    DatagramSocket phone;
+    int port;
+
+    @BeforeEach
+    void start() throws Exception {
+        dht = DhtContactStoreTestAccess.memory(now);
+        store = new DhtContactStore(dht);
+        peer = SipPeer.start(SipPeer.Config.of(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), DOMAIN,
+                DigestAccounts.of(Map.of("bob", "secret"))), store);
+        phone = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+        phone.setSoTimeout(5000);
+        port = phone.getLocalPort();
+    }
+
+    @AfterEach
+    void stop() {
+        phone.close();
+        peer.close();
+    }
+
+    SipResponse send(String text) throws Exception {
+        byte[] b = text.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
+        phone.send(new DatagramPacket(b, b.length, peer.localAddress()));
+        while (true) {
+            DatagramPacket p = new DatagramPacket(new byte[65535], 65535);
+            phone.receive(p);
+            SipResponse r = (SipResponse) new SipParser().parseDatagram(p.getData(), 0, p.getLength());
+            if (r.status() != 100) {
+                return r;
+            }
+        }
+    }
+
+    String register(int cseq, String contacts, String expires, String authorization) {
+        return "REGISTER sip:" + DOMAIN + " SIP/2.0\n"
+                + "Via: SIP/2.0/UDP 127.0.0.1:" + port + ";branch=z9hG4bK" + ThreadLocalRandom.current().nextLong()
+                + ";rport\n"
+                + "From: <sip:bob@" + DOMAIN + ">;tag=1\n"
+                + "To: <sip:bob@" + DOMAIN + ">\n"
+                + "Call-ID: reg-" + port + "\n"
+                + "CSeq: " + cseq + " REGISTER\n"
+                + contacts
+                + (expires == null ? "" : "Expires: " + expires + "\n")
+                + (authorization == null ? "" : "Authorization: " + authorization + "\n")
+                + "Max-Forwards: 70\nContent-Length: 0\n\n";
+    }
+
+    static String nonce(SipResponse challenge) {
+        String v = challenge.headers().first(HeaderNames.WWW_AUTHENTICATE).orElseThrow();
+        int i = v.indexOf("nonce=\"") + 7;
+        return v.substring(i, v.indexOf('"', i));
+    }
+
+    String credentials(String alg, String password, String nonce) {
+        String ha1 = DigestAuthenticator.h(alg, "bob:" + DOMAIN + ":" + password);
+        String ha2 = DigestAuthenticator.h(alg, "REGISTER:sip:" + DOMAIN);
+        String resp = DigestAuthenticator.h(alg, ha1 + ":" + nonce + ":00000001:c0ffee:auth:" + ha2);
+        return "Digest username=\"bob\", realm=\"" + DOMAIN + "\", nonce=\"" + nonce + "\", uri=\"sip:" + DOMAIN
+                + "\", response=\"" + resp + "\", algorithm=" + alg + ", qop=auth, nc=00000001, cnonce=\"c0ffee\"";
+    }
+
+    SipResponse authedRegister(int cseq, String contacts, String expires, String alg) throws Exception {
+        SipResponse challenge = send(register(cseq, contacts, expires, null));
+        assertEquals(401, challenge.status());
+        return send(register(cseq + 1, contacts, expires, credentials(alg, "secret", nonce(challenge))));
+    }
+
+    int stored() {
+        return dht.get(NodeId.ofName("sip:bob@" + DOMAIN)).join().size();
+    }
+
+    @Test
+    void registerWithSha256TwoDevicesRefreshAndRemove() throws Exception {
+        SipResponse challenge = send(register(1, "Contact: <sip:bob@127.0.0.1:" + port + ">\n", "600", null));
+        assertEquals(401, challenge.status());
+        List<String> offered = challenge.headers().all(HeaderNames.WWW_AUTHENTICATE);
+        assertEquals(2, offered.size());
+        assertTrue(offered.get(0).contains("algorithm=SHA-256") && offered.get(1).contains("algorithm=MD5"));
+        assertEquals(0, stored());
+
+        SipResponse bad = send(register(2, "Contact: <sip:bob@127.0.0.1:" + port + ">\n", "600",
+                credentials("SHA-256", "wrong", nonce(challenge))));
+        assertEquals(401, bad.status());
+        assertEquals(0, stored(), "a REGISTER that fails authentication never reaches the DHT");
+
+        SipResponse ok = send(register(3, "Contact: <sip:bob@127.0.0.1:" + port + ">\n", "600",
+                credentials("SHA-256", "secret", nonce(challenge))));
+        assertEquals(200, ok.status(), ok.toString());
+        assertEquals(1, ok.contacts().size());
+        assertEquals(600, ok.contacts().get(0).expires().getAsLong(), 2);
+        assertEquals(1, stored());
+
+        ok = authedRegister(4, "Contact: <sip:bob@127.0.0.1:" + port + ">\nContact: <sip:bob@127.0.0.1:9;transport=tcp>;q=0.5\n",
+                "1200", "MD5");
+        assertEquals(200, ok.status(), ok.toString());
+        assertEquals(2, ok.contacts().size(), ok.toString());
+        assertTrue(ok.contacts().stream().allMatch(c -> c.expires().getAsLong() > 1100), ok.toString());
+        assertEquals(2, stored(), "the refresh re-put the same value; the second device is a second value");
+        List<ContactBinding> bindings = store.lookup("sip:bob@" + DOMAIN).join();
+        assertTrue(bindings.stream().allMatch(b -> b.path().equals(peer.proxy().selfUri())), bindings.toString());
+
+        ok = authedRegister(6, "Contact: <sip:bob@127.0.0.1:9;transport=tcp>\n", "0", "MD5");
+        assertEquals(200, ok.status());
+        assertEquals(1, ok.contacts().size(), ok.toString());
+        assertEquals(1, stored());
+
+        ok = authedRegister(8, "Contact: *\n", "0", "SHA-256");
+        assertEquals(200, ok.status());
+        assertEquals(0, ok.contacts().size(), ok.toString());
+        assertEquals(0, stored());
+    }
+
+    @Test
+    void tooBriefIs423() throws Exception {
+        SipResponse r = authedRegister(1, "Contact: <sip:bob@127.0.0.1:" + port + ">\n", "10", "MD5");
+        assertEquals(423, r.status());
+        assertEquals("60", r.headers().first("Min-Expires").orElseThrow());
+        assertEquals(0, stored());
+    }
+
+    String message(String ruri, int maxForwards, String extraVia) {
+        return "MESSAGE " + ruri + " SIP/2.0\n"
+                + (extraVia == null ? "" : "Via: " + extraVia + "\n")
+                + "Via: SIP/2.0/UDP 127.0.0.1:" + port + ";branch=z9hG4bK" + ThreadLocalRandom.current().nextLong()
+                + ";rport\n"
+                + "From: <sip:alice@" + DOMAIN + ">;tag=a1\n"
+                + "To: <" + ruri + ">\n"
+                + "Call-ID: msg-" + ThreadLocalRandom.current().nextLong() + "\n"
+                + "CSeq: 1 MESSAGE\n"
+                + "Max-Forwards: " + maxForwards + "\n"
+                + "Content-Type: text/plain\nContent-Length: 2\n\nhi";
+    }
+
+    @Test
+    void proxyAnswers404480483And482() throws Exception {
+        assertEquals(404, send(message("sip:nobody@" + DOMAIN, 70, null)).status());
+        assertEquals(483, send(message("sip:nobody@" + DOMAIN, 0, null)).status());
+
+        // a binding whose peer cannot be reached (a wildcard address is never sent to)
+        store.put(new ContactBinding("sip:carol@" + DOMAIN, "<sip:carol@10.0.0.3:5060>", null,
+                "sip:0.0.0.0:5060;lr", now.get() + 60_000)).join();
+        assertEquals(480, send(message("sip:carol@" + DOMAIN, 70, null)).status());
+
+        // a request that already went through us in the same routing state: loop
+        String text = message("sip:nobody@" + DOMAIN, 70, null);
+        SipRequest parsed = (SipRequest) new SipParser().parseDatagram(
+                text.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8));
+        String ours = "SIP/2.0/UDP 127.0.0.1:" + peer.localAddress().getPort() + ";branch=z9hG4bK"
+                + Proxy.loopHash(parsed) + ".abc";
+        // the phone's Via first (our Via on top would route the 482 to ourselves), ours below it
+        String looped = text.replaceFirst("(Via: [^\n]*\n)", "$1Via: " + ours + "\n");
+        assertEquals(482, send(looped).status());
+        assertTrue(peer.proxy().stats().loops() == 1 && peer.proxy().stats().tooManyHops() == 1,
+                peer.proxy().stats().toString());
+    }
+
+    @Test
+    void optionsToThePeerItselfIs200() throws Exception {
+        String ruri = "sip:127.0.0.1:" + peer.localAddress().getPort();
+        SipResponse r = send(message(ruri, 70, null).replace("MESSAGE " + ruri, "OPTIONS " + ruri)
+                .replace("CSeq: 1 MESSAGE", "CSeq: 1 OPTIONS"));
+        assertEquals(200, r.status());
+    }
+}
