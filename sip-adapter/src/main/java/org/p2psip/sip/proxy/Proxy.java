@@ -34,6 +34,7 @@ import org.p2psip.sip.transaction.Branch;
 import org.p2psip.sip.transaction.ClientTransaction;
 import org.p2psip.sip.transaction.ServerTransaction;
 import org.p2psip.sip.transaction.TransactionLayer;
+import org.p2psip.sip.transaction.TransactionState;
 import org.p2psip.sip.transaction.TransactionUser;
 import org.p2psip.sip.transport.SipTransport;
 import org.p2psip.sip.transport.Source;
@@ -237,6 +238,9 @@ public final class Proxy implements TransactionUser {
 
     /** Forwards statefully: our Via and (INVITE, SUBSCRIBE) Record-Route on, Max-Forwards down. */
     private void forward(ServerTransaction tx, SipRequest req, Target target, String hash) {
+        if (tx.state() != TransactionState.TRYING && tx.state() != TransactionState.PROCEEDING) {
+            return; // answered meanwhile (CANCEL during the lookup, Timer expiry): nothing to forward
+        }
         Headers h = req.headers();
         OptionalInt mf = req.maxForwards();
         h = h.set(HeaderNames.MAX_FORWARDS, Integer.toString(mf.isPresent() ? mf.getAsInt() - 1
@@ -262,7 +266,10 @@ public final class Proxy implements TransactionUser {
                     finalSent[0] = true;
                     pending.remove(tx);
                 }
-                tx.respond(response.withHeaders(response.headers().removeFirst(HeaderNames.VIA)));
+                // Our Via off (§16.7 item 3): the rest are the request's Vias, taken from the server transaction
+                // so a downstream element that mangled them cannot misroute the response.
+                tx.respond(response.withHeaders(response.headers().setAll(HeaderNames.VIA,
+                        tx.request().headers().all(HeaderNames.VIA))));
             }
 
             @Override

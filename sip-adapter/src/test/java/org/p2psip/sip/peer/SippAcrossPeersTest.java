@@ -28,7 +28,7 @@ import org.p2psip.sip.testing.Prerequisites;
 /**
  * Real sipp against two adapter peers on a 3-node loopback overlay: bob registers with digest at peer 2, alice at
  * peer 1; alice calls bob through peer 1 (INVITE, 180, 200, ACK and BYE along the Record-Route), sends him a
- * MESSAGE, and a MESSAGE to an unknown AOR gets 404. Each sipp run must exit 0 with every call successful.
+ * MESSAGE, calls and cancels before the answer (CANCEL hop by hop, 487 back), and a MESSAGE to an unknown AOR gets 404. Each sipp run must exit 0 with every call successful.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SippAcrossPeersTest {
@@ -158,6 +158,14 @@ class SippAcrossPeersTest {
         assertAllSucceeded(sent, calls, "MESSAGE sender");
         assertAllSucceeded(received, calls, "MESSAGE receiver");
 
+        Process ringing = sipp("uas_cancel.xml", null, bobPort, calls);
+        Thread.sleep(300);
+        Result cancelled = await(sipp("uac_cancel.xml", peer1, alicePort, calls, "-s", "bob", "-key", "caller", "alice"),
+                "uac_cancel.xml", alicePort);
+        Result rang = await(ringing, "uas_cancel.xml", bobPort);
+        assertAllSucceeded(cancelled, calls, "CANCEL caller");
+        assertAllSucceeded(rang, calls, "CANCEL callee");
+
         Result notFound = await(sipp("uac_notfound.xml", peer1, alicePort, 2, "-s", "nobody",
                 "-key", "caller", "alice"), "uac_notfound.xml", alicePort);
         assertAllSucceeded(notFound, 2, "404");
@@ -166,7 +174,7 @@ class SippAcrossPeersTest {
         // which delivered to bob's flow (BYE through the Record-Route).
         assertTrue(peer1.proxy().stats().forwarded() >= 3L * calls, peer1.proxy().stats().toString());
         assertTrue(peer2.proxy().stats().forwarded() >= 3L * calls, peer2.proxy().stats().toString());
-        assertEquals(2L * calls + 2, peer1.proxy().stats().lookups(), peer1.proxy().stats().toString());
+        assertEquals(3L * calls + 2, peer1.proxy().stats().lookups(), peer1.proxy().stats().toString());
         assertEquals(0, peer2.proxy().stats().lookups(), "peer 2 delivers by the pushed Route, no second lookup");
     }
 }
