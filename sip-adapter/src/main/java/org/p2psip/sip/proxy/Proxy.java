@@ -30,7 +30,6 @@ import org.p2psip.sip.message.Via;
 import org.p2psip.sip.registrar.ContactBinding;
 import org.p2psip.sip.registrar.ContactStore;
 import org.p2psip.sip.registrar.Registrar;
-import org.p2psip.sip.transaction.Branch;
 import org.p2psip.sip.transaction.ClientTransaction;
 import org.p2psip.sip.transaction.ServerTransaction;
 import org.p2psip.sip.transaction.TransactionLayer;
@@ -80,7 +79,7 @@ public final class Proxy implements TransactionUser {
     private final int selfPort;
     private final String selfUri;
     /** Forwarded INVITEs still open, for CANCEL. */
-    private final Map<ServerTransaction, ClientTransaction> pending = new IdentityHashMap<>();
+    private final Map<ServerTransaction, Fork> pending = new IdentityHashMap<>();
     private final AtomicLong forwarded = new AtomicLong();
     private final AtomicLong lookups = new AtomicLong();
     private final AtomicLong notFound = new AtomicLong();
@@ -198,6 +197,7 @@ public final class Proxy implements TransactionUser {
             List<ContactBinding> sorted = new ArrayList<>(bindings);
             sorted.sort(Comparator.comparingDouble(Proxy::q).reversed()
                     .thenComparing(Comparator.comparingLong(ContactBinding::expiresAtMillis).reversed()));
+            List<Branch> branches = new ArrayList<>();
             for (ContactBinding b : sorted) {
                 SipUri contact;
                 SipUri path;
@@ -208,23 +208,22 @@ public final class Proxy implements TransactionUser {
                     continue;
                 }
                 if (isSelf(path)) {
-                    Optional<Target> t = deliveryTarget(contact);
-                    if (t.isPresent()) {
-                        forward(tx, req.withRequestUri(contact), t.get(), hash);
-                        return;
-                    }
+                    deliveryTarget(contact).ifPresent(t -> branches.add(new Branch(req.withRequestUri(contact), t)));
                 } else {
                     Optional<Target> t = targetOf(path);
                     if (t.isPresent()) {
                         SipRequest fwd = req.withRequestUri(contact);
                         fwd = fwd.withHeaders(fwd.headers().prepend(HeaderNames.ROUTE, "<" + path + ">"));
-                        forward(tx, fwd, t.get(), hash);
-                        return;
+                        branches.add(new Branch(fwd, t.get()));
                     }
                 }
             }
-            unavailable.incrementAndGet();
-            tx.respond(480, "Temporarily Unavailable");
+            if (branches.isEmpty()) {
+                unavailable.incrementAndGet();
+                tx.respond(480, "Temporarily Unavailable");
+                return;
+            }
+            forward(tx, branches, hash);
         }));
     }
 
@@ -236,78 +235,151 @@ public final class Proxy implements TransactionUser {
         }
     }
 
-    /** Forwards statefully: our Via and (INVITE, SUBSCRIBE) Record-Route on, Max-Forwards down. */
+    /** One target of a (possibly forked) request: the request as it will be sent there, before our Via. */
+    private record Branch(SipRequest request, Target target) {
+    }
+
     private void forward(ServerTransaction tx, SipRequest req, Target target, String hash) {
+        forward(tx, List.of(new Branch(req, target)), hash);
+    }
+
+    /**
+     * Forwards statefully to every branch in parallel (§16.6): our Via and (INVITE, SUBSCRIBE) Record-Route on,
+     * Max-Forwards down. Responses are chosen per §16.7: provisionals and every 2xx go up at once, a 2xx or 6xx
+     * cancels the other INVITE branches, and when all branches have a final response without a 2xx the best one goes
+     * up (6xx first, else the lowest class).
+     */
+    private void forward(ServerTransaction tx, List<Branch> branches, String hash) {
         if (tx.state() != TransactionState.TRYING && tx.state() != TransactionState.PROCEEDING) {
             return; // answered meanwhile (CANCEL during the lookup, Timer expiry): nothing to forward
         }
-        Headers h = req.headers();
-        OptionalInt mf = req.maxForwards();
-        h = h.set(HeaderNames.MAX_FORWARDS, Integer.toString(mf.isPresent() ? mf.getAsInt() - 1
-                : DEFAULT_MAX_FORWARDS));
-        if (req.isMethod(SipRequest.INVITE) || req.isMethod(SipRequest.SUBSCRIBE)) {
-            h = h.prepend(HeaderNames.RECORD_ROUTE, "<" + selfUri + ">");
+        Fork fork = new Fork(tx);
+        for (Branch b : branches) {
+            SipRequest req = b.request();
+            Headers h = req.headers();
+            OptionalInt mf = req.maxForwards();
+            h = h.set(HeaderNames.MAX_FORWARDS, Integer.toString(mf.isPresent() ? mf.getAsInt() - 1
+                    : DEFAULT_MAX_FORWARDS));
+            if (req.isMethod(SipRequest.INVITE) || req.isMethod(SipRequest.SUBSCRIBE)) {
+                h = h.prepend(HeaderNames.RECORD_ROUTE, "<" + selfUri + ">");
+            }
+            String branch = Via.MAGIC_COOKIE + hash + "."
+                    + org.p2psip.sip.transaction.Branch.next().substring(Via.MAGIC_COOKIE.length());
+            h = h.prepend(HeaderNames.VIA, Via.of(b.target().transport().name(), selfHost, selfPort, branch)
+                    .toString());
+            forwarded.incrementAndGet();
+            fork.open++;
+            fork.clients.add(layer.sendRequest(req.withHeaders(h), b.target(), fork));
         }
-        String branch = Via.MAGIC_COOKIE + hash + "." + Branch.next().substring(Via.MAGIC_COOKIE.length());
-        h = h.prepend(HeaderNames.VIA, Via.of(target.transport().name(), selfHost, selfPort, branch).toString());
-        SipRequest out = req.withHeaders(h);
-        forwarded.incrementAndGet();
-        boolean[] finalSent = {false};
-        ClientTransaction ct = layer.sendRequest(out, target, new ClientTransaction.Listener() {
-            @Override
-            public void onResponse(ClientTransaction c, SipResponse response) {
-                if (response.status() == 100) {
-                    return;
+        if (tx.request().isMethod(SipRequest.INVITE)) {
+            pending.put(tx, fork);
+        }
+    }
+
+    /** The response context of one forwarded request (§16.7). Runs on the transaction thread. */
+    private final class Fork implements ClientTransaction.Listener {
+        final ServerTransaction tx;
+        final List<ClientTransaction> clients = new ArrayList<>();
+        final Set<ClientTransaction> finished = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        int open;
+        boolean finalSent;
+        SipResponse best;
+
+        Fork(ServerTransaction tx) {
+            this.tx = tx;
+        }
+
+        @Override
+        public void onResponse(ClientTransaction c, SipResponse response) {
+            if (response.status() == 100) {
+                return;
+            }
+            if (response.isProvisional()) {
+                if (!finalSent) {
+                    up(response);
                 }
-                if (response.isFinal()) {
-                    if (finalSent[0] && !response.isSuccess()) {
-                        return;
-                    }
-                    finalSent[0] = true;
+                return;
+            }
+            if (response.isSuccess()) {
+                up(response); // every 2xx goes up (forked answers each make a dialog)
+                if (!finalSent) {
+                    finalSent = true;
                     pending.remove(tx);
+                    cancelAllBut(c);
                 }
-                // Our Via off (§16.7 item 3): the rest are the request's Vias, taken from the server transaction
-                // so a downstream element that mangled them cannot misroute the response.
-                tx.respond(response.withHeaders(response.headers().setAll(HeaderNames.VIA,
-                        tx.request().headers().all(HeaderNames.VIA))));
+                done(c, null);
+                return;
             }
-
-            @Override
-            public void onTimeout(ClientTransaction c) {
-                fail(408, "Request Timeout");
+            if (response.status() >= 600) {
+                cancelAllBut(c);
             }
-
-            @Override
-            public void onTransportError(ClientTransaction c, Throwable cause) {
-                fail(480, "Temporarily Unavailable");
-            }
-
-            private void fail(int status, String reason) {
-                pending.remove(tx);
-                if (!finalSent[0]) {
-                    finalSent[0] = true;
-                    unavailable.incrementAndGet();
-                    tx.respond(status, reason);
-                }
-            }
-        });
-        if (req.isMethod(SipRequest.INVITE)) {
-            pending.put(tx, ct);
+            done(c, response);
         }
+
+        @Override
+        public void onTimeout(ClientTransaction c) {
+            done(c, tx.createResponse(408, "Request Timeout"));
+        }
+
+        @Override
+        public void onTransportError(ClientTransaction c, Throwable cause) {
+            unavailable.incrementAndGet();
+            done(c, tx.createResponse(480, "Temporarily Unavailable"));
+        }
+
+        private void done(ClientTransaction c, SipResponse finalResponse) {
+            if (!finished.add(c)) {
+                return; // 2xx retransmissions, or a final after a timeout
+            }
+            open--;
+            if (finalResponse != null && (best == null || rank(finalResponse) < rank(best))) {
+                best = finalResponse;
+            }
+            if (open == 0 && !finalSent) {
+                finalSent = true;
+                pending.remove(tx);
+                up(best);
+            }
+        }
+
+        private void up(SipResponse response) {
+            // Our Via off (§16.7 item 3): the rest are the request's Vias, taken from the server transaction
+            // so a downstream element that mangled them cannot misroute the response.
+            tx.respond(response.withHeaders(response.headers().setAll(HeaderNames.VIA,
+                    tx.request().headers().all(HeaderNames.VIA))));
+        }
+
+        void cancelAllBut(ClientTransaction except) {
+            for (ClientTransaction c : clients) {
+                if (c != except && !finished.contains(c) && c.request().isMethod(SipRequest.INVITE)) {
+                    sendCancel(c);
+                }
+            }
+        }
+    }
+
+    /** §16.7.6's choice among final responses: 6xx first, then by class (lower is better). */
+    private static int rank(SipResponse r) {
+        return r.status() >= 600 ? 0 : r.status() / 100;
     }
 
     private void onCancel(ServerTransaction tx, SipRequest cancel) {
         Optional<ServerTransaction> invite = layer.findInvite(cancel);
-        ClientTransaction ct = invite.map(pending::get).orElse(null);
         if (invite.isEmpty()) {
             tx.respond(481, "Call/Transaction Does Not Exist");
             return;
         }
         tx.respond(200, "OK");
-        if (ct == null) {
+        Fork fork = pending.get(invite.get());
+        if (fork == null) {
             invite.get().respond(487, "Request Terminated"); // not forwarded yet (lookup running) or done
             return;
         }
+        fork.cancelAllBut(null);
+    }
+
+    /** Sends a CANCEL for a forwarded INVITE (§9.1): same Request-URI, top Via, Route, From, To, Call-ID. */
+    private void sendCancel(ClientTransaction ct) {
         SipRequest inv = ct.request();
         SipRequest.Builder b = SipRequest.builder(SipRequest.CANCEL, inv.requestUri())
                 .header(HeaderNames.VIA, inv.headers().first(HeaderNames.VIA).orElseThrow());
@@ -320,7 +392,11 @@ public final class Proxy implements TransactionUser {
                 .header(HeaderNames.CALL_ID, inv.callId())
                 .header(HeaderNames.CSEQ, inv.cseq().number() + " " + SipRequest.CANCEL)
                 .build();
-        layer.sendRequest(c, ct.target(), (x, resp) -> { });
+        try {
+            layer.sendRequest(c, ct.target(), (x, resp) -> { });
+        } catch (IllegalArgumentException e) {
+            LOG.debug("CANCEL already sent for {}", ct);
+        }
     }
 
     /** The ACK of a 2xx (§13.2.2.4): routed like any request, statelessly. */
@@ -348,7 +424,7 @@ public final class Proxy implements TransactionUser {
             Headers h = req.headers().set(HeaderNames.MAX_FORWARDS,
                     Integer.toString(mf.isPresent() ? mf.getAsInt() - 1 : DEFAULT_MAX_FORWARDS));
             h = h.prepend(HeaderNames.VIA, Via.of(t.get().transport().name(), selfHost, selfPort,
-                    Branch.next()).toString());
+                    org.p2psip.sip.transaction.Branch.next()).toString());
             transport.sendRequest(req.withHeaders(h), t.get());
         } catch (SipParseException e) {
             LOG.debug("bad ACK dropped: {}", e.reason());

@@ -28,7 +28,8 @@ import org.p2psip.sip.testing.Prerequisites;
 /**
  * Real sipp against two adapter peers on a 3-node loopback overlay: bob registers with digest at peer 2, alice at
  * peer 1; alice calls bob through peer 1 (INVITE, 180, 200, ACK and BYE along the Record-Route), sends him a
- * MESSAGE, calls and cancels before the answer (CANCEL hop by hop, 487 back), and a MESSAGE to an unknown AOR gets 404. Each sipp run must exit 0 with every call successful.
+ * MESSAGE, calls and cancels before the answer (CANCEL hop by hop, 487 back), a MESSAGE to an unknown AOR gets 404, and with a second device of bob registered at peer 1 the INVITE forks
+ * in parallel: one device answers, the other is cancelled. Each sipp run must exit 0 with every call successful.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SippAcrossPeersTest {
@@ -176,5 +177,20 @@ class SippAcrossPeersTest {
         assertTrue(peer2.proxy().stats().forwarded() >= 3L * calls, peer2.proxy().stats().toString());
         assertEquals(3L * calls + 2, peer1.proxy().stats().lookups(), peer1.proxy().stats().toString());
         assertEquals(0, peer2.proxy().stats().lookups(), "peer 2 delivers by the pushed Route, no second lookup");
+
+        // Parallel forking: bob's second device registers at peer 1. The INVITE forks to both; device 1 (at peer 2)
+        // answers after ringing, device 2 (at peer 1) rings and is cancelled by the proxy (487 absorbed).
+        int bob2Port = freeUdpPort();
+        register("bob", "bob-secret", peer1, bob2Port);
+        Process device1 = sipp("uas_call.xml", null, bobPort, calls);
+        Process device2 = sipp("uas_cancel.xml", null, bob2Port, calls);
+        Thread.sleep(300);
+        Result forked = await(sipp("uac_call.xml", peer1, alicePort, calls, "-s", "bob", "-key", "caller", "alice"),
+                "uac_call.xml", alicePort);
+        Result answeredFork = await(device1, "uas_call.xml", bobPort);
+        Result cancelledFork = await(device2, "uas_cancel.xml", bob2Port);
+        assertAllSucceeded(forked, calls, "forked caller");
+        assertAllSucceeded(answeredFork, calls, "forked callee answering");
+        assertAllSucceeded(cancelledFork, calls, "forked callee cancelled");
     }
 }
