@@ -54,8 +54,9 @@ import org.slf4j.LoggerFactory;
  * <li>else a Request-URI in one of our domains is an AOR: a store lookup gives its bindings (none: 404); the best
  * (highest q, then latest expiry) is chosen: when another peer registered it, the Request-URI becomes the Contact
  * and a Route to that peer is pushed; when we did, it goes to the phone's flow (where its REGISTER came from);</li>
- * <li>else the request goes to the Request-URI's host (a phone's Contact, reached via the peer that registered it).
- * </li>
+ * <li>else, if a Route of ours brought it or the Request-URI is a phone registered here, the request goes to the
+ * Request-URI (a phone's Contact, reached via the peer that registered it); anything else is 404 (no open relay, no
+ * RFC 3263 DNS yet).</li>
  * </ol>
  * Forwarding adds our Via and, for INVITE and SUBSCRIBE, a Record-Route, so ACK, BYE and re-INVITE of the dialog
  * come through us (ACKs of 2xx are forwarded statelessly). Responses come back through the client transaction and
@@ -171,6 +172,13 @@ public final class Proxy implements TransactionUser {
             } else {
                 tx.respond(404, "Not Found");
             }
+            return;
+        }
+        if (req == r && registrar.flow(ruri.toString()).isEmpty()) {
+            // Not for a served AOR, not a phone registered here, and not routed to us by a peer's Route: we are no
+            // open relay, and foreign domains need RFC 3263 DNS, which is not done yet.
+            notFound.incrementAndGet();
+            tx.respond(404, "Not Found (domain not served)");
             return;
         }
         Optional<Target> t = deliveryTarget(ruri);
@@ -412,7 +420,8 @@ public final class Proxy implements TransactionUser {
             Optional<Target> t;
             if (!routes.isEmpty()) {
                 t = targetOf(routes.get(0).uri());
-            } else if (req.requestUri() instanceof SipUri ruri && !isSelf(ruri)) {
+            } else if (req.requestUri() instanceof SipUri ruri && !isSelf(ruri)
+                    && (req != ack || registrar.flow(ruri.toString()).isPresent())) {
                 t = deliveryTarget(ruri);
             } else {
                 t = Optional.empty();

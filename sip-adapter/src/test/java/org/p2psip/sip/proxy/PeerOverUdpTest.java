@@ -29,7 +29,7 @@ import org.p2psip.sip.registrar.DigestAuthenticator;
 
 /**
  * One peer (registrar and proxy) over an in-memory DHT, driven with raw SIP from UDP sockets: digest REGISTER,
- * several devices, refresh, removal, 423, and the proxy's 404, 480, 483, 482.
+ * several devices, refresh, removal, 423, and the proxy's 404 (unknown AOR, foreign target), 480, 483, 482.
  */
 class PeerOverUdpTest {
     static final String DOMAIN = "p2p.test";
@@ -174,6 +174,9 @@ class PeerOverUdpTest {
     void proxyAnswers404480483And482() throws Exception {
         assertEquals(404, send(message("sip:nobody@" + DOMAIN, 70, null)).status());
         assertEquals(483, send(message("sip:nobody@" + DOMAIN, 0, null)).status());
+        // not a served domain, no Route of ours, no phone registered here: no open relay
+        assertEquals(404, send(message("sip:someone@127.0.0.1:9", 70, null)).status());
+        assertEquals(0, peer.proxy().stats().forwarded());
 
         // a binding whose peer cannot be reached (a wildcard address is never sent to)
         store.put(new ContactBinding("sip:carol@" + DOMAIN, "<sip:carol@10.0.0.3:5060>", null,
