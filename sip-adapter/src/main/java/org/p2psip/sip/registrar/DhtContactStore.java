@@ -22,8 +22,11 @@ import org.p2psip.sip.message.SipParseException;
  * only it can remove the value. Temporary: the signed draft records of the storage module replace this.
  */
 public final class DhtContactStore implements ContactStore {
-    private record Mine(Bytes secret, Bytes data) {
+    private record Mine(Bytes secret, Bytes data, long expiresAtMillis) {
     }
+
+    static final int SWEEP_EVERY = 1024;
+    private final java.util.concurrent.atomic.AtomicLong puts = new java.util.concurrent.atomic.AtomicLong();
 
     private final Dht dht;
     private final LongSupplier clock;
@@ -55,23 +58,28 @@ public final class DhtContactStore implements ContactStore {
 
     @Override
     public CompletableFuture<Void> put(ContactBinding b) {
+        if (puts.incrementAndGet() % SWEEP_EVERY == 0) {
+            long now = clock.getAsLong();
+            mine.values().removeIf(m -> m.expiresAtMillis() <= now); // the DHT dropped those values already
+        }
         String k = localKey(b.aor(), b.contact());
         Bytes data = Bytes.utf8(b.encode());
         Mine old = mine.get(k);
         Bytes secret = old != null ? old.secret() : randomSecret();
         CompletableFuture<Void> cleared = CompletableFuture.completedFuture(null);
-        if (old != null && !old.data().equals(data)) {
+        if (old != null && old.expiresAtMillis() > clock.getAsLong() && !old.data().equals(data)) {
             cleared = removeValue(b.aor(), old); // changed parameters: a new value, the old one goes
         }
         DhtValue v = SecretHashPolicy.value(data, secret, b.expiresAtMillis());
         return cleared.thenCompose(x -> dht.put(NodeId.ofName(b.aor()), v))
-                .thenRun(() -> mine.put(k, new Mine(secret, data)));
+                .thenRun(() -> mine.put(k, new Mine(secret, data, b.expiresAtMillis())));
     }
 
     @Override
     public CompletableFuture<Void> remove(String aor, String contact) {
         Mine old = mine.remove(localKey(aor, contact));
-        return old == null ? CompletableFuture.completedFuture(null) : removeValue(aor, old);
+        return old == null || old.expiresAtMillis() <= clock.getAsLong() ? CompletableFuture.completedFuture(null)
+                : removeValue(aor, old);
     }
 
     private CompletableFuture<Void> removeValue(String aor, Mine m) {

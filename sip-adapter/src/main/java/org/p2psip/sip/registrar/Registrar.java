@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * it never reaches the store), then each Contact is put, refreshed or removed in the {@link ContactStore} with this
  * peer's SIP URI as its path, and the 200 lists the AOR's current bindings with their remaining expiry. It also
  * remembers where each binding's REGISTER came from (the flow), so requests are delivered to a phone behind NAT at
- * its mapped address.
+ * its mapped address, and the Call-ID and CSeq that last changed it, so an out-of-order REGISTER (same Call-ID, CSeq
+ * not higher) is refused with 500 (§10.3 step 7).
  */
 public final class Registrar {
     private static final Logger LOG = LoggerFactory.getLogger(Registrar.class);
@@ -42,8 +43,14 @@ public final class Registrar {
     private final Set<String> domains;
     private final Expiry expiry;
     private final LongSupplier clock;
-    /** Contact URI (text) to the source of the REGISTER that created it. */
-    private final Map<String, Source> flows = new ConcurrentHashMap<>();
+    /** What this peer knows of a binding it registered: its flow, and the Call-ID/CSeq that last changed it. */
+    private record Local(Source flow, String callId, long cseq, long expiresAtMillis) {
+    }
+
+    /** Contact URI (text) to the binding's local state; expired entries are swept every {@link #SWEEP_EVERY}. */
+    private final Map<String, Local> local = new ConcurrentHashMap<>();
+    static final int SWEEP_EVERY = 1024;
+    private long registers;
 
     /**
      * @param path    this peer's SIP URI, e.g. {@code sip:192.0.2.1:5060;lr}: where other peers forward
@@ -66,7 +73,8 @@ public final class Registrar {
 
     /** Where the REGISTER for this Contact URI came from, if this peer registered it. */
     public Optional<Source> flow(String contactUri) {
-        return Optional.ofNullable(flows.get(contactUri));
+        Local l = local.get(contactUri);
+        return l == null || l.expiresAtMillis() <= clock.getAsLong() ? Optional.empty() : Optional.of(l.flow());
     }
 
     public void onRegister(ServerTransaction tx, SipRequest r) {
@@ -102,6 +110,19 @@ public final class Registrar {
             return;
         }
         long now = clock.getAsLong();
+        if (++registers % SWEEP_EVERY == 0) {
+            local.values().removeIf(l -> l.expiresAtMillis() <= now);
+        }
+        String callId = r.callId().strip();
+        long cseq = r.cseq().number();
+        for (Contact c : contacts) {
+            Local l = c.wildcard() ? null : local.get(c.address().uri().toString());
+            if (l != null && l.expiresAtMillis() > now && l.callId().equals(callId) && cseq <= l.cseq()) {
+                // §10.3 step 7: the same Call-ID with an older or equal CSeq is out of order
+                tx.respond(500, "Server Internal Error (REGISTER out of order)");
+                return;
+            }
+        }
         List<CompletableFuture<Void>> ops = new ArrayList<>();
         boolean wildcard = contacts.stream().anyMatch(Contact::wildcard);
         if (wildcard) {
@@ -131,7 +152,7 @@ public final class Registrar {
                 } else {
                     String q = c.address().params().get("q").orElse(null);
                     ContactBinding b = new ContactBinding(aor, stored, q, path, now + e * 1000);
-                    flows.put(uri, tx.source());
+                    local.put(uri, new Local(tx.source(), callId, cseq, b.expiresAtMillis()));
                     ops.add(store.put(b));
                 }
             }
@@ -162,7 +183,7 @@ public final class Registrar {
 
     private CompletableFuture<Void> removeBinding(String aor, String contact) {
         try {
-            flows.remove(Contact.parse(contact).address().uri().toString());
+            local.remove(Contact.parse(contact).address().uri().toString());
         } catch (SipParseException e) {
             // nothing remembered for it
         }

@@ -157,6 +157,16 @@ class PeerOverUdpTest {
         assertEquals(0, stored());
     }
 
+    @Test
+    void outOfOrderRegisterIs500() throws Exception {
+        assertEquals(200, authedRegister(5, "Contact: <sip:bob@127.0.0.1:" + port + ">\n", "600", "MD5").status());
+        // same Call-ID, CSeq 2 after 6: refused, the binding stays
+        assertEquals(500, authedRegister(1, "Contact: <sip:bob@127.0.0.1:" + port + ">\n", "0", "MD5").status());
+        assertEquals(1, stored());
+        assertEquals(200, authedRegister(7, "Contact: <sip:bob@127.0.0.1:" + port + ">\n", "0", "MD5").status());
+        assertEquals(0, stored());
+    }
+
     String message(String ruri, int maxForwards, String extraVia) {
         return "MESSAGE " + ruri + " SIP/2.0\n"
                 + (extraVia == null ? "" : "Via: " + extraVia + "\n")
