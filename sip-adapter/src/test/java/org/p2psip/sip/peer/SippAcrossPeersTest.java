@@ -28,7 +28,8 @@ import org.p2psip.sip.testing.Prerequisites;
 /**
  * Real sipp against two adapter peers on a 3-node loopback overlay: bob registers with digest at peer 2, alice at
  * peer 1; alice calls bob through peer 1 (INVITE, 180, 200, ACK and BYE along the Record-Route), sends him a
- * MESSAGE, calls and cancels before the answer (CANCEL hop by hop, 487 back), a MESSAGE to an unknown AOR gets 404, and with a second device of bob registered at peer 1 the INVITE forks
+ * MESSAGE, calls with a re-INVITE after which bob hangs up (BYE back through both peers), calls and cancels before
+ * the answer (CANCEL hop by hop, 487 back), a MESSAGE to an unknown AOR gets 404, and with a second device of bob registered at peer 1 the INVITE forks
  * in parallel: one device answers, the other is cancelled. Each sipp run must exit 0 with every call successful.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -94,7 +95,7 @@ class SippAcrossPeersTest {
         }
         cmd.addAll(List.of("-sf", scenario(scenario).toString(), "-t", "u1", "-i", "127.0.0.1",
                 "-p", Integer.toString(localPort), "-m", Integer.toString(calls), "-r", "10", "-l", "1",
-                "-key", "domain", DOMAIN, "-key", "expires", "3600",
+                "-key", "domain", DOMAIN, "-key", "expires", "3600", "-key", "caller", "alice",
                 "-nostdin", "-timeout", "30s", "-timeout_error",
                 "-trace_stat", "-stf", stats(scenario, localPort).toString(), "-fd", "1"));
         cmd.addAll(Arrays.asList(extra));
@@ -159,6 +160,14 @@ class SippAcrossPeersTest {
         assertAllSucceeded(sent, calls, "MESSAGE sender");
         assertAllSucceeded(received, calls, "MESSAGE receiver");
 
+        Process callee2 = sipp("uas_reinvite.xml", null, bobPort, calls, "-s", "bob");
+        Thread.sleep(300);
+        Result reinvited = await(sipp("uac_reinvite.xml", peer1, alicePort, calls, "-s", "bob"),
+                "uac_reinvite.xml", alicePort);
+        Result hungUp = await(callee2, "uas_reinvite.xml", bobPort);
+        assertAllSucceeded(reinvited, calls, "re-INVITE caller");
+        assertAllSucceeded(hungUp, calls, "re-INVITE callee hanging up");
+
         Process ringing = sipp("uas_cancel.xml", null, bobPort, calls);
         Thread.sleep(300);
         Result cancelled = await(sipp("uac_cancel.xml", peer1, alicePort, calls, "-s", "bob", "-key", "caller", "alice"),
@@ -175,7 +184,7 @@ class SippAcrossPeersTest {
         // which delivered to bob's flow (BYE through the Record-Route).
         assertTrue(peer1.proxy().stats().forwarded() >= 3L * calls, peer1.proxy().stats().toString());
         assertTrue(peer2.proxy().stats().forwarded() >= 3L * calls, peer2.proxy().stats().toString());
-        assertEquals(3L * calls + 2, peer1.proxy().stats().lookups(), peer1.proxy().stats().toString());
+        assertEquals(4L * calls + 2, peer1.proxy().stats().lookups(), peer1.proxy().stats().toString());
         assertEquals(0, peer2.proxy().stats().lookups(), "peer 2 delivers by the pushed Route, no second lookup");
 
         // Parallel forking: bob's second device registers at peer 1. The INVITE forks to both; device 1 (at peer 2)
