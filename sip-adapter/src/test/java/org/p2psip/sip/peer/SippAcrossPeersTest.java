@@ -35,7 +35,8 @@ import org.p2psip.sip.testing.Prerequisites;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SippAcrossPeersTest {
     static final String DOMAIN = "p2p.test";
-    static final DigestAccounts ACCOUNTS = DigestAccounts.of(Map.of("alice", "alice-secret", "bob", "bob-secret"));
+    static final DigestAccounts ACCOUNTS = DigestAccounts.of(Map.of("alice", "alice-secret", "bob", "bob-secret",
+            "carol", "carol-secret"));
 
     @TempDir
     Path dir;
@@ -89,11 +90,16 @@ class SippAcrossPeersTest {
 
     /** Starts sipp: {@code remote} null for a UAS. */
     Process sipp(String scenario, SipPeer remote, int localPort, int calls, String... extra) throws Exception {
+        return sipp("u1", scenario, remote, localPort, calls, extra);
+    }
+
+    Process sipp(String transport, String scenario, SipPeer remote, int localPort, int calls, String... extra)
+            throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Prerequisites.which("sipp")));
         if (remote != null) {
             cmd.add("127.0.0.1:" + remote.localAddress().getPort());
         }
-        cmd.addAll(List.of("-sf", scenario(scenario).toString(), "-t", "u1", "-i", "127.0.0.1",
+        cmd.addAll(List.of("-sf", scenario(scenario).toString(), "-t", transport, "-i", "127.0.0.1",
                 "-p", Integer.toString(localPort), "-m", Integer.toString(calls), "-r", "10", "-l", "1",
                 "-key", "domain", DOMAIN, "-key", "expires", "3600", "-key", "caller", "alice",
                 "-nostdin", "-timeout", "30s", "-timeout_error",
@@ -132,6 +138,18 @@ class SippAcrossPeersTest {
     void register(String user, String password, SipPeer at, int port) throws Exception {
         Process p = sipp("register_auth.xml", at, port, 1, "-s", user, "-au", user, "-ap", password);
         assertAllSucceeded(await(p, "register_auth.xml", port), 1, "REGISTER " + user);
+    }
+
+    @Test
+    void registerWithDigestOverTcp() throws Exception {
+        int port = freeUdpPort();
+        Process p = sipp("t1", "register_auth.xml", peer2, port, 1, "-s", "carol", "-au", "carol", "-ap",
+                "carol-secret");
+        assertAllSucceeded(await(p, "register_auth.xml", port), 1, "REGISTER carol over TCP");
+        var values = overlay.node(0).get(NodeId.ofName("sip:carol@" + DOMAIN)).get(10, TimeUnit.SECONDS);
+        assertEquals(1, values.size());
+        assertTrue(values.get(0).data().utf8String().contains("path=" + peer2.proxy().selfUri()),
+                values.get(0).data().utf8String());
     }
 
     @Test
