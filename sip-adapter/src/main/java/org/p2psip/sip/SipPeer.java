@@ -28,16 +28,21 @@ public final class SipPeer implements AutoCloseable {
     /**
      * @param domains    the SIP domains the overlay serves (AORs in them are looked up in the DHT)
      * @param algorithms digest algorithms offered, in order of preference
+     * @param timerCMillis the proxy's Timer C: how long a forwarded INVITE may ring unanswered
      */
     public record Config(InetSocketAddress bind, Set<String> domains, String realm, DigestAccounts accounts,
-            List<String> algorithms, Registrar.Expiry expiry, TimerConfig timers) {
+            List<String> algorithms, Registrar.Expiry expiry, TimerConfig timers, long timerCMillis) {
         public static Config of(InetSocketAddress bind, String domain, DigestAccounts accounts) {
             return new Config(bind, Set.of(domain), domain, accounts, DigestAuthenticator.DEFAULT_ALGORITHMS,
-                    Registrar.Expiry.DEFAULT, TimerConfig.DEFAULT);
+                    Registrar.Expiry.DEFAULT, TimerConfig.DEFAULT, Proxy.DEFAULT_TIMER_C_MS);
         }
 
         public Config withAlgorithms(List<String> a) {
-            return new Config(bind, domains, realm, accounts, a, expiry, timers);
+            return new Config(bind, domains, realm, accounts, a, expiry, timers, timerCMillis);
+        }
+
+        public Config withTimerC(long millis) {
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, millis);
         }
     }
 
@@ -90,7 +95,8 @@ public final class SipPeer implements AutoCloseable {
                 300_000, System::currentTimeMillis);
         Registrar registrar = new Registrar(auth, store, self, config.domains(), config.expiry(),
                 System::currentTimeMillis);
-        Proxy proxy = new Proxy(stack.transactions(), stack.transport(), registrar, store, config.domains());
+        Proxy proxy = new Proxy(stack.transactions(), stack.transport(), registrar, store, config.domains(),
+                config.timerCMillis());
         tu.set(proxy);
         return new SipPeer(stack, registrar, proxy);
     }

@@ -66,6 +66,8 @@ import org.slf4j.LoggerFactory;
 public final class Proxy implements TransactionUser {
     private static final Logger LOG = LoggerFactory.getLogger(Proxy.class);
     static final int DEFAULT_MAX_FORWARDS = 70;
+    /** Timer C: more than 3 minutes (§16.6 item 11). */
+    public static final long DEFAULT_TIMER_C_MS = 181_000;
 
     /** Counters, for tests. */
     public record Stats(long forwarded, long lookups, long notFound, long unavailable, long loops, long tooManyHops) {
@@ -76,6 +78,7 @@ public final class Proxy implements TransactionUser {
     private final Registrar registrar;
     private final ContactStore store;
     private final Set<String> domains;
+    private final long timerCMillis;
     private final String selfHost;
     private final int selfPort;
     private final String selfUri;
@@ -90,6 +93,13 @@ public final class Proxy implements TransactionUser {
 
     public Proxy(TransactionLayer layer, SipTransport transport, Registrar registrar, ContactStore store,
             Set<String> domains) {
+        this(layer, transport, registrar, store, domains, DEFAULT_TIMER_C_MS);
+    }
+
+    /** @param timerCMillis Timer C (§16.6 item 11): how long a proxied INVITE may ring before it is cancelled */
+    public Proxy(TransactionLayer layer, SipTransport transport, Registrar registrar, ContactStore store,
+            Set<String> domains, long timerCMillis) {
+        this.timerCMillis = timerCMillis;
         this.layer = layer;
         this.transport = transport;
         this.registrar = registrar;
@@ -281,6 +291,7 @@ public final class Proxy implements TransactionUser {
         }
         if (tx.request().isMethod(SipRequest.INVITE)) {
             pending.put(tx, fork);
+            fork.timerC = layer.schedule(timerCMillis, fork::timerC);
         }
     }
 
@@ -289,9 +300,15 @@ public final class Proxy implements TransactionUser {
         final ServerTransaction tx;
         final List<ClientTransaction> clients = new ArrayList<>();
         final Set<ClientTransaction> finished = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        /** Branches that had a provisional response (CANCEL may be sent, §9.1). */
+        final Set<ClientTransaction> ringing = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        /** Branches to cancel as soon as they send a provisional. */
+        final Set<ClientTransaction> cancelWhenRinging =
+                java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         int open;
         boolean finalSent;
         SipResponse best;
+        org.p2psip.sip.transaction.TimerService.Cancellable timerC;
 
         Fork(ServerTransaction tx) {
             this.tx = tx;
@@ -303,6 +320,14 @@ public final class Proxy implements TransactionUser {
                 return;
             }
             if (response.isProvisional()) {
+                ringing.add(c);
+                if (timerC != null && !finalSent) { // §16.7 item 2: a provisional resets Timer C
+                    timerC.cancel();
+                    timerC = layer.schedule(timerCMillis, this::timerC);
+                }
+                if (cancelWhenRinging.remove(c)) {
+                    sendCancel(c);
+                }
                 if (!finalSent) {
                     up(response);
                 }
@@ -343,10 +368,31 @@ public final class Proxy implements TransactionUser {
             if (finalResponse != null && (best == null || rank(finalResponse) < rank(best))) {
                 best = finalResponse;
             }
-            if (open == 0 && !finalSent) {
-                finalSent = true;
-                pending.remove(tx);
-                up(best);
+            if (open == 0) {
+                if (timerC != null) {
+                    timerC.cancel();
+                }
+                if (!finalSent) {
+                    finalSent = true;
+                    pending.remove(tx);
+                    up(best);
+                }
+            }
+        }
+
+        /**
+         * Timer C fired: ringing branches are cancelled (their 487 completes them); a branch that never sent a
+         * provisional counts as 408 (§16.8).
+         */
+        void timerC() {
+            for (ClientTransaction c : List.copyOf(clients)) {
+                if (!finished.contains(c)) {
+                    if (ringing.contains(c)) {
+                        sendCancel(c);
+                    } else {
+                        done(c, tx.createResponse(408, "Request Timeout"));
+                    }
+                }
             }
         }
 
@@ -360,7 +406,11 @@ public final class Proxy implements TransactionUser {
         void cancelAllBut(ClientTransaction except) {
             for (ClientTransaction c : clients) {
                 if (c != except && !finished.contains(c) && c.request().isMethod(SipRequest.INVITE)) {
-                    sendCancel(c);
+                    if (ringing.contains(c)) {
+                        sendCancel(c);
+                    } else {
+                        cancelWhenRinging.add(c); // §9.1: not before a provisional
+                    }
                 }
             }
         }

@@ -62,6 +62,11 @@ public final class TransactionLayer {
         }
     }
 
+    /** Schedules {@code task} on the transaction thread (for TU timers such as a proxy's Timer C). */
+    public TimerService.Cancellable schedule(long delayMillis, Runnable task) {
+        return timers.schedule(delayMillis, task);
+    }
+
     public TimerConfig config() {
         return config;
     }

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.p2psip.overlay.NodeId;
 import org.p2psip.sip.SipPeer;
 import org.p2psip.sip.message.HeaderNames;
+import org.p2psip.sip.message.SipMessage;
 import org.p2psip.sip.message.SipParser;
 import org.p2psip.sip.message.SipRequest;
 import org.p2psip.sip.message.SipResponse;
@@ -45,7 +46,7 @@ class PeerOverUdpTest {
         dht = DhtContactStoreTestAccess.memory(now);
         store = new DhtContactStore(dht);
         peer = SipPeer.start(SipPeer.Config.of(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), DOMAIN,
-                DigestAccounts.of(Map.of("bob", "secret"))), store);
+                DigestAccounts.of(Map.of("bob", "secret"))).withTimerC(700), store);
         phone = new DatagramSocket(0, InetAddress.getLoopbackAddress());
         phone.setSoTimeout(5000);
         port = phone.getLocalPort();
@@ -204,6 +205,57 @@ class PeerOverUdpTest {
         assertEquals(482, send(looped).status());
         assertTrue(peer.proxy().stats().loops() == 1 && peer.proxy().stats().tooManyHops() == 1,
                 peer.proxy().stats().toString());
+    }
+
+    SipMessage receive(DatagramSocket s) throws Exception {
+        DatagramPacket p = new DatagramPacket(new byte[65535], 65535);
+        s.receive(p);
+        return new SipParser().parseDatagram(p.getData(), 0, p.getLength());
+    }
+
+    void reply(DatagramSocket s, SipResponse r) throws Exception {
+        byte[] b = r.encode();
+        s.send(new DatagramPacket(b, b.length, peer.localAddress()));
+    }
+
+    @Test
+    void timerCCancelsARingingBranchAnd487GoesUp() throws Exception {
+        try (DatagramSocket callee = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            callee.setSoTimeout(5000);
+            store.put(new ContactBinding("sip:dave@" + DOMAIN, "<sip:dave@127.0.0.1:" + callee.getLocalPort() + ">",
+                    null, peer.proxy().selfUri(), now.get() + 60_000)).join();
+            String invite = message("sip:dave@" + DOMAIN, 70, null).replace("MESSAGE sip:", "INVITE sip:")
+                    .replace("CSeq: 1 MESSAGE", "CSeq: 1 INVITE")
+                    .replace("Content-Type: text/plain\n", "Contact: <sip:alice@127.0.0.1:" + port + ">\n"
+                            + "Content-Type: text/plain\n");
+            byte[] b = invite.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
+            phone.send(new DatagramPacket(b, b.length, peer.localAddress()));
+
+            SipRequest inv = (SipRequest) receive(callee);
+            assertEquals("INVITE", inv.method());
+            assertEquals(69, inv.maxForwards().getAsInt());
+            assertTrue(inv.headers().first(HeaderNames.RECORD_ROUTE).orElseThrow().contains(
+                    "127.0.0.1:" + peer.localAddress().getPort()), inv.toString());
+            reply(callee, SipResponse.forRequest(inv, 180, "Ringing", "callee"));
+            SipMessage m;
+            do {
+                m = receive(callee); // INVITE retransmissions until the 180 arrived, then Timer C's CANCEL
+            } while (m instanceof SipRequest r && r.isMethod("INVITE"));
+            SipRequest cancel = (SipRequest) m;
+            assertEquals("CANCEL", cancel.method());
+            assertEquals(inv.topVia().branch(), cancel.topVia().branch());
+            reply(callee, SipResponse.forRequest(cancel, 200, "OK", "callee"));
+            reply(callee, SipResponse.forRequest(inv, 487, "Request Terminated", "callee"));
+            SipRequest ack = (SipRequest) receive(callee);
+            assertEquals("ACK", ack.method());
+
+            int last = 0;
+            while (last != 487) {
+                SipResponse r = (SipResponse) receive(phone);
+                assertTrue(r.status() == 100 || r.status() == 180 || r.status() == 487, r.toString());
+                last = r.status();
+            }
+        }
     }
 
     @Test
