@@ -1,5 +1,6 @@
 package org.p2psip.sip.proxy;
 
+import com.google.common.net.InetAddresses;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -202,47 +203,57 @@ public final class Proxy implements TransactionUser {
     private void lookupAndForward(ServerTransaction tx, SipRequest req, String aor, String hash) {
         lookups.incrementAndGet();
         store.lookup(aor).whenComplete((bindings, err) -> layer.execute(() -> {
-            if (err != null) {
-                LOG.info("lookup of {} failed: {}", aor, err.toString());
-                tx.respond(480, "Temporarily Unavailable (lookup failed)");
-                return;
+            try {
+                routeToBindings(tx, req, aor, hash, bindings, err);
+            } catch (RuntimeException e) {
+                LOG.warn("routing to {} failed", aor, e);
+                tx.respond(500, "Server Internal Error");
             }
-            if (bindings.isEmpty()) {
-                notFound.incrementAndGet();
-                tx.respond(404, "Not Found");
-                return;
-            }
-            List<ContactBinding> sorted = new ArrayList<>(bindings);
-            sorted.sort(Comparator.comparingDouble(Proxy::q).reversed()
-                    .thenComparing(Comparator.comparingLong(ContactBinding::expiresAtMillis).reversed()));
-            List<Branch> branches = new ArrayList<>();
-            for (ContactBinding b : sorted) {
-                SipUri contact;
-                SipUri path;
-                try {
-                    contact = (SipUri) Contact.parse(b.contact()).address().uri();
-                    path = SipUri.parse(b.path());
-                } catch (SipParseException | ClassCastException e) {
-                    continue;
-                }
-                if (isSelf(path)) {
-                    deliveryTarget(contact).ifPresent(t -> branches.add(new Branch(req.withRequestUri(contact), t)));
-                } else {
-                    Optional<Target> t = targetOf(path);
-                    if (t.isPresent()) {
-                        SipRequest fwd = req.withRequestUri(contact);
-                        fwd = fwd.withHeaders(fwd.headers().prepend(HeaderNames.ROUTE, "<" + path + ">"));
-                        branches.add(new Branch(fwd, t.get()));
-                    }
-                }
-            }
-            if (branches.isEmpty()) {
-                unavailable.incrementAndGet();
-                tx.respond(480, "Temporarily Unavailable");
-                return;
-            }
-            forward(tx, branches, hash);
         }));
+    }
+
+    private void routeToBindings(ServerTransaction tx, SipRequest req, String aor, String hash,
+            List<ContactBinding> bindings, Throwable err) {
+        if (err != null) {
+            LOG.info("lookup of {} failed: {}", aor, err.toString());
+            tx.respond(480, "Temporarily Unavailable (lookup failed)");
+            return;
+        }
+        if (bindings.isEmpty()) {
+            notFound.incrementAndGet();
+            tx.respond(404, "Not Found");
+            return;
+        }
+        List<ContactBinding> sorted = new ArrayList<>(bindings);
+        sorted.sort(Comparator.comparingDouble(Proxy::q).reversed()
+                .thenComparing(Comparator.comparingLong(ContactBinding::expiresAtMillis).reversed()));
+        List<Branch> branches = new ArrayList<>();
+        for (ContactBinding b : sorted) {
+            SipUri contact;
+            SipUri path;
+            try {
+                contact = (SipUri) Contact.parse(b.contact()).address().uri();
+                path = SipUri.parse(b.path());
+            } catch (SipParseException | ClassCastException e) {
+                continue;
+            }
+            if (isSelf(path)) {
+                deliveryTarget(contact).ifPresent(t -> branches.add(new Branch(req.withRequestUri(contact), t)));
+            } else {
+                Optional<Target> t = targetOf(path);
+                if (t.isPresent()) {
+                    SipRequest fwd = req.withRequestUri(contact);
+                    fwd = fwd.withHeaders(fwd.headers().prepend(HeaderNames.ROUTE, "<" + path + ">"));
+                    branches.add(new Branch(fwd, t.get()));
+                }
+            }
+        }
+        if (branches.isEmpty()) {
+            unavailable.incrementAndGet();
+            tx.respond(480, "Temporarily Unavailable");
+            return;
+        }
+        forward(tx, branches, hash);
     }
 
     private static double q(ContactBinding b) {
@@ -583,14 +594,18 @@ public final class Proxy implements TransactionUser {
         if (host.startsWith("[") && host.endsWith("]")) {
             host = host.substring(1, host.length() - 1);
         }
+        if (!InetAddresses.isInetAddress(host)) {
+            // RFC 3263 (NAPTR/SRV/A) is not done yet, and a blocking lookup on the transaction thread for a name
+            // taken from a DHT record would let anyone stall the proxy: only literal addresses are routed.
+            return Optional.empty();
+        }
         try {
-            // A literal address needs no lookup; names are resolved here (RFC 3263 is not done yet).
-            InetAddress a = InetAddress.getByName(host);
+            InetAddress a = InetAddresses.forString(host);
             if (ViaProcessing.forbidden(a)) {
                 return Optional.empty();
             }
             return Optional.of(new Target(tp, new InetSocketAddress(a, u.port() > 0 ? u.port() : 5060)));
-        } catch (UnknownHostException e) {
+        } catch (IllegalArgumentException e) {
             return Optional.empty();
         }
     }

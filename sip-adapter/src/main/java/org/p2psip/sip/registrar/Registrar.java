@@ -170,9 +170,13 @@ public final class Registrar {
                     SipResponse resp = tx.createResponse(200, "OK");
                     List<String> listed = new ArrayList<>();
                     for (ContactBinding b : bindings) {
-                        Contact c = Contact.parse(b.contact());
-                        listed.add(Contact.of(c.address().withParams(c.address().params()
-                                .with("expires", Long.toString(b.remainingSeconds(t))))).toString());
+                        try {
+                            Contact c = Contact.parse(b.contact());
+                            listed.add(Contact.of(c.address().withParams(c.address().params()
+                                    .with("expires", Long.toString(b.remainingSeconds(t))))).toString());
+                        } catch (SipParseException | IllegalArgumentException e) {
+                            // a malformed binding under the AOR (not ours): not listed
+                        }
                     }
                     if (!listed.isEmpty()) {
                         resp = resp.withHeaders(resp.headers().setAll(HeaderNames.CONTACT, listed));
