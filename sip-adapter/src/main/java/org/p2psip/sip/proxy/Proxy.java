@@ -238,13 +238,13 @@ public final class Proxy implements TransactionUser {
                 continue;
             }
             if (isSelf(path)) {
-                deliveryTarget(contact).ifPresent(t -> branches.add(new Branch(req.withRequestUri(contact), t)));
+                deliveryTarget(contact).ifPresent(t -> branches.add(new Branch(req.withRequestUri(contact), t, q(b))));
             } else {
                 Optional<Target> t = targetOf(path);
                 if (t.isPresent()) {
                     SipRequest fwd = req.withRequestUri(contact);
                     fwd = fwd.withHeaders(fwd.headers().prepend(HeaderNames.ROUTE, "<" + path + ">"));
-                    branches.add(new Branch(fwd, t.get()));
+                    branches.add(new Branch(fwd, t.get(), q(b)));
                 }
             }
         }
@@ -253,7 +253,15 @@ public final class Proxy implements TransactionUser {
             tx.respond(480, "Temporarily Unavailable");
             return;
         }
-        forward(tx, branches, hash);
+        // §16.6: the highest q first, all contacts of one q in parallel; the next q only if all of those failed
+        List<List<Branch>> groups = new ArrayList<>();
+        for (Branch b : branches) {
+            if (groups.isEmpty() || groups.get(groups.size() - 1).get(0).q() != b.q()) {
+                groups.add(new ArrayList<>());
+            }
+            groups.get(groups.size() - 1).add(b);
+        }
+        forward(tx, groups, hash);
     }
 
     private static double q(ContactBinding b) {
@@ -265,45 +273,47 @@ public final class Proxy implements TransactionUser {
     }
 
     /** One target of a (possibly forked) request: the request as it will be sent there, before our Via. */
-    private record Branch(SipRequest request, Target target) {
+    private record Branch(SipRequest request, Target target, double q) {
     }
 
     private void forward(ServerTransaction tx, SipRequest req, Target target, String hash) {
-        forward(tx, List.of(new Branch(req, target)), hash);
+        forward(tx, List.of(List.of(new Branch(req, target, 1.0))), hash);
     }
 
     /**
-     * Forwards statefully to every branch in parallel (§16.6): our Via and (INVITE, SUBSCRIBE) Record-Route on,
+     * Forwards statefully (§16.6) to the branches of the first group in parallel, and to the next group only when
+     * every branch of the previous one failed without a 6xx. Our Via and (INVITE, SUBSCRIBE) Record-Route go on,
      * Max-Forwards down. Responses are chosen per §16.7: provisionals and every 2xx go up at once, a 2xx or 6xx
      * cancels the other INVITE branches, and when all branches have a final response without a 2xx the best one goes
      * up (6xx first, else the lowest class).
      */
-    private void forward(ServerTransaction tx, List<Branch> branches, String hash) {
+    private void forward(ServerTransaction tx, List<List<Branch>> groups, String hash) {
         if (tx.state() != TransactionState.TRYING && tx.state() != TransactionState.PROCEEDING) {
             return; // answered meanwhile (CANCEL during the lookup, Timer expiry): nothing to forward
         }
-        Fork fork = new Fork(tx);
-        for (Branch b : branches) {
-            SipRequest req = b.request();
-            Headers h = req.headers();
-            OptionalInt mf = req.maxForwards();
-            h = h.set(HeaderNames.MAX_FORWARDS, Integer.toString(mf.isPresent() ? mf.getAsInt() - 1
-                    : DEFAULT_MAX_FORWARDS));
-            if (req.isMethod(SipRequest.INVITE) || req.isMethod(SipRequest.SUBSCRIBE)) {
-                h = h.prepend(HeaderNames.RECORD_ROUTE, "<" + selfUri + ">");
-            }
-            String branch = Via.MAGIC_COOKIE + hash + "."
-                    + org.p2psip.sip.transaction.Branch.next().substring(Via.MAGIC_COOKIE.length());
-            h = h.prepend(HeaderNames.VIA, Via.of(b.target().transport().name(), selfHost, selfPort, branch)
-                    .toString());
-            forwarded.incrementAndGet();
-            fork.open++;
-            fork.clients.add(layer.sendRequest(req.withHeaders(h), b.target(), fork));
-        }
+        Fork fork = new Fork(tx, groups, hash);
+        fork.startNextGroup();
         if (tx.request().isMethod(SipRequest.INVITE)) {
             pending.put(tx, fork);
             fork.timerC = layer.schedule(timerCMillis, fork::timerC);
         }
+    }
+
+    private ClientTransaction send(Fork fork, Branch b, String hash) {
+        SipRequest req = b.request();
+        Headers h = req.headers();
+        OptionalInt mf = req.maxForwards();
+        h = h.set(HeaderNames.MAX_FORWARDS, Integer.toString(mf.isPresent() ? mf.getAsInt() - 1
+                : DEFAULT_MAX_FORWARDS));
+        if (req.isMethod(SipRequest.INVITE) || req.isMethod(SipRequest.SUBSCRIBE)) {
+            h = h.prepend(HeaderNames.RECORD_ROUTE, "<" + selfUri + ">");
+        }
+        String branch = Via.MAGIC_COOKIE + hash + "."
+                + org.p2psip.sip.transaction.Branch.next().substring(Via.MAGIC_COOKIE.length());
+        h = h.prepend(HeaderNames.VIA, Via.of(b.target().transport().name(), selfHost, selfPort, branch)
+                .toString());
+        forwarded.incrementAndGet();
+        return layer.sendRequest(req.withHeaders(h), b.target(), fork);
     }
 
     /** The response context of one forwarded request (§16.7). Runs on the transaction thread. */
@@ -321,8 +331,27 @@ public final class Proxy implements TransactionUser {
         SipResponse best;
         org.p2psip.sip.transaction.TimerService.Cancellable timerC;
 
-        Fork(ServerTransaction tx) {
+        final List<List<Branch>> groups;
+        final String hash;
+        int nextGroup;
+        boolean cancelled;
+
+        Fork(ServerTransaction tx, List<List<Branch>> groups, String hash) {
             this.tx = tx;
+            this.groups = groups;
+            this.hash = hash;
+        }
+
+        /** Starts the next q group; false if there is none (or the request was cancelled). */
+        boolean startNextGroup() {
+            if (cancelled || nextGroup >= groups.size()) {
+                return false;
+            }
+            for (Branch b : groups.get(nextGroup++)) {
+                open++;
+                clients.add(send(this, b, hash));
+            }
+            return true;
         }
 
         @Override
@@ -379,6 +408,9 @@ public final class Proxy implements TransactionUser {
             if (finalResponse != null && (best == null || rank(finalResponse) < rank(best))) {
                 best = finalResponse;
             }
+            if (open == 0 && !finalSent && (best == null || best.status() < 600) && startNextGroup()) {
+                return; // sequential: the next lower q
+            }
             if (open == 0) {
                 if (timerC != null) {
                     timerC.cancel();
@@ -396,6 +428,7 @@ public final class Proxy implements TransactionUser {
          * provisional counts as 408 (§16.8).
          */
         void timerC() {
+            cancelled = true;
             for (ClientTransaction c : List.copyOf(clients)) {
                 if (!finished.contains(c)) {
                     if (ringing.contains(c)) {
@@ -444,6 +477,7 @@ public final class Proxy implements TransactionUser {
             invite.get().respond(487, "Request Terminated"); // not forwarded yet (lookup running) or done
             return;
         }
+        fork.cancelled = true;
         fork.cancelAllBut(null);
     }
 

@@ -1,6 +1,7 @@
 package org.p2psip.sip.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.DatagramPacket;
@@ -255,6 +256,39 @@ class PeerOverUdpTest {
                 assertTrue(r.status() == 100 || r.status() == 180 || r.status() == 487, r.toString());
                 last = r.status();
             }
+        }
+    }
+
+    @Test
+    void higherQFirstThenTheNextQWhenAllFailed() throws Exception {
+        try (DatagramSocket first = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+                DatagramSocket second = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+                DatagramSocket third = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            for (DatagramSocket d : List.of(first, second, third)) {
+                d.setSoTimeout(300);
+            }
+            String aor = "sip:erin@" + DOMAIN;
+            store.put(new ContactBinding(aor, "<sip:erin@127.0.0.1:" + first.getLocalPort() + ">", "1.0",
+                    peer.proxy().selfUri(), now.get() + 60_000)).join();
+            store.put(new ContactBinding(aor, "<sip:erin@127.0.0.1:" + second.getLocalPort() + ">", "1.0",
+                    peer.proxy().selfUri(), now.get() + 60_000)).join();
+            store.put(new ContactBinding(aor, "<sip:erin@127.0.0.1:" + third.getLocalPort() + ">", "0.5",
+                    peer.proxy().selfUri(), now.get() + 60_000)).join();
+            String text = message(aor, 70, null);
+            byte[] b = text.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
+            phone.send(new DatagramPacket(b, b.length, peer.localAddress()));
+
+            // both q=1.0 contacts in parallel; the q=0.5 one not yet
+            SipRequest m1 = (SipRequest) receive(first);
+            SipRequest m2 = (SipRequest) receive(second);
+            assertThrows(java.net.SocketTimeoutException.class, () -> receive(third));
+            reply(first, SipResponse.forRequest(m1, 486, "Busy Here", "x"));
+            assertThrows(java.net.SocketTimeoutException.class, () -> receive(third));
+            reply(second, SipResponse.forRequest(m2, 480, "Temporarily Unavailable", "y"));
+            SipRequest m3 = (SipRequest) receive(third);
+            assertEquals("MESSAGE", m3.method());
+            reply(third, SipResponse.forRequest(m3, 200, "OK", "z"));
+            assertEquals(200, ((SipResponse) receive(phone)).status());
         }
     }
 
