@@ -237,14 +237,28 @@ public final class Proxy implements TransactionUser {
             } catch (SipParseException | ClassCastException e) {
                 continue;
             }
-            if (isSelf(path)) {
+            // Route set: the registering peer (unless us), then the REGISTER's Path (RFC 3327), e.g. a superpeer
+            List<String> routeSet = new ArrayList<>();
+            if (!isSelf(path)) {
+                routeSet.add("<" + path + ">");
+            }
+            routeSet.addAll(b.pathHeaders());
+            if (routeSet.isEmpty()) {
                 deliveryTarget(contact).ifPresent(t -> branches.add(new Branch(req.withRequestUri(contact), t, q(b))));
             } else {
-                Optional<Target> t = targetOf(path);
+                Optional<Target> t;
+                try {
+                    t = targetOf(Address.parse(routeSet.get(0), HeaderNames.ROUTE).uri());
+                } catch (SipParseException e) {
+                    continue;
+                }
                 if (t.isPresent()) {
-                    SipRequest fwd = req.withRequestUri(contact);
-                    fwd = fwd.withHeaders(fwd.headers().prepend(HeaderNames.ROUTE, "<" + path + ">"));
-                    branches.add(new Branch(fwd, t.get(), q(b)));
+                    Headers h = req.headers();
+                    List<String> existing = h.all(HeaderNames.ROUTE);
+                    List<String> all = new ArrayList<>(routeSet);
+                    all.addAll(existing);
+                    h = h.setAll(HeaderNames.ROUTE, all);
+                    branches.add(new Branch(req.withRequestUri(contact).withHeaders(h), t.get(), q(b)));
                 }
             }
         }

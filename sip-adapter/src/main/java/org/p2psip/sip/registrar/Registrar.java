@@ -109,6 +109,13 @@ public final class Registrar {
             tx.respond(400, e.reason());
             return;
         }
+        List<String> pathHeaders;
+        try {
+            pathHeaders = r.paths().stream().map(Object::toString).toList();
+        } catch (SipParseException e) {
+            tx.respond(400, e.reason());
+            return;
+        }
         long now = clock.getAsLong();
         if (++registers % SWEEP_EVERY == 0) {
             local.values().removeIf(l -> l.expiresAtMillis() <= now);
@@ -151,8 +158,12 @@ public final class Registrar {
                     ops.add(removeBinding(aor, stored));
                 } else {
                     String q = c.address().params().get("q").orElse(null);
-                    ContactBinding b = new ContactBinding(aor, stored, q, path, now + e * 1000);
-                    local.put(uri, new Local(tx.source(), callId, cseq, b.expiresAtMillis()));
+                    ContactBinding b = new ContactBinding(aor, stored, q, path, pathHeaders, now + e * 1000);
+                    if (pathHeaders.isEmpty()) { // with Path, the source is the proxy in front, not the phone
+                        local.put(uri, new Local(tx.source(), callId, cseq, b.expiresAtMillis()));
+                    } else {
+                        local.remove(uri);
+                    }
                     ops.add(store.put(b));
                 }
             }
@@ -180,6 +191,9 @@ public final class Registrar {
                     }
                     if (!listed.isEmpty()) {
                         resp = resp.withHeaders(resp.headers().setAll(HeaderNames.CONTACT, listed));
+                    }
+                    if (!pathHeaders.isEmpty()) { // RFC 3327 §5.3: the stored Path goes back in the 200
+                        resp = resp.withHeaders(resp.headers().setAll(HeaderNames.PATH, pathHeaders));
                     }
                     tx.respond(resp);
                 });

@@ -293,6 +293,27 @@ class PeerOverUdpTest {
     }
 
     @Test
+    void pathFromASuperpeerIsStoredEchoedAndRoutedThrough() throws Exception {
+        try (DatagramSocket superpeer = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            superpeer.setSoTimeout(5000);
+            String path = "<sip:127.0.0.1:" + superpeer.getLocalPort() + ";lr>";
+            SipResponse ok = authedRegister(1, "Path: " + path + "\nContact: <sip:bob@10.1.2.3:5062>\n", "600", "MD5");
+            assertEquals(200, ok.status(), ok.toString());
+            assertEquals(List.of(path), ok.headers().all(HeaderNames.PATH));
+            assertEquals(List.of(path), store.lookup("sip:bob@" + DOMAIN).join().get(0).pathHeaders());
+
+            String text = message("sip:bob@" + DOMAIN, 70, null);
+            byte[] b = text.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
+            phone.send(new DatagramPacket(b, b.length, peer.localAddress()));
+            SipRequest m = (SipRequest) receive(superpeer);
+            assertEquals("sip:bob@10.1.2.3:5062", m.requestUri().toString());
+            assertEquals(List.of(path), m.headers().all(HeaderNames.ROUTE));
+            reply(superpeer, SipResponse.forRequest(m, 200, "OK", "b"));
+            assertEquals(200, ((SipResponse) receive(phone)).status());
+        }
+    }
+
+    @Test
     void optionsToThePeerItselfIs200() throws Exception {
         String ruri = "sip:127.0.0.1:" + peer.localAddress().getPort();
         SipResponse r = send(message(ruri, 70, null).replace("MESSAGE " + ruri, "OPTIONS " + ruri)

@@ -77,6 +77,9 @@ class DhtContactStoreTest {
     void recordRoundTrips() {
         ContactBinding b = binding("<sip:bob@10.0.0.1:5062;transport=tcp>;+sip.instance=\"<urn:x>\"", "0.7", 5);
         assertEquals(b, ContactBinding.decode(b.encode(), 5));
+        ContactBinding withPath = new ContactBinding(AOR, "<sip:bob@10.0.0.1>", null, "sip:127.0.0.1:5070;lr",
+                List.of("<sip:10.0.0.9:5060;lr>", "<sip:10.0.0.8;lr>"), 7);
+        assertEquals(withPath, ContactBinding.decode(withPath.encode(), 7));
     }
 
     @Test
