@@ -314,6 +314,44 @@ class PeerOverUdpTest {
     }
 
     @Test
+    void a6xxCancelsTheOtherBranchAndGoesUp() throws Exception {
+        try (DatagramSocket declines = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+                DatagramSocket rings = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            declines.setSoTimeout(5000);
+            rings.setSoTimeout(5000);
+            String aor = "sip:frank@" + DOMAIN;
+            for (DatagramSocket d : List.of(declines, rings)) {
+                store.put(new ContactBinding(aor, "<sip:frank@127.0.0.1:" + d.getLocalPort() + ">", null,
+                        peer.proxy().selfUri(), now.get() + 60_000)).join();
+            }
+            String invite = message(aor, 70, null).replace("MESSAGE sip:", "INVITE sip:")
+                    .replace("CSeq: 1 MESSAGE", "CSeq: 1 INVITE");
+            byte[] b = invite.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
+            phone.send(new DatagramPacket(b, b.length, peer.localAddress()));
+
+            SipRequest toDecline = (SipRequest) receive(declines);
+            SipRequest toRing = (SipRequest) receive(rings);
+            reply(rings, SipResponse.forRequest(toRing, 180, "Ringing", "r"));
+            Thread.sleep(100);
+            reply(declines, SipResponse.forRequest(toDecline, 603, "Decline", "d"));
+            SipMessage m;
+            do {
+                m = receive(rings);
+            } while (m instanceof SipRequest r && r.isMethod("INVITE"));
+            SipRequest cancel = (SipRequest) m;
+            assertEquals("CANCEL", cancel.method());
+            reply(rings, SipResponse.forRequest(cancel, 200, "OK", "r"));
+            reply(rings, SipResponse.forRequest(toRing, 487, "Request Terminated", "r"));
+
+            int last = 0;
+            while (last < 200) {
+                last = ((SipResponse) receive(phone)).status();
+            }
+            assertEquals(603, last, "the 6xx is the best response, not the 487");
+        }
+    }
+
+    @Test
     void optionsToThePeerItselfIs200() throws Exception {
         String ruri = "sip:127.0.0.1:" + peer.localAddress().getPort();
         SipResponse r = send(message(ruri, 70, null).replace("MESSAGE " + ruri, "OPTIONS " + ruri)
