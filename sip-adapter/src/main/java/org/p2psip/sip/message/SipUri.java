@@ -188,7 +188,8 @@ public final class SipUri implements Uri {
         }
     }
 
-    static String normalizeHost(String host) {
+    /** Lower case; IPv6 addresses in brackets. */
+    public static String normalizeHost(String host) {
         String h = host.toLowerCase(Locale.ROOT);
         if (h.indexOf(':') >= 0 && !h.startsWith("[")) {
             h = "[" + h + "]";

@@ -53,6 +53,20 @@ public final class TransactionLayer {
         this.maxServerTransactions = maxServerTransactions;
     }
 
+    /** Runs {@code task} on the transaction thread (for TUs resuming after asynchronous work such as a DHT get). */
+    public void execute(Runnable task) {
+        if (timers.inLoop()) {
+            task.run();
+        } else {
+            timers.execute(task);
+        }
+    }
+
+    /** Schedules {@code task} on the transaction thread (for TU timers such as a proxy's Timer C). */
+    public TimerService.Cancellable schedule(long delayMillis, Runnable task) {
+        return timers.schedule(delayMillis, task);
+    }
+
     public TimerConfig config() {
         return config;
     }

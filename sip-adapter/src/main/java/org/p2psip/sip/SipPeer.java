@@ -1,0 +1,124 @@
+package org.p2psip.sip;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import org.p2psip.overlay.Dht;
+import org.p2psip.sip.message.SipRequest;
+import org.p2psip.sip.message.SipResponse;
+import org.p2psip.sip.proxy.Proxy;
+import org.p2psip.sip.registrar.ContactStore;
+import org.p2psip.sip.registrar.DhtContactStore;
+import org.p2psip.sip.registrar.DigestAccounts;
+import org.p2psip.sip.registrar.DigestAuthenticator;
+import org.p2psip.sip.registrar.Registrar;
+import org.p2psip.sip.transaction.ServerTransaction;
+import org.p2psip.sip.transaction.TimerConfig;
+import org.p2psip.sip.transaction.TransactionUser;
+import org.p2psip.sip.transport.SipTransport;
+import org.p2psip.sip.transport.Source;
+
+/**
+ * A peer's SIP side: the stack, the registrar for its local phones and the proxy, on top of a {@link Dht}. Phones
+ * use it as registrar and outbound proxy.
+ */
+public final class SipPeer implements AutoCloseable {
+    /**
+     * @param domains    the SIP domains the overlay serves (AORs in them are looked up in the DHT)
+     * @param algorithms digest algorithms offered, in order of preference
+     * @param timerCMillis the proxy's Timer C: how long a forwarded INVITE may ring unanswered
+     */
+    public record Config(InetSocketAddress bind, Set<String> domains, String realm, DigestAccounts accounts,
+            List<String> algorithms, Registrar.Expiry expiry, TimerConfig timers, long timerCMillis) {
+        public static Config of(InetSocketAddress bind, String domain, DigestAccounts accounts) {
+            return new Config(bind, Set.of(domain), domain, accounts, DigestAuthenticator.DEFAULT_ALGORITHMS,
+                    Registrar.Expiry.DEFAULT, TimerConfig.DEFAULT, Proxy.DEFAULT_TIMER_C_MS);
+        }
+
+        public Config withAlgorithms(List<String> a) {
+            return new Config(bind, domains, realm, accounts, a, expiry, timers, timerCMillis);
+        }
+
+        public Config withTimerC(long millis) {
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, millis);
+        }
+    }
+
+    private final SipStack stack;
+    private final Registrar registrar;
+    private final Proxy proxy;
+
+    private SipPeer(SipStack stack, Registrar registrar, Proxy proxy) {
+        this.stack = stack;
+        this.registrar = registrar;
+        this.proxy = proxy;
+    }
+
+    /** Starts a peer whose bindings are OpenDHT-style values in {@code dht}. */
+    public static SipPeer start(Config config, Dht dht) throws IOException {
+        return start(config, new DhtContactStore(dht));
+    }
+
+    public static SipPeer start(Config config, ContactStore store) throws IOException {
+        AtomicReference<Proxy> tu = new AtomicReference<>();
+        SipStack stack = SipStack.start(SipTransport.Config.of(config.bind()), config.timers(), new TransactionUser() {
+            @Override
+            public void onRequest(ServerTransaction tx, SipRequest request) {
+                Proxy p = tu.get();
+                if (p == null) {
+                    tx.respond(503, "Service Unavailable (starting)");
+                } else {
+                    p.onRequest(tx, request);
+                }
+            }
+
+            @Override
+            public void onAck(SipRequest ack, Source source) {
+                Proxy p = tu.get();
+                if (p != null) {
+                    p.onAck(ack, source);
+                }
+            }
+
+            @Override
+            public void onStrayResponse(SipResponse response, Source source) {
+                Proxy p = tu.get();
+                if (p != null) {
+                    p.onStrayResponse(response, source);
+                }
+            }
+        });
+        String self = Proxy.selfUri(stack.transport().localAddress());
+        DigestAuthenticator auth = new DigestAuthenticator(config.realm(), config.accounts(), config.algorithms(),
+                300_000, System::currentTimeMillis);
+        Registrar registrar = new Registrar(auth, store, self, config.domains(), config.expiry(),
+                System::currentTimeMillis);
+        Proxy proxy = new Proxy(stack.transactions(), stack.transport(), registrar, store, config.domains(),
+                config.timerCMillis());
+        tu.set(proxy);
+        return new SipPeer(stack, registrar, proxy);
+    }
+
+    public SipStack stack() {
+        return stack;
+    }
+
+    public Registrar registrar() {
+        return registrar;
+    }
+
+    public Proxy proxy() {
+        return proxy;
+    }
+
+    public InetSocketAddress localAddress() {
+        return stack.transport().localAddress();
+    }
+
+    @Override
+    public void close() {
+        stack.close();
+    }
+}

@@ -1,0 +1,20 @@
+package org.p2psip.sip.registrar;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Where bindings live: the registrar writes its own bindings, the proxy reads everyone's. Futures may complete on
+ * any thread. This hides the record format, so the signed records of the storage module can replace
+ * {@link DhtContactStore}'s OpenDHT-style values without touching the registrar or the proxy.
+ */
+public interface ContactStore {
+    /** Stores or refreshes a binding this peer registered (the key is its AOR and Contact URI). */
+    CompletableFuture<Void> put(ContactBinding binding);
+
+    /** Removes a binding this peer registered earlier; completes normally if there was none. */
+    CompletableFuture<Void> remove(String aor, String contact);
+
+    /** The live bindings of {@code aor}, from every peer, one per Contact (the latest expiry wins). */
+    CompletableFuture<List<ContactBinding>> lookup(String aor);
+}

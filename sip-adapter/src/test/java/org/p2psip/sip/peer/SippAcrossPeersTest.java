@@ -1,0 +1,223 @@
+package org.p2psip.sip.peer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.InputStream;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import org.p2psip.overlay.NodeId;
+import org.p2psip.sip.SipPeer;
+import org.p2psip.sip.registrar.DigestAccounts;
+import org.p2psip.sip.testing.Prerequisites;
+
+/**
+ * Real sipp against two adapter peers on a 3-node loopback overlay: bob registers with digest at peer 2, alice at
+ * peer 1; alice calls bob through peer 1 (INVITE, 180, 200, ACK and BYE along the Record-Route), sends him a
+ * MESSAGE, calls with a re-INVITE after which bob hangs up (BYE back through both peers), calls and cancels before
+ * the answer (CANCEL hop by hop, 487 back), a MESSAGE to an unknown AOR gets 404, and with a second device of bob registered at peer 1 the INVITE forks
+ * in parallel: one device answers, the other is cancelled. Each sipp run must exit 0 with every call successful.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SippAcrossPeersTest {
+    static final String DOMAIN = "p2p.test";
+    static final DigestAccounts ACCOUNTS = DigestAccounts.of(Map.of("alice", "alice-secret", "bob", "bob-secret",
+            "carol", "carol-secret"));
+
+    @TempDir
+    Path dir;
+    LoopbackOverlay overlay;
+    SipPeer peer1;
+    SipPeer peer2;
+
+    @BeforeAll
+    void start() throws Exception {
+        Prerequisites.requireTools("sipp");
+        overlay = new LoopbackOverlay(3, 6);
+        InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+        // sipp 3.6 answers only MD5 challenges; SHA-256 is covered by DigestAuthenticatorTest.
+        peer1 = SipPeer.start(SipPeer.Config.of(any, DOMAIN, ACCOUNTS).withAlgorithms(List.of("MD5")),
+                overlay.node(0));
+        peer2 = SipPeer.start(SipPeer.Config.of(any, DOMAIN, ACCOUNTS).withAlgorithms(List.of("MD5")),
+                overlay.node(1));
+    }
+
+    @AfterAll
+    void stop() {
+        for (AutoCloseable c : new AutoCloseable[] {peer1, peer2, overlay}) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (Exception e) {
+                // best effort
+            }
+        }
+    }
+
+    record Result(int exit, long successful, long failed, String output) {
+    }
+
+    static int freeUdpPort() throws Exception {
+        try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    Path scenario(String name) throws Exception {
+        Path p = dir.resolve(name);
+        if (!Files.exists(p)) {
+            try (InputStream in = getClass().getResourceAsStream("/sipp/" + name)) {
+                Files.copy(in, p);
+            }
+        }
+        return p;
+    }
+
+    /** Starts sipp: {@code remote} null for a UAS. */
+    Process sipp(String scenario, SipPeer remote, int localPort, int calls, String... extra) throws Exception {
+        return sipp("u1", scenario, remote, localPort, calls, extra);
+    }
+
+    Process sipp(String transport, String scenario, SipPeer remote, int localPort, int calls, String... extra)
+            throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Prerequisites.which("sipp")));
+        if (remote != null) {
+            cmd.add("127.0.0.1:" + remote.localAddress().getPort());
+        }
+        cmd.addAll(List.of("-sf", scenario(scenario).toString(), "-t", transport, "-i", "127.0.0.1",
+                "-p", Integer.toString(localPort), "-m", Integer.toString(calls), "-r", "10", "-l", "1",
+                "-key", "domain", DOMAIN, "-key", "expires", "3600", "-key", "caller", "alice",
+                "-nostdin", "-timeout", "30s", "-timeout_error",
+                "-trace_stat", "-stf", stats(scenario, localPort).toString(), "-fd", "1"));
+        cmd.addAll(Arrays.asList(extra));
+        return new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+    }
+
+    Path stats(String scenario, int port) {
+        return dir.resolve(scenario + "-" + port + ".csv");
+    }
+
+    Result await(Process p, String scenario, int port) throws Exception {
+        p.getOutputStream().close();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("sipp did not finish: " + scenario);
+        }
+        String output = new String(out, StandardCharsets.UTF_8);
+        List<String> lines = Files.readAllLines(stats(scenario, port));
+        List<String> header = Arrays.asList(lines.get(0).split(";"));
+        String[] last = lines.get(lines.size() - 1).split(";");
+        long ok = Long.parseLong(last[header.indexOf("SuccessfulCall(C)")]);
+        long failed = Long.parseLong(last[header.indexOf("FailedCall(C)")]);
+        return new Result(p.exitValue(), ok, failed, output);
+    }
+
+    static void assertAllSucceeded(Result r, int calls, String what) {
+        String tail = r.output().length() > 4000 ? r.output().substring(r.output().length() - 4000) : r.output();
+        assertEquals(0, r.exit(), what + ": sipp exit status; output:\n" + tail);
+        assertEquals(calls, r.successful(), what + "\n" + tail);
+        assertEquals(0, r.failed(), what + "\n" + tail);
+    }
+
+    void register(String user, String password, SipPeer at, int port) throws Exception {
+        Process p = sipp("register_auth.xml", at, port, 1, "-s", user, "-au", user, "-ap", password);
+        assertAllSucceeded(await(p, "register_auth.xml", port), 1, "REGISTER " + user);
+    }
+
+    @Test
+    void registerWithDigestOverTcp() throws Exception {
+        int port = freeUdpPort();
+        Process p = sipp("t1", "register_auth.xml", peer2, port, 1, "-s", "carol", "-au", "carol", "-ap",
+                "carol-secret");
+        assertAllSucceeded(await(p, "register_auth.xml", port), 1, "REGISTER carol over TCP");
+        var values = overlay.node(0).get(NodeId.ofName("sip:carol@" + DOMAIN)).get(10, TimeUnit.SECONDS);
+        assertEquals(1, values.size());
+        assertTrue(values.get(0).data().utf8String().contains("path=" + peer2.proxy().selfUri()),
+                values.get(0).data().utf8String());
+    }
+
+    @Test
+    void registerCallMessageAndNotFoundAcrossTwoPeers() throws Exception {
+        int bobPort = freeUdpPort();
+        int alicePort = freeUdpPort();
+        register("bob", "bob-secret", peer2, bobPort);
+        register("alice", "alice-secret", peer1, alicePort);
+        assertEquals(1, overlay.node(2).get(NodeId.ofName("sip:bob@" + DOMAIN)).get(10, TimeUnit.SECONDS).size(),
+                "bob's binding is one value in the DHT");
+
+        int calls = 3;
+        Process callee = sipp("uas_call.xml", null, bobPort, calls);
+        Thread.sleep(300); // let the UAS bind
+        Result caller = await(sipp("uac_call.xml", peer1, alicePort, calls, "-s", "bob", "-key", "caller", "alice"),
+                "uac_call.xml", alicePort);
+        Result answered = await(callee, "uas_call.xml", bobPort);
+        assertAllSucceeded(caller, calls, "caller");
+        assertAllSucceeded(answered, calls, "callee");
+
+        Process receiver = sipp("uas_message.xml", null, bobPort, calls);
+        Thread.sleep(300);
+        Result sent = await(sipp("uac_message.xml", peer1, alicePort, calls, "-s", "bob", "-key", "caller", "alice"),
+                "uac_message.xml", alicePort);
+        Result received = await(receiver, "uas_message.xml", bobPort);
+        assertAllSucceeded(sent, calls, "MESSAGE sender");
+        assertAllSucceeded(received, calls, "MESSAGE receiver");
+
+        Process callee2 = sipp("uas_reinvite.xml", null, bobPort, calls, "-s", "bob");
+        Thread.sleep(300);
+        Result reinvited = await(sipp("uac_reinvite.xml", peer1, alicePort, calls, "-s", "bob"),
+                "uac_reinvite.xml", alicePort);
+        Result hungUp = await(callee2, "uas_reinvite.xml", bobPort);
+        assertAllSucceeded(reinvited, calls, "re-INVITE caller");
+        assertAllSucceeded(hungUp, calls, "re-INVITE callee hanging up");
+
+        Process ringing = sipp("uas_cancel.xml", null, bobPort, calls);
+        Thread.sleep(300);
+        Result cancelled = await(sipp("uac_cancel.xml", peer1, alicePort, calls, "-s", "bob", "-key", "caller", "alice"),
+                "uac_cancel.xml", alicePort);
+        Result rang = await(ringing, "uas_cancel.xml", bobPort);
+        assertAllSucceeded(cancelled, calls, "CANCEL caller");
+        assertAllSucceeded(rang, calls, "CANCEL callee");
+
+        Result notFound = await(sipp("uac_notfound.xml", peer1, alicePort, 2, "-s", "nobody",
+                "-key", "caller", "alice"), "uac_notfound.xml", alicePort);
+        assertAllSucceeded(notFound, 2, "404");
+        assertTrue(peer1.proxy().stats().notFound() >= 2, peer1.proxy().stats().toString());
+        // Every INVITE, ACK-less BYE and MESSAGE crossed both peers: peer 1 looked bob up and forwarded to peer 2,
+        // which delivered to bob's flow (BYE through the Record-Route).
+        assertTrue(peer1.proxy().stats().forwarded() >= 3L * calls, peer1.proxy().stats().toString());
+        assertTrue(peer2.proxy().stats().forwarded() >= 3L * calls, peer2.proxy().stats().toString());
+        assertEquals(4L * calls + 2, peer1.proxy().stats().lookups(), peer1.proxy().stats().toString());
+        assertEquals(0, peer2.proxy().stats().lookups(), "peer 2 delivers by the pushed Route, no second lookup");
+
+        // Parallel forking: bob's second device registers at peer 1. The INVITE forks to both; device 1 (at peer 2)
+        // answers after ringing, device 2 (at peer 1) rings and is cancelled by the proxy (487 absorbed).
+        int bob2Port = freeUdpPort();
+        register("bob", "bob-secret", peer1, bob2Port);
+        Process device1 = sipp("uas_call.xml", null, bobPort, calls);
+        Process device2 = sipp("uas_cancel.xml", null, bob2Port, calls);
+        Thread.sleep(300);
+        Result forked = await(sipp("uac_call.xml", peer1, alicePort, calls, "-s", "bob", "-key", "caller", "alice"),
+                "uac_call.xml", alicePort);
+        Result answeredFork = await(device1, "uas_call.xml", bobPort);
+        Result cancelledFork = await(device2, "uas_cancel.xml", bob2Port);
+        assertAllSucceeded(forked, calls, "forked caller");
+        assertAllSucceeded(answeredFork, calls, "forked callee answering");
+        assertAllSucceeded(cancelledFork, calls, "forked callee cancelled");
+    }
+}

@@ -1,0 +1,361 @@
+package org.p2psip.sip.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.p2psip.overlay.NodeId;
+import org.p2psip.sip.SipPeer;
+import org.p2psip.sip.message.HeaderNames;
+import org.p2psip.sip.message.SipMessage;
+import org.p2psip.sip.message.SipParser;
+import org.p2psip.sip.message.SipRequest;
+import org.p2psip.sip.message.SipResponse;
+import org.p2psip.sip.registrar.ContactBinding;
+import org.p2psip.sip.registrar.DhtContactStore;
+import org.p2psip.sip.registrar.DhtContactStoreTestAccess;
+import org.p2psip.sip.registrar.DigestAccounts;
+import org.p2psip.sip.registrar.DigestAuthenticator;
+
+/**
+ * One peer (registrar and proxy) over an in-memory DHT, driven with raw SIP from UDP sockets: digest REGISTER,
+ * several devices, refresh, removal, 423, and the proxy's 404 (unknown AOR, foreign target), 480, 483, 482.
+ */
+class PeerOverUdpTest {
+    static final String DOMAIN = "p2p.test";
+    final AtomicLong now = new AtomicLong(System.currentTimeMillis());
+    DhtContactStoreTestAccess.Memory dht;
+    DhtContactStore store;
+    SipPeer peer;
+    DatagramSocket phone;
+    int port;
+
+    @BeforeEach
+    void start() throws Exception {
+        dht = DhtContactStoreTestAccess.memory(now);
+        store = new DhtContactStore(dht);
+        peer = SipPeer.start(SipPeer.Config.of(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), DOMAIN,
+                DigestAccounts.of(Map.of("bob", "secret"))).withTimerC(700), store);
+        phone = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+        phone.setSoTimeout(5000);
+        port = phone.getLocalPort();
+    }
+
+    @AfterEach
+    void stop() {
+        phone.close();
+        peer.close();
+    }
+
+    SipResponse send(String text) throws Exception {
+        byte[] b = text.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
+        phone.send(new DatagramPacket(b, b.length, peer.localAddress()));
+        while (true) {
+            DatagramPacket p = new DatagramPacket(new byte[65535], 65535);
+            phone.receive(p);
+            SipResponse r = (SipResponse) new SipParser().parseDatagram(p.getData(), 0, p.getLength());
+            if (r.status() != 100) {
+                return r;
+            }
+        }
+    }
+
+    String register(int cseq, String contacts, String expires, String authorization) {
+        return "REGISTER sip:" + DOMAIN + " SIP/2.0\n"
+                + "Via: SIP/2.0/UDP 127.0.0.1:" + port + ";branch=z9hG4bK" + ThreadLocalRandom.current().nextLong()
+                + ";rport\n"
+                + "From: <sip:bob@" + DOMAIN + ">;tag=1\n"
+                + "To: <sip:bob@" + DOMAIN + ">\n"
+                + "Call-ID: reg-" + port + "\n"
+                + "CSeq: " + cseq + " REGISTER\n"
+                + contacts
+                + (expires == null ? "" : "Expires: " + expires + "\n")
+                + (authorization == null ? "" : "Authorization: " + authorization + "\n")
+                + "Max-Forwards: 70\nContent-Length: 0\n\n";
+    }
+
+    static String nonce(SipResponse challenge) {
+        String v = challenge.headers().first(HeaderNames.WWW_AUTHENTICATE).orElseThrow();
+        int i = v.indexOf("nonce=\"") + 7;
+        return v.substring(i, v.indexOf('"', i));
+    }
+
+    String credentials(String alg, String password, String nonce) {
+        String ha1 = DigestAuthenticator.h(alg, "bob:" + DOMAIN + ":" + password);
+        String ha2 = DigestAuthenticator.h(alg, "REGISTER:sip:" + DOMAIN);
+        String resp = DigestAuthenticator.h(alg, ha1 + ":" + nonce + ":00000001:c0ffee:auth:" + ha2);
+        return "Digest username=\"bob\", realm=\"" + DOMAIN + "\", nonce=\"" + nonce + "\", uri=\"sip:" + DOMAIN
+                + "\", response=\"" + resp + "\", algorithm=" + alg + ", qop=auth, nc=00000001, cnonce=\"c0ffee\"";
+    }
+
+    SipResponse authedRegister(int cseq, String contacts, String expires, String alg) throws Exception {
+        SipResponse challenge = send(register(cseq, contacts, expires, null));
+        assertEquals(401, challenge.status());
+        return send(register(cseq + 1, contacts, expires, credentials(alg, "secret", nonce(challenge))));
+    }
+
+    int stored() {
+        return dht.get(NodeId.ofName("sip:bob@" + DOMAIN)).join().size();
+    }
+
+    @Test
+    void registerWithSha256TwoDevicesRefreshAndRemove() throws Exception {
+        SipResponse challenge = send(register(1, "Contact: <sip:bob@127.0.0.1:" + port + ">\n", "600", null));
+        assertEquals(401, challenge.status());
+        List<String> offered = challenge.headers().all(HeaderNames.WWW_AUTHENTICATE);
+        assertEquals(2, offered.size());
+        assertTrue(offered.get(0).contains("algorithm=SHA-256") && offered.get(1).contains("algorithm=MD5"));
+        assertEquals(0, stored());
+
+        SipResponse bad = send(register(2, "Contact: <sip:bob@127.0.0.1:" + port + ">\n", "600",
+                credentials("SHA-256", "wrong", nonce(challenge))));
+        assertEquals(401, bad.status());
+        assertEquals(0, stored(), "a REGISTER that fails authentication never reaches the DHT");
+
+        SipResponse ok = send(register(3, "Contact: <sip:bob@127.0.0.1:" + port + ">\n", "600",
+                credentials("SHA-256", "secret", nonce(challenge))));
+        assertEquals(200, ok.status(), ok.toString());
+        assertEquals(1, ok.contacts().size());
+        assertEquals(600, ok.contacts().get(0).expires().getAsLong(), 2);
+        assertEquals(1, stored());
+
+        ok = authedRegister(4, "Contact: <sip:bob@127.0.0.1:" + port + ">\nContact: <sip:bob@127.0.0.1:9;transport=tcp>;q=0.5\n",
+                "1200", "MD5");
+        assertEquals(200, ok.status(), ok.toString());
+        assertEquals(2, ok.contacts().size(), ok.toString());
+        assertTrue(ok.contacts().stream().allMatch(c -> c.expires().getAsLong() > 1100), ok.toString());
+        assertEquals(2, stored(), "the refresh re-put the same value; the second device is a second value");
+        List<ContactBinding> bindings = store.lookup("sip:bob@" + DOMAIN).join();
+        assertTrue(bindings.stream().allMatch(b -> b.path().equals(peer.proxy().selfUri())), bindings.toString());
+
+        ok = authedRegister(6, "Contact: <sip:bob@127.0.0.1:9;transport=tcp>\n", "0", "MD5");
+        assertEquals(200, ok.status());
+        assertEquals(1, ok.contacts().size(), ok.toString());
+        assertEquals(1, stored());
+
+        ok = authedRegister(8, "Contact: *\n", "0", "SHA-256");
+        assertEquals(200, ok.status());
+        assertEquals(0, ok.contacts().size(), ok.toString());
+        assertEquals(0, stored());
+    }
+
+    @Test
+    void tooBriefIs423() throws Exception {
+        SipResponse r = authedRegister(1, "Contact: <sip:bob@127.0.0.1:" + port + ">\n", "10", "MD5");
+        assertEquals(423, r.status());
+        assertEquals("60", r.headers().first("Min-Expires").orElseThrow());
+        assertEquals(0, stored());
+    }
+
+    @Test
+    void outOfOrderRegisterIs500() throws Exception {
+        assertEquals(200, authedRegister(5, "Contact: <sip:bob@127.0.0.1:" + port + ">\n", "600", "MD5").status());
+        // same Call-ID, CSeq 2 after 6: refused, the binding stays
+        assertEquals(500, authedRegister(1, "Contact: <sip:bob@127.0.0.1:" + port + ">\n", "0", "MD5").status());
+        assertEquals(1, stored());
+        assertEquals(200, authedRegister(7, "Contact: <sip:bob@127.0.0.1:" + port + ">\n", "0", "MD5").status());
+        assertEquals(0, stored());
+    }
+
+    String message(String ruri, int maxForwards, String extraVia) {
+        return "MESSAGE " + ruri + " SIP/2.0\n"
+                + (extraVia == null ? "" : "Via: " + extraVia + "\n")
+                + "Via: SIP/2.0/UDP 127.0.0.1:" + port + ";branch=z9hG4bK" + ThreadLocalRandom.current().nextLong()
+                + ";rport\n"
+                + "From: <sip:alice@" + DOMAIN + ">;tag=a1\n"
+                + "To: <" + ruri + ">\n"
+                + "Call-ID: msg-" + ThreadLocalRandom.current().nextLong() + "\n"
+                + "CSeq: 1 MESSAGE\n"
+                + "Max-Forwards: " + maxForwards + "\n"
+                + "Content-Type: text/plain\nContent-Length: 2\n\nhi";
+    }
+
+    @Test
+    void proxyAnswers404480483And482() throws Exception {
+        assertEquals(404, send(message("sip:nobody@" + DOMAIN, 70, null)).status());
+        assertEquals(483, send(message("sip:nobody@" + DOMAIN, 0, null)).status());
+        // not a served domain, no Route of ours, no phone registered here: no open relay
+        assertEquals(404, send(message("sip:someone@127.0.0.1:9", 70, null)).status());
+        assertEquals(0, peer.proxy().stats().forwarded());
+
+        // a binding whose peer cannot be reached (a wildcard address is never sent to)
+        store.put(new ContactBinding("sip:carol@" + DOMAIN, "<sip:carol@10.0.0.3:5060>", null,
+                "sip:0.0.0.0:5060;lr", now.get() + 60_000)).join();
+        assertEquals(480, send(message("sip:carol@" + DOMAIN, 70, null)).status());
+
+        // a request that already went through us in the same routing state: loop
+        String text = message("sip:nobody@" + DOMAIN, 70, null);
+        SipRequest parsed = (SipRequest) new SipParser().parseDatagram(
+                text.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8));
+        String ours = "SIP/2.0/UDP 127.0.0.1:" + peer.localAddress().getPort() + ";branch=z9hG4bK"
+                + Proxy.loopHash(parsed) + ".abc";
+        // the phone's Via first (our Via on top would route the 482 to ourselves), ours below it
+        String looped = text.replaceFirst("(Via: [^\n]*\n)", "$1Via: " + ours + "\n");
+        assertEquals(482, send(looped).status());
+        assertTrue(peer.proxy().stats().loops() == 1 && peer.proxy().stats().tooManyHops() == 1,
+                peer.proxy().stats().toString());
+    }
+
+    SipMessage receive(DatagramSocket s) throws Exception {
+        DatagramPacket p = new DatagramPacket(new byte[65535], 65535);
+        s.receive(p);
+        return new SipParser().parseDatagram(p.getData(), 0, p.getLength());
+    }
+
+    void reply(DatagramSocket s, SipResponse r) throws Exception {
+        byte[] b = r.encode();
+        s.send(new DatagramPacket(b, b.length, peer.localAddress()));
+    }
+
+    @Test
+    void timerCCancelsARingingBranchAnd487GoesUp() throws Exception {
+        try (DatagramSocket callee = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            callee.setSoTimeout(5000);
+            store.put(new ContactBinding("sip:dave@" + DOMAIN, "<sip:dave@127.0.0.1:" + callee.getLocalPort() + ">",
+                    null, peer.proxy().selfUri(), now.get() + 60_000)).join();
+            String invite = message("sip:dave@" + DOMAIN, 70, null).replace("MESSAGE sip:", "INVITE sip:")
+                    .replace("CSeq: 1 MESSAGE", "CSeq: 1 INVITE")
+                    .replace("Content-Type: text/plain\n", "Contact: <sip:alice@127.0.0.1:" + port + ">\n"
+                            + "Content-Type: text/plain\n");
+            byte[] b = invite.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
+            phone.send(new DatagramPacket(b, b.length, peer.localAddress()));
+
+            SipRequest inv = (SipRequest) receive(callee);
+            assertEquals("INVITE", inv.method());
+            assertEquals(69, inv.maxForwards().getAsInt());
+            assertTrue(inv.headers().first(HeaderNames.RECORD_ROUTE).orElseThrow().contains(
+                    "127.0.0.1:" + peer.localAddress().getPort()), inv.toString());
+            reply(callee, SipResponse.forRequest(inv, 180, "Ringing", "callee"));
+            SipMessage m;
+            do {
+                m = receive(callee); // INVITE retransmissions until the 180 arrived, then Timer C's CANCEL
+            } while (m instanceof SipRequest r && r.isMethod("INVITE"));
+            SipRequest cancel = (SipRequest) m;
+            assertEquals("CANCEL", cancel.method());
+            assertEquals(inv.topVia().branch(), cancel.topVia().branch());
+            reply(callee, SipResponse.forRequest(cancel, 200, "OK", "callee"));
+            reply(callee, SipResponse.forRequest(inv, 487, "Request Terminated", "callee"));
+            SipRequest ack = (SipRequest) receive(callee);
+            assertEquals("ACK", ack.method());
+
+            int last = 0;
+            while (last != 487) {
+                SipResponse r = (SipResponse) receive(phone);
+                assertTrue(r.status() == 100 || r.status() == 180 || r.status() == 487, r.toString());
+                last = r.status();
+            }
+        }
+    }
+
+    @Test
+    void higherQFirstThenTheNextQWhenAllFailed() throws Exception {
+        try (DatagramSocket first = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+                DatagramSocket second = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+                DatagramSocket third = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            for (DatagramSocket d : List.of(first, second, third)) {
+                d.setSoTimeout(300);
+            }
+            String aor = "sip:erin@" + DOMAIN;
+            store.put(new ContactBinding(aor, "<sip:erin@127.0.0.1:" + first.getLocalPort() + ">", "1.0",
+                    peer.proxy().selfUri(), now.get() + 60_000)).join();
+            store.put(new ContactBinding(aor, "<sip:erin@127.0.0.1:" + second.getLocalPort() + ">", "1.0",
+                    peer.proxy().selfUri(), now.get() + 60_000)).join();
+            store.put(new ContactBinding(aor, "<sip:erin@127.0.0.1:" + third.getLocalPort() + ">", "0.5",
+                    peer.proxy().selfUri(), now.get() + 60_000)).join();
+            String text = message(aor, 70, null);
+            byte[] b = text.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
+            phone.send(new DatagramPacket(b, b.length, peer.localAddress()));
+
+            // both q=1.0 contacts in parallel; the q=0.5 one not yet
+            SipRequest m1 = (SipRequest) receive(first);
+            SipRequest m2 = (SipRequest) receive(second);
+            assertThrows(java.net.SocketTimeoutException.class, () -> receive(third));
+            reply(first, SipResponse.forRequest(m1, 486, "Busy Here", "x"));
+            assertThrows(java.net.SocketTimeoutException.class, () -> receive(third));
+            reply(second, SipResponse.forRequest(m2, 480, "Temporarily Unavailable", "y"));
+            SipRequest m3 = (SipRequest) receive(third);
+            assertEquals("MESSAGE", m3.method());
+            reply(third, SipResponse.forRequest(m3, 200, "OK", "z"));
+            assertEquals(200, ((SipResponse) receive(phone)).status());
+        }
+    }
+
+    @Test
+    void pathFromASuperpeerIsStoredEchoedAndRoutedThrough() throws Exception {
+        try (DatagramSocket superpeer = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            superpeer.setSoTimeout(5000);
+            String path = "<sip:127.0.0.1:" + superpeer.getLocalPort() + ";lr>";
+            SipResponse ok = authedRegister(1, "Path: " + path + "\nContact: <sip:bob@10.1.2.3:5062>\n", "600", "MD5");
+            assertEquals(200, ok.status(), ok.toString());
+            assertEquals(List.of(path), ok.headers().all(HeaderNames.PATH));
+            assertEquals(List.of(path), store.lookup("sip:bob@" + DOMAIN).join().get(0).pathHeaders());
+
+            String text = message("sip:bob@" + DOMAIN, 70, null);
+            byte[] b = text.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
+            phone.send(new DatagramPacket(b, b.length, peer.localAddress()));
+            SipRequest m = (SipRequest) receive(superpeer);
+            assertEquals("sip:bob@10.1.2.3:5062", m.requestUri().toString());
+            assertEquals(List.of(path), m.headers().all(HeaderNames.ROUTE));
+            reply(superpeer, SipResponse.forRequest(m, 200, "OK", "b"));
+            assertEquals(200, ((SipResponse) receive(phone)).status());
+        }
+    }
+
+    @Test
+    void a6xxCancelsTheOtherBranchAndGoesUp() throws Exception {
+        try (DatagramSocket declines = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+                DatagramSocket rings = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            declines.setSoTimeout(5000);
+            rings.setSoTimeout(5000);
+            String aor = "sip:frank@" + DOMAIN;
+            for (DatagramSocket d : List.of(declines, rings)) {
+                store.put(new ContactBinding(aor, "<sip:frank@127.0.0.1:" + d.getLocalPort() + ">", null,
+                        peer.proxy().selfUri(), now.get() + 60_000)).join();
+            }
+            String invite = message(aor, 70, null).replace("MESSAGE sip:", "INVITE sip:")
+                    .replace("CSeq: 1 MESSAGE", "CSeq: 1 INVITE");
+            byte[] b = invite.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
+            phone.send(new DatagramPacket(b, b.length, peer.localAddress()));
+
+            SipRequest toDecline = (SipRequest) receive(declines);
+            SipRequest toRing = (SipRequest) receive(rings);
+            reply(rings, SipResponse.forRequest(toRing, 180, "Ringing", "r"));
+            Thread.sleep(100);
+            reply(declines, SipResponse.forRequest(toDecline, 603, "Decline", "d"));
+            SipMessage m;
+            do {
+                m = receive(rings);
+            } while (m instanceof SipRequest r && r.isMethod("INVITE"));
+            SipRequest cancel = (SipRequest) m;
+            assertEquals("CANCEL", cancel.method());
+            reply(rings, SipResponse.forRequest(cancel, 200, "OK", "r"));
+            reply(rings, SipResponse.forRequest(toRing, 487, "Request Terminated", "r"));
+
+            int last = 0;
+            while (last < 200) {
+                last = ((SipResponse) receive(phone)).status();
+            }
+            assertEquals(603, last, "the 6xx is the best response, not the 487");
+        }
+    }
+
+    @Test
+    void optionsToThePeerItselfIs200() throws Exception {
+        String ruri = "sip:127.0.0.1:" + peer.localAddress().getPort();
+        SipResponse r = send(message(ruri, 70, null).replace("MESSAGE " + ruri, "OPTIONS " + ruri)
+                .replace("CSeq: 1 MESSAGE", "CSeq: 1 OPTIONS"));
+        assertEquals(200, r.status());
+    }
+}
