@@ -34,6 +34,10 @@ import org.p2psip.overlay.OverlayConfig;
 import org.p2psip.overlay.OverlayNode;
 import org.p2psip.overlay.link.UdpLinkLayer;
 import org.p2psip.overlay.store.SecretHashPolicy;
+import org.p2psip.storage.PersistentLocalStore;
+import org.p2psip.storage.RecordStore;
+import org.p2psip.storage.SignedRecordPolicy;
+import org.p2psip.storage.api.DraftPolicy;
 import org.p2psip.overlay.wire.WireCodec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -76,6 +80,8 @@ public final class Peer implements AutoCloseable {
     public static final int DEFAULT_XMLRPC_PORT = DEFAULT_PORT + 2;
     public static final String LOCK_FILE = "node.lock";
     private static final long MONITOR_MILLIS = 30_000;
+    /** The record store's file in the data dir. */
+    public static final String RECORDS_FILE = "records.mv";
 
     private final Path dataDir;
     private final InetAddress bindAddress;
@@ -87,12 +93,14 @@ public final class Peer implements AutoCloseable {
     private final int xmlrpcPort;
     private final InetAddress xmlrpcBind;
     private final String xmlrpcToken;
+    private final boolean persistent;
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
     private final Object lock = new Object();
 
     private volatile NodeKeys keys;
     private volatile EventLoopGroup group;
     private volatile OverlayNode node;
+    private volatile RecordStore records;
     private volatile ControlServer control;
     private volatile XmlRpcServer xmlrpc;
     private volatile FileChannel lockChannel;
@@ -105,6 +113,7 @@ public final class Peer implements AutoCloseable {
 
     private Peer(Builder b) {
         this.dataDir = b.dataDir;
+        this.persistent = b.persistent;
         this.bindAddress = b.bindAddress;
         this.port = b.port;
         this.bootstrap = List.copyOf(b.bootstrap);
@@ -144,6 +153,7 @@ public final class Peer implements AutoCloseable {
         private Integer xmlrpcPort;
         private InetAddress xmlrpcBind;
         private String xmlrpcToken;
+        private boolean persistent = true;
 
         private Builder() { }
 
@@ -178,6 +188,15 @@ public final class Peer implements AutoCloseable {
         }
 
         /** Where the node key (and later the record store) lives; created, mode 700, if missing. */
+        /**
+         * Whether the peer keeps its share of the DHT on disk ({@code records.mv} in the data dir, the default), so
+         * a restart keeps every record it held; false keeps it in memory only.
+         */
+        public Builder persistent(boolean persistent) {
+            this.persistent = persistent;
+            return this;
+        }
+
         public Builder dataDir(Path dir) {
             this.dataDir = Objects.requireNonNull(dir, "dataDir");
             return this;
@@ -270,6 +289,17 @@ public final class Peer implements AutoCloseable {
      * @return a future that completes with this peer once it has joined the overlay (at once when it has
      *         no bootstrap node), and fails if it cannot start or is closed before it joins
      */
+    /**
+     * Opens the on-disk record store. Its TOFU name claims live in the same file, so a name's first owner stays
+     * its owner across restarts.
+     */
+    private RecordStore openRecords() {
+        RecordStore.Options o = new RecordStore.Options(config.storeMaxBytes(), config.storeMaxBytesPerSource(),
+                config.maxValuesPerKey(), config.maxTtlMillis(), true, 16);
+        return RecordStore.open(dataDir.resolve(RECORDS_FILE), o,
+                rs -> new PeerPolicy(DraftPolicy.of(SignedRecordPolicy.tofu(rs.nameOwners()))));
+    }
+
     public CompletableFuture<Peer> start() {
         synchronized (lock) {
             if (started || closed) {
@@ -285,6 +315,9 @@ public final class Peer implements AutoCloseable {
             if (keys == null) {
                 keys = NodeKeys.loadOrCreate(dataDir);
             }
+            if (persistent) {
+                records = openRecords();
+            }
         } catch (IOException | RuntimeException e) {
             joined.completeExceptionally(e);
             close();
@@ -298,7 +331,9 @@ public final class Peer implements AutoCloseable {
                     link.close();
                     throw new CancellationException("the peer was closed while starting");
                 }
-                node = new OverlayNode(keys.id(), link, config, new PeerPolicy(), new WireCodec(), new SecureRandom())
+                node = (records != null
+                        ? new OverlayNode(keys.id(), link, config, new PersistentLocalStore(records), new WireCodec(), new SecureRandom())
+                        : new OverlayNode(keys.id(), link, config, new PeerPolicy(), new WireCodec(), new SecureRandom()))
                         .start();
             }
             if (controlPort < 0) {
@@ -566,6 +601,14 @@ public final class Peer implements AutoCloseable {
         }
         if (n != null) {
             n.close();
+        }
+        RecordStore r = records;
+        if (r != null) {
+            try {
+                r.close();
+            } catch (RuntimeException e) {
+                LOG.warn("closing the record store {}: {}", dataDir.resolve(RECORDS_FILE), e.toString());
+            }
         }
         EventLoopGroup g = group;
         if (g != null && !g.isShuttingDown()) {

@@ -17,8 +17,9 @@ import org.p2psip.storage.api.DraftPolicy;
  * nonce is its 32-byte SHA-256. A remove goes by the stored value when this node holds it, otherwise by its proof
  * (an OpenDHT secret hashes to the owner; a draft proof is a signed record).
  *
- * <p>The draft side runs in trust-on-first-use mode with an in-memory owner registry (lost on restart), until the
- * peer is given trust anchors and a persistent record store.
+ * <p>The draft side runs in trust-on-first-use mode. A peer with its persistent record store keeps the TOFU claims
+ * in that store ({@code Peer#openRecords}); the no-argument constructor keeps them in memory. Trust anchors for
+ * {@code ca} mode are not configurable yet.
  */
 public final class PeerPolicy implements StoragePolicy {
     private final SecretHashPolicy openDht = new SecretHashPolicy();

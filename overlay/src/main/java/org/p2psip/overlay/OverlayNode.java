@@ -24,6 +24,7 @@ import org.p2psip.overlay.routing.RoutingTable;
 import org.p2psip.overlay.rpc.RateLimiter;
 import org.p2psip.overlay.rpc.RpcEngine;
 import org.p2psip.overlay.runtime.Scheduler;
+import org.p2psip.overlay.store.LocalStore;
 import org.p2psip.overlay.store.StoragePolicy;
 import org.p2psip.overlay.store.ValueStore;
 import org.p2psip.overlay.wire.Fragmenter;
@@ -68,7 +69,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
     private final WireCodec codec;
     private final RoutingTable routing;
     private final LinkTable linkTable;
-    private final ValueStore store;
+    private final LocalStore store;
     private final RpcEngine rpc;
     private final RateLimiter limiter;
     private final Reassembler reassembler;
@@ -97,6 +98,15 @@ public final class OverlayNode implements Dht, AutoCloseable {
      * @param policy decides which values this node stores
      */
     public OverlayNode(NodeId id, LinkLayer links, OverlayConfig config, StoragePolicy policy, WireCodec codec, Random random) {
+        this(id, links, config, new ValueStore(policy, config.storeMaxBytes(), config.storeMaxBytesPerSource(),
+                config.maxValuesPerKey(), config.maxTtlMillis()), codec, random);
+    }
+
+    /**
+     * Creates a node on {@code links} that keeps its share of the DHT in {@code store} (for example a persistent
+     * one, so a restart keeps every record); the store applies its own policy and quotas.
+     */
+    public OverlayNode(NodeId id, LinkLayer links, OverlayConfig config, LocalStore store, WireCodec codec, Random random) {
         this.id = id;
         this.config = config;
         this.links = links;
@@ -108,8 +118,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
         this.routing = new RoutingTable(id, config.k(), now);
         this.linkTable = new LinkTable(config.maxLinks(), addr -> routing.removeAddress(addr, scheduler.nowMillis()),
                 routing::containsAddress);
-        this.store = new ValueStore(policy, config.storeMaxBytes(), config.storeMaxBytesPerSource(), config.maxValuesPerKey(),
-                config.maxTtlMillis());
+        this.store = store;
         this.rpc = new RpcEngine(scheduler, id, this::send, config.attemptTimeoutMillis(), config.attempts(), random);
         this.limiter = new RateLimiter(config.requestsPerSecondPerSource(), 65_536);
         this.reassembler = new Reassembler(4 << 20, 8, 5_000);

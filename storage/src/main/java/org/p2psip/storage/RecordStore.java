@@ -225,6 +225,25 @@ public final class RecordStore implements AutoCloseable {
         }
     }
 
+    /** Number of keys with stored values (a scan: for status output, not for hot paths). */
+    public synchronized int keyCount() {
+        int n = 0;
+        String last = null;
+        for (String id : values.keySet()) {
+            String k = id.substring(0, 40);
+            if (!k.equals(last)) {
+                last = k;
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** The store's byte quota. */
+    public long maxBytes() {
+        return options.maxBytes();
+    }
+
     /** TOFU claims kept in this store, so they survive a restart. */
     public NameOwners nameOwners() {
         return new NameOwners() {

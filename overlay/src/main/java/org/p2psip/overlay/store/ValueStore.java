@@ -19,7 +19,7 @@ import org.p2psip.overlay.wire.Message.Status;
  * bytes for the whole store and for each source, so one peer cannot fill a node. Used on the node's
  * thread only.
  */
-public final class ValueStore {
+public final class ValueStore implements LocalStore {
     private final StoragePolicy policy;
     private final long maxBytes;
     private final long maxBytesPerSource;
@@ -97,6 +97,7 @@ public final class ValueStore {
      *
      * @param source who is charged for the bytes (the sender's IP or endpoint, per configuration)
      */
+    @Override
     public Outcome put(NodeId key, DhtValue value, Object source, long now) {
         if (value.expiredAt(now)) {
             return Outcome.fail(Status.REFUSED, "the value has already expired");
@@ -162,6 +163,7 @@ public final class ValueStore {
      * not hold is charged to {@code source}, and refused with CAPACITY when that does not fit, so removes
      * of made-up values cannot fill memory.
      */
+    @Override
     public Outcome remove(StoragePolicy.RemoveRequest req, long tombstoneUntil, Object source, long now) {
         KeyEntry entry = keys.get(req.key());
         ValueId id = new ValueId(req.owner(), req.nonce());
@@ -214,6 +216,7 @@ public final class ValueStore {
     }
 
     /** The live values at {@code key}, in value-id order. */
+    @Override
     public List<DhtValue> get(NodeId key, long now) {
         KeyEntry entry = keys.get(key);
         if (entry == null) {
@@ -235,6 +238,7 @@ public final class ValueStore {
      * Values after {@code placemark} (the encoded id of the last value of the previous page), at most
      * {@code maxValues} (0: no count limit) and about {@code maxBytes}.
      */
+    @Override
     public Page page(NodeId key, int maxValues, Bytes placemark, int maxBytes, long now) {
         KeyEntry entry = keys.get(key);
         if (entry == null) {
@@ -267,7 +271,8 @@ public final class ValueStore {
         return new Page(out, next);
     }
 
-    static Bytes encodePlacemark(ValueId id) {
+    /** The placemark that resumes a page after value {@code id}. */
+    public static Bytes encodePlacemark(ValueId id) {
         byte[] o = id.owner().unsafeArray();
         byte[] n = id.nonce().unsafeArray();
         byte[] b = new byte[2 + o.length + n.length];
@@ -278,7 +283,8 @@ public final class ValueStore {
         return Bytes.wrap(b);
     }
 
-    static ValueId decodePlacemark(Bytes p) {
+    /** The value id a placemark resumes after, or null when it is malformed. */
+    public static ValueId decodePlacemark(Bytes p) {
         byte[] b = p.unsafeArray();
         if (b.length < 2) {
             return null;
@@ -298,6 +304,7 @@ public final class ValueStore {
     /**
      * Drops expired values and tombstones; reports each expired value to {@code expired}.
      */
+    @Override
     public void sweep(long now, BiConsumer<NodeId, DhtValue> expired) {
         Iterator<Map.Entry<NodeId, KeyEntry>> it = keys.entrySet().iterator();
         while (it.hasNext()) {
@@ -333,6 +340,7 @@ public final class ValueStore {
     }
 
     /** Calls {@code action} for every key with live values (for replication). */
+    @Override
     public void forEachKey(long now, BiConsumer<NodeId, List<DhtValue>> action) {
         for (Map.Entry<NodeId, KeyEntry> e : keys.entrySet()) {
             List<DhtValue> live = get(e.getKey(), now);
@@ -347,18 +355,22 @@ public final class ValueStore {
         return new ArrayList<>(keys.keySet());
     }
 
+    @Override
     public long valueCount() {
         return values;
     }
 
+    @Override
     public int keyCount() {
         return keys.size();
     }
 
+    @Override
     public long bytes() {
         return bytes;
     }
 
+    @Override
     public long maxBytes() {
         return maxBytes;
     }
