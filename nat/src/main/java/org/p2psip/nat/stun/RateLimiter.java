@@ -9,7 +9,7 @@ import java.util.Map;
  * The table is bounded: the least recently seen sources are forgotten first, which only ever makes the limiter
  * more lenient, never lets it grow without bound under a spoofed-source flood.
  */
-final class RateLimiter {
+public final class RateLimiter {
     private final double ratePerNano;
     private final double burst;
     private final Map<InetAddress, Bucket> buckets;
@@ -19,7 +19,7 @@ final class RateLimiter {
         long lastNanos;
     }
 
-    RateLimiter(double ratePerSecond, int burst, int maxSources) {
+    public RateLimiter(double ratePerSecond, int burst, int maxSources) {
         this.ratePerNano = ratePerSecond / 1e9;
         this.burst = burst;
         this.buckets = new LinkedHashMap<>(256, 0.75f, true) {
@@ -32,7 +32,8 @@ final class RateLimiter {
         };
     }
 
-    synchronized boolean allow(InetAddress source, long nowNanos) {
+    /** Takes a token for {@code source}; false when it is over its rate. */
+    public synchronized boolean allow(InetAddress source, long nowNanos) {
         Bucket b = buckets.get(source);
         if (b == null) {
             b = new Bucket();

@@ -33,6 +33,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.p2psip.nat.stun.RateLimiter;
 import org.p2psip.nat.stun.StunAttribute;
 import org.p2psip.nat.stun.StunClass;
 import org.p2psip.nat.stun.StunCodec;
@@ -459,7 +460,7 @@ public final class TurnServer implements AutoCloseable {
     private final boolean ownGroup;
     private final EventLoop loop;
     private final Stats stats = new Stats();
-    private final SourceLimiter limiter;
+    private final RateLimiter limiter;
     private final byte[] nonceSecret = new byte[20];
     private final SecureRandom random = new SecureRandom();
     private final long startNanos = System.nanoTime();
@@ -478,7 +479,7 @@ public final class TurnServer implements AutoCloseable {
         this.group = group;
         this.ownGroup = ownGroup;
         this.loop = group.next();
-        this.limiter = new SourceLimiter(config.requestsPerSecond(), config.requestBurst(), 8192);
+        this.limiter = new RateLimiter(config.requestsPerSecond(), config.requestBurst(), 8192);
         this.filter = config.peerFilter();
         random.nextBytes(nonceSecret);
     }
@@ -1211,49 +1212,6 @@ public final class TurnServer implements AutoCloseable {
         }
         if (ownGroup) {
             group.shutdownGracefully(0, 200, TimeUnit.MILLISECONDS).syncUninterruptibly();
-        }
-    }
-
-    /** Per-source-IP token buckets for requests; the table is bounded (least recently seen forgotten first). */
-    static final class SourceLimiter {
-        private final double ratePerNano;
-        private final double burst;
-        private final Map<InetAddress, Bucket> buckets;
-
-        private static final class Bucket {
-            double tokens;
-            long last;
-        }
-
-        SourceLimiter(double ratePerSecond, int burst, int maxSources) {
-            this.ratePerNano = ratePerSecond / 1e9;
-            this.burst = burst;
-            this.buckets = new LinkedHashMap<>(256, 0.75f, true) {
-                private static final long serialVersionUID = 1L;
-
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<InetAddress, Bucket> eldest) {
-                    return size() > maxSources;
-                }
-            };
-        }
-
-        /** Called on the event loop only. */
-        boolean allow(InetAddress source, long nowNanos) {
-            Bucket b = buckets.get(source);
-            if (b == null) {
-                b = new Bucket();
-                b.tokens = burst;
-                b.last = nowNanos;
-                buckets.put(source, b);
-            }
-            b.tokens = Math.min(burst, b.tokens + Math.max(0, nowNanos - b.last) * ratePerNano);
-            b.last = nowNanos;
-            if (b.tokens >= 1) {
-                b.tokens -= 1;
-                return true;
-            }
-            return false;
         }
     }
 }
