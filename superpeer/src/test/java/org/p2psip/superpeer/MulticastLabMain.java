@@ -38,7 +38,8 @@ public final class MulticastLabMain {
         while (System.nanoTime() < end) {
             System.out.println("STATUS " + node.id().toHex() + " " + node.site().size() + " "
                     + String.join(",", node.superpeers().stream().map(NodeId::toHex).toList()) + " role="
-                    + node.role());
+                    + node.role() + " v4=" + node.discovery().acceptedV4() + " v6=" + node.discovery().acceptedV6()
+                    + " dup=" + node.discovery().duplicates() + " replayed=" + node.discovery().verifier().replayed());
             System.out.flush();
             Thread.sleep(100);
         }

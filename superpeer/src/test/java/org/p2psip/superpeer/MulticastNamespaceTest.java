@@ -76,7 +76,7 @@ class MulticastNamespaceTest {
             String[][] who = {{nsA, "192.0.2.1", vA}, {nsB, "192.0.2.2", vB}};
             for (String[] w : who) {
                 Process p = new ProcessBuilder("ip", "netns", "exec", w[0], java, "-Xmx64m", "-XX:TieredStopAtLevel=1",
-                        "-cp", cp, MulticastLabMain.class.getName(), w[1], w[2], "false", "15")
+                        "-cp", cp, MulticastLabMain.class.getName(), w[1], w[2], "true", "15")
                         .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                         .start();
                 children.add(p);
@@ -107,7 +107,8 @@ class MulticastNamespaceTest {
                 if (a != null && b != null) {
                     String[] fa = a.split(" ");
                     String[] fb = b.split(" ");
-                    if (fa[2].equals("2") && fb[2].equals("2") && fa[3].equals(fb[3]) && fa[3].contains(",")) {
+                    if (fa[2].equals("2") && fb[2].equals("2") && fa[3].equals(fb[3]) && fa[3].contains(",")
+                            && v6(fa) > 0 && v6(fb) > 0) {
                         break;
                     }
                 }
@@ -120,6 +121,8 @@ class MulticastNamespaceTest {
             assertEquals("2", fa[2], "A sees B by multicast");
             assertEquals("2", fb[2], "B sees A by multicast");
             assertEquals(fa[3], fb[3], "both elect the same superpeers");
+            assertTrue(v4(fa) > 0 && v4(fb) > 0, "IPv4 multicast (239.255.42.42) delivered");
+            assertTrue(v6(fa) > 0 && v6(fb) > 0, "IPv6 multicast (ff02::4242:5350) delivered");
         } finally {
             for (Process p : children) {
                 p.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -134,6 +137,14 @@ class MulticastNamespaceTest {
                 }
             }
         }
+    }
+
+    private static long v4(String[] f) {
+        return Long.parseLong(f[5].substring(3));
+    }
+
+    private static long v6(String[] f) {
+        return Long.parseLong(f[6].substring(3));
     }
 
     private static final class Map2 extends ConcurrentHashMap<String, String> {

@@ -159,6 +159,33 @@ public final class LanDiscovery implements ReachabilityVerifier, AutoCloseable {
         return b;
     }
 
+    private final java.util.concurrent.atomic.AtomicLong duplicates = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong acceptedV4 = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong acceptedV6 = new java.util.concurrent.atomic.AtomicLong();
+
+    private void countFamily(InetSocketAddress from) {
+        if (from.getAddress() instanceof java.net.Inet6Address) {
+            acceptedV6.incrementAndGet();
+        } else {
+            acceptedV4.incrementAndGet();
+        }
+    }
+
+    /** Announcements dropped because the table already holds exactly that one (received by several paths). */
+    public long duplicates() {
+        return duplicates.get();
+    }
+
+    /** Genuine announcements (accepted, or duplicates of accepted ones) that arrived from an IPv4 source. */
+    public long acceptedV4() {
+        return acceptedV4.get();
+    }
+
+    /** Genuine announcements (accepted, or duplicates of accepted ones) that arrived from an IPv6 source. */
+    public long acceptedV6() {
+        return acceptedV6.get();
+    }
+
     public PeerTable table() {
         return table;
     }
@@ -265,7 +292,24 @@ public final class LanDiscovery implements ReachabilityVerifier, AutoCloseable {
     }
 
     private void onAnnouncement(byte[] enc, InetSocketAddress from) {
-        AnnouncementVerifier.Result r = verifier.check(enc);
+        AnnouncementVerifier.Result r;
+        try {
+            Announcement a = Announcement.decode(enc);
+            PeerTable.Entry known = table.get(a.nodeId());
+            if (known != null && known.announcement().equals(a)) {
+                // the same announcement again: it came by several paths (static list and multicast, IPv4 and
+                // IPv6, or a socket that receives every group). Not a replay; drop it before any crypto.
+                duplicates.incrementAndGet();
+                countFamily(from);
+                return;
+            }
+            r = verifier.check(a);
+        } catch (MalformedAnnouncementException e) {
+            r = verifier.check(enc); // counts it as malformed
+        }
+        if (r.announcement().isPresent()) {
+            countFamily(from);
+        }
         r.announcement().ifPresent(a -> {
             if (a.nodeId().equals(keys.id())) {
                 return; // our own, looped back
