@@ -60,7 +60,6 @@ public final class SiteNode implements AutoCloseable {
     private final Ed25519Keys keys;
     private final Config config;
     private final Supplier<SelfInfo> self;
-    private final EventLoopGroup group;
     private final LanDiscovery discovery;
     private final ReachabilityVerifier reachability;
     private final Election election;
@@ -79,7 +78,6 @@ public final class SiteNode implements AutoCloseable {
     private SiteNode(EventLoopGroup group, Ed25519Keys keys, Config config, Supplier<SelfInfo> self,
                      LanDiscovery.Config discoveryConfig, ReachabilityVerifier verifierOverride,
                      BiConsumer<Role, Role> onRole) throws InterruptedException {
-        this.group = group;
         this.keys = keys;
         this.config = config;
         this.self = self;
