@@ -71,6 +71,7 @@ public final class SiteNode implements AutoCloseable {
     private volatile Election.Result last;
     private volatile List<NodeId> site = List.of();
     private int ticks;
+    private int electedStreak;
     private ScheduledFuture<?> task;
 
     private record Claim(InetSocketAddress address, Boolean verified) {}
@@ -145,9 +146,15 @@ public final class SiteNode implements AutoCloseable {
         if (++ticks <= config.warmup()) {
             return;
         }
-        Election.Result r = election.elect(members, this::publicVerified, now);
+        Election.Result r = election.elect(members, this::publicVerified, now, mine.timestampMillis());
         last = r;
         boolean elected = r.elected(keys.id());
+        // a leaf takes a seat only when elected in two consecutive ticks: one tick's table that briefly misses
+        // peers (a late announcement) must not make it flap up and down
+        electedStreak = elected ? electedStreak + 1 : 0;
+        if (elected && role.role() == Role.LEAF && electedStreak < 2) {
+            return;
+        }
         role.onElection(elected, (elected ? "elected" : "not elected") + ": superpeers "
                 + r.superpeers().stream().map(NodeId::shortHex).toList() + " of " + members.size() + " members, "
                 + r.seats() + " seats");

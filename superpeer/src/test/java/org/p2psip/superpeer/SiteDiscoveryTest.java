@@ -106,6 +106,7 @@ class SiteDiscoveryTest {
         long stopped = System.nanoTime();
         List<NodeId> after = List.of(nodes.get(3).id(), nodes.get(2).id());
         await(Duration.ofSeconds(10), () -> nodes.stream().allMatch(s -> s.superpeers().equals(after)
+                && s.site().size() == n - 1
                 && s.role() == (after.contains(s.id()) ? Role.SUPERPEER : Role.LEAF)), "failover");
         long failover = (System.nanoTime() - stopped) / 1_000_000;
         System.out.println("failover in " + failover + " ms");
@@ -162,6 +163,81 @@ class SiteDiscoveryTest {
             claimant.close();
             checker.close();
         }
+    }
+
+    @Test
+    void aBetterNewcomerTakesASeatOnlyAfterTheHold() throws Exception {
+        int n = 5;
+        List<Integer> ports = freePorts(n + 1);
+        List<InetSocketAddress> all = ports.stream().map(p -> new InetSocketAddress(LO, p)).toList();
+        SiteNode.Config cfg = new SiteNode.Config(Duration.ofMillis(200), 4, 3,
+                ElectionConfig.DEFAULT.withHold(Duration.ofMillis(2000)));
+        InetSocketAddress reflexive = new InetSocketAddress(InetAddress.getByName("198.51.100.7"), 40000);
+        for (int i = 0; i <= n; i++) {
+            // the newcomer (index n) has full-cone filtering: a tier above the restricted incumbents
+            NatInfo nat = i == n ? NatInfo.behindNat(MappingBehavior.ENDPOINT_INDEPENDENT,
+                    FilteringBehavior.ENDPOINT_INDEPENDENT) : RESTRICTED;
+            SiteNode.SelfInfo self = new SiteNode.SelfInfo(List.of(new InetSocketAddress(LO, 6000 + i)), 8, reflexive,
+                    nat, Preference.AUTO, 100 + 150 * i, 1024, 10_000);
+            List<InetSocketAddress> others = new ArrayList<>(all);
+            others.remove(i);
+            if (i == n) {
+                List<NodeId> sitting = List.of(nodes.get(4).id(), nodes.get(3).id());
+                await(Duration.ofSeconds(10), () -> nodes.stream().allMatch(s -> s.superpeers().equals(sitting)),
+                        "convergence before the newcomer");
+            }
+            nodes.add(SiteNode.start(group, Ed25519Keys.generate(), cfg, () -> self,
+                    LanDiscovery.Config.staticOnly(all.get(i), others), null, null));
+        }
+        SiteNode newcomer = nodes.get(n);
+        List<NodeId> before = List.of(nodes.get(4).id(), nodes.get(3).id());
+        await(Duration.ofSeconds(5), () -> nodes.stream().allMatch(s -> s.site().size() == n + 1), "all see 6: "
+                + nodes.stream().map(s -> s.site().size() + "/" + s.discovery().table().size()).toList());
+        long seen = System.nanoTime();
+        // within the hold the incumbents keep their seats everywhere
+        while (System.nanoTime() - seen < 1_200_000_000L) {
+            for (SiteNode s : nodes) {
+                if (!s.superpeers().isEmpty()) {
+                    assertEquals(before, s.superpeers(), "no seat changes hands before the hold, node " + nodes.indexOf(s)
+                            + " table " + s.discovery().table().entries().stream().map(e -> e.announcement().nodeId().shortHex() + ":" + e.announcement().role()).toList());
+                }
+            }
+            Thread.sleep(20);
+        }
+        List<NodeId> after = List.of(newcomer.id(), nodes.get(4).id());
+        await(Duration.ofSeconds(5), () -> nodes.stream().allMatch(s -> s.superpeers().equals(after)
+                && s.role() == (after.contains(s.id()) ? Role.SUPERPEER : Role.LEAF)), "the newcomer seated");
+        assertEquals(Role.LEAF, nodes.get(3).role(), "the weaker incumbent stepped down");
+    }
+
+    @Test
+    void hostilePacketsDoNotDisturbDiscovery() throws Exception {
+        List<Integer> ports = freePorts(2);
+        List<InetSocketAddress> all = ports.stream().map(p -> new InetSocketAddress(LO, p)).toList();
+        SiteNode.Config cfg = new SiteNode.Config(Duration.ofMillis(100), 3, 2, ElectionConfig.DEFAULT);
+        for (int i = 0; i < 2; i++) {
+            SiteNode.SelfInfo self = new SiteNode.SelfInfo(List.of(new InetSocketAddress(LO, 6000 + i)), 8,
+                    new InetSocketAddress(InetAddress.getByName("198.51.100.7"), 1), RESTRICTED, Preference.AUTO,
+                    100, 1, 1);
+            nodes.add(SiteNode.start(group, Ed25519Keys.generate(), cfg, () -> self,
+                    LanDiscovery.Config.staticOnly(all.get(i), List.of(all.get(1 - i))), null, null));
+        }
+        java.util.Random rnd = new java.util.Random(3);
+        try (DatagramSocket attacker = new DatagramSocket(0, LO)) {
+            for (int i = 0; i < 3000; i++) {
+                byte[] junk = new byte[rnd.nextInt(600)];
+                rnd.nextBytes(junk);
+                if (junk.length > 0 && i % 3 == 0) {
+                    junk[0] = (byte) "ACR".charAt(i % 3 == 0 ? rnd.nextInt(3) : 0);
+                }
+                attacker.send(new java.net.DatagramPacket(junk, junk.length, all.get(0)));
+            }
+        }
+        await(Duration.ofSeconds(5), () -> nodes.stream().allMatch(s -> s.site().size() == 2
+                && s.superpeers().size() == 2), "the site forms despite the junk");
+        assertTrue(nodes.get(0).discovery().verifier().malformed() > 0, "junk announcements counted as malformed");
+        assertEquals(0, nodes.get(0).discovery().verifier().accepted() - nodes.get(0).discovery().verifier().accepted()
+                + nodes.get(0).discovery().verifier().forged());
     }
 
     static Announcement claim(Ed25519Keys k, InetSocketAddress publicAddr) {

@@ -16,7 +16,8 @@ import org.p2psip.superpeer.discovery.Role;
 /**
  * Elects a site's superpeers from its announcement table.
  *
- * <p>Without sitting superpeers (no member announces {@link Role#SUPERPEER}) the result is the top S of the
+ * <p>Sitting superpeers are the members that announce {@link Role#SUPERPEER} and those this instance seated in
+ * its previous result (their announcements may lag the decision by an interval). Without sitting superpeers the result is the top S of the
  * {@link Score#RANKING}, a pure function of the table. With sitting superpeers, hysteresis applies: they keep their
  * seats (the best S of them if there are too many, e.g. after two sites merged), free seats go to the best
  * others in rank order, and a challenger takes the weakest sitting superpeer's seat only when it
@@ -30,6 +31,8 @@ import org.p2psip.superpeer.discovery.Role;
 public final class Election {
     private final ElectionConfig config;
     private final Map<NodeId, Long> beatingSince = new HashMap<>();
+    /** Seats of the previous result: sitting even before their own announcements say SUPERPEER. */
+    private Set<NodeId> lastSeated = Set.of();
 
     public Election(ElectionConfig config) {
         this.config = config;
@@ -53,11 +56,20 @@ public final class Election {
      * @param nowMillis      a monotonic local time, for the hold
      */
     public Result elect(Collection<Announcement> members, Predicate<NodeId> publicVerified, long nowMillis) {
+        return elect(members, publicVerified, nowMillis, Long.MIN_VALUE);
+    }
+
+    /**
+     * @param wallMillis wall-clock reference to which announced uptimes are extrapolated ({@link Score#of(Announcement,
+     *                   boolean, long)}); {@code Long.MIN_VALUE}: take them as announced
+     */
+    public Result elect(Collection<Announcement> members, Predicate<NodeId> publicVerified, long nowMillis,
+                        long wallMillis) {
         List<Score> ranking = new ArrayList<>();
         Set<NodeId> seen = new HashSet<>();
         for (Announcement a : members) {
             if (a.preference() != Preference.NEVER && seen.add(a.nodeId())) {
-                ranking.add(Score.of(a, publicVerified.test(a.nodeId())));
+                ranking.add(Score.of(a, publicVerified.test(a.nodeId()), wallMillis));
             }
         }
         ranking.sort(Score.RANKING);
@@ -65,7 +77,8 @@ public final class Election {
 
         List<Score> seated = new ArrayList<>();
         for (Score s : ranking) {
-            if (seated.size() < seats && s.announcement().role() == Role.SUPERPEER) {
+            if (seated.size() < seats && (s.announcement().role() == Role.SUPERPEER
+                    || lastSeated.contains(s.announcement().nodeId()))) {
                 seated.add(s);
             }
         }
@@ -107,6 +120,7 @@ public final class Election {
         for (Score s : seated) {
             ids.add(s.announcement().nodeId());
         }
+        lastSeated = Set.copyOf(ids);
         return new Result(List.copyOf(ids), seats, List.copyOf(ranking), Set.copyOf(stillBeating));
     }
 

@@ -159,7 +159,7 @@ class ElectionTest {
     void freeSeatIsFilledAtOnceAndTooManyIncumbentsAreTrimmed() throws Exception {
         ElectionConfig cfg = ElectionConfig.DEFAULT.withHold(Duration.ofSeconds(10));
         Announcement a = ann(RESTRICTED, Role.SUPERPEER, Preference.AUTO, 1000, 100);
-        Announcement c = ann(RESTRICTED, Role.LEAF, Preference.AUTO, 8, 100);
+        Announcement c = ann(RESTRICTED, Role.LEAF, Preference.AUTO, 8, 200);
         Announcement d = ann(RESTRICTED, Role.LEAF, Preference.AUTO, 2, 100);
         // b has expired: its seat goes to the best remaining at once, no hold for a free seat
         assertEquals(List.of(a.nodeId(), c.nodeId()),
