@@ -227,8 +227,8 @@ class SiteDiscoveryTest {
             for (int i = 0; i < 3000; i++) {
                 byte[] junk = new byte[rnd.nextInt(600)];
                 rnd.nextBytes(junk);
-                if (junk.length > 0 && i % 3 == 0) {
-                    junk[0] = (byte) "ACR".charAt(i % 3 == 0 ? rnd.nextInt(3) : 0);
+                if (junk.length > 0 && i % 2 == 0) {
+                    junk[0] = (byte) "ACR".charAt(rnd.nextInt(3)); // a valid type byte, garbage after it
                 }
                 attacker.send(new java.net.DatagramPacket(junk, junk.length, all.get(0)));
             }
@@ -236,8 +236,7 @@ class SiteDiscoveryTest {
         await(Duration.ofSeconds(5), () -> nodes.stream().allMatch(s -> s.site().size() == 2
                 && s.superpeers().size() == 2), "the site forms despite the junk");
         assertTrue(nodes.get(0).discovery().verifier().malformed() > 0, "junk announcements counted as malformed");
-        assertEquals(0, nodes.get(0).discovery().verifier().accepted() - nodes.get(0).discovery().verifier().accepted()
-                + nodes.get(0).discovery().verifier().forged());
+        assertEquals(0, nodes.get(0).discovery().verifier().forged());
     }
 
     static Announcement claim(Ed25519Keys k, InetSocketAddress publicAddr) {
