@@ -359,7 +359,8 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 routing.failed(c.id(), scheduler.nowMillis());
             }
         });
-        return new IterativeLookup(target, size, config.alpha(), self, includeSelf, counted);
+        return new IterativeLookup(target, size, config.alpha(), self, includeSelf, counted, scheduler,
+                config.attemptTimeoutMillis());
     }
 
     private CompletableFuture<List<Contact>> fetchPages(Contact c, NodeId key, Bytes placemark,

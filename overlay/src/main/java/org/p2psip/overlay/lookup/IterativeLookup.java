@@ -6,12 +6,18 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.p2psip.overlay.Contact;
 import org.p2psip.overlay.NodeId;
+import org.p2psip.overlay.runtime.Scheduler;
 
 /**
  * Kademlia's parallel iterative lookup. It keeps up to {@code alpha} queries in flight to the closest
  * nodes not yet asked, and finishes when the {@code size} closest nodes it knows have all answered (nodes
  * that fail drop out). The node itself may be seeded as already answered, so a put can count it among
  * the replicas. Runs on the node's thread: queries must complete there.
+ *
+ * <p>A query that has not answered after {@code stallMillis} (the RPC's first-attempt timeout) is
+ * <em>stalled</em>: it no longer holds one of the alpha slots and no longer keeps the lookup from
+ * finishing, so a dead node costs the lookup one attempt timeout instead of the RPC's whole retry
+ * schedule. Its RPC goes on; if it answers while the lookup still runs, the answer is used as any other.
  */
 public final class IterativeLookup {
     /** Asks one node; completes with the closer contacts it returned, or fails. */
@@ -20,7 +26,7 @@ public final class IterativeLookup {
         CompletableFuture<List<Contact>> query(Contact node);
     }
 
-    private enum State { NEW, IN_FLIGHT, ANSWERED, FAILED }
+    private enum State { NEW, IN_FLIGHT, STALLED, ANSWERED, FAILED }
 
     private static final class Candidate {
         final Contact contact;
@@ -40,6 +46,8 @@ public final class IterativeLookup {
     private final Querier querier;
     private final Contact self;
     private final boolean includeSelf;
+    private final Scheduler scheduler;
+    private final long stallMillis;
     /** Sorted by distance to the target, closest first. */
     private final ArrayList<Candidate> candidates = new ArrayList<>();
     private final HashMap<NodeId, Candidate> known = new HashMap<>();
@@ -47,12 +55,24 @@ public final class IterativeLookup {
     private int inFlight;
     private int queries;
     private int hops = -1;
+    private int stalls;
 
     /**
      * @param self this node: never queried
      * @param includeSelf count this node as an answered candidate, so it may be in the result
      */
     public IterativeLookup(NodeId target, int size, int alpha, Contact self, boolean includeSelf, Querier querier) {
+        this(target, size, alpha, self, includeSelf, querier, null, 0);
+    }
+
+    /**
+     * @param scheduler   the node's scheduler, for stall timers (null: queries never stall)
+     * @param stallMillis a query unanswered this long stops holding an alpha slot and the lookup's end (0: never)
+     */
+    public IterativeLookup(NodeId target, int size, int alpha, Contact self, boolean includeSelf, Querier querier,
+                           Scheduler scheduler, long stallMillis) {
+        this.scheduler = scheduler;
+        this.stallMillis = stallMillis;
         this.target = target;
         this.size = size;
         this.alpha = alpha;
@@ -92,6 +112,11 @@ public final class IterativeLookup {
         return hops;
     }
 
+    /** Queries that stalled (see the class comment). */
+    public int stalls() {
+        return stalls;
+    }
+
     private Candidate insert(Contact c, int depth) {
         Candidate old = known.get(c.id());
         if (old != null) {
@@ -122,7 +147,7 @@ public final class IterativeLookup {
         boolean allAnswered = true;
         for (int i = 0; i < candidates.size() && considered < size; i++) {
             Candidate c = candidates.get(i);
-            if (c.state == State.FAILED) {
+            if (c.state == State.FAILED || c.state == State.STALLED) {
                 continue;
             }
             considered++;
@@ -143,8 +168,21 @@ public final class IterativeLookup {
         c.state = State.IN_FLIGHT;
         inFlight++;
         queries++;
+        Scheduler.Cancellable stall = scheduler == null || stallMillis <= 0 ? null : scheduler.schedule(() -> {
+            if (c.state == State.IN_FLIGHT && !result.isDone()) {
+                c.state = State.STALLED;
+                inFlight--;
+                stalls++;
+                pump();
+            }
+        }, stallMillis);
         querier.query(c.contact).whenComplete((closer, err) -> {
-            inFlight--;
+            if (stall != null) {
+                stall.cancel();
+            }
+            if (c.state == State.IN_FLIGHT) {
+                inFlight--;
+            }
             if (err != null) {
                 c.state = State.FAILED;
             } else {

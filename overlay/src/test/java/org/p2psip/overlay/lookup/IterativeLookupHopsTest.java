@@ -3,12 +3,14 @@ package org.p2psip.overlay.lookup;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.p2psip.overlay.Contact;
 import org.p2psip.overlay.NodeId;
+import org.p2psip.overlay.runtime.Scheduler;
 
 class IterativeLookupHopsTest {
     private static Contact contact(String hex, int port) {
@@ -40,5 +42,65 @@ class IterativeLookupHopsTest {
         IterativeLookup l = new IterativeLookup(target, 2, 3, self, true, c -> CompletableFuture.completedFuture(List.of()));
         assertEquals(List.of(self, seed), l.run(List.of(seed)).join());
         assertEquals(0, l.hops());
+    }
+
+    /** Timers that fire only when the test says so. */
+    private static final class ManualScheduler implements Scheduler {
+        final List<Runnable> timers = new ArrayList<>();
+
+        @Override
+        public long nowMillis() {
+            return 0;
+        }
+
+        @Override
+        public void execute(Runnable task) {
+            task.run();
+        }
+
+        @Override
+        public Cancellable schedule(Runnable task, long delayMillis) {
+            boolean[] cancelled = new boolean[1];
+            timers.add(() -> {
+                if (!cancelled[0]) {
+                    task.run();
+                }
+            });
+            return () -> cancelled[0] = true;
+        }
+
+        @Override
+        public boolean inThread() {
+            return true;
+        }
+
+        void fireAll() {
+            List<Runnable> now = new ArrayList<>(timers);
+            timers.clear();
+            now.forEach(Runnable::run);
+        }
+    }
+
+    @Test
+    void aSilentNodeStallsInsteadOfHoldingTheLookup() {
+        NodeId target = NodeId.fromHex("0000000000000000000000000000000000000000");
+        Contact self = contact("f000000000000000000000000000000000000000", 1);
+        Contact dead = contact("0000000000000000000000000000000000000001", 2);
+        Contact alive = contact("8000000000000000000000000000000000000000", 3);
+        Contact other = contact("4000000000000000000000000000000000000000", 4);
+        CompletableFuture<List<Contact>> never = new CompletableFuture<>();
+        ManualScheduler sched = new ManualScheduler();
+        // alpha 1: the dead node, closest of all, is asked first and holds the only slot until it stalls.
+        IterativeLookup l = new IterativeLookup(target, 2, 1, self, false,
+                c -> c.equals(dead) ? never : CompletableFuture.completedFuture(List.of(other)), sched, 500);
+        CompletableFuture<List<Contact>> result = l.run(List.of(dead, alive));
+        assertEquals(false, result.isDone());
+        sched.fireAll();
+        assertEquals(List.of(other, alive), result.join());
+        assertEquals(1, l.stalls());
+        // Without a scheduler the lookup waits for the dead node's RPC to fail.
+        IterativeLookup patient = new IterativeLookup(target, 2, 1, self, false,
+                c -> c.equals(dead) ? never : CompletableFuture.completedFuture(List.of(other)));
+        assertEquals(false, patient.run(List.of(dead, alive)).isDone());
     }
 }
