@@ -71,6 +71,8 @@ final class SimBench implements Callable<Integer> {
     @Option(names = "--spacing-ms", defaultValue = "20", description = "virtual ms between operations started in a phase (default ${DEFAULT-VALUE})")
     int spacingMs;
 
+    private static final int JOIN_TRIES = 3;
+
     private SimNetwork net;
     private Random rnd;
     private OverlayConfig cfg;
@@ -170,7 +172,7 @@ final class SimBench implements Callable<Integer> {
             for (int i = 0; i < wave; i++) {
                 OverlayNode n = newNode();
                 fresh.add(n);
-                joins.add(n.join(List.of(randomLive().contact().address())));
+                joins.add(joinWithRetry(n, JOIN_TRIES));
             }
             net.await(CompletableFuture.allOf(joins.toArray(CompletableFuture[]::new)), 600_000);
             live.addAll(fresh);
@@ -183,6 +185,12 @@ final class SimBench implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    /** Joins through a random live node; with loss a bootstrap's ping can go unanswered, so up to {@code tries} of them. */
+    private CompletableFuture<Integer> joinWithRetry(OverlayNode n, int tries) {
+        CompletableFuture<Integer> f = n.join(List.of(randomLive().contact().address()));
+        return tries <= 1 ? f : f.exceptionallyCompose(e -> joinWithRetry(n, tries - 1));
     }
 
     private OverlayNode randomLive() {
@@ -419,7 +427,7 @@ final class SimBench implements Callable<Integer> {
         }
         OverlayNode n = newNode();
         long start = net.now();
-        n.join(List.of(randomLive().contact().address())).whenComplete((x, e) -> {
+        joinWithRetry(n, JOIN_TRIES).whenComplete((x, e) -> {
             if (e == null) {
                 joinMs.add((double) (net.now() - start));
                 live.add(n);

@@ -15,9 +15,11 @@ import org.p2psip.overlay.runtime.Scheduler;
  * the replicas. Runs on the node's thread: queries must complete there.
  *
  * <p>A query that has not answered after {@code stallMillis} (the RPC's first-attempt timeout) is
- * <em>stalled</em>: it no longer holds one of the alpha slots and no longer keeps the lookup from
- * finishing, so a dead node costs the lookup one attempt timeout instead of the RPC's whole retry
- * schedule. Its RPC goes on; if it answers while the lookup still runs, the answer is used as any other.
+ * <em>stalled</em>: it frees its alpha slot, so the lookup goes on asking others while the RPC retries.
+ * A stalled node among the closest still keeps the lookup from finishing, since on a lossy path its
+ * retry usually answers, until {@code 2 x stallMillis}: then the lookup gives up on it (a dead node
+ * costs the lookup that, not the RPC's whole retry schedule). An answer that still arrives while the
+ * lookup runs is used as any other.
  */
 public final class IterativeLookup {
     /** Asks one node; completes with the closer contacts it returned, or fails. */
@@ -26,7 +28,7 @@ public final class IterativeLookup {
         CompletableFuture<List<Contact>> query(Contact node);
     }
 
-    private enum State { NEW, IN_FLIGHT, STALLED, ANSWERED, FAILED }
+    private enum State { NEW, IN_FLIGHT, STALLED, GAVE_UP, ANSWERED, FAILED }
 
     private static final class Candidate {
         final Contact contact;
@@ -144,22 +146,26 @@ public final class IterativeLookup {
             return;
         }
         int considered = 0;
+        int stalledAmongClosest = 0;
         boolean allAnswered = true;
         for (int i = 0; i < candidates.size() && considered < size; i++) {
             Candidate c = candidates.get(i);
-            if (c.state == State.FAILED || c.state == State.STALLED) {
+            if (c.state == State.FAILED || c.state == State.GAVE_UP) {
                 continue;
             }
             considered++;
             if (c.state != State.ANSWERED) {
                 allAnswered = false;
             }
+            if (c.state == State.STALLED) {
+                stalledAmongClosest++;
+            }
             if (c.state == State.NEW && inFlight < alpha) {
                 send(c);
             }
         }
-        // With nothing in flight, nothing is left to ask among the closest: finish with what answered.
-        if (allAnswered || inFlight == 0) {
+        // With nothing in flight or stalled, nothing is left to ask among the closest: finish with what answered.
+        if (allAnswered || (inFlight == 0 && stalledAmongClosest == 0)) {
             finish();
         }
     }
@@ -168,17 +174,30 @@ public final class IterativeLookup {
         c.state = State.IN_FLIGHT;
         inFlight++;
         queries++;
-        Scheduler.Cancellable stall = scheduler == null || stallMillis <= 0 ? null : scheduler.schedule(() -> {
-            if (c.state == State.IN_FLIGHT && !result.isDone()) {
-                c.state = State.STALLED;
-                inFlight--;
-                stalls++;
-                pump();
-            }
-        }, stallMillis);
+        Scheduler.Cancellable stall = null;
+        Scheduler.Cancellable giveUp = null;
+        if (scheduler != null && stallMillis > 0) {
+            stall = scheduler.schedule(() -> {
+                if (c.state == State.IN_FLIGHT && !result.isDone()) {
+                    c.state = State.STALLED;
+                    inFlight--;
+                    stalls++;
+                    pump();
+                }
+            }, stallMillis);
+            giveUp = scheduler.schedule(() -> {
+                if (c.state == State.STALLED && !result.isDone()) {
+                    c.state = State.GAVE_UP;
+                    pump();
+                }
+            }, 2 * stallMillis);
+        }
+        Scheduler.Cancellable stallTimer = stall;
+        Scheduler.Cancellable giveUpTimer = giveUp;
         querier.query(c.contact).whenComplete((closer, err) -> {
-            if (stall != null) {
-                stall.cancel();
+            if (stallTimer != null) {
+                stallTimer.cancel();
+                giveUpTimer.cancel();
             }
             if (c.state == State.IN_FLIGHT) {
                 inFlight--;

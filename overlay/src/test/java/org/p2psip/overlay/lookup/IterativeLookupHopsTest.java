@@ -45,7 +45,7 @@ class IterativeLookupHopsTest {
     }
 
     /** Timers that fire only when the test says so. */
-    private static final class ManualScheduler implements Scheduler {
+    private static class ManualScheduler implements Scheduler {
         final List<Runnable> timers = new ArrayList<>();
 
         @Override
@@ -102,5 +102,32 @@ class IterativeLookupHopsTest {
         IterativeLookup patient = new IterativeLookup(target, 2, 1, self, false,
                 c -> c.equals(dead) ? never : CompletableFuture.completedFuture(List.of(other)));
         assertEquals(false, patient.run(List.of(dead, alive)).isDone());
+    }
+
+    @Test
+    void aStalledNodeAmongTheClosestIsWaitedForUntilTheLookupGivesUp() {
+        NodeId target = NodeId.fromHex("0000000000000000000000000000000000000000");
+        Contact self = contact("f000000000000000000000000000000000000000", 1);
+        Contact slow = contact("0000000000000000000000000000000000000001", 2);
+        Contact alive = contact("8000000000000000000000000000000000000000", 3);
+        CompletableFuture<List<Contact>> slowAnswer = new CompletableFuture<>();
+        List<Runnable> stallTimers = new ArrayList<>();
+        List<Runnable> giveUpTimers = new ArrayList<>();
+        Scheduler sched = new ManualScheduler() {
+            @Override
+            public Cancellable schedule(Runnable task, long delayMillis) {
+                (delayMillis == 500 ? stallTimers : giveUpTimers).add(task);
+                return () -> { };
+            }
+        };
+        IterativeLookup l = new IterativeLookup(target, 2, 1, self, false,
+                c -> c.equals(slow) ? slowAnswer : CompletableFuture.completedFuture(List.of()), sched, 500);
+        CompletableFuture<List<Contact>> result = l.run(List.of(slow, alive));
+        new ArrayList<>(stallTimers).forEach(Runnable::run);
+        // The slow node stalled: the alive one was asked, but the lookup waits for the slow one's retry.
+        assertEquals(false, result.isDone());
+        slowAnswer.complete(List.of());
+        assertEquals(List.of(slow, alive), result.join());
+        assertEquals(1, l.stalls());
     }
 }
