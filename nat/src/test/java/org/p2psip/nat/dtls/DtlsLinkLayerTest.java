@@ -185,8 +185,19 @@ class DtlsLinkLayerTest {
             assertEquals(Optional.of(a.identity.id()), b.layer.authenticatedId(a.address()));
 
             NodeId other = NodeId.random(new Random(7));
-            a.layer.send(b.address(), frame(other));
-            DtlsTestSupport.await("b closes the session", 5_000, () -> b.layer.authenticatedId(a.address()).isEmpty());
+            long handshakes = b.stat(Counter.HANDSHAKES_COMPLETED);
+            // An impostor keeps trying; so does this one, in case one UDP datagram of a loaded machine is lost.
+            for (int attempt = 0; attempt < 3 && b.stat(Counter.IMPOSTOR_FRAMES) == 0; attempt++) {
+                a.layer.send(b.address(), frame(other));
+                long end = System.currentTimeMillis() + 3_000;
+                while (b.stat(Counter.IMPOSTOR_FRAMES) == 0 && System.currentTimeMillis() < end) {
+                    Thread.sleep(10);
+                }
+            }
+            // The session that carried the frame ends: it is gone, or (when a's side reopens at once) replaced by a
+            // new handshake; polling could miss the short moment between the two.
+            DtlsTestSupport.await("b closes the session", 5_000, () -> b.layer.authenticatedId(a.address()).isEmpty()
+                    || b.stat(Counter.HANDSHAKES_COMPLETED) > handshakes);
             assertEquals(1, b.stat(Counter.IMPOSTOR_FRAMES));
             assertNull(b.inbox.poll(300, TimeUnit.MILLISECONDS), "the impostor frame is not delivered");
 
@@ -195,8 +206,10 @@ class DtlsLinkLayerTest {
             b.take(10_000);
             InetSocketAddressHolder h = new InetSocketAddressHolder(a.address());
             assertTrue(b.layer.acceptSender(h.address, a.identity.id()));
+            long handshakesBefore = b.stat(Counter.HANDSHAKES_COMPLETED);
             assertFalse(b.layer.acceptSender(h.address, other));
-            DtlsTestSupport.await("closed again", 5_000, () -> b.layer.authenticatedId(a.address()).isEmpty());
+            DtlsTestSupport.await("closed again", 5_000, () -> b.layer.authenticatedId(a.address()).isEmpty()
+                    || b.stat(Counter.HANDSHAKES_COMPLETED) > handshakesBefore);
             assertEquals(2, b.stat(Counter.IMPOSTOR_FRAMES));
         }
     }
@@ -213,12 +226,15 @@ class DtlsLinkLayerTest {
             Node bad = s.node(forged, DtlsTestSupport.quick());
             Node good = s.node(DtlsTestSupport.quick());
             bad.send(good, "let me in");      // bad is the client
-            DtlsTestSupport.await("good refuses the client", 10_000, () -> good.stat(Counter.AUTH_FAILURES) == 1);
+            // bad may retry its handshake while these run, so each wait is for "at least", never "exactly".
+            DtlsTestSupport.await("good refuses the client", 10_000, () -> good.stat(Counter.AUTH_FAILURES) >= 1);
             // (a datagram sent while the refused handshake winds down would wait for it and be dropped with it)
-            DtlsTestSupport.await("the first handshake ends", 10_000, () -> good.stat(Counter.HANDSHAKES_FAILED) == 1);
+            DtlsTestSupport.await("the first handshake ends", 10_000, () -> good.stat(Counter.HANDSHAKES_FAILED) >= 1);
+            long refusals = good.stat(Counter.AUTH_FAILURES);
+            long failures = good.stat(Counter.HANDSHAKES_FAILED);
             good.send(bad, "hello?");         // good is the client, bad the server
-            DtlsTestSupport.await("good refuses the server", 10_000, () -> good.stat(Counter.AUTH_FAILURES) == 2);
-            DtlsTestSupport.await("handshakes fail", 10_000, () -> good.stat(Counter.HANDSHAKES_FAILED) >= 2);
+            DtlsTestSupport.await("good refuses the server", 10_000, () -> good.stat(Counter.AUTH_FAILURES) > refusals);
+            DtlsTestSupport.await("handshakes fail", 10_000, () -> good.stat(Counter.HANDSHAKES_FAILED) > failures);
             assertNull(good.inbox.poll(200, TimeUnit.MILLISECONDS));
             assertTrue(good.layer.authenticatedId(bad.address()).isEmpty());
             assertTrue(bad.layer.authenticatedId(good.address()).isEmpty());
