@@ -181,7 +181,8 @@ public final class PortMapper implements AutoCloseable {
         List<String> failures = new ArrayList<>();
         for (MappingClient c : clients) {
             try {
-                Mapping m = c.map(e.key.protocol(), new InetSocketAddress(local, e.key.port()), 0, e.wanted);
+                Mapping m = c.map(e.key.protocol(), new InetSocketAddress(local, e.key.port()), e.key.port(),
+                        e.wanted);
                 LOG.info("router {} granted {}", router.getHostAddress(), m);
                 e.client = c;
                 e.mapping = m;

@@ -1,0 +1,222 @@
+package org.p2psip.nat.portmap;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.p2psip.nat.lab.NatLab;
+import org.p2psip.nat.lab.NatType;
+import org.p2psip.nat.lab.PublicHost;
+import org.p2psip.nat.lab.Site;
+import org.p2psip.nat.testing.Prerequisites;
+
+/**
+ * Port mapping against a real miniupnpd in a NAT lab router namespace: a host behind a {@link NatType#UPNP} site
+ * (a port-restricted NAT) maps a UDP port with each method, and an unsolicited datagram from a peer on the public
+ * segment to the mapped address reaches it; before the mapping and after the mapper closed, it does not. Needs root,
+ * iproute2, iptables and miniupnpd; under CI=true their absence fails the test.
+ */
+class PortMappingLabTest {
+    static NatLab lab;
+    static Site site;
+    static PublicHost peer;
+    static long miniupnpdPid;
+
+    @BeforeAll
+    static void buildLab() throws Exception {
+        Prerequisites.require(NatLab.upnpPrerequisiteProblems());
+        lab = NatLab.create();
+        peer = lab.addPublicHost("peer", 1);
+        site = lab.addSite("upnp", NatType.UPNP, 30);
+        Process ps = new ProcessBuilder("ip", "netns", "pids", site.routerNamespace()).start();
+        String pids = new String(ps.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
+        assertFalse(pids.isEmpty(), "miniupnpd runs in the router namespace");
+        miniupnpdPid = Long.parseLong(pids.split("\\s+")[0]);
+    }
+
+    @AfterAll
+    static void teardown() throws Exception {
+        if (lab != null) {
+            List<String> ns = lab.namespaces();
+            lab.close();
+            List<String> left = new ArrayList<>(NatLab.listNamespaces());
+            left.retainAll(ns);
+            assertEquals(List.of(), left, "namespaces left after close");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (ProcessHandle.of(miniupnpdPid).map(ProcessHandle::isAlive).orElse(false)
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertFalse(ProcessHandle.of(miniupnpdPid).map(ProcessHandle::isAlive).orElse(false),
+                    "miniupnpd stopped with the lab");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Method.class)
+    void aMappedPortReceivesUnsolicitedDatagramsUntilTheMapperCloses(Method method) throws Exception {
+        int port = 40001 + method.ordinal();
+        try (Child host = Child.start(method, port, 60)) {
+            host.await("listening=", 60);
+
+            probe(port, "before-" + method);
+            assertFalse(host.sawWithin("received=", 2), "without a mapping the NAT drops unsolicited datagrams");
+
+            host.send("map");
+            String mapped = host.await("mapped=", 60);
+            String ext = site.wanAddress().getHostAddress() + ":" + port;
+            assertTrue(mapped.startsWith("mapped=" + method + " " + ext + " "), mapped + "\n" + host.output());
+            assertTrue(site.upnpRules().contains("--dport " + port), site.upnpRules());
+
+            String got = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            for (int i = 0; got == null && System.nanoTime() < deadline; i++) {
+                probe(port, "mapped-" + method + "-" + i);
+                got = host.poll("received=", 1);
+            }
+            assertTrue(got != null, "an unsolicited datagram to " + ext + " reached the host\n" + host.output());
+            assertTrue(got.startsWith("received=" + peer.addresses().get(0).getHostAddress() + ":"), got);
+            assertTrue(got.contains("mapped-" + method), got);
+
+            host.send("close");
+            host.await("closed", 30);
+            assertFalse(site.upnpRules().contains("--dport " + port), "the router deleted the mapping: "
+                    + site.upnpRules());
+            host.drain();
+            probe(port, "after-" + method);
+            probe(port, "after-" + method);
+            assertFalse(host.sawWithin("received=", 2), "after close the NAT drops unsolicited datagrams again");
+        }
+    }
+
+    /** A 4 s NAT-PMP mapping lives through 12 s because the mapper renews it at half its lifetime. */
+    @Test
+    void theMapperRenewsShortMappings() throws Exception {
+        int port = 40010;
+        try (Child host = Child.start(Method.NAT_PMP, port, 4)) {
+            host.await("listening=", 60);
+            host.send("map");
+            host.await("mapped=NAT_PMP", 60);
+            Thread.sleep(12_000);
+            String request = "NAT-PMP port mapping request : " + port + "->" + site.hostAddress().getHostAddress()
+                    + ":" + port + " udp lifetime=4s";
+            long requests = site.upnpLog().stream().filter(l -> l.contains(request)).count();
+            assertTrue(requests >= 3, "at least 3 requests (first and renewals) in 12 s, got " + requests + ":\n"
+                    + String.join("\n", site.upnpLog()));
+            assertTrue(site.upnpRules().contains("--dport " + port), site.upnpRules());
+            String got = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            for (int i = 0; got == null && System.nanoTime() < deadline; i++) {
+                probe(port, "renewed-" + i);
+                got = host.poll("received=", 1);
+            }
+            assertTrue(got != null, "the renewed mapping still forwards\n" + host.output());
+            host.send("close");
+            host.await("closed", 30);
+        }
+    }
+
+    /** Sends one datagram from the public peer to the site's WAN address (bash's /dev/udp: no extra tool). */
+    static void probe(int port, String text) {
+        lab.exec(peer.namespace(), List.of("bash", "-c", "echo " + text + " > /dev/udp/"
+                + site.wanAddress().getHostAddress() + "/" + port + "; exit 0"));
+    }
+
+    /** PortMapperMain in a child JVM in the site's host namespace. */
+    static final class Child implements AutoCloseable {
+        private final Process process;
+        private final OutputStream stdin;
+        private final List<String> lines = new ArrayList<>();
+        private int consumed;
+
+        private Child(Process process) {
+            this.process = process;
+            this.stdin = process.getOutputStream();
+            Thread t = new Thread(() -> {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                        StandardCharsets.UTF_8))) {
+                    for (String l; (l = r.readLine()) != null; ) {
+                        synchronized (this) {
+                            lines.add(l);
+                            notifyAll();
+                        }
+                    }
+                } catch (IOException ignored) {
+                    // ended
+                }
+            }, "child-output");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        static Child start(Method method, int port, int lifetime) {
+            return new Child(lab.spawn(site.hostNamespace(), NatLab.javaCommand(PortMapperMain.class.getName(),
+                    List.of("--bind", site.hostAddress().getHostAddress(), "--port", String.valueOf(port),
+                            "--methods", method.name(), "--lifetime", String.valueOf(lifetime),
+                            "--router", site.routerLanAddress().getHostAddress()))));
+        }
+
+        void send(String command) throws IOException {
+            stdin.write((command + "\n").getBytes(StandardCharsets.UTF_8));
+            stdin.flush();
+        }
+
+        /** The next unread line starting with {@code prefix} (earlier unread lines are skipped), or null. */
+        synchronized String poll(String prefix, int seconds) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+            while (true) {
+                while (consumed < lines.size()) {
+                    String l = lines.get(consumed++);
+                    if (l.startsWith(prefix)) {
+                        return l;
+                    }
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || !process.isAlive() && consumed >= lines.size()) {
+                    return null;
+                }
+                wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+            }
+        }
+
+        String await(String prefix, int seconds) throws InterruptedException {
+            String l = poll(prefix, seconds);
+            assertTrue(l != null, "no '" + prefix + "' from the host within " + seconds + " s:\n" + output());
+            return l;
+        }
+
+        boolean sawWithin(String prefix, int seconds) throws InterruptedException {
+            return poll(prefix, seconds) != null;
+        }
+
+        synchronized void drain() {
+            consumed = lines.size();
+        }
+
+        synchronized String output() {
+            return String.join("\n", lines);
+        }
+
+        @Override
+        public void close() throws Exception {
+            stdin.close();
+            if (!process.waitFor(20, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+            System.out.println("[portmap host]\n" + output());
+        }
+    }
+}
