@@ -13,7 +13,12 @@ public final class NatPmpClient implements MappingClient {
     private final PortMapConfig config;
 
     public NatPmpClient(InetAddress router, InetAddress local, PortMapConfig config) {
-        this.router = new InetSocketAddress(router, PORT);
+        this(new InetSocketAddress(router, PORT), local, config);
+    }
+
+    /** A client for a router listening on another port than 5351 (tests). */
+    NatPmpClient(InetSocketAddress router, InetAddress local, PortMapConfig config) {
+        this.router = router;
         this.local = local;
         this.config = config;
     }

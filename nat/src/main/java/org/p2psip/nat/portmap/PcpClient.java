@@ -36,7 +36,12 @@ public final class PcpClient implements MappingClient {
     private final Map<String, byte[]> nonces = new ConcurrentHashMap<>();
 
     public PcpClient(InetAddress router, InetAddress local, PortMapConfig config) {
-        this.router = new InetSocketAddress(router, NatPmpClient.PORT);
+        this(new InetSocketAddress(router, NatPmpClient.PORT), local, config);
+    }
+
+    /** A client for a router listening on another port than 5351 (tests). */
+    PcpClient(InetSocketAddress router, InetAddress local, PortMapConfig config) {
+        this.router = router;
         this.local = local;
         this.config = config;
     }
