@@ -36,7 +36,8 @@ final class Ssdp {
     /** Searches from {@code local}; returns the device description URL. */
     static URI discover(InetAddress local, InetAddress router, Duration wait) throws PortMappingException {
         try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(local, 0))) {
-            int mx = (int) Math.max(1, Math.min(5, wait.toSeconds()));
+            // MX 1: devices delay their answer by up to MX seconds, which must stay well inside our wait.
+            int mx = 1;
             for (String t : TARGETS) {
                 byte[] m = search(t, mx);
                 socket.send(new DatagramPacket(m, m.length, GROUP));
