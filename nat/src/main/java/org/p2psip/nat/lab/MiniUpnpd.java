@@ -130,6 +130,23 @@ final class MiniUpnpd {
         }
     }
 
+    /** Deletes the temporary directories of a dead lab run with this namespace prefix ({@code p2pnat-PID-XXXX}). */
+    static void deleteLeftoverDirs(String labPrefix) {
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        try (Stream<Path> s = Files.list(tmp)) {
+            s.filter(d -> d.getFileName().toString().startsWith(labPrefix + "-upnp") && Files.isDirectory(d))
+                    .forEach(d -> {
+                        try (Stream<Path> w = Files.walk(d)) {
+                            w.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                        } catch (IOException | UncheckedIOException ignored) {
+                            // best effort
+                        }
+                    });
+        } catch (IOException | UncheckedIOException ignored) {
+            // best effort
+        }
+    }
+
     static String awaitLine(Process p, Predicate<String> match, int timeoutSeconds, String what) {
         return new ProcessLog(p, "stun").await(match, l -> false, timeoutSeconds, what);
     }

@@ -30,7 +30,7 @@ import java.util.regex.Pattern;
  */
 public final class NatLab implements AutoCloseable {
     static final String NAME_ROOT = "p2pnat";
-    private static final Pattern OUR_NAMESPACE = Pattern.compile("^" + NAME_ROOT + "-(\\d+)-[0-9a-f]{4}-\\S+");
+    private static final Pattern OUR_NAMESPACE = Pattern.compile("^(" + NAME_ROOT + "-(\\d+)-[0-9a-f]{4})-\\S+");
     private static final int MAX_SITES = 8;
     private static final int MAX_PUBLIC_HOSTS = 90;
     private static final int COMMAND_TIMEOUT_SECONDS = 20;
@@ -112,21 +112,39 @@ public final class NatLab implements AutoCloseable {
         return lab;
     }
 
-    /** Deletes namespaces left by earlier lab runs whose JVM is gone (a killed test run). */
+    /**
+     * Deletes namespaces left by earlier lab runs whose JVM is gone (a killed test run), after killing the processes
+     * still running in them (a namespace lives on while a process is in it: a daemon such as miniupnpd would survive
+     * its lab), and the temporary directories of those runs.
+     */
     public static void removeLeftovers() {
         for (String ns : listNamespaces()) {
             Matcher m = OUR_NAMESPACE.matcher(ns);
             if (m.matches()) {
-                long pid = Long.parseLong(m.group(1));
+                long pid = Long.parseLong(m.group(2));
                 if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
                     continue;
                 }
+                killProcessesIn(ns);
+                MiniUpnpd.deleteLeftoverDirs(m.group(1));
                 try {
                     Shell.run(List.of("ip", "netns", "del", ns));
                 } catch (LabException ignored) {
                     // someone else removed it
                 }
             }
+        }
+    }
+
+    private static void killProcessesIn(String ns) {
+        try {
+            for (String p : Shell.run(List.of("ip", "netns", "pids", ns)).trim().split("\\s+")) {
+                if (p.matches("[0-9]+")) {
+                    ProcessHandle.of(Long.parseLong(p)).ifPresent(ProcessHandle::destroyForcibly);
+                }
+            }
+        } catch (LabException ignored) {
+            // gone meanwhile
         }
     }
 

@@ -41,10 +41,22 @@ class PortMappingLabTest {
         lab = NatLab.create();
         peer = lab.addPublicHost("peer", 1);
         site = lab.addSite("upnp", NatType.UPNP, 30);
-        Process ps = new ProcessBuilder("ip", "netns", "pids", site.routerNamespace()).start();
+        miniupnpdPid = daemonPid(site);
+    }
+
+    static long daemonPid(Site s) throws IOException {
+        Process ps = new ProcessBuilder("ip", "netns", "pids", s.routerNamespace()).start();
         String pids = new String(ps.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
         assertFalse(pids.isEmpty(), "miniupnpd runs in the router namespace");
-        miniupnpdPid = Long.parseLong(pids.split("\\s+")[0]);
+        return Long.parseLong(pids.split("\\s+")[0]);
+    }
+
+    static void assertDies(long pid) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "miniupnpd stopped with the lab");
     }
 
     @AfterAll
@@ -55,13 +67,7 @@ class PortMappingLabTest {
             List<String> left = new ArrayList<>(NatLab.listNamespaces());
             left.retainAll(ns);
             assertEquals(List.of(), left, "namespaces left after close");
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (ProcessHandle.of(miniupnpdPid).map(ProcessHandle::isAlive).orElse(false)
-                    && System.nanoTime() < deadline) {
-                Thread.sleep(100);
-            }
-            assertFalse(ProcessHandle.of(miniupnpdPid).map(ProcessHandle::isAlive).orElse(false),
-                    "miniupnpd stopped with the lab");
+            assertDies(miniupnpdPid);
         }
     }
 
@@ -129,6 +135,39 @@ class PortMappingLabTest {
         }
     }
 
+    /** With every method allowed, the facade asks PCP first, and miniupnpd grants it. */
+    @Test
+    void theFacadeUsesPcpFirst() throws Exception {
+        try (Child host = Child.start(null, 40020, 60)) {
+            host.await("listening=", 60);
+            host.send("map");
+            String mapped = host.await("mapped=", 60);
+            assertEquals("mapped=PCP " + site.wanAddress().getHostAddress() + ":40020 60", mapped);
+            host.send("close");
+            host.await("closed", 30);
+        }
+    }
+
+    /** The daemon goes with its lab even when the code using the lab fails. */
+    @Test
+    void aUpnpSiteDaemonStopsWithItsLabEvenWhenItsUserFails() throws Exception {
+        long[] pid = new long[1];
+        List<String> created = new ArrayList<>();
+        RuntimeException boom = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class, () -> {
+            try (NatLab other = NatLab.create()) {
+                Site doomed = other.addSite("doomed", NatType.UPNP, 30);
+                pid[0] = daemonPid(doomed);
+                created.addAll(other.namespaces());
+                throw new RuntimeException("test failed inside the lab");
+            }
+        });
+        assertEquals("test failed inside the lab", boom.getMessage());
+        assertDies(pid[0]);
+        List<String> left = new ArrayList<>(NatLab.listNamespaces());
+        left.retainAll(created);
+        assertEquals(List.of(), left);
+    }
+
     /** Sends one datagram from the public peer to the site's WAN address (bash's /dev/udp: no extra tool). */
     static void probe(int port, String text) {
         lab.exec(peer.namespace(), List.of("bash", "-c", "echo " + text + " > /dev/udp/"
@@ -162,11 +201,16 @@ class PortMappingLabTest {
             t.start();
         }
 
+        /** @param method the only method to use, or null for all in the default order */
         static Child start(Method method, int port, int lifetime) {
+            List<String> args = new ArrayList<>(List.of("--bind", site.hostAddress().getHostAddress(), "--port",
+                    String.valueOf(port), "--lifetime", String.valueOf(lifetime),
+                    "--router", site.routerLanAddress().getHostAddress()));
+            if (method != null) {
+                args.addAll(List.of("--methods", method.name()));
+            }
             return new Child(lab.spawn(site.hostNamespace(), NatLab.javaCommand(PortMapperMain.class.getName(),
-                    List.of("--bind", site.hostAddress().getHostAddress(), "--port", String.valueOf(port),
-                            "--methods", method.name(), "--lifetime", String.valueOf(lifetime),
-                            "--router", site.routerLanAddress().getHostAddress()))));
+                    args)));
         }
 
         void send(String command) throws IOException {
