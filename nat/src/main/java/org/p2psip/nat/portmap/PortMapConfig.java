@@ -42,18 +42,22 @@ public record PortMapConfig(InetAddress router, InetAddress local, Duration init
                 List.of(Method.PCP, Method.NAT_PMP, Method.UPNP_IGD), "p2psip");
     }
 
+    /** The same settings for another router. */
     public PortMapConfig withRouter(InetAddress r) {
         return new PortMapConfig(r, local, initialTimeout, attempts, ssdpWait, httpTimeout, methods, description);
     }
 
+    /** The same settings from another local address. */
     public PortMapConfig withLocal(InetAddress l) {
         return new PortMapConfig(router, l, initialTimeout, attempts, ssdpWait, httpTimeout, methods, description);
     }
 
+    /** The same settings with other methods, tried in the given order. */
     public PortMapConfig withMethods(List<Method> m) {
         return new PortMapConfig(router, local, initialTimeout, attempts, ssdpWait, httpTimeout, m, description);
     }
 
+    /** The same settings with other NAT-PMP/PCP retransmission, SSDP and HTTP timeouts. */
     public PortMapConfig withTimeouts(Duration initial, int tries, Duration ssdp, Duration http) {
         return new PortMapConfig(router, local, initial, tries, ssdp, http, methods, description);
     }

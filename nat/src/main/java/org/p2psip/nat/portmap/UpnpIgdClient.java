@@ -63,6 +63,26 @@ public final class UpnpIgdClient implements MappingClient {
     @Override
     public Mapping map(Protocol protocol, InetSocketAddress internal, int suggestedExternalPort, Duration lifetime)
             throws PortMappingException {
+        try {
+            return mapOnce(protocol, internal, suggestedExternalPort, lifetime);
+        } catch (SoapCall.UpnpFault refused) {
+            throw refused;
+        } catch (PortMappingException unreachable) {
+            forgetDevice();
+            throw unreachable;
+        }
+    }
+
+    /**
+     * Forgets the device found, so the next call searches again: a restarted router may serve its description and
+     * control URL on another port (miniupnpd picks a random one by default).
+     */
+    private synchronized void forgetDevice() {
+        device = null;
+    }
+
+    private Mapping mapOnce(Protocol protocol, InetSocketAddress internal, int suggestedExternalPort,
+            Duration lifetime) throws PortMappingException {
         IgdDescription d = device();
         InetAddress external = externalAddress();
         int port = suggestedExternalPort == 0 ? internal.getPort() : suggestedExternalPort;

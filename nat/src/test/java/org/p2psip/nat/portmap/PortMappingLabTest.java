@@ -81,8 +81,11 @@ class PortMappingLabTest {
             probe(port, "before-" + method);
             assertFalse(host.sawWithin("received=", 2), "without a mapping the NAT drops unsolicited datagrams");
 
+            long asked = System.nanoTime();
             host.send("map");
             String mapped = host.await("mapped=", 60);
+            System.out.printf("[portmap] %s mapping granted %d ms after the command (child JVM warm-up included)%n",
+                    method, (System.nanoTime() - asked) / 1_000_000);
             String ext = site.wanAddress().getHostAddress() + ":" + port;
             assertTrue(mapped.startsWith("mapped=" + method + " " + ext + " "), mapped + "\n" + host.output());
             assertTrue(site.upnpRules().contains("--dport " + port), site.upnpRules());
