@@ -352,7 +352,7 @@ public final class Peer implements AutoCloseable {
                 return CompletableFuture.completedFuture(null);
             }
             return XmlRpcServer.bind(group, new InetSocketAddress(xmlrpcBind, xmlrpcPort), xmlrpcToken,
-                    new GatewayMethods(node)).thenAccept(s -> {
+                    new GatewayMethods(node, keys.signingIdentity())).thenAccept(s -> {
                 synchronized (lock) {
                     xmlrpc = s;
                     if (closed) {
