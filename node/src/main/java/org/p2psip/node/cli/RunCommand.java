@@ -40,8 +40,15 @@ final class RunCommand implements Callable<Integer> {
             description = "The address the overlay's UDP socket binds (default: ${DEFAULT-VALUE}).")
     String bind;
 
-    @Option(names = "--bootstrap", paramLabel = "HOST:PORT",
-            description = "A node to join through (repeatable; the port defaults to " + Peer.DEFAULT_PORT + "). "
+    @Option(names = ConfigDefaults.CONFIG_OPTION, paramLabel = "FILE",
+            description = "The configuration file (TOML; keys are these options' long names, e.g. port = 4222). "
+                    + "Default: <data-dir>/" + ConfigDefaults.FILE_NAME + " if it exists. Every option can also be set "
+                    + "by an environment variable P2PSIP_<NAME> (e.g. P2PSIP_XMLRPC_PORT); the command line overrides "
+                    + "the environment, which overrides the file.")
+    Path config;
+
+    @Option(names = "--bootstrap", paramLabel = "HOST:PORT", split = ",",
+            description = "A node to join through (repeatable, or comma-separated; the port defaults to " + Peer.DEFAULT_PORT + "). "
                     + "Without one this node starts a new overlay. Entries naming this node itself are skipped.")
     List<String> bootstrap = new ArrayList<>();
 
