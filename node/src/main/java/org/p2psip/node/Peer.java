@@ -25,6 +25,8 @@ import java.util.stream.Collectors;
 import org.p2psip.node.control.ControlServer;
 import org.p2psip.node.control.ControlService;
 import org.p2psip.node.identity.NodeKeys;
+import org.p2psip.node.metrics.MetricsServer;
+import org.p2psip.node.metrics.PeerMetrics;
 import org.p2psip.node.xmlrpc.GatewayMethods;
 import org.p2psip.node.xmlrpc.XmlRpcServer;
 import org.p2psip.overlay.Dht;
@@ -78,6 +80,8 @@ public final class Peer implements AutoCloseable {
     /** The file that marks a data directory as in use by a running peer. */
     /** The default XML-RPC gateway port when the overlay port is ephemeral (0); otherwise it is the overlay port + 2. */
     public static final int DEFAULT_XMLRPC_PORT = DEFAULT_PORT + 2;
+    /** The default metrics port when the overlay port is ephemeral (0); otherwise it is the overlay port + 3. */
+    public static final int DEFAULT_METRICS_PORT = DEFAULT_PORT + 3;
     public static final String LOCK_FILE = "node.lock";
     private static final long MONITOR_MILLIS = 30_000;
     /** The record store's file in the data dir. */
@@ -94,6 +98,7 @@ public final class Peer implements AutoCloseable {
     private final InetAddress xmlrpcBind;
     private final String xmlrpcToken;
     private final boolean persistent;
+    private final int metricsPort;
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
     private final Object lock = new Object();
 
@@ -103,6 +108,8 @@ public final class Peer implements AutoCloseable {
     private volatile RecordStore records;
     private volatile ControlServer control;
     private volatile XmlRpcServer xmlrpc;
+    private volatile PeerMetrics metrics;
+    private volatile MetricsServer metricsServer;
     private volatile FileChannel lockChannel;
     private volatile FileLock fileLock;
     private volatile ScheduledFuture<?> timer;
@@ -124,6 +131,12 @@ public final class Peer implements AutoCloseable {
         this.xmlrpcBind = b.xmlrpcBind != null ? b.xmlrpcBind : ControlServer.loopback();
         this.xmlrpcToken = b.xmlrpcToken == null || b.xmlrpcToken.isEmpty() ? null : b.xmlrpcToken;
         this.keys = b.keys;
+        this.metricsPort = b.metricsPort != null ? b.metricsPort : defaultMetricsPort(b.port);
+    }
+
+    /** The metrics port used when none is configured: the overlay port + 3, or 4225 when the overlay port is 0. */
+    public static int defaultMetricsPort(int overlayPort) {
+        return overlayPort == 0 ? DEFAULT_METRICS_PORT : overlayPort + 3;
     }
 
     /** The control port used when none is configured: the overlay port + 1, or 4223 when the overlay port is 0. */
@@ -154,8 +167,21 @@ public final class Peer implements AutoCloseable {
         private InetAddress xmlrpcBind;
         private String xmlrpcToken;
         private boolean persistent = true;
+        private Integer metricsPort;
 
         private Builder() { }
+
+        /**
+         * The Prometheus metrics endpoint's TCP port on 127.0.0.1 ({@code GET /metrics}); default the overlay port + 3
+         * (4225 when the overlay port is 0); 0 picks a free port; -1 disables it.
+         */
+        public Builder metricsPort(int port) {
+            if (port < -1 || port > 65_535) {
+                throw new IllegalArgumentException("metrics port must be within 0..65535, or -1 to disable it");
+            }
+            this.metricsPort = port;
+            return this;
+        }
 
         /**
          * The XML-RPC gateway's TCP port (OpenDHT's and the draft's interface, {@code POST /RPC2}); default the
@@ -335,6 +361,8 @@ public final class Peer implements AutoCloseable {
                         ? new OverlayNode(keys.id(), link, config, new PersistentLocalStore(records), new WireCodec(), new SecureRandom())
                         : new OverlayNode(keys.id(), link, config, new PeerPolicy(), new WireCodec(), new SecureRandom()))
                         .start();
+                metrics = new PeerMetrics(node);
+                node.observer(metrics);
             }
             if (controlPort < 0) {
                 return CompletableFuture.completedFuture(null);
@@ -360,6 +388,19 @@ public final class Peer implements AutoCloseable {
                     }
                 }
             });
+        }).thenCompose(x -> {
+            if (metricsPort < 0) {
+                return CompletableFuture.completedFuture(null);
+            }
+            return MetricsServer.bind(group, new InetSocketAddress(ControlServer.loopback(), metricsPort), metrics)
+                    .thenAccept(m -> {
+                        synchronized (lock) {
+                            metricsServer = m;
+                            if (closed) {
+                                m.close();
+                            }
+                        }
+                    });
         }).whenComplete((x, e) -> {
             if (e != null) {
                 Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
@@ -415,6 +456,10 @@ public final class Peer implements AutoCloseable {
             if (xmlrpcToken != null) {
                 sb.append(" (token required)");
             }
+        }
+        MetricsServer m = metricsServer;
+        if (m != null) {
+            sb.append("; metrics http://").append(HostPort.format(m.localAddress())).append(MetricsServer.PATH);
         }
         sb.append("; data dir ").append(dataDir);
         LOG.info(sb.toString());
@@ -571,6 +616,7 @@ public final class Peer implements AutoCloseable {
         ScheduledFuture<?> t;
         ControlServer c;
         XmlRpcServer x;
+        MetricsServer ms;
         OverlayNode n;
         synchronized (lock) {
             if (closed) {
@@ -580,6 +626,7 @@ public final class Peer implements AutoCloseable {
             t = timer;
             c = control;
             x = xmlrpc;
+            ms = metricsServer;
             n = node;
         }
         if (t != null) {
@@ -597,6 +644,13 @@ public final class Peer implements AutoCloseable {
                 x.close();
             } catch (RuntimeException e) {
                 LOG.debug("closing the XML-RPC gateway: {}", e.toString());
+            }
+        }
+        if (ms != null) {
+            try {
+                ms.close();
+            } catch (RuntimeException e) {
+                LOG.debug("closing the metrics endpoint: {}", e.toString());
             }
         }
         if (n != null) {
@@ -687,6 +741,17 @@ public final class Peer implements AutoCloseable {
     public InetSocketAddress xmlrpcAddress() {
         XmlRpcServer x = xmlrpc;
         return x == null ? null : x.localAddress();
+    }
+
+    /** The metrics endpoint's address on 127.0.0.1, or null when it is disabled or not bound yet. */
+    public InetSocketAddress metricsAddress() {
+        MetricsServer m = metricsServer;
+        return m == null ? null : m.localAddress();
+    }
+
+    /** The peer's metrics (Prometheus registry and text), once the overlay node runs; null before. */
+    public PeerMetrics metrics() {
+        return metrics;
     }
 
     /** Whether the peer has joined the overlay. */

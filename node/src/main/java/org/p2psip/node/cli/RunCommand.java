@@ -72,6 +72,11 @@ final class RunCommand implements Callable<Integer> {
                     + "Required to bind a non-loopback address. Also read from the environment variable P2PSIP_XMLRPC_TOKEN.")
     String xmlrpcToken;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "The Prometheus metrics endpoint (GET /metrics on 127.0.0.1); default the overlay port + 3, or "
+                    + Peer.DEFAULT_METRICS_PORT + " with --port 0; 0 picks a free one; -1 disables it.")
+    Integer metricsPort;
+
     @Option(names = {"-v", "--verbose"}, description = "Log at debug level.")
     boolean verbose;
 
@@ -134,6 +139,12 @@ final class RunCommand implements Callable<Integer> {
             builder.xmlrpcPort(xmlrpcPort);
         }
         builder.xmlrpcBind(xmlrpcAddress).xmlrpcToken(token);
+        if (metricsPort != null) {
+            if (metricsPort < -1 || metricsPort > 65_535) {
+                throw usage("--metrics-port must be within 0..65535, or -1 to disable it");
+            }
+            builder.metricsPort(metricsPort);
+        }
         Peer peer = builder.build();
         Thread hook = new Thread(() -> {
             peer.close();

@@ -64,7 +64,7 @@ class ConfigTest {
     void theFileInTheDataDirSetsTheOptions() throws Exception {
         int port = TestSupport.freeUdpPort();
         int control = TestSupport.freeTcpPort();
-        Path d = dataDir("port = " + port + "\ncontrol-port = " + control + "\nbind = \"127.0.0.1\"\nxmlrpc-port = -1\n");
+        Path d = dataDir("port = " + port + "\ncontrol-port = " + control + "\nbind = \"127.0.0.1\"\nxmlrpc-port = -1\nmetrics-port = -1\n");
         String status = runAndStatus(control, Map.of(), "run", "--data-dir", d.toString());
         assertTrue(status.contains("address 127.0.0.1:" + port + "\n"), status);
         assertTrue(!status.contains("xmlrpc "), "the file disabled the gateway: " + status);
@@ -78,7 +78,7 @@ class ConfigTest {
         int control = TestSupport.freeTcpPort();
         Path conf = tmp.resolve("elsewhere.toml");
         Files.writeString(conf, "# a comment\nport = " + filePort + "\ncontrol-port = " + control
-                + "\nbind = \"127.0.0.1\"\nxmlrpc-port = 0\nbootstrap = []\n");
+                + "\nbind = \"127.0.0.1\"\nxmlrpc-port = 0\nmetrics-port = 0\nbootstrap = []\n");
         String d = tmp.resolve("d2").toString();
         Map<String, String> env = Map.of("P2PSIP_PORT", Integer.toString(envPort), "P2PSIP_CONFIG", conf.toString());
         String byEnv = runAndStatus(control, env, "run", "--data-dir", d);
