@@ -23,6 +23,8 @@ import picocli.CommandLine.Spec;
                 PutCommand.class,
                 GetCommand.class,
                 RmCommand.class,
+                IdentityCommand.class,
+                UserCommand.class,
                 VersionCommand.class,
                 CommandLine.HelpCommand.class
         })

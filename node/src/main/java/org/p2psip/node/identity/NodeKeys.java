@@ -201,19 +201,7 @@ public final class NodeKeys {
     }
 
     private static void writeAtomically(Path target, String content, boolean secret) throws IOException {
-        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-        Files.deleteIfExists(tmp);
-        if (secret && posix(target.getParent())) {
-            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        } else {
-            Files.createFile(tmp);
-        }
-        Files.writeString(tmp, content, StandardCharsets.US_ASCII);
-        try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target);
-        }
+        SecureFiles.write(target, content.getBytes(StandardCharsets.US_ASCII), secret);
     }
 
     /** Creates {@code dir} and its parents; a new directory gets mode 700 where the file system is POSIX. */
