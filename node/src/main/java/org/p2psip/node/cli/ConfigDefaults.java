@@ -24,7 +24,9 @@ import picocli.CommandLine.ParseResult;
  *     {@code P2PSIP_XMLRPC_PORT=4224}).</li>
  * </ul>
  * Precedence: command line, then environment, then file, then the option's built-in default. Repeatable options take
- * a TOML array, or a comma-separated list in the environment.
+ * a TOML array, or a comma-separated list in the environment; their values are handed to the parser as if given on
+ * the command line once each (picocli would read a default value as one element), unless the command line gives
+ * the option itself.
  *
  * <p>The file is {@code --config FILE} (also {@code P2PSIP_CONFIG}), which must exist, or else
  * {@code <data-dir>/}{@value #FILE_NAME}, which may be absent. Since the file's location depends on options, the
@@ -62,8 +64,9 @@ final class ConfigDefaults implements IDefaultValueProvider {
         cl.setExecutionStrategy(pr -> {
             ParseResult sub = pr.subcommand();
             if (sub != null && !sub.isUsageHelpRequested() && !sub.isVersionHelpRequested()
-                    && sub.commandSpec().defaultValueProvider() instanceof ConfigDefaults d && d.load(sub)) {
-                pr = cl.parseArgs(pr.originalArgs().toArray(new String[0]));
+                    && sub.commandSpec().defaultValueProvider() instanceof ConfigDefaults d) {
+                d.load(sub);
+                pr = cl.parseArgs(d.withRepeatableOptions(pr.originalArgs(), sub).toArray(new String[0]));
             }
             return run.execute(pr);
         });
@@ -87,17 +90,63 @@ final class ConfigDefaults implements IDefaultValueProvider {
 
     @Override
     public String defaultValue(ArgSpec arg) {
-        if (!(arg instanceof OptionSpec o) || !configurable(o)) {
-            return null;
+        if (!(arg instanceof OptionSpec o) || !configurable(o) || o.isMultiValue()) {
+            return null; // repeatable options: see withRepeatableOptions
         }
         String key = key(o);
         String fromEnv = env.get(envName(key));
         if (fromEnv != null) {
-            // an empty list clears a repeatable option (picocli would read "" as one empty element)
-            return fromEnv.isEmpty() && o.isMultiValue() ? null : fromEnv;
+            return fromEnv;
         }
         List<String> fromFile = file.values().get(key);
-        return fromFile == null || fromFile.isEmpty() ? null : String.join(",", fromFile);
+        return fromFile == null ? null : fromFile.get(0);
+    }
+
+    /** The environment's or else the file's values of a repeatable option; empty when neither sets it. */
+    private List<String> repeatableValues(OptionSpec o) {
+        String fromEnv = env.get(envName(key(o)));
+        if (fromEnv != null) {
+            List<String> out = new java.util.ArrayList<>();
+            for (String v : fromEnv.split(",")) {
+                if (!v.isBlank()) {
+                    out.add(v.strip());
+                }
+            }
+            return out;
+        }
+        return file.values().getOrDefault(key(o), List.of());
+    }
+
+    /**
+     * {@code args} with {@code --name=value} inserted after the subcommand's name for each configured value of each
+     * repeatable option the command line does not give.
+     */
+    List<String> withRepeatableOptions(List<String> args, ParseResult parsed) {
+        List<String> extra = new java.util.ArrayList<>();
+        for (OptionSpec o : parsed.commandSpec().options()) {
+            if (configurable(o) && o.isMultiValue() && !parsed.hasMatchedOption(o)) {
+                for (String v : repeatableValues(o)) {
+                    extra.add(o.longestName() + "=" + v);
+                }
+            }
+        }
+        if (extra.isEmpty()) {
+            return args;
+        }
+        CommandSpec spec = parsed.commandSpec();
+        int at = -1;
+        for (int i = 0; i < args.size() && at < 0; i++) {
+            if (args.get(i).equals(spec.name()) || java.util.Arrays.asList(spec.aliases()).contains(args.get(i))) {
+                at = i;
+            }
+        }
+        if (at < 0) {
+            return args;
+        }
+        List<String> out = new java.util.ArrayList<>(args.subList(0, at + 1));
+        out.addAll(extra);
+        out.addAll(args.subList(at + 1, args.size()));
+        return out;
     }
 
     /** Where an option's value came from when not from the command line: a variable, a file key, or null. */
@@ -116,9 +165,10 @@ final class ConfigDefaults implements IDefaultValueProvider {
     }
 
     /**
-     * Finds and reads the configuration file for the command just parsed, and checks its keys.
+     * Finds and reads the configuration file for the command just parsed, and checks its keys. The command line must
+     * then be parsed again, with {@link #withRepeatableOptions}.
      *
-     * @return whether a file was read (then the command line must be parsed again)
+     * @return whether a file was read
      */
     boolean load(ParseResult parsed) {
         CommandSpec spec = parsed.commandSpec();

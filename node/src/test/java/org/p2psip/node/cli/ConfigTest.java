@@ -87,6 +87,30 @@ class ConfigTest {
         assertTrue(byCli.contains("address 127.0.0.1:" + cliPort + "\n"), byCli);
     }
 
+    /** The run command's bootstrap list after parsing {@code args} as `p2psip` would (both passes). */
+    private static java.util.List<String> bootstrapAfterParse(Map<String, String> env, String... args) {
+        CommandLine cl = Main.newCommandLine(env);
+        CommandLine.ParseResult first = cl.parseArgs(args);
+        ConfigDefaults d = (ConfigDefaults) first.subcommand().commandSpec().defaultValueProvider();
+        d.load(first.subcommand());
+        cl.parseArgs(d.withRepeatableOptions(first.originalArgs(), first.subcommand()).toArray(new String[0]));
+        return ((RunCommand) cl.getSubcommands().get("run").getCommand()).bootstrap;
+    }
+
+    @Test
+    void repeatableOptionsTakeArraysAndCommaSeparatedVariables() throws Exception {
+        String d = dataDir("bootstrap = [\"192.0.2.10:4222\", \"[2001:db8::1]:4222\", \"boot.example.net\"]\n").toString();
+        assertEquals(java.util.List.of("192.0.2.10:4222", "[2001:db8::1]:4222", "boot.example.net"),
+                bootstrapAfterParse(Map.of(), "run", "--data-dir", d));
+        assertEquals(java.util.List.of("192.0.2.20:4222", "192.0.2.21:4222"),
+                bootstrapAfterParse(Map.of("P2PSIP_BOOTSTRAP", "192.0.2.20:4222, 192.0.2.21:4222"), "run", "--data-dir", d));
+        assertEquals(java.util.List.of("192.0.2.30:4222"), bootstrapAfterParse(Map.of("P2PSIP_BOOTSTRAP", "192.0.2.20:4222"),
+                "run", "--data-dir", d, "--bootstrap", "192.0.2.30:4222"));
+        Cli bad = cli(Map.of(), "run", "--data-dir", dataDir("bootstrap = [\"192.0.2.10:notaport\"]\n").toString());
+        assertEquals(Main.USAGE, bad.code());
+        assertTrue(bad.err().contains("--bootstrap") && bad.err().contains("key 'bootstrap'"), bad.err());
+    }
+
     @Test
     void anUnknownKeyIsRefusedAndNamed() throws Exception {
         Path d = dataDir("prot = 4222\n");
@@ -136,5 +160,9 @@ class ConfigTest {
         for (String key : f.values().keySet()) {
             assertTrue(run.getCommandSpec().findOption("--" + key) != null, "the example sets an unknown key " + key);
         }
+        // Every value in it passes the options' own checks: the run gets as far as the command line's bad port.
+        Cli r = cli(Map.of(), "run", "--config", example.toString(), "--data-dir", tmp.resolve("x").toString(), "--port", "70000");
+        assertEquals(Main.USAGE, r.code());
+        assertTrue(r.err().lines().findFirst().orElse("").equals("--port must be within 0..65535"), r.err());
     }
 }
