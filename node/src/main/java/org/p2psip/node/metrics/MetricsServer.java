@@ -14,12 +14,12 @@ import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
@@ -38,9 +38,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Serves {@link PeerMetrics} over HTTP: {@code GET /metrics} in the Prometheus text format, on a loopback address
  * only (the figures describe the node and its neighbours; a Prometheus server elsewhere reaches it through a proxy
- * or tunnel). One request per connection ({@code Connection: close}); other paths get 404, other methods 405;
- * requests (headers, no body) over 8 KiB, more than {@link #MAX_CONNECTIONS} connections and connections idle for
- * {@link #IDLE_SECONDS} s are closed.
+ * or tunnel). One request per connection ({@code Connection: close}; a body is ignored); other paths get 404, other
+ * methods 405, a request line over 4 KiB or headers over 8 KiB 400; more than {@link #MAX_CONNECTIONS}
+ * connections and connections idle for {@link #IDLE_SECONDS} s are closed.
  */
 public final class MetricsServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MetricsServer.class);
@@ -77,7 +77,6 @@ public final class MetricsServer implements AutoCloseable {
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast(new IdleStateHandler(0, 0, IDLE_SECONDS),
                                 new HttpServerCodec(4096, 8192, 8192),
-                                new HttpObjectAggregator(0, true),
                                 new Handler(metrics, connections));
                     }
                 });
@@ -103,7 +102,8 @@ public final class MetricsServer implements AutoCloseable {
         channel.close().syncUninterruptibly();
     }
 
-    private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+    /** Answers the first request head of a connection and closes it; bodies and anything after are ignored. */
+    private static final class Handler extends SimpleChannelInboundHandler<HttpObject> {
         private final PeerMetrics metrics;
         private final AtomicInteger connections;
         private boolean counted;
@@ -149,9 +149,9 @@ public final class MetricsServer implements AutoCloseable {
         }
 
         @Override
-        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-            if (served) {
-                return; // one request per connection: anything pipelined after it is ignored
+        protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
+            if (served || !(msg instanceof HttpRequest req)) {
+                return; // one request per connection: its body and anything pipelined after it are ignored
             }
             served = true;
             ctx.channel().config().setAutoRead(false);

@@ -126,5 +126,18 @@ class MetricsTest {
         assertEquals(404, request(p0, "GET", "/other").statusCode());
         assertEquals(405, request(p0, "POST", "/metrics").statusCode());
         assertEquals(200, request(p0, "HEAD", "/metrics").statusCode());
+        // Hostile requests: garbage, a 64 KiB request line, a body. Each gets an error or a closed connection.
+        for (String junk : List.of("\u0000\u0001garbage\r\n\r\n", "GET /" + "a".repeat(65_536) + " HTTP/1.1\r\n\r\n",
+                "POST /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")) {
+            try (java.net.Socket s = new java.net.Socket(p0.metricsAddress().getAddress(), p0.metricsAddress().getPort())) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write(junk.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                String reply = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+                assertTrue(reply.isEmpty() || reply.startsWith("HTTP/1.1 4"), reply);
+            } catch (java.net.SocketException closed) {
+                // the server closed the connection while the request was still being written: fine
+            }
+        }
+        assertTrue(scrape(p0).contains("p2psip_uptime_seconds"));
     }
 }
