@@ -80,7 +80,7 @@ public final class Peer implements AutoCloseable {
     /** The file that marks a data directory as in use by a running peer. */
     /** The default XML-RPC gateway port when the overlay port is ephemeral (0); otherwise it is the overlay port + 2. */
     public static final int DEFAULT_XMLRPC_PORT = DEFAULT_PORT + 2;
-    /** The default metrics port when the overlay port is ephemeral (0); otherwise it is the overlay port + 3. */
+    /** The metrics port of a peer on the default overlay port: the overlay port + 3. */
     public static final int DEFAULT_METRICS_PORT = DEFAULT_PORT + 3;
     public static final String LOCK_FILE = "node.lock";
     private static final long MONITOR_MILLIS = 30_000;
@@ -134,9 +134,12 @@ public final class Peer implements AutoCloseable {
         this.metricsPort = b.metricsPort != null ? b.metricsPort : defaultMetricsPort(b.port);
     }
 
-    /** The metrics port used when none is configured: the overlay port + 3, or 4225 when the overlay port is 0. */
+    /**
+     * The metrics port used when none is configured: the overlay port + 3; a free port when the overlay port is 0
+     * (unlike the control port, nothing local needs to find it, and peers of a test or a host never collide on it).
+     */
     public static int defaultMetricsPort(int overlayPort) {
-        return overlayPort == 0 ? DEFAULT_METRICS_PORT : overlayPort + 3;
+        return overlayPort == 0 ? 0 : overlayPort + 3;
     }
 
     /** The control port used when none is configured: the overlay port + 1, or 4223 when the overlay port is 0. */
@@ -173,7 +176,7 @@ public final class Peer implements AutoCloseable {
 
         /**
          * The Prometheus metrics endpoint's TCP port on 127.0.0.1 ({@code GET /metrics}); default the overlay port + 3
-         * (4225 when the overlay port is 0); 0 picks a free port; -1 disables it.
+         * (a free port when the overlay port is 0, see {@link Peer#metricsAddress()}); 0 picks a free port; -1 disables it.
          */
         public Builder metricsPort(int port) {
             if (port < -1 || port > 65_535) {

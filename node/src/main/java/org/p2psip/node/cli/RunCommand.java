@@ -73,8 +73,8 @@ final class RunCommand implements Callable<Integer> {
     String xmlrpcToken;
 
     @Option(names = "--metrics-port", paramLabel = "PORT",
-            description = "The Prometheus metrics endpoint (GET /metrics on 127.0.0.1); default the overlay port + 3, or "
-                    + Peer.DEFAULT_METRICS_PORT + " with --port 0; 0 picks a free one; -1 disables it.")
+            description = "The Prometheus metrics endpoint (GET /metrics on 127.0.0.1); default the overlay port + 3 "
+                    + "(a free one, logged, with --port 0); 0 picks a free one; -1 disables it.")
     Integer metricsPort;
 
     @Option(names = {"-v", "--verbose"}, description = "Log at debug level.")
