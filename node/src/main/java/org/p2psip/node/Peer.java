@@ -95,10 +95,10 @@ public final class Peer implements AutoCloseable {
     private final int controlPort;
     private final long joinRetryMillis;
     private final int xmlrpcPort;
+    private final int metricsPort;
     private final InetAddress xmlrpcBind;
     private final String xmlrpcToken;
     private final boolean persistent;
-    private final int metricsPort;
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
     private final Object lock = new Object();
 
@@ -167,24 +167,12 @@ public final class Peer implements AutoCloseable {
         private long joinRetryMillis = 5_000;
         private NodeKeys keys;
         private Integer xmlrpcPort;
+        private Integer metricsPort;
         private InetAddress xmlrpcBind;
         private String xmlrpcToken;
         private boolean persistent = true;
-        private Integer metricsPort;
 
         private Builder() { }
-
-        /**
-         * The Prometheus metrics endpoint's TCP port on 127.0.0.1 ({@code GET /metrics}); default the overlay port + 3
-         * (a free port when the overlay port is 0, see {@link Peer#metricsAddress()}); 0 picks a free port; -1 disables it.
-         */
-        public Builder metricsPort(int port) {
-            if (port < -1 || port > 65_535) {
-                throw new IllegalArgumentException("metrics port must be within 0..65535, or -1 to disable it");
-            }
-            this.metricsPort = port;
-            return this;
-        }
 
         /**
          * The XML-RPC gateway's TCP port (OpenDHT's and the draft's interface, {@code POST /RPC2}); default the
@@ -213,6 +201,18 @@ public final class Peer implements AutoCloseable {
          */
         public Builder xmlrpcToken(String token) {
             this.xmlrpcToken = token;
+            return this;
+        }
+
+        /**
+         * The Prometheus metrics endpoint's TCP port on 127.0.0.1 ({@code GET /metrics}); default the overlay port + 3
+         * (a free port when the overlay port is 0, see {@link Peer#metricsAddress()}); 0 picks a free port; -1 disables it.
+         */
+        public Builder metricsPort(int port) {
+            if (port < -1 || port > 65_535) {
+                throw new IllegalArgumentException("metrics port must be within 0..65535, or -1 to disable it");
+            }
+            this.metricsPort = port;
             return this;
         }
 
@@ -364,8 +364,6 @@ public final class Peer implements AutoCloseable {
                         ? new OverlayNode(keys.id(), link, config, new PersistentLocalStore(records), new WireCodec(), new SecureRandom())
                         : new OverlayNode(keys.id(), link, config, new PeerPolicy(), new WireCodec(), new SecureRandom()))
                         .start();
-                metrics = new PeerMetrics(node);
-                node.observer(metrics);
             }
             if (controlPort < 0) {
                 return CompletableFuture.completedFuture(null);
@@ -392,6 +390,8 @@ public final class Peer implements AutoCloseable {
                 }
             });
         }).thenCompose(x -> {
+            metrics = new PeerMetrics(node);
+            node.observer(metrics);
             if (metricsPort < 0) {
                 return CompletableFuture.completedFuture(null);
             }
@@ -453,16 +453,16 @@ public final class Peer implements AutoCloseable {
         if (c != null) {
             sb.append("; control port TCP ").append(HostPort.format(c.localAddress()));
         }
+        MetricsServer m = metricsServer;
+        if (m != null) {
+            sb.append("; metrics http://").append(HostPort.format(m.localAddress())).append(MetricsServer.PATH);
+        }
         XmlRpcServer x = xmlrpc;
         if (x != null) {
             sb.append("; XML-RPC gateway http://").append(HostPort.format(x.localAddress())).append("/RPC2");
             if (xmlrpcToken != null) {
                 sb.append(" (token required)");
             }
-        }
-        MetricsServer m = metricsServer;
-        if (m != null) {
-            sb.append("; metrics http://").append(HostPort.format(m.localAddress())).append(MetricsServer.PATH);
         }
         sb.append("; data dir ").append(dataDir);
         LOG.info(sb.toString());

@@ -351,10 +351,14 @@ public final class OverlayNode implements Dht, AutoCloseable {
 
     private CompletableFuture<List<Contact>> lookup(NodeId target, int size, boolean includeSelf, IterativeLookup.Querier q) {
         IterativeLookup l = newLookup(target, size, includeSelf, q);
-        long start = scheduler.nowMillis();
-        return l.run(routing.closest(target, config.k())).whenComplete((c, e) -> {
+        return observed(l, scheduler.nowMillis(), l.run(routing.closest(target, config.k())));
+    }
+
+    /** Tells the {@link OverlayObserver} how lookup {@code l}, started at {@code startMillis}, went once {@code run} ends. */
+    private CompletableFuture<List<Contact>> observed(IterativeLookup l, long startMillis, CompletableFuture<List<Contact>> run) {
+        return run.whenComplete((c, e) -> {
             try {
-                observer.lookupFinished(scheduler.nowMillis() - start, l.hops(), l.queries(), c != null && !c.isEmpty());
+                observer.lookupFinished(scheduler.nowMillis() - startMillis, l.hops(), l.queries(), c != null && !c.isEmpty());
             } catch (RuntimeException x) {
                 LOG.warn("the overlay observer failed: {}", x.toString());
             }

