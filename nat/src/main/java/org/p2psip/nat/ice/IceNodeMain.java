@@ -1,0 +1,183 @@
+package org.p2psip.nat.ice;
+
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.p2psip.nat.dtls.DtlsConfig;
+import org.p2psip.nat.dtls.DtlsIdentity;
+import org.p2psip.nat.dtls.DtlsLinkLayer;
+import org.p2psip.overlay.Bytes;
+import org.p2psip.overlay.DhtValue;
+import org.p2psip.overlay.NodeId;
+import org.p2psip.overlay.OverlayConfig;
+import org.p2psip.overlay.OverlayNode;
+import org.p2psip.overlay.link.UdpLinkLayer;
+import org.p2psip.overlay.store.SecretHashPolicy;
+import org.p2psip.overlay.wire.WireCodec;
+
+/**
+ * One overlay node with DTLS links and ICE link setup, for the NAT lab and the nat-matrix benchmark. Two roles:
+ *
+ * <pre>
+ *   IceNodeMain target    --rendezvous IP:PORT [--bind IP]
+ *   IceNodeMain requester --rendezvous IP:PORT --peer NODE_ID_HEX [--bind IP]
+ * </pre>
+ *
+ * The rendezvous address is an {@link IceRendezvousMain}'s: its TURN server gives server-reflexive and relayed
+ * candidates, its signaling relay carries the Attach. The target prints {@code ready id=HEX}, serves Attach requests
+ * and prints a {@code link ...} line per link, until standard input closes. The requester sets up an ICE link to
+ * the target, joins the overlay through it, stores and reads a value (overlay RPCs over the DTLS link), checks that
+ * the link authenticated the target's node key, prints key=value lines and exits (status 1 on failure, with
+ * {@code error=...}).
+ */
+public final class IceNodeMain {
+    static final String DEFAULT_TURN_USER = "lab:lab-secret";
+
+    private IceNodeMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 3) {
+            usage();
+        }
+        String role = args[0];
+        InetSocketAddress rendezvous = null;
+        NodeId peer = null;
+        InetAddress bind = null;
+        String user = DEFAULT_TURN_USER;
+        for (int i = 1; i < args.length; i++) {
+            switch (args[i]) {
+                case "--rendezvous" -> rendezvous = parse(args[++i]);
+                case "--peer" -> peer = NodeId.fromHex(args[++i]);
+                case "--bind" -> bind = InetAddress.getByName(args[++i]);
+                case "--user" -> user = args[++i];
+                default -> usage();
+            }
+        }
+        if (rendezvous == null || (!role.equals("target") && !role.equals("requester"))
+                || (role.equals("requester") && peer == null)) {
+            usage();
+        }
+        int colon = user.indexOf(':');
+        IceConfig ice = IceConfig.hostOnly().withStun(rendezvous)
+                .withTurn(rendezvous, user.substring(0, colon), user.substring(colon + 1))
+                .withTimeouts(Duration.ofSeconds(20), Duration.ofSeconds(20));
+        EventLoopGroup group = UdpLinkLayer.newEventLoopGroup(1);
+        DtlsIdentity identity = DtlsIdentity.generate();
+        DtlsLinkLayer layer = DtlsLinkLayer.bind(group, new InetSocketAddress(bind, 0), identity, DtlsConfig.defaults())
+                .get(10, TimeUnit.SECONDS);
+        OverlayNode node = new OverlayNode(identity.id(), layer, OverlayConfig.defaults(), new SecretHashPolicy(),
+                new WireCodec(), new Random()).start();
+        int status = 0;
+        try (RelaySignaling signaling = RelaySignaling.connect(identity.id(), rendezvous, 10_000);
+                IceLinks links = new IceLinks(identity.id(), layer, signaling, ice)) {
+            if (role.equals("target")) {
+                node.join(List.of()).get(10, TimeUnit.SECONDS);
+                System.out.println("ready id=" + identity.id().toHex());
+                System.out.flush();
+                Thread watcher = new Thread(() -> reportAccepted(links), "report");
+                watcher.setDaemon(true);
+                watcher.start();
+                try {
+                    while (System.in.read() >= 0) {
+                        // serve until stdin closes
+                    }
+                } catch (IOException e) {
+                    // stdin gone
+                }
+                System.out.println("dtls " + layer.stats());
+            } else {
+                status = request(node, layer, links, peer);
+            }
+        } finally {
+            node.close();
+            layer.close();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+        System.out.flush();
+        System.exit(status);
+    }
+
+    private static int request(OverlayNode node, DtlsLinkLayer layer, IceLinks links, NodeId peer) {
+        try {
+            long t0 = System.nanoTime();
+            IceLink link = links.connect(peer).get(60, TimeUnit.SECONDS);
+            System.out.println("link=" + describe(link));
+            System.out.println("setup_ms=" + link.setupMillis());
+            System.out.println("relayed=" + link.relayed());
+            long t1 = System.nanoTime();
+            node.join(List.of(link.remote())).get(30, TimeUnit.SECONDS);
+            long joinMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t1);
+            boolean authenticated = link.authenticated();
+            System.out.println("authenticated=" + authenticated);
+            System.out.println("join_ms=" + joinMs);
+            System.out.println("link_ready_ms=" + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+            NodeId key = NodeId.ofName("ice lab key " + peer.toHex());
+            DhtValue v = SecretHashPolicy.value(Bytes.utf8("over ICE"), Bytes.EMPTY, System.currentTimeMillis() + 600_000);
+            var put = node.put(key, v).get(30, TimeUnit.SECONDS);
+            List<DhtValue> got = node.get(key).get(30, TimeUnit.SECONDS);
+            boolean stored = node.neighbours().get(5, TimeUnit.SECONDS).stream().anyMatch(c -> c.id().equals(peer));
+            System.out.println("put=" + put);
+            System.out.println("get_ok=" + got.contains(v));
+            System.out.println("peer_in_routing_table=" + stored);
+            System.out.println("path_datagrams=" + link.datagramsReceived());
+            System.out.println("dtls " + layer.stats());
+            System.out.println("done");
+            return authenticated && got.contains(v) && stored ? 0 : 1;
+        } catch (Exception e) {
+            Throwable c = e.getCause() != null ? e.getCause() : e;
+            System.out.println("error=" + c.toString().replace('\n', ' '));
+            System.out.println("dtls " + layer.stats());
+            return 1;
+        }
+    }
+
+    private static void reportAccepted(IceLinks links) {
+        int reported = 0;
+        while (true) {
+            List<CompletableFuture<IceLink>> all = links.accepted();
+            for (int i = reported; i < all.size(); i++) {
+                try {
+                    System.out.println("link " + describe(all.get(i).get(120, TimeUnit.SECONDS)));
+                } catch (Exception e) {
+                    System.out.println("link_failed " + (e.getCause() != null ? e.getCause() : e));
+                }
+                System.out.flush();
+                reported = i + 1;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    static String describe(IceLink l) {
+        return l.localType().sdpName() + "->" + l.remoteType().sdpName() + " local=" + hostPort(l.localAddress())
+                + " remote=" + hostPort(l.remote()) + (l.relayed() ? " relayed" : " direct");
+    }
+
+    private static String hostPort(InetSocketAddress a) {
+        return a.getAddress().getHostAddress() + ":" + a.getPort();
+    }
+
+    private static InetSocketAddress parse(String s) throws IOException {
+        int colon = s.lastIndexOf(':');
+        if (colon < 0) {
+            throw new IOException("expected IP:PORT, got " + s);
+        }
+        return new InetSocketAddress(InetAddress.getByName(s.substring(0, colon)), Integer.parseInt(s.substring(colon + 1)));
+    }
+
+    private static void usage() {
+        System.err.println("usage: IceNodeMain target|requester --rendezvous IP:PORT [--peer NODE_ID_HEX] [--bind IP]");
+        System.exit(2);
+    }
+}
