@@ -127,6 +127,7 @@ public final class IceNodeMain {
             System.out.println("get_ok=" + got.contains(v));
             System.out.println("peer_in_routing_table=" + stored);
             System.out.println("path_datagrams=" + link.datagramsReceived());
+            System.out.println("layer_datagrams=" + layer.stats().get(org.p2psip.nat.dtls.DtlsStats.Counter.DATAGRAMS_IN));
             System.out.println("dtls " + layer.stats());
             System.out.println("done");
             return authenticated && got.contains(v) && stored ? 0 : 1;

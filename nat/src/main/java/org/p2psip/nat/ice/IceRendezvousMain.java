@@ -42,7 +42,9 @@ public final class IceRendezvousMain {
         }
         int colon = user.indexOf(':');
         TurnServer.Config config = TurnServer.Config.builder(new InetSocketAddress(ip, port), ip, "p2psip",
-                CredentialStore.passwords(Map.of(user.substring(0, colon), user.substring(colon + 1)))).build();
+                CredentialStore.passwords(Map.of(user.substring(0, colon), user.substring(colon + 1))))
+                // every lab node uses the one lab user; the default quota (10) would refuse the matrix's later pairs
+                .maxAllocationsPerUser(1000).build();
         try (TurnServer turn = TurnServer.start(config);
                 SignalingRelay relay = SignalingRelay.start(new InetSocketAddress(ip, port))) {
             System.out.println("ready turn=" + ip.getHostAddress() + ":" + turn.listenAddress().getPort() + " signaling="

@@ -32,9 +32,13 @@ public final class NatMatrix {
         }
     }
 
-    /** What one pair gave. {@code values} holds the requester's key=value output. */
+    /**
+     * What one pair gave, as the requester measured it. {@code selected} is "localType->remoteType local=.. remote=..";
+     * {@code pathDatagrams} arrived over the selected pair, {@code layerDatagrams} at the DTLS layer in all.
+     */
     public record PairResult(Behaviour target, Behaviour requester, boolean connected, boolean relayed, String selected,
-            long setupMillis, long linkReadyMillis, boolean authenticated, boolean rpcOk, String error, String output) {
+            long setupMillis, long linkReadyMillis, boolean authenticated, boolean rpcOk, long pathDatagrams,
+            long layerDatagrams, String error, String output) {
     }
 
     private final NatLab lab;
@@ -127,7 +131,8 @@ public final class NatMatrix {
             String selected = kv.getOrDefault("link", "");
             return new PairResult(target, requester, kv.containsKey("link"), "true".equals(kv.get("relayed")), selected,
                     num(kv.get("setup_ms")), num(kv.get("link_ready_ms")), "true".equals(kv.get("authenticated")),
-                    "true".equals(kv.get("get_ok")) && text.contains("\ndone\n"), kv.get("error"),
+                    "true".equals(kv.get("get_ok")) && text.contains("\ndone\n"), num(kv.get("path_datagrams")),
+                    num(kv.get("layer_datagrams")), kv.get("error"),
                     "requester:\n" + text.trim() + "\ntarget:\n" + targetText.trim());
         } finally {
             t.destroy();
@@ -135,7 +140,7 @@ public final class NatMatrix {
     }
 
     private static PairResult failed(Behaviour t, Behaviour r, String why) {
-        return new PairResult(t, r, false, false, "", -1, -1, false, false, why, "");
+        return new PairResult(t, r, false, false, "", -1, -1, false, false, 0, 0, why, "");
     }
 
     private static long num(String s) {
