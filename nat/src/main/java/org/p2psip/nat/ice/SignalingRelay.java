@@ -54,6 +54,11 @@ public final class SignalingRelay implements AutoCloseable {
         return (InetSocketAddress) server.getLocalSocketAddress();
     }
 
+    /** Whether {@code id} has a connection (its hello was read). */
+    public boolean isConnected(NodeId id) {
+        return clients.containsKey(id);
+    }
+
     public long forwarded() {
         return forwarded.get();
     }
