@@ -21,9 +21,12 @@ public final class IceLink implements AutoCloseable {
     private final Agent agent;
     private final IcePath path;
     private final DtlsLinkLayer layer;
+    private final java.util.function.Consumer<IceLink> onClose;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     IceLink(NodeId peer, boolean controlling, IceCandidate.Type localType, IceCandidate.Type remoteType,
-            InetSocketAddress localAddress, long setupMillis, Agent agent, IcePath path, DtlsLinkLayer layer) {
+            InetSocketAddress localAddress, long setupMillis, Agent agent, IcePath path, DtlsLinkLayer layer,
+            java.util.function.Consumer<IceLink> onClose) {
         this.peer = peer;
         this.controlling = controlling;
         this.localType = localType;
@@ -34,6 +37,7 @@ public final class IceLink implements AutoCloseable {
         this.agent = agent;
         this.path = path;
         this.layer = layer;
+        this.onClose = onClose;
     }
 
     /** The node this link was set up with (as signaling claimed it; see {@link #authenticated()}). */
@@ -84,12 +88,16 @@ public final class IceLink implements AutoCloseable {
         return path.received();
     }
 
-    /** Ends the link: the DTLS session over it, the path and the ICE agent (its sockets and TURN allocation). */
+    /** Ends the link: the DTLS session over it, the path and the ICE agent (its sockets and TURN allocation). Idempotent. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         path.close();
         layer.detachPath(path);
         agent.free();
+        onClose.accept(this);
     }
 
     @Override

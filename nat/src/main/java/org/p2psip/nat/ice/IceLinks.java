@@ -51,6 +51,8 @@ import org.slf4j.LoggerFactory;
 public final class IceLinks implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IceLinks.class);
     private static final String STREAM = "overlay";
+    /** {@link #accepted()} keeps the most recent answers only. */
+    private static final int MAX_ACCEPTED_KEPT = 64;
 
     private final NodeId self;
     private final DtlsLinkLayer layer;
@@ -77,12 +79,15 @@ public final class IceLinks implements AutoCloseable {
         signaling.serve(this::onRequest);
     }
 
-    /** Links set up so far, in both roles. */
+    /** Open links, in both roles (a closed link leaves the list). */
     public List<IceLink> links() {
         return new ArrayList<>(links);
     }
 
-    /** Each Attach request this node answered: completes with the link when its checks succeed, or fails. */
+    /**
+     * The most recent Attach requests this node answered (at most 64): each completes with the link when its checks
+     * succeed, or fails.
+     */
     public List<CompletableFuture<IceLink>> accepted() {
         return new ArrayList<>(accepted);
     }
@@ -96,8 +101,13 @@ public final class IceLinks implements AutoCloseable {
                 long tx = random.nextLong();
                 AttachMessage.Request request = new AttachMessage.Request(self, target, tx, s.localParameters());
                 LOG.info("{}: attach to {} with {}", self.shortHex(), target.shortHex(), request.ice());
-                AttachMessage reply = signaling.attach(request)
-                        .get(config.signalingTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                CompletableFuture<AttachMessage> pending = signaling.attach(request);
+                AttachMessage reply;
+                try {
+                    reply = pending.get(config.signalingTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                } finally {
+                    pending.cancel(false); // no-op when answered; otherwise the signaling forgets the transaction
+                }
                 if (reply instanceof AttachMessage.Refused r) {
                     throw new IOException("node " + target.shortHex() + " refused the attach: " + r.reason());
                 }
@@ -129,6 +139,9 @@ public final class IceLinks implements AutoCloseable {
         }
         CompletableFuture<IceLink> link = new CompletableFuture<>();
         accepted.add(link);
+        while (accepted.size() > MAX_ACCEPTED_KEPT) {
+            accepted.remove(0);
+        }
         return CompletableFuture.supplyAsync(() -> {
             Session s;
             try {
@@ -167,7 +180,7 @@ public final class IceLinks implements AutoCloseable {
         TransportAddress local = pair.getLocalCandidate().getTransportAddress();
         IceLink link = new IceLink(peer, controlling, type(pair.getLocalCandidate().getType()),
                 type(pair.getRemoteCandidate().getType()), new InetSocketAddress(local.getAddress(), local.getPort()),
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), s.agent, path, layer);
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), s.agent, path, layer, links::remove);
         if (closed) {
             link.close();
             throw new IOException("closed");

@@ -26,7 +26,7 @@ import org.p2psip.overlay.wire.WireCodec;
  *
  * <pre>
  *   IceNodeMain target    --rendezvous IP:PORT [--bind IP]
- *   IceNodeMain requester --rendezvous IP:PORT --peer NODE_ID_HEX [--bind IP]
+ *   IceNodeMain requester --rendezvous IP:PORT --peer NODE_ID_HEX [--bind IP] [--links N]
  * </pre>
  *
  * The rendezvous address is an {@link IceRendezvousMain}'s: its TURN server gives server-reflexive and relayed
@@ -34,7 +34,8 @@ import org.p2psip.overlay.wire.WireCodec;
  * and prints a {@code link ...} line per link, until standard input closes. The requester sets up an ICE link to
  * the target, joins the overlay through it, stores and reads a value (overlay RPCs over the DTLS link), checks that
  * the link authenticated the target's node key, prints key=value lines and exits (status 1 on failure, with
- * {@code error=...}).
+ * {@code error=...}). With {@code --links N} it then sets up N-1 more links to the target in the warm JVM and
+ * prints their setup times ({@code warm_setup_ms}, {@code warm_ready_ms}).
  */
 public final class IceNodeMain {
     static final String DEFAULT_TURN_USER = "lab:lab-secret";
@@ -51,12 +52,14 @@ public final class IceNodeMain {
         NodeId peer = null;
         InetAddress bind = null;
         String user = DEFAULT_TURN_USER;
+        int extraLinks = 0;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--rendezvous" -> rendezvous = parse(args[++i]);
                 case "--peer" -> peer = NodeId.fromHex(args[++i]);
                 case "--bind" -> bind = InetAddress.getByName(args[++i]);
                 case "--user" -> user = args[++i];
+                case "--links" -> extraLinks = Integer.parseInt(args[++i]) - 1;
                 default -> usage();
             }
         }
@@ -94,6 +97,9 @@ public final class IceNodeMain {
                 System.out.println("dtls " + layer.stats());
             } else {
                 status = request(node, layer, links, peer);
+                if (status == 0 && extraLinks > 0) {
+                    status = warmLinks(layer, links, peer, extraLinks);
+                }
             }
         } finally {
             node.close();
@@ -137,6 +143,41 @@ public final class IceNodeMain {
             System.out.println("dtls " + layer.stats());
             return 1;
         }
+    }
+
+    /**
+     * Sets up {@code n} more links to the same peer one after the other, in this now warm JVM, and prints their ICE
+     * setup times and the times until their DTLS session authenticated the peer. A one-byte probe datagram makes
+     * the link layer open the session (the peer's overlay drops it as a malformed frame).
+     */
+    private static int warmLinks(DtlsLinkLayer layer, IceLinks links, NodeId peer, int n) {
+        StringBuilder setup = new StringBuilder();
+        StringBuilder ready = new StringBuilder();
+        int failures = 0;
+        for (int i = 0; i < n; i++) {
+            long t0 = System.nanoTime();
+            try (IceLink link = links.connect(peer).get(60, TimeUnit.SECONDS)) {
+                layer.send(link.remote(), new byte[] {0});
+                long end = System.currentTimeMillis() + 20_000;
+                while (!link.authenticated() && System.currentTimeMillis() < end) {
+                    Thread.sleep(2);
+                }
+                if (!link.authenticated()) {
+                    throw new IOException("the DTLS session over " + link + " did not authenticate the peer");
+                }
+                long readyMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+                setup.append(setup.length() == 0 ? "" : ",").append(link.setupMillis());
+                ready.append(ready.length() == 0 ? "" : ",").append(readyMs);
+                System.out.println("warm_link=" + describe(link));
+            } catch (Exception e) {
+                failures++;
+                System.out.println("warm_error=" + (e.getCause() != null ? e.getCause() : e));
+            }
+        }
+        System.out.println("warm_setup_ms=" + setup);
+        System.out.println("warm_ready_ms=" + ready);
+        System.out.println("warm_failures=" + failures);
+        return failures == 0 ? 0 : 1;
     }
 
     private static void reportAccepted(IceLinks links) {

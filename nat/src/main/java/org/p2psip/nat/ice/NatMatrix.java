@@ -38,13 +38,14 @@ public final class NatMatrix {
      */
     public record PairResult(Behaviour target, Behaviour requester, boolean connected, boolean relayed, String selected,
             long setupMillis, long linkReadyMillis, boolean authenticated, boolean rpcOk, long pathDatagrams,
-            long layerDatagrams, String error, String output) {
+            long layerDatagrams, List<Long> warmSetupMillis, List<Long> warmReadyMillis, String error, String output) {
     }
 
     private final NatLab lab;
     private final String rendezvous;
     private final Map<Behaviour, List<String>> namespaces = new EnumMap<>(Behaviour.class);
     private final Map<Behaviour, List<String>> addresses = new EnumMap<>(Behaviour.class);
+    private final List<Site> sites = new ArrayList<>();
 
     private NatMatrix(NatLab lab, String rendezvous) {
         this.lab = lab;
@@ -82,6 +83,7 @@ public final class NatMatrix {
                 } else {
                     Site s = lab.addSite(b.name().toLowerCase().replace("_", "") + side, b.natType(),
                             conntrackUdpTimeoutSeconds);
+                    m.sites.add(s);
                     ns.add(s.hostNamespace());
                     addr.add(s.hostAddress().getHostAddress());
                 }
@@ -92,8 +94,26 @@ public final class NatMatrix {
         return m;
     }
 
+    /**
+     * Impairs every site router (delay needs the kernel's sch_netem: without it the lab refuses delay with a
+     * {@link org.p2psip.nat.lab.LabException}; see {@link NatLab#netemAvailable()}).
+     */
+    public void impairSites(org.p2psip.nat.lab.Impairment impairment) {
+        for (Site s : sites) {
+            s.impair(impairment);
+        }
+    }
+
     /** Runs one pair: a target in {@code target}'s first place, a requester in {@code requester}'s second. */
     public PairResult run(Behaviour target, Behaviour requester) throws Exception {
+        return run(target, requester, 1);
+    }
+
+    /**
+     * Runs one pair with {@code links} link setups by the same requester JVM: the first (cold, with the overlay RPCs)
+     * and {@code links - 1} more in the warm JVM ({@link PairResult#warmSetupMillis()}).
+     */
+    public PairResult run(Behaviour target, Behaviour requester, int links) throws Exception {
         String tNs = namespaces.get(target).get(0);
         String rNs = namespaces.get(requester).get(1);
         Process t = lab.spawn(tNs, NatLab.javaCommand(IceNodeMain.class.getName(), List.of("target", "--rendezvous",
@@ -110,7 +130,7 @@ public final class NatMatrix {
             String id = ready.substring(ready.indexOf("id=") + 3).trim();
             CompletableFuture<String> rest = CompletableFuture.supplyAsync(() -> drain(tOut));
             Process r = lab.spawn(rNs, NatLab.javaCommand(IceNodeMain.class.getName(), List.of("requester", "--rendezvous",
-                    rendezvous, "--peer", id, "--bind", addresses.get(requester).get(1))));
+                    rendezvous, "--peer", id, "--bind", addresses.get(requester).get(1), "--links", String.valueOf(links))));
             r.getOutputStream().close();
             CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
                 try {
@@ -119,7 +139,7 @@ public final class NatMatrix {
                     return "error=" + e;
                 }
             });
-            if (!r.waitFor(120, TimeUnit.SECONDS)) {
+            if (!r.waitFor(120L + 30L * links, TimeUnit.SECONDS)) {
                 r.destroyForcibly();
                 return failed(target, requester, "the requester hung");
             }
@@ -132,7 +152,8 @@ public final class NatMatrix {
             return new PairResult(target, requester, kv.containsKey("link"), "true".equals(kv.get("relayed")), selected,
                     num(kv.get("setup_ms")), num(kv.get("link_ready_ms")), "true".equals(kv.get("authenticated")),
                     "true".equals(kv.get("get_ok")) && text.contains("\ndone\n"), num(kv.get("path_datagrams")),
-                    num(kv.get("layer_datagrams")), kv.get("error"),
+                    num(kv.get("layer_datagrams")), nums(kv.get("warm_setup_ms")), nums(kv.get("warm_ready_ms")),
+                    kv.containsKey("warm_error") ? "warm link: " + kv.get("warm_error") : kv.get("error"),
                     "requester:\n" + text.trim() + "\ntarget:\n" + targetText.trim());
         } finally {
             t.destroy();
@@ -140,7 +161,7 @@ public final class NatMatrix {
     }
 
     private static PairResult failed(Behaviour t, Behaviour r, String why) {
-        return new PairResult(t, r, false, false, "", -1, -1, false, false, 0, 0, why, "");
+        return new PairResult(t, r, false, false, "", -1, -1, false, false, 0, 0, List.of(), List.of(), why, "");
     }
 
     private static long num(String s) {
@@ -149,6 +170,16 @@ public final class NatMatrix {
         } catch (NumberFormatException e) {
             return -1;
         }
+    }
+
+    private static List<Long> nums(String csv) {
+        List<Long> out = new ArrayList<>();
+        if (csv != null && !csv.isBlank()) {
+            for (String v : csv.split(",")) {
+                out.add(num(v));
+            }
+        }
+        return out;
     }
 
     static Map<String, String> parse(String text) {
