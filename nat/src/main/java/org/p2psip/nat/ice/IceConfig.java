@@ -13,31 +13,37 @@ import java.util.Objects;
  * @param turnPassword     its password
  * @param signalingTimeout how long the Attach answer may take (the target gathers its candidates meanwhile)
  * @param checkTimeout     how long connectivity checks may take before the link counts as failed
+ * @param relayGrace       how long a valid relayed pair waits for a valid direct one before it is nominated
  */
 public record IceConfig(InetSocketAddress stunServer, InetSocketAddress turnServer, String turnUser, String turnPassword,
-        Duration signalingTimeout, Duration checkTimeout) {
+        Duration signalingTimeout, Duration checkTimeout, Duration relayGrace) {
     public IceConfig {
         Objects.requireNonNull(signalingTimeout, "signalingTimeout");
         Objects.requireNonNull(checkTimeout, "checkTimeout");
+        Objects.requireNonNull(relayGrace, "relayGrace");
         if (turnServer != null && (turnUser == null || turnPassword == null)) {
             throw new IllegalArgumentException("a TURN server needs a user and a password (long-term credentials)");
         }
     }
 
-    /** Host candidates only (no servers); 10 s for the answer, 10 s for the checks. */
+    /** Host candidates only (no servers); 10 s for the answer, 10 s for the checks, 2 s of grace for relayed pairs. */
     public static IceConfig hostOnly() {
-        return new IceConfig(null, null, null, null, Duration.ofSeconds(10), Duration.ofSeconds(10));
+        return new IceConfig(null, null, null, null, Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofSeconds(2));
     }
 
     public IceConfig withStun(InetSocketAddress server) {
-        return new IceConfig(server, turnServer, turnUser, turnPassword, signalingTimeout, checkTimeout);
+        return new IceConfig(server, turnServer, turnUser, turnPassword, signalingTimeout, checkTimeout, relayGrace);
     }
 
     public IceConfig withTurn(InetSocketAddress server, String user, String password) {
-        return new IceConfig(stunServer, server, user, password, signalingTimeout, checkTimeout);
+        return new IceConfig(stunServer, server, user, password, signalingTimeout, checkTimeout, relayGrace);
     }
 
     public IceConfig withTimeouts(Duration signaling, Duration checks) {
-        return new IceConfig(stunServer, turnServer, turnUser, turnPassword, signaling, checks);
+        return new IceConfig(stunServer, turnServer, turnUser, turnPassword, signaling, checks, relayGrace);
+    }
+
+    public IceConfig withRelayGrace(Duration grace) {
+        return new IceConfig(stunServer, turnServer, turnUser, turnPassword, signalingTimeout, checkTimeout, grace);
     }
 }

@@ -44,9 +44,9 @@ import org.slf4j.LoggerFactory;
  * to the {@link DtlsLinkLayer}: the overlay then sends to {@link IceLink#remote()} and its DTLS records, node-key
  * authenticated, travel over exactly the selected 5-tuple.
  *
- * <p>Nomination: a host or server-reflexive pair is nominated as soon as it is valid; a relayed pair only after
- * ice4j's grace time (800 ms) passes without a direct one ({@code NOMINATE_FIRST_HOST_OR_REFLEXIVE_VALID}), so a link
- * is direct wherever the NATs allow hole punching and relayed only where they do not.
+ * <p>Nomination ({@link DirectFirstNominator}): a direct pair is nominated as soon as it is valid; a relayed pair only
+ * when every direct pair failed or {@link IceConfig#relayGrace()} passed without a valid direct one, so a link is
+ * direct wherever the NATs allow hole punching and relayed only where they do not.
  */
 public final class IceLinks implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IceLinks.class);
@@ -59,6 +59,7 @@ public final class IceLinks implements AutoCloseable {
     private final Signaling signaling;
     private final IceConfig config;
     private final ExecutorService executor;
+    private final java.util.concurrent.ScheduledExecutorService timer;
     private final SecureRandom random = new SecureRandom();
     private final CopyOnWriteArrayList<IceLink> links = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<CompletableFuture<IceLink>> accepted = new CopyOnWriteArrayList<>();
@@ -73,6 +74,11 @@ public final class IceLinks implements AutoCloseable {
         AtomicInteger n = new AtomicInteger();
         this.executor = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "ice-links-" + self.shortHex() + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "ice-nominate-" + self.shortHex());
             t.setDaemon(true);
             return t;
         });
@@ -97,6 +103,7 @@ public final class IceLinks implements AutoCloseable {
         long start = System.nanoTime();
         return CompletableFuture.supplyAsync(() -> {
             Session s = Session.open(true, config);
+            DirectFirstNominator.install(s.agent, s.stream, timer, config.relayGrace().toMillis());
             try {
                 long tx = random.nextLong();
                 AttachMessage.Request request = new AttachMessage.Request(self, target, tx, s.localParameters());
@@ -226,7 +233,7 @@ public final class IceLinks implements AutoCloseable {
             Agent agent = new Agent();
             try {
                 agent.setControlling(controlling);
-                agent.setNominationStrategy(NominationStrategy.NOMINATE_FIRST_HOST_OR_REFLEXIVE_VALID);
+                agent.setNominationStrategy(NominationStrategy.NONE); // DirectFirstNominator nominates
                 if (config.stunServer() != null) {
                     agent.addCandidateHarvester(new StunCandidateHarvester(
                             new TransportAddress(config.stunServer(), Transport.UDP)));
@@ -313,5 +320,6 @@ public final class IceLinks implements AutoCloseable {
         }
         links.clear();
         executor.shutdownNow();
+        timer.shutdownNow();
     }
 }
