@@ -40,8 +40,40 @@ final class NatMatrixBench implements Callable<Integer> {
         return samples.isEmpty() ? -1 : (long) Stats.percentile(samples.stream().mapToDouble(Long::doubleValue).toArray(), p);
     }
 
+    @Option(names = "--pair", paramLabel = "TARGET:REQUESTER",
+            description = "run only these pairs, e.g. symmetric:port_restricted (repeatable; default: all 15)")
+    List<String> only = new ArrayList<>();
+
+    /** The pairs to run: those given with --pair, or every unordered pair of behaviours. */
+    private List<Behaviour[]> pairs() {
+        List<Behaviour[]> out = new ArrayList<>();
+        if (!only.isEmpty()) {
+            for (String p : only) {
+                String[] parts = p.toUpperCase(java.util.Locale.ROOT).replace('-', '_').split(":");
+                if (parts.length != 2) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--pair wants TARGET:REQUESTER, got " + p);
+                }
+                try {
+                    out.add(new Behaviour[] {Behaviour.valueOf(parts[0]), Behaviour.valueOf(parts[1])});
+                } catch (IllegalArgumentException e) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "unknown behaviour in " + p
+                            + "; use public, full_cone, address_restricted, port_restricted or symmetric");
+                }
+            }
+            return out;
+        }
+        Behaviour[] all = Behaviour.values();
+        for (int i = 0; i < all.length; i++) {
+            for (int j = i; j < all.length; j++) {
+                out.add(new Behaviour[] {all[i], all[j]});
+            }
+        }
+        return out;
+    }
+
     @Override
     public Integer call() throws Exception {
+        List<Behaviour[]> pairs = pairs();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         List<String> problems = NatLab.prerequisiteProblems();
@@ -50,7 +82,9 @@ final class NatMatrixBench implements Callable<Integer> {
             return 2;
         }
         try (NatLab lab = NatLab.create()) {
-            NatMatrix matrix = NatMatrix.start(lab, List.of(Behaviour.values()), 30);
+            java.util.EnumSet<Behaviour> used = java.util.EnumSet.noneOf(Behaviour.class);
+            pairs.forEach(ab -> used.addAll(List.of(ab)));
+            NatMatrix matrix = NatMatrix.start(lab, new ArrayList<>(used), 30);
             String delayNote = "no added delay";
             if (delayMs > 0) {
                 if (lab.netemAvailable()) {
@@ -64,35 +98,34 @@ final class NatMatrixBench implements Callable<Integer> {
             err.println("nat-matrix: " + delayNote + "; " + links + " link setups per pair");
             out.printf("%-18s %-18s %-8s %-14s %8s %9s %9s %9s %9s %s%n", "target", "requester", "path", "pair", "cold_ms",
                     "setup_p50", "setup_p99", "ready_p50", "ready_p99", "failures");
-            Behaviour[] all = Behaviour.values();
             int failed = 0;
-            int pairs = 0;
+            int done = 0;
             List<Long> directReady = new ArrayList<>();
-            for (int i = 0; i < all.length; i++) {
-                for (int j = i; j < all.length; j++) {
-                    pairs++;
-                    err.printf("pair %d/15: %s <- %s%n", pairs, all[i], all[j]);
-                    err.flush();
-                    PairResult r = matrix.run(all[i], all[j], links);
-                    boolean ok = r.connected() && r.authenticated() && r.rpcOk() && r.error() == null;
-                    if (!ok) {
-                        failed++;
-                        err.println(r.output());
-                    }
-                    String pair = r.selected().isEmpty() ? "-" : r.selected().substring(0, r.selected().indexOf(' '));
-                    out.printf("%-18s %-18s %-8s %-14s %8d %9d %9d %9d %9d %s%n", all[i], all[j],
-                            r.connected() ? (r.relayed() ? "relayed" : "direct") : "FAILED", pair, r.setupMillis(),
-                            pct(r.warmSetupMillis(), 50), pct(r.warmSetupMillis(), 99),
-                            pct(r.warmReadyMillis(), 50), pct(r.warmReadyMillis(), 99),
-                            ok ? "0" : "1 (" + r.error() + ")");
-                    out.flush();
-                    if (r.connected() && !r.relayed()) {
-                        directReady.addAll(r.warmReadyMillis());
-                    }
+            for (Behaviour[] ab : pairs) {
+                done++;
+                Behaviour a = ab[0];
+                Behaviour b = ab[1];
+                err.printf("pair %d/%d: %s <- %s%n", done, pairs.size(), a, b);
+                err.flush();
+                PairResult r = matrix.run(a, b, links);
+                boolean ok = r.connected() && r.authenticated() && r.rpcOk() && r.error() == null;
+                if (!ok) {
+                    failed++;
+                    err.println(r.output());
+                }
+                String pair = r.selected().isEmpty() ? "-" : r.selected().substring(0, r.selected().indexOf(' '));
+                out.printf("%-18s %-18s %-8s %-14s %8d %9d %9d %9d %9d %s%n", a, b,
+                        r.connected() ? (r.relayed() ? "relayed" : "direct") : "FAILED", pair, r.setupMillis(),
+                        pct(r.warmSetupMillis(), 50), pct(r.warmSetupMillis(), 99),
+                        pct(r.warmReadyMillis(), 50), pct(r.warmReadyMillis(), 99),
+                        ok ? "0" : "1 (" + r.error() + ")");
+                out.flush();
+                if (r.connected() && !r.relayed()) {
+                    directReady.addAll(r.warmReadyMillis());
                 }
             }
             out.printf("connected %d/%d pairs; direct links (warm): setup-to-authenticated p50 %d ms, p99 %d ms over %d links; %s%n",
-                    pairs - failed, pairs, pct(directReady, 50), pct(directReady, 99),
+                    pairs.size() - failed, pairs.size(), pct(directReady, 50), pct(directReady, 99),
                     directReady.size(), delayNote);
             return failed == 0 ? 0 : 1;
         }
