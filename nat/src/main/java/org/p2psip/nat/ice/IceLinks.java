@@ -53,6 +53,11 @@ public final class IceLinks implements AutoCloseable {
     private static final String STREAM = "overlay";
     /** {@link #accepted()} keeps the most recent answers only. */
     private static final int MAX_ACCEPTED_KEPT = 64;
+    /**
+     * Attach requests answered at once; more are refused. Each costs an ICE agent (threads, sockets, a TURN
+     * allocation) until its checks end, and signaling is not trusted.
+     */
+    static final int MAX_CONCURRENT_ANSWERS = 16;
 
     private final NodeId self;
     private final DtlsLinkLayer layer;
@@ -63,6 +68,7 @@ public final class IceLinks implements AutoCloseable {
     private final SecureRandom random = new SecureRandom();
     private final CopyOnWriteArrayList<IceLink> links = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<CompletableFuture<IceLink>> accepted = new CopyOnWriteArrayList<>();
+    private final AtomicInteger answering = new AtomicInteger();
     private volatile boolean closed;
 
     public IceLinks(NodeId self, DtlsLinkLayer layer, Signaling signaling, IceConfig config) {
@@ -144,7 +150,13 @@ public final class IceLinks implements AutoCloseable {
             return CompletableFuture.completedFuture(new AttachMessage.Refused(self, request.from(), request.transaction(),
                     "node is closing"));
         }
+        if (answering.incrementAndGet() > MAX_CONCURRENT_ANSWERS) {
+            answering.decrementAndGet();
+            return CompletableFuture.completedFuture(new AttachMessage.Refused(self, request.from(), request.transaction(),
+                    "busy: " + MAX_CONCURRENT_ANSWERS + " attaches are being set up here; try again in a few seconds"));
+        }
         CompletableFuture<IceLink> link = new CompletableFuture<>();
+        link.whenComplete((l, e) -> answering.decrementAndGet());
         accepted.add(link);
         while (accepted.size() > MAX_ACCEPTED_KEPT) {
             accepted.remove(0);

@@ -84,7 +84,13 @@ public final class RelaySignaling implements Signaling {
                     continue;
                 }
                 if (m instanceof AttachMessage.Request r) {
-                    handler.onRequest(r).whenComplete((answer, e) -> {
+                    CompletableFuture<AttachMessage> pending;
+                    try {
+                        pending = handler.onRequest(r);
+                    } catch (RuntimeException e) {
+                        pending = CompletableFuture.failedFuture(e);
+                    }
+                    pending.whenComplete((answer, e) -> {
                         AttachMessage reply = answer != null ? answer : new AttachMessage.Refused(self, r.from(),
                                 r.transaction(), "attach failed here: " + e);
                         try {
