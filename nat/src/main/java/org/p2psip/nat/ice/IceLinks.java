@@ -245,6 +245,7 @@ public final class IceLinks implements AutoCloseable {
             Agent agent = new Agent();
             try {
                 agent.setControlling(controlling);
+                agent.setPerformConsentFreshness(config.consentFreshness());
                 agent.setNominationStrategy(NominationStrategy.NONE); // DirectFirstNominator nominates
                 if (config.stunServer() != null) {
                     agent.addCandidateHarvester(new StunCandidateHarvester(

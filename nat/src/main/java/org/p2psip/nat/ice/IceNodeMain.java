@@ -26,7 +26,9 @@ import org.p2psip.overlay.wire.WireCodec;
  *
  * <pre>
  *   IceNodeMain target    --rendezvous IP:PORT [--bind IP]
- *   IceNodeMain requester --rendezvous IP:PORT --peer NODE_ID_HEX [--bind IP] [--links N]
+ *   IceNodeMain requester --rendezvous IP:PORT --peer NODE_ID_HEX [--bind IP] [--links N] [--idle-seconds S]
+ *   (both) [--binding-lifetime-ms L]: DTLS keepalives for a NAT binding lifetime of L (every L/2)
+ *          [--no-consent-freshness]: no ICE consent checks (RFC 7675) on the link, only the DTLS keepalives
  * </pre>
  *
  * The rendezvous address is an {@link IceRendezvousMain}'s: its TURN server gives server-reflexive and relayed
@@ -53,6 +55,9 @@ public final class IceNodeMain {
         InetAddress bind = null;
         String user = DEFAULT_TURN_USER;
         int extraLinks = 0;
+        long bindingLifetimeMillis = 0;
+        int idleSeconds = 0;
+        boolean consent = true;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--rendezvous" -> rendezvous = parse(args[++i]);
@@ -60,6 +65,9 @@ public final class IceNodeMain {
                 case "--bind" -> bind = InetAddress.getByName(args[++i]);
                 case "--user" -> user = args[++i];
                 case "--links" -> extraLinks = Integer.parseInt(args[++i]) - 1;
+                case "--binding-lifetime-ms" -> bindingLifetimeMillis = Long.parseLong(args[++i]);
+                case "--idle-seconds" -> idleSeconds = Integer.parseInt(args[++i]);
+                case "--no-consent-freshness" -> consent = false;
                 default -> usage();
             }
         }
@@ -70,10 +78,12 @@ public final class IceNodeMain {
         int colon = user.indexOf(':');
         IceConfig ice = IceConfig.hostOnly().withStun(rendezvous)
                 .withTurn(rendezvous, user.substring(0, colon), user.substring(colon + 1))
-                .withTimeouts(Duration.ofSeconds(20), Duration.ofSeconds(20));
+                .withTimeouts(Duration.ofSeconds(20), Duration.ofSeconds(20)).withConsentFreshness(consent);
         EventLoopGroup group = UdpLinkLayer.newEventLoopGroup(1);
         DtlsIdentity identity = DtlsIdentity.generate();
-        DtlsLinkLayer layer = DtlsLinkLayer.bind(group, new InetSocketAddress(bind, 0), identity, DtlsConfig.defaults())
+        DtlsConfig dtls = bindingLifetimeMillis > 0 ? DtlsConfig.defaults().withBindingLifetime(bindingLifetimeMillis)
+                : DtlsConfig.defaults();
+        DtlsLinkLayer layer = DtlsLinkLayer.bind(group, new InetSocketAddress(bind, 0), identity, dtls)
                 .get(10, TimeUnit.SECONDS);
         OverlayNode node = new OverlayNode(identity.id(), layer, OverlayConfig.defaults(), new SecretHashPolicy(),
                 new WireCodec(), new Random()).start();
@@ -96,7 +106,7 @@ public final class IceNodeMain {
                 }
                 System.out.println("dtls " + layer.stats());
             } else {
-                status = request(node, layer, links, peer);
+                status = request(node, layer, links, peer, idleSeconds);
                 if (status == 0 && extraLinks > 0) {
                     status = warmLinks(layer, links, peer, extraLinks);
                 }
@@ -110,7 +120,7 @@ public final class IceNodeMain {
         System.exit(status);
     }
 
-    private static int request(OverlayNode node, DtlsLinkLayer layer, IceLinks links, NodeId peer) {
+    private static int request(OverlayNode node, DtlsLinkLayer layer, IceLinks links, NodeId peer, int idleSeconds) {
         try {
             long t0 = System.nanoTime();
             IceLink link = links.connect(peer).get(60, TimeUnit.SECONDS);
@@ -130,11 +140,26 @@ public final class IceNodeMain {
             List<DhtValue> got = node.get(key).get(30, TimeUnit.SECONDS);
             boolean stored = node.neighbours().get(5, TimeUnit.SECONDS).stream().anyMatch(c -> c.id().equals(peer));
             System.out.println("put=" + put);
+            System.out.println("put_stored=" + put.stored());
             System.out.println("get_ok=" + got.contains(v));
             System.out.println("peer_in_routing_table=" + stored);
             System.out.println("path_datagrams=" + link.datagramsReceived());
             System.out.println("layer_datagrams=" + layer.stats().get(org.p2psip.nat.dtls.DtlsStats.Counter.DATAGRAMS_IN));
             System.out.println("dtls " + layer.stats());
+            if (idleSeconds > 0) {
+                // The link stays idle (only keepalives), then carries an RPC again: through NATs whose UDP bindings
+                // time out sooner, the keepalives must have kept the mappings and the DTLS session alive.
+                long handshakes = handshakes(layer);
+                Thread.sleep(idleSeconds * 1000L);
+                // a put needs the peer's acknowledgement over the link (a get could be served from the local replica)
+                DhtValue v2 = SecretHashPolicy.value(Bytes.utf8("after idle"), Bytes.EMPTY,
+                        System.currentTimeMillis() + 600_000);
+                var again = node.put(NodeId.ofName("ice lab idle key " + peer.toHex()), v2).get(60, TimeUnit.SECONDS);
+                System.out.println("after_idle_stored=" + again.stored());
+                System.out.println("new_handshakes_after_idle=" + (handshakes(layer) - handshakes));
+                System.out.println("keepalives_sent=" + layer.stats().get(org.p2psip.nat.dtls.DtlsStats.Counter.KEEPALIVES_SENT));
+                System.out.println("keepalive_interval_ms=" + layer.config().keepaliveIntervalMillis());
+            }
             System.out.println("done");
             return authenticated && got.contains(v) && stored ? 0 : 1;
         } catch (Exception e) {
@@ -143,6 +168,11 @@ public final class IceNodeMain {
             System.out.println("dtls " + layer.stats());
             return 1;
         }
+    }
+
+    private static long handshakes(DtlsLinkLayer layer) {
+        return layer.stats().get(org.p2psip.nat.dtls.DtlsStats.Counter.HANDSHAKES_STARTED_CLIENT)
+                + layer.stats().get(org.p2psip.nat.dtls.DtlsStats.Counter.HANDSHAKES_STARTED_SERVER);
     }
 
     /**

@@ -114,10 +114,17 @@ public final class NatMatrix {
      * and {@code links - 1} more in the warm JVM ({@link PairResult#warmSetupMillis()}).
      */
     public PairResult run(Behaviour target, Behaviour requester, int links) throws Exception {
+        return run(target, requester, links, List.of());
+    }
+
+    /** As {@link #run(Behaviour, Behaviour, int)}, with more {@link IceNodeMain} options for both nodes. */
+    public PairResult run(Behaviour target, Behaviour requester, int links, List<String> nodeOptions) throws Exception {
         String tNs = namespaces.get(target).get(0);
         String rNs = namespaces.get(requester).get(1);
-        Process t = lab.spawn(tNs, NatLab.javaCommand(IceNodeMain.class.getName(), List.of("target", "--rendezvous",
-                rendezvous, "--bind", addresses.get(target).get(0))));
+        List<String> tArgs = new ArrayList<>(List.of("target", "--rendezvous", rendezvous, "--bind",
+                addresses.get(target).get(0)));
+        tArgs.addAll(nodeOptions);
+        Process t = lab.spawn(tNs, NatLab.javaCommand(IceNodeMain.class.getName(), tArgs));
         try {
             BufferedReader tOut = new BufferedReader(new InputStreamReader(t.getInputStream(), StandardCharsets.UTF_8));
             String ready = readLine(tOut, 60);
@@ -129,8 +136,10 @@ public final class NatMatrix {
             }
             String id = ready.substring(ready.indexOf("id=") + 3).trim();
             CompletableFuture<String> rest = CompletableFuture.supplyAsync(() -> drain(tOut));
-            Process r = lab.spawn(rNs, NatLab.javaCommand(IceNodeMain.class.getName(), List.of("requester", "--rendezvous",
-                    rendezvous, "--peer", id, "--bind", addresses.get(requester).get(1), "--links", String.valueOf(links))));
+            List<String> rArgs = new ArrayList<>(List.of("requester", "--rendezvous", rendezvous, "--peer", id, "--bind",
+                    addresses.get(requester).get(1), "--links", String.valueOf(links)));
+            rArgs.addAll(nodeOptions);
+            Process r = lab.spawn(rNs, NatLab.javaCommand(IceNodeMain.class.getName(), rArgs));
             r.getOutputStream().close();
             CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
                 try {
@@ -151,13 +160,21 @@ public final class NatMatrix {
             String selected = kv.getOrDefault("link", "");
             return new PairResult(target, requester, kv.containsKey("link"), "true".equals(kv.get("relayed")), selected,
                     num(kv.get("setup_ms")), num(kv.get("link_ready_ms")), "true".equals(kv.get("authenticated")),
-                    "true".equals(kv.get("get_ok")) && text.contains("\ndone\n"), num(kv.get("path_datagrams")),
+                    "true".equals(kv.get("get_ok")) && "2".equals(kv.get("put_stored")) && text.contains("\ndone\n"),
+                    num(kv.get("path_datagrams")),
                     num(kv.get("layer_datagrams")), nums(kv.get("warm_setup_ms")), nums(kv.get("warm_ready_ms")),
                     kv.containsKey("warm_error") ? "warm link: " + kv.get("warm_error") : kv.get("error"),
                     "requester:\n" + text.trim() + "\ntarget:\n" + targetText.trim());
         } finally {
             t.destroy();
         }
+    }
+
+    /** The requester's key=value lines of a result's output. */
+    public static Map<String, String> requesterValues(PairResult r) {
+        String out = r.output();
+        int t = out.indexOf("\ntarget:\n");
+        return parse(t < 0 ? out : out.substring(0, t));
     }
 
     private static PairResult failed(Behaviour t, Behaviour r, String why) {
