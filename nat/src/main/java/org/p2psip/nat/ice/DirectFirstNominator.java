@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The controlling agent's nomination (ice4j's own is switched off with {@code NominationStrategy.NONE}): the first
  * valid direct pair (host, server- or peer-reflexive at both ends) is nominated at once; a valid relayed pair only
- * when every direct pair has failed or after a grace time without a valid direct one. ice4j's
+ * when every direct pair has failed or after a grace time without a valid direct one. When a nominated pair's check
+ * fails, the next valid pair is nominated (a lost nomination must not leave the agent waiting for ever). ice4j's
  * {@code NOMINATE_FIRST_HOST_OR_REFLEXIVE_VALID} does the same with a fixed 800 ms grace, which a loaded machine
  * can exceed while two NATs are still being punched; the grace here is {@link IceConfig#relayGrace()}.
  */
@@ -29,8 +30,13 @@ final class DirectFirstNominator implements PropertyChangeListener {
     private final IceMediaStream stream;
     private final ScheduledExecutorService timer;
     private final long graceMillis;
+    /** The first relayed pair that became valid. */
     private CandidatePair relayed;
-    private boolean nominated;
+    private boolean graceOver;
+    /** Direct pairs that became valid, in that order. */
+    private final List<CandidatePair> validDirect = new ArrayList<>();
+    /** The pair nominated last; null before, or after its nomination check failed. */
+    private CandidatePair nominee;
 
     private DirectFirstNominator(Agent agent, IceMediaStream stream, ScheduledExecutorService timer, long graceMillis) {
         this.agent = agent;
@@ -56,44 +62,66 @@ final class DirectFirstNominator implements PropertyChangeListener {
             return;
         }
         String name = e.getPropertyName();
-        if (IceMediaStream.PROPERTY_PAIR_VALIDATED.equals(name)) {
-            onValid(pair);
-        } else if (IceMediaStream.PROPERTY_PAIR_STATE_CHANGED.equals(name) && e.getNewValue() == CandidatePairState.FAILED) {
-            maybeNominateRelayed(false);
-        }
-    }
-
-    private void onValid(CandidatePair pair) {
+        // Read outside this object's lock: ice4j may fire events while holding the check list's.
+        boolean allDirectFailed = allDirectPairsFailed();
+        CandidatePair choice;
         synchronized (this) {
-            if (nominated) {
-                return;
-            }
-            if (isRelayed(pair)) {
-                if (relayed == null) {
-                    relayed = pair;
-                    timer.schedule(() -> maybeNominateRelayed(true), graceMillis, TimeUnit.MILLISECONDS);
+            if (IceMediaStream.PROPERTY_PAIR_VALIDATED.equals(name)) {
+                if (isRelayed(pair)) {
+                    if (relayed == null) {
+                        relayed = pair;
+                        timer.schedule(this::graceOver, graceMillis, TimeUnit.MILLISECONDS);
+                    }
+                } else if (!validDirect.contains(pair)) {
+                    validDirect.add(pair);
                 }
+            } else if (IceMediaStream.PROPERTY_PAIR_STATE_CHANGED.equals(name)
+                    && e.getNewValue() == CandidatePairState.FAILED) {
+                validDirect.remove(pair);
+                if (pair == nominee) {
+                    LOG.debug("the nominated pair {} failed; choosing another", pair.toShortString());
+                    nominee = null;
+                }
+            } else {
                 return;
             }
-            nominated = true;
+            choice = choose(allDirectFailed);
         }
-        LOG.debug("nominating the direct pair {}", pair.toShortString());
-        nominate(pair);
+        nominate(choice);
     }
 
-    /** Nominates the valid relayed pair when the grace time is over or no direct pair can succeed any more. */
-    private void maybeNominateRelayed(boolean graceOver) {
-        CandidatePair pair;
+    private void graceOver() {
+        CandidatePair choice;
         synchronized (this) {
-            if (nominated || relayed == null || (!graceOver && !allDirectPairsFailed())) {
-                return;
-            }
-            nominated = true;
-            pair = relayed;
+            graceOver = true;
+            choice = choose(false);
         }
-        LOG.debug("nominating the relayed pair {} ({})", pair.toShortString(),
-                graceOver ? "no direct pair within " + graceMillis + " ms" : "every direct pair failed");
-        nominate(pair);
+        nominate(choice);
+    }
+
+    /**
+     * The pair to nominate now, or null: nothing while a nominee's check runs; else the first valid direct pair; else
+     * the relayed pair once the grace time is over or no direct pair can succeed any more. Called under this object's
+     * lock, which must never wait for the check list's.
+     */
+    private CandidatePair choose(boolean allDirectFailed) {
+        if (nominee != null) {
+            return null;
+        }
+        for (CandidatePair p : validDirect) {
+            if (p.getState() != CandidatePairState.FAILED) {
+                nominee = p;
+                LOG.debug("nominating the direct pair {}", p.toShortString());
+                return p;
+            }
+        }
+        if (relayed != null && relayed.getState() != CandidatePairState.FAILED && (graceOver || allDirectFailed)) {
+            nominee = relayed;
+            LOG.debug("nominating the relayed pair {} ({})", relayed.toShortString(),
+                    graceOver ? "no direct pair within " + graceMillis + " ms" : "every direct pair failed");
+            return relayed;
+        }
+        return null;
     }
 
     private boolean allDirectPairsFailed() {
@@ -110,6 +138,9 @@ final class DirectFirstNominator implements PropertyChangeListener {
     }
 
     private void nominate(CandidatePair pair) {
+        if (pair == null) {
+            return;
+        }
         try {
             agent.nominate(pair);
         } catch (RuntimeException e) {
