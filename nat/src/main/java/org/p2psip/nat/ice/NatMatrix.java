@@ -67,10 +67,15 @@ public final class NatMatrix {
         PublicHost infra = lab.addPublicHost("rdv", 1);
         String ip = infra.addresses().get(0).getHostAddress();
         Process p = lab.spawn(infra.namespace(), NatLab.javaCommand(IceRendezvousMain.class.getName(), List.of(ip)));
-        String ready = readLine(p, 60);
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String ready = readLine(out, 60);
         if (ready == null || !ready.startsWith("ready ")) {
             throw new IOException("the rendezvous server did not start: " + ready);
         }
+        // keep reading its output (logs), or a full pipe would block the server
+        Thread drain = new Thread(() -> drain(out), "rendezvous-output");
+        drain.setDaemon(true);
+        drain.start();
         NatMatrix m = new NatMatrix(lab, ip + ":3478");
         for (Behaviour b : behaviours) {
             List<String> ns = new ArrayList<>();
@@ -221,10 +226,6 @@ public final class NatMatrix {
             // process gone
         }
         return sb.toString();
-    }
-
-    private static String readLine(Process p, int seconds) throws Exception {
-        return readLine(new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)), seconds);
     }
 
     private static String readLine(BufferedReader in, int seconds) throws Exception {
