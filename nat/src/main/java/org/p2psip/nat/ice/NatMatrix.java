@@ -159,8 +159,15 @@ public final class NatMatrix {
             }
             String text = out.get(10, TimeUnit.SECONDS);
             t.getOutputStream().close();
-            t.waitFor(10, TimeUnit.SECONDS);
-            String targetText = rest.getNow("");
+            if (!t.waitFor(20, TimeUnit.SECONDS)) {
+                t.destroy();
+            }
+            String targetText;
+            try {
+                targetText = rest.get(10, TimeUnit.SECONDS); // the output ends when the process does
+            } catch (java.util.concurrent.TimeoutException e) {
+                targetText = "(the target's output did not end)";
+            }
             Map<String, String> kv = parse(text);
             String selected = kv.getOrDefault("link", "");
             return new PairResult(target, requester, kv.containsKey("link"), "true".equals(kv.get("relayed")), selected,

@@ -53,6 +53,15 @@ class IceLabTest {
         }
     }
 
+    private static String field(String line, String key) {
+        int i = line.indexOf(key);
+        if (i < 0) {
+            return "(no " + key + ")";
+        }
+        int end = line.indexOf(' ', i);
+        return line.substring(i + key.length(), end < 0 ? line.length() : end);
+    }
+
     /** Every unordered pair of behaviours, equal ones included (15). */
     static Stream<Arguments> pairs() {
         List<Arguments> out = new ArrayList<>();
@@ -77,6 +86,11 @@ class IceLabTest {
         assertTrue(r.pathDatagrams() > 0 && r.pathDatagrams() == r.layerDatagrams(),
                 "every datagram the DTLS layer received came over the selected pair: " + r.pathDatagrams() + " of "
                         + r.layerDatagrams());
+        // both ends use the same 5-tuple: the address the requester sends from is the one the target sends to
+        String targetLink = r.output().substring(r.output().indexOf("\ntarget:\n")).lines()
+                .filter(l -> l.startsWith("link ")).findFirst().orElse("");
+        assertEquals(field(r.selected(), "local="), field(targetLink, "remote="),
+                "requester " + r.selected() + " / target " + targetLink);
         boolean relayed = NatMatrix.expectRelayed(target, requester);
         assertEquals(relayed, r.relayed(), (relayed ? "expected a relayed pair" : "expected a direct pair") + " for "
                 + target + " <- " + requester + ", selected " + r.selected());
