@@ -260,6 +260,11 @@ public final class NatLab implements AutoCloseable {
         rules.add(List.of("-A", "FORWARD", "-i", "wan0", "-o", "lan0", "-m", "conntrack", "--ctstate",
                 "ESTABLISHED,RELATED,DNAT", "-j", "ACCEPT"));
         rules.add(List.of("-A", "FORWARD", "-i", "wan0", "-o", "lan0", "-j", "DROP"));
+        // Unsolicited UDP to the router itself is dropped in INPUT, as a router's firewall does. Otherwise it would
+        // reach the local stack (no socket, an ICMP error) and its conntrack entry would be confirmed: a later
+        // outbound flow to that sender from the port it probed would then find the translated tuple taken and get
+        // another port, so a port-restricted cone would act symmetric during ICE hole punching.
+        rules.add(List.of("-A", "INPUT", "-i", "wan0", "-p", "udp", "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"));
         switch (type) {
             case FULL_CONE -> {
                 rules.add(List.of("-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-j", "MASQUERADE"));
