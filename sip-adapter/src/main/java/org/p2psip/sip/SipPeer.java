@@ -2,18 +2,24 @@ package org.p2psip.sip;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import org.p2psip.overlay.Dht;
 import org.p2psip.sip.message.SipRequest;
 import org.p2psip.sip.message.SipResponse;
+import org.p2psip.sip.identity.UserIdentities;
 import org.p2psip.sip.proxy.Proxy;
 import org.p2psip.sip.registrar.ContactStore;
 import org.p2psip.sip.registrar.DhtContactStore;
 import org.p2psip.sip.registrar.DigestAccounts;
 import org.p2psip.sip.registrar.DigestAuthenticator;
 import org.p2psip.sip.registrar.Registrar;
+import org.p2psip.sip.registrar.SignedContactStore;
+import org.p2psip.storage.PrivateKeyRecord;
+import org.p2psip.storage.api.DraftDht;
 import org.p2psip.sip.transaction.ServerTransaction;
 import org.p2psip.sip.transaction.TimerConfig;
 import org.p2psip.sip.transaction.TransactionUser;
@@ -31,18 +37,39 @@ public final class SipPeer implements AutoCloseable {
      * @param timerCMillis the proxy's Timer C: how long a forwarded INVITE may ring unanswered
      */
     public record Config(InetSocketAddress bind, Set<String> domains, String realm, DigestAccounts accounts,
-            List<String> algorithms, Registrar.Expiry expiry, TimerConfig timers, long timerCMillis) {
+            List<String> algorithms, Registrar.Expiry expiry, TimerConfig timers, long timerCMillis, Path dataDir,
+            PrivateKeyRecord.KdfParams keyKdf) {
         public static Config of(InetSocketAddress bind, String domain, DigestAccounts accounts) {
             return new Config(bind, Set.of(domain), domain, accounts, DigestAuthenticator.DEFAULT_ALGORITHMS,
-                    Registrar.Expiry.DEFAULT, TimerConfig.DEFAULT, Proxy.DEFAULT_TIMER_C_MS);
+                    Registrar.Expiry.DEFAULT, TimerConfig.DEFAULT, Proxy.DEFAULT_TIMER_C_MS, null,
+                    PrivateKeyRecord.KdfParams.DEFAULT);
         }
 
         public Config withAlgorithms(List<String> a) {
-            return new Config(bind, domains, realm, accounts, a, expiry, timers, timerCMillis);
+            return new Config(bind, domains, realm, accounts, a, expiry, timers, timerCMillis, dataDir, keyKdf);
         }
 
         public Config withTimerC(long millis) {
-            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, millis);
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, millis, dataDir, keyKdf);
+        }
+
+        /** The node's data directory: users' keys are kept in its {@code sip-keys} subdirectory. */
+        public Config withDataDir(Path dir) {
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dir, keyKdf);
+        }
+
+        /** The Argon2id cost of the users' {@code private:} records (tests lower it). */
+        public Config withKeyKdf(PrivateKeyRecord.KdfParams kdf) {
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, kdf);
+        }
+
+        /** A local user's password by full name ({@code bob@example.net}), for users of the served domains. */
+        Optional<String> passwordOf(String user) {
+            int at = user.lastIndexOf('@');
+            if (at <= 0 || !domains.contains(user.substring(at + 1).toLowerCase(java.util.Locale.ROOT))) {
+                return Optional.empty();
+            }
+            return accounts.password(user.substring(0, at));
         }
     }
 
@@ -50,18 +77,39 @@ public final class SipPeer implements AutoCloseable {
     private final Registrar registrar;
     private final Proxy proxy;
 
-    private SipPeer(SipStack stack, Registrar registrar, Proxy proxy) {
+    private final AutoCloseable resources;
+
+    private SipPeer(SipStack stack, Registrar registrar, Proxy proxy, AutoCloseable resources) {
         this.stack = stack;
         this.registrar = registrar;
         this.proxy = proxy;
+        this.resources = resources;
     }
 
-    /** Starts a peer whose bindings are OpenDHT-style values in {@code dht}. */
+    /**
+     * Starts a peer whose bindings are signed contact records in {@code dht} ({@link SignedContactStore}), signed
+     * with each local user's key ({@link UserIdentities}: kept in {@code <dataDir>/sip-keys}, shared between peers
+     * through the user's password-encrypted {@code private:} record).
+     */
     public static SipPeer start(Config config, Dht dht) throws IOException {
-        return start(config, new DhtContactStore(dht));
+        DraftDht draft = new DraftDht(dht);
+        UserIdentities ids = new UserIdentities(draft,
+                config.dataDir() == null ? null : config.dataDir().resolve("sip-keys"), config::passwordOf,
+                config.keyKdf(), System::currentTimeMillis);
+        try {
+            return start(config, new SignedContactStore(draft, ids, System::currentTimeMillis), ids);
+        } catch (IOException | RuntimeException e) {
+            ids.close();
+            throw e;
+        }
     }
 
+    /** Starts a peer over any binding store (tests use {@link DhtContactStore} over an in-memory DHT). */
     public static SipPeer start(Config config, ContactStore store) throws IOException {
+        return start(config, store, () -> { });
+    }
+
+    private static SipPeer start(Config config, ContactStore store, AutoCloseable resources) throws IOException {
         AtomicReference<Proxy> tu = new AtomicReference<>();
         SipStack stack = SipStack.start(SipTransport.Config.of(config.bind()), config.timers(), new TransactionUser() {
             @Override
@@ -98,7 +146,7 @@ public final class SipPeer implements AutoCloseable {
         Proxy proxy = new Proxy(stack.transactions(), stack.transport(), registrar, store, config.domains(),
                 config.timerCMillis());
         tu.set(proxy);
-        return new SipPeer(stack, registrar, proxy);
+        return new SipPeer(stack, registrar, proxy, resources);
     }
 
     public SipStack stack() {
@@ -120,5 +168,10 @@ public final class SipPeer implements AutoCloseable {
     @Override
     public void close() {
         stack.close();
+        try {
+            resources.close();
+        } catch (Exception e) {
+            // closing threads only
+        }
     }
 }

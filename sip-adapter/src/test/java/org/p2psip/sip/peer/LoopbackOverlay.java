@@ -11,10 +11,16 @@ import org.p2psip.overlay.NodeId;
 import org.p2psip.overlay.OverlayConfig;
 import org.p2psip.overlay.OverlayNode;
 import org.p2psip.overlay.link.UdpLinkLayer;
-import org.p2psip.overlay.store.SecretHashPolicy;
 import org.p2psip.overlay.wire.WireCodec;
+import org.p2psip.storage.NameOwners;
+import org.p2psip.storage.SignedRecordPolicy;
+import org.p2psip.storage.api.DraftPolicy;
 
-/** A few real overlay nodes on UDP at 127.0.0.1 in this JVM, joined through the first. */
+/**
+ * A few real overlay nodes on UDP at 127.0.0.1 in this JVM, joined through the first. Every node runs the storage
+ * module's verifying policy ({@link DraftPolicy} over {@link SignedRecordPolicy} in tofu mode, each node with its own
+ * registry of name owners), as a deployment does: unsigned values, bad signatures and takeovers are refused.
+ */
 final class LoopbackOverlay implements AutoCloseable {
     static final OverlayConfig LOOPBACK = OverlayConfig.defaults()
             .withRateLimit(0, OverlayConfig.SourceKey.ENDPOINT)
@@ -29,7 +35,7 @@ final class LoopbackOverlay implements AutoCloseable {
         for (int i = 0; i < count; i++) {
             UdpLinkLayer link = UdpLinkLayer.bind(group, new InetSocketAddress("127.0.0.1", 0),
                     LOOPBACK.maxDatagramBytes()).get(10, TimeUnit.SECONDS);
-            OverlayNode n = new OverlayNode(NodeId.random(rnd), link, LOOPBACK, new SecretHashPolicy(), codec,
+            OverlayNode n = new OverlayNode(NodeId.random(rnd), link, LOOPBACK, DraftPolicy.of(SignedRecordPolicy.tofu(NameOwners.inMemory())), codec,
                     new Random(rnd.nextLong())).start();
             List<InetSocketAddress> boot = nodes.isEmpty() ? List.of() : List.of(nodes.get(0).contact().address());
             CompletableFuture<Integer> joined = n.join(boot);
