@@ -8,7 +8,15 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import org.p2psip.overlay.Dht;
+import org.p2psip.sip.message.Contact;
+import org.p2psip.sip.message.SipParseException;
 import org.p2psip.sip.message.SipRequest;
+import org.p2psip.sip.message.SipUri;
+import org.p2psip.sip.offline.OfflineMessaging;
+import org.p2psip.sip.registrar.ContactBinding;
+import org.p2psip.sip.registrar.RegistrationListener;
+import org.p2psip.sip.transport.Target;
+import org.p2psip.sip.ua.UserAgentClient;
 import org.p2psip.sip.message.SipResponse;
 import org.p2psip.sip.identity.UserIdentities;
 import org.p2psip.sip.proxy.Proxy;
@@ -79,7 +87,11 @@ public final class SipPeer implements AutoCloseable {
 
     private final AutoCloseable resources;
 
-    private SipPeer(SipStack stack, Registrar registrar, Proxy proxy, AutoCloseable resources) {
+    private final OfflineMessaging offline;
+
+    private SipPeer(SipStack stack, Registrar registrar, Proxy proxy, OfflineMessaging offline,
+            AutoCloseable resources) {
+        this.offline = offline;
         this.stack = stack;
         this.registrar = registrar;
         this.proxy = proxy;
@@ -97,7 +109,7 @@ public final class SipPeer implements AutoCloseable {
                 config.dataDir() == null ? null : config.dataDir().resolve("sip-keys"), config::passwordOf,
                 config.keyKdf(), System::currentTimeMillis);
         try {
-            return start(config, new SignedContactStore(draft, ids, System::currentTimeMillis), ids);
+            return start(config, new SignedContactStore(draft, ids, System::currentTimeMillis), draft, ids);
         } catch (IOException | RuntimeException e) {
             ids.close();
             throw e;
@@ -106,10 +118,13 @@ public final class SipPeer implements AutoCloseable {
 
     /** Starts a peer over any binding store (tests use {@link DhtContactStore} over an in-memory DHT). */
     public static SipPeer start(Config config, ContactStore store) throws IOException {
-        return start(config, store, () -> { });
+        return start(config, store, null, null);
     }
 
-    private static SipPeer start(Config config, ContactStore store, AutoCloseable resources) throws IOException {
+    /** With {@code draft} and {@code ids} (signed records), also offline messages; without, only registrar and proxy. */
+    private static SipPeer start(Config config, ContactStore store, DraftDht draft, UserIdentities ids)
+            throws IOException {
+        AutoCloseable resources = ids == null ? () -> { } : ids;
         AtomicReference<Proxy> tu = new AtomicReference<>();
         SipStack stack = SipStack.start(SipTransport.Config.of(config.bind()), config.timers(), new TransactionUser() {
             @Override
@@ -141,12 +156,42 @@ public final class SipPeer implements AutoCloseable {
         String self = Proxy.selfUri(stack.transport().localAddress());
         DigestAuthenticator auth = new DigestAuthenticator(config.realm(), config.accounts(), config.algorithms(),
                 300_000, System::currentTimeMillis);
+        UserAgentClient ua = new UserAgentClient(stack.transactions(), stack.transport().localAddress());
+        OfflineMessaging offline = draft == null ? null
+                : new OfflineMessaging(draft, ids, ua, System::currentTimeMillis);
+        RegistrationListener listener = offline == null ? RegistrationListener.NONE
+                : (aor, bindings) -> deliverOffline(offline, tu.get(), stack, aor, bindings);
         Registrar registrar = new Registrar(auth, store, self, config.domains(), config.expiry(),
-                System::currentTimeMillis);
+                System::currentTimeMillis, listener);
         Proxy proxy = new Proxy(stack.transactions(), stack.transport(), registrar, store, config.domains(),
-                config.timerCMillis());
+                config.timerCMillis(), offline);
         tu.set(proxy);
-        return new SipPeer(stack, registrar, proxy, resources);
+        return new SipPeer(stack, registrar, proxy, offline, resources);
+    }
+
+    /** Delay between a REGISTER's 200 and the delivery of offline messages (the phone may still be busy). */
+    static final long OFFLINE_DELIVERY_DELAY_MS = 500;
+
+    /** After a REGISTER: the waiting offline messages go to the first phone it registered directly (no Path). */
+    private static void deliverOffline(OfflineMessaging offline, Proxy proxy, SipStack stack, String aor,
+            List<ContactBinding> bindings) {
+        for (ContactBinding b : bindings) {
+            if (!b.pathHeaders().isEmpty()) {
+                continue;
+            }
+            try {
+                if (Contact.parse(b.contact()).address().uri() instanceof SipUri contact) {
+                    Optional<Target> t = proxy.deliveryTarget(contact);
+                    if (t.isPresent()) {
+                        stack.transactions().schedule(OFFLINE_DELIVERY_DELAY_MS,
+                                () -> offline.deliver(aor, contact, t.get()));
+                        return;
+                    }
+                }
+            } catch (SipParseException e) {
+                // not a binding we can deliver to
+            }
+        }
     }
 
     public SipStack stack() {
@@ -159,6 +204,11 @@ public final class SipPeer implements AutoCloseable {
 
     public Proxy proxy() {
         return proxy;
+    }
+
+    /** Offline messaging, present when the peer runs on signed records. */
+    public Optional<OfflineMessaging> offline() {
+        return Optional.ofNullable(offline);
     }
 
     public InetSocketAddress localAddress() {

@@ -28,6 +28,7 @@ import org.p2psip.sip.message.SipResponse;
 import org.p2psip.sip.message.SipUri;
 import org.p2psip.sip.message.Uri;
 import org.p2psip.sip.message.Via;
+import org.p2psip.sip.offline.OfflineMessaging;
 import org.p2psip.sip.registrar.ContactBinding;
 import org.p2psip.sip.registrar.ContactStore;
 import org.p2psip.sip.registrar.Registrar;
@@ -80,6 +81,7 @@ public final class Proxy implements TransactionUser {
     private final ContactStore store;
     private final Set<String> domains;
     private final long timerCMillis;
+    private final OfflineMessaging offline;
     private final String selfHost;
     private final int selfPort;
     private final String selfUri;
@@ -100,6 +102,16 @@ public final class Proxy implements TransactionUser {
     /** @param timerCMillis Timer C (§16.6 item 11): how long a proxied INVITE may ring before it is cancelled */
     public Proxy(TransactionLayer layer, SipTransport transport, Registrar registrar, ContactStore store,
             Set<String> domains, long timerCMillis) {
+        this(layer, transport, registrar, store, domains, timerCMillis, null);
+    }
+
+    /**
+     * @param offline where a MESSAGE for a user with no live contact is stored (202), or null for 404/480 as for
+     *                any request
+     */
+    public Proxy(TransactionLayer layer, SipTransport transport, Registrar registrar, ContactStore store,
+            Set<String> domains, long timerCMillis, OfflineMessaging offline) {
+        this.offline = offline;
         this.timerCMillis = timerCMillis;
         this.layer = layer;
         this.transport = transport;
@@ -220,6 +232,10 @@ public final class Proxy implements TransactionUser {
             return;
         }
         if (bindings.isEmpty()) {
+            if (offline != null && req.isMethod(SipRequest.MESSAGE)) {
+                leaveOffline(tx, req, aor);
+                return;
+            }
             notFound.incrementAndGet();
             tx.respond(404, "Not Found");
             return;
@@ -263,6 +279,10 @@ public final class Proxy implements TransactionUser {
             }
         }
         if (branches.isEmpty()) {
+            if (offline != null && req.isMethod(SipRequest.MESSAGE)) {
+                leaveOffline(tx, req, aor);
+                return;
+            }
             unavailable.incrementAndGet();
             tx.respond(480, "Temporarily Unavailable");
             return;
@@ -276,6 +296,21 @@ public final class Proxy implements TransactionUser {
             groups.get(groups.size() - 1).add(b);
         }
         forward(tx, groups, hash);
+    }
+
+    /** A MESSAGE for a user with no live contact: stored encrypted for the next REGISTER (202), else 404. */
+    private void leaveOffline(ServerTransaction tx, SipRequest req, String aor) {
+        offline.leave(aor, req).whenComplete((stored, err) -> layer.execute(() -> {
+            if (err != null) {
+                LOG.info("offline message for {} not stored: {}", aor, err.toString());
+                tx.respond(480, "Temporarily Unavailable (the offline message could not be stored)");
+            } else if (stored) {
+                tx.respond(202, "Accepted");
+            } else {
+                notFound.incrementAndGet();
+                tx.respond(404, "Not Found");
+            }
+        }));
     }
 
     private static double q(ContactBinding b) {
@@ -621,7 +656,7 @@ public final class Proxy implements TransactionUser {
     }
 
     /** Where to send a request for a phone's Contact: the flow its REGISTER came on, else the URI's host. */
-    private Optional<Target> deliveryTarget(SipUri contact) {
+    public Optional<Target> deliveryTarget(SipUri contact) {
         Optional<Source> flow = registrar.flow(contact.toString());
         if (flow.isPresent()) {
             return Optional.of(new Target(flow.get().transport(), flow.get().remote()));

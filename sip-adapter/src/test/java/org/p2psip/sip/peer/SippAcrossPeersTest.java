@@ -51,7 +51,7 @@ import org.p2psip.sip.testing.Prerequisites;
 class SippAcrossPeersTest {
     static final String DOMAIN = "p2p.test";
     static final DigestAccounts ACCOUNTS = DigestAccounts.of(Map.of("alice", "alice-secret", "bob", "bob-secret",
-            "carol", "carol-secret"));
+            "carol", "carol-secret", "dave", "dave-secret"));
 
     @TempDir
     static Path dir;
@@ -227,6 +227,57 @@ class SippAcrossPeersTest {
         var after = dht.get(ResourceName.sip(bob)).get(10, TimeUnit.SECONDS);
         assertEquals(1, after.size(), "only bob's own record");
         assertEquals(genuine.get(0).value().data(), after.get(0).value().data());
+    }
+
+    /** Polls {@code check} until it holds or 20 s passed. */
+    static void eventually(String what, java.util.function.BooleanSupplier check) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!check.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within 20 s: " + what);
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    List<DraftDht.SignedValue> offlineRecords(String user) {
+        return new DraftDht(overlay.node(2)).get(ResourceName.offline(user + "@" + DOMAIN)).join();
+    }
+
+    /**
+     * dave registers once (his certificate is published) and leaves; alice's MESSAGEs to him get 202 and are stored
+     * encrypted under offline:dave (the storing nodes hold no plaintext); dave registers at the other peer, whose
+     * phone then receives each MESSAGE with its original text and answers 200, and the records are removed.
+     */
+    @Test
+    void offlineMessageIsStoredThenDeliveredOnRegister() throws Exception {
+        int davePort = freeUdpPort();
+        int alicePort = freeUdpPort();
+        register("dave", "dave-secret", peer1, davePort);
+        Process p = sipp("unregister_auth.xml", peer1, davePort, 1, "-s", "dave", "-au", "dave", "-ap", "dave-secret");
+        assertAllSucceeded(await(p, "unregister_auth.xml", davePort), 1, "unREGISTER dave");
+
+        int messages = 2;
+        Result left = await(sipp("uac_message_offline.xml", peer1, alicePort, messages, "-s", "dave",
+                "-key", "caller", "alice"), "uac_message_offline.xml", alicePort);
+        assertAllSucceeded(left, messages, "MESSAGE to offline dave: 202");
+        List<DraftDht.SignedValue> stored = offlineRecords("dave");
+        assertEquals(messages, stored.size(), "one encrypted offline: record per message");
+        for (DraftDht.SignedValue v : stored) {
+            assertTrue(v.content() instanceof ValueContent.Encrypted, v.content().toString());
+            assertTrue(!v.value().data().utf8String().contains("Offline hello"), "the storing nodes cannot read it");
+        }
+
+        int davePhone = freeUdpPort();
+        register("dave", "dave-secret", peer2, davePhone);
+        Result delivered = await(sipp("uas_message_offline.xml", null, davePhone, messages),
+                "uas_message_offline.xml", davePhone);
+        assertAllSucceeded(delivered, messages, "dave's phone received the offline MESSAGEs");
+        eventually("the offline records are removed after the 200s", () -> offlineRecords("dave").isEmpty());
+        var stats = peer2.offline().orElseThrow().stats();
+        assertEquals(messages, stats.delivered(), stats.toString());
+        assertEquals(messages, stats.removed(), stats.toString());
+        assertEquals(messages, peer1.offline().orElseThrow().stats().stored());
     }
 
     @Test
