@@ -13,6 +13,7 @@ import org.p2psip.sip.message.SipParseException;
 import org.p2psip.sip.message.SipRequest;
 import org.p2psip.sip.message.SipUri;
 import org.p2psip.sip.offline.OfflineMessaging;
+import org.p2psip.sip.presence.PresenceAgent;
 import org.p2psip.sip.registrar.ContactBinding;
 import org.p2psip.sip.registrar.RegistrationListener;
 import org.p2psip.sip.transport.Target;
@@ -89,9 +90,12 @@ public final class SipPeer implements AutoCloseable {
 
     private final OfflineMessaging offline;
 
+    private final PresenceAgent presence;
+
     private SipPeer(SipStack stack, Registrar registrar, Proxy proxy, OfflineMessaging offline,
-            AutoCloseable resources) {
+            PresenceAgent presence, AutoCloseable resources) {
         this.offline = offline;
+        this.presence = presence;
         this.stack = stack;
         this.registrar = registrar;
         this.proxy = proxy;
@@ -163,10 +167,12 @@ public final class SipPeer implements AutoCloseable {
                 : (aor, bindings) -> deliverOffline(offline, tu.get(), stack, aor, bindings);
         Registrar registrar = new Registrar(auth, store, self, config.domains(), config.expiry(),
                 System::currentTimeMillis, listener);
+        PresenceAgent presence = draft == null ? null : new PresenceAgent(stack.transactions(), ua, store, draft, ids,
+                config.domains(), PresenceAgent.Expiry.DEFAULT, System::currentTimeMillis);
         Proxy proxy = new Proxy(stack.transactions(), stack.transport(), registrar, store, config.domains(),
-                config.timerCMillis(), offline);
+                config.timerCMillis(), offline, presence);
         tu.set(proxy);
-        return new SipPeer(stack, registrar, proxy, offline, resources);
+        return new SipPeer(stack, registrar, proxy, offline, presence, resources);
     }
 
     /** Delay between a REGISTER's 200 and the delivery of offline messages (the phone may still be busy). */
@@ -204,6 +210,11 @@ public final class SipPeer implements AutoCloseable {
 
     public Proxy proxy() {
         return proxy;
+    }
+
+    /** The presence notifier, present when the peer runs on signed records. */
+    public Optional<PresenceAgent> presence() {
+        return Optional.ofNullable(presence);
     }
 
     /** Offline messaging, present when the peer runs on signed records. */

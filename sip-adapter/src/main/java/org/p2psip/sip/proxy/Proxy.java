@@ -29,6 +29,7 @@ import org.p2psip.sip.message.SipUri;
 import org.p2psip.sip.message.Uri;
 import org.p2psip.sip.message.Via;
 import org.p2psip.sip.offline.OfflineMessaging;
+import org.p2psip.sip.presence.PresenceAgent;
 import org.p2psip.sip.registrar.ContactBinding;
 import org.p2psip.sip.registrar.ContactStore;
 import org.p2psip.sip.registrar.Registrar;
@@ -82,6 +83,7 @@ public final class Proxy implements TransactionUser {
     private final Set<String> domains;
     private final long timerCMillis;
     private final OfflineMessaging offline;
+    private final PresenceAgent presence;
     private final String selfHost;
     private final int selfPort;
     private final String selfUri;
@@ -102,16 +104,18 @@ public final class Proxy implements TransactionUser {
     /** @param timerCMillis Timer C (§16.6 item 11): how long a proxied INVITE may ring before it is cancelled */
     public Proxy(TransactionLayer layer, SipTransport transport, Registrar registrar, ContactStore store,
             Set<String> domains, long timerCMillis) {
-        this(layer, transport, registrar, store, domains, timerCMillis, null);
+        this(layer, transport, registrar, store, domains, timerCMillis, null, null);
     }
 
     /**
-     * @param offline where a MESSAGE for a user with no live contact is stored (202), or null for 404/480 as for
-     *                any request
+     * @param offline  where a MESSAGE for a user with no live contact is stored (202), or null for 404/480 as for
+     *                 any request
+     * @param presence the notifier that answers SUBSCRIBE for presence itself, or null to route those like others
      */
     public Proxy(TransactionLayer layer, SipTransport transport, Registrar registrar, ContactStore store,
-            Set<String> domains, long timerCMillis, OfflineMessaging offline) {
+            Set<String> domains, long timerCMillis, OfflineMessaging offline, PresenceAgent presence) {
         this.offline = offline;
+        this.presence = presence;
         this.timerCMillis = timerCMillis;
         this.layer = layer;
         this.transport = transport;
@@ -160,6 +164,10 @@ public final class Proxy implements TransactionUser {
         if (mf.isPresent() && mf.getAsInt() == 0) {
             tooManyHops.incrementAndGet();
             tx.respond(483, "Too Many Hops");
+            return;
+        }
+        if (presence != null && presence.handles(r)) {
+            presence.onSubscribe(tx, r);
             return;
         }
         String hash = loopHash(r);
@@ -665,7 +673,7 @@ public final class Proxy implements TransactionUser {
     }
 
     /** A target for a URI: its transport parameter (UDP by default), host and port (5060 by default). */
-    static Optional<Target> targetOf(Uri uri) {
+    public static Optional<Target> targetOf(Uri uri) {
         if (!(uri instanceof SipUri u)) {
             return Optional.empty();
         }

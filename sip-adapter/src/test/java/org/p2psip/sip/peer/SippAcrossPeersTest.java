@@ -51,7 +51,7 @@ import org.p2psip.sip.testing.Prerequisites;
 class SippAcrossPeersTest {
     static final String DOMAIN = "p2p.test";
     static final DigestAccounts ACCOUNTS = DigestAccounts.of(Map.of("alice", "alice-secret", "bob", "bob-secret",
-            "carol", "carol-secret", "dave", "dave-secret"));
+            "carol", "carol-secret", "dave", "dave-secret", "erin", "erin-secret"));
 
     @TempDir
     static Path dir;
@@ -278,6 +278,44 @@ class SippAcrossPeersTest {
         assertEquals(messages, stats.delivered(), stats.toString());
         assertEquals(messages, stats.removed(), stats.toString());
         assertEquals(messages, peer1.offline().orElseThrow().stats().stored());
+    }
+
+    /**
+     * alice (at peer 1) watches erin's presence: 202 and an immediate NOTIFY closed, an encrypted watcher record
+     * under subscribe:presence:erin; erin registers at peer 2 → peer 1's listen on erin's contact key fires →
+     * NOTIFY open; erin unregisters → NOTIFY closed; alice unsubscribes → 200, NOTIFY terminated, record removed.
+     */
+    @Test
+    void presenceNotifiesRegistrationChanges() throws Exception {
+        int erinPort = freeUdpPort();
+        int alicePort = freeUdpPort();
+        // erin has registered before, so her certificate is published (watcher records are encrypted to it)
+        register("erin", "erin-secret", peer2, erinPort);
+        Process p = sipp("unregister_auth.xml", peer2, erinPort, 1, "-s", "erin", "-au", "erin", "-ap", "erin-secret");
+        assertAllSucceeded(await(p, "unregister_auth.xml", erinPort), 1, "unREGISTER erin");
+
+        var presence = peer1.presence().orElseThrow();
+        long open0 = presence.stats().notifiesOpen();
+        long closed0 = presence.stats().notifiesClosed();
+        Process watcher = sipp("uac_subscribe_presence.xml", peer1, alicePort, 1, "-s", "erin", "-key", "caller", "alice");
+        eventually("the first NOTIFY (closed)", () -> presence.stats().notifiesClosed() >= closed0 + 1);
+        eventually("the watcher record is stored", () -> presence.stats().watcherRecords() >= 1);
+        var records = new DraftDht(overlay.node(2)).get(ResourceName.subscribe("presence", "erin@" + DOMAIN)).join();
+        assertEquals(1, records.size(), "one watcher record");
+        assertTrue(records.get(0).content() instanceof ValueContent.Encrypted, records.get(0).content().toString());
+        assertTrue(!records.get(0).value().data().utf8String().contains("alice"), "the watcher is encrypted");
+
+        register("erin", "erin-secret", peer2, erinPort);
+        eventually("NOTIFY open after erin registered", () -> presence.stats().notifiesOpen() >= open0 + 1);
+        p = sipp("unregister_auth.xml", peer2, erinPort, 1, "-s", "erin", "-au", "erin", "-ap", "erin-secret");
+        assertAllSucceeded(await(p, "unregister_auth.xml", erinPort), 1, "unREGISTER erin");
+        Result watched = await(watcher, "uac_subscribe_presence.xml", alicePort);
+        assertAllSucceeded(watched, 1, "watcher: 202, NOTIFY closed, open, closed, unsubscribe, NOTIFY terminated");
+        assertEquals(open0 + 1, presence.stats().notifiesOpen(), presence.stats().toString());
+        assertEquals(closed0 + 3, presence.stats().notifiesClosed(), presence.stats().toString());
+        eventually("the watcher record is removed", () -> new DraftDht(overlay.node(2))
+                .get(ResourceName.subscribe("presence", "erin@" + DOMAIN)).join().isEmpty());
+        assertEquals(0, presence.stats().active());
     }
 
     @Test
