@@ -47,29 +47,45 @@ public final class SipPeer implements AutoCloseable {
      */
     public record Config(InetSocketAddress bind, Set<String> domains, String realm, DigestAccounts accounts,
             List<String> algorithms, Registrar.Expiry expiry, TimerConfig timers, long timerCMillis, Path dataDir,
-            PrivateKeyRecord.KdfParams keyKdf) {
+            PrivateKeyRecord.KdfParams keyKdf, PresenceAgent.Expiry presenceExpiry) {
         public static Config of(InetSocketAddress bind, String domain, DigestAccounts accounts) {
             return new Config(bind, Set.of(domain), domain, accounts, DigestAuthenticator.DEFAULT_ALGORITHMS,
                     Registrar.Expiry.DEFAULT, TimerConfig.DEFAULT, Proxy.DEFAULT_TIMER_C_MS, null,
-                    PrivateKeyRecord.KdfParams.DEFAULT);
+                    PrivateKeyRecord.KdfParams.DEFAULT, PresenceAgent.Expiry.DEFAULT);
         }
 
         public Config withAlgorithms(List<String> a) {
-            return new Config(bind, domains, realm, accounts, a, expiry, timers, timerCMillis, dataDir, keyKdf);
+            return new Config(bind, domains, realm, accounts, a, expiry, timers, timerCMillis, dataDir, keyKdf,
+                    presenceExpiry);
         }
 
         public Config withTimerC(long millis) {
-            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, millis, dataDir, keyKdf);
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, millis, dataDir, keyKdf,
+                    presenceExpiry);
         }
 
         /** The node's data directory: users' keys are kept in its {@code sip-keys} subdirectory. */
         public Config withDataDir(Path dir) {
-            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dir, keyKdf);
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dir, keyKdf,
+                    presenceExpiry);
         }
 
         /** The Argon2id cost of the users' {@code private:} records (tests lower it). */
         public Config withKeyKdf(PrivateKeyRecord.KdfParams kdf) {
-            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, kdf);
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, kdf,
+                    presenceExpiry);
+        }
+
+        /** The registrar's expiry policy (tests shorten it). */
+        public Config withExpiry(Registrar.Expiry e) {
+            return new Config(bind, domains, realm, accounts, algorithms, e, timers, timerCMillis, dataDir, keyKdf,
+                    presenceExpiry);
+        }
+
+        /** The presence subscriptions' expiry policy (tests shorten it). */
+        public Config withPresenceExpiry(PresenceAgent.Expiry e) {
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir,
+                    keyKdf, e);
         }
 
         /** A local user's password by full name ({@code bob@example.net}), for users of the served domains. */
@@ -168,7 +184,7 @@ public final class SipPeer implements AutoCloseable {
         Registrar registrar = new Registrar(auth, store, self, config.domains(), config.expiry(),
                 System::currentTimeMillis, listener);
         PresenceAgent presence = draft == null ? null : new PresenceAgent(stack.transactions(), ua, store, draft, ids,
-                config.domains(), PresenceAgent.Expiry.DEFAULT, System::currentTimeMillis);
+                config.domains(), config.presenceExpiry(), System::currentTimeMillis);
         Proxy proxy = new Proxy(stack.transactions(), stack.transport(), registrar, store, config.domains(),
                 config.timerCMillis(), offline, presence);
         tu.set(proxy);

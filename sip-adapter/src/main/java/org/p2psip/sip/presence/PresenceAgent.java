@@ -124,19 +124,24 @@ public final class PresenceAgent {
 
     /**
      * True for the requests this agent answers: an initial SUBSCRIBE with {@code Event: presence} for a user of a
-     * served domain, and a SUBSCRIBE in one of its dialogs. Call on the transaction thread.
+     * served domain, a SUBSCRIBE in one of its dialogs, and one addressed to this peer for a dialog that is gone
+     * (481). Call on the transaction thread.
      */
     public boolean handles(SipRequest r) {
         if (!r.isMethod(SipRequest.SUBSCRIBE) || !isPresence(r)) {
             return false;
         }
         Optional<String> toTag = r.to().tag();
-        if (toTag.isPresent()) {
+        if (toTag.isPresent()) { // ours, or addressed to our Contact (then 481 if the subscription is gone)
             return subscriptions.containsKey(PresenceSubscription.key(r.callId(), toTag.get(),
-                    r.from().tag().orElse("")));
+                    r.from().tag().orElse(""))) || (r.requestUri() instanceof SipUri u && isSelf(u));
         }
         return r.requestUri() instanceof SipUri u && u.user().isPresent()
                 && domains.contains(u.host().toLowerCase(Locale.ROOT)) && r.routes().isEmpty();
+    }
+
+    private boolean isSelf(SipUri u) {
+        return (u.port() > 0 ? u.port() : 5060) == ua.port() && SipUri.normalizeHost(u.host()).equals(ua.host());
     }
 
     private static boolean isPresence(SipRequest r) {

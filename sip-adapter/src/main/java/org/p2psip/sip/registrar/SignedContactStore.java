@@ -206,7 +206,8 @@ public final class SignedContactStore implements ContactStore {
             for (String hop : c.path().subList(1, c.path().size())) {
                 routes.add("<" + hop + ">");
             }
-            long exp = c.expires() == null ? valueExpiresMillis : Math.min(valueExpiresMillis, c.expires().toEpochMilli());
+            long exp = c.expires() == null ? valueExpiresMillis
+                    : Math.min(valueExpiresMillis, c.expires().toEpochMilli());
             return new ContactBinding(aor, contact, c.priority(), c.path().get(0), routes, exp);
         } catch (SipParseException | IllegalArgumentException e) {
             return null;
