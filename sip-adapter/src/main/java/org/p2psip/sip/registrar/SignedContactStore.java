@@ -53,6 +53,8 @@ public final class SignedContactStore implements ContactStore {
     private final LongSupplier clock;
     private final SecureRandom random = new SecureRandom();
     private final Map<String, Mine> mine = new ConcurrentHashMap<>();
+    /** The last operation queued per binding (see {@link #serialized}). */
+    private final Map<String, CompletableFuture<Void>> inFlight = new ConcurrentHashMap<>();
 
     public SignedContactStore(DraftDht dht, UserIdentities identities, LongSupplier clock) {
         this.dht = dht;
@@ -84,7 +86,7 @@ public final class SignedContactStore implements ContactStore {
         }
         Instant expires = Instant.ofEpochSecond((b.expiresAtMillis() + 999) / 1000);
         String k = DhtContactStore.localKey(b.aor(), b.contact());
-        return identities.identity(user).thenCompose(id -> {
+        return serialized(k, () -> identities.identity(user).thenCompose(id -> {
             Mine old = mine.get(k);
             if (old != null && !expires.isAfter(old.expires())) {
                 if (expires.equals(old.expires()) && content.equals(old.content())) {
@@ -106,7 +108,25 @@ public final class SignedContactStore implements ContactStore {
             return putSigned(name, nonce, expires, content, id)
                     .thenRun(() -> mine.put(k, new Mine(nonce, expires, content)))
                     .thenCompose(x -> removeMatching(name, DhtContactStore.contactUri(b.contact()), nonce, id));
+        }));
+    }
+
+    /**
+     * Runs {@code op} after the previous operation on the same binding finished: two REGISTERs of one phone in
+     * flight at once would otherwise both sign with the nonce known before either, and storing nodes refuse the
+     * second as a replay (same nonce, same expiry second, other signature bytes).
+     */
+    private CompletableFuture<Void> serialized(String k, java.util.function.Supplier<CompletableFuture<Void>> op) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        CompletableFuture<Void> previous = inFlight.put(k, done);
+        CompletableFuture<Void> start = previous == null ? CompletableFuture.completedFuture(null)
+                : previous.handle((x, e) -> null);
+        CompletableFuture<Void> result = start.thenCompose(x -> op.get());
+        result.whenComplete((x, e) -> {
+            inFlight.remove(k, done);
+            done.complete(null);
         });
+        return result;
     }
 
     /** remove-auth of this key's values under {@code name} that hold {@code contactUri}, except {@code keep}. */
@@ -135,14 +155,17 @@ public final class SignedContactStore implements ContactStore {
     public CompletableFuture<Void> remove(String aor, String contact) {
         String user = userOf(aor);
         String uri = DhtContactStore.contactUri(contact);
-        mine.remove(DhtContactStore.localKey(aor, contact));
+        String k = DhtContactStore.localKey(aor, contact);
         ResourceName name;
         try {
             name = ResourceName.sip(user);
         } catch (IllegalArgumentException e) {
             return CompletableFuture.completedFuture(null);
         }
-        return identities.identity(user).thenCompose(id -> removeMatching(name, uri, null, id));
+        return serialized(k, () -> {
+            mine.remove(k);
+            return identities.identity(user).thenCompose(id -> removeMatching(name, uri, null, id));
+        });
     }
 
     @Override
