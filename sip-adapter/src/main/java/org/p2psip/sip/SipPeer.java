@@ -19,6 +19,7 @@ import org.p2psip.sip.registrar.RegistrationListener;
 import org.p2psip.sip.transport.Target;
 import org.p2psip.sip.ua.UserAgentClient;
 import org.p2psip.sip.message.SipResponse;
+import org.p2psip.sip.identity.CachingReadCheck;
 import org.p2psip.sip.identity.UserIdentities;
 import org.p2psip.sip.proxy.Proxy;
 import org.p2psip.sip.registrar.ContactStore;
@@ -124,7 +125,9 @@ public final class SipPeer implements AutoCloseable {
      * through the user's password-encrypted {@code private:} record).
      */
     public static SipPeer start(Config config, Dht dht) throws IOException {
-        DraftDht draft = new DraftDht(dht);
+        // readers verify each record once: the proxy and the registrar re-read the same contacts constantly
+        DraftDht draft = new DraftDht(dht, System::currentTimeMillis, DraftDht.Options.defaults(),
+                new CachingReadCheck(CachingReadCheck.DEFAULT_ENTRIES));
         UserIdentities ids = new UserIdentities(draft,
                 config.dataDir() == null ? null : config.dataDir().resolve("sip-keys"), config::passwordOf,
                 config.keyKdf(), System::currentTimeMillis);
