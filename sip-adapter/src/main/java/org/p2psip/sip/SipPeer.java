@@ -23,7 +23,6 @@ import org.p2psip.sip.identity.CachingReadCheck;
 import org.p2psip.sip.identity.UserIdentities;
 import org.p2psip.sip.proxy.Proxy;
 import org.p2psip.sip.registrar.ContactStore;
-import org.p2psip.sip.registrar.DhtContactStore;
 import org.p2psip.sip.registrar.DigestAccounts;
 import org.p2psip.sip.registrar.DigestAuthenticator;
 import org.p2psip.sip.registrar.Registrar;
@@ -139,7 +138,7 @@ public final class SipPeer implements AutoCloseable {
         }
     }
 
-    /** Starts a peer over any binding store (tests use {@link DhtContactStore} over an in-memory DHT). */
+    /** Starts a peer over any binding store: registrar and proxy only, no offline messages or presence. */
     public static SipPeer start(Config config, ContactStore store) throws IOException {
         return start(config, store, null, null);
     }

@@ -62,6 +62,19 @@ public final class SignedContactStore implements ContactStore {
         this.clock = clock;
     }
 
+    static String localKey(String aor, String contact) {
+        return aor + "\n" + contactUri(contact);
+    }
+
+    /** The Contact's URI text, the identity of a binding within an AOR. */
+    static String contactUri(String contact) {
+        try {
+            return org.p2psip.sip.message.Contact.parse(contact).address().uri().toString();
+        } catch (SipParseException e) {
+            return contact;
+        }
+    }
+
     /** {@code sip:bob@example.net} → {@code bob@example.net}. */
     public static String userOf(String aor) {
         int colon = aor.indexOf(':');
@@ -85,7 +98,7 @@ public final class SignedContactStore implements ContactStore {
                     + " cannot be a contact record: " + e.getMessage(), e));
         }
         Instant expires = Instant.ofEpochSecond((b.expiresAtMillis() + 999) / 1000);
-        String k = DhtContactStore.localKey(b.aor(), b.contact());
+        String k = localKey(b.aor(), b.contact());
         return serialized(k, () -> identities.identity(user).thenCompose(id -> {
             Mine old = mine.get(k);
             if (old != null && !expires.isAfter(old.expires())) {
@@ -107,7 +120,7 @@ public final class SignedContactStore implements ContactStore {
             String nonce = newNonce();
             return putSigned(name, nonce, expires, content, id)
                     .thenRun(() -> mine.put(k, new Mine(nonce, expires, content)))
-                    .thenCompose(x -> removeMatching(name, DhtContactStore.contactUri(b.contact()), nonce, id));
+                    .thenCompose(x -> removeMatching(name, contactUri(b.contact()), nonce, id));
         }));
     }
 
@@ -137,7 +150,7 @@ public final class SignedContactStore implements ContactStore {
             List<CompletableFuture<?>> ops = new ArrayList<>();
             for (DraftDht.SignedValue v : values) {
                 if (!v.nonce().equals(keep) && v.content() instanceof ValueContent.Contacts cs && cs.contacts().stream()
-                        .anyMatch(c -> DhtContactStore.contactUri("<" + c.uri() + ">").equals(contactUri))) {
+                        .anyMatch(c -> contactUri("<" + c.uri() + ">").equals(contactUri))) {
                     ops.add(dht.removeAuth(key, v.value(), id));
                 }
             }
@@ -154,8 +167,8 @@ public final class SignedContactStore implements ContactStore {
     @Override
     public CompletableFuture<Void> remove(String aor, String contact) {
         String user = userOf(aor);
-        String uri = DhtContactStore.contactUri(contact);
-        String k = DhtContactStore.localKey(aor, contact);
+        String uri = contactUri(contact);
+        String k = localKey(aor, contact);
         ResourceName name;
         try {
             name = ResourceName.sip(user);
@@ -195,7 +208,7 @@ public final class SignedContactStore implements ContactStore {
                     if (b == null || b.expiresAtMillis() <= now) {
                         continue;
                     }
-                    byUri.merge(DhtContactStore.contactUri(b.contact()), b,
+                    byUri.merge(contactUri(b.contact()), b,
                             (x, y) -> x.expiresAtMillis() >= y.expiresAtMillis() ? x : y);
                 }
             }

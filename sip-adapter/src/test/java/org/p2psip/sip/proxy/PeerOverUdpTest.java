@@ -24,30 +24,45 @@ import org.p2psip.sip.message.SipParser;
 import org.p2psip.sip.message.SipRequest;
 import org.p2psip.sip.message.SipResponse;
 import org.p2psip.sip.registrar.ContactBinding;
-import org.p2psip.sip.registrar.DhtContactStore;
-import org.p2psip.sip.registrar.DhtContactStoreTestAccess;
+import java.util.Optional;
+import org.p2psip.sip.identity.UserIdentities;
+import org.p2psip.sip.registrar.SignedContactStore;
+import org.p2psip.sip.testing.PolicyMemoryDht;
+import org.p2psip.storage.NameOwners;
+import org.p2psip.storage.PrivateKeyRecord;
+import org.p2psip.storage.SignedRecordPolicy;
+import org.p2psip.storage.api.DraftDht;
+import org.p2psip.storage.api.DraftPolicy;
 import org.p2psip.sip.registrar.DigestAccounts;
 import org.p2psip.sip.registrar.DigestAuthenticator;
 
 /**
- * One peer (registrar and proxy) over an in-memory DHT, driven with raw SIP from UDP sockets: digest REGISTER,
+ * One peer (registrar and proxy) over an in-memory DHT applying the storage module's {@code DraftPolicy} (bindings
+ * are signed contact records), driven with raw SIP from UDP sockets: digest REGISTER,
  * several devices, refresh, removal, 423, and the proxy's 404 (unknown AOR, foreign target), 480, 483, 482.
  */
 class PeerOverUdpTest {
     static final String DOMAIN = "p2p.test";
     final AtomicLong now = new AtomicLong(System.currentTimeMillis());
-    DhtContactStoreTestAccess.Memory dht;
-    DhtContactStore store;
+    PolicyMemoryDht dht;
+    SignedContactStore store;
+    UserIdentities testUsers;
     SipPeer peer;
     DatagramSocket phone;
     int port;
 
     @BeforeEach
     void start() throws Exception {
-        dht = DhtContactStoreTestAccess.memory(now);
-        store = new DhtContactStore(dht);
+        // the storage module's verifying policy, as on the overlay; the peer signs bob's bindings with bob's key
+        dht = new PolicyMemoryDht(DraftPolicy.of(SignedRecordPolicy.tofu(NameOwners.inMemory())), now::get);
         peer = SipPeer.start(SipPeer.Config.of(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), DOMAIN,
-                DigestAccounts.of(Map.of("bob", "secret"))).withTimerC(700), store);
+                DigestAccounts.of(Map.of("bob", "secret"))).withTimerC(700)
+                .withKeyKdf(new PrivateKeyRecord.KdfParams(1024, 1, 1)), dht);
+        // bindings of other users, stored directly by the test, signed with their own keys
+        DraftDht draft = new DraftDht(dht);
+        testUsers = new UserIdentities(draft, null, u -> Optional.empty(), new PrivateKeyRecord.KdfParams(1024, 1, 1),
+                System::currentTimeMillis);
+        store = new SignedContactStore(draft, testUsers, System::currentTimeMillis);
         phone = new DatagramSocket(0, InetAddress.getLoopbackAddress());
         phone.setSoTimeout(5000);
         port = phone.getLocalPort();
@@ -57,6 +72,7 @@ class PeerOverUdpTest {
     void stop() {
         phone.close();
         peer.close();
+        testUsers.close();
     }
 
     SipResponse send(String text) throws Exception {
@@ -193,7 +209,10 @@ class PeerOverUdpTest {
         // a binding whose peer cannot be reached (a wildcard address is never sent to)
         store.put(new ContactBinding("sip:carol@" + DOMAIN, "<sip:carol@10.0.0.3:5060>", null,
                 "sip:0.0.0.0:5060;lr", now.get() + 60_000)).join();
-        assertEquals(480, send(message("sip:carol@" + DOMAIN, 70, null)).status());
+        assertEquals(480, send(message("sip:carol@" + DOMAIN, 70, null).replace("MESSAGE", "OPTIONS")).status());
+        // a MESSAGE for her is stored for her next REGISTER instead (her certificate is published)
+        assertEquals(202, send(message("sip:carol@" + DOMAIN, 70, null)).status());
+        assertEquals(1, peer.offline().orElseThrow().stats().stored());
 
         // a request that already went through us in the same routing state: loop
         String text = message("sip:nobody@" + DOMAIN, 70, null);
