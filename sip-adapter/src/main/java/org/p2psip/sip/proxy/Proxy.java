@@ -303,7 +303,7 @@ public final class Proxy implements TransactionUser {
             }
             groups.get(groups.size() - 1).add(b);
         }
-        forward(tx, groups, hash);
+        forward(tx, groups, hash, aor);
     }
 
     /** A MESSAGE for a user with no live contact: stored encrypted for the next REGISTER (202), else 404. */
@@ -334,7 +334,7 @@ public final class Proxy implements TransactionUser {
     }
 
     private void forward(ServerTransaction tx, SipRequest req, Target target, String hash) {
-        forward(tx, List.of(List.of(new Branch(req, target, 1.0))), hash);
+        forward(tx, List.of(List.of(new Branch(req, target, 1.0))), hash, null);
     }
 
     /**
@@ -344,11 +344,12 @@ public final class Proxy implements TransactionUser {
      * cancels the other INVITE branches, and when all branches have a final response without a 2xx the best one goes
      * up (6xx first, else the lowest class).
      */
-    private void forward(ServerTransaction tx, List<List<Branch>> groups, String hash) {
+    /** @param aor the AOR the branches are its contacts of, or null (then no offline storage on failure) */
+    private void forward(ServerTransaction tx, List<List<Branch>> groups, String hash, String aor) {
         if (tx.state() != TransactionState.TRYING && tx.state() != TransactionState.PROCEEDING) {
             return; // answered meanwhile (CANCEL during the lookup, Timer expiry): nothing to forward
         }
-        Fork fork = new Fork(tx, groups, hash);
+        Fork fork = new Fork(tx, groups, hash, aor);
         fork.startNextGroup();
         if (tx.request().isMethod(SipRequest.INVITE)) {
             pending.put(tx, fork);
@@ -393,7 +394,10 @@ public final class Proxy implements TransactionUser {
         int nextGroup;
         boolean cancelled;
 
-        Fork(ServerTransaction tx, List<List<Branch>> groups, String hash) {
+        final String aor;
+
+        Fork(ServerTransaction tx, List<List<Branch>> groups, String hash, String aor) {
+            this.aor = aor;
             this.tx = tx;
             this.groups = groups;
             this.hash = hash;
@@ -475,7 +479,13 @@ public final class Proxy implements TransactionUser {
                 if (!finalSent) {
                     finalSent = true;
                     pending.remove(tx);
-                    up(best);
+                    if (offline != null && aor != null && tx.request().isMethod(SipRequest.MESSAGE) && best != null
+                            && (best.status() == 408 || best.status() == 480)) {
+                        // every contact is gone (timeout, transport error): the message waits for the next REGISTER
+                        leaveOffline(tx, tx.request(), aor);
+                    } else {
+                        up(best);
+                    }
                 }
             }
         }

@@ -213,6 +213,12 @@ class PeerOverUdpTest {
         // a MESSAGE for her is stored for her next REGISTER instead (her certificate is published)
         assertEquals(202, send(message("sip:carol@" + DOMAIN, 70, null)).status());
         assertEquals(1, peer.offline().orElseThrow().stats().stored());
+        // a live binding whose phone is gone (its TCP port refuses): the forwarded MESSAGE fails (480), so it is
+        // stored too
+        store.put(new ContactBinding("sip:carol@" + DOMAIN, "<sip:carol@127.0.0.1:9;transport=tcp>", null,
+                peer.proxy().selfUri(), now.get() + 60_000)).join();
+        assertEquals(202, send(message("sip:carol@" + DOMAIN, 70, null)).status());
+        assertEquals(2, peer.offline().orElseThrow().stats().stored());
 
         // a request that already went through us in the same routing state: loop
         String text = message("sip:nobody@" + DOMAIN, 70, null);
