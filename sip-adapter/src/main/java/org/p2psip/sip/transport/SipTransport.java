@@ -81,7 +81,7 @@ public final class SipTransport implements SipSender, AutoCloseable {
 
     /** Counters, for tests and metrics. */
     public record Stats(long received, long malformed, long answeredMalformed, long keepalives, long nonSip,
-            long sendFailures, int connections) {
+            long sendFailures, int connections, long stunAnswered) {
     }
 
     private final Config config;
@@ -96,6 +96,7 @@ public final class SipTransport implements SipSender, AutoCloseable {
     private final AtomicLong answered = new AtomicLong();
     private final AtomicLong keepalives = new AtomicLong();
     private final AtomicLong nonSip = new AtomicLong();
+    private final AtomicLong stunAnswered = new AtomicLong();
     private final AtomicLong sendFailures = new AtomicLong();
     private Channel udp;
     private Channel tcpServer;
@@ -174,7 +175,7 @@ public final class SipTransport implements SipSender, AutoCloseable {
 
     public Stats stats() {
         return new Stats(received.get(), malformed.get(), answered.get(), keepalives.get(), nonSip.get(),
-                sendFailures.get(), connections.size());
+                sendFailures.get(), connections.size(), stunAnswered.get());
     }
 
     @Override
@@ -329,7 +330,14 @@ public final class SipTransport implements SipSender, AutoCloseable {
                 return;
             }
             if (bytes[0] == 0 || bytes[0] == 1) {
-                nonSip.incrementAndGet(); // STUN (RFC 5626 UDP keepalive) shares the port; not handled here yet
+                // STUN shares the port (RFC 5626 keepalives): a Binding request is answered, anything else dropped
+                var answer = StunKeepalives.answer(bytes, packet.sender());
+                if (answer.isPresent()) {
+                    stunAnswered.incrementAndGet();
+                    ctx.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(answer.get()), packet.sender()));
+                } else {
+                    nonSip.incrementAndGet();
+                }
                 return;
             }
             SipMessage m;
