@@ -63,7 +63,7 @@ public final class PresenceAgent {
 
     /** Counters, for tests and logs. */
     public record Stats(long subscriptions, long active, long notifies, long notifiesOpen, long notifiesClosed,
-            long watcherRecords, long listens) {
+            long watcherRecords, long listens, long refused) {
     }
 
     /** What the peer follows of one presentity: the listen, its subscriptions here, and the status last read. */
@@ -100,6 +100,13 @@ public final class PresenceAgent {
     private final AtomicLong notifiesClosed = new AtomicLong();
     private final AtomicLong watcherRecords = new AtomicLong();
     private final AtomicLong listens = new AtomicLong();
+    private final AtomicLong refused = new AtomicLong();
+    /** Active subscriptions per source address: a flood from one host cannot take every slot. */
+    private final Map<java.net.InetAddress, Integer> perSource = new HashMap<>();
+    /** Active subscriptions a peer keeps at most (each holds a listen and a watcher record). */
+    public static final int MAX_SUBSCRIPTIONS = 10_000;
+    /** Active subscriptions from one source address at most. */
+    public static final int MAX_PER_SOURCE = 32;
 
     public PresenceAgent(TransactionLayer layer, UserAgentClient ua, ContactStore store, DraftDht dht,
             UserIdentities identities, Set<String> domains, Expiry expiry, LongSupplier clock) {
@@ -119,8 +126,9 @@ public final class PresenceAgent {
     public Stats stats() {
         long active = subscriptions.size();
         return new Stats(created.get(), active, notifies.get(), notifiesOpen.get(), notifiesClosed.get(),
-                watcherRecords.get(), listens.get());
+                watcherRecords.get(), listens.get(), refused.get());
     }
+
 
     /**
      * True for the requests this agent answers: an initial SUBSCRIBE with {@code Event: presence} for a user of a
@@ -207,6 +215,16 @@ public final class PresenceAgent {
         long now = clock.getAsLong();
         PresenceSubscription s = new PresenceSubscription(aor, watcher, r.callId(), localTag, r.from(), local,
                 remoteTarget, routeSet, target, nonce(), r.cseq().number(), now + granted * 1000);
+        java.net.InetAddress source = tx.source().remote().getAddress();
+        if (granted > 0 && (subscriptions.size() >= MAX_SUBSCRIPTIONS
+                || perSource.getOrDefault(source, 0) >= MAX_PER_SOURCE)) {
+            refused.incrementAndGet();
+            LOG.info("SUBSCRIBE from {} refused: {} subscriptions here, {} from it", source, subscriptions.size(),
+                    perSource.getOrDefault(source, 0));
+            SipResponse busy = tx.createResponse(503, "Service Unavailable (too many subscriptions)");
+            tx.respond(busy.withHeaders(busy.headers().add("Retry-After", "60")));
+            return;
+        }
         SipResponse ok = tx.createResponse(202, "Accepted");
         tx.respond(ok.withHeaders(ok.headers().add(HeaderNames.CONTACT, contact)
                 .add(HeaderNames.EXPIRES, Long.toString(granted))));
@@ -217,6 +235,8 @@ public final class PresenceAgent {
             return;
         }
         subscriptions.put(s.key(), s);
+        s.source = source;
+        perSource.merge(source, 1, Integer::sum);
         s.expiryTimer = layer.schedule(granted * 1000, () -> expire(s));
         Watch w = watches.computeIfAbsent(aor, Watch::new);
         w.subs.add(s);
@@ -293,6 +313,9 @@ public final class PresenceAgent {
             sendNotify(s, finalState, open);
         }
         subscriptions.remove(s.key());
+        if (s.source != null) {
+            perSource.computeIfPresent(s.source, (k, n) -> n > 1 ? n - 1 : null);
+        }
         removeWatcherRecord(s);
         Watch w = watches.get(s.aor);
         if (w != null) {

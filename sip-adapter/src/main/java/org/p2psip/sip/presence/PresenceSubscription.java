@@ -38,6 +38,8 @@ final class PresenceSubscription {
     /** The status last sent in a NOTIFY, or null before the first. */
     Boolean notifiedOpen;
     TimerService.Cancellable expiryTimer;
+    /** Where the SUBSCRIBE came from (its address counts against the per-source limit), null for a fetch. */
+    java.net.InetAddress source;
 
     PresenceSubscription(String aor, String watcher, String callId, String localTag, Address remote, Address local,
             SipUri remoteTarget, List<String> routeSet, Target target, String watcherNonce, long remoteCseq,

@@ -153,6 +153,45 @@ class PresenceTest {
         assertEquals(0, peer.presence().orElseThrow().stats().active());
     }
 
+    /** Reads until the response to the last request, answering every NOTIFY on the way. */
+    SipResponse responseAnsweringNotifies() throws Exception {
+        while (true) {
+            Received r = receive(watcher);
+            if (r.message() instanceof SipResponse resp) {
+                return resp;
+            }
+            SipRequest n = (SipRequest) r.message();
+            byte[] ok = SipResponse.forRequest(n, 200, "OK").encode();
+            watcher.send(new DatagramPacket(ok, ok.length, r.from()));
+        }
+    }
+
+    @Test
+    void aSubscribeFloodFromOneSourceIsCapped() throws Exception {
+        PresenceAgent presence = peer.presence().orElseThrow();
+        for (int i = 0; i < PresenceAgent.MAX_PER_SOURCE; i++) {
+            send(watcher, subscribe("sip:bob@" + DOMAIN, null, "flood-" + i, 60), peer.localAddress());
+            assertEquals(202, responseAnsweringNotifies().status(), "subscription " + i);
+        }
+        send(watcher, subscribe("sip:bob@" + DOMAIN, null, "flood-over", 60), peer.localAddress());
+        SipResponse refused = responseAnsweringNotifies();
+        assertEquals(503, refused.status());
+        assertTrue(refused.headers().first("Retry-After").isPresent());
+        assertEquals(1, presence.stats().refused());
+        assertEquals(PresenceAgent.MAX_PER_SOURCE, presence.stats().active());
+        // another host (127.0.0.2, also loopback) still gets its subscription
+        DatagramSocket other = new DatagramSocket(0, InetAddress.getByName("127.0.0.2"));
+        other.setSoTimeout(20_000);
+        try {
+            String text = subscribe("sip:bob@" + DOMAIN, null, "other-source", 60)
+                    .replace("127.0.0.1:" + watcher.getLocalPort(), "127.0.0.2:" + other.getLocalPort());
+            send(other, text, peer.localAddress());
+            assertEquals(202, response(other).status());
+        } finally {
+            other.close();
+        }
+    }
+
     String register(int expires, String authorization) {
         return "REGISTER sip:" + DOMAIN + " SIP/2.0\n"
                 + "Via: SIP/2.0/UDP 127.0.0.1:" + presentity.getLocalPort() + ";branch=z9hG4bK"
