@@ -1,5 +1,6 @@
 package org.p2psip.sip.offline;
 
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -8,8 +9,10 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -57,7 +60,36 @@ public final class OfflineMessaging {
     static final int MAX_PER_REGISTER = 64;
 
     /** Counters, for tests and logs. */
-    public record Stats(long stored, long delivered, long removed, long failed) {
+    public record Stats(long stored, long delivered, long removed, long failed, long refused) {
+    }
+
+    /** Offline messages one source address may leave per minute (each costs a signature and a DHT put). */
+    public static final int MAX_PER_MINUTE_PER_SOURCE = 60;
+    private static final int MAX_SOURCES_TRACKED = 10_000;
+    /** Per source address: the start of its current minute and the messages left in it. */
+    private final Map<InetAddress, long[]> windows = new HashMap<>();
+    private final AtomicLong refused = new AtomicLong();
+
+    /**
+     * Whether {@code source} may leave another offline message now (a fixed one-minute window per address, so an
+     * unauthenticated sender cannot make this peer sign and store without bound). Counts the refusals.
+     */
+    public synchronized boolean admit(InetAddress source) {
+        long now = clock.getAsLong();
+        if (windows.size() > MAX_SOURCES_TRACKED) {
+            windows.values().removeIf(w -> now - w[0] >= 60_000);
+        }
+        long[] w = windows.computeIfAbsent(source, k -> new long[] {now, 0});
+        if (now - w[0] >= 60_000) {
+            w[0] = now;
+            w[1] = 0;
+        }
+        if (w[1] >= MAX_PER_MINUTE_PER_SOURCE) {
+            refused.incrementAndGet();
+            return false;
+        }
+        w[1]++;
+        return true;
     }
 
     private final DraftDht dht;
@@ -83,7 +115,7 @@ public final class OfflineMessaging {
     }
 
     public Stats stats() {
-        return new Stats(stored.get(), delivered.get(), removed.get(), failed.get());
+        return new Stats(stored.get(), delivered.get(), removed.get(), failed.get(), refused.get());
     }
 
     /**

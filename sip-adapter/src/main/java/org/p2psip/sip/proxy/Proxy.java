@@ -308,6 +308,11 @@ public final class Proxy implements TransactionUser {
 
     /** A MESSAGE for a user with no live contact: stored encrypted for the next REGISTER (202), else 404. */
     private void leaveOffline(ServerTransaction tx, SipRequest req, String aor) {
+        if (!offline.admit(tx.source().remote().getAddress())) {
+            SipResponse busy = tx.createResponse(503, "Service Unavailable (too many offline messages from you)");
+            tx.respond(busy.withHeaders(busy.headers().add("Retry-After", "60")));
+            return;
+        }
         offline.leave(aor, req).whenComplete((stored, err) -> layer.execute(() -> {
             if (err != null) {
                 LOG.info("offline message for {} not stored: {}", aor, err.toString());

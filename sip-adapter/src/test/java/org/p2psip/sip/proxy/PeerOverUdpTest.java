@@ -199,6 +199,22 @@ class PeerOverUdpTest {
     }
 
     @Test
+    void offlineMessagesFromOneSourceAreRateLimited() throws Exception {
+        store.put(new ContactBinding("sip:carol@" + DOMAIN, "<sip:carol@10.0.0.3:5060>", null,
+                "sip:0.0.0.0:5060;lr", now.get() + 60_000)).join(); // unreachable: MESSAGEs are stored
+        int limit = org.p2psip.sip.offline.OfflineMessaging.MAX_PER_MINUTE_PER_SOURCE;
+        for (int i = 0; i < limit; i++) {
+            assertEquals(202, send(message("sip:carol@" + DOMAIN, 70, null)).status(), "message " + i);
+        }
+        SipResponse refused = send(message("sip:carol@" + DOMAIN, 70, null));
+        assertEquals(503, refused.status());
+        assertEquals("60", refused.headers().first("Retry-After").orElseThrow());
+        var stats = peer.offline().orElseThrow().stats();
+        assertEquals(limit, stats.stored());
+        assertEquals(1, stats.refused());
+    }
+
+    @Test
     void proxyAnswers404480483And482() throws Exception {
         assertEquals(404, send(message("sip:nobody@" + DOMAIN, 70, null)).status());
         assertEquals(483, send(message("sip:nobody@" + DOMAIN, 0, null)).status());
