@@ -198,6 +198,48 @@ class PeerOverUdpTest {
                 + "Content-Type: text/plain\nContent-Length: 2\n\nhi";
     }
 
+    /**
+     * An offline: value bob's key cannot open (encrypted to another key) neither blocks the delivery of a genuine
+     * message nor is removed by it; the genuine one reaches the phone and is removed after its 200.
+     */
+    @Test
+    void anUnreadableOfflineValueIsSkipped() throws Exception {
+        String contact = "Contact: <sip:bob@127.0.0.1:" + port + ">\n";
+        assertEquals(200, authedRegister(1, contact, "600", "MD5").status()); // bob's certificate is published
+        assertEquals(200, authedRegister(3, contact, "0", "MD5").status());
+
+        DraftDht draft = new DraftDht(dht);
+        java.security.KeyPair stranger = org.p2psip.sip.identity.UserCertificates.newKeyPair();
+        new org.p2psip.storage.api.OfflineMessages(draft).leave("bob@" + DOMAIN, stranger.getPublic(), "someone",
+                org.p2psip.storage.RecordCrypto.TYPE_OFFLINE_TEXT, "not for bob".getBytes(StandardCharsets.UTF_8),
+                testUsers.peerWriter(), java.time.Instant.now().plusSeconds(600), "junk").join();
+        assertEquals(202, send(message("sip:bob@" + DOMAIN, 70, null)).status());
+        org.p2psip.overlay.NodeId offlineKey = org.p2psip.storage.ResourceName.offline("bob@" + DOMAIN).key();
+        assertEquals(2, dht.get(offlineKey).join().size());
+
+        assertEquals(200, authedRegister(5, contact, "600", "MD5").status());
+        DatagramPacket p = new DatagramPacket(new byte[65535], 65535);
+        phone.receive(p);
+        SipRequest delivered = (SipRequest) new SipParser().parseDatagram(p.getData(), 0, p.getLength());
+        assertEquals(SipRequest.MESSAGE, delivered.method());
+        assertEquals("hi", delivered.bodyText());
+        assertEquals("sip:alice@" + DOMAIN, delivered.from().uri().toString());
+        byte[] ok = SipResponse.forRequest(delivered, 200, "OK").encode();
+        phone.send(new DatagramPacket(ok, ok.length, p.getSocketAddress()));
+
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (dht.get(offlineKey).join().size() != 1 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        var left = dht.get(offlineKey).join();
+        assertEquals(1, left.size(), "the genuine message is removed, the unreadable one stays");
+        assertEquals(org.p2psip.overlay.Bytes.utf8("junk"), left.get(0).nonce());
+        var stats = peer.offline().orElseThrow().stats();
+        assertEquals(1, stats.delivered());
+        assertEquals(1, stats.removed());
+        assertEquals(1, stats.failed(), "the unreadable value is counted");
+    }
+
     @Test
     void offlineMessagesFromOneSourceAreRateLimited() throws Exception {
         store.put(new ContactBinding("sip:carol@" + DOMAIN, "<sip:carol@10.0.0.3:5060>", null,
