@@ -123,7 +123,7 @@ public final class SipTransport implements SipSender, AutoCloseable {
 
     private void bind() throws IOException {
         IOException last = null;
-        for (int attempt = 0; attempt < 5; attempt++) {
+        for (int attempt = 0; attempt < 20; attempt++) {
             ChannelFuture tf = serverBootstrap().bind(config.bind()).awaitUninterruptibly();
             if (!tf.isSuccess()) {
                 throw new IOException("cannot bind TCP " + config.bind() + ": " + tf.cause().getMessage(), tf.cause());
@@ -138,11 +138,20 @@ public final class SipTransport implements SipSender, AutoCloseable {
             }
             tcpServer.close().awaitUninterruptibly();
             last = new IOException("cannot bind UDP port " + port + ": " + uf.cause().getMessage(), uf.cause());
-            if (config.bind().getPort() != 0 || !(uf.cause() instanceof BindException)) {
+            if (config.bind().getPort() != 0 || !addressInUse(uf.cause())) {
                 break; // a fixed port that is taken stays taken
             }
         }
         throw last;
+    }
+
+    /**
+     * The UDP twin of the TCP port chosen is taken (by someone's ephemeral UDP socket): try another port. Epoll
+     * reports it as a {@code NativeIoException} (errno EADDRINUSE), NIO as a {@link BindException}.
+     */
+    private static boolean addressInUse(Throwable t) {
+        return t instanceof BindException
+                || (t != null && t.getMessage() != null && t.getMessage().contains("Address already in use"));
     }
 
     private Bootstrap udpBootstrap() {
