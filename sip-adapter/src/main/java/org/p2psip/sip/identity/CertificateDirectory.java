@@ -7,7 +7,6 @@ import java.util.concurrent.CompletableFuture;
 import org.p2psip.storage.CertificateNames;
 import org.p2psip.storage.ResourceName;
 import org.p2psip.storage.ValueContent;
-import org.p2psip.storage.VerifiedRecord;
 import org.p2psip.storage.api.DraftDht;
 
 /**
@@ -37,10 +36,5 @@ public final class CertificateDirectory {
                         && c.certificates().get(0).getPublicKey().equals(v.record().signerKey()))
                 .max(Comparator.comparing(DraftDht.SignedValue::expires))
                 .map(v -> ((ValueContent.Certificates) v.content()).certificates().get(0)));
-    }
-
-    /** Whether {@code record} was signed by the key of {@code cert}. */
-    public static boolean signedBy(VerifiedRecord record, X509Certificate cert) {
-        return record.signerKey().equals(cert.getPublicKey());
     }
 }

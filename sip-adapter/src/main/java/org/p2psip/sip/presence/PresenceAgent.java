@@ -15,6 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.p2psip.overlay.Dht;
+import org.p2psip.overlay.NodeId;
 import org.p2psip.sip.identity.CertificateDirectory;
 import org.p2psip.sip.identity.UserIdentities;
 import org.p2psip.sip.message.Address;
@@ -241,10 +242,10 @@ public final class PresenceAgent {
         Watch w = watches.computeIfAbsent(aor, Watch::new);
         w.subs.add(s);
         if (w.listen == null) {
-            NodeIdHolder key = NodeIdHolder.of(aor);
-            if (key != null) {
+            Optional<NodeId> key = contactKey(aor);
+            if (key.isPresent()) {
                 listens.incrementAndGet();
-                w.listen = dht.overlay().listen(key.id, ev -> layer.execute(() -> refresh(w)));
+                w.listen = dht.overlay().listen(key.get(), ev -> layer.execute(() -> refresh(w)));
             }
         }
         putWatcherRecord(s);
@@ -256,14 +257,12 @@ public final class PresenceAgent {
         LOG.info("{} subscribed to the presence of {} for {} s", watcher, aor, granted);
     }
 
-    /** The DHT key of an AOR's contact records, or null when the AOR is no user name the overlay can hold. */
-    private record NodeIdHolder(org.p2psip.overlay.NodeId id) {
-        static NodeIdHolder of(String aor) {
-            try {
-                return new NodeIdHolder(ResourceName.sip(SignedContactStore.userOf(aor)).key());
-            } catch (IllegalArgumentException e) {
-                return null;
-            }
+    /** The DHT key of an AOR's contact records; empty when the AOR is no user name the overlay can hold. */
+    private static Optional<NodeId> contactKey(String aor) {
+        try {
+            return Optional.of(ResourceName.sip(SignedContactStore.userOf(aor)).key());
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
         }
     }
 
