@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * <ol>
  * <li>in memory;</li>
  * <li>in the key directory: {@code <dir>/<user>.key} (mode 600 where POSIX), holding the PKCS#8 private key and the
- * certificate;</li>
+ * certificate chain, leaf first (an operator may put a CA-issued chain there for overlays in {@code ca} mode);</li>
  * <li>in the user's password-encrypted {@code private:} record ({@link PrivateKeyRecord}), so that a second peer
  * where the same account registers (a second device) signs with the same key — in the overlay's {@code tofu} mode
  * any other key would be refused as a takeover;</li>
@@ -256,9 +256,12 @@ public final class UserIdentities implements AutoCloseable {
                 // not POSIX: the directory's protection applies
             }
             Base64.Encoder b64 = Base64.getEncoder();
-            String text = FILE_VERSION + "\nkey=" + b64.encodeToString(id.privateKey().getEncoded()) + "\ncert="
-                    + b64.encodeToString(id.chain().get(0).getEncoded()) + "\n";
-            Files.writeString(tmp, text, StandardCharsets.US_ASCII);
+            StringBuilder text = new StringBuilder(FILE_VERSION).append("\nkey=")
+                    .append(b64.encodeToString(id.privateKey().getEncoded())).append('\n');
+            for (X509Certificate c : id.chain()) { // leaf first
+                text.append("cert=").append(b64.encodeToString(c.getEncoded())).append('\n');
+            }
+            Files.writeString(tmp, text.toString(), StandardCharsets.US_ASCII);
             try {
                 Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
@@ -286,11 +289,18 @@ public final class UserIdentities implements AutoCloseable {
                 throw new IOException("not a " + FILE_VERSION + " file");
             }
             Base64.Decoder b64 = Base64.getDecoder();
-            X509Certificate cert = (X509Certificate) CertificateFactory.getInstance("X.509")
-                    .generateCertificate(new java.io.ByteArrayInputStream(b64.decode(lines.get(2).substring(5))));
+            CertificateFactory cf = CertificateFactory.getInstance("X.509");
+            List<X509Certificate> chain = new java.util.ArrayList<>();
+            for (String line : lines.subList(2, lines.size())) {
+                if (line.startsWith("cert=")) {
+                    chain.add((X509Certificate) cf.generateCertificate(
+                            new java.io.ByteArrayInputStream(b64.decode(line.substring(5)))));
+                }
+            }
+            X509Certificate cert = chain.get(0);
             PrivateKey key = KeyFactory.getInstance(cert.getPublicKey().getAlgorithm())
                     .generatePrivate(new PKCS8EncodedKeySpec(b64.decode(lines.get(1).substring(4))));
-            return Optional.of(new SigningIdentity(key, cert.getPublicKey(), List.of(cert), user));
+            return Optional.of(new SigningIdentity(key, cert.getPublicKey(), chain, user));
         } catch (IOException | GeneralSecurityException | IllegalArgumentException e) {
             throw new CompletionException(new IOException("the key file " + f + " of " + user
                     + " is unreadable (" + e.getMessage() + "); restore it from a backup or delete it to fetch or"

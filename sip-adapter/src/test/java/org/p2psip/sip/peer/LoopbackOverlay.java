@@ -11,6 +11,7 @@ import org.p2psip.overlay.NodeId;
 import org.p2psip.overlay.OverlayConfig;
 import org.p2psip.overlay.OverlayNode;
 import org.p2psip.overlay.link.UdpLinkLayer;
+import org.p2psip.overlay.store.StoragePolicy;
 import org.p2psip.overlay.wire.WireCodec;
 import org.p2psip.storage.NameOwners;
 import org.p2psip.storage.SignedRecordPolicy;
@@ -30,12 +31,17 @@ final class LoopbackOverlay implements AutoCloseable {
     final List<OverlayNode> nodes = new ArrayList<>();
 
     LoopbackOverlay(int count, long seed) throws Exception {
+        this(count, seed, () -> DraftPolicy.of(SignedRecordPolicy.tofu(NameOwners.inMemory())));
+    }
+
+    /** With each node's storage policy from {@code policies} (e.g. {@code ca} mode). */
+    LoopbackOverlay(int count, long seed, java.util.function.Supplier<StoragePolicy> policies) throws Exception {
         Random rnd = new Random(seed);
         WireCodec codec = new WireCodec();
         for (int i = 0; i < count; i++) {
             UdpLinkLayer link = UdpLinkLayer.bind(group, new InetSocketAddress("127.0.0.1", 0),
                     LOOPBACK.maxDatagramBytes()).get(10, TimeUnit.SECONDS);
-            OverlayNode n = new OverlayNode(NodeId.random(rnd), link, LOOPBACK, DraftPolicy.of(SignedRecordPolicy.tofu(NameOwners.inMemory())), codec,
+            OverlayNode n = new OverlayNode(NodeId.random(rnd), link, LOOPBACK, policies.get(), codec,
                     new Random(rnd.nextLong())).start();
             List<InetSocketAddress> boot = nodes.isEmpty() ? List.of() : List.of(nodes.get(0).contact().address());
             CompletableFuture<Integer> joined = n.join(boot);
