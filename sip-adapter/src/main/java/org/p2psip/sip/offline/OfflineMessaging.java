@@ -59,7 +59,7 @@ public final class OfflineMessaging {
     static final int MAX_PER_REGISTER = 64;
 
     /** Counters, for tests and logs. */
-    public record Stats(long stored, long delivered, long removed, long failed, long refused) {
+    public record Stats(long stored, long delivered, long removed, long failed, long refused, long runs) {
     }
 
     /** Offline messages one source address may leave per minute (each costs a signature and a DHT put). */
@@ -103,6 +103,8 @@ public final class OfflineMessaging {
     private final AtomicLong delivered = new AtomicLong();
     private final AtomicLong removed = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
+    /** Delivery runs finished (one per REGISTER that found no run in progress). */
+    private final AtomicLong runs = new AtomicLong();
 
     public OfflineMessaging(DraftDht dht, UserIdentities identities, UserAgentClient ua, LongSupplier clock) {
         this.dht = dht;
@@ -114,7 +116,7 @@ public final class OfflineMessaging {
     }
 
     public Stats stats() {
-        return new Stats(stored.get(), delivered.get(), removed.get(), failed.get(), refused.get());
+        return new Stats(stored.get(), delivered.get(), removed.get(), failed.get(), refused.get(), runs.get());
     }
 
     /**
@@ -162,6 +164,7 @@ public final class OfflineMessaging {
                         values.subList(0, Math.min(values.size(), MAX_PER_REGISTER)), 0)))
                 .whenComplete((x, e) -> {
                     delivering.remove(user);
+                    runs.incrementAndGet();
                     if (e != null) {
                         LOG.info("offline delivery to {} stopped: {}", user, e.toString());
                     }

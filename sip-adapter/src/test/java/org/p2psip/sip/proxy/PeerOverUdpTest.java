@@ -206,6 +206,12 @@ class PeerOverUdpTest {
     void anUnreadableOfflineValueIsSkipped() throws Exception {
         String contact = "Contact: <sip:bob@127.0.0.1:" + port + ">\n";
         assertEquals(200, authedRegister(1, contact, "600", "MD5").status()); // bob's certificate is published
+        var offline = peer.offline().orElseThrow();
+        long deadline0 = System.nanoTime() + 20_000_000_000L;
+        while (offline.stats().runs() < 1 && System.nanoTime() < deadline0) { // its (empty) delivery run is over
+            Thread.sleep(20);
+        }
+        assertEquals(1, offline.stats().runs());
         assertEquals(200, authedRegister(3, contact, "0", "MD5").status());
 
         DraftDht draft = new DraftDht(dht);
