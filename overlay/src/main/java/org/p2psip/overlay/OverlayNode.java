@@ -217,15 +217,27 @@ public final class OverlayNode implements Dht, AutoCloseable {
         return onThread(() -> store(key, value, true));
     }
 
+    /**
+     * A put: a lookup of the {@code replicas} closest nodes, and a STORE to each. The STOREs are pipelined
+     * with the lookup: once it converges (see {@link IterativeLookup#onSettled}), each node that answered
+     * and is among the closest gets its STORE at once instead of after the last answer, which saves a
+     * round trip. The put then waits for the STOREs of exactly the nodes the lookup returned, so its
+     * result and where the value lives are those of a put after the lookup. When a later answer pushed an
+     * early-stored node out of the closest, that node keeps a copy beyond the replicas (as the former
+     * closest nodes do when a closer node joins); it is counted in {@link OverlayStats.Snapshot#extraCopies}
+     * and expires with the value.
+     */
     private CompletableFuture<PutResult> store(NodeId key, DhtValue value, boolean remember) {
-        return findNodes(key, config.replicas(), true).thenCompose(nodes -> {
+        Map<NodeId, CompletableFuture<Ack>> stores = new HashMap<>();
+        IterativeLookup l = newLookup(key, config.replicas(), true, findNodeQuerier(key))
+                .onSettled(c -> stores.computeIfAbsent(c.id(), x -> storeOn(c, key, value)));
+        return l.run(routing.closest(key, config.k())).thenCompose(nodes -> {
             List<CompletableFuture<Ack>> acks = new ArrayList<>();
             for (Contact c : nodes) {
-                if (c.id().equals(id)) {
-                    acks.add(CompletableFuture.completedFuture(storeLocally(key, value, LOCAL_SOURCE)));
-                } else {
-                    acks.add(request(c, new Put(key, value, false)));
-                }
+                acks.add(stores.computeIfAbsent(c.id(), x -> storeOn(c, key, value)));
+            }
+            if (stores.size() > nodes.size()) {
+                stats.extraCopies.addAndGet(stores.size() - nodes.size());
             }
             return collect(acks).thenApply(r -> {
                 if (remember) {
@@ -234,6 +246,11 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 return r;
             });
         });
+    }
+
+    private CompletableFuture<Ack> storeOn(Contact c, NodeId key, DhtValue value) {
+        return c.id().equals(id) ? CompletableFuture.completedFuture(storeLocally(key, value, LOCAL_SOURCE))
+                : request(c, new Put(key, value, false));
     }
 
     @Override
