@@ -251,7 +251,10 @@ public final class SimNetwork {
             byte[][] nets = {{(byte) 192, 0, 2}, {(byte) 198, 51, 100}, {(byte) 203, 0, 113}};
             byte[] net = nets[host % 3];
             InetAddress ip = InetAddress.getByAddress(new byte[] {net[0], net[1], net[2], (byte) (1 + (host / 3) % 254)});
-            InetSocketAddress a = new InetSocketAddress(ip, 4000 + host / 762);
+            // InetSocketAddress hashes to (IPv4 address as an int) + port: ports 256 apart keep every simulated
+            // address's hash distinct (ports 1 apart made a dozen addresses share each hash, and every map
+            // keyed by address, in every node, slowed down as the network grew)
+            InetSocketAddress a = new InetSocketAddress(ip, 1024 + 256 * (host / 762));
             SimLink l = new SimLink(a);
             nodes.put(a, l);
             return l;
