@@ -10,8 +10,15 @@ import java.util.function.Consumer;
  */
 public interface Dht {
     /**
-     * Stores {@code value} on the {@code replicas} nodes closest to {@code key}. Fails with a
-     * {@link DhtException} when no replica accepted it.
+     * Stores {@code value} on the {@code replicas} nodes closest to {@code key}.
+     *
+     * <p>"Done" means: a lookup found the {@code replicas} closest nodes (each of them answered it), and
+     * every one of them answered the STORE, accepting or refusing it (a node that does not answer
+     * after the RPC's retries counts as not stored). The future then completes with how many accepted
+     * ({@link PutResult#stored()}) of how many were asked; a get issued after that finds the value on
+     * each that accepted. It fails with a {@link DhtException} when no replica accepted it. The STOREs
+     * may leave before the lookup ends (they are pipelined with it), which can leave a copy on a node
+     * just outside the closest; see {@link OverlayStats.Snapshot#extraCopies()}.
      */
     CompletableFuture<PutResult> put(NodeId key, DhtValue value);
 

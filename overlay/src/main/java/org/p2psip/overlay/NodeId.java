@@ -1,5 +1,8 @@
 package org.p2psip.overlay;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -14,6 +17,10 @@ import java.util.Random;
 public final class NodeId implements Comparable<NodeId> {
     public static final int BYTES = 20;
     public static final int BITS = BYTES * 8;
+
+    /** Reads 8 or 4 id bytes at once, big-endian, so distances compare a word at a time (lookups sort a lot). */
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
 
     private final byte[] id;
     private final int hash;
@@ -96,14 +103,16 @@ public final class NodeId implements Comparable<NodeId> {
      * Compares the XOR distances of {@code a} and {@code b} to this id: negative when {@code a} is closer.
      */
     public int compareDistance(NodeId a, NodeId b) {
-        for (int i = 0; i < BYTES; i++) {
-            int da = (a.id[i] ^ id[i]) & 0xff;
-            int db = (b.id[i] ^ id[i]) & 0xff;
+        for (int i = 0; i < 16; i += 8) {
+            long self = (long) LONGS.get(id, i);
+            long da = (long) LONGS.get(a.id, i) ^ self;
+            long db = (long) LONGS.get(b.id, i) ^ self;
             if (da != db) {
-                return da < db ? -1 : 1;
+                return Long.compareUnsigned(da, db);
             }
         }
-        return 0;
+        int self = (int) INTS.get(id, 16);
+        return Integer.compareUnsigned((int) INTS.get(a.id, 16) ^ self, (int) INTS.get(b.id, 16) ^ self);
     }
 
     /** The XOR distance to {@code other}, as an id-sized number. */

@@ -41,6 +41,7 @@ import org.p2psip.overlay.wire.Message.Notify;
 import org.p2psip.overlay.wire.Message.Ping;
 import org.p2psip.overlay.wire.Message.Pong;
 import org.p2psip.overlay.wire.Message.Put;
+import org.p2psip.overlay.wire.Message.PutReply;
 import org.p2psip.overlay.wire.Message.Remove;
 import org.p2psip.overlay.wire.Message.Status;
 import org.p2psip.overlay.wire.Reassembler;
@@ -218,15 +219,46 @@ public final class OverlayNode implements Dht, AutoCloseable {
         return onThread(() -> store(key, value, true));
     }
 
+    /**
+     * A put: a lookup of the {@code replicas} closest nodes, and a STORE to each, pipelined with the
+     * lookup. Once the lookup converges (see {@link IterativeLookup}), the nodes among the closest that it
+     * has not asked yet get a PUT that also asks for their closest contacts ({@link Put#wantCloser}): one
+     * round trip both answers the lookup and stores the value, where FIND_NODE then PUT took two. Nodes
+     * that answered the lookup and settle among the closest get their PUT at once (see
+     * {@link IterativeLookup#onSettled}), not after the last answer. The put then waits for the STOREs of
+     * exactly the nodes the lookup returned, so its result and where the value lives are those of a
+     * lookup followed by STOREs. A node stored early that a later answer pushed out of the closest keeps a
+     * copy beyond the replicas (as the former closest nodes do when a closer node joins); it is counted in
+     * {@link OverlayStats.Snapshot#extraCopies} and expires with the value.
+     */
     private CompletableFuture<PutResult> store(NodeId key, DhtValue value, boolean remember) {
-        return findNodes(key, config.replicas(), true).thenCompose(nodes -> {
+        Map<NodeId, CompletableFuture<Ack>> stores = new HashMap<>();
+        IterativeLookup[] lookup = new IterativeLookup[1];
+        IterativeLookup.Querier findNode = findNodeQuerier(key);
+        IterativeLookup.Querier querier = c -> {
+            if (!lookup[0].converged() || stores.containsKey(c.id())) {
+                return findNode.query(c);
+            }
+            CompletableFuture<Frame> call = rpc.call(c.address(), new Put(key, value, false, true));
+            stores.put(c.id(), call.handle((f, e) -> e != null ? new Ack(Status.AGAIN, c + " did not answer")
+                    : f.message() instanceof PutReply r ? r.ack() : new Ack(Status.BAD_REQUEST, "unexpected reply from " + c)));
+            return call.thenApply(f -> {
+                if (!(f.message() instanceof PutReply r)) {
+                    throw new CompletionException(new IOException("unexpected reply to PUT"));
+                }
+                return r.closer();
+            });
+        };
+        IterativeLookup l = newLookup(key, config.replicas(), true, querier)
+                .onSettled(c -> stores.computeIfAbsent(c.id(), x -> storeOn(c, key, value)));
+        lookup[0] = l;
+        return l.run(routing.closest(key, config.k())).thenCompose(nodes -> {
             List<CompletableFuture<Ack>> acks = new ArrayList<>();
             for (Contact c : nodes) {
-                if (c.id().equals(id)) {
-                    acks.add(CompletableFuture.completedFuture(storeLocally(key, value, LOCAL_SOURCE)));
-                } else {
-                    acks.add(request(c, new Put(key, value, false)));
-                }
+                acks.add(stores.computeIfAbsent(c.id(), x -> storeOn(c, key, value)));
+            }
+            if (stores.size() > nodes.size()) {
+                stats.extraCopies.addAndGet(stores.size() - nodes.size());
             }
             return collect(acks).thenApply(r -> {
                 if (remember) {
@@ -235,6 +267,11 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 return r;
             });
         });
+    }
+
+    private CompletableFuture<Ack> storeOn(Contact c, NodeId key, DhtValue value) {
+        return c.id().equals(id) ? CompletableFuture.completedFuture(storeLocally(key, value, LOCAL_SOURCE))
+                : request(c, new Put(key, value, false));
     }
 
     @Override
@@ -534,7 +571,8 @@ public final class OverlayNode implements Dht, AutoCloseable {
             ValueStore.Page page = store.page(g.key(), g.maxValues(), g.placemark(), PAGE_BYTES, now);
             reply = new GetReply(closestExcept(g.key(), from.id()), page.values(), page.placemark());
         } else if (m instanceof Put p) {
-            reply = storeLocally(p.key(), p.value(), sourceKey(from.address()));
+            Ack a = storeLocally(p.key(), p.value(), sourceKey(from.address()));
+            reply = p.wantCloser() ? new PutReply(a.status(), a.reason(), closestExcept(p.key(), from.id())) : a;
         } else if (m instanceof Remove r) {
             reply = removeLocally(r, sourceKey(from.address()));
         } else if (m instanceof Listen l) {

@@ -167,6 +167,14 @@ final class OverlayBench implements Callable<Integer> {
         }
     }
 
+    /** Progress of a phase on stderr every 10 %, so a long run shows it is alive. */
+    private static void opProgress(String prefix, String what, int done, int total, PrintWriter err) {
+        if (done % Math.max(1, total / 10) == 0 || done == total) {
+            err.printf("%s %s %d/%d%n", prefix, what, done, total);
+            err.flush();
+        }
+    }
+
     private static void progress(int done, int step, int total, PrintWriter err) {
         if (done % step == 0 || done == total) {
             synchronized (err) {
@@ -210,6 +218,7 @@ final class OverlayBench implements Callable<Integer> {
                 err.printf("%s put %d failed: %s%n", prefix, i, e);
             }
             r.putMs[i] = (System.nanoTime() - s) / 1e6;
+            opProgress(prefix, "puts", i + 1, m, err);
         }
         for (int i = 0; i < m; i++) {
             int n = rnd.nextInt(all.size() - 1);
@@ -228,6 +237,7 @@ final class OverlayBench implements Callable<Integer> {
                 err.printf("%s get %d failed: %s%n", prefix, i, e);
             }
             r.getMs[i] = (System.nanoTime() - s) / 1e6;
+            opProgress(prefix, "gets", i + 1, m, err);
         }
         err.flush();
         return r;

@@ -305,7 +305,12 @@ final class SimBench implements Callable<Integer> {
             net.runFor(spacingMs);
         }
         net.await(CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).exceptionally(x -> null), 600_000);
-        out.printf("puts: %d/%d stored%n", ok[0], ops);
+        long extra = 0;
+        for (OverlayNode n : live) {
+            extra += n.counters().extraCopies();
+        }
+        out.printf("puts: %d/%d stored; %d copies beyond the replicas (early STOREs to nodes a later answer pushed out)%n",
+                ok[0], ops, extra);
         out.flush();
     }
 

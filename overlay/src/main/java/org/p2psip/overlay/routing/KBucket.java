@@ -1,9 +1,12 @@
 package org.p2psip.overlay.routing;
 
+import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
 import org.p2psip.overlay.Contact;
 import org.p2psip.overlay.NodeId;
 
@@ -15,11 +18,21 @@ final class KBucket {
     final int k;
     final ArrayList<Entry> entries = new ArrayList<>();
     final ArrayDeque<Contact> replacements = new ArrayDeque<>();
+    /**
+     * How many replacements, in all buckets of the table, have each address (shared by the table's buckets),
+     * so the table checks "is this address in a replacement cache?" without scanning every cache.
+     */
+    private final Map<InetSocketAddress, Integer> replacementAddresses;
     long lastTouched;
 
-    KBucket(int k, long now) {
+    KBucket(int k, long now, Map<InetSocketAddress, Integer> replacementAddresses) {
         this.k = k;
         this.lastTouched = now;
+        this.replacementAddresses = replacementAddresses;
+    }
+
+    private void counted(InetSocketAddress a, int delta) {
+        replacementAddresses.merge(a, delta, (x, y) -> x + y == 0 ? null : x + y);
     }
 
     static final class Entry {
@@ -51,10 +64,11 @@ final class KBucket {
     }
 
     void addReplacement(Contact c) {
-        replacements.removeIf(r -> r.id().equals(c.id()));
+        removeReplacement(c.id());
         replacements.addLast(c);
+        counted(c.address(), 1);
         while (replacements.size() > k) {
-            replacements.removeFirst();
+            counted(replacements.removeFirst().address(), -1);
         }
     }
 
@@ -63,16 +77,23 @@ final class KBucket {
         entries.remove(i);
         Contact promoted = replacements.pollLast();
         if (promoted != null) {
+            counted(promoted.address(), -1);
             entries.add(new Entry(promoted, now));
         }
         return promoted;
     }
 
     void removeReplacement(NodeId id) {
+        removeReplacementsIf(r -> r.id().equals(id));
+    }
+
+    void removeReplacementsIf(Predicate<Contact> which) {
         Iterator<Contact> it = replacements.iterator();
         while (it.hasNext()) {
-            if (it.next().id().equals(id)) {
+            Contact r = it.next();
+            if (which.test(r)) {
                 it.remove();
+                counted(r.address(), -1);
             }
         }
     }

@@ -27,6 +27,8 @@ public final class RoutingTable {
     private final List<KBucket> buckets = new ArrayList<>();
     /** The address of every contact in the buckets (one contact per address). */
     private final Map<InetSocketAddress, NodeId> byAddress = new HashMap<>();
+    /** How many replacement-cache entries have each address (kept by the buckets). */
+    private final Map<InetSocketAddress, Integer> replacementAddresses = new HashMap<>();
 
     public RoutingTable(NodeId self, int k, long now) {
         if (k < 1) {
@@ -34,7 +36,7 @@ public final class RoutingTable {
         }
         this.self = self;
         this.k = k;
-        buckets.add(new KBucket(k, now));
+        buckets.add(new KBucket(k, now, replacementAddresses));
     }
 
     /** What {@link #seen} did with a contact. */
@@ -126,9 +128,11 @@ public final class RoutingTable {
 
     /** Forgets contacts and replacements at {@code address} with an id other than {@code id}. */
     private void dropOtherIdsAt(InetSocketAddress address, NodeId id, long now) {
-        for (KBucket b : buckets) {
-            if (!b.replacements.isEmpty()) {
-                b.replacements.removeIf(r -> r.address().equals(address) && !r.id().equals(id));
+        if (replacementAddresses.containsKey(address)) {
+            for (KBucket b : buckets) {
+                if (!b.replacements.isEmpty()) {
+                    b.removeReplacementsIf(r -> r.address().equals(address) && !r.id().equals(id));
+                }
             }
         }
         NodeId other = byAddress.get(address);
@@ -144,7 +148,7 @@ public final class RoutingTable {
     private void split(long now) {
         int lastIndex = buckets.size() - 1;
         KBucket last = buckets.get(lastIndex);
-        KBucket deeper = new KBucket(k, now);
+        KBucket deeper = new KBucket(k, now, replacementAddresses);
         deeper.lastTouched = last.lastTouched;
         last.entries.removeIf(e -> {
             if (self.commonPrefixLength(e.contact.id()) > lastIndex) {
@@ -197,7 +201,9 @@ public final class RoutingTable {
     /** Drops every contact at {@code address}. */
     public void removeAddress(InetSocketAddress address, long now) {
         for (KBucket b : buckets) {
-            b.replacements.removeIf(c -> c.address().equals(address));
+            if (replacementAddresses.containsKey(address)) {
+                b.removeReplacementsIf(c -> c.address().equals(address));
+            }
             for (int i = b.entries.size() - 1; i >= 0; i--) {
                 if (b.entries.get(i).contact.address().equals(address)) {
                     removeAt(b, i, now);

@@ -5,7 +5,6 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.PriorityQueue;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import org.p2psip.overlay.link.LinkLayer;
@@ -21,7 +20,7 @@ public final class SimNetwork {
     /** Virtual time starts here (epoch ms), so absolute expiry times look real. */
     public static final long EPOCH = 1_800_000_000_000L;
 
-    private final PriorityQueue<Event> queue = new PriorityQueue<>();
+    private final EventQueue queue = new EventQueue();
     private final Map<InetSocketAddress, SimLink> nodes = new HashMap<>();
     private final Random random;
     private final long minLatencyMillis;
@@ -44,10 +43,120 @@ public final class SimNetwork {
         this.loss = loss;
     }
 
-    private record Event(long time, long seq, Runnable task) implements Comparable<Event> {
-        @Override
-        public int compareTo(Event o) {
-            return time != o.time ? Long.compare(time, o.time) : Long.compare(seq, o.seq);
+    /** A task due at a virtual time; {@code seq} keeps events of the same time in the order they were queued. */
+    private static final class Event {
+        final long time;
+        final long seq;
+        final Runnable task;
+        /** Position in the heap, -1 once it left the queue (ran or was cancelled). */
+        int index = -1;
+
+        Event(long time, long seq, Runnable task) {
+            this.time = time;
+            this.seq = seq;
+            this.task = task;
+        }
+
+        boolean before(Event o) {
+            return time != o.time ? time < o.time : seq < o.seq;
+        }
+
+        long time() {
+            return time;
+        }
+
+        Runnable task() {
+            return task;
+        }
+    }
+
+    /**
+     * A binary min-heap of events that knows each event's position, so a cancelled timer leaves the queue
+     * at once (O(log n)) instead of waiting there until it is due. Nearly every RPC timeout and lookup
+     * stall timer is cancelled, and at 10,000 nodes leaving them in made the queue several times larger.
+     */
+    private static final class EventQueue {
+        private Event[] heap = new Event[1 << 12];
+        private int size;
+
+        boolean isEmpty() {
+            return size == 0;
+        }
+
+        Event peek() {
+            return heap[0];
+        }
+
+        void add(Event e) {
+            if (size == heap.length) {
+                heap = java.util.Arrays.copyOf(heap, size * 2);
+            }
+            e.index = size;
+            heap[size++] = e;
+            up(e.index);
+        }
+
+        Event poll() {
+            Event top = heap[0];
+            removeAt(0);
+            return top;
+        }
+
+        void remove(Event e) {
+            if (e.index >= 0) {
+                removeAt(e.index);
+            }
+        }
+
+        private void removeAt(int i) {
+            Event gone = heap[i];
+            gone.index = -1;
+            Event last = heap[--size];
+            heap[size] = null;
+            if (i < size) {
+                heap[i] = last;
+                last.index = i;
+                up(i);
+                down(last.index);
+            }
+        }
+
+        private void up(int i) {
+            Event e = heap[i];
+            while (i > 0) {
+                int parent = (i - 1) >>> 1;
+                Event p = heap[parent];
+                if (!e.before(p)) {
+                    break;
+                }
+                heap[i] = p;
+                p.index = i;
+                i = parent;
+            }
+            heap[i] = e;
+            e.index = i;
+        }
+
+        private void down(int i) {
+            Event e = heap[i];
+            int half = size >>> 1;
+            while (i < half) {
+                int child = 2 * i + 1;
+                Event c = heap[child];
+                int right = child + 1;
+                if (right < size && heap[right].before(c)) {
+                    child = right;
+                    c = heap[child];
+                }
+                if (!c.before(e)) {
+                    break;
+                }
+                heap[i] = c;
+                c.index = i;
+                i = child;
+            }
+            heap[i] = e;
+            e.index = i;
         }
     }
 
@@ -64,13 +173,9 @@ public final class SimNetwork {
 
         @Override
         public Cancellable schedule(Runnable task, long delayMillis) {
-            boolean[] cancelled = new boolean[1];
-            queue.add(new Event(now + Math.max(0, delayMillis), seq++, () -> {
-                if (!cancelled[0]) {
-                    task.run();
-                }
-            }));
-            return () -> cancelled[0] = true;
+            Event e = new Event(now + Math.max(0, delayMillis), seq++, task);
+            queue.add(e);
+            return () -> queue.remove(e);
         }
 
         @Override
@@ -146,7 +251,10 @@ public final class SimNetwork {
             byte[][] nets = {{(byte) 192, 0, 2}, {(byte) 198, 51, 100}, {(byte) 203, 0, 113}};
             byte[] net = nets[host % 3];
             InetAddress ip = InetAddress.getByAddress(new byte[] {net[0], net[1], net[2], (byte) (1 + (host / 3) % 254)});
-            InetSocketAddress a = new InetSocketAddress(ip, 4000 + host / 762);
+            // InetSocketAddress hashes to (IPv4 address as an int) + port: ports 256 apart keep every simulated
+            // address's hash distinct (ports 1 apart made a dozen addresses share each hash, and every map
+            // keyed by address, in every node, slowed down as the network grew)
+            InetSocketAddress a = new InetSocketAddress(ip, 1024 + 256 * (host / 762));
             SimLink l = new SimLink(a);
             nodes.put(a, l);
             return l;

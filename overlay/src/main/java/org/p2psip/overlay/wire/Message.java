@@ -45,8 +45,24 @@ public sealed interface Message {
     /** @param placemark empty when no values remain, as in OpenDHT */
     record GetReply(List<Contact> closer, List<DhtValue> values, Bytes placemark) implements Reply { }
 
-    /** @param replica true when a storing node hands the value on, false when its writer stores it */
-    record Put(NodeId key, DhtValue value, boolean replica) implements Request { }
+    /**
+     * @param replica    true when a storing node hands the value on, false when its writer stores it
+     * @param wantCloser the writer's lookup still runs: reply with a {@link PutReply}, which also carries the
+     *                   replying node's closest contacts to the key, so one round trip both stores the value
+     *                   and answers the lookup (else the reply is an {@link Ack})
+     */
+    record Put(NodeId key, DhtValue value, boolean replica, boolean wantCloser) implements Request {
+        public Put(NodeId key, DhtValue value, boolean replica) {
+            this(key, value, replica, false);
+        }
+    }
+
+    /** The reply to a PUT that asked for closer nodes: the outcome of the store and the closest contacts to the key. */
+    record PutReply(Status status, String reason, List<Contact> closer) implements Reply {
+        public Ack ack() {
+            return new Ack(status, reason);
+        }
+    }
 
     /** @param proof what the storage policy needs to allow removal: a secret, or a signature */
     record Remove(NodeId key, Bytes owner, Bytes nonce, Bytes proof, long tombstoneUntilMillis) implements Request { }

@@ -26,6 +26,7 @@ import org.p2psip.overlay.wire.Message.Notify;
 import org.p2psip.overlay.wire.Message.Ping;
 import org.p2psip.overlay.wire.Message.Pong;
 import org.p2psip.overlay.wire.Message.Put;
+import org.p2psip.overlay.wire.Message.PutReply;
 import org.p2psip.overlay.wire.Message.Remove;
 import org.p2psip.overlay.wire.Message.Status;
 
@@ -43,7 +44,7 @@ public final class WireCodec {
     /** Largest GET placemark: the store's encoding of a value id, two length bytes, owner and nonce. */
     public static final int MAX_PLACEMARK_BYTES = 2 + 2 * DhtValue.MAX_ID_BYTES;
     private static final int FIRST_ID = 20;
-    private static final int LAST_ID = 30;
+    private static final int LAST_ID = 31;
 
     private final Pool<Kryo> kryos = new Pool<>(true, false, 64) {
         @Override
@@ -103,10 +104,17 @@ public final class WireCodec {
             void write(Output o, Put m) {
                 writeId(o, m.key());
                 writeValue(o, m.value());
-                o.writeBoolean(m.replica());
+                // flags: bit 0 replica, bit 1 wantCloser (bit 0 alone is what a boolean was before)
+                o.writeByte((m.replica() ? 1 : 0) | (m.wantCloser() ? 2 : 0));
             }
             Put read(Input in) throws MalformedFrameException {
-                return new Put(readId(in), readValue(in), in.readBoolean());
+                NodeId key = readId(in);
+                DhtValue value = readValue(in);
+                int flags = in.readByte() & 0xff;
+                if ((flags & ~3) != 0) {
+                    throw new MalformedFrameException("unknown PUT flags " + flags);
+                }
+                return new Put(key, value, (flags & 1) != 0, (flags & 2) != 0);
             }
         });
         reg(k, Remove.class, 27, new Ser<Remove>() {
@@ -155,6 +163,21 @@ public final class WireCodec {
                     throw new MalformedFrameException("unknown status " + s);
                 }
                 return new Ack(all[s], readString(in));
+            }
+        });
+        reg(k, PutReply.class, 31, new Ser<PutReply>() {
+            void write(Output o, PutReply m) {
+                o.writeByte(m.status().ordinal());
+                writeString(o, m.reason());
+                writeContacts(o, m.closer());
+            }
+            PutReply read(Input in) throws MalformedFrameException {
+                int s = in.readByte() & 0xff;
+                Status[] all = Status.values();
+                if (s >= all.length) {
+                    throw new MalformedFrameException("unknown status " + s);
+                }
+                return new PutReply(all[s], readString(in), readContacts(in));
             }
         });
         return k;

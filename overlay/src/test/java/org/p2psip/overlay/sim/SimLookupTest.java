@@ -38,6 +38,7 @@ class SimLookupTest {
         long start = System.nanoTime();
         // the first nodes one by one, then batches joining at the same time, as nodes do in a live network
         int batch = Integer.getInteger("p2psip.sim.batch", 20);
+        int nextReport = N / 10;
         while (nodes.size() < N) {
             int size = nodes.size() < 50 ? 1 : Math.min(batch, N - nodes.size());
             List<CompletableFuture<Integer>> joins = new ArrayList<>();
@@ -51,6 +52,12 @@ class SimLookupTest {
             for (CompletableFuture<Integer> j : joins) {
                 int neighbours = net.await(j, 120_000);
                 assertTrue(nodes.size() == 1 || neighbours > 0, "a node joined with no neighbours");
+            }
+            if (nodes.size() >= nextReport) {
+                nextReport += N / 10;
+                System.out.printf("SimLookupTest: %d/%d nodes joined, %.1f s real, %d s virtual, heap %d MiB%n", nodes.size(), N,
+                        (System.nanoTime() - start) / 1e9, (net.now() - SimNetwork.EPOCH) / 1000,
+                        (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) >> 20);
             }
         }
         System.out.printf("SimLookupTest: %d nodes joined in %.1f s (virtual %d s)%n", N, (System.nanoTime() - start) / 1e9,

@@ -51,7 +51,7 @@ class WireCodecTest {
             }
         }
         assertEquals(all, types);
-        assertEquals(11, types.size());
+        assertEquals(12, types.size());
     }
 
     @Test

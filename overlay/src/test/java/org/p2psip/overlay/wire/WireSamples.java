@@ -21,6 +21,7 @@ import org.p2psip.overlay.wire.Message.Notify;
 import org.p2psip.overlay.wire.Message.Ping;
 import org.p2psip.overlay.wire.Message.Pong;
 import org.p2psip.overlay.wire.Message.Put;
+import org.p2psip.overlay.wire.Message.PutReply;
 import org.p2psip.overlay.wire.Message.Remove;
 import org.p2psip.overlay.wire.Message.Status;
 
@@ -81,6 +82,9 @@ public final class WireSamples {
         m.add(new Put(key, value(rnd, 100), false));
         m.add(new Put(key, value(rnd, 0), true));
         m.add(new Put(key, largest(rnd), false));
+        m.add(new Put(key, value(rnd, 100), false, true));
+        m.add(new PutReply(Status.OK, "", contacts(rnd, 20)));
+        m.add(new PutReply(Status.CAPACITY, "store full", List.of()));
         m.add(new Remove(key, Bytes.utf8("owner"), Bytes.utf8("nonce"), Bytes.utf8("the secret"), 1_800_000_000_000L));
         m.add(new Remove(key, Bytes.EMPTY, Bytes.EMPTY, Bytes.EMPTY, -1));
         m.add(new Listen(key, rnd.nextLong(), 120));
