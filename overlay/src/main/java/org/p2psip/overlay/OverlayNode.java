@@ -252,7 +252,8 @@ public final class OverlayNode implements Dht, AutoCloseable {
         IterativeLookup l = newLookup(key, config.replicas(), true, querier)
                 .onSettled(c -> stores.computeIfAbsent(c.id(), x -> storeOn(c, key, value)));
         lookup[0] = l;
-        return l.run(routing.closest(key, config.k())).thenCompose(nodes -> {
+        // Through observed() so that put lookups count in the lookup metrics too.
+        return observed(l, scheduler.nowMillis(), l.run(routing.closest(key, config.k()))).thenCompose(nodes -> {
             List<CompletableFuture<Ack>> acks = new ArrayList<>();
             for (Contact c : nodes) {
                 acks.add(stores.computeIfAbsent(c.id(), x -> storeOn(c, key, value)));
