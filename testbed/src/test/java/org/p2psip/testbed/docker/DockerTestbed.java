@@ -135,6 +135,22 @@ final class DockerTestbed implements AutoCloseable {
         connectWan(spec(site));
     }
 
+    /**
+     * A sipp container (the phone image) on a site's LAN, its default route through the site's router, or on the
+     * public network when {@code site} is {@code public}. Not started; the caller starts it (and it is removed on
+     * close like every container).
+     */
+    GenericContainer<?> phone(String name, String site, String ip, String... sippArgs) {
+        boolean pub = site.equals("public");
+        Network net = pub ? publicNetwork : siteNetworks.get(site);
+        String route = pub ? "" : "ip route replace default via " + spec(site).routerLan() + " && ";
+        List<String> entry = new ArrayList<>(List.of("sh", "-c", route + "exec sipp \"$@\"", "sipp"));
+        entry.addAll(List.of(sippArgs));
+        GenericContainer<?> c = container(images.phone(), name, net, ip, Map.of());
+        c.withCreateContainerCmdModifier(cmd -> cmd.withEntrypoint(entry));
+        return c;
+    }
+
     /** The last {@code lines} lines of every container's log, for a failure report. */
     String logTails(int lines) {
         StringBuilder sb = new StringBuilder();
