@@ -24,12 +24,16 @@ final class DockerPrerequisites {
 
     /** Fails (CI) or skips (elsewhere) unless Docker is usable. */
     static void require() {
-        List<String> problems = problems();
+        require(problems(), underCi());
+    }
+
+    /** Fails when {@code ci}, else skips, unless {@code problems} is empty. */
+    static void require(List<String> problems, boolean ci) {
         if (problems.isEmpty()) {
             return;
         }
         String msg = "the Docker testbed cannot run: " + String.join("; ", problems);
-        if (underCi()) {
+        if (ci) {
             fail(msg + " (CI=true: a missing prerequisite is a failure, not a skip; .ci/run installs docker.io and"
                     + " starts dockerd)");
         }
