@@ -63,6 +63,7 @@ class NatTestbedScenarioTest {
     };
 
     @BeforeAll
+    @Timeout(value = 420, unit = TimeUnit.SECONDS) // the base image (about 2 min on a fresh machine) and 13 containers
     void start() throws Exception {
         DockerPrerequisites.require();
         TestbedImages images = TestbedImages.build(Path.of("").toAbsolutePath());
