@@ -4,6 +4,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.ContainerNetwork;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -11,7 +12,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.Container;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.Network;
 import org.testcontainers.containers.wait.strategy.Wait;
@@ -28,6 +32,9 @@ import org.testcontainers.utility.DockerImageName;
 final class DockerTestbed implements AutoCloseable {
     static final String LABEL = "org.p2psip.testbed.pid";
     private static final Duration START_TIMEOUT = Duration.ofMinutes(3);
+    /** A UDP conntrack entry: original src, dst, sport, dport, then the reply tuple's src, dst, sport, dport. */
+    private static final Pattern CONNTRACK = Pattern.compile(
+            "udp .*?src=(\\S+) dst=(\\S+) sport=(\\d+) dport=(\\d+) .*?src=(\\S+) dst=(\\S+) sport=(\\d+) dport=(\\d+)");
 
     private final Topology topology;
     private final TestbedImages images;
@@ -149,6 +156,47 @@ final class DockerTestbed implements AutoCloseable {
         GenericContainer<?> c = container(images.phone(), name, net, ip, Map.of());
         c.withCreateContainerCmdModifier(cmd -> cmd.withEntrypoint(entry));
         return c;
+    }
+
+    /**
+     * The public ports a site's router gives {@code peer}, per destination ({@code ip:port}), read from the
+     * router's conntrack table ({@code /proc/net/nf_conntrack}): for each UDP entry from the peer's address and
+     * port, the destination port of its reply tuple (the mapped port), when the reply goes to the router's WAN
+     * address.
+     */
+    Map<String, Integer> mappedPorts(String site, TestbedNode peer) {
+        String table = exec(routers.get(site), "cat", "/proc/net/nf_conntrack");
+        String wan = spec(site).routerWan();
+        Map<String, Integer> out = new LinkedHashMap<>();
+        Matcher m = CONNTRACK.matcher(table);
+        while (m.find()) {
+            if (m.group(1).equals(peer.spec().ip()) && m.group(3).equals(String.valueOf(peer.spec().port()))
+                    && m.group(6).equals(wan)) {
+                out.put(m.group(2) + ":" + m.group(4), Integer.parseInt(m.group(8)));
+            }
+        }
+        return out;
+    }
+
+    /** Sends one 2-byte UDP datagram (not a p2psip frame) from {@code from}'s container, from a fresh port. */
+    void sendJunk(TestbedNode from, String ip, int port) {
+        exec(from.container(), "bash", "-c", "echo x > /dev/udp/" + ip + "/" + port);
+    }
+
+    private static String exec(GenericContainer<?> c, String... cmd) {
+        try {
+            Container.ExecResult r = c.execInContainer(cmd);
+            if (r.getExitCode() != 0) {
+                throw new IllegalStateException(String.join(" ", cmd) + " in " + c.getContainerName() + " failed (exit "
+                        + r.getExitCode() + "): " + r.getStderr().strip());
+            }
+            return r.getStdout();
+        } catch (IOException e) {
+            throw new IllegalStateException("docker exec in " + c.getContainerName() + " failed: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted during docker exec in " + c.getContainerName(), e);
+        }
     }
 
     /** The last {@code lines} lines of every container's log, for a failure report. */

@@ -1,6 +1,7 @@
 package org.p2psip.testbed.docker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -9,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
@@ -105,6 +107,69 @@ class NatTestbedScenarioTest {
 
     @Test
     @Order(2)
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void theRoutersMapAndFilterAsTheirNatTypes() {
+        long t0 = System.nanoTime();
+        // Mapping, from each router's conntrack table after the peers' lookups (a get of an absent name each).
+        for (Topology.SiteSpec s : testbed.topology().sites()) {
+            for (TestbedNode peer : testbed.site(s.name())) {
+                peer.get("tb:" + run + ":nothing");
+                Map<String, Integer> mapped = testbed.mappedPorts(s.name(), peer);
+                int own = peer.spec().port();
+                Integer towardsBoot = mapped.get(testbed.node("boot").spec().endpoint());
+                assertNotNull(towardsBoot, peer.name() + " has no mapping towards boot: " + mapped);
+                if (s.nat() == NatBehaviour.SYMMETRIC) {
+                    // Address-and-port-dependent mapping: a random public port, new for each destination (two
+                    // may happen to be equal, so the test asks only that the mapping depends on the destination).
+                    // Its lookup just asked boot and the office peers, so there are several destinations.
+                    assertTrue(towardsBoot != own && Set.copyOf(mapped.values()).size() >= 2,
+                            peer.name() + " behind the symmetric router, expected a new port per destination: "
+                                    + mapped);
+                } else {
+                    // Endpoint-independent mapping: the peer's own port is kept, towards boot (its first destination)
+                    // and towards others. Not towards all: Linux picks another port when the tuple is taken, which
+                    // happens when that destination's datagram reached the router before the peer sent to it (it
+                    // leaves an entry with that tuple), as the full-cone peers' lookups often do.
+                    assertEquals(own, towardsBoot, peer.name() + " behind the " + s.nat() + " router: " + mapped);
+                }
+            }
+        }
+        // Filtering: one unsolicited datagram from boot, from a fresh port, to each router's public port of a peer.
+        // It is not a p2psip frame, so a peer that receives it counts it as malformed.
+        TestbedNode boot = testbed.node("boot");
+        TestbedNode office = testbed.node("office-b");
+        TestbedNode home1 = testbed.node("home1-a");
+        TestbedNode home2 = testbed.node("home2-a");
+        int officeBefore = office.statusNumber("malformed");
+        int home1Before = home1.statusNumber("malformed");
+        int home2Before = home2.statusNumber("malformed");
+        String boots = boot.spec().endpoint();
+        testbed.sendJunk(boot, wan("office"), office.spec().port());
+        testbed.sendJunk(boot, wan("home1"), portTowards("home1", home1, boots));
+        testbed.sendJunk(boot, wan("home2"), portTowards("home2", home2, boots));
+        // Endpoint-independent filtering: the full cone forwards it.
+        await("office-b receives the unsolicited datagram", Duration.ofSeconds(20),
+                () -> office.statusNumber("malformed") > officeBefore);
+        // Address-and-port-dependent filtering: the others drop it (it came from boot, but not from the port the
+        // peer talks to). By now the office's copy, sent after these, has arrived.
+        assertEquals(home1Before, home1.statusNumber("malformed"), "the port-restricted router let it in");
+        assertEquals(home2Before, home2.statusNumber("malformed"), "the symmetric router let it in");
+        System.out.printf("[testbed] phase NAT types: mapping and filtering as labelled, %.1f s%n", seconds(t0));
+    }
+
+    private int portTowards(String site, TestbedNode peer, String destination) {
+        Integer port = testbed.mappedPorts(site, peer).get(destination);
+        assertNotNull(port, "the " + site + " router has no mapping of " + peer.name() + " towards " + destination);
+        return port;
+    }
+
+    private String wan(String site) {
+        return testbed.topology().sites().stream().filter(s -> s.name().equals(site)).findFirst().orElseThrow()
+                .routerWan();
+    }
+
+    @Test
+    @Order(3)
     @Timeout(value = 240, unit = TimeUnit.SECONDS)
     void aValuePutInOneSiteIsReadInTheOthers() {
         long t0 = System.nanoTime();
@@ -126,7 +191,7 @@ class NatTestbedScenarioTest {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
     void valuesAreStillReadAfterANodeIsKilled() {
         long t0 = System.nanoTime();
@@ -144,7 +209,7 @@ class NatTestbedScenarioTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     @Timeout(value = 300, unit = TimeUnit.SECONDS)
     void aSiteCutOffAndConnectedAgainRejoinsAndLosesNoRecord() {
         long t0 = System.nanoTime();
@@ -185,19 +250,19 @@ class NatTestbedScenarioTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void aPhoneBehindTheSymmetricNatCallsAPhoneOnThePublicNetwork() {
         // sipp to sipp, not yet through p2psip (phones register at leaves once the SIP adapter is in the node):
         // this shows that the phone image and the routers carry a whole INVITE/ACK/BYE call.
         long t0 = System.nanoTime();
-        GenericContainer<?> uas = testbed.phone("phone-uas", "public", "203.0.113.50",
-                "-sn", "uas", "-i", "203.0.113.50", "-p", "5060", "-nostdin");
+        GenericContainer<?> uas = testbed.phone("phone-uas", "public", "198.51.100.50",
+                "-sn", "uas", "-i", "198.51.100.50", "-p", "5060", "-nostdin");
         uas.start();
         // If the uas is still starting, the uac's INVITE retransmissions (UDP, RFC 3261 timer A) reach it later.
-        GenericContainer<?> uac = testbed.phone("phone-uac", "home2", "192.0.2.90",
-                "-sn", "uac", "-i", "192.0.2.90", "-p", "5060", "-m", "1", "-nostdin",
-                "-timeout", "30s", "-timeout_error", "203.0.113.50:5060")
+        GenericContainer<?> uac = testbed.phone("phone-uac", "home2", "198.51.100.150",
+                "-sn", "uac", "-i", "198.51.100.150", "-p", "5060", "-m", "1", "-nostdin",
+                "-timeout", "30s", "-timeout_error", "198.51.100.50:5060")
                 .withStartupCheckStrategy(new OneShotStartupCheckStrategy().withTimeout(Duration.ofSeconds(60)));
         try {
             uac.start();

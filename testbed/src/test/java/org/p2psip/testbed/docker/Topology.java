@@ -6,9 +6,8 @@ import java.util.stream.Stream;
 
 /**
  * A testbed topology: a public network with one bootstrap node, and sites, each a LAN behind a NAT router whose
- * WAN side is on the public network. Only documentation addresses are used (203.0.113.0/24 public,
- * 192.0.2.0/24 split into /26 sites); each network's Docker gateway (the host's bridge address) is the last usable
- * address, so the routers get the first.
+ * WAN side is on the public network. Only documentation addresses are used; each network's Docker gateway (the
+ * host's bridge address) is the last usable address, so the routers get the first.
  *
  * @param publicSubnet  the public network
  * @param publicGateway the host's address on it (Docker's gateway, unused by the nodes)
@@ -53,24 +52,28 @@ record Topology(String publicSubnet, String publicGateway, PeerSpec bootstrap, L
 
     /**
      * The topology of issue 8: a home site behind a port-restricted NAT with {@code homePeers} peers, a home site
-     * behind a symmetric NAT with as many, an office behind a full-cone NAT with {@code officePeers} peers. Peers of
-     * the full-cone site use ports 4231, 4232, ... (one inbound port each); the others use 4222.
+     * behind a symmetric NAT with as many, an office behind a full-cone NAT with {@code officePeers} peers. All in
+     * 198.51.100.0/24, one /26 each (public .0, home1 .64, home2 .128, office .192), so that it never collides with
+     * {@code docker-compose.yml}'s plan (203.0.113.0/24 and 192.0.2.0/24), which may be up on the same machine.
+     * Every peer of a site has its own overlay port (4231, 4232, ...): MASQUERADE then keeps each port, so the
+     * port-restricted and full-cone routers map endpoint-independently, and the full cone forwards each port to its
+     * peer.
      */
     static Topology issue8(int homePeers, int officePeers) {
+        String net = "198.51.100.";
         List<SiteSpec> sites = new ArrayList<>();
-        sites.add(site("home1", NatBehaviour.PORT_RESTRICTED, 0, 101, homePeers, false));
-        sites.add(site("home2", NatBehaviour.SYMMETRIC, 64, 102, homePeers, false));
-        sites.add(site("office", NatBehaviour.FULL_CONE, 128, 103, officePeers, true));
-        return new Topology("203.0.113.0/24", "203.0.113.254", new PeerSpec("boot", "203.0.113.2", 4222), sites);
+        sites.add(site(net, "home1", NatBehaviour.PORT_RESTRICTED, 64, 21, homePeers));
+        sites.add(site(net, "home2", NatBehaviour.SYMMETRIC, 128, 22, homePeers));
+        sites.add(site(net, "office", NatBehaviour.FULL_CONE, 192, 23, officePeers));
+        return new Topology(net + "0/26", net + "62", new PeerSpec("boot", net + "2", 4222), sites);
     }
 
-    private static SiteSpec site(String name, NatBehaviour nat, int base, int wanHost, int peers, boolean ownPorts) {
+    private static SiteSpec site(String net, String name, NatBehaviour nat, int base, int wanHost, int peers) {
         List<PeerSpec> list = new ArrayList<>();
         for (int i = 0; i < peers; i++) {
-            list.add(new PeerSpec(name + "-" + (char) ('a' + i), "192.0.2." + (base + 11 + i),
-                    ownPorts ? 4231 + i : 4222));
+            list.add(new PeerSpec(name + "-" + (char) ('a' + i), net + (base + 11 + i), 4231 + i));
         }
-        return new SiteSpec(name, nat, "192.0.2." + base + "/26", "192.0.2." + (base + 62), "192.0.2." + (base + 1),
-                "203.0.113." + wanHost, List.copyOf(list));
+        return new SiteSpec(name, nat, net + base + "/26", net + (base + 62), net + (base + 1), net + wanHost,
+                List.copyOf(list));
     }
 }
