@@ -34,8 +34,9 @@ import org.testcontainers.containers.startupcheck.OneShotStartupCheckStrategy;
  * an office behind a full-cone NAT (5 peers). The phases run in order on one topology, each with its own time
  * budget.
  *
- * <p>What holds today, and so what is asserted: peers behind the restricted NATs cannot accept new inbound links
- * (ICE and the relay come later), so they are reached only as replies; the bootstrap node and the full-cone peers
+ * <p>First the routers are checked against their labels (mapping read from conntrack, filtering probed with an
+ * unsolicited datagram). What holds today, and so what is asserted: peers behind the restricted NATs cannot accept
+ * new inbound links (ICE and the relay come later), so they are reached only as replies; boot and the full-cone peers
  * are reachable by all. A value put at any site is stored on replicas that every site reaches, so it is read from
  * every other site; it survives the kill of a replica; a site cut off from the public network and connected again
  * joins back, reads what was written meanwhile, and every record written before is still read everywhere. Election
