@@ -1,0 +1,61 @@
+package org.p2psip.node.sip;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The node's SIP settings.
+ *
+ * @param port         the SIP port (UDP and TCP) on the peer's bind address; 0 picks a free one; -1 disables SIP
+ * @param domains      the SIP domains this overlay serves; empty: the realms of the accounts file (else
+ *                     {@value #FALLBACK_DOMAIN})
+ * @param realm        the digest realm; null: the first domain
+ * @param accountsFile the digest accounts ({@code username:realm:MD5-HA1:SHA-256-HA1}); null:
+ *                     {@code <data-dir>/sip-users}
+ */
+public record SipOptions(int port, List<String> domains, String realm, Path accountsFile) {
+    /** The standard SIP port. */
+    public static final int DEFAULT_PORT = 5060;
+    /** The domain served when none is given and the accounts file names no realm. */
+    public static final String FALLBACK_DOMAIN = "p2psip.local";
+
+    public SipOptions {
+        if (port < -1 || port > 65_535) {
+            throw new IllegalArgumentException("the SIP port must be within 0..65535, or -1 to disable SIP: " + port);
+        }
+        domains = domains.stream().map(d -> d.strip().toLowerCase(Locale.ROOT)).filter(d -> !d.isEmpty()).distinct()
+                .toList();
+        realm = realm == null || realm.isBlank() ? null : realm.strip();
+    }
+
+    /** SIP on the standard port, domains from the accounts file. */
+    public static SipOptions defaults() {
+        return new SipOptions(DEFAULT_PORT, List.of(), null, null);
+    }
+
+    /** SIP disabled. */
+    public static SipOptions disabled() {
+        return new SipOptions(-1, List.of(), null, null);
+    }
+
+    public boolean enabled() {
+        return port >= 0;
+    }
+
+    public SipOptions withPort(int p) {
+        return new SipOptions(p, domains, realm, accountsFile);
+    }
+
+    public SipOptions withDomains(List<String> d) {
+        return new SipOptions(port, d, realm, accountsFile);
+    }
+
+    public SipOptions withRealm(String r) {
+        return new SipOptions(port, domains, r, accountsFile);
+    }
+
+    public SipOptions withAccountsFile(Path f) {
+        return new SipOptions(port, domains, realm, f);
+    }
+}
