@@ -59,7 +59,8 @@ public final class NodeSip {
         }
         InetSocketAddress addr = new InetSocketAddress(bind, options.port());
         SipPeer.Config config = SipPeer.Config.of(addr, domains.get(0), credentials)
-                .withDomains(new LinkedHashSet<>(domains), realm).withDataDir(dataDir);
+                .withDomains(new LinkedHashSet<>(domains), realm).withDataDir(dataDir)
+                .withAlgorithms(options.algorithms()).withKeyKdf(options.keyKdf());
         SipPeer peer;
         try {
             peer = SipPeer.start(config, dht);

@@ -3,6 +3,8 @@ package org.p2psip.node.sip;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import org.p2psip.sip.registrar.DigestAuthenticator;
+import org.p2psip.storage.PrivateKeyRecord;
 
 /**
  * The node's SIP settings.
@@ -13,8 +15,12 @@ import java.util.Locale;
  * @param realm        the digest realm; null: the first domain
  * @param accountsFile the digest accounts ({@code username:realm:MD5-HA1:SHA-256-HA1}); null:
  *                     {@code <data-dir>/sip-users}
+ * @param algorithms   the digest algorithms offered, in order of preference (default SHA-256, MD5; some phones and
+ *                     sipp 3.6 answer only the first challenge, so MD5 alone may be needed for them)
+ * @param keyKdf       the Argon2id cost of the users' {@code private:} records (tests lower it)
  */
-public record SipOptions(int port, List<String> domains, String realm, Path accountsFile) {
+public record SipOptions(int port, List<String> domains, String realm, Path accountsFile, List<String> algorithms,
+        PrivateKeyRecord.KdfParams keyKdf) {
     /** The standard SIP port. */
     public static final int DEFAULT_PORT = 5060;
     /** The domain served when none is given and the accounts file names no realm. */
@@ -27,6 +33,16 @@ public record SipOptions(int port, List<String> domains, String realm, Path acco
         domains = domains.stream().map(d -> d.strip().toLowerCase(Locale.ROOT)).filter(d -> !d.isEmpty()).distinct()
                 .toList();
         realm = realm == null || realm.isBlank() ? null : realm.strip();
+        algorithms = List.copyOf(algorithms);
+        if (algorithms.isEmpty()) {
+            throw new IllegalArgumentException("offer at least one digest algorithm (SHA-256 or MD5)");
+        }
+    }
+
+    /** Without the algorithms and the key cost: their defaults. */
+    public SipOptions(int port, List<String> domains, String realm, Path accountsFile) {
+        this(port, domains, realm, accountsFile, DigestAuthenticator.DEFAULT_ALGORITHMS,
+                PrivateKeyRecord.KdfParams.DEFAULT);
     }
 
     /** SIP on the standard port, domains from the accounts file. */
@@ -44,18 +60,26 @@ public record SipOptions(int port, List<String> domains, String realm, Path acco
     }
 
     public SipOptions withPort(int p) {
-        return new SipOptions(p, domains, realm, accountsFile);
+        return new SipOptions(p, domains, realm, accountsFile, algorithms, keyKdf);
     }
 
     public SipOptions withDomains(List<String> d) {
-        return new SipOptions(port, d, realm, accountsFile);
+        return new SipOptions(port, d, realm, accountsFile, algorithms, keyKdf);
     }
 
     public SipOptions withRealm(String r) {
-        return new SipOptions(port, domains, r, accountsFile);
+        return new SipOptions(port, domains, r, accountsFile, algorithms, keyKdf);
     }
 
     public SipOptions withAccountsFile(Path f) {
-        return new SipOptions(port, domains, realm, f);
+        return new SipOptions(port, domains, realm, f, algorithms, keyKdf);
+    }
+
+    public SipOptions withAlgorithms(List<String> a) {
+        return new SipOptions(port, domains, realm, accountsFile, a, keyKdf);
+    }
+
+    public SipOptions withKeyKdf(PrivateKeyRecord.KdfParams k) {
+        return new SipOptions(port, domains, realm, accountsFile, algorithms, k);
     }
 }
