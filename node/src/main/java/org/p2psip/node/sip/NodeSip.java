@@ -57,7 +57,15 @@ public final class NodeSip {
                     + " depends on the realm); add it again with 'p2psip user add {}@{}', or use --sip-domain {}",
                     a.user(), a.realm(), file, realm, a.user(), realm, a.realm());
         }
-        InetSocketAddress addr = new InetSocketAddress(bind, options.port());
+        InetAddress sipBind = bind;
+        if (bind.isAnyLocalAddress()) {
+            // other peers forward to the address in this peer's contact records (its path): it must be concrete
+            sipBind = routableAddress();
+            LOG.info("SIP: the node binds the wildcard address, but SIP writes its own address into contact records"
+                    + " as the place other peers forward to; binding SIP to {} (give --bind ADDRESS to choose)",
+                    sipBind.getHostAddress());
+        }
+        InetSocketAddress addr = new InetSocketAddress(sipBind, options.port());
         SipPeer.Config config = SipPeer.Config.of(addr, domains.get(0), credentials)
                 .withDomains(new LinkedHashSet<>(domains), realm).withDataDir(dataDir)
                 .withAlgorithms(options.algorithms()).withKeyKdf(options.keyKdf());
@@ -65,12 +73,31 @@ public final class NodeSip {
         try {
             peer = SipPeer.start(config, dht);
         } catch (IOException e) {
-            throw new IOException("cannot open the SIP port " + options.port() + " on " + bind.getHostAddress()
+            throw new IOException("cannot open the SIP port " + options.port() + " on " + sipBind.getHostAddress()
                     + " (UDP and TCP): " + e.getMessage() + "; is another SIP server running there? Choose another"
                     + " port with --sip-port (0 picks a free one), or disable SIP with --sip-port -1", e);
         }
         LOG.info("SIP: listening on {} (UDP and TCP), domains {}, realm {}, {} account(s) from {}",
                 org.p2psip.node.HostPort.format(peer.localAddress()), domains, realm, credentials.size(), file);
         return peer;
+    }
+
+    /** The first up, non-loopback, non-link-local IPv4 address of this host; else 127.0.0.1. */
+    static InetAddress routableAddress() {
+        try {
+            for (java.net.NetworkInterface ni : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+                if (!ni.isUp() || ni.isLoopback()) {
+                    continue;
+                }
+                for (InetAddress a : java.util.Collections.list(ni.getInetAddresses())) {
+                    if (a instanceof java.net.Inet4Address && !a.isLinkLocalAddress() && !a.isLoopbackAddress()) {
+                        return a;
+                    }
+                }
+            }
+        } catch (java.net.SocketException e) {
+            LOG.debug("cannot list the network interfaces: {}", e.toString());
+        }
+        return InetAddress.getLoopbackAddress();
     }
 }
