@@ -99,6 +99,8 @@ public final class Peer implements AutoCloseable {
     private final InetAddress xmlrpcBind;
     private final String xmlrpcToken;
     private final boolean persistent;
+    private final org.p2psip.node.sip.SipOptions sipOptions;
+    private volatile org.p2psip.sip.SipPeer sip;
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
     private final Object lock = new Object();
 
@@ -121,6 +123,7 @@ public final class Peer implements AutoCloseable {
     private Peer(Builder b) {
         this.dataDir = b.dataDir;
         this.persistent = b.persistent;
+        this.sipOptions = b.sip;
         this.bindAddress = b.bindAddress;
         this.port = b.port;
         this.bootstrap = List.copyOf(b.bootstrap);
@@ -171,6 +174,7 @@ public final class Peer implements AutoCloseable {
         private InetAddress xmlrpcBind;
         private String xmlrpcToken;
         private boolean persistent = true;
+        private org.p2psip.node.sip.SipOptions sip = org.p2psip.node.sip.SipOptions.disabled();
 
         private Builder() { }
 
@@ -293,6 +297,15 @@ public final class Peer implements AutoCloseable {
         /** Uses these keys instead of the ones in the data directory (for tests and tools). */
         public Builder keys(NodeKeys keys) {
             this.keys = keys;
+            return this;
+        }
+
+        /**
+         * The SIP adapter's settings: port, domains and realm, accounts file. Default: disabled (embedded peers and
+         * tests opt in; {@code p2psip run} enables it on port 5060). It starts on this peer's DHT after the join.
+         */
+        public Builder sip(org.p2psip.node.sip.SipOptions options) {
+            this.sip = java.util.Objects.requireNonNull(options, "options");
             return this;
         }
 
@@ -527,8 +540,33 @@ public final class Peer implements AutoCloseable {
                 lastNeighbours = n;
             }
             schedule(this::monitor, MONITOR_MILLIS);
+            if (!startSip()) {
+                return;
+            }
             joined.complete(this);
         });
+    }
+
+    /** Starts the SIP adapter if enabled; on failure fails the start and closes the peer (false). */
+    private boolean startSip() {
+        if (!sipOptions.enabled()) {
+            return true;
+        }
+        try {
+            org.p2psip.sip.SipPeer s = org.p2psip.node.sip.NodeSip.start(sipOptions, bindAddress, dataDir, node);
+            synchronized (lock) {
+                if (closed) {
+                    s.close();
+                    return false;
+                }
+                sip = s;
+            }
+            return true;
+        } catch (IOException | RuntimeException e) {
+            joined.completeExceptionally(e);
+            close();
+            return false;
+        }
     }
 
     /** Logs neighbour-count changes and re-joins when a peer with bootstrap nodes has lost every neighbour. */
@@ -635,6 +673,14 @@ public final class Peer implements AutoCloseable {
         if (t != null) {
             t.cancel(false);
         }
+        org.p2psip.sip.SipPeer sp = sip;
+        if (sp != null) {
+            try {
+                sp.close();
+            } catch (RuntimeException e) {
+                LOG.debug("closing the SIP adapter: {}", e.toString());
+            }
+        }
         if (c != null) {
             try {
                 c.close();
@@ -718,6 +764,11 @@ public final class Peer implements AutoCloseable {
             throw new IllegalStateException(closed ? "the peer is closed" : "the peer is not started yet");
         }
         return n;
+    }
+
+    /** The running SIP adapter, or null when SIP is disabled or not started yet (it starts after the join). */
+    public org.p2psip.sip.SipPeer sip() {
+        return sip;
     }
 
     /** A snapshot of the overlay node: id, address, neighbours, store. */

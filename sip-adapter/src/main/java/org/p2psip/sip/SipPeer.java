@@ -23,7 +23,7 @@ import org.p2psip.sip.identity.CachingReadCheck;
 import org.p2psip.sip.identity.UserIdentities;
 import org.p2psip.sip.proxy.Proxy;
 import org.p2psip.sip.registrar.ContactStore;
-import org.p2psip.sip.registrar.DigestAccounts;
+import org.p2psip.sip.registrar.Credentials;
 import org.p2psip.sip.registrar.DigestAuthenticator;
 import org.p2psip.sip.registrar.Registrar;
 import org.p2psip.sip.registrar.SignedContactStore;
@@ -45,10 +45,10 @@ public final class SipPeer implements AutoCloseable {
      * @param algorithms digest algorithms offered, in order of preference
      * @param timerCMillis the proxy's Timer C: how long a forwarded INVITE may ring unanswered
      */
-    public record Config(InetSocketAddress bind, Set<String> domains, String realm, DigestAccounts accounts,
+    public record Config(InetSocketAddress bind, Set<String> domains, String realm, Credentials accounts,
             List<String> algorithms, Registrar.Expiry expiry, TimerConfig timers, long timerCMillis, Path dataDir,
             PrivateKeyRecord.KdfParams keyKdf, PresenceAgent.Expiry presenceExpiry) {
-        public static Config of(InetSocketAddress bind, String domain, DigestAccounts accounts) {
+        public static Config of(InetSocketAddress bind, String domain, Credentials accounts) {
             return new Config(bind, Set.of(domain), domain, accounts, DigestAuthenticator.DEFAULT_ALGORITHMS,
                     Registrar.Expiry.DEFAULT, TimerConfig.DEFAULT, Proxy.DEFAULT_TIMER_C_MS, null,
                     PrivateKeyRecord.KdfParams.DEFAULT, PresenceAgent.Expiry.DEFAULT);
@@ -88,13 +88,29 @@ public final class SipPeer implements AutoCloseable {
                     keyKdf, e);
         }
 
-        /** A local user's password by full name ({@code bob@example.net}), for users of the served domains. */
+        /** The domains served and the realm (the first domain is the default realm). */
+        public Config withDomains(Set<String> served, String digestRealm) {
+            if (served.isEmpty()) {
+                throw new IllegalArgumentException("a SIP peer serves at least one domain");
+            }
+            Set<String> lower = new java.util.LinkedHashSet<>();
+            for (String d : served) {
+                lower.add(d.toLowerCase(java.util.Locale.ROOT));
+            }
+            return new Config(bind, Set.copyOf(lower), digestRealm, accounts, algorithms, expiry, timers,
+                    timerCMillis, dataDir, keyKdf, presenceExpiry);
+        }
+
+        /**
+         * The secret of a local user's {@code private:} record by full name ({@code bob@example.net}), for users of
+         * the served domains ({@link Credentials#recordSecret}).
+         */
         Optional<String> passwordOf(String user) {
             int at = user.lastIndexOf('@');
             if (at <= 0 || !domains.contains(user.substring(at + 1).toLowerCase(java.util.Locale.ROOT))) {
                 return Optional.empty();
             }
-            return accounts.password(user.substring(0, at));
+            return accounts.recordSecret(user.substring(0, at), realm);
         }
     }
 

@@ -25,6 +25,7 @@ import picocli.CommandLine.Spec;
                 RmCommand.class,
                 IdentityCommand.class,
                 UserCommand.class,
+                DemoCommand.class,
                 VersionCommand.class,
                 CommandLine.HelpCommand.class
         })

@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
 import org.p2psip.node.HostPort;
 import org.p2psip.node.Peer;
+import org.p2psip.node.sip.SipOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -76,6 +77,17 @@ final class RunCommand implements Callable<Integer> {
             description = "The Prometheus metrics endpoint (GET /metrics on 127.0.0.1); default the overlay port + 3 "
                     + "(a free one, logged, with --port 0); 0 picks a free one; -1 disables it.")
     Integer metricsPort;
+
+    @Option(names = "--sip-port", paramLabel = "PORT", defaultValue = "" + SipOptions.DEFAULT_PORT,
+            description = "The SIP port (UDP and TCP, on the --bind address) where phones register and send calls "
+                    + "(default: ${DEFAULT-VALUE}); 0 picks a free one (logged); -1 disables SIP.")
+    int sipPort;
+
+    @Option(names = "--sip-domain", paramLabel = "DOMAIN", split = ",",
+            description = "A SIP domain this overlay serves (repeatable, or comma-separated); the first is the digest "
+                    + "realm. Default: the realms of the accounts in <data-dir>/sip-users (see 'p2psip user add'), "
+                    + "else " + SipOptions.FALLBACK_DOMAIN + ".")
+    List<String> sipDomains = new ArrayList<>();
 
     @Option(names = {"-v", "--verbose"}, description = "Log at debug level.")
     boolean verbose;
@@ -145,6 +157,15 @@ final class RunCommand implements Callable<Integer> {
             }
             builder.metricsPort(metricsPort);
         }
+        if (sipPort < -1 || sipPort > 65_535) {
+            throw usage("--sip-port must be within 0..65535, or -1 to disable SIP");
+        }
+        for (String d : sipDomains) {
+            if (d.isBlank() || d.strip().contains(":") || d.strip().contains("@") || d.strip().contains(" ")) {
+                throw usage("--sip-domain '" + d + "' is not a domain name (expected e.g. example.net)");
+            }
+        }
+        builder.sip(new SipOptions(sipPort, sipDomains, null, null));
         Peer peer = builder.build();
         Thread hook = new Thread(() -> {
             peer.close();

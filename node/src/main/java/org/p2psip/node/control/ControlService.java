@@ -152,6 +152,11 @@ public final class ControlService {
             if (xmlrpc != null) {
                 l.add("xmlrpc " + HostPort.format(xmlrpc));
             }
+            org.p2psip.sip.SipPeer sip = peer.sip();
+            if (sip != null) {
+                l.add("sip " + HostPort.format(sip.localAddress()));
+                l.add("sip-registrations " + sip.registrar().localBindings());
+            }
             l.add("joined " + (s.joined() ? "yes" : "no"));
             l.add("neighbours " + s.neighbours());
             l.add("buckets " + s.buckets());

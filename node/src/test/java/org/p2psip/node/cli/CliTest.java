@@ -63,7 +63,7 @@ class CliTest {
         RunCommand run = cl.getSubcommands().get("run").getCommand();
         CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> cl.execute("run",
                 "--data-dir", tmp.resolve("d").toString(), "--bind", "127.0.0.1", "--port", "0",
-                "--control-port", Integer.toString(control), "--xmlrpc-port", "0", "--metrics-port", "0"));
+                "--control-port", Integer.toString(control), "--xmlrpc-port", "0", "--metrics-port", "0", "--sip-port", "-1"));
         Cli status = null;
         for (int i = 0; i < 100; i++) {
             status = cli("status", "--control-port", Integer.toString(control));
@@ -88,5 +88,18 @@ class CliTest {
             assertEquals(1, r.code());
             assertTrue(r.err().contains("cannot start the node") && r.err().contains("--port"), r.err());
         }
+    }
+
+    @Test
+    void runFailsCleanlyWhenTheSipPortIsTaken() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 5, TestSupport.localhost())) {
+            Cli r = cli("run", "--data-dir", tmp.resolve("d").toString(), "--bind", "127.0.0.1", "--port", "0",
+                    "--control-port", "-1", "--xmlrpc-port", "-1", "--metrics-port", "-1",
+                    "--sip-port", Integer.toString(taken.getLocalPort()));
+            assertEquals(1, r.code(), r.err());
+            assertTrue(r.err().contains("cannot open the SIP port " + taken.getLocalPort())
+                    && r.err().contains("--sip-port"), r.err());
+        }
+        assertEquals(2, cli("run", "--sip-port", "70000").code());
     }
 }

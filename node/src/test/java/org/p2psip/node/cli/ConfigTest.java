@@ -64,9 +64,12 @@ class ConfigTest {
     void theFileInTheDataDirSetsTheOptions() throws Exception {
         int port = TestSupport.freeUdpPort();
         int control = TestSupport.freeTcpPort();
-        Path d = dataDir("port = " + port + "\ncontrol-port = " + control + "\nbind = \"127.0.0.1\"\nxmlrpc-port = -1\nmetrics-port = -1\n");
+        Path d = dataDir("port = " + port + "\ncontrol-port = " + control + "\nbind = \"127.0.0.1\"\nxmlrpc-port = -1\nmetrics-port = -1\n"
+                + "sip-port = 0\nsip-domain = [\"example.net\"]\n");
         String status = runAndStatus(control, Map.of(), "run", "--data-dir", d.toString());
         assertTrue(status.contains("address 127.0.0.1:" + port + "\n"), status);
+        assertTrue(status.contains("sip 127.0.0.1:") && status.contains("sip-registrations 0\n"),
+                "the file's sip-port = 0 started SIP on a free port: " + status);
         assertTrue(!status.contains("xmlrpc "), "the file disabled the gateway: " + status);
     }
 
@@ -78,7 +81,7 @@ class ConfigTest {
         int control = TestSupport.freeTcpPort();
         Path conf = tmp.resolve("elsewhere.toml");
         Files.writeString(conf, "# a comment\nport = " + filePort + "\ncontrol-port = " + control
-                + "\nbind = \"127.0.0.1\"\nxmlrpc-port = 0\nmetrics-port = 0\nbootstrap = []\n");
+                + "\nbind = \"127.0.0.1\"\nxmlrpc-port = 0\nmetrics-port = 0\nbootstrap = []\nsip-port = -1\n");
         String d = tmp.resolve("d2").toString();
         Map<String, String> env = Map.of("P2PSIP_PORT", Integer.toString(envPort), "P2PSIP_CONFIG", conf.toString());
         String byEnv = runAndStatus(control, env, "run", "--data-dir", d);
@@ -109,6 +112,19 @@ class ConfigTest {
         Cli bad = cli(Map.of(), "run", "--data-dir", dataDir("bootstrap = [\"192.0.2.10:notaport\"]\n").toString());
         assertEquals(Main.USAGE, bad.code());
         assertTrue(bad.err().contains("--bootstrap") && bad.err().contains("key 'bootstrap'"), bad.err());
+    }
+
+    @Test
+    void sipDomainsComeFromAnArrayKeyOrTheCommandLine() throws Exception {
+        String d = dataDir("sip-domain = [\"example.net\", \"example.org\"]\nsip-port = 5070\n").toString();
+        CommandLine cl = Main.newCommandLine(Map.of());
+        CommandLine.ParseResult first = cl.parseArgs("run", "--data-dir", d);
+        ConfigDefaults defaults = (ConfigDefaults) first.subcommand().commandSpec().defaultValueProvider();
+        defaults.load(first.subcommand());
+        cl.parseArgs(defaults.withRepeatableOptions(first.originalArgs(), first.subcommand()).toArray(new String[0]));
+        RunCommand run = cl.getSubcommands().get("run").getCommand();
+        assertEquals(java.util.List.of("example.net", "example.org"), run.sipDomains);
+        assertEquals(5070, run.sipPort);
     }
 
     @Test

@@ -86,10 +86,10 @@ class TwoProcessesTest {
         int xml2 = TestSupport.freeTcpPort();
         run(tmp.resolve("1.log"), List.of("--data-dir", tmp.resolve("n1").toString(), "--bind", "127.0.0.1",
                 "--port", Integer.toString(udp1), "--control-port", Integer.toString(control1),
-                "--xmlrpc-port", Integer.toString(xml1), "--metrics-port", "-1"), java.util.Map.of());
+                "--xmlrpc-port", Integer.toString(xml1), "--metrics-port", "-1", "--sip-port", "0"), java.util.Map.of());
         Path conf = tmp.resolve("n2.toml");
         Files.writeString(conf, "bind = \"127.0.0.1\"\nport = 0\ncontrol-port = " + control2 + "\nxmlrpc-port = " + xml2
-                + "\nmetrics-port = -1\n");
+                + "\nmetrics-port = -1\nsip-port = 0\n");
         run(tmp.resolve("2.log"), List.of("--config", conf.toString()), java.util.Map.of(
                 "P2PSIP_DATA_DIR", tmp.resolve("n2").toString(), "P2PSIP_BOOTSTRAP", "127.0.0.1:" + udp1));
         awaitJoined(control2, tmp.resolve("2.log"));

@@ -3,8 +3,8 @@ package org.p2psip.sip.registrar;
 import java.util.Map;
 import java.util.Optional;
 
-/** Per-user digest accounts: user name to password. A placeholder for the node's account configuration. */
-public record DigestAccounts(Map<String, String> passwords) {
+/** Per-user digest accounts held as plaintext passwords (user name to password), valid in any realm. Tests and benches. */
+public record DigestAccounts(Map<String, String> passwords) implements Credentials {
     public DigestAccounts {
         passwords = Map.copyOf(passwords);
     }
@@ -15,5 +15,21 @@ public record DigestAccounts(Map<String, String> passwords) {
 
     public Optional<String> password(String user) {
         return Optional.ofNullable(passwords.get(user));
+    }
+
+    @Override
+    public Optional<String> ha1(String user, String realm, String algorithm) {
+        return password(user).map(pw -> DigestAuthenticator.h(algorithm, user + ":" + realm + ":" + pw));
+    }
+
+    /** The password itself (as before HA1 accounts existed, so existing {@code private:} records still open). */
+    @Override
+    public Optional<String> recordSecret(String user, String realm) {
+        return password(user);
+    }
+
+    @Override
+    public int size() {
+        return passwords.size();
     }
 }

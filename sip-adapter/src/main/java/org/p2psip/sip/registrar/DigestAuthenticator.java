@@ -40,17 +40,17 @@ public final class DigestAuthenticator {
     public static final List<String> DEFAULT_ALGORITHMS = List.of("SHA-256", "MD5");
 
     private final String realm;
-    private final DigestAccounts accounts;
+    private final Credentials accounts;
     private final List<String> algorithms;
     private final long nonceLifetimeMillis;
     private final LongSupplier clock;
     private final byte[] key = new byte[32];
 
-    public DigestAuthenticator(String realm, DigestAccounts accounts) {
+    public DigestAuthenticator(String realm, Credentials accounts) {
         this(realm, accounts, DEFAULT_ALGORITHMS, 300_000, System::currentTimeMillis);
     }
 
-    public DigestAuthenticator(String realm, DigestAccounts accounts, List<String> algorithms,
+    public DigestAuthenticator(String realm, Credentials accounts, List<String> algorithms,
             long nonceLifetimeMillis, LongSupplier clock) {
         this.realm = realm;
         this.accounts = accounts;
@@ -92,12 +92,15 @@ public final class DigestAuthenticator {
             if (age < 0) {
                 return challenge(false, "nonce not ours");
             }
-            Optional<String> password = accounts.password(user);
-            if (password.isEmpty() || !user.equals(expectedUser)) {
-                return challenge(false, "unknown user or user does not match the AOR");
+            if (!user.equals(expectedUser)) {
+                return challenge(false, "digest user " + user + " does not match the AOR's user " + expectedUser);
+            }
+            Optional<String> storedHa1 = accounts.ha1(user, realm, algorithm);
+            if (storedHa1.isEmpty()) {
+                return challenge(false, accounts.whyNot(user, realm));
             }
             String qop = p.get("qop");
-            String ha1 = h(algorithm, user + ":" + realm + ":" + password.get());
+            String ha1 = storedHa1.get().toLowerCase(Locale.ROOT);
             String ha2 = h(algorithm, method + ":" + uri);
             String expected;
             if (qop == null) {

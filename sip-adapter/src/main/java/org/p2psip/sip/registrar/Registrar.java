@@ -85,6 +85,12 @@ public final class Registrar {
         return l == null || l.expiresAtMillis() <= clock.getAsLong() ? Optional.empty() : Optional.of(l.flow());
     }
 
+    /** How many unexpired bindings (devices) this peer registered itself, for status output. */
+    public int localBindings() {
+        long now = clock.getAsLong();
+        return (int) local.values().stream().filter(l -> l.expiresAtMillis() > now).count();
+    }
+
     public void onRegister(ServerTransaction tx, SipRequest r) {
         var rejection = SipValidator.checkForUas(r, Set.of());
         if (rejection.isPresent()) {

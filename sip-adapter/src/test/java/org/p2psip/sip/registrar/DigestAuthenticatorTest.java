@@ -94,4 +94,33 @@ class DigestAuthenticatorTest {
         assertEquals("6629fae49393a05397450978507c4ef1", DigestAuthenticator.h("MD5",
                 ha1 + ":dcd98b7102dd2f0e8b11d0f600bfb0c093:00000001:0a4f113b:auth:" + ha2));
     }
+
+    @Test
+    void storedHa1AuthenticatesAndAnotherRealmFailsClearly() {
+        Ha1Accounts accounts = new Ha1Accounts(List.of(
+                new Ha1Accounts.Account("bob", "p2p.test", DigestAuthenticator.h("MD5", "bob:p2p.test:secret"),
+                        DigestAuthenticator.h("SHA-256", "bob:p2p.test:secret")),
+                new Ha1Accounts.Account("carol", "elsewhere.test", DigestAuthenticator.h("MD5", "carol:elsewhere.test:pw"),
+                        DigestAuthenticator.h("SHA-256", "carol:elsewhere.test:pw"))));
+        DigestAuthenticator ha1Auth = new DigestAuthenticator("p2p.test", accounts,
+                DigestAuthenticator.DEFAULT_ALGORITHMS, 300_000, now::get);
+        String nonce = nonceOf(ha1Auth.challenge(false, ""));
+        for (String alg : List.of("SHA-256", "MD5")) {
+            for (boolean qop : new boolean[] {true, false}) {
+                assertEquals(new DigestAuthenticator.Authenticated("bob"), ha1Auth.check("REGISTER",
+                        List.of(credentials(alg, "bob", "secret", "p2p.test", nonce, "REGISTER", "sip:p2p.test", qop)),
+                        "bob"), alg + " qop=" + qop);
+            }
+        }
+        var wrong = assertInstanceOf(DigestAuthenticator.Challenge.class, ha1Auth.check("REGISTER",
+                List.of(credentials("MD5", "bob", "nope", "p2p.test", nonce, "REGISTER", "sip:p2p.test", true)), "bob"));
+        assertEquals("wrong response", wrong.why());
+        var otherRealm = assertInstanceOf(DigestAuthenticator.Challenge.class, ha1Auth.check("REGISTER",
+                List.of(credentials("MD5", "carol", "pw", "p2p.test", nonce, "REGISTER", "sip:p2p.test", true)),
+                "carol"));
+        assertTrue(otherRealm.why().contains("only for realm elsewhere.test")
+                && otherRealm.why().contains("p2psip user add carol@p2p.test"), otherRealm.why());
+        assertEquals(List.of(accounts.outside("p2p.test").get(0).user()), List.of("carol"));
+        assertEquals(accounts.ha1("bob", "p2p.test", "SHA-256"), accounts.recordSecret("bob", "p2p.test"));
+    }
 }

@@ -1,0 +1,103 @@
+package org.p2psip.node.sip;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.p2psip.node.accounts.DigestAccounts;
+import org.p2psip.overlay.Dht;
+import org.p2psip.sip.SipPeer;
+import org.p2psip.sip.registrar.Ha1Accounts;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts the SIP adapter ({@link SipPeer}) of a node on the node's own DHT, with the digest accounts of the node's
+ * {@code sip-users} file (HA1 only, {@link Ha1Accounts}) and its users' keys under {@code <data-dir>/sip-keys}.
+ */
+public final class NodeSip {
+    private static final Logger LOG = LoggerFactory.getLogger(NodeSip.class);
+
+    private NodeSip() { }
+
+    /**
+     * Reads the accounts, binds the SIP port and starts the adapter.
+     *
+     * @throws IOException with a message naming the port or file and what to do, when the accounts file cannot be
+     *                     read or the SIP port cannot be bound
+     */
+    public static SipPeer start(SipOptions options, InetAddress bind, Path dataDir, Dht dht) throws IOException {
+        Path file = options.accountsFile() != null ? options.accountsFile() : dataDir.resolve(DigestAccounts.FILE_NAME);
+        List<DigestAccounts.Account> read;
+        try {
+            read = DigestAccounts.read(file);
+        } catch (IOException e) {
+            throw new IOException("cannot read the SIP accounts " + file + ": " + e.getMessage(), e);
+        }
+        List<Ha1Accounts.Account> accounts = new ArrayList<>();
+        Set<String> realms = new LinkedHashSet<>();
+        for (DigestAccounts.Account a : read) {
+            accounts.add(new Ha1Accounts.Account(a.username(), a.realm(), a.md5Ha1(), a.sha256Ha1()));
+            realms.add(a.realm().toLowerCase(java.util.Locale.ROOT));
+        }
+        List<String> domains = !options.domains().isEmpty() ? options.domains()
+                : realms.isEmpty() ? List.of(SipOptions.FALLBACK_DOMAIN) : List.copyOf(realms);
+        String realm = options.realm() != null ? options.realm() : domains.get(0);
+        Ha1Accounts credentials = new Ha1Accounts(accounts);
+        if (accounts.isEmpty()) {
+            LOG.warn("SIP: no accounts in {}; every REGISTER will be refused until you add one with"
+                    + " 'p2psip user add USER@{}' and restart", file, realm);
+        }
+        for (Ha1Accounts.Account a : credentials.outside(realm)) {
+            LOG.warn("SIP: account {}@{} in {} cannot register here: its realm is not this peer's realm {} (HA1"
+                    + " depends on the realm); add it again with 'p2psip user add {}@{}', or use --sip-domain {}",
+                    a.user(), a.realm(), file, realm, a.user(), realm, a.realm());
+        }
+        InetAddress sipBind = bind;
+        if (bind.isAnyLocalAddress()) {
+            // other peers forward to the address in this peer's contact records (its path): it must be concrete
+            sipBind = routableAddress();
+            LOG.info("SIP: the node binds the wildcard address, but SIP writes its own address into contact records"
+                    + " as the place other peers forward to; binding SIP to {} (give --bind ADDRESS to choose)",
+                    sipBind.getHostAddress());
+        }
+        InetSocketAddress addr = new InetSocketAddress(sipBind, options.port());
+        SipPeer.Config config = SipPeer.Config.of(addr, domains.get(0), credentials)
+                .withDomains(new LinkedHashSet<>(domains), realm).withDataDir(dataDir)
+                .withAlgorithms(options.algorithms()).withKeyKdf(options.keyKdf());
+        SipPeer peer;
+        try {
+            peer = SipPeer.start(config, dht);
+        } catch (IOException e) {
+            throw new IOException("cannot open the SIP port " + options.port() + " on " + sipBind.getHostAddress()
+                    + " (UDP and TCP): " + e.getMessage() + "; is another SIP server running there? Choose another"
+                    + " port with --sip-port (0 picks a free one), or disable SIP with --sip-port -1", e);
+        }
+        LOG.info("SIP: listening on {} (UDP and TCP), domains {}, realm {}, {} account(s) from {}",
+                org.p2psip.node.HostPort.format(peer.localAddress()), domains, realm, credentials.size(), file);
+        return peer;
+    }
+
+    /** The first up, non-loopback, non-link-local IPv4 address of this host; else 127.0.0.1. */
+    static InetAddress routableAddress() {
+        try {
+            for (java.net.NetworkInterface ni : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+                if (!ni.isUp() || ni.isLoopback()) {
+                    continue;
+                }
+                for (InetAddress a : java.util.Collections.list(ni.getInetAddresses())) {
+                    if (a instanceof java.net.Inet4Address && !a.isLinkLocalAddress() && !a.isLoopbackAddress()) {
+                        return a;
+                    }
+                }
+            }
+        } catch (java.net.SocketException e) {
+            LOG.debug("cannot list the network interfaces: {}", e.toString());
+        }
+        return InetAddress.getLoopbackAddress();
+    }
+}

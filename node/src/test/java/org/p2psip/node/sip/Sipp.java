@@ -1,0 +1,113 @@
+package org.p2psip.node.sip;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.File;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * Runs real sipp (Debian: sip-tester) with the scenarios in {@code src/test/resources/sipp} (the sip-adapter's
+ * style: {@code -key domain}, {@code -key caller}, {@code -key expires}; {@code -s} is the callee or registering
+ * user). Without sipp a test fails under {@code CI=true} and skips elsewhere.
+ */
+final class Sipp {
+    record Result(int exit, long successful, long failed, String output) {
+    }
+
+    private final Path dir;
+    private final String domain;
+    private final String binary;
+
+    private Sipp(Path dir, String domain, String binary) {
+        this.dir = dir;
+        this.domain = domain;
+        this.binary = binary;
+    }
+
+    /** sipp with its work files in {@code dir}; fails (CI) or skips (elsewhere) when it is not installed. */
+    static Sipp require(Path dir, String domain) {
+        String found = which("sipp");
+        if (found == null) {
+            String msg = "missing prerequisite: 'sipp' not on PATH (Debian package sip-tester)";
+            if ("true".equals(System.getenv("CI"))) {
+                fail(msg + " (CI=true: a missing prerequisite is a failure, not a skip)");
+            }
+            Assumptions.abort(msg);
+        }
+        return new Sipp(dir, domain, found);
+    }
+
+    static String which(String tool) {
+        String path = System.getenv().getOrDefault("PATH", "") + File.pathSeparator + "/usr/sbin:/sbin:/usr/bin:/bin";
+        for (String d : path.split(File.pathSeparator)) {
+            File f = new File(d, tool);
+            if (!d.isEmpty() && f.isFile() && f.canExecute()) {
+                return f.getPath();
+            }
+        }
+        return null;
+    }
+
+    private Path scenario(String name) throws Exception {
+        Path p = dir.resolve(name);
+        if (!Files.exists(p)) {
+            try (InputStream in = Sipp.class.getResourceAsStream("/sipp/" + name)) {
+                Files.copy(in, p);
+            }
+        }
+        return p;
+    }
+
+    private Path stats(String scenario, int port) {
+        return dir.resolve(scenario + "-" + port + ".csv");
+    }
+
+    /** Starts sipp over UDP on 127.0.0.1:{@code localPort}; {@code remote} null for a UAS. */
+    Process start(String scenario, InetSocketAddress remote, int localPort, int calls, String... extra)
+            throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(binary));
+        if (remote != null) {
+            cmd.add("127.0.0.1:" + remote.getPort());
+        }
+        cmd.addAll(List.of("-sf", scenario(scenario).toString(), "-t", "u1", "-i", "127.0.0.1",
+                "-p", Integer.toString(localPort), "-m", Integer.toString(calls), "-r", "10", "-l", "1",
+                "-key", "domain", domain, "-key", "expires", "3600", "-key", "caller", "alice",
+                "-nostdin", "-timeout", "30s", "-timeout_error",
+                "-trace_stat", "-stf", stats(scenario, localPort).toString(), "-fd", "1"));
+        cmd.addAll(Arrays.asList(extra));
+        return new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+    }
+
+    /** Waits for a sipp run and reads its final success and failure counts. */
+    Result await(Process p, String scenario, int port) throws Exception {
+        p.getOutputStream().close();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("sipp did not finish: " + scenario);
+        }
+        String output = new String(out, StandardCharsets.UTF_8);
+        List<String> lines = Files.readAllLines(stats(scenario, port));
+        List<String> header = Arrays.asList(lines.get(0).split(";"));
+        String[] last = lines.get(lines.size() - 1).split(";");
+        return new Result(p.exitValue(), Long.parseLong(last[header.indexOf("SuccessfulCall(C)")]),
+                Long.parseLong(last[header.indexOf("FailedCall(C)")]), output);
+    }
+
+    static void assertAllSucceeded(Result r, int calls, String what) {
+        String tail = r.output().length() > 4000 ? r.output().substring(r.output().length() - 4000) : r.output();
+        assertEquals(0, r.exit(), what + ": sipp exit status; output:\n" + tail);
+        assertEquals(calls, r.successful(), what + "\n" + tail);
+        assertEquals(0, r.failed(), what + "\n" + tail);
+    }
+}
