@@ -45,7 +45,8 @@ import org.p2psip.superpeer.leaf.LeafService;
  *   {@code put <name> <data>} (from a leaf), {@code get <name>} (from every leaf: {@code GOT <name> <leaves that
  *   read it> <leaves>}), {@code crash} (the superpeer with the most leaves: {@code CRASHED <id>}).</li>
  * </ul>
- * STATUS: {@code STATUS sp=<superpeers joined> attached=<leaves with primary and standby> leaves=<n>
+ * STATUS: {@code STATUS sp=<superpeers joined> attached=<leaves with primary and standby> served=<leaves with a
+ * primary> leaves=<n>
  * spPorts=<p,p> leafPorts=<p,...>}.
  */
 public final class SiteLabMain {
@@ -96,7 +97,10 @@ public final class SiteLabMain {
                 long attached = leaves.stream().filter(l -> l.leafDht() != null
                         && l.leafDht().primary().map(r -> spIds.contains(r.id())).orElse(false)
                         && l.leafDht().standby().map(r -> spIds.contains(r.id())).orElse(false)).count();
-                System.out.println("STATUS sp=" + sps.size() + " attached=" + attached + " leaves=" + leaves.size()
+                long served = leaves.stream().filter(l -> l.leafDht() != null
+                        && l.leafDht().primary().map(r -> spIds.contains(r.id())).orElse(false)).count();
+                System.out.println("STATUS sp=" + sps.size() + " attached=" + attached + " served=" + served
+                        + " leaves=" + leaves.size()
                         + " spPorts=" + ports(sps) + " leafPorts=" + ports(leaves));
                 System.out.flush();
                 try {
@@ -124,10 +128,13 @@ public final class SiteLabMain {
                     }
                     case "get" -> {
                         List<SitePeer> leaves = leaves(peers);
-                        int ok = 0;
+                        List<java.util.concurrent.CompletableFuture<List<DhtValue>>> gets = new ArrayList<>();
                         for (SitePeer l : leaves) {
-                            List<DhtValue> vs = l.get(NodeId.ofName(c[1])).get(30, TimeUnit.SECONDS);
-                            if (vs.stream().anyMatch(v -> v.data().utf8String().equals(c[2]))) {
+                            gets.add(l.get(NodeId.ofName(c[1])));
+                        }
+                        int ok = 0;
+                        for (var g : gets) {
+                            if (g.get(30, TimeUnit.SECONDS).stream().anyMatch(v -> v.data().utf8String().equals(c[2]))) {
                                 ok++;
                             }
                         }
