@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * {@link SiteNode} for discovery and election. As a leaf (and while the election warms up) its calls go through a
  * {@link LeafDht} to the site's superpeers; when elected it starts an {@link OverlayNode}, joins the overlay through
  * the bootstrap nodes and serves leaves with a {@link LeafService}; when unseated or stopped it hands its leaves to
- * the backup superpeer.
+ * the backup superpeer and its records to the next responsible overlay nodes.
  *
  * <p>Listens follow the role they were made in: a listen made as a leaf ends if the peer becomes a superpeer
  * (callers listening for long should listen again after {@link #role()} changes).
@@ -175,7 +175,7 @@ public final class SitePeer implements Dht, AutoCloseable {
             s.handOff().whenComplete((x, e) -> scheduler.execute(s::close));
         }
         if (n != null) {
-            scheduler.execute(n::close);
+            n.handOverAll().whenComplete((x, e) -> scheduler.execute(n::close));
         }
     }
 
@@ -268,7 +268,10 @@ public final class SitePeer implements Dht, AutoCloseable {
         }
     }
 
-    /** A graceful stop: leaves are told to move to the backup before the overlay node and the socket close. */
+    /**
+     * A graceful stop: leaves are told to move to the backup and the overlay node hands its records to the next
+     * responsible nodes before the node and the socket close.
+     */
     @Override
     public void close() {
         if (closed) {
@@ -281,6 +284,14 @@ public final class SitePeer implements Dht, AutoCloseable {
                 s.handOff().get(5, TimeUnit.SECONDS);
             } catch (Exception e) {
                 LOG.warn("{}: hand-off of the leaves did not finish: {}", keys.id().shortHex(), e.toString());
+            }
+        }
+        OverlayNode n = overlay;
+        if (n != null) {
+            try {
+                n.handOverAll().get(20, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.warn("{}: hand-over of the stored records did not finish: {}", keys.id().shortHex(), e.toString());
             }
         }
         stopAll();
