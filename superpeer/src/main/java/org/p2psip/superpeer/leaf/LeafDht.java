@@ -193,6 +193,11 @@ public final class LeafDht implements Dht, AutoCloseable {
         return keys.id();
     }
 
+    /** The address of the leaf's socket. */
+    public InetSocketAddress localAddress() {
+        return link.localAddress();
+    }
+
     /** The superpeer this leaf's calls go to, when attached. */
     public Optional<SuperpeerRef> primary() {
         return Optional.ofNullable(primaryView);
