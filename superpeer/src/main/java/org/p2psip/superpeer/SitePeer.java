@@ -147,22 +147,32 @@ public final class SitePeer implements Dht, AutoCloseable {
                 new Random(random.nextLong())).start();
         List<InetSocketAddress> boot = new ArrayList<>(config.bootstrap());
         boot.remove(mux.link().localAddress());
-        n.join(boot).whenComplete((x, e) -> {
-            if (e != null) {
-                LOG.warn("{}: joining the overlay through {} failed: {}; the node retries at its next bucket refresh",
-                        keys.id().shortHex(), boot, e.getMessage());
-            } else {
-                LOG.info("{}: superpeer joined the overlay in {} ms ({} neighbours)", keys.id().shortHex(),
-                        (System.nanoTime() - t0) / 1_000_000, x);
-            }
-        });
         overlay = n;
+        join(n, boot, t0);
         service = new LeafService(keys, mux.superpeerSide(), n, config.leafService(), this::backup).start();
         LeafDht old = leaf;
         leaf = null;
         if (old != null) {
             scheduler.execute(old::close);
         }
+    }
+
+    /** Joins through the bootstrap nodes, and again every second while it fails and this node is still seated. */
+    private void join(OverlayNode n, List<InetSocketAddress> boot, long t0) {
+        n.join(boot).whenComplete((x, e) -> {
+            if (e == null) {
+                LOG.info("{}: superpeer joined the overlay in {} ms ({} neighbours)", keys.id().shortHex(),
+                        (System.nanoTime() - t0) / 1_000_000, x);
+            } else if (!closed && overlay == n) {
+                LOG.warn("{}: joining the overlay through {} failed: {}; retrying in 1 s", keys.id().shortHex(), boot,
+                        e.getMessage());
+                scheduler.schedule(() -> {
+                    if (!closed && overlay == n) {
+                        join(n, boot, t0);
+                    }
+                }, 1_000);
+            }
+        });
     }
 
     private void becomeLeaf() {
