@@ -40,13 +40,16 @@ import org.p2psip.superpeer.leaf.LeafService;
  * A child JVM of {@link SiteNatLabTest}, run inside a lab namespace.
  * <ul>
  *   <li>{@code bootstrap <ip> <port>}: a public overlay node; prints {@code READY}.</li>
- *   <li>{@code site <host ip> <peers> <bootstrap ip:port> <reflexive ip> <nat: pr|sym>}: that many site peers on the
- *   host address (static peer list), printing {@code STATUS} every 200 ms and answering commands on stdin:
+ *   <li>{@code site <host ip> <peers> <bootstrap ip:port> <reflexive ip> <nat: pr|sym> [<first index> <site size>]}:
+ *   that many site peers on the host address (static peer list of the whole site; peer i announces on port 5400 + i,
+ *   its overlay socket is 5500 + i, its spare CPU grows with i so the highest indexes win the election), printing {@code STATUS} every 200 ms and answering commands on stdin:
  *   {@code put <name> <data>} (from a leaf), {@code get <name>} (from every leaf: {@code GOT <name> <leaves that
- *   read it> <leaves>}), {@code crash} (the superpeer with the most leaves: {@code CRASHED <id>}).</li>
+ *   read it> <leaves>}), {@code crash} (the superpeer with the most leaves: {@code CRASHED <id>}), {@code mark} (restart the record of
+ *   ports that acted as superpeer, {@code spEver}).</li>
  * </ul>
- * STATUS: {@code STATUS sp=<superpeers joined> attached=<leaves with primary and standby> served=<leaves with a
- * primary> leaves=<n>
+ * STATUS (of this JVM's peers): {@code STATUS sp=<superpeers joined> attached=<leaves with primary and standby>
+ * served=<leaves with a primary> leaves=<n> spEver=<ports that were superpeer since the last mark> spPorts=<..>
+ * leafPorts=<..> primaries=<the port of each attached leaf's primary superpeer>
  * spPorts=<p,p> leafPorts=<p,...>}.
  */
 public final class SiteLabMain {
@@ -72,36 +75,55 @@ public final class SiteLabMain {
         NatInfo nat = args[5].equals("sym")
                 ? NatInfo.behindNat(MappingBehavior.ADDRESS_AND_PORT_DEPENDENT, FilteringBehavior.ADDRESS_AND_PORT_DEPENDENT)
                 : NatInfo.behindNat(MappingBehavior.ENDPOINT_INDEPENDENT, FilteringBehavior.ADDRESS_AND_PORT_DEPENDENT);
+        int offset = args.length > 6 ? Integer.parseInt(args[6]) : 0;
+        int total = args.length > 7 ? Integer.parseInt(args[7]) : count;
         EventLoopGroup lan = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         List<InetSocketAddress> disc = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
+        for (int i = 0; i < total; i++) {
             disc.add(new InetSocketAddress(host, 5400 + i));
         }
-        SitePeer.Config cfg = new SitePeer.Config(new SiteNode.Config(Duration.ofMillis(250), 3, 3,
+        // the default timings (500 ms, expiry after 3 missed), a longer warm-up: JVMs start slowly on a loaded machine
+        SitePeer.Config cfg = new SitePeer.Config(new SiteNode.Config(Duration.ofMillis(500), 3, 4,
                 ElectionConfig.DEFAULT), List.of(boot), OVERLAY, LeafService.Config.defaults(), LeafDht.Config.defaults());
         List<SitePeer> peers = new CopyOnWriteArrayList<>();
-        for (int i = 0; i < count; i++) {
-            int cpu = 100 + 50 * i;
+        for (int i = offset; i < offset + count; i++) {
+            int cpu = 100 + 50 * i; // the highest index is the best candidate
             List<InetSocketAddress> others = new ArrayList<>(disc);
             others.remove(i);
             peers.add(SitePeer.start(links, lan, Ed25519Keys.generate(), new InetSocketAddress(host, 5500 + i),
                     a -> new SiteNode.SelfInfo(List.of(a), 26, reflexive, nat, Preference.AUTO, cpu, 512, 10_000),
                     LanDiscovery.Config.staticOnly(disc.get(i), others), cfg, SecretHashPolicy::new, new WireCodec()));
         }
+        Map<NodeId, Role> roles = new java.util.HashMap<>();
+        java.util.Set<Integer> everSp = java.util.concurrent.ConcurrentHashMap.newKeySet();
         Thread status = new Thread(() -> {
             while (true) {
+                for (SitePeer p : peers) {
+                    Role r = p.role();
+                    if (r == Role.SUPERPEER) {
+                        everSp.add(p.address().getPort());
+                    }
+                    if (roles.put(p.id(), r) != r) {
+                        System.out.println("ROLE port " + p.address().getPort() + " " + r + " superpeers "
+                                + p.site().superpeers().stream().map(NodeId::shortHex).toList() + " site "
+                                + p.site().site().size());
+                    }
+                }
                 List<SitePeer> sps = peers.stream().filter(p -> p.role() == Role.SUPERPEER && p.overlayNode() != null
                         && p.overlayNode().isJoined()).toList();
-                List<NodeId> spIds = sps.stream().map(SitePeer::id).toList();
                 List<SitePeer> leaves = peers.stream().filter(p -> p.role() != Role.SUPERPEER).toList();
-                long attached = leaves.stream().filter(l -> l.leafDht() != null
-                        && l.leafDht().primary().map(r -> spIds.contains(r.id())).orElse(false)
-                        && l.leafDht().standby().map(r -> spIds.contains(r.id())).orElse(false)).count();
-                long served = leaves.stream().filter(l -> l.leafDht() != null
-                        && l.leafDht().primary().map(r -> spIds.contains(r.id())).orElse(false)).count();
+                // a leaf's superpeers may live in another JVM: attached = a primary and a standby link are up
+                long attached = leaves.stream().filter(l -> l.leafDht() != null && l.leafDht().primary().isPresent()
+                        && l.leafDht().standby().isPresent()).count();
+                long served = leaves.stream().filter(l -> l.leafDht() != null && l.leafDht().primary().isPresent())
+                        .count();
                 System.out.println("STATUS sp=" + sps.size() + " attached=" + attached + " served=" + served
-                        + " leaves=" + leaves.size()
-                        + " spPorts=" + ports(sps) + " leafPorts=" + ports(leaves));
+                        + " leaves=" + leaves.size() + " spEver=" + everSp.stream().sorted().map(String::valueOf)
+                        .collect(Collectors.joining(","))
+                        + " spPorts=" + ports(sps) + " leafPorts=" + ports(leaves) + " primaries="
+                        + leaves.stream().filter(l -> l.leafDht() != null && l.leafDht().primary().isPresent())
+                        .map(l -> String.valueOf(l.leafDht().primary().get().address().getPort()))
+                        .collect(Collectors.joining(",")));
                 System.out.flush();
                 try {
                     Thread.sleep(200);
@@ -139,6 +161,11 @@ public final class SiteLabMain {
                             }
                         }
                         System.out.println("GOT " + c[1] + " " + ok + " " + leaves.size());
+                    }
+                    case "mark" -> {
+                        everSp.clear();
+                        peers.stream().filter(p -> p.role() == Role.SUPERPEER).forEach(p -> everSp.add(p.address().getPort()));
+                        System.out.println("MARKED");
                     }
                     case "crash" -> {
                         Map<NodeId, Long> load = leaves(peers).stream().filter(l -> l.leafDht().primary().isPresent())
