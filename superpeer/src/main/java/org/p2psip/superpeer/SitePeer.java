@@ -24,6 +24,7 @@ import org.p2psip.overlay.store.StoragePolicy;
 import org.p2psip.overlay.wire.WireCodec;
 import org.p2psip.superpeer.discovery.Ed25519Keys;
 import org.p2psip.superpeer.discovery.LanDiscovery;
+import org.p2psip.superpeer.discovery.NatInfo;
 import org.p2psip.superpeer.discovery.PeerTable;
 import org.p2psip.superpeer.discovery.Role;
 import org.p2psip.superpeer.leaf.LeafDht;
@@ -67,6 +68,7 @@ public final class SitePeer implements Dht, AutoCloseable {
     private volatile LeafDht leaf;
     private volatile Role acting = Role.CANDIDATE;
     private volatile boolean closed;
+    private volatile NatInfo nat = NatInfo.UNKNOWN;
 
     private SitePeer(Ed25519Keys keys, Config config, Supplier<StoragePolicy> policy, WireCodec codec, UdpLinkLayer link) {
         this.keys = keys;
@@ -97,6 +99,7 @@ public final class SitePeer implements Dht, AutoCloseable {
         }
         SitePeer p = new SitePeer(keys, config, policy, codec, link);
         SiteNode.SelfInfo info = self.apply(link.localAddress());
+        p.nat = info.nat();
         p.leaf = new LeafDht(keys, p.mux.leafSide(), p::superpeerRefs, config.leaf()).start();
         p.site = SiteNode.start(lan, keys, config.site(), () -> info, discovery, null,
                 (from, to) -> p.scheduler.execute(() -> p.onRole(to)));
@@ -231,6 +234,26 @@ public final class SitePeer implements Dht, AutoCloseable {
 
     public InetSocketAddress address() {
         return mux.link().localAddress();
+    }
+
+    /** Role, site, superpeers, links or leaves and NAT behaviour, for {@code p2psip status}; any thread. */
+    public SiteStatus status() {
+        SiteNode s = site;
+        LeafDht l = leaf;
+        LeafService svc = service;
+        OverlayNode n = overlay;
+        int neighbours = 0;
+        if (n != null) {
+            try {
+                neighbours = n.neighbours().get(2, TimeUnit.SECONDS).size();
+            } catch (Exception e) {
+                neighbours = -1; // the node is busy or stopping; status must not hang
+            }
+        }
+        return new SiteStatus(acting, address(), nat, s.site(), s.superpeers(),
+                l == null ? null : l.primary().map(LeafDht.SuperpeerRef::id).orElse(null),
+                l == null ? null : l.standby().map(LeafDht.SuperpeerRef::id).orElse(null),
+                svc == null ? List.of() : svc.leaves(), neighbours, l == null ? 0 : l.failovers());
     }
 
     @Override

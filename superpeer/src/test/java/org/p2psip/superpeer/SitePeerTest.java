@@ -128,7 +128,7 @@ class SitePeerTest {
         int n = 5;
         List<Integer> ports = SiteDiscoveryTest.freePorts(n);
         List<InetSocketAddress> all = ports.stream().map(p -> new InetSocketAddress(LO, p)).toList();
-        SiteNode.Config siteCfg = new SiteNode.Config(Duration.ofMillis(200), 3, 3, ElectionConfig.DEFAULT);
+        SiteNode.Config siteCfg = SiteNode.Config.defaults(); // 500 ms: a 200 ms interval flapped on a loaded machine
         SitePeer.Config cfg = new SitePeer.Config(siteCfg, List.of(bootstrap.contact().address()), OVERLAY,
                 LeafService.Config.defaults(), LeafDht.Config.defaults());
         InetSocketAddress reflexive = new InetSocketAddress(InetAddress.getByName("198.51.100.7"), 40000);
@@ -145,6 +145,14 @@ class SitePeerTest {
         until(20_000, () -> settled(n), "2 superpeers in the overlay and 3 leaves attached with a standby");
         System.out.printf("site converged (election, overlay join, leaves attached) in %d ms%n",
                 (System.nanoTime() - t0) / 1_000_000);
+        SiteStatus sp = superpeers().get(0).status();
+        SiteStatus lf = leaves().get(0).status();
+        System.out.println(sp.describe() + "\n" + lf.describe());
+        assertEquals(Role.SUPERPEER, sp.role());
+        assertEquals(n, sp.site().size());
+        assertTrue(sp.leaves().size() >= 1 && sp.overlayNeighbours() >= 1, sp.describe());
+        assertEquals(Role.LEAF, lf.role());
+        assertTrue(lf.primary() != null && lf.standby() != null && lf.superpeers().contains(lf.primary()), lf.describe());
 
         // every peer, leaf or superpeer, uses the same API
         List<NodeId> keys = new ArrayList<>();
