@@ -24,6 +24,7 @@ import org.p2psip.superpeer.leaf.LeafMessage.InSession;
 import org.p2psip.superpeer.leaf.LeafMessage.ListenCall;
 import org.p2psip.superpeer.leaf.LeafMessage.Move;
 import org.p2psip.superpeer.leaf.LeafMessage.Notify;
+import org.p2psip.superpeer.leaf.LeafMessage.NotifyAck;
 import org.p2psip.superpeer.leaf.LeafMessage.PutCall;
 import org.p2psip.superpeer.leaf.LeafMessage.Refuse;
 import org.p2psip.superpeer.leaf.LeafMessage.RefuseCode;
@@ -57,6 +58,7 @@ public final class LeafCodec {
     static final int LISTEN = 0x06;
     static final int UNLISTEN = 0x07;
     static final int DETACH = 0x08;
+    static final int NOTIFY_ACK = 0x09;
     static final int ACCEPT = 0x41;
     static final int REFUSE = 0x42;
     static final int HEARTBEAT_ACK = 0x43;
@@ -188,8 +190,11 @@ public final class LeafCodec {
             o.u64(v.callId());
             o.u16(v.values().size());
             v.values().forEach(o::value);
+        } else if (m instanceof NotifyAck a) {
+            o.u64(a.sequence());
         } else if (m instanceof Notify n) {
             o.u64(n.listenId());
+            o.u64(n.sequence());
             o.id(n.key());
             o.u8(n.removed() ? 1 : 0);
             o.value(n.value());
@@ -233,13 +238,15 @@ public final class LeafCodec {
             case LISTEN -> new ListenCall(in.u64(), in.id());
             case UNLISTEN -> new Unlisten(in.u64());
             case DETACH -> new Detach();
+            case NOTIFY_ACK -> new NotifyAck(in.u64());
             case RESULT -> new Result(in.u64(), in.status(), in.u16(), in.u16(), in.text());
             case VALUES -> new Values(in.u64(), in.values());
             case NOTIFY -> {
                 long listenId = in.u64();
+                long sequence = in.u64();
                 NodeId key = in.id();
                 boolean removed = in.flag();
-                yield new Notify(listenId, key, in.value(), removed);
+                yield new Notify(listenId, sequence, key, in.value(), removed);
             }
             case MOVE -> new Move(in.address());
             default -> throw new MalformedLeafMessageException("unknown session message type 0x" + Integer.toHexString(type));
@@ -263,6 +270,8 @@ public final class LeafCodec {
             return UNLISTEN;
         } else if (m instanceof Detach) {
             return DETACH;
+        } else if (m instanceof NotifyAck) {
+            return NOTIFY_ACK;
         } else if (m instanceof HeartbeatAck) {
             return HEARTBEAT_ACK;
         } else if (m instanceof Result) {

@@ -42,6 +42,7 @@ import org.p2psip.superpeer.leaf.LeafMessage.InSession;
 import org.p2psip.superpeer.leaf.LeafMessage.ListenCall;
 import org.p2psip.superpeer.leaf.LeafMessage.Move;
 import org.p2psip.superpeer.leaf.LeafMessage.Notify;
+import org.p2psip.superpeer.leaf.LeafMessage.NotifyAck;
 import org.p2psip.superpeer.leaf.LeafMessage.PutCall;
 import org.p2psip.superpeer.leaf.LeafMessage.Refuse;
 import org.p2psip.superpeer.leaf.LeafMessage.RemoveCall;
@@ -438,6 +439,7 @@ public final class LeafDht implements Dht, AutoCloseable {
             return;
         }
         if (m instanceof Notify n) {
+            l.send(new NotifyAck(n.sequence()));
             LeafListen ll = listens.get(n.listenId());
             if (ll != null && ll.key.equals(n.key())) {
                 deliver(ll, n.value(), n.removed());

@@ -70,6 +70,9 @@ public sealed interface LeafMessage {
     /** The leaf leaves this superpeer; the session ends. */
     record Detach() implements ToSuperpeer, InSession { }
 
+    /** The leaf received the {@link Notify} with this sequence; the superpeer stops resending it. */
+    record NotifyAck(long sequence) implements ToSuperpeer, InSession { }
+
     // ------------------------------------------------------------------ in a session, superpeer to leaf
 
     record HeartbeatAck(long sequence) implements ToLeaf, InSession { }
@@ -80,8 +83,11 @@ public sealed interface LeafMessage {
     /** The values a get found. */
     record Values(long callId, List<DhtValue> values) implements ToLeaf, InSession { }
 
-    /** A change at a key the leaf listens to. */
-    record Notify(long listenId, NodeId key, DhtValue value, boolean removed) implements ToLeaf, InSession { }
+    /**
+     * A change at a key the leaf listens to. {@code sequence} numbers the session's notifications; the superpeer
+     * resends one until the leaf answers {@link NotifyAck}.
+     */
+    record Notify(long listenId, long sequence, NodeId key, DhtValue value, boolean removed) implements ToLeaf, InSession { }
 
     /**
      * The superpeer is stopping: move to {@code next} (its backup), or to any other superpeer when null.

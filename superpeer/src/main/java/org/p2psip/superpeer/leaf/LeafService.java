@@ -33,6 +33,7 @@ import org.p2psip.superpeer.leaf.LeafMessage.InSession;
 import org.p2psip.superpeer.leaf.LeafMessage.ListenCall;
 import org.p2psip.superpeer.leaf.LeafMessage.Move;
 import org.p2psip.superpeer.leaf.LeafMessage.Notify;
+import org.p2psip.superpeer.leaf.LeafMessage.NotifyAck;
 import org.p2psip.superpeer.leaf.LeafMessage.PutCall;
 import org.p2psip.superpeer.leaf.LeafMessage.Refuse;
 import org.p2psip.superpeer.leaf.LeafMessage.RefuseCode;
@@ -86,6 +87,11 @@ public final class LeafService implements AutoCloseable {
     private final AtomicLong refused = new AtomicLong();
     private final AtomicLong limited = new AtomicLong();
     private final AtomicLong callsServed = new AtomicLong();
+    private final AtomicLong notifiesDropped = new AtomicLong();
+    /** Notifications not acknowledged are resent every sweep, this many times at most. */
+    private static final int NOTIFY_TRIES = 5;
+    /** Unacknowledged notifications kept per session; the oldest is dropped beyond. */
+    private static final int MAX_UNACKED = 256;
     private volatile List<LeafInfo> snapshot = List.of();
     private Scheduler.Cancellable timer;
     private volatile boolean accepting = true;
@@ -101,6 +107,8 @@ public final class LeafService implements AutoCloseable {
         final byte[] acceptBytes;
         final boolean standby;
         final Map<Long, Dht.Subscription> listens = new HashMap<>();
+        final java.util.LinkedHashMap<Long, Unacked> unacked = new java.util.LinkedHashMap<>();
+        long notifySequence;
         InetSocketAddress address;
         long lastHeard;
         long counter;
@@ -118,6 +126,15 @@ public final class LeafService implements AutoCloseable {
             this.standby = standby;
             this.address = address;
             this.lastHeard = now;
+        }
+    }
+
+    private static final class Unacked {
+        final Notify notify;
+        int tries = 1;
+
+        Unacked(Notify notify) {
+            this.notify = notify;
         }
     }
 
@@ -167,6 +184,11 @@ public final class LeafService implements AutoCloseable {
 
     public long callsServed() {
         return callsServed.get();
+    }
+
+    /** Listen notifications given up after {@value #NOTIFY_TRIES} unacknowledged sends, or beyond the per-leaf bound. */
+    public long notifiesDropped() {
+        return notifiesDropped.get();
     }
 
     /**
@@ -285,6 +307,8 @@ public final class LeafService implements AutoCloseable {
     private void onMessage(Session s, InSession m) {
         if (m instanceof Heartbeat h) {
             send(s, new HeartbeatAck(h.sequence()));
+        } else if (m instanceof NotifyAck a) {
+            s.unacked.remove(a.sequence());
         } else if (m instanceof Detach) {
             end(s, "detached");
         } else if (m instanceof Unlisten u) {
@@ -361,7 +385,14 @@ public final class LeafService implements AutoCloseable {
         }
         Dht.Subscription sub = dht.listen(l.key(), ev -> onThread(() -> {
             if (!s.ended && s.listens.containsKey(l.listenId())) {
-                send(s, new Notify(l.listenId(), ev.key(), ev.value(), ev.removed()));
+                Notify n = new Notify(l.listenId(), s.notifySequence++, ev.key(), ev.value(), ev.removed());
+                if (s.unacked.size() >= MAX_UNACKED) {
+                    Long oldest = s.unacked.keySet().iterator().next();
+                    s.unacked.remove(oldest);
+                    notifiesDropped.incrementAndGet();
+                }
+                s.unacked.put(n.sequence(), new Unacked(n));
+                send(s, n);
             }
         }));
         s.listens.put(l.listenId(), sub);
@@ -409,6 +440,19 @@ public final class LeafService implements AutoCloseable {
         for (Session s : List.copyOf(sessions.values())) {
             if (now - s.lastHeard > config.sessionTimeoutMillis()) {
                 end(s, "not heard for " + (now - s.lastHeard) + " ms");
+                continue;
+            }
+            // a NOTIFY lost on the way is sent again (the leaf drops copies it has seen)
+            java.util.Iterator<Unacked> it = s.unacked.values().iterator();
+            while (it.hasNext()) {
+                Unacked u = it.next();
+                if (u.tries >= NOTIFY_TRIES) {
+                    it.remove();
+                    notifiesDropped.incrementAndGet();
+                } else {
+                    u.tries++;
+                    send(s, u.notify);
+                }
             }
         }
         timer = scheduler.schedule(this::sweep, config.heartbeatMillis());

@@ -29,6 +29,7 @@ import org.p2psip.superpeer.leaf.LeafMessage.InSession;
 import org.p2psip.superpeer.leaf.LeafMessage.ListenCall;
 import org.p2psip.superpeer.leaf.LeafMessage.Move;
 import org.p2psip.superpeer.leaf.LeafMessage.Notify;
+import org.p2psip.superpeer.leaf.LeafMessage.NotifyAck;
 import org.p2psip.superpeer.leaf.LeafMessage.PutCall;
 import org.p2psip.superpeer.leaf.LeafMessage.Refuse;
 import org.p2psip.superpeer.leaf.LeafMessage.RefuseCode;
@@ -49,7 +50,7 @@ class LeafCodecTest {
         return List.of(new Heartbeat(7), new HeartbeatAck(7), new PutCall(1, key, VALUE), new GetCall(2, key),
                 new RemoveCall(3, key, Bytes.utf8("o"), Bytes.utf8("n"), Bytes.utf8("secret")), new ListenCall(4, key),
                 new Unlisten(4), new Detach(), new Result(5, Status.CAPACITY, 3, 8, "quota"),
-                new Values(6, List.of(VALUE, VALUE)), new Values(6, List.of()), new Notify(4, key, VALUE, true),
+                new Values(6, List.of(VALUE, VALUE)), new Values(6, List.of()), new Notify(4, 9, key, VALUE, true), new NotifyAck(9),
                 new Move(new InetSocketAddress("192.0.2.9", 5000)), new Move(null),
                 new Move(new InetSocketAddress("2001:db8::1", 5001)));
     }

@@ -13,7 +13,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.p2psip.overlay.link.LinkLayer;
+import org.p2psip.overlay.runtime.Scheduler;
 import org.p2psip.overlay.Bytes;
 import org.p2psip.overlay.DhtException;
 import org.p2psip.overlay.NodeId;
@@ -83,6 +86,75 @@ class LeafHostileInputTest {
             assertTrue(sp.service.malformed() >= sent * 9 / 10, "most junk is counted, none is fatal");
             assertTrue(leaf.malformed() >= 450, "the leaf counted the junk: " + leaf.malformed());
             assertEquals(1, leaf.primary().stream().count());
+        }
+    }
+
+    /** Drops the first {@code n} NOTIFY datagrams the superpeer sends. */
+    static final class DropNotifies implements LinkLayer {
+        final LinkLayer inner;
+        final AtomicInteger toDrop;
+        final AtomicInteger dropped = new AtomicInteger();
+
+        DropNotifies(LinkLayer inner, int n) {
+            this.inner = inner;
+            this.toDrop = new AtomicInteger(n);
+        }
+
+        @Override
+        public InetSocketAddress localAddress() {
+            return inner.localAddress();
+        }
+
+        @Override
+        public Scheduler scheduler() {
+            return inner.scheduler();
+        }
+
+        @Override
+        public void setReceiver(Receiver receiver) {
+            inner.setReceiver(receiver);
+        }
+
+        @Override
+        public void send(InetSocketAddress to, byte[] d) {
+            if (d.length > 4 && d[3] == LeafCodec.NOTIFY && toDrop.getAndDecrement() > 0) {
+                dropped.incrementAndGet();
+                return;
+            }
+            inner.send(to, d);
+        }
+
+        @Override
+        public int maxDatagramBytes() {
+            return inner.maxDatagramBytes();
+        }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
+    }
+
+    @Test
+    void aLostNotificationIsSentAgain() throws Exception {
+        try (LoopbackSite site = new LoopbackSite()) {
+            site.startBootstrap();
+            DropNotifies[] lossy = new DropNotifies[1];
+            Superpeer sp = site.startSuperpeer(LeafService.Config.defaults(), () -> null,
+                    l -> lossy[0] = new DropNotifies(l, 2));
+            LeafDht leaf = site.startLeaf(Ed25519Keys.generate(), () -> List.of(sp.ref()));
+            until(10_000, () -> leaf.primary().isPresent(), "attachment");
+            NodeId k = NodeId.ofName("sip:lossy@example.net");
+            List<org.p2psip.overlay.ValueEvent> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+            leaf.listen(k, seen::add);
+            Thread.sleep(500); // the listen is registered
+            var v = SecretHashPolicy.value(Bytes.utf8("once"), Bytes.EMPTY, System.currentTimeMillis() + 600_000);
+            await(sp.overlay.put(k, v));
+            until(10_000, () -> !seen.isEmpty(), "the notification, sent again after the first copies were lost");
+            assertTrue(lossy[0].dropped.get() >= 1, "a notification was dropped: " + lossy[0].dropped);
+            Thread.sleep(1_500); // more copies may arrive; each is reported once
+            assertEquals(1, seen.size(), "reported once: " + seen);
+            assertEquals(0, sp.service.notifiesDropped());
         }
     }
 

@@ -88,6 +88,12 @@ final class LoopbackSite implements AutoCloseable {
     }
 
     Superpeer startSuperpeer(LeafService.Config cfg, Supplier<InetSocketAddress> backup) {
+        return startSuperpeer(cfg, backup, java.util.function.UnaryOperator.identity());
+    }
+
+    /** A superpeer whose leaf service talks through {@code wrap} of its link (to drop datagrams, say). */
+    Superpeer startSuperpeer(LeafService.Config cfg, Supplier<InetSocketAddress> backup,
+                             java.util.function.UnaryOperator<org.p2psip.overlay.link.LinkLayer> wrap) {
         Ed25519Keys keys = Ed25519Keys.generate();
         LinkMux mux = new LinkMux(bind());
         OverlayNode n = new OverlayNode(keys.id(), mux.overlay(), LOOPBACK, new SecretHashPolicy(), codec,
@@ -95,7 +101,7 @@ final class LoopbackSite implements AutoCloseable {
         await(n.join(List.of(bootstrap.contact().address())));
         closing.add(n);
         Superpeer sp = new Superpeer(keys, mux, n);
-        sp.service = new LeafService(keys, mux.superpeerSide(), n, cfg, backup).start();
+        sp.service = new LeafService(keys, wrap.apply(mux.superpeerSide()), n, cfg, backup).start();
         closing.add(sp.service);
         return sp;
     }
