@@ -64,6 +64,10 @@ final class ElectionBench implements Callable<Integer> {
     @Option(names = "--records", defaultValue = "20", description = "records put before the crash (default ${DEFAULT-VALUE})")
     int records;
 
+    @Option(names = "--warmup-runs", defaultValue = "1",
+            description = "runs before the counted ones, so class loading and the JIT do not count (default ${DEFAULT-VALUE})")
+    int warmupRuns;
+
     @Option(names = "--timeout", defaultValue = "60", description = "seconds each phase may take (default ${DEFAULT-VALUE})")
     int timeoutSeconds;
 
@@ -71,12 +75,19 @@ final class ElectionBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (peers < 3 || runs < 1 || records < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "need --peers >= 3, --runs >= 1, --records >= 1");
+        if (peers < 3 || runs < 1 || records < 1 || warmupRuns < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "need --peers >= 3, --runs >= 1, --records >= 1, --warmup-runs >= 0");
         }
         PrintWriter out = spec.commandLine().getOut();
         out.printf("election bench: %d peers on 127.0.0.1 (real UDP), %d runs, %d records%n", peers, runs, records);
         out.flush();
+        for (int w = 0; w < warmupRuns; w++) {
+            long[] res = run(runs + w);
+            out.printf("warm-up run (not counted): converged %d ms, failover %d ms, refill %d ms%n", res[0], res[1],
+                    res[2]);
+            out.flush();
+        }
         double[] converge = new double[runs];
         double[] failover = new double[runs];
         double[] refill = new double[runs];
