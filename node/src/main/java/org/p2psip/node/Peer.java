@@ -25,6 +25,8 @@ import java.util.stream.Collectors;
 import org.p2psip.node.control.ControlServer;
 import org.p2psip.node.control.ControlService;
 import org.p2psip.node.identity.NodeKeys;
+import org.p2psip.node.metrics.MetricsServer;
+import org.p2psip.node.metrics.PeerMetrics;
 import org.p2psip.node.xmlrpc.GatewayMethods;
 import org.p2psip.node.xmlrpc.XmlRpcServer;
 import org.p2psip.overlay.Dht;
@@ -78,6 +80,8 @@ public final class Peer implements AutoCloseable {
     /** The file that marks a data directory as in use by a running peer. */
     /** The default XML-RPC gateway port when the overlay port is ephemeral (0); otherwise it is the overlay port + 2. */
     public static final int DEFAULT_XMLRPC_PORT = DEFAULT_PORT + 2;
+    /** The metrics port of a peer on the default overlay port: the overlay port + 3. */
+    public static final int DEFAULT_METRICS_PORT = DEFAULT_PORT + 3;
     public static final String LOCK_FILE = "node.lock";
     private static final long MONITOR_MILLIS = 30_000;
     /** The record store's file in the data dir. */
@@ -91,6 +95,7 @@ public final class Peer implements AutoCloseable {
     private final int controlPort;
     private final long joinRetryMillis;
     private final int xmlrpcPort;
+    private final int metricsPort;
     private final InetAddress xmlrpcBind;
     private final String xmlrpcToken;
     private final boolean persistent;
@@ -103,6 +108,8 @@ public final class Peer implements AutoCloseable {
     private volatile RecordStore records;
     private volatile ControlServer control;
     private volatile XmlRpcServer xmlrpc;
+    private volatile PeerMetrics metrics;
+    private volatile MetricsServer metricsServer;
     private volatile FileChannel lockChannel;
     private volatile FileLock fileLock;
     private volatile ScheduledFuture<?> timer;
@@ -124,6 +131,15 @@ public final class Peer implements AutoCloseable {
         this.xmlrpcBind = b.xmlrpcBind != null ? b.xmlrpcBind : ControlServer.loopback();
         this.xmlrpcToken = b.xmlrpcToken == null || b.xmlrpcToken.isEmpty() ? null : b.xmlrpcToken;
         this.keys = b.keys;
+        this.metricsPort = b.metricsPort != null ? b.metricsPort : defaultMetricsPort(b.port);
+    }
+
+    /**
+     * The metrics port used when none is configured: the overlay port + 3; a free port when the overlay port is 0
+     * (unlike the control port, nothing local needs to find it, and peers of a test or a host never collide on it).
+     */
+    public static int defaultMetricsPort(int overlayPort) {
+        return overlayPort == 0 ? 0 : overlayPort + 3;
     }
 
     /** The control port used when none is configured: the overlay port + 1, or 4223 when the overlay port is 0. */
@@ -151,6 +167,7 @@ public final class Peer implements AutoCloseable {
         private long joinRetryMillis = 5_000;
         private NodeKeys keys;
         private Integer xmlrpcPort;
+        private Integer metricsPort;
         private InetAddress xmlrpcBind;
         private String xmlrpcToken;
         private boolean persistent = true;
@@ -184,6 +201,18 @@ public final class Peer implements AutoCloseable {
          */
         public Builder xmlrpcToken(String token) {
             this.xmlrpcToken = token;
+            return this;
+        }
+
+        /**
+         * The Prometheus metrics endpoint's TCP port on 127.0.0.1 ({@code GET /metrics}); default the overlay port + 3
+         * (a free port when the overlay port is 0, see {@link Peer#metricsAddress()}); 0 picks a free port; -1 disables it.
+         */
+        public Builder metricsPort(int port) {
+            if (port < -1 || port > 65_535) {
+                throw new IllegalArgumentException("metrics port must be within 0..65535, or -1 to disable it");
+            }
+            this.metricsPort = port;
             return this;
         }
 
@@ -352,7 +381,7 @@ public final class Peer implements AutoCloseable {
                 return CompletableFuture.completedFuture(null);
             }
             return XmlRpcServer.bind(group, new InetSocketAddress(xmlrpcBind, xmlrpcPort), xmlrpcToken,
-                    new GatewayMethods(node)).thenAccept(s -> {
+                    new GatewayMethods(node, keys.signingIdentity())).thenAccept(s -> {
                 synchronized (lock) {
                     xmlrpc = s;
                     if (closed) {
@@ -360,6 +389,21 @@ public final class Peer implements AutoCloseable {
                     }
                 }
             });
+        }).thenCompose(x -> {
+            metrics = new PeerMetrics(node);
+            node.observer(metrics);
+            if (metricsPort < 0) {
+                return CompletableFuture.completedFuture(null);
+            }
+            return MetricsServer.bind(group, new InetSocketAddress(ControlServer.loopback(), metricsPort), metrics)
+                    .thenAccept(m -> {
+                        synchronized (lock) {
+                            metricsServer = m;
+                            if (closed) {
+                                m.close();
+                            }
+                        }
+                    });
         }).whenComplete((x, e) -> {
             if (e != null) {
                 Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
@@ -408,6 +452,10 @@ public final class Peer implements AutoCloseable {
         ControlServer c = control;
         if (c != null) {
             sb.append("; control port TCP ").append(HostPort.format(c.localAddress()));
+        }
+        MetricsServer m = metricsServer;
+        if (m != null) {
+            sb.append("; metrics http://").append(HostPort.format(m.localAddress())).append(MetricsServer.PATH);
         }
         XmlRpcServer x = xmlrpc;
         if (x != null) {
@@ -571,6 +619,7 @@ public final class Peer implements AutoCloseable {
         ScheduledFuture<?> t;
         ControlServer c;
         XmlRpcServer x;
+        MetricsServer ms;
         OverlayNode n;
         synchronized (lock) {
             if (closed) {
@@ -580,6 +629,7 @@ public final class Peer implements AutoCloseable {
             t = timer;
             c = control;
             x = xmlrpc;
+            ms = metricsServer;
             n = node;
         }
         if (t != null) {
@@ -597,6 +647,13 @@ public final class Peer implements AutoCloseable {
                 x.close();
             } catch (RuntimeException e) {
                 LOG.debug("closing the XML-RPC gateway: {}", e.toString());
+            }
+        }
+        if (ms != null) {
+            try {
+                ms.close();
+            } catch (RuntimeException e) {
+                LOG.debug("closing the metrics endpoint: {}", e.toString());
             }
         }
         if (n != null) {
@@ -687,6 +744,17 @@ public final class Peer implements AutoCloseable {
     public InetSocketAddress xmlrpcAddress() {
         XmlRpcServer x = xmlrpc;
         return x == null ? null : x.localAddress();
+    }
+
+    /** The metrics endpoint's address on 127.0.0.1, or null when it is disabled or not bound yet. */
+    public InetSocketAddress metricsAddress() {
+        MetricsServer m = metricsServer;
+        return m == null ? null : m.localAddress();
+    }
+
+    /** The peer's metrics (Prometheus registry and text), once the overlay node runs; null before. */
+    public PeerMetrics metrics() {
+        return metrics;
     }
 
     /** Whether the peer has joined the overlay. */

@@ -20,7 +20,7 @@ public final class TestSupport {
         return InetAddress.getLoopbackAddress();
     }
 
-    /** A peer on 127.0.0.1 with ephemeral UDP, control and XML-RPC ports. */
+    /** A peer on 127.0.0.1 with ephemeral UDP, control, XML-RPC and metrics ports. */
     public static Peer.Builder peer(Path dataDir, InetSocketAddress... bootstrap) {
         return Peer.builder()
                 .dataDir(dataDir)
@@ -28,6 +28,7 @@ public final class TestSupport {
                 .port(0)
                 .controlPort(0)
                 .xmlrpcPort(0)
+                .metricsPort(0)
                 .config(CONFIG)
                 .bootstrap(bootstrap);
     }

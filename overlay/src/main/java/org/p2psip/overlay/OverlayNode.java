@@ -88,6 +88,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
     private long streamIds;
     private volatile boolean joined;
     private volatile boolean closed;
+    private volatile OverlayObserver observer = OverlayObserver.NONE;
 
     private record ListenerKey(InetSocketAddress address, long token) { }
 
@@ -349,7 +350,25 @@ public final class OverlayNode implements Dht, AutoCloseable {
     }
 
     private CompletableFuture<List<Contact>> lookup(NodeId target, int size, boolean includeSelf, IterativeLookup.Querier q) {
-        return newLookup(target, size, includeSelf, q).run(routing.closest(target, config.k()));
+        IterativeLookup l = newLookup(target, size, includeSelf, q);
+        return observed(l, scheduler.nowMillis(), l.run(routing.closest(target, config.k())));
+    }
+
+    /** Tells the {@link OverlayObserver} how lookup {@code l}, started at {@code startMillis}, went once {@code run} ends. */
+    private CompletableFuture<List<Contact>> observed(IterativeLookup l, long startMillis, CompletableFuture<List<Contact>> run) {
+        return run.whenComplete((c, e) -> {
+            try {
+                observer.lookupFinished(scheduler.nowMillis() - startMillis, l.hops(), l.queries(), c != null && !c.isEmpty());
+            } catch (RuntimeException x) {
+                LOG.warn("the overlay observer failed: {}", x.toString());
+            }
+        });
+    }
+
+    /** Sets who is told of lookups (for metrics); {@link OverlayObserver#NONE} by default. Any thread. */
+    public OverlayNode observer(OverlayObserver observer) {
+        this.observer = java.util.Objects.requireNonNull(observer, "observer");
+        return this;
     }
 
     private IterativeLookup newLookup(NodeId target, int size, boolean includeSelf, IterativeLookup.Querier q) {

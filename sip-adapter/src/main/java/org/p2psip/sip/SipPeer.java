@@ -2,18 +2,33 @@ package org.p2psip.sip;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import org.p2psip.overlay.Dht;
+import org.p2psip.sip.message.Contact;
+import org.p2psip.sip.message.SipParseException;
 import org.p2psip.sip.message.SipRequest;
+import org.p2psip.sip.message.SipUri;
+import org.p2psip.sip.offline.OfflineMessaging;
+import org.p2psip.sip.presence.PresenceAgent;
+import org.p2psip.sip.registrar.ContactBinding;
+import org.p2psip.sip.registrar.RegistrationListener;
+import org.p2psip.sip.transport.Target;
+import org.p2psip.sip.ua.UserAgentClient;
 import org.p2psip.sip.message.SipResponse;
+import org.p2psip.sip.identity.CachingReadCheck;
+import org.p2psip.sip.identity.UserIdentities;
 import org.p2psip.sip.proxy.Proxy;
 import org.p2psip.sip.registrar.ContactStore;
-import org.p2psip.sip.registrar.DhtContactStore;
 import org.p2psip.sip.registrar.DigestAccounts;
 import org.p2psip.sip.registrar.DigestAuthenticator;
 import org.p2psip.sip.registrar.Registrar;
+import org.p2psip.sip.registrar.SignedContactStore;
+import org.p2psip.storage.PrivateKeyRecord;
+import org.p2psip.storage.api.DraftDht;
 import org.p2psip.sip.transaction.ServerTransaction;
 import org.p2psip.sip.transaction.TimerConfig;
 import org.p2psip.sip.transaction.TransactionUser;
@@ -31,18 +46,55 @@ public final class SipPeer implements AutoCloseable {
      * @param timerCMillis the proxy's Timer C: how long a forwarded INVITE may ring unanswered
      */
     public record Config(InetSocketAddress bind, Set<String> domains, String realm, DigestAccounts accounts,
-            List<String> algorithms, Registrar.Expiry expiry, TimerConfig timers, long timerCMillis) {
+            List<String> algorithms, Registrar.Expiry expiry, TimerConfig timers, long timerCMillis, Path dataDir,
+            PrivateKeyRecord.KdfParams keyKdf, PresenceAgent.Expiry presenceExpiry) {
         public static Config of(InetSocketAddress bind, String domain, DigestAccounts accounts) {
             return new Config(bind, Set.of(domain), domain, accounts, DigestAuthenticator.DEFAULT_ALGORITHMS,
-                    Registrar.Expiry.DEFAULT, TimerConfig.DEFAULT, Proxy.DEFAULT_TIMER_C_MS);
+                    Registrar.Expiry.DEFAULT, TimerConfig.DEFAULT, Proxy.DEFAULT_TIMER_C_MS, null,
+                    PrivateKeyRecord.KdfParams.DEFAULT, PresenceAgent.Expiry.DEFAULT);
         }
 
         public Config withAlgorithms(List<String> a) {
-            return new Config(bind, domains, realm, accounts, a, expiry, timers, timerCMillis);
+            return new Config(bind, domains, realm, accounts, a, expiry, timers, timerCMillis, dataDir, keyKdf,
+                    presenceExpiry);
         }
 
         public Config withTimerC(long millis) {
-            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, millis);
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, millis, dataDir, keyKdf,
+                    presenceExpiry);
+        }
+
+        /** The node's data directory: users' keys are kept in its {@code sip-keys} subdirectory. */
+        public Config withDataDir(Path dir) {
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dir, keyKdf,
+                    presenceExpiry);
+        }
+
+        /** The Argon2id cost of the users' {@code private:} records (tests lower it). */
+        public Config withKeyKdf(PrivateKeyRecord.KdfParams kdf) {
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, kdf,
+                    presenceExpiry);
+        }
+
+        /** The registrar's expiry policy (tests shorten it). */
+        public Config withExpiry(Registrar.Expiry e) {
+            return new Config(bind, domains, realm, accounts, algorithms, e, timers, timerCMillis, dataDir, keyKdf,
+                    presenceExpiry);
+        }
+
+        /** The presence subscriptions' expiry policy (tests shorten it). */
+        public Config withPresenceExpiry(PresenceAgent.Expiry e) {
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir,
+                    keyKdf, e);
+        }
+
+        /** A local user's password by full name ({@code bob@example.net}), for users of the served domains. */
+        Optional<String> passwordOf(String user) {
+            int at = user.lastIndexOf('@');
+            if (at <= 0 || !domains.contains(user.substring(at + 1).toLowerCase(java.util.Locale.ROOT))) {
+                return Optional.empty();
+            }
+            return accounts.password(user.substring(0, at));
         }
     }
 
@@ -50,18 +102,51 @@ public final class SipPeer implements AutoCloseable {
     private final Registrar registrar;
     private final Proxy proxy;
 
-    private SipPeer(SipStack stack, Registrar registrar, Proxy proxy) {
+    private final AutoCloseable resources;
+
+    private final OfflineMessaging offline;
+
+    private final PresenceAgent presence;
+
+    private SipPeer(SipStack stack, Registrar registrar, Proxy proxy, OfflineMessaging offline,
+            PresenceAgent presence, AutoCloseable resources) {
+        this.offline = offline;
+        this.presence = presence;
         this.stack = stack;
         this.registrar = registrar;
         this.proxy = proxy;
+        this.resources = resources;
     }
 
-    /** Starts a peer whose bindings are OpenDHT-style values in {@code dht}. */
+    /**
+     * Starts a peer whose bindings are signed contact records in {@code dht} ({@link SignedContactStore}), signed
+     * with each local user's key ({@link UserIdentities}: kept in {@code <dataDir>/sip-keys}, shared between peers
+     * through the user's password-encrypted {@code private:} record).
+     */
     public static SipPeer start(Config config, Dht dht) throws IOException {
-        return start(config, new DhtContactStore(dht));
+        // readers verify each record once: the proxy and the registrar re-read the same contacts constantly
+        DraftDht draft = new DraftDht(dht, System::currentTimeMillis, DraftDht.Options.defaults(),
+                new CachingReadCheck(CachingReadCheck.DEFAULT_ENTRIES));
+        UserIdentities ids = new UserIdentities(draft,
+                config.dataDir() == null ? null : config.dataDir().resolve("sip-keys"), config::passwordOf,
+                config.keyKdf(), System::currentTimeMillis);
+        try {
+            return start(config, new SignedContactStore(draft, ids, System::currentTimeMillis), draft, ids);
+        } catch (IOException | RuntimeException e) {
+            ids.close();
+            throw e;
+        }
     }
 
+    /** Starts a peer over any binding store: registrar and proxy only, no offline messages or presence. */
     public static SipPeer start(Config config, ContactStore store) throws IOException {
+        return start(config, store, null, null);
+    }
+
+    /** With {@code draft} and {@code ids} (signed records), also offline messages; without, only registrar and proxy. */
+    private static SipPeer start(Config config, ContactStore store, DraftDht draft, UserIdentities ids)
+            throws IOException {
+        AutoCloseable resources = ids == null ? () -> { } : ids;
         AtomicReference<Proxy> tu = new AtomicReference<>();
         SipStack stack = SipStack.start(SipTransport.Config.of(config.bind()), config.timers(), new TransactionUser() {
             @Override
@@ -93,12 +178,44 @@ public final class SipPeer implements AutoCloseable {
         String self = Proxy.selfUri(stack.transport().localAddress());
         DigestAuthenticator auth = new DigestAuthenticator(config.realm(), config.accounts(), config.algorithms(),
                 300_000, System::currentTimeMillis);
+        UserAgentClient ua = new UserAgentClient(stack.transactions(), stack.transport().localAddress());
+        OfflineMessaging offline = draft == null ? null
+                : new OfflineMessaging(draft, ids, ua, System::currentTimeMillis);
+        RegistrationListener listener = offline == null ? RegistrationListener.NONE
+                : (aor, bindings) -> deliverOffline(offline, tu.get(), stack, aor, bindings);
         Registrar registrar = new Registrar(auth, store, self, config.domains(), config.expiry(),
-                System::currentTimeMillis);
+                System::currentTimeMillis, listener);
+        PresenceAgent presence = draft == null ? null : new PresenceAgent(stack.transactions(), ua, store, draft, ids,
+                config.domains(), config.presenceExpiry(), System::currentTimeMillis);
         Proxy proxy = new Proxy(stack.transactions(), stack.transport(), registrar, store, config.domains(),
-                config.timerCMillis());
+                config.timerCMillis(), offline, presence);
         tu.set(proxy);
-        return new SipPeer(stack, registrar, proxy);
+        return new SipPeer(stack, registrar, proxy, offline, presence, resources);
+    }
+
+    /** Delay between a REGISTER's 200 and the delivery of offline messages (the phone may still be busy). */
+    static final long OFFLINE_DELIVERY_DELAY_MS = 500;
+
+    /** After a REGISTER: the waiting offline messages go to the first phone it registered directly (no Path). */
+    private static void deliverOffline(OfflineMessaging offline, Proxy proxy, SipStack stack, String aor,
+            List<ContactBinding> bindings) {
+        for (ContactBinding b : bindings) {
+            if (!b.pathHeaders().isEmpty()) {
+                continue;
+            }
+            try {
+                if (Contact.parse(b.contact()).address().uri() instanceof SipUri contact) {
+                    Optional<Target> t = proxy.deliveryTarget(contact);
+                    if (t.isPresent()) {
+                        stack.transactions().schedule(OFFLINE_DELIVERY_DELAY_MS,
+                                () -> offline.deliver(aor, contact, t.get()));
+                        return;
+                    }
+                }
+            } catch (SipParseException e) {
+                // not a binding we can deliver to
+            }
+        }
     }
 
     public SipStack stack() {
@@ -113,6 +230,16 @@ public final class SipPeer implements AutoCloseable {
         return proxy;
     }
 
+    /** The presence notifier, present when the peer runs on signed records. */
+    public Optional<PresenceAgent> presence() {
+        return Optional.ofNullable(presence);
+    }
+
+    /** Offline messaging, present when the peer runs on signed records. */
+    public Optional<OfflineMessaging> offline() {
+        return Optional.ofNullable(offline);
+    }
+
     public InetSocketAddress localAddress() {
         return stack.transport().localAddress();
     }
@@ -120,5 +247,10 @@ public final class SipPeer implements AutoCloseable {
     @Override
     public void close() {
         stack.close();
+        try {
+            resources.close();
+        } catch (Exception e) {
+            // closing threads only
+        }
     }
 }

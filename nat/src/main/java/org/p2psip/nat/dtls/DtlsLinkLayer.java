@@ -133,6 +133,8 @@ public final class DtlsLinkLayer implements LinkLayer {
     private final ThreadPoolExecutor serverHandshakes;
     private final Map<InetSocketAddress, Peer> peers = new HashMap<>();
     private final ConcurrentHashMap<InetSocketAddress, NodeId> authenticated = new ConcurrentHashMap<>();
+    /** Peers reached over another path than this layer's socket (ICE selected pairs). */
+    private final ConcurrentHashMap<InetSocketAddress, LinkPath> paths = new ConcurrentHashMap<>();
     private final DtlsStats stats = new DtlsStats();
     private final byte[] plain = new byte[RECEIVE_BUFFER];
     private final int receiveLimit;
@@ -209,7 +211,7 @@ public final class DtlsLinkLayer implements LinkLayer {
                         ByteBuf buf = packet.content();
                         byte[] bytes = new byte[buf.readableBytes()];
                         buf.readBytes(bytes);
-                        layer.onDatagram(packet.sender(), bytes);
+                        layer.onSocketDatagram(packet.sender(), bytes);
                     }
 
                     @Override
@@ -322,6 +324,88 @@ public final class DtlsLinkLayer implements LinkLayer {
         }
     }
 
+    /**
+     * Makes the session with {@code path.remote()} use {@code path} instead of this layer's socket, from its next
+     * record on. The caller reads the path and hands each datagram to {@link #receiveFromPath}. An attached path
+     * replaces an earlier one for the same address; a session already established with that address survives
+     * (DTLS does not care how its records travel).
+     */
+    public void attachPath(LinkPath path) {
+        paths.put(path.remote(), path);
+        LOG.debug("{}: records for {} now travel over {}", this, path.remote(), path);
+    }
+
+    /**
+     * Stops using {@code path} and closes the session with its address (without close_notify, which could no longer
+     * travel). Does nothing when another path has replaced it.
+     */
+    public void detachPath(LinkPath path) {
+        if (!paths.remove(path.remote(), path)) {
+            return;
+        }
+        Runnable r = () -> {
+            Peer p = peers.get(path.remote());
+            if (p == null) {
+                return;
+            }
+            if (p.state == State.ESTABLISHED) {
+                closeSession(p, false);
+            } else {
+                if (p.transport != null) {
+                    p.transport.abandon();
+                }
+                dropPeer(p);
+            }
+        };
+        executeOnLoop(r);
+    }
+
+    /**
+     * A datagram that arrived on {@code path}, from its remote address. Any thread. Datagrams of a path that is not
+     * (or no longer) attached are dropped and counted as {@link Counter#NO_SESSION}.
+     */
+    public void receiveFromPath(LinkPath path, byte[] datagram) {
+        executeOnLoop(() -> {
+            if (paths.get(path.remote()) != path) {
+                stats.inc(Counter.NO_SESSION);
+                return;
+            }
+            onDatagram(path.remote(), datagram);
+        });
+    }
+
+    /** Peers whose records travel over an attached {@link LinkPath}. Any thread (a snapshot). */
+    public List<InetSocketAddress> pathPeers() {
+        return new ArrayList<>(paths.keySet());
+    }
+
+    private void executeOnLoop(Runnable r) {
+        if (loop.inEventLoop()) {
+            r.run();
+        } else {
+            try {
+                loop.execute(r);
+            } catch (RejectedExecutionException e) {
+                // closing
+            }
+        }
+    }
+
+    /** Sends one datagram to {@code to}: over its attached path if there is one, else over this layer's socket. */
+    private void out(InetSocketAddress to, byte[] buf, int off, int len) {
+        LinkPath path = paths.get(to);
+        if (path == null) {
+            channel.writeAndFlush(new DatagramPacket(Unpooled.copiedBuffer(buf, off, len), to), channel.voidPromise());
+            return;
+        }
+        try {
+            path.send(buf, off, len);
+        } catch (IOException | RuntimeException e) {
+            stats.inc(Counter.PATH_SEND_FAILED);
+            LOG.debug("{}: sending to {} over {} failed: {}", this, to, path, e.toString());
+        }
+    }
+
     private void sendOnLoop(InetSocketAddress to, byte[] d) {
         if (closed) {
             return;
@@ -352,6 +436,16 @@ public final class DtlsLinkLayer implements LinkLayer {
     }
 
     // ------------------------------------------------------------------ inbound
+
+    /** A datagram on this layer's own socket. One from an address reached over a {@link LinkPath} does not belong. */
+    private void onSocketDatagram(InetSocketAddress from, byte[] d) {
+        if (paths.containsKey(from)) {
+            stats.inc(Counter.DATAGRAMS_IN);
+            stats.inc(Counter.NO_SESSION);
+            return;
+        }
+        onDatagram(from, d);
+    }
 
     private void onDatagram(InetSocketAddress from, byte[] d) {
         if (closed) {
@@ -531,7 +625,7 @@ public final class DtlsLinkLayer implements LinkLayer {
                 return;
             }
             stats.inc(Counter.HELLO_VERIFY_SENT);
-            channel.writeAndFlush(new DatagramPacket(Unpooled.copiedBuffer(buf, off, len), to), channel.voidPromise());
+            out(to, buf, off, len);
         }
     }
 
@@ -665,7 +759,7 @@ public final class DtlsLinkLayer implements LinkLayer {
     }
 
     private PeerTransport newTransport(InetSocketAddress remote, boolean client) {
-        return new PeerTransport(channel, remote, client, config.mtu(), receiveLimit, config.maxInboundPerPeer(),
+        return new PeerTransport(this::out, remote, client, config.mtu(), receiveLimit, config.maxInboundPerPeer(),
                 this::transportClosed);
     }
 
@@ -959,6 +1053,7 @@ public final class DtlsLinkLayer implements LinkLayer {
             }
             peers.clear();
             authenticated.clear();
+            paths.clear();
         };
         if (loop.inEventLoop()) {
             shutdown.run();

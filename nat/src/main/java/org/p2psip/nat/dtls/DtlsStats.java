@@ -8,8 +8,10 @@ import java.util.concurrent.atomic.AtomicLongArray;
 public final class DtlsStats {
     /** What is counted. */
     public enum Counter {
-        /** UDP datagrams received. */
+        /** UDP datagrams received (on the layer's socket or an attached {@link LinkPath}). */
         DATAGRAMS_IN,
+        /** Datagrams an attached {@link LinkPath} failed to send (the records are lost; DTLS and RPCs retransmit). */
+        PATH_SEND_FAILED,
         /** Application datagrams delivered to the receiver. */
         DELIVERED,
         /** Application datagrams sent in established sessions. */

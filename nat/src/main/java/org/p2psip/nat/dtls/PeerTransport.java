@@ -1,8 +1,5 @@
 package org.p2psip.nat.dtls;
 
-import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
-import io.netty.channel.socket.DatagramPacket;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.InetSocketAddress;
@@ -13,8 +10,8 @@ import java.util.function.Consumer;
 import org.bouncycastle.tls.DatagramTransport;
 
 /**
- * Bouncy Castle's view of one peer on the shared UDP channel. The event loop feeds it the datagrams from that
- * peer through a bounded queue; it sends through the channel.
+ * Bouncy Castle's view of one peer on the shared UDP channel (or on the peer's {@link LinkPath}). The event loop
+ * feeds it the datagrams from that peer through a bounded queue; it sends through the layer's {@link DatagramOut}.
  *
  * <p>Two modes. During the handshake a thread of the handshake executor owns it and {@link #receive} blocks on
  * the queue, as Bouncy Castle's blocking handshake expects. Once the session is established the event loop
@@ -45,7 +42,7 @@ final class PeerTransport implements DatagramTransport {
 
     final InetSocketAddress remote;
     final boolean client;
-    private final Channel channel;
+    private final DatagramOut out;
     private final int mtu;
     private final int receiveLimit;
     private final ArrayBlockingQueue<byte[]> inbound;
@@ -59,9 +56,15 @@ final class PeerTransport implements DatagramTransport {
     private byte[] ownRandom;
     private boolean yielded;
 
-    PeerTransport(Channel channel, InetSocketAddress remote, boolean client, int mtu, int receiveLimit, int queue,
+    /** Where records to a remote address go: the layer's socket, or an attached {@link LinkPath}. */
+    @FunctionalInterface
+    interface DatagramOut {
+        void send(InetSocketAddress to, byte[] buf, int off, int len);
+    }
+
+    PeerTransport(DatagramOut out, InetSocketAddress remote, boolean client, int mtu, int receiveLimit, int queue,
             Consumer<PeerTransport> onClose) {
-        this.channel = channel;
+        this.out = out;
         this.remote = remote;
         this.client = client;
         this.mtu = mtu;
@@ -160,7 +163,7 @@ final class PeerTransport implements DatagramTransport {
         if (len > mtu) {
             throw new IOException("record of " + len + " bytes exceeds the MTU " + mtu);
         }
-        channel.writeAndFlush(new DatagramPacket(Unpooled.copiedBuffer(buf, off, len), remote), channel.voidPromise());
+        out.send(remote, buf, off, len);
     }
 
     /** Called by Bouncy Castle when the session ends (close_notify, fatal alert, failure) and by this layer. */

@@ -30,7 +30,7 @@ import java.util.regex.Pattern;
  */
 public final class NatLab implements AutoCloseable {
     static final String NAME_ROOT = "p2pnat";
-    private static final Pattern OUR_NAMESPACE = Pattern.compile("^" + NAME_ROOT + "-(\\d+)-[0-9a-f]{4}-\\S+");
+    private static final Pattern OUR_NAMESPACE = Pattern.compile("^(" + NAME_ROOT + "-(\\d+)-[0-9a-f]{4})-\\S+");
     private static final int MAX_SITES = 8;
     private static final int MAX_PUBLIC_HOSTS = 90;
     private static final int COMMAND_TIMEOUT_SECONDS = 20;
@@ -45,6 +45,8 @@ public final class NatLab implements AutoCloseable {
     private final Thread shutdownHook;
     private int nextPublicHostOctet = 2;
     private Boolean netem;
+    private final MiniUpnpd upnp = new MiniUpnpd(this);
+    private PublicHost stun;
 
     private NatLab(String prefix) {
         this.prefix = prefix;
@@ -67,6 +69,22 @@ public final class NatLab implements AutoCloseable {
             }
         } catch (LabException e) {
             problems.add("cannot run 'id -u': " + e.getMessage());
+        }
+        return problems;
+    }
+
+    /**
+     * Problems that prevent a {@link NatType#UPNP} site (empty when it can be built): the lab's own prerequisites
+     * plus miniupnpd (Debian package miniupnpd-iptables) and iptables-legacy, whose tables it writes.
+     */
+    public static List<String> upnpPrerequisiteProblems() {
+        List<String> problems = prerequisiteProblems();
+        if (which("miniupnpd") == null) {
+            problems.add("'miniupnpd' not found (Debian package miniupnpd-iptables)");
+        }
+        if (which("iptables-legacy") == null) {
+            problems.add("'iptables-legacy' not found (Debian package iptables): miniupnpd-iptables uses the legacy"
+                    + " tables");
         }
         return problems;
     }
@@ -94,21 +112,39 @@ public final class NatLab implements AutoCloseable {
         return lab;
     }
 
-    /** Deletes namespaces left by earlier lab runs whose JVM is gone (a killed test run). */
+    /**
+     * Deletes namespaces left by earlier lab runs whose JVM is gone (a killed test run), after killing the processes
+     * still running in them (a namespace lives on while a process is in it: a daemon such as miniupnpd would survive
+     * its lab), and the temporary directories of those runs.
+     */
     public static void removeLeftovers() {
         for (String ns : listNamespaces()) {
             Matcher m = OUR_NAMESPACE.matcher(ns);
             if (m.matches()) {
-                long pid = Long.parseLong(m.group(1));
+                long pid = Long.parseLong(m.group(2));
                 if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
                     continue;
                 }
+                killProcessesIn(ns);
+                MiniUpnpd.deleteLeftoverDirs(m.group(1));
                 try {
                     Shell.run(List.of("ip", "netns", "del", ns));
                 } catch (LabException ignored) {
                     // someone else removed it
                 }
             }
+        }
+    }
+
+    private static void killProcessesIn(String ns) {
+        try {
+            for (String p : Shell.run(List.of("ip", "netns", "pids", ns)).trim().split("\\s+")) {
+                if (p.matches("[0-9]+")) {
+                    ProcessHandle.of(Long.parseLong(p)).ifPresent(ProcessHandle::destroyForcibly);
+                }
+            }
+        } catch (LabException ignored) {
+            // gone meanwhile
         }
     }
 
@@ -207,6 +243,9 @@ public final class NatLab implements AutoCloseable {
             iptables(router, rule);
         }
         sites.add(site);
+        if (type == NatType.UPNP) {
+            upnp.start(site, i, stunServer());
+        }
         return site;
     }
 
@@ -221,6 +260,11 @@ public final class NatLab implements AutoCloseable {
         rules.add(List.of("-A", "FORWARD", "-i", "wan0", "-o", "lan0", "-m", "conntrack", "--ctstate",
                 "ESTABLISHED,RELATED,DNAT", "-j", "ACCEPT"));
         rules.add(List.of("-A", "FORWARD", "-i", "wan0", "-o", "lan0", "-j", "DROP"));
+        // Unsolicited UDP to the router itself is dropped in INPUT, as a router's firewall does. Otherwise it would
+        // reach the local stack (no socket, an ICMP error) and its conntrack entry would be confirmed: a later
+        // outbound flow to that sender from the port it probed would then find the translated tuple taken and get
+        // another port, so a port-restricted cone would act symmetric during ICE hole punching.
+        rules.add(List.of("-A", "INPUT", "-i", "wan0", "-p", "udp", "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"));
         switch (type) {
             case FULL_CONE -> {
                 rules.add(List.of("-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-j", "MASQUERADE"));
@@ -235,7 +279,7 @@ public final class NatLab implements AutoCloseable {
                         "-m", "recent", "--name", "sent_to", "--rsource", "--rcheck",
                         "--seconds", String.valueOf(udpTimeoutSeconds), "-j", "DNAT", "--to-destination", h));
             }
-            case PORT_RESTRICTED ->
+            case PORT_RESTRICTED, UPNP ->
                     rules.add(List.of("-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-j", "MASQUERADE"));
             case SYMMETRIC -> rules.add(List.of("-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-j", "MASQUERADE",
                     "--random-fully"));
@@ -287,6 +331,28 @@ public final class NatLab implements AutoCloseable {
             }
         }
         return netem;
+    }
+
+    /**
+     * The lab's RFC 5780 STUN server (two addresses on the public segment, started on first use). miniupnpd refuses
+     * to map ports while its WAN address is in a reserved range, which the lab's documentation ranges are, unless a
+     * STUN test (ext_perform_stun) shows that its WAN side is unfiltered; this server answers that test.
+     */
+    synchronized java.net.InetSocketAddress stunServer() {
+        checkOpen();
+        if (stun == null) {
+            PublicHost h = addPublicHost("labstun", 2);
+            String primary = h.addresses().get(0).getHostAddress() + ":3478";
+            String alternate = h.addresses().get(1).getHostAddress() + ":3479";
+            Process p = spawn(h.namespace(), javaCommand("org.p2psip.nat.stun.StunServerMain",
+                    List.of(primary, alternate)));
+            String ready = MiniUpnpd.awaitLine(p, line -> line.startsWith("ready "), 60, "the lab's STUN server");
+            if (!ready.equals("ready primary=" + primary + " alternate=" + alternate)) {
+                throw new LabException("the lab's STUN server did not start: " + ready);
+            }
+            stun = h;
+        }
+        return new java.net.InetSocketAddress(stun.addresses().get(0), 3478);
     }
 
     // ------------------------------------------------------------------------------------------------ running
@@ -369,6 +435,7 @@ public final class NatLab implements AutoCloseable {
         for (int i = ns.size() - 1; i >= 0; i--) {
             tryRun(List.of("ip", "netns", "del", ns.get(i)));
         }
+        upnp.deleteFiles();
     }
 
     // ------------------------------------------------------------------------------------------------ helpers
@@ -395,7 +462,7 @@ public final class NatLab implements AutoCloseable {
         Shell.run(cmd);
     }
 
-    private void iptables(String ns, List<String> rule) {
+    void iptables(String ns, List<String> rule) {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "iptables", "-w"));
         cmd.addAll(rule);
         Shell.run(cmd);
@@ -452,7 +519,7 @@ public final class NatLab implements AutoCloseable {
         return (x == 192 && y == 0 && z == 2) || (x == 198 && y == 51 && z == 100) || (x == 203 && y == 0 && z == 113);
     }
 
-    private static String which(String tool) {
+    static String which(String tool) {
         String path = System.getenv().getOrDefault("PATH", "") + ":/usr/sbin:/sbin:/usr/bin:/bin";
         for (String dir : path.split(":")) {
             java.io.File f = new java.io.File(dir, tool);

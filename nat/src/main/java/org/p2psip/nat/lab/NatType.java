@@ -12,5 +12,10 @@ public enum NatType {
     /** Endpoint-independent mapping, address-and-port-dependent filtering: plain MASQUERADE, conntrack filters. */
     PORT_RESTRICTED,
     /** Address-and-port-dependent mapping and filtering: MASQUERADE --random-fully. */
-    SYMMETRIC
+    SYMMETRIC,
+    /**
+     * A port-restricted cone (plain MASQUERADE) whose router runs miniupnpd: PCP, NAT-PMP and UPnP-IGD clients on its
+     * LAN get port mappings (DNAT rules miniupnpd adds), and only mapped ports admit unsolicited inbound traffic.
+     */
+    UPNP
 }

@@ -12,6 +12,8 @@ public final class Site {
     private final InetAddress wanAddress;
     private final InetAddress routerLanAddress;
     private final InetAddress hostAddress;
+    /** miniupnpd's output on a {@link NatType#UPNP} site, else null. */
+    volatile ProcessLog upnpLog;
 
     Site(NatLab lab, String name, NatType type, String routerNamespace, String hostNamespace, InetAddress wanAddress,
             InetAddress routerLanAddress, InetAddress hostAddress) {
@@ -66,6 +68,23 @@ public final class Site {
 
     public int udpTimeout() {
         return Integer.parseInt(lab.readProc(routerNamespace, "net/netfilter/nf_conntrack_udp_timeout"));
+    }
+
+    /** The recent output of the site's miniupnpd (empty unless the site is {@link NatType#UPNP}). */
+    public java.util.List<String> upnpLog() {
+        ProcessLog l = upnpLog;
+        return l == null ? java.util.List.of() : l.lines();
+    }
+
+    /**
+     * The port-forward rules miniupnpd has installed (its legacy nat chain, {@code iptables -S} format), so a test can
+     * see a mapping appear and go; only for {@link NatType#UPNP} sites.
+     */
+    public String upnpRules() {
+        if (type != NatType.UPNP) {
+            throw new IllegalStateException(name + " is not a UPnP site");
+        }
+        return MiniUpnpd.natChain(lab, this);
     }
 
     /** Applies delay and loss on the router (see {@link Impairment}); {@link Impairment#NONE} removes them. */

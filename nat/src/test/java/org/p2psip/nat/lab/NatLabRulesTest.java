@@ -39,6 +39,8 @@ class NatLabRulesTest {
         String pr = String.join(" | ", NatLab.natRules(NatType.PORT_RESTRICTED, host, 30).stream()
                 .map(r -> String.join(" ", r)).toList());
         assertFalse(pr.contains("-j DNAT") || pr.contains("random"), pr);
+        assertEquals(NatLab.natRules(NatType.PORT_RESTRICTED, host, 30), NatLab.natRules(NatType.UPNP, host, 30),
+                "a UPnP site is port-restricted until miniupnpd adds a mapping");
         for (NatType t : NatType.values()) {
             List<List<String>> rules = NatLab.natRules(t, host, 30);
             assertEquals(List.of("-A", "FORWARD", "-i", "wan0", "-o", "lan0", "-j", "DROP"), rules.get(2),

@@ -23,6 +23,8 @@ import picocli.CommandLine.Spec;
                 PutCommand.class,
                 GetCommand.class,
                 RmCommand.class,
+                IdentityCommand.class,
+                UserCommand.class,
                 VersionCommand.class,
                 CommandLine.HelpCommand.class
         })
@@ -43,9 +45,18 @@ public final class Main implements Runnable {
                 + String.join(", ", spec.subcommands().keySet()));
     }
 
-    /** A command line with p2psip's error handling: failures print one line and exit with {@link #FAILED}. */
+    /**
+     * A command line with p2psip's error handling: failures print one line and exit with {@link #FAILED}. {@code run}'s
+     * options are also read from the environment ({@code P2PSIP_<OPTION>}) and the configuration file.
+     */
     public static CommandLine newCommandLine() {
+        return newCommandLine(System.getenv());
+    }
+
+    /** As {@link #newCommandLine()}, with {@code env} in place of the process environment (for tests and embedders). */
+    public static CommandLine newCommandLine(java.util.Map<String, String> env) {
         CommandLine cl = new CommandLine(new Main());
+        ConfigDefaults.install(cl, env);
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             PrintWriter err = cmd.getErr();
             if (ex instanceof CliException) {

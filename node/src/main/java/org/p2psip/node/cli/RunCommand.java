@@ -40,8 +40,15 @@ final class RunCommand implements Callable<Integer> {
             description = "The address the overlay's UDP socket binds (default: ${DEFAULT-VALUE}).")
     String bind;
 
-    @Option(names = "--bootstrap", paramLabel = "HOST:PORT",
-            description = "A node to join through (repeatable; the port defaults to " + Peer.DEFAULT_PORT + "). "
+    @Option(names = ConfigDefaults.CONFIG_OPTION, paramLabel = "FILE",
+            description = "The configuration file (TOML; keys are these options' long names, e.g. port = 4222). "
+                    + "Default: <data-dir>/" + ConfigDefaults.FILE_NAME + " if it exists. Every option can also be set "
+                    + "by an environment variable P2PSIP_<NAME> (e.g. P2PSIP_XMLRPC_PORT); the command line overrides "
+                    + "the environment, which overrides the file.")
+    Path config;
+
+    @Option(names = "--bootstrap", paramLabel = "HOST:PORT", split = ",",
+            description = "A node to join through (repeatable, or comma-separated; the port defaults to " + Peer.DEFAULT_PORT + "). "
                     + "Without one this node starts a new overlay. Entries naming this node itself are skipped.")
     List<String> bootstrap = new ArrayList<>();
 
@@ -64,6 +71,11 @@ final class RunCommand implements Callable<Integer> {
             description = "A token every XML-RPC request must carry, as 'Authorization: Bearer TOKEN' or '?token=TOKEN'. "
                     + "Required to bind a non-loopback address. Also read from the environment variable P2PSIP_XMLRPC_TOKEN.")
     String xmlrpcToken;
+
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "The Prometheus metrics endpoint (GET /metrics on 127.0.0.1); default the overlay port + 3 "
+                    + "(a free one, logged, with --port 0); 0 picks a free one; -1 disables it.")
+    Integer metricsPort;
 
     @Option(names = {"-v", "--verbose"}, description = "Log at debug level.")
     boolean verbose;
@@ -127,6 +139,12 @@ final class RunCommand implements Callable<Integer> {
             builder.xmlrpcPort(xmlrpcPort);
         }
         builder.xmlrpcBind(xmlrpcAddress).xmlrpcToken(token);
+        if (metricsPort != null) {
+            if (metricsPort < -1 || metricsPort > 65_535) {
+                throw usage("--metrics-port must be within 0..65535, or -1 to disable it");
+            }
+            builder.metricsPort(metricsPort);
+        }
         Peer peer = builder.build();
         Thread hook = new Thread(() -> {
             peer.close();

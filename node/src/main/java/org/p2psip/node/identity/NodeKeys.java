@@ -57,6 +57,8 @@ public final class NodeKeys {
     private final byte[] rawPublicKey;
     private final NodeId id;
 
+    private org.p2psip.storage.SigningIdentity signingIdentity;
+
     private NodeKeys(PrivateKey privateKey, PublicKey publicKey) {
         this.privateKey = privateKey;
         this.publicKey = publicKey;
@@ -199,19 +201,7 @@ public final class NodeKeys {
     }
 
     private static void writeAtomically(Path target, String content, boolean secret) throws IOException {
-        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-        Files.deleteIfExists(tmp);
-        if (secret && posix(target.getParent())) {
-            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        } else {
-            Files.createFile(tmp);
-        }
-        Files.writeString(tmp, content, StandardCharsets.US_ASCII);
-        try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target);
-        }
+        SecureFiles.write(target, content.getBytes(StandardCharsets.US_ASCII), secret);
     }
 
     /** Creates {@code dir} and its parents; a new directory gets mode 700 where the file system is POSIX. */
@@ -253,6 +243,19 @@ public final class NodeKeys {
 
     public PrivateKey privateKey() {
         return privateKey;
+    }
+
+    /**
+     * The node key as a signer of the draft's records, with a self-signed certificate (the JDK's XML-DSig cannot
+     * publish an Ed25519 key as a bare KeyValue, so the key travels in X509Data): used to register the node in the
+     * service directory. Its record owner, SHA-1 of the X.509 encoding of the key, differs from {@link #id()}.
+     */
+    public synchronized org.p2psip.storage.SigningIdentity signingIdentity() {
+        if (signingIdentity == null) {
+            signingIdentity = new org.p2psip.storage.SigningIdentity(privateKey, publicKey,
+                    java.util.List.of(SelfSigned.certificate(privateKey, publicKey, "p2psip node " + id.toHex())), null);
+        }
+        return signingIdentity;
     }
 
     /** The raw 32-byte Ed25519 public key (RFC 8032). */

@@ -46,7 +46,7 @@ import org.p2psip.storage.api.ImmutKey;
  * <li>{@code get-immut(dhtRecord)} → dhtRecords: the record's key names the value as {@code immut:sha256:<hex>}
  *     (or is the bare 160-bit digest key); returns one record with the reassembled content as base64.</li>
  * </ul>
- * {@code join}, {@code leave} and {@code lookup} (dhtService documents) are not served yet: they get a fault.
+ * The service methods {@code join}, {@code leave} and {@code lookup} (dhtService documents) are {@link ServiceGateway}'s.
  */
 public final class DraftGateway implements XmlRpcHandler {
     /** Largest document accepted (the body limit bounds it anyway). */
@@ -64,19 +64,17 @@ public final class DraftGateway implements XmlRpcHandler {
     /** Whether this gateway serves {@code method} with these parameters. */
     public static boolean serves(String method, List<Object> params) {
         return switch (method) {
-            case "put-auth", "remove-auth", "get-auth", "put-immut", "get-immut", "join", "leave", "lookup" -> true;
+            case "put-auth", "remove-auth", "get-auth", "put-immut", "get-immut" -> true;
             case "get" -> params.size() == 1;
             default -> false;
         };
     }
 
-    private record Doc(byte[] bytes, boolean base64) { }
+    /** A document parameter: its bytes, and whether it came as base64 (then answers go back as base64). */
+    record Doc(byte[] bytes, boolean base64) { }
 
     @Override
     public CompletableFuture<Object> call(String method, List<Object> p) throws XmlRpcFault {
-        if (method.equals("join") || method.equals("leave") || method.equals("lookup")) {
-            throw new XmlRpcFault(XmlRpcFault.METHOD_NOT_FOUND, method + " (dhtService) is not served by this gateway yet");
-        }
         if (p.size() != 1) {
             throw params(method + " takes one parameter, a dhtRecord document (string or base64), not " + p.size());
         }
@@ -179,11 +177,11 @@ public final class DraftGateway implements XmlRpcHandler {
         }
     }
 
-    private static Object out(String xml, boolean base64) {
+    static Object out(String xml, boolean base64) {
         return base64 ? xml.getBytes(StandardCharsets.UTF_8) : xml;
     }
 
-    private static <T> CompletableFuture<T> timed(CompletableFuture<T> f) {
+    static <T> CompletableFuture<T> timed(CompletableFuture<T> f) {
         return f.orTimeout(OpenDhtGateway.OPERATION_TIMEOUT_SECONDS, TimeUnit.SECONDS).exceptionally(e -> {
             throw new CompletionException(fault(e));
         });
@@ -199,7 +197,7 @@ public final class DraftGateway implements XmlRpcHandler {
         });
     }
 
-    private static Object failure(Throwable e) {
+    static Object failure(Throwable e) {
         Throwable c = cause(e);
         if (c instanceof XmlRpcFault f) {
             throw new CompletionException(f);
@@ -210,7 +208,7 @@ public final class DraftGateway implements XmlRpcHandler {
         throw new CompletionException(fault(c));
     }
 
-    private static XmlRpcFault fault(Throwable e) {
+    static XmlRpcFault fault(Throwable e) {
         Throwable c = cause(e);
         if (c instanceof XmlRpcFault f) {
             return f;
@@ -228,7 +226,7 @@ public final class DraftGateway implements XmlRpcHandler {
         return e;
     }
 
-    private static Doc document(Object o) throws XmlRpcFault {
+    static Doc document(Object o) throws XmlRpcFault {
         Doc d;
         if (o instanceof String s) {
             d = new Doc(s.getBytes(StandardCharsets.UTF_8), false);
@@ -243,7 +241,7 @@ public final class DraftGateway implements XmlRpcHandler {
         return d;
     }
 
-    private static XmlRpcFault params(String message) {
+    static XmlRpcFault params(String message) {
         return new XmlRpcFault(XmlRpcFault.INVALID_PARAMS, message);
     }
 }

@@ -63,7 +63,7 @@ class CliTest {
         RunCommand run = cl.getSubcommands().get("run").getCommand();
         CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> cl.execute("run",
                 "--data-dir", tmp.resolve("d").toString(), "--bind", "127.0.0.1", "--port", "0",
-                "--control-port", Integer.toString(control), "--xmlrpc-port", "0"));
+                "--control-port", Integer.toString(control), "--xmlrpc-port", "0", "--metrics-port", "0"));
         Cli status = null;
         for (int i = 0; i < 100; i++) {
             status = cli("status", "--control-port", Integer.toString(control));

@@ -26,7 +26,10 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.p2psip.node.Peer;
 import org.p2psip.node.TestSupport;
+import org.p2psip.overlay.Bytes;
 import org.p2psip.overlay.DhtValue;
+import org.p2psip.overlay.NodeId;
+import org.p2psip.storage.DhtService;
 import org.p2psip.storage.Contact;
 import org.p2psip.storage.DhtRecord;
 import org.p2psip.storage.Namespaces;
@@ -40,6 +43,7 @@ import org.p2psip.storage.ValueContent;
 import org.p2psip.storage.api.DraftDht;
 import org.p2psip.storage.api.ImmutKey;
 import org.p2psip.storage.api.ImmutableValues;
+import org.p2psip.storage.api.ServiceDirectory;
 
 /** The draft's methods through the gateways of a 3-peer loopback cluster, with Apache XML-RPC's client. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -145,16 +149,104 @@ class DraftGatewayTest {
     }
 
     @Test
-    void getIsToldApartByItsParametersAndServiceMethodsAreNotServedYet() throws Exception {
+    void getIsToldApartByItsParameters() throws Exception {
         XmlRpcException two = assertThrows(XmlRpcException.class, () -> client(0).execute("get", new Object[] {"a", "b"}));
         assertEquals(XmlRpcFault.INVALID_PARAMS, two.code);
         XmlRpcException notDoc = assertThrows(XmlRpcException.class, () -> client(0).execute("get", new Object[] {"not xml"}));
         assertEquals(XmlRpcFault.INVALID_PARAMS, notDoc.code);
-        XmlRpcException join = assertThrows(XmlRpcException.class, () -> client(0).execute("join", new Object[] {"<x/>"}));
-        assertEquals(XmlRpcFault.METHOD_NOT_FOUND, join.code);
         // OpenDHT's get still works alongside.
         Object[] res = (Object[]) client(0).execute("get", new Object[] {new byte[20], 1, new byte[0], "a"});
         assertEquals(0, ((Object[]) res[0]).length);
         assertArrayEquals(new byte[0], (byte[]) res[1]);
+    }
+
+    private static String lookupDoc(NodeId k) {
+        return RecordXml.toXml(new DhtService(Namespaces.P2P_SIP, new RecordKey(null, null, Bytes.wrap(k.toBytes())), null, null));
+    }
+
+    private String lookup(int via, NodeId k) throws Exception {
+        return (String) client(via).execute("lookup", new Object[] {lookupDoc(k)});
+    }
+
+    @Test
+    void joinLookupLeave() throws Exception {
+        NodeId host0 = ServiceDirectory.identifier(peers.get(0).keys().signingIdentity());
+        NodeId host1 = ServiceDirectory.identifier(peers.get(1).keys().signingIdentity());
+        String join0 = "<dhtService xmlns=\"" + Namespaces.DHT + "\"><namespace>" + Namespaces.P2P_SIP + "</namespace>"
+                + "<serviceHosts><serviceHost service=\"stun\">stun:192.0.2.10:3478</serviceHost>"
+                + "<serviceHost service=\"turn\">turn:192.0.2.10:3478</serviceHost></serviceHosts></dhtService>";
+        String joined = (String) client(0).execute("join", new Object[] {join0});
+        assertTrue(joined.contains("<hostIdentifier>" + host0.toHex() + "</hostIdentifier>") && joined.contains("stun:192.0.2.10:3478"), joined);
+        // base64 in, base64 out; the short namespace name is accepted.
+        String join1 = "<dhtService xmlns=\"" + Namespaces.DHT + "\"><namespace>p2p-sip</namespace><serviceHosts>"
+                + "<serviceHost service=\"presence\">sip:192.0.2.11:5060</serviceHost></serviceHosts></dhtService>";
+        byte[] joined1 = (byte[]) client(1).execute("join", new Object[] {join1.getBytes(StandardCharsets.UTF_8)});
+        assertTrue(new String(joined1, StandardCharsets.UTF_8).contains(host1.toHex()));
+        // A client with its own key registers itself with put-auth of a signed record under the service key.
+        SigningIdentity carol = identity("carol");
+        NodeId carolId = ServiceDirectory.identifier(carol);
+        DhtRecord reg = new DhtRecord(null, ServiceDirectory.serviceKey(Namespaces.P2P_SIP), new RecordValue("v",
+                Instant.now().plusSeconds(600).truncatedTo(ChronoUnit.SECONDS), carolId.toHex(), null,
+                new ValueContent.Service(new DhtService(Namespaces.P2P_SIP, null, carolId.toHex(),
+                        List.of(new DhtService.ServiceHost("turn", "turn:192.0.2.12:3478", null))))));
+        assertEquals(Boolean.TRUE, client(2).execute("put-auth", new Object[] {DraftDht.signed(reg, carol).data().utf8String()}));
+
+        // lookup(k): the host whose identifier is the first >= k, through any gateway.
+        for (int via = 0; via < 3; via++) {
+            String found = lookup(via, host0);
+            assertTrue(found.contains("<hostIdentifier>" + host0.toHex() + "</hostIdentifier>") && found.contains("turn:192.0.2.10:3478"), found);
+            assertTrue(lookup(via, host1).contains(host1.toHex()));
+            assertTrue(lookup(via, carolId).contains("turn:192.0.2.12:3478"));
+        }
+        // The key may be a name: its SHA-1 is looked up; some registered host always follows it on the ring.
+        String byName = (String) client(2).execute("lookup", new Object[] {"<dhtService xmlns=\"" + Namespaces.DHT
+                + "\"><namespace>p2p-sip</namespace><key>sip:bob@example.net</key></dhtService>"});
+        assertTrue(byName.contains("<hostIdentifier>"), byName);
+
+        // leave: true, then the host is gone from every lookup; leaving again is false.
+        assertEquals(Boolean.TRUE, client(0).execute("leave", new Object[] {"<dhtService xmlns=\"" + Namespaces.DHT
+                + "\"><namespace>p2p-sip</namespace><hostIdentifier>" + host0.toHex() + "</hostIdentifier></dhtService>"}));
+        for (int via = 0; via < 3; via++) {
+            assertTrue(!lookup(via, host0).contains(host0.toHex()), "host 0 left but is still found");
+        }
+        assertEquals(Boolean.FALSE, client(0).execute("leave", new Object[] {"<dhtService xmlns=\"" + Namespaces.DHT
+                + "\"><namespace>p2p-sip</namespace></dhtService>"}));
+        // Joining again brings it back.
+        client(0).execute("join", new Object[] {join0});
+        assertTrue(lookup(1, host0).contains(host0.toHex()));
+    }
+
+    @Test
+    void malformedServiceCallsGetFaults() throws Exception {
+        String ns = "<namespace>" + Namespaces.P2P_SIP + "</namespace>";
+        String hosts = "<serviceHosts><serviceHost service=\"stun\">stun:192.0.2.10:3478</serviceHost></serviceHosts>";
+        Object[][] calls = {
+            {"join", "not xml"},
+            {"join", "<dhtRecord xmlns=\"" + Namespaces.DHT + "\"/>"},
+            {"join", 42},
+            {"join", svc("<namespace>urn:example:other</namespace>" + hosts)},
+            {"join", svc(hosts)},
+            {"join", svc(ns)},
+            {"join", svc(ns + "<serviceHosts><serviceHost>stun:192.0.2.10:3478</serviceHost></serviceHosts>")},
+            {"join", svc(ns + "<hostIdentifier>" + "00".repeat(20) + "</hostIdentifier>" + hosts)},
+            {"join", svc(ns + "<serviceHosts>" + "<serviceHost service=\"stun\">stun:192.0.2.10</serviceHost>".repeat(17)
+                    + "</serviceHosts>")},
+            {"lookup", svc(ns)},
+            {"leave", svc("<namespace>urn:example:other</namespace>")},
+            {"leave", "<!DOCTYPE x [<!ENTITY a \"b\">]><dhtService xmlns=\"" + Namespaces.DHT + "\">&a;</dhtService>"},
+        };
+        for (Object[] c : calls) {
+            XmlRpcException e = assertThrows(XmlRpcException.class, () -> client(0).execute((String) c[0], new Object[] {c[1]}),
+                    c[0] + " " + c[1]);
+            assertEquals(XmlRpcFault.INVALID_PARAMS, e.code, c[0] + " " + c[1] + ": " + e.getMessage());
+        }
+        XmlRpcException two = assertThrows(XmlRpcException.class, () -> client(0).execute("lookup", new Object[] {svc(ns), svc(ns)}));
+        assertEquals(XmlRpcFault.INVALID_PARAMS, two.code);
+        XmlRpcException none = assertThrows(XmlRpcException.class, () -> client(0).execute("lookup", new Object[] {}));
+        assertEquals(XmlRpcFault.INVALID_PARAMS, none.code);
+    }
+
+    private static String svc(String inner) {
+        return "<dhtService xmlns=\"" + Namespaces.DHT + "\">" + inner + "</dhtService>";
     }
 }

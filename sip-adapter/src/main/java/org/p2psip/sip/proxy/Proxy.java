@@ -28,6 +28,8 @@ import org.p2psip.sip.message.SipResponse;
 import org.p2psip.sip.message.SipUri;
 import org.p2psip.sip.message.Uri;
 import org.p2psip.sip.message.Via;
+import org.p2psip.sip.offline.OfflineMessaging;
+import org.p2psip.sip.presence.PresenceAgent;
 import org.p2psip.sip.registrar.ContactBinding;
 import org.p2psip.sip.registrar.ContactStore;
 import org.p2psip.sip.registrar.Registrar;
@@ -80,6 +82,8 @@ public final class Proxy implements TransactionUser {
     private final ContactStore store;
     private final Set<String> domains;
     private final long timerCMillis;
+    private final OfflineMessaging offline;
+    private final PresenceAgent presence;
     private final String selfHost;
     private final int selfPort;
     private final String selfUri;
@@ -100,6 +104,18 @@ public final class Proxy implements TransactionUser {
     /** @param timerCMillis Timer C (§16.6 item 11): how long a proxied INVITE may ring before it is cancelled */
     public Proxy(TransactionLayer layer, SipTransport transport, Registrar registrar, ContactStore store,
             Set<String> domains, long timerCMillis) {
+        this(layer, transport, registrar, store, domains, timerCMillis, null, null);
+    }
+
+    /**
+     * @param offline  where a MESSAGE for a user with no live contact is stored (202), or null for 404/480 as for
+     *                 any request
+     * @param presence the notifier that answers SUBSCRIBE for presence itself, or null to route those like others
+     */
+    public Proxy(TransactionLayer layer, SipTransport transport, Registrar registrar, ContactStore store,
+            Set<String> domains, long timerCMillis, OfflineMessaging offline, PresenceAgent presence) {
+        this.offline = offline;
+        this.presence = presence;
         this.timerCMillis = timerCMillis;
         this.layer = layer;
         this.transport = transport;
@@ -148,6 +164,10 @@ public final class Proxy implements TransactionUser {
         if (mf.isPresent() && mf.getAsInt() == 0) {
             tooManyHops.incrementAndGet();
             tx.respond(483, "Too Many Hops");
+            return;
+        }
+        if (presence != null && presence.handles(r)) {
+            presence.onSubscribe(tx, r);
             return;
         }
         String hash = loopHash(r);
@@ -220,6 +240,10 @@ public final class Proxy implements TransactionUser {
             return;
         }
         if (bindings.isEmpty()) {
+            if (offline != null && req.isMethod(SipRequest.MESSAGE)) {
+                leaveOffline(tx, req, aor);
+                return;
+            }
             notFound.incrementAndGet();
             tx.respond(404, "Not Found");
             return;
@@ -263,6 +287,10 @@ public final class Proxy implements TransactionUser {
             }
         }
         if (branches.isEmpty()) {
+            if (offline != null && req.isMethod(SipRequest.MESSAGE)) {
+                leaveOffline(tx, req, aor);
+                return;
+            }
             unavailable.incrementAndGet();
             tx.respond(480, "Temporarily Unavailable");
             return;
@@ -275,7 +303,27 @@ public final class Proxy implements TransactionUser {
             }
             groups.get(groups.size() - 1).add(b);
         }
-        forward(tx, groups, hash);
+        forward(tx, groups, hash, aor);
+    }
+
+    /** A MESSAGE for a user with no live contact: stored encrypted for the next REGISTER (202), else 404. */
+    private void leaveOffline(ServerTransaction tx, SipRequest req, String aor) {
+        if (!offline.admit(tx.source().remote().getAddress())) {
+            SipResponse busy = tx.createResponse(503, "Service Unavailable (too many offline messages from you)");
+            tx.respond(busy.withHeaders(busy.headers().add("Retry-After", "60")));
+            return;
+        }
+        offline.leave(aor, req).whenComplete((stored, err) -> layer.execute(() -> {
+            if (err != null) {
+                LOG.info("offline message for {} not stored: {}", aor, err.toString());
+                tx.respond(480, "Temporarily Unavailable (the offline message could not be stored)");
+            } else if (stored) {
+                tx.respond(202, "Accepted");
+            } else {
+                notFound.incrementAndGet();
+                tx.respond(404, "Not Found");
+            }
+        }));
     }
 
     private static double q(ContactBinding b) {
@@ -291,7 +339,7 @@ public final class Proxy implements TransactionUser {
     }
 
     private void forward(ServerTransaction tx, SipRequest req, Target target, String hash) {
-        forward(tx, List.of(List.of(new Branch(req, target, 1.0))), hash);
+        forward(tx, List.of(List.of(new Branch(req, target, 1.0))), hash, null);
     }
 
     /**
@@ -301,11 +349,12 @@ public final class Proxy implements TransactionUser {
      * cancels the other INVITE branches, and when all branches have a final response without a 2xx the best one goes
      * up (6xx first, else the lowest class).
      */
-    private void forward(ServerTransaction tx, List<List<Branch>> groups, String hash) {
+    /** @param aor the AOR the branches are its contacts of, or null (then no offline storage on failure) */
+    private void forward(ServerTransaction tx, List<List<Branch>> groups, String hash, String aor) {
         if (tx.state() != TransactionState.TRYING && tx.state() != TransactionState.PROCEEDING) {
             return; // answered meanwhile (CANCEL during the lookup, Timer expiry): nothing to forward
         }
-        Fork fork = new Fork(tx, groups, hash);
+        Fork fork = new Fork(tx, groups, hash, aor);
         fork.startNextGroup();
         if (tx.request().isMethod(SipRequest.INVITE)) {
             pending.put(tx, fork);
@@ -350,7 +399,10 @@ public final class Proxy implements TransactionUser {
         int nextGroup;
         boolean cancelled;
 
-        Fork(ServerTransaction tx, List<List<Branch>> groups, String hash) {
+        final String aor;
+
+        Fork(ServerTransaction tx, List<List<Branch>> groups, String hash, String aor) {
+            this.aor = aor;
             this.tx = tx;
             this.groups = groups;
             this.hash = hash;
@@ -432,7 +484,13 @@ public final class Proxy implements TransactionUser {
                 if (!finalSent) {
                     finalSent = true;
                     pending.remove(tx);
-                    up(best);
+                    if (offline != null && aor != null && tx.request().isMethod(SipRequest.MESSAGE) && best != null
+                            && (best.status() == 408 || best.status() == 480)) {
+                        // every contact is gone (timeout, transport error): the message waits for the next REGISTER
+                        leaveOffline(tx, tx.request(), aor);
+                    } else {
+                        up(best);
+                    }
                 }
             }
         }
@@ -621,7 +679,7 @@ public final class Proxy implements TransactionUser {
     }
 
     /** Where to send a request for a phone's Contact: the flow its REGISTER came on, else the URI's host. */
-    private Optional<Target> deliveryTarget(SipUri contact) {
+    public Optional<Target> deliveryTarget(SipUri contact) {
         Optional<Source> flow = registrar.flow(contact.toString());
         if (flow.isPresent()) {
             return Optional.of(new Target(flow.get().transport(), flow.get().remote()));
@@ -630,7 +688,7 @@ public final class Proxy implements TransactionUser {
     }
 
     /** A target for a URI: its transport parameter (UDP by default), host and port (5060 by default). */
-    static Optional<Target> targetOf(Uri uri) {
+    public static Optional<Target> targetOf(Uri uri) {
         if (!(uri instanceof SipUri u)) {
             return Optional.empty();
         }

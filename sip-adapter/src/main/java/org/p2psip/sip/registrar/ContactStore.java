@@ -6,7 +6,8 @@ import java.util.concurrent.CompletableFuture;
 /**
  * Where bindings live: the registrar writes its own bindings, the proxy reads everyone's. Futures may complete on
  * any thread. This hides the record format, so the signed records of the storage module can replace
- * {@link DhtContactStore}'s OpenDHT-style values without touching the registrar or the proxy.
+ * OpenDHT-style values of the first version without touching the registrar or the proxy. The peer's
+ * store is {@link SignedContactStore}.
  */
 public interface ContactStore {
     /** Stores or refreshes a binding this peer registered (the key is its AOR and Contact URI). */

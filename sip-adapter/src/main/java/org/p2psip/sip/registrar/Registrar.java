@@ -43,6 +43,7 @@ public final class Registrar {
     private final Set<String> domains;
     private final Expiry expiry;
     private final LongSupplier clock;
+    private final RegistrationListener listener;
     /** What this peer knows of a binding it registered: its flow, and the Call-ID/CSeq that last changed it. */
     private record Local(Source flow, String callId, long cseq, long expiresAtMillis) {
     }
@@ -58,6 +59,13 @@ public final class Registrar {
      */
     public Registrar(DigestAuthenticator auth, ContactStore store, String path, Set<String> domains, Expiry expiry,
             LongSupplier clock) {
+        this(auth, store, path, domains, expiry, clock, RegistrationListener.NONE);
+    }
+
+    /** @param listener told after each successful REGISTER that added or refreshed bindings (offline delivery) */
+    public Registrar(DigestAuthenticator auth, ContactStore store, String path, Set<String> domains, Expiry expiry,
+            LongSupplier clock, RegistrationListener listener) {
+        this.listener = listener;
         this.auth = auth;
         this.store = store;
         this.path = path;
@@ -131,6 +139,7 @@ public final class Registrar {
             }
         }
         List<CompletableFuture<Void>> ops = new ArrayList<>();
+        List<ContactBinding> added = new ArrayList<>();
         boolean wildcard = contacts.stream().anyMatch(Contact::wildcard);
         if (wildcard) {
             if (contacts.size() != 1 || dflt != 0) {
@@ -165,6 +174,7 @@ public final class Registrar {
                         local.remove(uri);
                     }
                     ops.add(store.put(b));
+                    added.add(b);
                 }
             }
         }
@@ -196,6 +206,13 @@ public final class Registrar {
                         resp = resp.withHeaders(resp.headers().setAll(HeaderNames.PATH, pathHeaders));
                     }
                     tx.respond(resp);
+                    if (!added.isEmpty()) {
+                        try {
+                            listener.registered(aor, List.copyOf(added));
+                        } catch (RuntimeException e) {
+                            LOG.warn("registration listener failed for {}", aor, e);
+                        }
+                    }
                 });
     }
 

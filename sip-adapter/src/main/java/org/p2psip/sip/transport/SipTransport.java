@@ -81,7 +81,7 @@ public final class SipTransport implements SipSender, AutoCloseable {
 
     /** Counters, for tests and metrics. */
     public record Stats(long received, long malformed, long answeredMalformed, long keepalives, long nonSip,
-            long sendFailures, int connections) {
+            long sendFailures, int connections, long stunAnswered) {
     }
 
     private final Config config;
@@ -96,6 +96,7 @@ public final class SipTransport implements SipSender, AutoCloseable {
     private final AtomicLong answered = new AtomicLong();
     private final AtomicLong keepalives = new AtomicLong();
     private final AtomicLong nonSip = new AtomicLong();
+    private final AtomicLong stunAnswered = new AtomicLong();
     private final AtomicLong sendFailures = new AtomicLong();
     private Channel udp;
     private Channel tcpServer;
@@ -122,7 +123,7 @@ public final class SipTransport implements SipSender, AutoCloseable {
 
     private void bind() throws IOException {
         IOException last = null;
-        for (int attempt = 0; attempt < 5; attempt++) {
+        for (int attempt = 0; attempt < 20; attempt++) {
             ChannelFuture tf = serverBootstrap().bind(config.bind()).awaitUninterruptibly();
             if (!tf.isSuccess()) {
                 throw new IOException("cannot bind TCP " + config.bind() + ": " + tf.cause().getMessage(), tf.cause());
@@ -137,11 +138,20 @@ public final class SipTransport implements SipSender, AutoCloseable {
             }
             tcpServer.close().awaitUninterruptibly();
             last = new IOException("cannot bind UDP port " + port + ": " + uf.cause().getMessage(), uf.cause());
-            if (config.bind().getPort() != 0 || !(uf.cause() instanceof BindException)) {
+            if (config.bind().getPort() != 0 || !addressInUse(uf.cause())) {
                 break; // a fixed port that is taken stays taken
             }
         }
         throw last;
+    }
+
+    /**
+     * The UDP twin of the TCP port chosen is taken (by someone's ephemeral UDP socket): try another port. Epoll
+     * reports it as a {@code NativeIoException} (errno EADDRINUSE), NIO as a {@link BindException}.
+     */
+    private static boolean addressInUse(Throwable t) {
+        return t instanceof BindException
+                || (t != null && t.getMessage() != null && t.getMessage().contains("Address already in use"));
     }
 
     private Bootstrap udpBootstrap() {
@@ -174,7 +184,7 @@ public final class SipTransport implements SipSender, AutoCloseable {
 
     public Stats stats() {
         return new Stats(received.get(), malformed.get(), answered.get(), keepalives.get(), nonSip.get(),
-                sendFailures.get(), connections.size());
+                sendFailures.get(), connections.size(), stunAnswered.get());
     }
 
     @Override
@@ -329,7 +339,14 @@ public final class SipTransport implements SipSender, AutoCloseable {
                 return;
             }
             if (bytes[0] == 0 || bytes[0] == 1) {
-                nonSip.incrementAndGet(); // STUN (RFC 5626 UDP keepalive) shares the port; not handled here yet
+                // STUN shares the port (RFC 5626 keepalives): a Binding request is answered, anything else dropped
+                var answer = StunKeepalives.answer(bytes, packet.sender());
+                if (answer.isPresent()) {
+                    stunAnswered.incrementAndGet();
+                    ctx.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(answer.get()), packet.sender()));
+                } else {
+                    nonSip.incrementAndGet();
+                }
                 return;
             }
             SipMessage m;

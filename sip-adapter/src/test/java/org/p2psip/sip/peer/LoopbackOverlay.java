@@ -11,10 +11,17 @@ import org.p2psip.overlay.NodeId;
 import org.p2psip.overlay.OverlayConfig;
 import org.p2psip.overlay.OverlayNode;
 import org.p2psip.overlay.link.UdpLinkLayer;
-import org.p2psip.overlay.store.SecretHashPolicy;
+import org.p2psip.overlay.store.StoragePolicy;
 import org.p2psip.overlay.wire.WireCodec;
+import org.p2psip.storage.NameOwners;
+import org.p2psip.storage.SignedRecordPolicy;
+import org.p2psip.storage.api.DraftPolicy;
 
-/** A few real overlay nodes on UDP at 127.0.0.1 in this JVM, joined through the first. */
+/**
+ * A few real overlay nodes on UDP at 127.0.0.1 in this JVM, joined through the first. Every node runs the storage
+ * module's verifying policy ({@link DraftPolicy} over {@link SignedRecordPolicy} in tofu mode, each node with its own
+ * registry of name owners), as a deployment does: unsigned values, bad signatures and takeovers are refused.
+ */
 final class LoopbackOverlay implements AutoCloseable {
     static final OverlayConfig LOOPBACK = OverlayConfig.defaults()
             .withRateLimit(0, OverlayConfig.SourceKey.ENDPOINT)
@@ -24,12 +31,17 @@ final class LoopbackOverlay implements AutoCloseable {
     final List<OverlayNode> nodes = new ArrayList<>();
 
     LoopbackOverlay(int count, long seed) throws Exception {
+        this(count, seed, () -> DraftPolicy.of(SignedRecordPolicy.tofu(NameOwners.inMemory())));
+    }
+
+    /** With each node's storage policy from {@code policies} (e.g. {@code ca} mode). */
+    LoopbackOverlay(int count, long seed, java.util.function.Supplier<StoragePolicy> policies) throws Exception {
         Random rnd = new Random(seed);
         WireCodec codec = new WireCodec();
         for (int i = 0; i < count; i++) {
             UdpLinkLayer link = UdpLinkLayer.bind(group, new InetSocketAddress("127.0.0.1", 0),
                     LOOPBACK.maxDatagramBytes()).get(10, TimeUnit.SECONDS);
-            OverlayNode n = new OverlayNode(NodeId.random(rnd), link, LOOPBACK, new SecretHashPolicy(), codec,
+            OverlayNode n = new OverlayNode(NodeId.random(rnd), link, LOOPBACK, policies.get(), codec,
                     new Random(rnd.nextLong())).start();
             List<InetSocketAddress> boot = nodes.isEmpty() ? List.of() : List.of(nodes.get(0).contact().address());
             CompletableFuture<Integer> joined = n.join(boot);

@@ -1,6 +1,7 @@
 package org.p2psip.sip.peer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.InputStream;
@@ -14,13 +15,27 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.security.KeyPair;
+import java.time.Instant;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import org.p2psip.overlay.Bytes;
+import org.p2psip.overlay.DhtValue;
 import org.p2psip.overlay.NodeId;
+import org.p2psip.sip.identity.UserCertificates;
+import org.p2psip.storage.CertificateNames;
+import org.p2psip.storage.Contact;
+import org.p2psip.storage.DhtRecord;
+import org.p2psip.storage.PrivateKeyRecord;
+import org.p2psip.storage.ResourceName;
+import org.p2psip.storage.SigningIdentity;
+import org.p2psip.storage.ValueContent;
+import org.p2psip.storage.api.DraftDht;
 import org.p2psip.sip.SipPeer;
 import org.p2psip.sip.registrar.DigestAccounts;
 import org.p2psip.sip.testing.Prerequisites;
@@ -36,10 +51,10 @@ import org.p2psip.sip.testing.Prerequisites;
 class SippAcrossPeersTest {
     static final String DOMAIN = "p2p.test";
     static final DigestAccounts ACCOUNTS = DigestAccounts.of(Map.of("alice", "alice-secret", "bob", "bob-secret",
-            "carol", "carol-secret"));
+            "carol", "carol-secret", "dave", "dave-secret", "erin", "erin-secret"));
 
     @TempDir
-    Path dir;
+    static Path dir;
     LoopbackOverlay overlay;
     SipPeer peer1;
     SipPeer peer2;
@@ -50,11 +65,17 @@ class SippAcrossPeersTest {
         overlay = new LoopbackOverlay(3, 6);
         InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
         // sipp 3.6 answers only MD5 challenges; SHA-256 is covered by DigestAuthenticatorTest.
-        peer1 = SipPeer.start(SipPeer.Config.of(any, DOMAIN, ACCOUNTS).withAlgorithms(List.of("MD5")),
-                overlay.node(0));
-        peer2 = SipPeer.start(SipPeer.Config.of(any, DOMAIN, ACCOUNTS).withAlgorithms(List.of("MD5")),
-                overlay.node(1));
+        peer1 = SipPeer.start(config(any, "peer1"), overlay.node(0));
+        peer2 = SipPeer.start(config(any, "peer2"), overlay.node(1));
     }
+
+    /** Each peer its own data directory; a cheap Argon2id for the users' private: records (the test's speed). */
+    SipPeer.Config config(InetSocketAddress bind, String name) {
+        return SipPeer.Config.of(bind, DOMAIN, ACCOUNTS).withAlgorithms(List.of("MD5")).withDataDir(dir.resolve(name))
+                .withKeyKdf(TEST_KDF);
+    }
+
+    static final PrivateKeyRecord.KdfParams TEST_KDF = new PrivateKeyRecord.KdfParams(1024, 1, 1);
 
     @AfterAll
     void stop() {
@@ -140,16 +161,182 @@ class SippAcrossPeersTest {
         assertAllSucceeded(await(p, "register_auth.xml", port), 1, "REGISTER " + user);
     }
 
+    /** A socket standing for mallory's phone: counts what reaches it. */
+    static final class Listener implements AutoCloseable {
+        final DatagramSocket socket;
+        volatile int receivedPackets;
+        final Thread thread;
+
+        Listener() throws Exception {
+            socket = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+            thread = new Thread(() -> {
+                byte[] buf = new byte[65535];
+                while (!socket.isClosed()) {
+                    try {
+                        socket.receive(new java.net.DatagramPacket(buf, buf.length));
+                        receivedPackets++;
+                    } catch (Exception e) {
+                        return;
+                    }
+                }
+            });
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        int port() {
+            return socket.getLocalPort();
+        }
+
+        @Override
+        public void close() {
+            socket.close();
+        }
+    }
+
+    Listener mallory;
+
+    /**
+     * Mallory tries to add her phone to bob's contacts: a record for sip:bob signed by another key (with a
+     * certificate naming bob) is refused by every storing node (tofu: bob's key owns him), and so is bob's own
+     * record altered to point at her. The lookup still finds only bob's genuine contact.
+     */
+    void refuseForgeries(int bobPort) throws Exception {
+        mallory = new Listener();
+        String bob = "bob@" + DOMAIN;
+        KeyPair kp = UserCertificates.newKeyPair();
+        SigningIdentity forger = SigningIdentity.of(kp, List.of(UserCertificates.selfSigned(bob, kp)), bob);
+        Contact fake = new Contact("sip:bob@127.0.0.1:" + mallory.port(), null, null, null, null, "1.0", null,
+                List.of(peer1.proxy().selfUri()), null);
+        DraftDht dht = new DraftDht(overlay.node(2));
+        var refused = assertThrows(ExecutionException.class, () -> dht.putAuth(DhtRecord.of(ResourceName.sip(bob),
+                Instant.now().plusSeconds(3600), "forged", new ValueContent.Contacts(List.of(fake))), forger)
+                .get(10, TimeUnit.SECONDS));
+        assertTrue(String.valueOf(refused.getCause().getMessage()).contains("NOT_ENTITLED"), refused.toString());
+
+        var genuine = dht.get(ResourceName.sip(bob)).get(10, TimeUnit.SECONDS);
+        assertEquals(1, genuine.size());
+        DhtValue v = genuine.get(0).value();
+        String altered = v.data().utf8String().replace("127.0.0.1:" + bobPort, "127.0.0.1:" + mallory.port());
+        assertTrue(!altered.equals(v.data().utf8String()), "the contact's port is in the record");
+        var tampered = assertThrows(ExecutionException.class, () -> overlay.node(2).put(ResourceName.sip(bob).key(),
+                new DhtValue(v.owner(), v.nonce(), Bytes.utf8(altered), v.expiresAtMillis() + 1000))
+                .get(10, TimeUnit.SECONDS));
+        assertTrue(String.valueOf(tampered.getCause().getMessage()).contains("BAD_SIGNATURE"), tampered.toString());
+
+        var after = dht.get(ResourceName.sip(bob)).get(10, TimeUnit.SECONDS);
+        assertEquals(1, after.size(), "only bob's own record");
+        assertEquals(genuine.get(0).value().data(), after.get(0).value().data());
+    }
+
+    /** Polls {@code check} until it holds or 20 s passed. */
+    static void eventually(String what, java.util.function.BooleanSupplier check) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!check.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within 20 s: " + what);
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    List<DraftDht.SignedValue> offlineRecords(String user) {
+        return new DraftDht(overlay.node(2)).get(ResourceName.offline(user + "@" + DOMAIN)).join();
+    }
+
+    /**
+     * dave registers once (his certificate is published) and leaves; alice's MESSAGEs to him get 202 and are stored
+     * encrypted under offline:dave (the storing nodes hold no plaintext); dave registers at the other peer, whose
+     * phone then receives each MESSAGE with its original text and answers 200, and the records are removed.
+     */
+    @Test
+    void offlineMessageIsStoredThenDeliveredOnRegister() throws Exception {
+        int davePort = freeUdpPort();
+        int alicePort = freeUdpPort();
+        long runs = peer1.offline().orElseThrow().stats().runs();
+        register("dave", "dave-secret", peer1, davePort);
+        // the delivery run this REGISTER starts finds nothing yet; let it finish before messages are left
+        eventually("peer 1's delivery run for dave", () -> peer1.offline().orElseThrow().stats().runs() > runs);
+        Process p = sipp("unregister_auth.xml", peer1, davePort, 1, "-s", "dave", "-au", "dave", "-ap", "dave-secret");
+        assertAllSucceeded(await(p, "unregister_auth.xml", davePort), 1, "unREGISTER dave");
+
+        int messages = 2;
+        Result left = await(sipp("uac_message_offline.xml", peer1, alicePort, messages, "-s", "dave",
+                "-key", "caller", "alice"), "uac_message_offline.xml", alicePort);
+        assertAllSucceeded(left, messages, "MESSAGE to offline dave: 202");
+        List<DraftDht.SignedValue> stored = offlineRecords("dave");
+        assertEquals(messages, stored.size(), "one encrypted offline: record per message");
+        for (DraftDht.SignedValue v : stored) {
+            assertTrue(v.content() instanceof ValueContent.Encrypted, v.content().toString());
+            assertTrue(!v.value().data().utf8String().contains("Offline hello"), "the storing nodes cannot read it");
+        }
+
+        int davePhone = freeUdpPort();
+        register("dave", "dave-secret", peer2, davePhone);
+        Result delivered = await(sipp("uas_message_offline.xml", null, davePhone, messages),
+                "uas_message_offline.xml", davePhone);
+        assertAllSucceeded(delivered, messages, "dave's phone received the offline MESSAGEs");
+        eventually("the offline records are removed after the 200s", () -> offlineRecords("dave").isEmpty());
+        var stats = peer2.offline().orElseThrow().stats();
+        assertEquals(messages, stats.delivered(), stats.toString());
+        assertEquals(messages, stats.removed(), stats.toString());
+        assertEquals(messages, peer1.offline().orElseThrow().stats().stored());
+    }
+
+    /**
+     * alice (at peer 1) watches erin's presence: 202 and an immediate NOTIFY closed, an encrypted watcher record
+     * under subscribe:presence:erin; erin registers at peer 2 → peer 1's listen on erin's contact key fires →
+     * NOTIFY open; erin unregisters → NOTIFY closed; alice unsubscribes → 200, NOTIFY terminated, record removed.
+     */
+    @Test
+    void presenceNotifiesRegistrationChanges() throws Exception {
+        int erinPort = freeUdpPort();
+        int alicePort = freeUdpPort();
+        // erin has registered before, so her certificate is published (watcher records are encrypted to it)
+        register("erin", "erin-secret", peer2, erinPort);
+        Process p = sipp("unregister_auth.xml", peer2, erinPort, 1, "-s", "erin", "-au", "erin", "-ap", "erin-secret");
+        assertAllSucceeded(await(p, "unregister_auth.xml", erinPort), 1, "unREGISTER erin");
+
+        var presence = peer1.presence().orElseThrow();
+        long open0 = presence.stats().notifiesOpen();
+        long closed0 = presence.stats().notifiesClosed();
+        Process watcher = sipp("uac_subscribe_presence.xml", peer1, alicePort, 1, "-s", "erin", "-key", "caller", "alice");
+        eventually("the first NOTIFY (closed)", () -> presence.stats().notifiesClosed() >= closed0 + 1);
+        eventually("the watcher record is stored", () -> presence.stats().watcherRecords() >= 1);
+        var records = new DraftDht(overlay.node(2)).get(ResourceName.subscribe("presence", "erin@" + DOMAIN)).join();
+        assertEquals(1, records.size(), "one watcher record");
+        assertTrue(records.get(0).content() instanceof ValueContent.Encrypted, records.get(0).content().toString());
+        assertTrue(!records.get(0).value().data().utf8String().contains("alice"), "the watcher is encrypted");
+
+        register("erin", "erin-secret", peer2, erinPort);
+        eventually("NOTIFY open after erin registered", () -> presence.stats().notifiesOpen() >= open0 + 1);
+        p = sipp("unregister_auth.xml", peer2, erinPort, 1, "-s", "erin", "-au", "erin", "-ap", "erin-secret");
+        assertAllSucceeded(await(p, "unregister_auth.xml", erinPort), 1, "unREGISTER erin");
+        Result watched = await(watcher, "uac_subscribe_presence.xml", alicePort);
+        assertAllSucceeded(watched, 1, "watcher: 202, NOTIFY closed, open, closed, unsubscribe, NOTIFY terminated");
+        assertEquals(open0 + 1, presence.stats().notifiesOpen(), presence.stats().toString());
+        assertEquals(closed0 + 3, presence.stats().notifiesClosed(), presence.stats().toString());
+        eventually("the watcher record is removed", () -> new DraftDht(overlay.node(2))
+                .get(ResourceName.subscribe("presence", "erin@" + DOMAIN)).join().isEmpty());
+        assertEquals(0, presence.stats().active());
+    }
+
     @Test
     void registerWithDigestOverTcp() throws Exception {
         int port = freeUdpPort();
         Process p = sipp("t1", "register_auth.xml", peer2, port, 1, "-s", "carol", "-au", "carol", "-ap",
                 "carol-secret");
         assertAllSucceeded(await(p, "register_auth.xml", port), 1, "REGISTER carol over TCP");
-        var values = overlay.node(0).get(NodeId.ofName("sip:carol@" + DOMAIN)).get(10, TimeUnit.SECONDS);
+        var values = new DraftDht(overlay.node(0)).get(ResourceName.sip("carol@" + DOMAIN)).get(10, TimeUnit.SECONDS);
         assertEquals(1, values.size());
-        assertTrue(values.get(0).data().utf8String().contains("path=" + peer2.proxy().selfUri()),
-                values.get(0).data().utf8String());
+        var contacts = ((ValueContent.Contacts) values.get(0).content()).contacts();
+        assertEquals(List.of(peer2.proxy().selfUri()), contacts.get(0).path(), "the contact is reached through peer 2");
+        assertTrue(CertificateNames.bindsUser(values.get(0).record().chain().get(0), "carol@" + DOMAIN),
+                "signed with carol's certificate");
+        assertTrue(Files.exists(dir.resolve("peer2/sip-keys/carol@" + DOMAIN + ".key")), "carol's key is kept by peer 2");
+        var cert = new DraftDht(overlay.node(2)).get(ResourceName.certificate("carol@" + DOMAIN)).get(10, TimeUnit.SECONDS);
+        assertEquals(1, cert.size(), "carol's certificate is published");
+        assertEquals(values.get(0).writer(), cert.get(0).writer(), "by the same key");
     }
 
     @Test
@@ -160,6 +347,7 @@ class SippAcrossPeersTest {
         register("alice", "alice-secret", peer1, alicePort);
         assertEquals(1, overlay.node(2).get(NodeId.ofName("sip:bob@" + DOMAIN)).get(10, TimeUnit.SECONDS).size(),
                 "bob's binding is one value in the DHT");
+        refuseForgeries(bobPort);
 
         int calls = 3;
         Process callee = sipp("uas_call.xml", null, bobPort, calls);
@@ -169,6 +357,8 @@ class SippAcrossPeersTest {
         Result answered = await(callee, "uas_call.xml", bobPort);
         assertAllSucceeded(caller, calls, "caller");
         assertAllSucceeded(answered, calls, "callee");
+        assertEquals(0, mallory.receivedPackets, "nothing reached the forged contact");
+        mallory.close();
 
         Process receiver = sipp("uas_message.xml", null, bobPort, calls);
         Thread.sleep(300);

@@ -24,30 +24,45 @@ import org.p2psip.sip.message.SipParser;
 import org.p2psip.sip.message.SipRequest;
 import org.p2psip.sip.message.SipResponse;
 import org.p2psip.sip.registrar.ContactBinding;
-import org.p2psip.sip.registrar.DhtContactStore;
-import org.p2psip.sip.registrar.DhtContactStoreTestAccess;
+import java.util.Optional;
+import org.p2psip.sip.identity.UserIdentities;
+import org.p2psip.sip.registrar.SignedContactStore;
+import org.p2psip.sip.testing.PolicyMemoryDht;
+import org.p2psip.storage.NameOwners;
+import org.p2psip.storage.PrivateKeyRecord;
+import org.p2psip.storage.SignedRecordPolicy;
+import org.p2psip.storage.api.DraftDht;
+import org.p2psip.storage.api.DraftPolicy;
 import org.p2psip.sip.registrar.DigestAccounts;
 import org.p2psip.sip.registrar.DigestAuthenticator;
 
 /**
- * One peer (registrar and proxy) over an in-memory DHT, driven with raw SIP from UDP sockets: digest REGISTER,
+ * One peer (registrar and proxy) over an in-memory DHT applying the storage module's {@code DraftPolicy} (bindings
+ * are signed contact records), driven with raw SIP from UDP sockets: digest REGISTER,
  * several devices, refresh, removal, 423, and the proxy's 404 (unknown AOR, foreign target), 480, 483, 482.
  */
 class PeerOverUdpTest {
     static final String DOMAIN = "p2p.test";
     final AtomicLong now = new AtomicLong(System.currentTimeMillis());
-    DhtContactStoreTestAccess.Memory dht;
-    DhtContactStore store;
+    PolicyMemoryDht dht;
+    SignedContactStore store;
+    UserIdentities testUsers;
     SipPeer peer;
     DatagramSocket phone;
     int port;
 
     @BeforeEach
     void start() throws Exception {
-        dht = DhtContactStoreTestAccess.memory(now);
-        store = new DhtContactStore(dht);
+        // the storage module's verifying policy, as on the overlay; the peer signs bob's bindings with bob's key
+        dht = new PolicyMemoryDht(DraftPolicy.of(SignedRecordPolicy.tofu(NameOwners.inMemory())), now::get);
         peer = SipPeer.start(SipPeer.Config.of(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), DOMAIN,
-                DigestAccounts.of(Map.of("bob", "secret"))).withTimerC(700), store);
+                DigestAccounts.of(Map.of("bob", "secret"))).withTimerC(700)
+                .withKeyKdf(new PrivateKeyRecord.KdfParams(1024, 1, 1)), dht);
+        // bindings of other users, stored directly by the test, signed with their own keys
+        DraftDht draft = new DraftDht(dht);
+        testUsers = new UserIdentities(draft, null, u -> Optional.empty(), new PrivateKeyRecord.KdfParams(1024, 1, 1),
+                System::currentTimeMillis);
+        store = new SignedContactStore(draft, testUsers, System::currentTimeMillis);
         phone = new DatagramSocket(0, InetAddress.getLoopbackAddress());
         phone.setSoTimeout(5000);
         port = phone.getLocalPort();
@@ -57,6 +72,7 @@ class PeerOverUdpTest {
     void stop() {
         phone.close();
         peer.close();
+        testUsers.close();
     }
 
     SipResponse send(String text) throws Exception {
@@ -182,6 +198,70 @@ class PeerOverUdpTest {
                 + "Content-Type: text/plain\nContent-Length: 2\n\nhi";
     }
 
+    /**
+     * An offline: value bob's key cannot open (encrypted to another key) neither blocks the delivery of a genuine
+     * message nor is removed by it; the genuine one reaches the phone and is removed after its 200.
+     */
+    @Test
+    void anUnreadableOfflineValueIsSkipped() throws Exception {
+        String contact = "Contact: <sip:bob@127.0.0.1:" + port + ">\n";
+        assertEquals(200, authedRegister(1, contact, "600", "MD5").status()); // bob's certificate is published
+        var offline = peer.offline().orElseThrow();
+        long deadline0 = System.nanoTime() + 20_000_000_000L;
+        while (offline.stats().runs() < 1 && System.nanoTime() < deadline0) { // its (empty) delivery run is over
+            Thread.sleep(20);
+        }
+        assertEquals(1, offline.stats().runs());
+        assertEquals(200, authedRegister(3, contact, "0", "MD5").status());
+
+        DraftDht draft = new DraftDht(dht);
+        java.security.KeyPair stranger = org.p2psip.sip.identity.UserCertificates.newKeyPair();
+        new org.p2psip.storage.api.OfflineMessages(draft).leave("bob@" + DOMAIN, stranger.getPublic(), "someone",
+                org.p2psip.storage.RecordCrypto.TYPE_OFFLINE_TEXT, "not for bob".getBytes(StandardCharsets.UTF_8),
+                testUsers.peerWriter(), java.time.Instant.now().plusSeconds(600), "junk").join();
+        assertEquals(202, send(message("sip:bob@" + DOMAIN, 70, null)).status());
+        org.p2psip.overlay.NodeId offlineKey = org.p2psip.storage.ResourceName.offline("bob@" + DOMAIN).key();
+        assertEquals(2, dht.get(offlineKey).join().size());
+
+        assertEquals(200, authedRegister(5, contact, "600", "MD5").status());
+        DatagramPacket p = new DatagramPacket(new byte[65535], 65535);
+        phone.receive(p);
+        SipRequest delivered = (SipRequest) new SipParser().parseDatagram(p.getData(), 0, p.getLength());
+        assertEquals(SipRequest.MESSAGE, delivered.method());
+        assertEquals("hi", delivered.bodyText());
+        assertEquals("sip:alice@" + DOMAIN, delivered.from().uri().toString());
+        byte[] ok = SipResponse.forRequest(delivered, 200, "OK").encode();
+        phone.send(new DatagramPacket(ok, ok.length, p.getSocketAddress()));
+
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (dht.get(offlineKey).join().size() != 1 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        var left = dht.get(offlineKey).join();
+        assertEquals(1, left.size(), "the genuine message is removed, the unreadable one stays");
+        assertEquals(org.p2psip.overlay.Bytes.utf8("junk"), left.get(0).nonce());
+        var stats = peer.offline().orElseThrow().stats();
+        assertEquals(1, stats.delivered());
+        assertEquals(1, stats.removed());
+        assertEquals(1, stats.failed(), "the unreadable value is counted");
+    }
+
+    @Test
+    void offlineMessagesFromOneSourceAreRateLimited() throws Exception {
+        store.put(new ContactBinding("sip:carol@" + DOMAIN, "<sip:carol@10.0.0.3:5060>", null,
+                "sip:0.0.0.0:5060;lr", now.get() + 60_000)).join(); // unreachable: MESSAGEs are stored
+        int limit = org.p2psip.sip.offline.OfflineMessaging.MAX_PER_MINUTE_PER_SOURCE;
+        for (int i = 0; i < limit; i++) {
+            assertEquals(202, send(message("sip:carol@" + DOMAIN, 70, null)).status(), "message " + i);
+        }
+        SipResponse refused = send(message("sip:carol@" + DOMAIN, 70, null));
+        assertEquals(503, refused.status());
+        assertEquals("60", refused.headers().first("Retry-After").orElseThrow());
+        var stats = peer.offline().orElseThrow().stats();
+        assertEquals(limit, stats.stored());
+        assertEquals(1, stats.refused());
+    }
+
     @Test
     void proxyAnswers404480483And482() throws Exception {
         assertEquals(404, send(message("sip:nobody@" + DOMAIN, 70, null)).status());
@@ -193,7 +273,16 @@ class PeerOverUdpTest {
         // a binding whose peer cannot be reached (a wildcard address is never sent to)
         store.put(new ContactBinding("sip:carol@" + DOMAIN, "<sip:carol@10.0.0.3:5060>", null,
                 "sip:0.0.0.0:5060;lr", now.get() + 60_000)).join();
-        assertEquals(480, send(message("sip:carol@" + DOMAIN, 70, null)).status());
+        assertEquals(480, send(message("sip:carol@" + DOMAIN, 70, null).replace("MESSAGE", "OPTIONS")).status());
+        // a MESSAGE for her is stored for her next REGISTER instead (her certificate is published)
+        assertEquals(202, send(message("sip:carol@" + DOMAIN, 70, null)).status());
+        assertEquals(1, peer.offline().orElseThrow().stats().stored());
+        // a live binding whose phone is gone (its TCP port refuses): the forwarded MESSAGE fails (480), so it is
+        // stored too
+        store.put(new ContactBinding("sip:carol@" + DOMAIN, "<sip:carol@127.0.0.1:9;transport=tcp>", null,
+                peer.proxy().selfUri(), now.get() + 60_000)).join();
+        assertEquals(202, send(message("sip:carol@" + DOMAIN, 70, null)).status());
+        assertEquals(2, peer.offline().orElseThrow().stats().stored());
 
         // a request that already went through us in the same routing state: loop
         String text = message("sip:nobody@" + DOMAIN, 70, null);

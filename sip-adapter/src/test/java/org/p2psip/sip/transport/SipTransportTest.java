@@ -73,6 +73,36 @@ class SipTransportTest {
     }
 
     @Test
+    void stunBindingKeepalivesAreAnsweredOnTheSipPort() throws Exception {
+        try (DatagramSocket phone = new DatagramSocket(0, LO)) {
+            phone.setSoTimeout(5000);
+            org.p2psip.nat.stun.StunMessage req = org.p2psip.nat.stun.StunMessage.bindingRequest().build();
+            byte[] wire = org.p2psip.nat.stun.StunCodec.encode(req,
+                    org.p2psip.nat.stun.StunCodec.EncodeOptions.fingerprinted());
+            phone.send(new DatagramPacket(wire, wire.length, transport.localAddress()));
+            DatagramPacket p = new DatagramPacket(new byte[1500], 1500);
+            phone.receive(p);
+            org.p2psip.nat.stun.StunMessage resp = org.p2psip.nat.stun.StunCodec.decode(
+                    java.util.Arrays.copyOf(p.getData(), p.getLength()));
+            assertEquals(org.p2psip.nat.stun.StunClass.SUCCESS_RESPONSE, resp.messageClass());
+            assertEquals(req.transactionId(), resp.transactionId());
+            assertEquals(new InetSocketAddress(LO, phone.getLocalPort()),
+                    resp.get(org.p2psip.nat.stun.StunAttribute.XorMappedAddress.class).orElseThrow().address(),
+                    "the phone learns its address as the registrar sees it");
+
+            // junk that starts like STUN is dropped and counted, and SIP on the port still works
+            byte[] junk = {0, 1, 0, 4, 1, 2, 3, 4};
+            phone.send(new DatagramPacket(junk, junk.length, transport.localAddress()));
+            byte[] sip = options("SIP/2.0/UDP 127.0.0.1:" + phone.getLocalPort() + ";branch=z9hG4bKafterstun",
+                    "stun@test", "", "").getBytes(StandardCharsets.UTF_8);
+            phone.send(new DatagramPacket(sip, sip.length, transport.localAddress()));
+            assertEquals("stun@test", next().message().callId());
+            assertEquals(1, transport.stats().stunAnswered());
+            assertEquals(1, transport.stats().nonSip());
+        }
+    }
+
+    @Test
     void aTenKibDatagramIsReadWhole() throws Exception {
         String body = "x".repeat(10 * 1024);
         byte[] bytes = options("SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKbig", "big@test", "", body)

@@ -1,0 +1,150 @@
+package org.p2psip.nat.ice;
+
+import java.beans.PropertyChangeEvent;
+import java.beans.PropertyChangeListener;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.ice4j.ice.Agent;
+import org.ice4j.ice.CandidatePair;
+import org.ice4j.ice.CandidatePairState;
+import org.ice4j.ice.CandidateType;
+import org.ice4j.ice.IceMediaStream;
+import org.ice4j.ice.RelayedCandidate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The controlling agent's nomination (ice4j's own is switched off with {@code NominationStrategy.NONE}): the first
+ * valid direct pair (host, server- or peer-reflexive at both ends) is nominated at once; a valid relayed pair only
+ * when every direct pair has failed or after a grace time without a valid direct one. When a nominated pair's check
+ * fails, the next valid pair is nominated (a lost nomination must not leave the agent waiting for ever). ice4j's
+ * {@code NOMINATE_FIRST_HOST_OR_REFLEXIVE_VALID} does the same with a fixed 800 ms grace, which a loaded machine
+ * can exceed while two NATs are still being punched; the grace here is {@link IceConfig#relayGrace()}.
+ */
+final class DirectFirstNominator implements PropertyChangeListener {
+    private static final Logger LOG = LoggerFactory.getLogger(DirectFirstNominator.class);
+
+    private final Agent agent;
+    private final IceMediaStream stream;
+    private final ScheduledExecutorService timer;
+    private final long graceMillis;
+    /** The first relayed pair that became valid. */
+    private CandidatePair relayed;
+    private boolean graceOver;
+    /** Direct pairs that became valid, in that order. */
+    private final List<CandidatePair> validDirect = new ArrayList<>();
+    /** The pair nominated last; null before, or after its nomination check failed. */
+    private CandidatePair nominee;
+
+    private DirectFirstNominator(Agent agent, IceMediaStream stream, ScheduledExecutorService timer, long graceMillis) {
+        this.agent = agent;
+        this.stream = stream;
+        this.timer = timer;
+        this.graceMillis = graceMillis;
+    }
+
+    /** Installs the nominator on a controlling agent's stream; call before the checks start. */
+    static void install(Agent agent, IceMediaStream stream, ScheduledExecutorService timer, long graceMillis) {
+        stream.addPairChangeListener(new DirectFirstNominator(agent, stream, timer, graceMillis));
+    }
+
+    static boolean isRelayed(CandidatePair p) {
+        return p.getLocalCandidate() instanceof RelayedCandidate
+                || p.getLocalCandidate().getType() == CandidateType.RELAYED_CANDIDATE
+                || p.getRemoteCandidate().getType() == CandidateType.RELAYED_CANDIDATE;
+    }
+
+    @Override
+    public void propertyChange(PropertyChangeEvent e) {
+        if (!(e.getSource() instanceof CandidatePair pair)) {
+            return;
+        }
+        String name = e.getPropertyName();
+        // Read outside this object's lock: ice4j may fire events while holding the check list's.
+        boolean allDirectFailed = allDirectPairsFailed();
+        CandidatePair choice;
+        synchronized (this) {
+            if (IceMediaStream.PROPERTY_PAIR_VALIDATED.equals(name)) {
+                if (isRelayed(pair)) {
+                    if (relayed == null) {
+                        relayed = pair;
+                        timer.schedule(this::graceOver, graceMillis, TimeUnit.MILLISECONDS);
+                    }
+                } else if (!validDirect.contains(pair)) {
+                    validDirect.add(pair);
+                }
+            } else if (IceMediaStream.PROPERTY_PAIR_STATE_CHANGED.equals(name)
+                    && e.getNewValue() == CandidatePairState.FAILED) {
+                validDirect.remove(pair);
+                if (pair == nominee) {
+                    LOG.debug("the nominated pair {} failed; choosing another", pair.toShortString());
+                    nominee = null;
+                }
+            } else {
+                return;
+            }
+            choice = choose(allDirectFailed);
+        }
+        nominate(choice);
+    }
+
+    private void graceOver() {
+        CandidatePair choice;
+        synchronized (this) {
+            graceOver = true;
+            choice = choose(false);
+        }
+        nominate(choice);
+    }
+
+    /**
+     * The pair to nominate now, or null: nothing while a nominee's check runs; else the first valid direct pair; else
+     * the relayed pair once the grace time is over or no direct pair can succeed any more. Called under this object's
+     * lock, which must never wait for the check list's.
+     */
+    private CandidatePair choose(boolean allDirectFailed) {
+        if (nominee != null) {
+            return null;
+        }
+        for (CandidatePair p : validDirect) {
+            if (p.getState() != CandidatePairState.FAILED) {
+                nominee = p;
+                LOG.debug("nominating the direct pair {}", p.toShortString());
+                return p;
+            }
+        }
+        if (relayed != null && relayed.getState() != CandidatePairState.FAILED && (graceOver || allDirectFailed)) {
+            nominee = relayed;
+            LOG.debug("nominating the relayed pair {} ({})", relayed.toShortString(),
+                    graceOver ? "no direct pair within " + graceMillis + " ms" : "every direct pair failed");
+            return relayed;
+        }
+        return null;
+    }
+
+    private boolean allDirectPairsFailed() {
+        List<CandidatePair> pairs;
+        synchronized (stream.getCheckList()) {
+            pairs = new ArrayList<>(stream.getCheckList());
+        }
+        for (CandidatePair p : pairs) {
+            if (!isRelayed(p) && p.getState() != CandidatePairState.FAILED) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void nominate(CandidatePair pair) {
+        if (pair == null) {
+            return;
+        }
+        try {
+            agent.nominate(pair);
+        } catch (RuntimeException e) {
+            LOG.debug("ice4j refused to nominate {}: {}", pair.toShortString(), e.toString());
+        }
+    }
+}

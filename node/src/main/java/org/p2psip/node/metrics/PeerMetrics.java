@@ -1,0 +1,153 @@
+package org.p2psip.node.metrics;
+
+import io.prometheus.metrics.config.EscapingScheme;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.ToDoubleFunction;
+import org.p2psip.overlay.Contact;
+import org.p2psip.overlay.NodeStatus;
+import org.p2psip.overlay.OverlayNode;
+import org.p2psip.overlay.OverlayObserver;
+import org.p2psip.overlay.OverlayStats;
+
+/**
+ * A peer's metrics in the Prometheus text format. Gauges and counters read the overlay's own state and counters
+ * ({@link NodeStatus}, {@link OverlayStats}) when scraped; lookups reach the histograms through the overlay's
+ * {@link OverlayObserver} hook, so the overlay itself depends on no metrics library. One registry per peer (never
+ * the JVM-wide default), so several peers in one process keep their metrics apart.
+ *
+ * <p>Metrics (all prefixed {@code p2psip_}): {@code overlay_size_estimate}, {@code overlay_neighbours},
+ * {@code overlay_joined}, {@code links{kind}} and {@code links_max}, {@code lookup_duration_seconds} and
+ * {@code lookup_hops} (histograms), {@code lookups_total{result}}, {@code store_keys}, {@code store_values},
+ * {@code store_bytes}, {@code store_max_bytes}, {@code datagrams_total{direction}}, {@code rpc_served_total},
+ * {@code rpc_timeouts_total}, {@code rpc_pending}, {@code drops_total{reason}}, {@code uptime_seconds}.
+ */
+public final class PeerMetrics implements OverlayObserver {
+    /** Lookup duration buckets, in seconds: from a loopback round trip to the 2 × attempt-timeout stall limit. */
+    private static final double[] DURATION_BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+    private static final double[] HOP_BUCKETS = {0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20};
+    /** The overlay's state waited for at a scrape before the last known one is served. */
+    private static final long REFRESH_SECONDS = 5;
+
+    private final OverlayNode node;
+    private final long startedAtMillis;
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Histogram lookupSeconds;
+    private final Histogram lookupHops;
+    private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
+    private volatile NodeStatus status;
+    private volatile long sizeEstimate = 1;
+    private final AtomicLong lookupsFound = new AtomicLong();
+    private final AtomicLong lookupsEmpty = new AtomicLong();
+
+    /** Metrics of {@code node}; call {@link OverlayNode#observer} with this to record lookups. */
+    public PeerMetrics(OverlayNode node) {
+        this.node = node;
+        this.startedAtMillis = System.currentTimeMillis();
+        lookupSeconds = Histogram.builder().name("p2psip_lookup_duration_seconds")
+                .help("Duration of the overlay's iterative lookups (put, get, remove, join, refresh)")
+                .classicOnly().classicUpperBounds(DURATION_BUCKETS).register(registry);
+        lookupHops = Histogram.builder().name("p2psip_lookup_hops").help("Hop count of the overlay's iterative lookups")
+                .classicOnly().classicUpperBounds(HOP_BUCKETS).register(registry);
+        CounterWithCallback.builder().name("p2psip_lookups_total").help("Finished lookups, by whether they found a node")
+                .labelNames("result").callback(cb -> {
+                    cb.call(lookupsFound.get(), "found");
+                    cb.call(lookupsEmpty.get(), "empty");
+                }).register(registry);
+        gauge("p2psip_overlay_size_estimate", "Estimated number of nodes in the overlay, from this node's routing table",
+                s -> sizeEstimate);
+        gauge("p2psip_overlay_neighbours", "Contacts in the routing table", NodeStatus::neighbours);
+        gauge("p2psip_overlay_joined", "1 once the node has joined the overlay", s -> s.joined() ? 1 : 0);
+        GaugeWithCallback.builder().name("p2psip_links").help("Open links to other nodes, by kind").labelNames("kind")
+                .callback(cb -> {
+                    NodeStatus s = status;
+                    // The overlay's links are all direct UDP for now; ICE and relayed links come with the NAT layer.
+                    cb.call(s == null ? 0 : s.links(), "direct");
+                }).register(registry);
+        gauge("p2psip_links_max", "Most links the node keeps open", NodeStatus::maxLinks);
+        gauge("p2psip_store_keys", "Keys this node stores values under", NodeStatus::keys);
+        gauge("p2psip_store_values", "Values this node stores (its share of the DHT)", NodeStatus::values);
+        gauge("p2psip_store_bytes", "Bytes of the values this node stores", NodeStatus::storeBytes);
+        gauge("p2psip_store_max_bytes", "The store's byte quota", NodeStatus::storeMaxBytes);
+        gauge("p2psip_rpc_pending", "RPCs sent and not yet answered", NodeStatus::pendingRpcs);
+        CounterWithCallback.builder().name("p2psip_datagrams_total").help("Overlay datagrams, by direction")
+                .labelNames("direction").callback(cb -> {
+                    OverlayStats.Snapshot c = node.counters();
+                    cb.call(c.datagramsIn(), "in");
+                    cb.call(c.datagramsOut(), "out");
+                }).register(registry);
+        CounterWithCallback.builder().name("p2psip_rpc_served_total").help("Requests from other nodes answered")
+                .callback(cb -> cb.call(node.counters().requestsServed())).register(registry);
+        CounterWithCallback.builder().name("p2psip_rpc_timeouts_total").help("RPCs that got no answer in time")
+                .callback(cb -> cb.call(node.counters().rpcTimeouts())).register(registry);
+        CounterWithCallback.builder().name("p2psip_drops_total").help("Messages dropped or refused, by reason")
+                .labelNames("reason").callback(cb -> {
+                    OverlayStats.Snapshot c = node.counters();
+                    cb.call(c.malformed(), "malformed");
+                    cb.call(c.rateLimited(), "rate_limited");
+                    cb.call(c.unmatchedReplies(), "unmatched_reply");
+                    cb.call(c.refusedPuts(), "refused_put");
+                    cb.call(c.fragmentStreamsDropped(), "fragment_stream");
+                }).register(registry);
+        GaugeWithCallback.builder().name("p2psip_uptime_seconds").help("Seconds since the peer started")
+                .callback(cb -> cb.call((System.currentTimeMillis() - startedAtMillis) / 1000.0)).register(registry);
+    }
+
+    private void gauge(String name, String help, ToDoubleFunction<NodeStatus> f) {
+        GaugeWithCallback.builder().name(name).help(help).callback(cb -> {
+            NodeStatus s = status;
+            if (s != null) {
+                cb.call(f.applyAsDouble(s));
+            }
+        }).register(registry);
+    }
+
+    @Override
+    public void lookupFinished(long millis, int hops, int queries, boolean found) {
+        lookupSeconds.observe(millis / 1000.0);
+        lookupHops.observe(hops);
+        (found ? lookupsFound : lookupsEmpty).incrementAndGet();
+    }
+
+    /** The registry, for embedders that add metrics of their own. */
+    public PrometheusRegistry registry() {
+        return registry;
+    }
+
+    /** Reads the overlay's state (on its thread), then completes; the state is then what a scrape shows. */
+    public CompletableFuture<Void> refresh() {
+        CompletableFuture<NodeStatus> s = node.status();
+        CompletableFuture<List<Contact>> n = node.neighbours();
+        return s.thenCombine(n, (st, contacts) -> {
+            sizeEstimate = OverlaySize.estimate(st.id(), contacts, node.config().k());
+            status = st;
+            return (Void) null;
+        }).orTimeout(REFRESH_SECONDS, TimeUnit.SECONDS).exceptionally(e -> null);
+    }
+
+    /** Every metric in the Prometheus text format (version 0.0.4), as of the last {@link #refresh()}. */
+    public byte[] scrape() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
+        try {
+            writer.write(out, registry.scrape(), EscapingScheme.UNDERSCORE_ESCAPING);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    /** The content type of {@link #scrape()}. */
+    public String contentType() {
+        return writer.getContentType();
+    }
+}

@@ -1,0 +1,64 @@
+package org.p2psip.sip.identity;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.p2psip.overlay.Bytes;
+import org.p2psip.overlay.DhtValue;
+import org.p2psip.overlay.NodeId;
+import org.p2psip.storage.RecordException;
+import org.p2psip.storage.Refusal;
+import org.p2psip.storage.RecordValue;
+import org.p2psip.storage.VerifiedRecord;
+import org.p2psip.storage.api.DraftDht;
+
+/**
+ * {@link DraftDht.ReadCheck#signatureOnly()} with a bounded cache of its successes: the proxy and the registrar
+ * read the same contact records again and again (every call, every REGISTER's 200), and an XML-DSig verification
+ * costs far more than a hash. A hit requires the same DHT key, owner, nonce and the SHA-256 of the exact data
+ * bytes (so the signed content is identical), and is still checked against the clock: the signed expiry must be
+ * in the future and the stored value may not claim a later expiry than the signed one. Refusals are not cached.
+ */
+public final class CachingReadCheck implements DraftDht.ReadCheck {
+    /** Entries kept (LRU); a contact record's verified form is a few KiB. */
+    public static final int DEFAULT_ENTRIES = 16_384;
+
+    private final DraftDht.ReadCheck inner;
+    private final Map<String, VerifiedRecord> cache;
+
+    public CachingReadCheck(int entries) {
+        this.inner = DraftDht.ReadCheck.signatureOnly();
+        this.cache = Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, VerifiedRecord> eldest) {
+                return size() > entries;
+            }
+        });
+    }
+
+    @Override
+    public VerifiedRecord check(NodeId key, DhtValue v, long nowMillis) throws RecordException {
+        String k = key.toString() + "/" + v.owner().hex() + "/" + v.nonce().hex() + "/" + sha256(v.data());
+        VerifiedRecord hit = cache.get(k);
+        if (hit != null) {
+            RecordValue rv = hit.record().value();
+            if (rv.expires().toEpochMilli() <= nowMillis || v.expiresAtMillis() > rv.expires().toEpochMilli()) {
+                throw new RecordException(Refusal.EXPIRED, "expired, or the value claims a later expiry than the signed one");
+            }
+            return hit;
+        }
+        VerifiedRecord vr = inner.check(key, v, nowMillis);
+        cache.put(k, vr);
+        return vr;
+    }
+
+    private static String sha256(Bytes data) {
+        try {
+            return java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data.unsafeArray()));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,342 @@
+package org.p2psip.sip.identity;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyPair;
+import java.security.MessageDigest;
+import java.security.PrivateKey;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
+import org.p2psip.storage.DhtRecord;
+import org.p2psip.storage.PrivateKeyRecord;
+import org.p2psip.storage.RecordException;
+import org.p2psip.storage.ResourceName;
+import org.p2psip.storage.SigningIdentity;
+import org.p2psip.storage.ValueContent;
+import org.p2psip.storage.api.DraftDht;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The key pair of each local user ({@code bob@example.net}), with which the peer signs that user's records. Found,
+ * in this order:
+ * <ol>
+ * <li>in memory;</li>
+ * <li>in the key directory: {@code <dir>/<user>.key} (mode 600 where POSIX), holding the PKCS#8 private key and the
+ * certificate chain, leaf first (an operator may put a CA-issued chain there for overlays in {@code ca} mode);</li>
+ * <li>in the user's password-encrypted {@code private:} record ({@link PrivateKeyRecord}), so that a second peer
+ * where the same account registers (a second device) signs with the same key — in the overlay's {@code tofu} mode
+ * any other key would be refused as a takeover;</li>
+ * <li>else created: a P-256 key pair with a self-signed certificate ({@link UserCertificates}); the
+ * {@code certificate:} record is published first (it claims the user), then the {@code private:} record.</li>
+ * </ol>
+ * Both records are re-published when an identity is used and its last publication is older than
+ * {@link #REPUBLISH}, so others can always find the user's certificate to encrypt to it. Slow work (Argon2id,
+ * signing, files) runs on this object's own thread, never on the overlay's or the SIP stack's.
+ */
+public final class UserIdentities implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(UserIdentities.class);
+    static final String CERT_NONCE = "cert";
+    static final String KEY_NONCE = "key";
+    /** Lifetime of the certificate: and private: records (the overlay clamps to a week). */
+    public static final Duration RECORD_LIFETIME = Duration.ofDays(7);
+    public static final Duration REPUBLISH = Duration.ofDays(1);
+    private static final String FILE_VERSION = "p2psip-user-key/1";
+
+    private final DraftDht dht;
+    private final Path dir;
+    private final Function<String, Optional<String>> passwords;
+    private final PrivateKeyRecord.KdfParams kdf;
+    private final LongSupplier clock;
+    private final ExecutorService work;
+    private final Map<String, CompletableFuture<SigningIdentity>> identities = new ConcurrentHashMap<>();
+    private final Map<String, Long> published = new ConcurrentHashMap<>();
+    private final SigningIdentity peerWriter;
+
+    /**
+     * @param dir       where key files are kept, or null to keep keys only in memory and in the {@code private:} record
+     * @param passwords a local user's password ({@code bob@example.net} → password), which protects the
+     *                  {@code private:} record; empty: the key is not shared with other peers
+     */
+    public UserIdentities(DraftDht dht, Path dir, Function<String, Optional<String>> passwords,
+            PrivateKeyRecord.KdfParams kdf, LongSupplier clock) {
+        this.dht = dht;
+        this.dir = dir;
+        this.passwords = passwords;
+        this.kdf = kdf;
+        this.clock = clock;
+        try {
+            this.peerWriter = SigningIdentity.of(UserCertificates.newKeyPair(), List.of(), null);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("no P-256 key pair generator: " + e.getMessage(), e);
+        }
+        this.work = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "sip-user-keys");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** The identity of {@code user} ({@code bob@example.net}), found or created as described above. */
+    public CompletableFuture<SigningIdentity> identity(String user) {
+        CompletableFuture<SigningIdentity> f = identities.computeIfAbsent(user, u -> resolve(u, true));
+        if (f.isCompletedExceptionally()) {
+            identities.remove(user, f); // a failure is not remembered: try again
+            f = identities.computeIfAbsent(user, u -> resolve(u, true));
+        } else if (f.isDone()) {
+            Long last = published.get(user);
+            if (last != null && clock.getAsLong() - last > REPUBLISH.toMillis()) {
+                published.put(user, clock.getAsLong());
+                publish(user, f.join()).exceptionally(e -> {
+                    LOG.warn("re-publishing the records of {} failed: {}", user, e.toString());
+                    return null;
+                });
+            }
+        }
+        return f;
+    }
+
+    /**
+     * This peer's own writer key (bare, no certificate, new at each start): it signs what the peer stores on behalf
+     * of a request's sender whom it has not authenticated — offline messages and watcher records, names that take
+     * values from any writer. It claims no user.
+     */
+    public SigningIdentity peerWriter() {
+        return peerWriter;
+    }
+
+    /** The thread for slow work (signing, Argon2id): callers of the DHT API hop here before signing. */
+    public java.util.concurrent.Executor executor() {
+        return work;
+    }
+
+    /** The identity if it is loaded already. */
+    public Optional<SigningIdentity> loaded(String user) {
+        CompletableFuture<SigningIdentity> f = identities.get(user);
+        return f != null && f.isDone() && !f.isCompletedExceptionally() ? Optional.of(f.join()) : Optional.empty();
+    }
+
+    private CompletableFuture<SigningIdentity> resolve(String user, boolean mayCreate) {
+        return CompletableFuture.supplyAsync(() -> readFile(user), work).thenCompose(file -> {
+            if (file.isPresent()) {
+                LOG.info("key of {} loaded from {}", user, keyFile(user));
+                return publish(user, file.get()).handle((x, e) -> {
+                    if (e != null) {
+                        LOG.warn("publishing the certificate of {} failed: {}", user, e.toString());
+                    }
+                    return file.get();
+                });
+            }
+            return fromPrivateRecord(user).thenCompose(shared -> {
+                if (shared.isPresent()) {
+                    LOG.info("key of {} restored from its private: record", user);
+                    return CompletableFuture.supplyAsync(() -> saved(user, shared.get()), work);
+                }
+                return create(user, mayCreate);
+            });
+        });
+    }
+
+    private CompletableFuture<SigningIdentity> create(String user, boolean mayRetry) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                KeyPair kp = UserCertificates.newKeyPair();
+                X509Certificate cert = UserCertificates.selfSigned(user, kp);
+                return SigningIdentity.of(kp, List.of(cert), user);
+            } catch (GeneralSecurityException e) {
+                throw new CompletionException(e);
+            }
+        }, work).thenCompose(id -> publish(user, id).handle((x, e) -> {
+            if (e == null) {
+                LOG.info("created a key pair for {} and published its certificate", user);
+                return CompletableFuture.supplyAsync(() -> saved(user, id), work);
+            }
+            String why = String.valueOf(unwrap(e).getMessage());
+            if (mayRetry && why.contains("NOT_ENTITLED")) {
+                // another peer created the user's key at the same moment and won the claim: use its key
+                LOG.info("{} was claimed by another peer meanwhile; fetching the shared key", user);
+                return fromPrivateRecord(user).thenCompose(shared -> shared.isPresent()
+                        ? CompletableFuture.supplyAsync(() -> saved(user, shared.get()), work)
+                        : CompletableFuture.<SigningIdentity>failedFuture(new IllegalStateException("the user " + user
+                                + " is owned by another key, and its private: record cannot be opened with this"
+                                + " account's password; check that every peer has the same password for it")));
+            }
+            return CompletableFuture.<SigningIdentity>failedFuture(new IllegalStateException(
+                    "cannot publish the certificate of " + user + ": " + why, unwrap(e)));
+        }).thenCompose(f -> f));
+    }
+
+    /** Puts (or refreshes) the certificate: record, then the private: record. */
+    private CompletableFuture<Void> publish(String user, SigningIdentity id) {
+        return CompletableFuture.supplyAsync(() -> {
+            Instant expires = Instant.ofEpochMilli(clock.getAsLong()).plus(RECORD_LIFETIME);
+            DhtRecord cert = DhtRecord.of(ResourceName.certificate(user), expires, CERT_NONCE,
+                    new ValueContent.Certificates(null, id.chain()));
+            return dht.putAuth(cert, id).thenComposeAsync(r -> {
+                published.put(user, clock.getAsLong());
+                Optional<String> pw = passwords.apply(user);
+                if (pw.isEmpty()) {
+                    return CompletableFuture.<Void>completedFuture(null);
+                }
+                try {
+                    PrivateKeyRecord.Unlocked u = PrivateKeyRecord.unlock(user, pw.get().toCharArray(), kdf);
+                    DhtRecord rec = u.record(id.privateKey(), expires, KEY_NONCE);
+                    u.destroy();
+                    return dht.putAuth(rec, id).handle((x, e) -> {
+                        if (e != null) {
+                            LOG.warn("storing the private: record of {} failed (a second peer of {} will not find"
+                                    + " its key): {}", user, user, e.toString());
+                        }
+                        return (Void) null;
+                    });
+                } catch (GeneralSecurityException e) {
+                    return CompletableFuture.<Void>failedFuture(e);
+                }
+            }, work);
+        }, work).thenCompose(f -> f);
+    }
+
+    private CompletableFuture<Optional<SigningIdentity>> fromPrivateRecord(String user) {
+        Optional<String> pw = passwords.apply(user);
+        if (pw.isEmpty()) {
+            return CompletableFuture.completedFuture(Optional.empty());
+        }
+        return CompletableFuture.supplyAsync(() -> PrivateKeyRecord.unlock(user, pw.get().toCharArray(), kdf), work)
+                .thenCompose(u -> dht.get(u.key()).thenApplyAsync(values -> {
+                    try {
+                        for (DraftDht.SignedValue v : values) {
+                            try {
+                                return Optional.of(u.restore(v.record()));
+                            } catch (RecordException e) {
+                                LOG.warn("a private: record of {} does not open: {}", user, e.getMessage());
+                            }
+                        }
+                        return Optional.<SigningIdentity>empty();
+                    } finally {
+                        u.destroy();
+                    }
+                }, work));
+    }
+
+    private SigningIdentity saved(String user, SigningIdentity id) {
+        published.putIfAbsent(user, clock.getAsLong());
+        if (dir == null) {
+            return id;
+        }
+        Path f = keyFile(user);
+        try {
+            Files.createDirectories(dir);
+            Path tmp = Files.createTempFile(dir, ".key", ".tmp");
+            try {
+                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+            } catch (UnsupportedOperationException e) {
+                // not POSIX: the directory's protection applies
+            }
+            Base64.Encoder b64 = Base64.getEncoder();
+            StringBuilder text = new StringBuilder(FILE_VERSION).append("\nkey=")
+                    .append(b64.encodeToString(id.privateKey().getEncoded())).append('\n');
+            for (X509Certificate c : id.chain()) { // leaf first
+                text.append("cert=").append(b64.encodeToString(c.getEncoded())).append('\n');
+            }
+            Files.writeString(tmp, text.toString(), StandardCharsets.US_ASCII);
+            try {
+                Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException | GeneralSecurityException e) {
+            LOG.warn("cannot write the key file {} (the key stays in memory and in the private: record): {}", f,
+                    e.toString());
+        }
+        return id;
+    }
+
+    private Optional<SigningIdentity> readFile(String user) {
+        if (dir == null) {
+            return Optional.empty();
+        }
+        Path f = keyFile(user);
+        if (!Files.exists(f)) {
+            return Optional.empty();
+        }
+        try {
+            List<String> lines = Files.readAllLines(f, StandardCharsets.US_ASCII);
+            if (lines.size() < 3 || !lines.get(0).equals(FILE_VERSION) || !lines.get(1).startsWith("key=")
+                    || !lines.get(2).startsWith("cert=")) {
+                throw new IOException("not a " + FILE_VERSION + " file");
+            }
+            Base64.Decoder b64 = Base64.getDecoder();
+            CertificateFactory cf = CertificateFactory.getInstance("X.509");
+            List<X509Certificate> chain = new java.util.ArrayList<>();
+            for (String line : lines.subList(2, lines.size())) {
+                if (line.startsWith("cert=")) {
+                    chain.add((X509Certificate) cf.generateCertificate(
+                            new java.io.ByteArrayInputStream(b64.decode(line.substring(5)))));
+                }
+            }
+            X509Certificate cert = chain.get(0);
+            PrivateKey key = KeyFactory.getInstance(cert.getPublicKey().getAlgorithm())
+                    .generatePrivate(new PKCS8EncodedKeySpec(b64.decode(lines.get(1).substring(4))));
+            return Optional.of(new SigningIdentity(key, cert.getPublicKey(), chain, user));
+        } catch (IOException | GeneralSecurityException | IllegalArgumentException e) {
+            throw new CompletionException(new IOException("the key file " + f + " of " + user
+                    + " is unreadable (" + e.getMessage() + "); restore it from a backup or delete it to fetch or"
+                    + " create the key again", e));
+        }
+    }
+
+    /** {@code <dir>/<user>.key}, or a hash of the user when its name is not a safe file name. */
+    Path keyFile(String user) {
+        String name = user.matches("[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+") ? user : sha256Hex(user);
+        return dir.resolve(name + ".key");
+    }
+
+    private static String sha256Hex(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(s.getBytes(StandardCharsets.UTF_8)));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Throwable unwrap(Throwable e) {
+        while (e instanceof CompletionException && e.getCause() != null) {
+            e = e.getCause();
+        }
+        return e;
+    }
+
+    @Override
+    public void close() {
+        work.shutdownNow();
+        try {
+            work.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,161 @@
+package org.p2psip.sip.peer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.math.BigInteger;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.p2psip.sip.SipPeer;
+import org.p2psip.sip.identity.UserCertificates;
+import org.p2psip.sip.message.HeaderNames;
+import org.p2psip.sip.message.SipParser;
+import org.p2psip.sip.message.SipResponse;
+import org.p2psip.sip.registrar.DigestAccounts;
+import org.p2psip.sip.registrar.DigestAuthenticator;
+import org.p2psip.storage.ResourceName;
+import org.p2psip.storage.SignedRecordPolicy;
+import org.p2psip.storage.api.DraftDht;
+import org.p2psip.storage.api.DraftPolicy;
+
+/**
+ * An overlay in {@code ca} mode: a user whose key file in {@code <dataDir>/sip-keys} holds a certificate issued by the
+ * overlay's CA registers (signed contact record and certificate: stored); a user without one gets a self-signed
+ * certificate, which the storing nodes refuse, so the REGISTER gets 503 and nothing is stored.
+ */
+class CaModeRegistrationTest {
+    static final String DOMAIN = "p2p.test";
+
+    @TempDir
+    Path data;
+    LoopbackOverlay overlay;
+    SipPeer peer;
+    DatagramSocket phone;
+    X509Certificate caCert;
+    int cseq = 1;
+
+    @BeforeEach
+    void start() throws Exception {
+        KeyPair ca = UserCertificates.newKeyPair();
+        caCert = certificate(new X500Name("CN=P2P Test CA"), new X500Name("CN=P2P Test CA"), ca, ca, true, null);
+        overlay = new LoopbackOverlay(3, 31, () -> DraftPolicy.of(SignedRecordPolicy.ca(List.of(caCert), false)));
+        // bob's CA-issued key, put in place by the operator
+        KeyPair bob = UserCertificates.newKeyPair();
+        X509Certificate bobCert = certificate(new X500Name("CN=P2P Test CA"), new X500Name("CN=bob"), bob, ca, false,
+                "bob@" + DOMAIN);
+        Files.createDirectories(data.resolve("sip-keys"));
+        Files.writeString(data.resolve("sip-keys/bob@" + DOMAIN + ".key"), "p2psip-user-key/1\nkey="
+                + Base64.getEncoder().encodeToString(bob.getPrivate().getEncoded()) + "\ncert="
+                + Base64.getEncoder().encodeToString(bobCert.getEncoded()) + "\n");
+        peer = SipPeer.start(SipPeer.Config.of(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), DOMAIN,
+                DigestAccounts.of(Map.of("bob", "secret", "alice", "secret"))).withDataDir(data)
+                .withKeyKdf(new org.p2psip.storage.PrivateKeyRecord.KdfParams(1024, 1, 1)), overlay.node(0));
+        phone = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+        phone.setSoTimeout(20_000);
+    }
+
+    @AfterEach
+    void stop() {
+        phone.close();
+        peer.close();
+        overlay.close();
+    }
+
+    static X509Certificate certificate(X500Name issuer, X500Name subject, KeyPair subjectKeys, KeyPair issuerKeys,
+            boolean isCa, String user) throws Exception {
+        Instant now = Instant.now();
+        JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuer,
+                BigInteger.valueOf(ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE)),
+                Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(Duration.ofDays(30))), subject,
+                subjectKeys.getPublic());
+        b.addExtension(Extension.basicConstraints, true, new BasicConstraints(isCa));
+        b.addExtension(Extension.keyUsage, true, new KeyUsage(isCa ? KeyUsage.keyCertSign : KeyUsage.digitalSignature));
+        if (user != null) {
+            b.addExtension(Extension.subjectAlternativeName, false,
+                    new GeneralNames(new GeneralName(GeneralName.rfc822Name, user)));
+        }
+        return new JcaX509CertificateConverter().getCertificate(
+                b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKeys.getPrivate())));
+    }
+
+    SipResponse send(String text) throws Exception {
+        byte[] b = text.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
+        phone.send(new DatagramPacket(b, b.length, peer.localAddress()));
+        while (true) {
+            DatagramPacket p = new DatagramPacket(new byte[65535], 65535);
+            phone.receive(p);
+            SipResponse r = (SipResponse) new SipParser().parseDatagram(p.getData(), 0, p.getLength());
+            if (r.status() != 100) {
+                return r;
+            }
+        }
+    }
+
+    String register(String user, String authorization) {
+        return "REGISTER sip:" + DOMAIN + " SIP/2.0\n"
+                + "Via: SIP/2.0/UDP 127.0.0.1:" + phone.getLocalPort() + ";branch=z9hG4bK"
+                + ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE) + ";rport\n"
+                + "From: <sip:" + user + "@" + DOMAIN + ">;tag=1\nTo: <sip:" + user + "@" + DOMAIN + ">\n"
+                + "Call-ID: reg-" + user + "\nCSeq: " + (cseq++) + " REGISTER\n"
+                + "Contact: <sip:" + user + "@127.0.0.1:" + phone.getLocalPort() + ">\nExpires: 600\n"
+                + (authorization == null ? "" : "Authorization: " + authorization + "\n")
+                + "Max-Forwards: 70\nContent-Length: 0\n\n";
+    }
+
+    SipResponse registerWithDigest(String user) throws Exception {
+        SipResponse challenge = send(register(user, null));
+        assertEquals(401, challenge.status());
+        String v = challenge.headers().first(HeaderNames.WWW_AUTHENTICATE).orElseThrow();
+        int i = v.indexOf("nonce=\"") + 7;
+        String nonce = v.substring(i, v.indexOf('"', i));
+        String ha1 = DigestAuthenticator.h("SHA-256", user + ":" + DOMAIN + ":secret");
+        String ha2 = DigestAuthenticator.h("SHA-256", "REGISTER:sip:" + DOMAIN);
+        String resp = DigestAuthenticator.h("SHA-256", ha1 + ":" + nonce + ":00000001:c0ffee:auth:" + ha2);
+        return send(register(user, "Digest username=\"" + user + "\", realm=\"" + DOMAIN + "\", nonce=\"" + nonce
+                + "\", uri=\"sip:" + DOMAIN + "\", response=\"" + resp + "\", algorithm=SHA-256, qop=auth,"
+                + " nc=00000001, cnonce=\"c0ffee\""));
+    }
+
+    @Test
+    void onlyCaIssuedUsersRegister() throws Exception {
+        DraftDht reader = new DraftDht(overlay.node(2));
+        assertEquals(200, registerWithDigest("bob").status());
+        var contacts = reader.get(ResourceName.sip("bob@" + DOMAIN)).get(10, TimeUnit.SECONDS);
+        assertEquals(1, contacts.size());
+        assertEquals(caCert.getSubjectX500Principal(), contacts.get(0).record().chain().get(0).getIssuerX500Principal());
+        assertEquals(1, reader.get(ResourceName.certificate("bob@" + DOMAIN)).get(10, TimeUnit.SECONDS).size());
+
+        SipResponse refused = registerWithDigest("alice"); // self-signed: not trusted by a ca overlay
+        assertEquals(503, refused.status(), refused.toString());
+        assertTrue(reader.get(ResourceName.sip("alice@" + DOMAIN)).get(10, TimeUnit.SECONDS).isEmpty());
+        assertTrue(reader.get(ResourceName.certificate("alice@" + DOMAIN)).get(10, TimeUnit.SECONDS).isEmpty());
+    }
+}

@@ -1,0 +1,249 @@
+package org.p2psip.testbed;
+
+import io.netty.channel.EventLoopGroup;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.p2psip.overlay.NodeId;
+import org.p2psip.overlay.OverlayConfig;
+import org.p2psip.overlay.OverlayNode;
+import org.p2psip.overlay.link.UdpLinkLayer;
+import org.p2psip.overlay.wire.WireCodec;
+import org.p2psip.sip.SipPeer;
+import org.p2psip.sip.registrar.DigestAccounts;
+import org.p2psip.storage.NameOwners;
+import org.p2psip.storage.PrivateKeyRecord;
+import org.p2psip.storage.SignedRecordPolicy;
+import org.p2psip.storage.api.DraftPolicy;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code bench sip}: sipp against two SIP adapter peers on a 3-node overlay on 127.0.0.1 (real UDP, every node
+ * running the verifying {@code DraftPolicy}). First the sustained REGISTER rate: rounds of {@code --step-seconds}
+ * at a doubling offered rate (each REGISTER is digest-challenged, then stored as a signed contact record of the
+ * user's key), until a round has a failure or cannot keep up; the figure is the best throughput of the rounds
+ * without any failure.
+ * Then INVITE→BYE calls from a caller at peer 1 to a callee registered at peer 2. Last line:
+ * {@code register_per_s=X register_failed=N calls_per_s=X calls_failed=N}.
+ */
+@Command(name = "sip", mixinStandardHelpOptions = true,
+        description = "sipp against SIP adapter peers on a 3-node overlay: sustained signed REGISTER rate, INVITE-BYE call rate.")
+final class SipBench implements Callable<Integer> {
+    static final String DOMAIN = "bench.test";
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--users", defaultValue = "100", description = "distinct users registering (default ${DEFAULT-VALUE})")
+    int users;
+
+    @Option(names = "--start-rate", defaultValue = "50", description = "first offered REGISTER rate per second (default ${DEFAULT-VALUE})")
+    int startRate;
+
+    @Option(names = "--max-rate", defaultValue = "12800", description = "highest offered REGISTER rate (default ${DEFAULT-VALUE})")
+    int maxRate;
+
+    @Option(names = "--step-seconds", defaultValue = "5", description = "length of each REGISTER round (default ${DEFAULT-VALUE})")
+    int stepSeconds;
+
+    @Option(names = "--calls", defaultValue = "300", description = "INVITE-BYE calls (default ${DEFAULT-VALUE})")
+    int calls;
+
+    @Option(names = "--call-rate", defaultValue = "100", description = "offered call rate per second (default ${DEFAULT-VALUE})")
+    int callRate;
+
+    @Option(names = "--sipp", defaultValue = "sipp", description = "the sipp binary (default ${DEFAULT-VALUE}; Debian: sip-tester)")
+    String sipp;
+
+    record Run(long successful, long failed, double seconds) {
+        double perSecond() {
+            return successful / Math.max(seconds, 1e-3);
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (users < 1 || startRate < 1 || maxRate < startRate || stepSeconds < 1 || calls < 1 || callRate < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "need positive sizes and --max-rate >= --start-rate");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        String binary = which(sipp);
+        Path dir = Files.createTempDirectory("bench-sip");
+        for (String s : List.of("bench_register.xml", "bench_uac_call.xml", "bench_uas_call.xml")) {
+            try (InputStream in = SipBench.class.getResourceAsStream("/sipp/" + s)) {
+                Files.copy(in, dir.resolve(s));
+            }
+        }
+        Map<String, String> passwords = new HashMap<>();
+        StringBuilder csv = new StringBuilder("SEQUENTIAL\n");
+        for (int i = 0; i < users; i++) {
+            passwords.put("user" + i, "pw" + i);
+            // sipp cannot substitute fields inside [authentication ...]; the field holds the whole keyword
+            csv.append("user").append(i).append(";[authentication username=user").append(i).append(" password=pw")
+                    .append(i).append("]\n");
+        }
+        passwords.put("callee", "callee-pw");
+        Files.writeString(dir.resolve("users.csv"), csv);
+        Files.writeString(dir.resolve("callee.csv"),
+                "SEQUENTIAL\ncallee;[authentication username=callee password=callee-pw]\n");
+
+        OverlayConfig cfg = OverlayConfig.defaults().withRateLimit(0, OverlayConfig.SourceKey.ENDPOINT);
+        EventLoopGroup group = UdpLinkLayer.newEventLoopGroup(1);
+        List<OverlayNode> nodes = new ArrayList<>();
+        List<SipPeer> peers = new ArrayList<>();
+        Random rnd = new Random(1);
+        try {
+            for (int i = 0; i < 3; i++) {
+                UdpLinkLayer link = UdpLinkLayer.bind(group, new InetSocketAddress("127.0.0.1", 0), cfg.maxDatagramBytes())
+                        .get(10, TimeUnit.SECONDS);
+                OverlayNode n = new OverlayNode(NodeId.random(rnd), link, cfg,
+                        DraftPolicy.of(SignedRecordPolicy.tofu(NameOwners.inMemory())), new WireCodec(),
+                        new Random(rnd.nextLong())).start();
+                n.join(nodes.isEmpty() ? List.of() : List.of(nodes.get(0).contact().address())).get(30, TimeUnit.SECONDS);
+                nodes.add(n);
+            }
+            InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+            for (int i = 0; i < 2; i++) {
+                // MD5: sipp answers only MD5 challenges. The users' private: records use a cheap Argon2id here (the
+                // bench measures REGISTER refreshes, not the one-off key derivation of a user's first REGISTER).
+                peers.add(SipPeer.start(SipPeer.Config.of(any, DOMAIN, DigestAccounts.of(passwords))
+                        .withAlgorithms(List.of("MD5")).withDataDir(dir.resolve("peer" + i))
+                        .withKeyKdf(new PrivateKeyRecord.KdfParams(8 * 1024, 1, 1)), nodes.get(i)));
+            }
+            out.printf("sip bench: 3 overlay nodes (DraftPolicy, tofu) and 2 SIP peers on 127.0.0.1, %d users, sipp %s%n",
+                    users, binary);
+            out.flush();
+
+            int port = freeUdpPort();
+            Run warm = sipp(binary, dir, "bench_register.xml", peers.get(0), port, 20, users, "users.csv", "warmup");
+            out.printf("warm-up (first REGISTER of each user: key pair, certificate, private: record): %d ok, %d failed, %.1f s%n",
+                    warm.successful(), warm.failed(), warm.seconds());
+            out.flush();
+
+            Run best = null;
+            long failedAtLimit = 0;
+            for (int rate = startRate; rate <= maxRate; rate *= 2) {
+                int n = rate * stepSeconds;
+                Run r = sipp(binary, dir, "bench_register.xml", peers.get(0), port, rate, n, "users.csv", "reg" + rate);
+                boolean clean = r.failed() == 0 && r.successful() == n;
+                boolean keptUp = r.perSecond() >= 0.8 * rate;
+                out.printf("REGISTER offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s%s%n", rate, stepSeconds,
+                        r.successful(), r.failed(), r.seconds(), r.perSecond(),
+                        clean && keptUp ? "" : clean ? " (could not keep up)" : " (failures)");
+                out.flush();
+                if (!clean) {
+                    failedAtLimit = r.failed();
+                    break;
+                }
+                if (best == null || r.perSecond() > best.perSecond()) {
+                    best = r;
+                }
+                if (!keptUp) {
+                    break;
+                }
+            }
+
+            int calleePort = freeUdpPort();
+            int callerPort = freeUdpPort();
+            Run reg = sipp(binary, dir, "bench_register.xml", peers.get(1), calleePort, 10, 1, "callee.csv", "callee");
+            if (reg.successful() != 1) {
+                throw new IllegalStateException("the callee could not register at peer 2; see " + dir);
+            }
+            Process callee = start(binary, dir, "bench_uas_call.xml", null, calleePort, 1, calls, null, "uas");
+            Thread.sleep(300);
+            Run callsRun = sipp(binary, dir, "bench_uac_call.xml", peers.get(0), callerPort, callRate, calls, null, "uac",
+                    "-s", "callee", "-key", "caller", "caller");
+            callee.waitFor(60, TimeUnit.SECONDS);
+            callee.destroy();
+            out.printf("calls caller@peer1 -> callee@peer2 offered %d/s: %d ok, %d failed, %.1f s%n", callRate,
+                    callsRun.successful(), callsRun.failed(), callsRun.seconds());
+            out.printf("register_per_s=%.0f register_failed=%d calls_per_s=%.0f calls_failed=%d%n",
+                    best == null ? 0.0 : best.perSecond(), best == null ? failedAtLimit : 0, callsRun.perSecond(),
+                    callsRun.failed());
+            out.flush();
+            return 0;
+        } finally {
+            peers.forEach(SipPeer::close);
+            nodes.forEach(OverlayNode::close);
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    private static int freeUdpPort() throws IOException {
+        try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    static String which(String name) {
+        if (name.contains("/")) {
+            if (new File(name).canExecute()) {
+                return name;
+            }
+        } else {
+            for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+                File f = new File(d, name);
+                if (f.canExecute()) {
+                    return f.getPath();
+                }
+            }
+        }
+        throw new IllegalStateException("sipp not found (" + name + "): install the Debian package sip-tester, or give"
+                + " its path with --sipp");
+    }
+
+    private Process start(String binary, Path dir, String scenario, SipPeer remote, int port, int rate, int calls,
+            String inf, String tag, String... extra) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(binary));
+        if (remote != null) {
+            cmd.add("127.0.0.1:" + remote.localAddress().getPort());
+        }
+        cmd.addAll(List.of("-sf", dir.resolve(scenario).toString(), "-t", "u1", "-i", "127.0.0.1",
+                "-p", Integer.toString(port), "-m", Integer.toString(calls), "-r", Integer.toString(rate),
+                "-l", Integer.toString(Math.max(100, rate * 4)), "-key", "domain", DOMAIN, "-key", "expires", "3600",
+                "-nostdin", "-timeout", "120s", "-timeout_error", "-trace_stat", "-stf", stats(dir, tag).toString()));
+        if (inf != null) {
+            cmd.addAll(List.of("-inf", dir.resolve(inf).toString()));
+        }
+        cmd.addAll(Arrays.asList(extra));
+        return new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(dir.resolve(tag + ".out").toFile()).start();
+    }
+
+    private Run sipp(String binary, Path dir, String scenario, SipPeer remote, int port, int rate, int calls,
+            String inf, String tag, String... extra) throws Exception {
+        long t0 = System.nanoTime();
+        Process p = start(binary, dir, scenario, remote, port, rate, calls, inf, tag, extra);
+        if (!p.waitFor(180, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("sipp did not finish (" + tag + "); its output is in " + dir.resolve(tag + ".out"));
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        List<String> lines = Files.readAllLines(stats(dir, tag), StandardCharsets.UTF_8);
+        List<String> header = Arrays.asList(lines.get(0).split(";"));
+        String[] last = lines.get(lines.size() - 1).split(";");
+        return new Run(Long.parseLong(last[header.indexOf("SuccessfulCall(C)")]),
+                Long.parseLong(last[header.indexOf("FailedCall(C)")]), seconds);
+    }
+
+    private static Path stats(Path dir, String tag) {
+        return dir.resolve(tag + "-stats.csv");
+    }
+}

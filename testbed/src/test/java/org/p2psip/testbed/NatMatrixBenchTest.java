@@ -1,0 +1,46 @@
+package org.p2psip.testbed;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.p2psip.nat.lab.NatLab;
+import picocli.CommandLine;
+
+/**
+ * {@code bench nat-matrix} on one pair (two port-restricted NATs, hole punched) in the kernel NAT lab. Needs root,
+ * iproute2 and iptables: under CI=true their absence fails the test, elsewhere it is skipped.
+ */
+@Timeout(300)
+class NatMatrixBenchTest {
+    @Test
+    void onePairPrintsItsRowAndTheSummary() {
+        List<String> problems = NatLab.prerequisiteProblems();
+        if (!problems.isEmpty()) {
+            if ("true".equals(System.getenv("CI"))) {
+                fail("missing prerequisites: " + problems + " (CI=true: a missing prerequisite is a failure)");
+            }
+            Assumptions.abort("missing prerequisites: " + problems);
+        }
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = TestbedMain.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute("bench", "nat-matrix", "--pair", "port_restricted:port_restricted", "--links", "3");
+        String text = out.toString();
+        System.out.println(text + err);
+        assertEquals(0, code, "exit code; stderr:\n" + err);
+        String[] lines = text.strip().split("\\R");
+        assertTrue(lines[1].matches("PORT_RESTRICTED +PORT_RESTRICTED +direct +\\S+ +\\d+ +\\d+ +\\d+ +\\d+ +\\d+ 0"),
+                "row: " + lines[1]);
+        assertTrue(lines[lines.length - 1].startsWith("connected 1/1 pairs; direct links (warm): setup-to-authenticated p50 "),
+                "summary: " + lines[lines.length - 1]);
+    }
+}
