@@ -159,6 +159,17 @@ class LeafFailoverTest {
             NodeId k = NodeId.ofName("sip:full@example.net");
             await(second.put(k, value("x")));
             assertEquals(1, await(first.get(k)).size());
+            // remove through a leaf: the storage policy's proof travels with it, a wrong one is refused
+            Bytes secret = Bytes.utf8("the secret");
+            DhtValue removable = SecretHashPolicy.value(Bytes.utf8("removable"), secret, System.currentTimeMillis() + 600_000);
+            await(first.put(k, removable));
+            assertEquals(2, await(second.get(k)).size());
+            java.util.concurrent.ExecutionException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.util.concurrent.ExecutionException.class, () -> second.remove(k, removable.owner(),
+                            removable.nonce(), Bytes.utf8("wrong")).get(20, java.util.concurrent.TimeUnit.SECONDS));
+            assertTrue(refused.getCause() instanceof org.p2psip.overlay.DhtException, refused.toString());
+            assertTrue(await(second.remove(k, removable.owner(), removable.nonce(), secret)).stored() >= 1);
+            assertEquals(List.of(value("x").data()), await(first.get(k)).stream().map(DhtValue::data).toList());
         }
     }
 }
