@@ -828,6 +828,27 @@ public final class OverlayNode implements Dht, AutoCloseable {
         }
     }
 
+    /**
+     * Before a graceful stop: pushes every value this node stores to the other nodes now responsible for its key
+     * (the {@code replicas} closest it knows, itself excluded), so the copies it held live on at the next responsible
+     * node. Completes, with the number of pushes a node accepted, when every push was answered or timed out.
+     */
+    public CompletableFuture<Integer> handOverAll() {
+        return onThread(() -> {
+            List<CompletableFuture<Ack>> acks = new ArrayList<>();
+            store.forEachKey(scheduler.nowMillis(), (key, values) -> {
+                for (Contact c : routing.closest(key, config.replicas())) {
+                    for (DhtValue v : values) {
+                        acks.add(request(c, new Put(key, v, true)));
+                    }
+                }
+            });
+            LOG.info("node {} hands {} copies over before stopping", id.shortHex(), acks.size());
+            return CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new))
+                    .thenApply(x -> (int) acks.stream().filter(f -> f.join().status().ok()).count());
+        });
+    }
+
     // ------------------------------------------------------------------ plumbing
 
     private <T> CompletableFuture<T> onThread(Supplier<CompletableFuture<T>> task) {

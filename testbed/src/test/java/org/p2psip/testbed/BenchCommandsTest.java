@@ -77,6 +77,17 @@ class BenchCommandsTest {
     }
 
     @Test
+    void electionBenchLosesNoRecord() {
+        String[] lines = run("bench", "election", "--peers", "5", "--runs", "1", "--records", "5", "--warmup-runs", "0");
+        String last = lines[lines.length - 1];
+        Matcher m = Pattern.compile("election peers=5 runs=1 converge_ms p50=(\\d+\\.\\d{2}) max=\\d+\\.\\d{2} "
+                + "failover_ms p50=(\\d+\\.\\d{2}) max=\\d+\\.\\d{2} refill_ms p50=\\d+\\.\\d{2} "
+                + "max=\\d+\\.\\d{2} records_lost=(\\d+)").matcher(last);
+        assertTrue(m.matches(), "last line: " + last);
+        assertEquals("0", m.group(3), "records lost: " + last);
+    }
+
+    @Test
     void memoryBenchReportsTheHeap() {
         String[] lines = run("bench", "memory", "--values", "20000", "--size", "200");
         String last = lines[lines.length - 1];
