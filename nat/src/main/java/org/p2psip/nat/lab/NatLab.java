@@ -264,7 +264,11 @@ public final class NatLab implements AutoCloseable {
         // reach the local stack (no socket, an ICMP error) and its conntrack entry would be confirmed: a later
         // outbound flow to that sender from the port it probed would then find the translated tuple taken and get
         // another port, so a port-restricted cone would act symmetric during ICE hole punching.
-        rules.add(List.of("-A", "INPUT", "-i", "wan0", "-p", "udp", "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"));
+        // Not on a UPnP router: miniupnpd's own STUN test (ext_perform_stun) needs the answers to its CHANGE-REQUESTs,
+        // which arrive from another address and port, to reach it; dropped, it would turn port forwarding off.
+        if (type != NatType.UPNP) {
+            rules.add(List.of("-A", "INPUT", "-i", "wan0", "-p", "udp", "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"));
+        }
         switch (type) {
             case FULL_CONE -> {
                 rules.add(List.of("-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-j", "MASQUERADE"));

@@ -39,8 +39,12 @@ class NatLabRulesTest {
         String pr = String.join(" | ", NatLab.natRules(NatType.PORT_RESTRICTED, host, 30).stream()
                 .map(r -> String.join(" ", r)).toList());
         assertFalse(pr.contains("-j DNAT") || pr.contains("random"), pr);
-        assertEquals(NatLab.natRules(NatType.PORT_RESTRICTED, host, 30), NatLab.natRules(NatType.UPNP, host, 30),
-                "a UPnP site is port-restricted until miniupnpd adds a mapping");
+        List<List<String>> upnp = NatLab.natRules(NatType.UPNP, host, 30);
+        List<List<String>> forwarding = NatLab.natRules(NatType.PORT_RESTRICTED, host, 30).stream()
+                .filter(r -> !r.contains("INPUT")).toList();
+        assertEquals(forwarding, upnp, "a UPnP site forwards as a port-restricted one until miniupnpd adds a mapping");
+        assertFalse(upnp.stream().anyMatch(r -> r.contains("INPUT")),
+                "miniupnpd's STUN test needs its change-request answers, so a UPnP router does not drop them in INPUT");
         for (NatType t : NatType.values()) {
             List<List<String>> rules = NatLab.natRules(t, host, 30);
             assertEquals(List.of("-A", "FORWARD", "-i", "wan0", "-o", "lan0", "-j", "DROP"), rules.get(2),
