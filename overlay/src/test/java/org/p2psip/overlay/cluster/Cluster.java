@@ -23,7 +23,7 @@ final class Cluster implements AutoCloseable {
     /** Loopback-friendly tuning: no rate limit, short RPC timeouts. */
     static final OverlayConfig LOOPBACK = OverlayConfig.defaults()
             .withRateLimit(0, OverlayConfig.SourceKey.ENDPOINT)
-            .withTimeouts(200, 2);
+            .withTimeouts(300, 3);
 
     final EventLoopGroup group;
     final WireCodec codec = new WireCodec();
