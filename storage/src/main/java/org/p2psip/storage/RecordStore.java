@@ -2,6 +2,7 @@ package org.p2psip.storage;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -9,6 +10,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 import org.h2.mvstore.MVMap;
@@ -19,15 +21,25 @@ import org.p2psip.overlay.NodeId;
 import org.p2psip.overlay.store.StoragePolicy;
 import org.p2psip.overlay.store.ValueStore.Outcome;
 import org.p2psip.overlay.wire.Message.Status;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A node's records on disk, in an H2 MVStore file: several values per key, one per (owner, nonce), with
  * absolute expiry, tombstones for removed values, a quota for the whole store and one per writer (owner), and the
- * TOFU name claims ({@link #nameOwners()}). Every put and remove goes through the {@link StoragePolicy} first and,
- * with {@link Options#commitEachWrite()}, is committed before it returns, so an acknowledged write survives a crash
- * of the process (kill -9). Power loss is not covered: MVStore does not force the file to disk on each commit.
- * Memory holds only the per-owner byte counts; values live in the MVStore, whose page cache is bounded.
- * Thread-safe (methods are synchronized).
+ * TOFU name claims ({@link #nameOwners()}). Every put and remove goes through the {@link StoragePolicy} first.
+ *
+ * <p>Durability ({@link Options#commitEachWrite()}): a write is acknowledged only once a commit that holds it has
+ * completed, so every acknowledged write survives a crash of the process (kill -9). Commits are <em>grouped</em>: one
+ * committer thread commits whatever has been written since its last commit, so writes that arrive while a commit
+ * runs share the next one. {@link #put}/{@link #remove} wait for that commit (concurrent callers share it);
+ * {@link #putAsync}/{@link #removeAsync} return at once with a future completed, on the committer thread, when the
+ * write is durable — a single thread (an overlay node's) can keep many writes in flight and still acknowledge each
+ * one only after its commit. Power loss is not covered: MVStore does not force the file to disk on each commit.
+ *
+ * <p>Memory holds only the per-owner byte counts and the writes waiting for a commit (at most
+ * {@value #MAX_PENDING}; beyond that a write is refused with {@code AGAIN}); values live in the MVStore, whose page
+ * cache is bounded. Thread-safe.
  */
 public final class RecordStore implements AutoCloseable {
     /**
@@ -47,12 +59,26 @@ public final class RecordStore implements AutoCloseable {
     }
 
     private static final HexFormat HEX = HexFormat.of();
+    private static final Logger LOG = LoggerFactory.getLogger(RecordStore.class);
+    /** Writes waiting for their commit, at most; more are refused with {@code AGAIN} until a commit completes. */
+    public static final int MAX_PENDING = 65_536;
     private final MVStore mv;
     private final MVMap<String, byte[]> values;
     private final MVMap<String, Long> tombstones;
     private final MVMap<String, Boolean> expiry;
     private final MVMap<String, byte[]> claims;
+    /** The requested expiry of values whose expiry was clamped, so their tombstones can outlive every replay. */
+    private final MVMap<String, Long> requested;
     private final Options options;
+    /** Guards the group-commit state below; never held while taking the store's own lock. */
+    private final Object commits = new Object();
+    private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+    private Thread committer;
+    private boolean closing;
+    /** Sequence of the last applied write (under the store lock) and of the last durable one (under commits). */
+    private long written;
+    private long durableUpTo;
+    private long commitCount;
     private final HashMap<Bytes, Long> bytesByOwner = new HashMap<>();
     private StoragePolicy policy;
     private long bytes;
@@ -65,6 +91,7 @@ public final class RecordStore implements AutoCloseable {
         this.tombstones = mv.openMap("tombstones");
         this.expiry = mv.openMap("expiry");
         this.claims = mv.openMap("claims");
+        this.requested = mv.openMap("requested");
         for (Map.Entry<String, byte[]> e : values.entrySet()) {
             DhtValue v = decode(e.getKey(), e.getValue());
             charge(v.owner(), v.footprint());
@@ -88,40 +115,74 @@ public final class RecordStore implements AutoCloseable {
         }
         RecordStore s = new RecordStore(b.open(), options);
         s.policy = Objects.requireNonNull(policy.apply(s), "policy");
+        if (options.commitEachWrite()) {
+            s.committer = new Thread(s::commitLoop, "record-store-commit " + file.getFileName());
+            s.committer.setDaemon(true);
+            s.committer.start();
+        }
         return s;
     }
 
-    /** Stores {@code value} under {@code key} if the policy, the tombstones and the quotas allow it. */
-    public synchronized Outcome put(NodeId key, DhtValue value, long now) {
+    /**
+     * Stores {@code value} under {@code key} if the policy, the tombstones and the quotas allow it; with
+     * {@link Options#commitEachWrite()} it returns once the write is durable (a commit shared with concurrent writers).
+     */
+    public Outcome put(NodeId key, DhtValue value, long now) {
+        return await(putAsync(key, value, now));
+    }
+
+    /**
+     * Like {@link #put}, but returns at once: the future completes (on the committer thread, so callbacks must not
+     * block) when the write is durable, or at once for a refusal or a write that changed nothing.
+     */
+    public CompletableFuture<Outcome> putAsync(NodeId key, DhtValue value, long now) {
+        Applied a;
+        synchronized (this) {
+            a = applyPut(key, value, now);
+        }
+        return whenDurable(a);
+    }
+
+    private Applied applyPut(NodeId key, DhtValue value, long now) {
         if (value.expiredAt(now)) {
-            return fail(Status.REFUSED, Refusal.EXPIRED.reason("the value has already expired"));
+            return refused(Status.REFUSED, Refusal.EXPIRED.reason("the value has already expired"));
         }
-        if (value.expiresAtMillis() - now > options.maxTtlMillis()) {
-            value = new DhtValue(value.owner(), value.nonce(), value.data(), now + options.maxTtlMillis());
+        if (backlogFull()) {
+            return refused(Status.AGAIN, "the record store is behind with its commits; retry in a moment");
         }
+        long requestedExpiry = value.expiresAtMillis();
         String id = id(key, value.owner(), value.nonce());
         Long until = tombstones.get(id);
-        if (until != null && until > now && value.expiresAtMillis() <= until) {
-            return fail(Status.REFUSED, Refusal.REPLAY.reason("this value was removed"));
+        // the requested (signed) expiry, not the clamped one: a clamped replay would otherwise outlive its tombstone
+        if (until != null && until > now && requestedExpiry <= until) {
+            return refused(Status.REFUSED, Refusal.REPLAY.reason("this value was removed"));
+        }
+        if (requestedExpiry - now > options.maxTtlMillis()) {
+            value = new DhtValue(value.owner(), value.nonce(), value.data(), now + options.maxTtlMillis());
         }
         byte[] old = values.get(id);
         DhtValue existing = old == null ? null : decode(id, old);
         if (value.equals(existing)) {
-            return new Outcome(Status.OK, "", false, null);
+            return new Applied(new Outcome(Status.OK, "", false, null), 0);
         }
+        long claimsBefore = written;
         StoragePolicy.Decision d = policy.checkPut(key, value, existing, now);
         if (!d.accepted()) {
-            return fail(Status.REFUSED, d.reason());
+            // a refusal changes nothing, but a TOFU claim made while checking must still be durable
+            return new Applied(fail(Status.REFUSED, d.reason()), written > claimsBefore ? written : 0);
         }
         if (existing == null && countAt(key, options.maxValuesPerKey()) >= options.maxValuesPerKey()) {
-            return fail(Status.CAPACITY, "key holds the maximum of " + options.maxValuesPerKey() + " values");
+            return new Applied(fail(Status.CAPACITY, "key holds the maximum of " + options.maxValuesPerKey() + " values"),
+                    written > claimsBefore ? written : 0);
         }
         long delta = value.footprint() - (existing == null ? 0 : existing.footprint());
         if (delta > 0 && bytes + delta > options.maxBytes()) {
-            return fail(Status.CAPACITY, "node store is full (" + options.maxBytes() + " bytes); try other replicas later");
+            return new Applied(fail(Status.CAPACITY, "node store is full (" + options.maxBytes() + " bytes); try other replicas later"),
+                    written > claimsBefore ? written : 0);
         }
         if (delta > 0 && bytesByOwner.getOrDefault(value.owner(), 0L) + delta > options.maxBytesPerOwner()) {
-            return fail(Status.CAPACITY, "this writer's share of the node's store is used up (" + options.maxBytesPerOwner() + " bytes)");
+            return new Applied(fail(Status.CAPACITY, "this writer's share of the node's store is used up ("
+                    + options.maxBytesPerOwner() + " bytes)"), written > claimsBefore ? written : 0);
         }
         if (existing != null) {
             expiry.remove(expiryKey(existing.expiresAtMillis(), id));
@@ -131,34 +192,60 @@ public final class RecordStore implements AutoCloseable {
         }
         values.put(id, encode(value));
         expiry.put(expiryKey(value.expiresAtMillis(), id), Boolean.TRUE);
+        if (requestedExpiry > value.expiresAtMillis()) {
+            requested.put(id, requestedExpiry);
+        } else if (existing != null) {
+            requested.remove(id);
+        }
         charge(value.owner(), value.footprint());
-        durable();
-        return new Outcome(Status.OK, "", true, value);
+        return new Applied(new Outcome(Status.OK, "", true, value), ++written);
     }
 
-    /** Removes the value (owner, nonce) if the policy allows, leaving a tombstone until {@code tombstoneUntil}. */
-    public synchronized Outcome remove(StoragePolicy.RemoveRequest req, long tombstoneUntil, long now) {
+    /**
+     * Removes the value (owner, nonce) if the policy allows, leaving a tombstone until {@code tombstoneUntil} (at
+     * least until the removed value would have expired, as it was requested, so no replay of it is taken back);
+     * returns once durable, as {@link #put}.
+     */
+    public Outcome remove(StoragePolicy.RemoveRequest req, long tombstoneUntil, long now) {
+        return await(removeAsync(req, tombstoneUntil, now));
+    }
+
+    /** Like {@link #remove}, completing when durable (see {@link #putAsync}). */
+    public CompletableFuture<Outcome> removeAsync(StoragePolicy.RemoveRequest req, long tombstoneUntil, long now) {
+        Applied a;
+        synchronized (this) {
+            a = applyRemove(req, tombstoneUntil, now);
+        }
+        return whenDurable(a);
+    }
+
+    private Applied applyRemove(StoragePolicy.RemoveRequest req, long tombstoneUntil, long now) {
+        if (backlogFull()) {
+            return refused(Status.AGAIN, "the record store is behind with its commits; retry in a moment");
+        }
         String id = id(req.key(), req.owner(), req.nonce());
         byte[] old = values.get(id);
         DhtValue existing = old == null ? null : decode(id, old);
+        long claimsBefore = written;
         StoragePolicy.Decision d = policy.checkRemove(req.key(), req, existing, now);
         if (!d.accepted()) {
-            return fail(Status.REFUSED, d.reason());
+            return new Applied(fail(Status.REFUSED, d.reason()), written > claimsBefore ? written : 0);
         }
-        long until = Math.min(Math.max(tombstoneUntil, existing == null ? 0 : existing.expiresAtMillis()), now + options.maxTtlMillis());
+        long valueUntil = existing == null ? 0 : Math.max(existing.expiresAtMillis(), requested.getOrDefault(id, 0L));
+        // bounded by the max TTL, or by what the removed value itself asked for (a writer's stored, quota-charged value)
+        long until = Math.min(Math.max(tombstoneUntil, valueUntil), Math.max(now + options.maxTtlMillis(), valueUntil));
         if (until > now) {
             tombstones.put(id, until);
         }
         if (existing == null) {
-            durable();
-            return new Outcome(Status.OK, "", false, null);
+            return new Applied(new Outcome(Status.OK, "", false, null), until > now ? ++written : 0);
         }
         values.remove(id);
+        requested.remove(id);
         expiry.remove(expiryKey(existing.expiresAtMillis(), id));
         charge(existing.owner(), -existing.footprint());
         count--;
-        durable();
-        return new Outcome(Status.OK, "", true, existing);
+        return new Applied(new Outcome(Status.OK, "", true, existing), ++written);
     }
 
     /** The live values at {@code key}, in (owner, nonce) order. */
@@ -180,7 +267,19 @@ public final class RecordStore implements AutoCloseable {
     }
 
     /** Drops expired values and tombstones; reports each expired value. Returns how many values expired. */
-    public synchronized int sweep(long now, BiConsumer<NodeId, DhtValue> expired) {
+    public int sweep(long now, BiConsumer<NodeId, DhtValue> expired) {
+        int n;
+        long seq;
+        synchronized (this) {
+            n = applySweep(now, expired);
+            seq = n > 0 ? ++written : 0;
+        }
+        // committed with the next group, nobody waits: an expired value not yet gone after a crash is swept again
+        whenDurable(new Applied(new Outcome(Status.OK, "", false, null), seq));
+        return n;
+    }
+
+    private int applySweep(long now, BiConsumer<NodeId, DhtValue> expired) {
         int n = 0;
         String end = String.format("%016x", now + 1);
         List<String> due = new ArrayList<>();
@@ -196,6 +295,7 @@ public final class RecordStore implements AutoCloseable {
             String id = k.substring(17);
             expiry.remove(k);
             byte[] raw = values.remove(id);
+            requested.remove(id);
             if (raw != null) {
                 DhtValue v = decode(id, raw);
                 charge(v.owner(), -v.footprint());
@@ -205,7 +305,6 @@ public final class RecordStore implements AutoCloseable {
             }
         }
         tombstones.entrySet().removeIf(e -> e.getValue() <= now);
-        durable();
         return n;
     }
 
@@ -249,14 +348,21 @@ public final class RecordStore implements AutoCloseable {
         return new NameOwners() {
             @Override
             public Bytes claim(String subject, Bytes owner) {
+                long seq;
                 synchronized (RecordStore.this) {
                     byte[] prev = claims.putIfAbsent(subject, owner.toArray());
-                    if (prev == null) {
-                        durable();
+                    if (prev != null) {
+                        return Bytes.wrap(prev);
+                    }
+                    seq = ++written;
+                    if (Thread.holdsLock(RecordStore.this)) {
+                        // inside a put or remove (its policy check): durable with that write, whose outcome
+                        // waits for a sequence at least this one; waiting here would block the committer
                         return owner;
                     }
-                    return Bytes.wrap(prev);
                 }
+                await(whenDurable(new Applied(new Outcome(Status.OK, "", true, null), seq)));
+                return owner;
             }
 
             @Override
@@ -279,19 +385,153 @@ public final class RecordStore implements AutoCloseable {
         return bytesByOwner.getOrDefault(owner, 0L);
     }
 
+    /** Group commits made so far by the committer (with {@link Options#commitEachWrite()}): for status and tests. */
+    public long commitCount() {
+        synchronized (commits) {
+            return commitCount;
+        }
+    }
+
     /** Makes every write so far durable (needed only without {@link Options#commitEachWrite()}). */
     public synchronized void commit() {
         mv.commit();
     }
 
+    /** Commits what is pending, stops the committer and closes the file. */
     @Override
-    public synchronized void close() {
-        mv.close();
+    public void close() {
+        Thread t;
+        synchronized (commits) {
+            closing = true;
+            commits.notifyAll();
+            t = committer;
+        }
+        if (t != null) {
+            try {
+                t.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        synchronized (this) {
+            mv.close();
+        }
+        failPending("the record store was closed before this write was committed");
     }
 
-    private void durable() {
-        if (options.commitEachWrite()) {
-            mv.commit();
+    /** A write's outcome and its sequence number (0: nothing to make durable). */
+    private record Applied(Outcome outcome, long seq) { }
+
+    /** A write waiting for its commit. */
+    private record Pending(long seq, Outcome outcome, CompletableFuture<Outcome> done) { }
+
+    private static Applied refused(Status s, String reason) {
+        return new Applied(fail(s, reason), 0);
+    }
+
+    private boolean backlogFull() {
+        if (!options.commitEachWrite()) {
+            return false;
+        }
+        synchronized (commits) {
+            return pending.size() >= MAX_PENDING;
+        }
+    }
+
+    private CompletableFuture<Outcome> whenDurable(Applied a) {
+        if (a.seq() == 0 || !options.commitEachWrite()) {
+            return CompletableFuture.completedFuture(a.outcome());
+        }
+        CompletableFuture<Outcome> f = new CompletableFuture<>();
+        synchronized (commits) {
+            if (a.seq() <= durableUpTo) {
+                return CompletableFuture.completedFuture(a.outcome());
+            }
+            if (closing && committer == null) {
+                return CompletableFuture.completedFuture(fail(Status.AGAIN, "the record store is closed"));
+            }
+            pending.add(new Pending(a.seq(), a.outcome(), f));
+            commits.notifyAll();
+        }
+        return f;
+    }
+
+    private static Outcome await(CompletableFuture<Outcome> f) {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return f.get();
+                } catch (InterruptedException e) {
+                    interrupted = true; // the write is applied; its acknowledgement must still wait for the commit
+                } catch (java.util.concurrent.ExecutionException e) {
+                    return fail(Status.AGAIN, "the write could not be committed: " + e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * The committer: commits everything written so far whenever writes wait, then acknowledges them. Writes that
+     * arrive during a commit share the next one.
+     */
+    private void commitLoop() {
+        while (true) {
+            synchronized (commits) {
+                while (pending.isEmpty() && !closing) {
+                    try {
+                        commits.wait();
+                    } catch (InterruptedException e) {
+                        closing = true;
+                    }
+                }
+                if (pending.isEmpty()) {
+                    committer = null;
+                    return;
+                }
+            }
+            long target;
+            RuntimeException failure = null;
+            synchronized (this) {
+                target = written; // every write up to here is applied, so this commit holds it
+                try {
+                    mv.commit();
+                } catch (RuntimeException e) {
+                    failure = e;
+                }
+            }
+            List<Pending> done = new ArrayList<>();
+            synchronized (commits) {
+                if (failure == null) {
+                    durableUpTo = Math.max(durableUpTo, target);
+                    commitCount++;
+                }
+                while (!pending.isEmpty() && (failure != null || pending.peek().seq() <= durableUpTo)) {
+                    done.add(pending.poll());
+                }
+            }
+            if (failure != null) {
+                LOG.error("record store commit failed; {} writes are not acknowledged (the writers may retry)", done.size(), failure);
+            }
+            for (Pending p : done) {
+                p.done().complete(failure == null ? p.outcome()
+                        : fail(Status.AGAIN, "the record store could not commit (" + failure.getMessage() + "); retry"));
+            }
+        }
+    }
+
+    private void failPending(String why) {
+        List<Pending> left;
+        synchronized (commits) {
+            left = new ArrayList<>(pending);
+            pending.clear();
+        }
+        for (Pending p : left) {
+            p.done().complete(fail(Status.AGAIN, why));
         }
     }
 

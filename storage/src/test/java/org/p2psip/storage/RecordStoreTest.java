@@ -12,14 +12,19 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.p2psip.overlay.Bytes;
 import org.p2psip.overlay.DhtValue;
 import org.p2psip.overlay.NodeId;
 import org.p2psip.overlay.store.StoragePolicy;
+import org.p2psip.overlay.store.ValueStore;
 import org.p2psip.overlay.wire.Message.Status;
 
 class RecordStoreTest {
@@ -93,6 +98,88 @@ class RecordStoreTest {
     }
 
     @Test
+    void concurrentWritersShareGroupCommitsAndEachIsDurableWhenAcknowledged(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("group.mv");
+        int threads = 8;
+        int each = 150;
+        long now = System.currentTimeMillis();
+        long commits;
+        try (RecordStore s = RecordStore.open(file, RecordStore.Options.defaults(), ACCEPT_ALL)) {
+            List<Thread> ts = new ArrayList<>();
+            List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            for (int t = 0; t < threads; t++) {
+                int first = t;
+                Thread th = new Thread(() -> {
+                    for (int i = first; i < threads * each; i += threads) {
+                        Status st = s.put(CrashWriter.key(i), CrashWriter.value(i), now).status();
+                        if (st != Status.OK) {
+                            failures.add(i + " " + st);
+                        }
+                    }
+                });
+                th.start();
+                ts.add(th);
+            }
+            for (Thread th : ts) {
+                th.join(60_000);
+            }
+            assertEquals(List.of(), failures);
+            commits = s.commitCount();
+            System.out.printf("group commit: %d writes of %d threads in %d commits%n", threads * each, threads, commits);
+            assertTrue(commits < threads * each, "concurrent writes shared commits (" + commits + " commits)");
+            // and a single thread with writes in flight: acknowledgements come from the committer, in order
+            List<java.util.concurrent.CompletableFuture<ValueStore.Outcome>> inFlight = new ArrayList<>();
+            for (int i = 0; i < 500; i++) {
+                inFlight.add(s.putAsync(CrashWriter.key(10_000 + i), CrashWriter.value(10_000 + i), now));
+            }
+            for (var f : inFlight) {
+                assertEquals(Status.OK, f.get(60, TimeUnit.SECONDS).status());
+            }
+        }
+        try (RecordStore s = RecordStore.open(file, RecordStore.Options.defaults(), ACCEPT_ALL)) {
+            assertEquals(threads * each + 500, s.valueCount());
+        }
+    }
+
+    /**
+     * The store clamps a far expiry to its max TTL before the policy sees the value; a replay of an older signed
+     * record, or of a removed one, must still be refused by the signed expiry, not let in by a later clamp.
+     */
+    @Test
+    void clampedExpiriesDoNotOpenTheDoorToReplays(@TempDir Path dir) throws Exception {
+        SigningIdentity bob = selfSigned("bob@example.net");
+        Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        long t1 = now.toEpochMilli();
+        RecordStore.Options o = new RecordStore.Options(1 << 24, 1 << 22, 64, HOUR, true, 4);
+        DhtValue older = SignedValues.put(DhtRecord.of(BOB, now.plus(Duration.ofDays(2)), "n1",
+                new ValueContent.Contacts(List.of(Contact.of("sip:bob@192.0.2.1")))), bob);
+        DhtValue newer = SignedValues.put(DhtRecord.of(BOB, now.plus(Duration.ofDays(3)), "n1",
+                new ValueContent.Contacts(List.of(Contact.of("sip:bob@192.0.2.2")))), bob);
+        DhtValue removed = SignedValues.put(DhtRecord.of(BOB, now.plus(Duration.ofDays(3)), "n2",
+                new ValueContent.Contacts(List.of(Contact.of("sip:bob@192.0.2.3")))), bob);
+        try (RecordStore s = RecordStore.open(dir.resolve("clamp.mv"), o, st -> SignedRecordPolicy.tofu(st.nameOwners()))) {
+            ValueStore.Outcome first = s.put(BOB.key(), newer, t1);
+            assertEquals(Status.OK, first.status(), first.reason());
+            assertEquals(t1 + HOUR, first.value().expiresAtMillis(), "clamped to the max TTL");
+            // half an hour later the older record would clamp to a later expiry than the stored one
+            ValueStore.Outcome replay = s.put(BOB.key(), older, t1 + HOUR / 2);
+            assertEquals(Status.REFUSED, replay.status());
+            assertTrue(replay.reason().startsWith("REPLAY"), replay.reason());
+
+            ValueStore.Outcome put = s.put(BOB.key(), removed, t1);
+            assertEquals(Status.OK, put.status(), put.reason());
+            // the remover only knows the clamped expiry
+            Instant clamped = Instant.ofEpochMilli(put.value().expiresAtMillis());
+            ValueStore.Outcome rm = s.remove(SignedValues.remove(RecordKey.of("k", BOB), put.value(), clamped, bob), clamped.toEpochMilli(), t1);
+            assertEquals(Status.OK, rm.status(), rm.reason());
+            // two hours later: past the max TTL, still before the removed record's signed expiry
+            ValueStore.Outcome back = s.put(BOB.key(), removed, t1 + 2 * HOUR);
+            assertEquals(Status.REFUSED, back.status());
+            assertTrue(back.reason().startsWith("REPLAY"), back.reason());
+        }
+    }
+
+    @Test
     void quotasPerStorePerWriterAndPerKey(@TempDir Path dir) {
         long now = 1_000_000_000_000L;
         RecordStore.Options o = new RecordStore.Options(3500, 1500, 3, 7L * 24 * HOUR, true, 4);
@@ -113,19 +200,25 @@ class RecordStoreTest {
         }
     }
 
-    @Test
-    void killMinus9InTheMiddleOfWritesLosesNoAcknowledgedWrite(@TempDir Path dir) throws Exception {
+    /**
+     * A child JVM writes until it is killed with SIGKILL after 1,500 acknowledgements; every acknowledged write must
+     * be there after reopening. Modes: one thread waiting for each put, four threads sharing group commits, one
+     * thread with many writes in flight acknowledged by the committer.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"sync", "threads", "async"})
+    void killMinus9InTheMiddleOfWritesLosesNoAcknowledgedWrite(String mode, @TempDir Path dir) throws Exception {
         Path file = dir.resolve("crash.mv");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "-Xmx128m", "-cp", System.getProperty("java.class.path"), CrashWriter.class.getName(), file.toString())
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        int lastAck = -1;
+        Process p = new ProcessBuilder(java, "-Xmx128m", "-cp", System.getProperty("java.class.path"), CrashWriter.class.getName(),
+                file.toString(), mode).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        Set<Integer> acked = new HashSet<>();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = r.readLine()) != null) {
                 if (line.startsWith("ACK ")) {
-                    lastAck = Integer.parseInt(line.substring(4));
-                    if (lastAck >= 1500) {
+                    acked.add(Integer.parseInt(line.substring(4)));
+                    if (acked.size() >= 1500) {
                         p.destroyForcibly(); // SIGKILL on Linux, while the writer keeps writing
                         break;
                     }
@@ -137,14 +230,14 @@ class RecordStoreTest {
             p.destroyForcibly();
             assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         }
-        assertTrue(lastAck >= 1500, "the child wrote (last ack " + lastAck + ")");
+        assertTrue(acked.size() >= 1500, "the child wrote (" + acked.size() + " acks)");
         assertEquals(137, p.exitValue(), "killed by SIGKILL");
         try (RecordStore s = RecordStore.open(file, RecordStore.Options.defaults(), ACCEPT_ALL)) {
-            for (int i = 0; i <= lastAck; i++) {
+            for (int i : acked) {
                 DhtValue want = CrashWriter.value(i);
                 assertTrue(s.get(CrashWriter.key(i), System.currentTimeMillis()).contains(want), "acknowledged write " + i + " survived");
             }
-            assertTrue(s.valueCount() >= lastAck + 1);
+            assertTrue(s.valueCount() >= acked.size());
         }
     }
 }
