@@ -93,6 +93,15 @@ public final class SignedRecordPolicy implements StoragePolicy {
      *        cannot be checked against the certificate then, so such keys fall back to first-writer ownership
      */
     public static SignedRecordPolicy ca(Collection<X509Certificate> trustAnchors, boolean digestKeys) {
+        return ca(trustAnchors, digestKeys, NameOwners.inMemory());
+    }
+
+    /**
+     * {@code ca} mode, keeping the first-writer claims of digest keys in {@code owners} (e.g. a persistent
+     * record store's, so they survive a restart).
+     */
+    public static SignedRecordPolicy ca(Collection<X509Certificate> trustAnchors, boolean digestKeys, NameOwners owners) {
+        Objects.requireNonNull(owners, "owners");
         if (trustAnchors.isEmpty()) {
             throw new IllegalArgumentException("ca mode needs at least one trust anchor");
         }
@@ -100,7 +109,7 @@ public final class SignedRecordPolicy implements StoragePolicy {
         for (X509Certificate c : trustAnchors) {
             a.add(new TrustAnchor(c, null));
         }
-        return new SignedRecordPolicy(Mode.CA, Set.copyOf(a), NameOwners.inMemory(), digestKeys, new RecordVerifier());
+        return new SignedRecordPolicy(Mode.CA, Set.copyOf(a), owners, digestKeys, new RecordVerifier());
     }
 
     /** {@code tofu} mode, with the ownership registry to use. */

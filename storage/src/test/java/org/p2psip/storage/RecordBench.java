@@ -43,14 +43,19 @@ import org.p2psip.overlay.wire.Message.Status;
  * the certificate and entitlement, and store it.
  * <ul>
  * <li>{@code storeVerified}: the overlay's in-memory {@code ValueStore} with {@link SignedRecordPolicy};</li>
- * <li>{@code storeVerifiedPersistent}: {@link RecordStore} (H2 MVStore, a commit per write);</li>
+ * <li>{@code storeVerifiedPersistent}: {@link RecordStore} (H2 MVStore), one thread waiting for each put's
+ * commit, i.e. a commit per write;</li>
+ * <li>{@code storeVerifiedPersistentGroup}: {@link RecordStore#putAsync}, one thread with up to {@value #WINDOW}
+ * writes in flight as a storing node acknowledging each write only once durable would have, so writes share group
+ * commits (the committer thread's CPU is in the process figure below);</li>
  * <li>{@code verify}: {@link RecordVerifier} alone; {@code sign}: {@link RecordSigner}, the writer's side.</li>
  * </ul>
  * Parameters: {@code alg} = ed25519 | p256 (the writer's key), {@code mode} = tofu (a self-signed certificate) | ca
  * (a leaf certificate issued by the overlay's CA, chain of one plus the anchor).
  * <p>
  * Besides JMH's wall-clock score, each iteration prints {@code [cpu]} lines: operations per CPU-second of the
- * benchmark thread (ThreadMXBean), which is "per core" even when other processes share the machine; the trial ends
+ * benchmark thread (ThreadMXBean), which is "per core" even when other processes share the machine, and per
+ * CPU-second of the whole JVM (every thread: the committer, GC, JIT, JMH), the conservative figure; the trial ends
  * with a {@code [cpu-summary]} over the measurement iterations.
  * <p>
  * Run (see README): {@code java -cp <test classpath> org.p2psip.storage.RecordBench [jmh options]}.
@@ -64,6 +69,8 @@ import org.p2psip.overlay.wire.Message.Status;
 @Threads(1)
 public class RecordBench {
     private static final int POOL = 1024;
+    /** Writes in flight in {@code storeVerifiedPersistentGroup}. */
+    static final int WINDOW = 64;
 
     @Param({"ed25519", "p256"})
     public String alg;
@@ -77,38 +84,62 @@ public class RecordBench {
     private ValueStore store;
     private RecordStore persistent;
     private Path dir;
+    private Path persistentFile;
     private int next;
     private SigningIdentity writer;
     private DhtRecord template;
     private final RecordVerifier verifier = new RecordVerifier();
     private long now;
     private static final java.lang.management.ThreadMXBean MX = java.lang.management.ManagementFactory.getThreadMXBean();
+    private static final com.sun.management.OperatingSystemMXBean OS =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    private final java.util.ArrayDeque<java.util.concurrent.CompletableFuture<ValueStore.Outcome>> inFlight = new java.util.ArrayDeque<>();
     private long ops;
     private long cpuStart;
+    private long processCpuStart;
     private long measuredOps;
     private long measuredCpuNanos;
+    private long measuredProcessCpuNanos;
 
     @Setup(Level.Iteration)
     public void startCpu() {
         ops = 0;
         cpuStart = MX.getCurrentThreadCpuTime();
+        processCpuStart = OS.getProcessCpuTime();
     }
 
     @TearDown(Level.Iteration)
-    public void stopCpu(BenchmarkParams bp, IterationParams ip) {
+    public void stopCpu(BenchmarkParams bp, IterationParams ip) throws Exception {
+        drain(); // every counted write is durable
         long cpu = MX.getCurrentThreadCpuTime() - cpuStart;
+        long processCpu = OS.getProcessCpuTime() - processCpuStart;
         if (ip.getType() == IterationType.MEASUREMENT) {
             measuredOps += ops;
             measuredCpuNanos += cpu;
+            measuredProcessCpuNanos += processCpu;
         }
-        System.out.printf("[cpu] %s %s: %.0f ops per CPU-second%n", shortName(bp), ip.getType(), ops * 1e9 / cpu);
+        System.out.printf("[cpu] %s %s: %.0f ops per CPU-second of the thread, %.0f of the JVM%n", shortName(bp), ip.getType(),
+                ops * 1e9 / cpu, ops * 1e9 / processCpu);
     }
 
     @TearDown(Level.Trial)
     public void cpuSummary(BenchmarkParams bp) {
         if (measuredCpuNanos > 0) {
-            System.out.printf("[cpu-summary] %s: %.0f ops per CPU-second (%d ops, %.1f CPU-s)%n", shortName(bp),
-                    measuredOps * 1e9 / measuredCpuNanos, measuredOps, measuredCpuNanos / 1e9);
+            System.out.printf("[cpu-summary] %s: %.0f ops per CPU-second of the thread, %.0f of the JVM (%d ops, %.1f / %.1f CPU-s)%n",
+                    shortName(bp), measuredOps * 1e9 / measuredCpuNanos, measuredOps * 1e9 / measuredProcessCpuNanos, measuredOps,
+                    measuredCpuNanos / 1e9, measuredProcessCpuNanos / 1e9);
+        }
+    }
+
+    private void drain() throws Exception {
+        while (!inFlight.isEmpty()) {
+            ok(inFlight.poll().get());
+        }
+    }
+
+    private static void ok(ValueStore.Outcome o) {
+        if (!o.status().ok()) {
+            throw new IllegalStateException(o.reason());
         }
     }
 
@@ -136,7 +167,8 @@ public class RecordBench {
         now = System.currentTimeMillis();
         store = newStore();
         dir = Files.createTempDirectory("recordbench");
-        persistent = RecordStore.open(dir.resolve("records.mv"), persistentOptions(), policy);
+        persistentFile = dir.resolve("records.mv");
+        persistent = RecordStore.open(persistentFile, persistentOptions(), policy);
     }
 
     static DhtRecord contact(ResourceName aor, Instant expires, String nonce) {
@@ -185,19 +217,39 @@ public class RecordBench {
     }
 
     @Benchmark
-    public Status storeVerifiedPersistent() {
+    public Status storeVerifiedPersistent() throws Exception {
         ops++;
+        DhtValue v = nextPersistentValue();
+        ValueStore.Outcome o = persistent.put(key, v, now);
+        ok(o);
+        return o.status();
+    }
+
+    @Benchmark
+    public Status storeVerifiedPersistentGroup() throws Exception {
+        ops++;
+        DhtValue v = nextPersistentValue();
+        inFlight.add(persistent.putAsync(key, v, now));
+        while (inFlight.size() > WINDOW || inFlight.peek().isDone()) {
+            ok(inFlight.poll().get());
+            if (inFlight.isEmpty()) {
+                break;
+            }
+        }
+        return Status.OK;
+    }
+
+    /** The next pooled value; a new store file when the pool wraps, so no write meets a value the store has seen. */
+    private DhtValue nextPersistentValue() throws Exception {
         DhtValue v = nextValue(false);
         if (next == 1) {
-            // new pool cycle: remove nothing, but make every value "unseen" by re-keying the nonce space
+            drain();
             persistent.close();
-            persistent = RecordStore.open(dir.resolve("records-" + System.nanoTime() + ".mv"), persistentOptions(), policy);
+            Files.deleteIfExists(persistentFile);
+            persistentFile = dir.resolve("records-" + System.nanoTime() + ".mv");
+            persistent = RecordStore.open(persistentFile, persistentOptions(), policy);
         }
-        ValueStore.Outcome o = persistent.put(key, v, now);
-        if (!o.status().ok()) {
-            throw new IllegalStateException(o.reason());
-        }
-        return o.status();
+        return v;
     }
 
     @Benchmark
