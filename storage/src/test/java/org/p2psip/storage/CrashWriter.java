@@ -33,6 +33,10 @@ public final class CrashWriter {
      */
     public static void main(String[] args) throws Exception {
         String mode = args.length > 1 ? args[1] : "sync";
+        if (mode.equals("fill")) {
+            fill(Path.of(args[0]), Integer.parseInt(args[2]));
+            return;
+        }
         RecordStore.Options o = new RecordStore.Options(1L << 30, 1L << 30, 1_000_000, Long.MAX_VALUE / 2, true, 4);
         try (RecordStore s = RecordStore.open(Path.of(args[0]), o, RecordStoreTest.ACCEPT_ALL)) {
             System.out.println("READY");
@@ -65,6 +69,47 @@ public final class CrashWriter {
                 default -> throw new IllegalArgumentException("mode: sync, threads or async");
             }
         }
+    }
+
+    /**
+     * Writes {@code n} values of 4 KiB (far more than this JVM's heap when run with a small -Xmx), reopens the store
+     * and checks every value is there: values live on disk, not on the heap. Prints "FILLED count".
+     */
+    private static void fill(Path file, int n) throws Exception {
+        RecordStore.Options o = new RecordStore.Options(1L << 34, 1L << 34, 1_000_000, Long.MAX_VALUE / 2, true, 1);
+        try (RecordStore s = RecordStore.open(file, o, RecordStoreTest.ACCEPT_ALL)) {
+            Semaphore window = new Semaphore(256);
+            java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+            for (int i = 0; i < n; i++) {
+                window.acquire();
+                s.putAsync(key(i), big(i), System.currentTimeMillis()).thenAccept(out -> {
+                    if (out.status() != Status.OK) {
+                        failed.incrementAndGet();
+                    }
+                    window.release();
+                });
+            }
+            window.acquire(256);
+            if (failed.get() > 0) {
+                System.out.println("FAIL " + failed.get() + " puts");
+                return;
+            }
+        }
+        try (RecordStore s = RecordStore.open(file, o, RecordStoreTest.ACCEPT_ALL)) {
+            for (int i = 0; i < n; i += 97) {
+                if (!s.get(key(i), System.currentTimeMillis()).contains(big(i))) {
+                    System.out.println("FAIL missing " + i);
+                    return;
+                }
+            }
+            System.out.println("FILLED " + s.valueCount() + " " + s.bytes());
+        }
+    }
+
+    static DhtValue big(int i) {
+        byte[] data = new byte[4096];
+        new java.util.Random(i).nextBytes(data);
+        return new DhtValue(Bytes.wrap(new byte[] {(byte) (i % 7)}), Bytes.utf8("b" + i), Bytes.wrap(data), Long.MAX_VALUE / 4);
     }
 
     private static void writeFrom(RecordStore s, int first, int step) {
