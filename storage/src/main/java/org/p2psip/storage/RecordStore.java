@@ -163,7 +163,8 @@ public final class RecordStore implements AutoCloseable {
         byte[] old = values.get(id);
         DhtValue existing = old == null ? null : decode(id, old);
         if (value.equals(existing)) {
-            return new Applied(new Outcome(Status.OK, "", false, null), 0);
+            // already stored, perhaps by a write still waiting for its commit: acknowledge after that commit
+            return new Applied(new Outcome(Status.OK, "", false, null), written);
         }
         long claimsBefore = written;
         StoragePolicy.Decision d = policy.checkPut(key, value, existing, now);
