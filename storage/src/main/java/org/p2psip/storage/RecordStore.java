@@ -30,12 +30,12 @@ import org.slf4j.LoggerFactory;
  * TOFU name claims ({@link #nameOwners()}). Every put and remove goes through the {@link StoragePolicy} first.
  *
  * <p>Durability ({@link Options#commitEachWrite()}): a write is acknowledged only once a commit that holds it has
- * completed, so every acknowledged write survives a crash of the process (kill -9). Commits are <em>grouped</em>: one
- * committer thread commits whatever has been written since its last commit, so writes that arrive while a commit
- * runs share the next one. {@link #put}/{@link #remove} wait for that commit (concurrent callers share it);
- * {@link #putAsync}/{@link #removeAsync} return at once with a future completed, on the committer thread, when the
- * write is durable — a single thread (an overlay node's) can keep many writes in flight and still acknowledge each
- * one only after its commit. Power loss is not covered: MVStore does not force the file to disk on each commit.
+ * completed, so every acknowledged write survives a crash of the process (kill -9). Commits are <em>grouped</em>: a
+ * commit takes whatever has been written since the last one, so writes that arrive while a commit runs share the
+ * next; one committer thread per store makes them. {@link #put}/{@link #remove} return once durable (concurrent
+ * callers share commits); {@link #putAsync}/{@link #removeAsync} return at once with a future that the committer
+ * completes when the write is durable — a single thread (an overlay node's) can keep many writes in flight and still acknowledge each one only
+ * after its commit. Power loss is not covered: MVStore does not force the file to disk on each commit.
  *
  * <p>Memory holds only the per-owner byte counts and the writes waiting for a commit (at most
  * {@value #MAX_PENDING}; beyond that a write is refused with {@code AGAIN}); values live in the MVStore, whose page
@@ -78,6 +78,8 @@ public final class RecordStore implements AutoCloseable {
     /** Sequence of the last applied write (under the store lock) and of the last durable one (under commits). */
     private long written;
     private long durableUpTo;
+    /** Whether a commit is running (by the committer thread or by a synchronous writer). */
+    private boolean committing;
     private long commitCount;
     private final HashMap<Bytes, Long> bytesByOwner = new HashMap<>();
     private StoragePolicy policy;
@@ -457,6 +459,11 @@ public final class RecordStore implements AutoCloseable {
         return f;
     }
 
+    /**
+     * Waits for a write's acknowledgement. The committer thread commits for every waiting writer at once, so
+     * concurrent callers share commits (a hand-off costs a thread switch; committing inline on each caller's thread
+     * was tried and batched far less, since the next writer found no commit running and committed alone).
+     */
     private static Outcome await(CompletableFuture<Outcome> f) {
         boolean interrupted = false;
         try {
@@ -477,51 +484,71 @@ public final class RecordStore implements AutoCloseable {
     }
 
     /**
+     * One group commit, by whoever set {@code committing}: commits every applied write, then acknowledges the waiting
+     * ones (asynchronous writes through their futures, synchronous ones by waking them). Returns the failure, if any.
+     */
+    private RuntimeException commitOnce() {
+        long target;
+        RuntimeException failure = null;
+        synchronized (this) {
+            target = written; // every write up to here is applied, so this commit holds it
+            try {
+                mv.commit();
+            } catch (RuntimeException e) {
+                failure = e;
+            }
+        }
+        List<Pending> done = new ArrayList<>();
+        synchronized (commits) {
+            committing = false;
+            if (failure == null) {
+                durableUpTo = Math.max(durableUpTo, target);
+                commitCount++;
+            }
+            while (!pending.isEmpty() && (failure != null || pending.peek().seq() <= durableUpTo)) {
+                done.add(pending.poll());
+            }
+            commits.notifyAll();
+        }
+        if (failure != null) {
+            LOG.error("record store commit failed; the writes waiting for it are not acknowledged (writers may retry)", failure);
+        }
+        for (Pending p : done) {
+            p.done().complete(failure == null ? p.outcome()
+                    : fail(Status.AGAIN, "the record store could not commit (" + failure.getMessage() + "); retry"));
+        }
+        return failure;
+    }
+
+    /**
      * The committer: commits everything written so far whenever writes wait, then acknowledges them. Writes that
      * arrive during a commit share the next one.
      */
     private void commitLoop() {
         while (true) {
             synchronized (commits) {
-                while (pending.isEmpty() && !closing) {
+                while ((pending.isEmpty() || committing) && !closing) {
                     try {
                         commits.wait();
                     } catch (InterruptedException e) {
                         closing = true;
                     }
                 }
+                while (committing) {
+                    try {
+                        commits.wait(); // closing: let a running commit finish, then take what is left
+                    } catch (InterruptedException e) {
+                        // keep waiting: the running commit ends shortly
+                    }
+                }
                 if (pending.isEmpty()) {
                     committer = null;
+                    commits.notifyAll();
                     return;
                 }
+                committing = true;
             }
-            long target;
-            RuntimeException failure = null;
-            synchronized (this) {
-                target = written; // every write up to here is applied, so this commit holds it
-                try {
-                    mv.commit();
-                } catch (RuntimeException e) {
-                    failure = e;
-                }
-            }
-            List<Pending> done = new ArrayList<>();
-            synchronized (commits) {
-                if (failure == null) {
-                    durableUpTo = Math.max(durableUpTo, target);
-                    commitCount++;
-                }
-                while (!pending.isEmpty() && (failure != null || pending.peek().seq() <= durableUpTo)) {
-                    done.add(pending.poll());
-                }
-            }
-            if (failure != null) {
-                LOG.error("record store commit failed; {} writes are not acknowledged (the writers may retry)", done.size(), failure);
-            }
-            for (Pending p : done) {
-                p.done().complete(failure == null ? p.outcome()
-                        : fail(Status.AGAIN, "the record store could not commit (" + failure.getMessage() + "); retry"));
-            }
+            commitOnce();
         }
     }
 

@@ -200,16 +200,16 @@ class RecordStoreTest {
         }
     }
 
-    /** 6,000 values of 4 KiB (24 MiB) through a store in a JVM with a 16 MiB heap: memory does not grow with the data. */
+    /** 5,000 values of 4 KiB (20 MiB) through a store in a JVM with a 16 MiB heap: memory does not grow with the data. */
     @Test
     void memoryStaysBoundedWhileTheStoreHoldsMoreThanTheHeap(@TempDir Path dir) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process p = new ProcessBuilder(java, "-Xmx16m", "-cp", System.getProperty("java.class.path"), CrashWriter.class.getName(),
-                dir.resolve("fill.mv").toString(), "fill", "6000").redirectErrorStream(true).start();
+                dir.resolve("fill.mv").toString(), "fill", "5000").redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the filling JVM finished");
         assertEquals(0, p.exitValue(), out);
-        assertTrue(out.contains("FILLED 6000 "), out);
+        assertTrue(out.contains("FILLED 5000 "), out);
     }
 
     /**
