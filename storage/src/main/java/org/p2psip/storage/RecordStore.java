@@ -388,6 +388,13 @@ public final class RecordStore implements AutoCloseable {
         return bytesByOwner.getOrDefault(owner, 0L);
     }
 
+    /** The committer thread, or null (for benchmarks that count its CPU time). */
+    Thread committerThread() {
+        synchronized (commits) {
+            return committer;
+        }
+    }
+
     /** Group commits made so far by the committer (with {@link Options#commitEachWrite()}): for status and tests. */
     public long commitCount() {
         synchronized (commits) {
