@@ -37,7 +37,7 @@ import org.p2psip.overlay.wire.Message.Status;
 
 /**
  * Sign, verify and store a contact record (issue 3's benchmark), one thread. Each {@code store*} operation is what a
- * storing node does for a REGISTER refresh arriving from the network: parse, schema-validate and XML-DSig-verify a
+ * storing node does for a REGISTER arriving from the network (each record is another user's, under its own key): parse, schema-validate and XML-DSig-verify a
  * <em>fresh</em> signed record (a new nonce and expiry each time; a pool of records is signed in setup and cycled,
  * and the store is replaced when the pool wraps, so every operation verifies a record the store has not seen), check
  * the certificate and entitlement, and store it.
@@ -80,6 +80,8 @@ public class RecordBench {
     public String mode;
 
     private final List<DhtValue> pool = new ArrayList<>();
+    /** The DHT key of each pooled value: each is another user's AOR, as REGISTERs of many users would be. */
+    private final List<NodeId> keys = new ArrayList<>();
     private NodeId key;
     private SignedRecordPolicy policy;
     private ValueStore store;
@@ -170,15 +172,18 @@ public class RecordBench {
         TestPki.Ca ca = TestPki.ca("Bench CA", TestPki.ec());
         KeyPair kp = "ed25519".equals(alg) ? TestPki.ed25519() : TestPki.ec();
         String user = "bob@example.net";
+        // ca: a domain certificate (dNSName), which may write every user of example.net, as a domain's proxy would
         writer = "ca".equals(mode)
-                ? SigningIdentity.of(kp, List.of(ca.issue(user, kp, TestPki.email(user)).cert()), user)
+                ? SigningIdentity.of(kp, List.of(ca.issue("proxy.example.net", kp, TestPki.dns("example.net")).cert()), "proxy.example.net")
                 : SigningIdentity.of(kp, List.of(TestPki.selfSigned(user, kp).cert()), user);
         policy = "ca".equals(mode) ? SignedRecordPolicy.ca(List.of(ca.cert()), false) : SignedRecordPolicy.tofu(NameOwners.inMemory());
         ResourceName aor = ResourceName.sip(user);
         key = aor.key();
         Instant base = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.SECONDS);
         for (int i = 0; i < POOL; i++) {
-            pool.add(SignedValues.put(contact(aor, base.plusSeconds(i), "phone-" + i), writer));
+            ResourceName u = ResourceName.sip("user" + i + "@example.net");
+            pool.add(SignedValues.put(contact(u, base.plusSeconds(i), "phone-" + i), writer));
+            keys.add(u.key());
         }
         template = contact(aor, base, "template");
         now = System.currentTimeMillis();
@@ -195,7 +200,7 @@ public class RecordBench {
                 List.of("sip:192.0.2.99:5060;lr"), "00112233445566778899aabbccddeeff00112233"))));
     }
 
-    /** The defaults (a commit per write), with room for the whole pool under one key. */
+    /** The defaults (a commit per write), with room for the whole pool. */
     private static RecordStore.Options persistentOptions() {
         RecordStore.Options d = RecordStore.Options.defaults();
         return new RecordStore.Options(d.maxBytes(), 64L << 20, POOL + 1, d.maxTtlMillis(), d.commitEachWrite(), d.cacheMegabytes());
@@ -220,13 +225,15 @@ public class RecordBench {
                 store = newStore();
             }
         }
+        key = keys.get(next);
         return pool.get(next++);
     }
 
     @Benchmark
     public Status storeVerified() {
         ops++;
-        ValueStore.Outcome o = store.put(key, nextValue(true), "peer", now);
+        DhtValue v = nextValue(true); // sets key
+        ValueStore.Outcome o = store.put(key, v, "peer", now);
         if (!o.status().ok()) {
             throw new IllegalStateException(o.reason());
         }
