@@ -138,26 +138,62 @@ public final class RecordStore implements AutoCloseable {
      * block) when the write is durable, or at once for a refusal or a write that changed nothing.
      */
     public CompletableFuture<Outcome> putAsync(NodeId key, DhtValue value, long now) {
-        Applied a;
-        synchronized (this) {
-            a = applyPut(key, value, now);
+        for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+            PreparedPut p;
+            synchronized (this) {
+                p = preparePut(key, value, now);
+            }
+            if (p.done() != null) {
+                return whenDurable(p.done());
+            }
+            // the policy (signature verification: the expensive part) runs outside the store's lock, so commits
+            // and other writers go on meanwhile; the write then applies only if the value it was checked against
+            // is still the stored one
+            StoragePolicy.Decision d = checked(() -> policy.checkPut(key, p.value(), p.existing(), now));
+            Applied a;
+            synchronized (this) {
+                a = applyPut(key, p, d, now);
+            }
+            if (a != null) {
+                return whenDurable(a);
+            }
         }
-        return whenDurable(a);
+        return CompletableFuture.completedFuture(fail(Status.AGAIN, "this value is being written concurrently; retry"));
     }
 
-    private Applied applyPut(NodeId key, DhtValue value, long now) {
+    /** Attempts of a write whose stored value changed while the policy checked it. */
+    private static final int MAX_ATTEMPTS = 8;
+    /** The store whose policy the current thread is running (claims made then are durable with the write). */
+    private static final ThreadLocal<RecordStore> CHECKING = new ThreadLocal<>();
+
+    private StoragePolicy.Decision checked(java.util.function.Supplier<StoragePolicy.Decision> check) {
+        CHECKING.set(this);
+        try {
+            return check.get();
+        } finally {
+            CHECKING.remove();
+        }
+    }
+
+    /** A put's state between its two locked steps; {@code done} when it was decided without the policy. */
+    private record PreparedPut(Applied done, String id, DhtValue value, long requestedExpiry, byte[] old, DhtValue existing,
+            long claimsBefore) {
+        static PreparedPut decided(Applied a) {
+            return new PreparedPut(a, null, null, 0, null, null, 0);
+        }
+    }
+
+    private PreparedPut preparePut(NodeId key, DhtValue value, long now) {
         if (value.expiredAt(now)) {
-            return refused(Status.REFUSED, Refusal.EXPIRED.reason("the value has already expired"));
+            return PreparedPut.decided(refused(Status.REFUSED, Refusal.EXPIRED.reason("the value has already expired")));
         }
         if (backlogFull()) {
-            return refused(Status.AGAIN, "the record store is behind with its commits; retry in a moment");
+            return PreparedPut.decided(refused(Status.AGAIN, "the record store is behind with its commits; retry in a moment"));
         }
         long requestedExpiry = value.expiresAtMillis();
         String id = id(key, value.owner(), value.nonce());
-        Long until = tombstones.get(id);
-        // the requested (signed) expiry, not the clamped one: a clamped replay would otherwise outlive its tombstone
-        if (until != null && until > now && requestedExpiry <= until) {
-            return refused(Status.REFUSED, Refusal.REPLAY.reason("this value was removed"));
+        if (removedBefore(id, requestedExpiry, now)) {
+            return PreparedPut.decided(refused(Status.REFUSED, Refusal.REPLAY.reason("this value was removed")));
         }
         if (requestedExpiry - now > options.maxTtlMillis()) {
             value = new DhtValue(value.owner(), value.nonce(), value.data(), now + options.maxTtlMillis());
@@ -166,26 +202,41 @@ public final class RecordStore implements AutoCloseable {
         DhtValue existing = old == null ? null : decode(id, old);
         if (value.equals(existing)) {
             // already stored, perhaps by a write still waiting for its commit: acknowledge after that commit
-            return new Applied(new Outcome(Status.OK, "", false, null), written);
+            return PreparedPut.decided(new Applied(new Outcome(Status.OK, "", false, null), written));
         }
-        long claimsBefore = written;
-        StoragePolicy.Decision d = policy.checkPut(key, value, existing, now);
+        return new PreparedPut(null, id, value, requestedExpiry, old, existing, written);
+    }
+
+    /** Tombstone check, against the requested (signed) expiry: a clamped replay would otherwise outlive its tombstone. */
+    private boolean removedBefore(String id, long requestedExpiry, long now) {
+        Long until = tombstones.get(id);
+        return until != null && until > now && requestedExpiry <= until;
+    }
+
+    /** Applies a checked put; null when the stored value changed since it was read (the caller checks again). */
+    private Applied applyPut(NodeId key, PreparedPut p, StoragePolicy.Decision d, long now) {
+        String id = p.id();
+        if (!java.util.Arrays.equals(values.get(id), p.old()) || removedBefore(id, p.requestedExpiry(), now)) {
+            return null;
+        }
+        DhtValue value = p.value();
+        DhtValue existing = p.existing();
+        long claims = written > p.claimsBefore() ? written : 0;
         if (!d.accepted()) {
             // a refusal changes nothing, but a TOFU claim made while checking must still be durable
-            return new Applied(fail(Status.REFUSED, d.reason()), written > claimsBefore ? written : 0);
+            return new Applied(fail(Status.REFUSED, d.reason()), claims);
         }
         if (existing == null && countAt(key, options.maxValuesPerKey()) >= options.maxValuesPerKey()) {
-            return new Applied(fail(Status.CAPACITY, "key holds the maximum of " + options.maxValuesPerKey() + " values"),
-                    written > claimsBefore ? written : 0);
+            return new Applied(fail(Status.CAPACITY, "key holds the maximum of " + options.maxValuesPerKey() + " values"), claims);
         }
         long delta = value.footprint() - (existing == null ? 0 : existing.footprint());
         if (delta > 0 && bytes + delta > options.maxBytes()) {
             return new Applied(fail(Status.CAPACITY, "node store is full (" + options.maxBytes() + " bytes); try other replicas later"),
-                    written > claimsBefore ? written : 0);
+                    claims);
         }
         if (delta > 0 && bytesByOwner.getOrDefault(value.owner(), 0L) + delta > options.maxBytesPerOwner()) {
             return new Applied(fail(Status.CAPACITY, "this writer's share of the node's store is used up ("
-                    + options.maxBytesPerOwner() + " bytes)"), written > claimsBefore ? written : 0);
+                    + options.maxBytesPerOwner() + " bytes)"), claims);
         }
         if (existing != null) {
             expiry.remove(expiryKey(existing.expiresAtMillis(), id));
@@ -195,8 +246,8 @@ public final class RecordStore implements AutoCloseable {
         }
         values.put(id, encode(value));
         expiry.put(expiryKey(value.expiresAtMillis(), id), Boolean.TRUE);
-        if (requestedExpiry > value.expiresAtMillis()) {
-            requested.put(id, requestedExpiry);
+        if (p.requestedExpiry() > value.expiresAtMillis()) {
+            requested.put(id, p.requestedExpiry());
         } else if (existing != null) {
             requested.remove(id);
         }
@@ -215,22 +266,32 @@ public final class RecordStore implements AutoCloseable {
 
     /** Like {@link #remove}, completing when durable (see {@link #putAsync}). */
     public CompletableFuture<Outcome> removeAsync(StoragePolicy.RemoveRequest req, long tombstoneUntil, long now) {
-        Applied a;
-        synchronized (this) {
-            a = applyRemove(req, tombstoneUntil, now);
+        String id = id(req.key(), req.owner(), req.nonce());
+        for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+            byte[] old;
+            long claimsBefore;
+            synchronized (this) {
+                if (backlogFull()) {
+                    return whenDurable(refused(Status.AGAIN, "the record store is behind with its commits; retry in a moment"));
+                }
+                old = values.get(id);
+                claimsBefore = written;
+            }
+            DhtValue existing = old == null ? null : decode(id, old);
+            StoragePolicy.Decision d = checked(() -> policy.checkRemove(req.key(), req, existing, now));
+            Applied a;
+            synchronized (this) {
+                a = java.util.Arrays.equals(values.get(id), old) ? applyRemove(id, existing, d, tombstoneUntil, now, claimsBefore) : null;
+            }
+            if (a != null) {
+                return whenDurable(a);
+            }
         }
-        return whenDurable(a);
+        return CompletableFuture.completedFuture(fail(Status.AGAIN, "this value is being written concurrently; retry"));
     }
 
-    private Applied applyRemove(StoragePolicy.RemoveRequest req, long tombstoneUntil, long now) {
-        if (backlogFull()) {
-            return refused(Status.AGAIN, "the record store is behind with its commits; retry in a moment");
-        }
-        String id = id(req.key(), req.owner(), req.nonce());
-        byte[] old = values.get(id);
-        DhtValue existing = old == null ? null : decode(id, old);
-        long claimsBefore = written;
-        StoragePolicy.Decision d = policy.checkRemove(req.key(), req, existing, now);
+    private Applied applyRemove(String id, DhtValue existing, StoragePolicy.Decision d, long tombstoneUntil, long now,
+            long claimsBefore) {
         if (!d.accepted()) {
             return new Applied(fail(Status.REFUSED, d.reason()), written > claimsBefore ? written : 0);
         }
@@ -351,6 +412,9 @@ public final class RecordStore implements AutoCloseable {
         return new NameOwners() {
             @Override
             public Bytes claim(String subject, Bytes owner) {
+                // inside a put's or remove's policy check the claim is durable with that write, whose outcome
+                // waits for a later sequence (and waiting under the store's lock would block commits)
+                boolean withWrite = Thread.holdsLock(RecordStore.this) || CHECKING.get() == RecordStore.this;
                 long seq;
                 synchronized (RecordStore.this) {
                     byte[] prev = claims.putIfAbsent(subject, owner.toArray());
@@ -358,11 +422,9 @@ public final class RecordStore implements AutoCloseable {
                         return Bytes.wrap(prev);
                     }
                     seq = ++written;
-                    if (Thread.holdsLock(RecordStore.this)) {
-                        // inside a put or remove (its policy check): durable with that write, whose outcome
-                        // waits for a sequence at least this one; waiting here would block the committer
-                        return owner;
-                    }
+                }
+                if (withWrite) {
+                    return owner;
                 }
                 await(whenDurable(new Applied(new Outcome(Status.OK, "", true, null), seq)));
                 return owner;

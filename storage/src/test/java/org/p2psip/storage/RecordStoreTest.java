@@ -142,6 +142,57 @@ class RecordStoreTest {
     }
 
     /**
+     * The policy runs outside the store's lock; a write applies only if the value it was checked against is still
+     * the stored one. Eight threads race to refresh one value with a policy that takes only later expiries: the
+     * latest expiry ends up stored, and no write went through against a value it was not checked against.
+     */
+    @Test
+    void concurrentRefreshesOfOneValueAreCheckedAgainstWhatTheyReplace(@TempDir Path dir) throws Exception {
+        long now = 1_000_000_000_000L;
+        java.util.concurrent.atomic.AtomicInteger stale = new java.util.concurrent.atomic.AtomicInteger();
+        StoragePolicy laterOnly = new StoragePolicy() {
+            @Override
+            public Decision checkPut(NodeId key, DhtValue value, DhtValue existing, long nowMillis) {
+                Thread.yield(); // widen the window between the check and the write
+                return existing == null || value.expiresAtMillis() > existing.expiresAtMillis()
+                        ? Decision.ACCEPT : Decision.refuse("REPLAY: not later");
+            }
+
+            @Override
+            public Decision checkRemove(NodeId key, RemoveRequest request, DhtValue existing, long nowMillis) {
+                return Decision.ACCEPT;
+            }
+        };
+        NodeId k = NodeId.ofName("sip:race@example.net");
+        try (RecordStore s = RecordStore.open(dir.resolve("race.mv"), RecordStore.Options.defaults(), laterOnly)) {
+            List<Thread> ts = new ArrayList<>();
+            List<Long> applied = java.util.Collections.synchronizedList(new ArrayList<>());
+            for (int t = 0; t < 8; t++) {
+                int first = t;
+                Thread th = new Thread(() -> {
+                    for (int i = first; i < 400; i += 8) {
+                        ValueStore.Outcome o = s.put(k, v(1, "same", 100, now + HOUR + i), now);
+                        if (o.status() == Status.OK && o.changed()) {
+                            applied.add((long) i);
+                        } else if (o.status() != Status.REFUSED && o.status() != Status.AGAIN) {
+                            stale.incrementAndGet();
+                        }
+                    }
+                });
+                th.start();
+                ts.add(th);
+            }
+            for (Thread th : ts) {
+                th.join(60_000);
+            }
+            assertEquals(0, stale.get());
+            assertEquals(List.of(now + HOUR + 399), s.get(k, now).stream().map(DhtValue::expiresAtMillis).toList());
+            assertEquals(1, s.valueCount());
+            assertEquals(s.get(k, now).get(0).footprint(), s.bytes(), "byte accounting saw one value");
+        }
+    }
+
+    /**
      * The store clamps a far expiry to its max TTL before the policy sees the value; a replay of an older signed
      * record, or of a removed one, must still be refused by the signed expiry, not let in by a later clamp.
      */
