@@ -80,6 +80,8 @@ public final class RecordStore implements AutoCloseable {
     private long durableUpTo;
     /** Whether a commit is running (by the committer thread or by a synchronous writer). */
     private boolean committing;
+    /** Pending writes whose writer is blocked waiting ({@link #put}, {@link #remove}): the committer must not linger. */
+    private int blockedWaiters;
     private long commitCount;
     private final HashMap<Bytes, Long> bytesByOwner = new HashMap<>();
     private StoragePolicy policy;
@@ -130,7 +132,7 @@ public final class RecordStore implements AutoCloseable {
      * {@link Options#commitEachWrite()} it returns once the write is durable (a commit shared with concurrent writers).
      */
     public Outcome put(NodeId key, DhtValue value, long now) {
-        return await(putAsync(key, value, now));
+        return await(putAsync(key, value, now, true));
     }
 
     /**
@@ -138,13 +140,17 @@ public final class RecordStore implements AutoCloseable {
      * block) when the write is durable, or at once for a refusal or a write that changed nothing.
      */
     public CompletableFuture<Outcome> putAsync(NodeId key, DhtValue value, long now) {
+        return putAsync(key, value, now, false);
+    }
+
+    private CompletableFuture<Outcome> putAsync(NodeId key, DhtValue value, long now, boolean blocking) {
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
             PreparedPut p;
             synchronized (this) {
                 p = preparePut(key, value, now);
             }
             if (p.done() != null) {
-                return whenDurable(p.done());
+                return whenDurable(p.done(), blocking);
             }
             // the policy (signature verification: the expensive part) runs outside the store's lock, so commits
             // and other writers go on meanwhile; the write then applies only if the value it was checked against
@@ -155,7 +161,7 @@ public final class RecordStore implements AutoCloseable {
                 a = applyPut(key, p, d, now);
             }
             if (a != null) {
-                return whenDurable(a);
+                return whenDurable(a, blocking);
             }
         }
         return CompletableFuture.completedFuture(fail(Status.AGAIN, "this value is being written concurrently; retry"));
@@ -261,18 +267,22 @@ public final class RecordStore implements AutoCloseable {
      * returns once durable, as {@link #put}.
      */
     public Outcome remove(StoragePolicy.RemoveRequest req, long tombstoneUntil, long now) {
-        return await(removeAsync(req, tombstoneUntil, now));
+        return await(removeAsync(req, tombstoneUntil, now, true));
     }
 
     /** Like {@link #remove}, completing when durable (see {@link #putAsync}). */
     public CompletableFuture<Outcome> removeAsync(StoragePolicy.RemoveRequest req, long tombstoneUntil, long now) {
+        return removeAsync(req, tombstoneUntil, now, false);
+    }
+
+    private CompletableFuture<Outcome> removeAsync(StoragePolicy.RemoveRequest req, long tombstoneUntil, long now, boolean blocking) {
         String id = id(req.key(), req.owner(), req.nonce());
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
             byte[] old;
             long claimsBefore;
             synchronized (this) {
                 if (backlogFull()) {
-                    return whenDurable(refused(Status.AGAIN, "the record store is behind with its commits; retry in a moment"));
+                    return whenDurable(refused(Status.AGAIN, "the record store is behind with its commits; retry in a moment"), blocking);
                 }
                 old = values.get(id);
                 claimsBefore = written;
@@ -284,7 +294,7 @@ public final class RecordStore implements AutoCloseable {
                 a = java.util.Arrays.equals(values.get(id), old) ? applyRemove(id, existing, d, tombstoneUntil, now, claimsBefore) : null;
             }
             if (a != null) {
-                return whenDurable(a);
+                return whenDurable(a, blocking);
             }
         }
         return CompletableFuture.completedFuture(fail(Status.AGAIN, "this value is being written concurrently; retry"));
@@ -426,7 +436,7 @@ public final class RecordStore implements AutoCloseable {
                 if (withWrite) {
                     return owner;
                 }
-                await(whenDurable(new Applied(new Outcome(Status.OK, "", true, null), seq)));
+                await(whenDurable(new Applied(new Outcome(Status.OK, "", true, null), seq), true));
                 return owner;
             }
 
@@ -495,7 +505,7 @@ public final class RecordStore implements AutoCloseable {
     private record Applied(Outcome outcome, long seq) { }
 
     /** A write waiting for its commit. */
-    private record Pending(long seq, Outcome outcome, CompletableFuture<Outcome> done) { }
+    private record Pending(long seq, Outcome outcome, CompletableFuture<Outcome> done, boolean blocking) { }
 
     private static Applied refused(Status s, String reason) {
         return new Applied(fail(s, reason), 0);
@@ -511,6 +521,11 @@ public final class RecordStore implements AutoCloseable {
     }
 
     private CompletableFuture<Outcome> whenDurable(Applied a) {
+        return whenDurable(a, false);
+    }
+
+    /** @param blocking whether a thread waits for it (then the committer does not linger for more writes) */
+    private CompletableFuture<Outcome> whenDurable(Applied a, boolean blocking) {
         if (a.seq() == 0 || !options.commitEachWrite()) {
             return CompletableFuture.completedFuture(a.outcome());
         }
@@ -522,7 +537,10 @@ public final class RecordStore implements AutoCloseable {
             if (closing && committer == null) {
                 return CompletableFuture.completedFuture(fail(Status.AGAIN, "the record store is closed"));
             }
-            pending.add(new Pending(a.seq(), a.outcome(), f));
+            pending.add(new Pending(a.seq(), a.outcome(), f, blocking));
+            if (blocking) {
+                blockedWaiters++;
+            }
             commits.notifyAll();
         }
         return f;
@@ -575,7 +593,11 @@ public final class RecordStore implements AutoCloseable {
                 commitCount++;
             }
             while (!pending.isEmpty() && (failure != null || pending.peek().seq() <= durableUpTo)) {
-                done.add(pending.poll());
+                Pending p = pending.poll();
+                if (p.blocking()) {
+                    blockedWaiters--;
+                }
+                done.add(p);
             }
             commits.notifyAll();
         }
@@ -593,6 +615,30 @@ public final class RecordStore implements AutoCloseable {
      * The committer: commits everything written so far whenever writes wait, then acknowledges them. Writes that
      * arrive during a commit share the next one.
      */
+    /**
+     * When only asynchronous writes wait (nobody is blocked on them) and they are few, waits up to
+     * {@value #LINGER_MICROS} µs for more, so that a single writer slower than a commit still shares commits. Called
+     * holding {@code commits}.
+     */
+    private void lingerForMoreWrites() {
+        long deadline = System.nanoTime() + LINGER_MICROS * 1_000L;
+        while (!closing && blockedWaiters == 0 && pending.size() < GROUP_TARGET) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return;
+            }
+            try {
+                commits.wait(left / 1_000_000, (int) (left % 1_000_000));
+            } catch (InterruptedException e) {
+                closing = true;
+            }
+        }
+    }
+
+    /** Asynchronous writes a commit waits for, at most {@value #LINGER_MICROS} µs (none when a writer is blocked). */
+    static final int GROUP_TARGET = 32;
+    static final long LINGER_MICROS = 1_000;
+
     private void commitLoop() {
         while (true) {
             synchronized (commits) {
@@ -615,6 +661,7 @@ public final class RecordStore implements AutoCloseable {
                     commits.notifyAll();
                     return;
                 }
+                lingerForMoreWrites();
                 committing = true;
             }
             commitOnce();
@@ -626,6 +673,7 @@ public final class RecordStore implements AutoCloseable {
         synchronized (commits) {
             left = new ArrayList<>(pending);
             pending.clear();
+            blockedWaiters = 0;
         }
         for (Pending p : left) {
             p.done().complete(fail(Status.AGAIN, why));
