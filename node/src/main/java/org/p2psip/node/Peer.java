@@ -36,9 +36,9 @@ import org.p2psip.overlay.OverlayConfig;
 import org.p2psip.overlay.OverlayNode;
 import org.p2psip.overlay.link.UdpLinkLayer;
 import org.p2psip.overlay.store.SecretHashPolicy;
+import org.p2psip.storage.NameOwners;
 import org.p2psip.storage.PersistentLocalStore;
 import org.p2psip.storage.RecordStore;
-import org.p2psip.storage.SignedRecordPolicy;
 import org.p2psip.storage.api.DraftPolicy;
 import org.p2psip.overlay.wire.WireCodec;
 import org.slf4j.Logger;
@@ -101,6 +101,7 @@ public final class Peer implements AutoCloseable {
     private final boolean persistent;
     private final org.p2psip.node.sip.SipOptions sipOptions;
     private volatile org.p2psip.sip.SipPeer sip;
+    private final Entitlement entitlement;
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
     private final Object lock = new Object();
 
@@ -124,6 +125,7 @@ public final class Peer implements AutoCloseable {
         this.dataDir = b.dataDir;
         this.persistent = b.persistent;
         this.sipOptions = b.sip;
+        this.entitlement = b.entitlement;
         this.bindAddress = b.bindAddress;
         this.port = b.port;
         this.bootstrap = List.copyOf(b.bootstrap);
@@ -175,8 +177,18 @@ public final class Peer implements AutoCloseable {
         private String xmlrpcToken;
         private boolean persistent = true;
         private org.p2psip.node.sip.SipOptions sip = org.p2psip.node.sip.SipOptions.disabled();
+        private Entitlement entitlement = Entitlement.tofu();
 
         private Builder() { }
+
+        /**
+         * Who may write a name: {@link Entitlement#tofu()} (the default, first key owns a name) or
+         * {@link Entitlement#ca} with the overlay's trust anchors. Every peer of an overlay needs the same.
+         */
+        public Builder entitlement(Entitlement entitlement) {
+            this.entitlement = Objects.requireNonNull(entitlement, "entitlement");
+            return this;
+        }
 
         /**
          * The XML-RPC gateway's TCP port (OpenDHT's and the draft's interface, {@code POST /RPC2}); default the
@@ -339,7 +351,7 @@ public final class Peer implements AutoCloseable {
         RecordStore.Options o = new RecordStore.Options(config.storeMaxBytes(), config.storeMaxBytesPerSource(),
                 config.maxValuesPerKey(), config.maxTtlMillis(), true, 16);
         return RecordStore.open(dataDir.resolve(RECORDS_FILE), o,
-                rs -> new PeerPolicy(DraftPolicy.of(SignedRecordPolicy.tofu(rs.nameOwners()))));
+                rs -> new PeerPolicy(DraftPolicy.of(entitlement.policy(rs.nameOwners()))));
     }
 
     public CompletableFuture<Peer> start() {
@@ -375,7 +387,8 @@ public final class Peer implements AutoCloseable {
                 }
                 node = (records != null
                         ? new OverlayNode(keys.id(), link, config, new PersistentLocalStore(records), new WireCodec(), new SecureRandom())
-                        : new OverlayNode(keys.id(), link, config, new PeerPolicy(), new WireCodec(), new SecureRandom()))
+                        : new OverlayNode(keys.id(), link, config, new PeerPolicy(DraftPolicy.of(entitlement.policy(NameOwners.inMemory()))),
+                                new WireCodec(), new SecureRandom()))
                         .start();
             }
             if (controlPort < 0) {
@@ -478,6 +491,7 @@ public final class Peer implements AutoCloseable {
             }
         }
         sb.append("; data dir ").append(dataDir);
+        sb.append("; entitlement ").append(entitlement);
         LOG.info(sb.toString());
     }
 

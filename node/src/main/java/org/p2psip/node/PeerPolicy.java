@@ -17,9 +17,9 @@ import org.p2psip.storage.api.DraftPolicy;
  * nonce is its 32-byte SHA-256. A remove goes by the stored value when this node holds it, otherwise by its proof
  * (an OpenDHT secret hashes to the owner; a draft proof is a signed record).
  *
- * <p>The draft side runs in trust-on-first-use mode. A peer with its persistent record store keeps the TOFU claims
- * in that store ({@code Peer#openRecords}); the no-argument constructor keeps them in memory. Trust anchors for
- * {@code ca} mode are not configurable yet.
+ * <p>The draft side runs in the peer's {@link Entitlement} mode ({@code tofu} by default, or {@code ca} with trust
+ * anchors). A peer with its persistent record store keeps the first-writer claims in that store
+ * ({@code Peer#openRecords}); the no-argument constructor is tofu with claims in memory.
  */
 public final class PeerPolicy implements StoragePolicy {
     private final SecretHashPolicy openDht = new SecretHashPolicy();

@@ -93,6 +93,15 @@ public final class SignedRecordPolicy implements StoragePolicy {
      *        cannot be checked against the certificate then, so such keys fall back to first-writer ownership
      */
     public static SignedRecordPolicy ca(Collection<X509Certificate> trustAnchors, boolean digestKeys) {
+        return ca(trustAnchors, digestKeys, NameOwners.inMemory());
+    }
+
+    /**
+     * {@code ca} mode, keeping the first-writer claims of digest keys in {@code owners} (e.g. a persistent
+     * record store's, so they survive a restart).
+     */
+    public static SignedRecordPolicy ca(Collection<X509Certificate> trustAnchors, boolean digestKeys, NameOwners owners) {
+        Objects.requireNonNull(owners, "owners");
         if (trustAnchors.isEmpty()) {
             throw new IllegalArgumentException("ca mode needs at least one trust anchor");
         }
@@ -100,7 +109,7 @@ public final class SignedRecordPolicy implements StoragePolicy {
         for (X509Certificate c : trustAnchors) {
             a.add(new TrustAnchor(c, null));
         }
-        return new SignedRecordPolicy(Mode.CA, Set.copyOf(a), NameOwners.inMemory(), digestKeys, new RecordVerifier());
+        return new SignedRecordPolicy(Mode.CA, Set.copyOf(a), owners, digestKeys, new RecordVerifier());
     }
 
     /** {@code tofu} mode, with the ownership registry to use. */
@@ -186,10 +195,11 @@ public final class SignedRecordPolicy implements StoragePolicy {
         if (value.expiresAtMillis() <= now) {
             throw new RecordException(Refusal.EXPIRED, "the value expired at " + Instant.ofEpochMilli(value.expiresAtMillis()));
         }
-        if (existing != null && (value.expiresAtMillis() < existing.expiresAtMillis()
-                || (value.expiresAtMillis() == existing.expiresAtMillis() && !value.data().equals(existing.data())))) {
-            throw new RecordException(Refusal.REPLAY, "this writer's value with this nonce already expires at "
-                    + Instant.ofEpochMilli(existing.expiresAtMillis()) + "; an update must expire later");
+        // Stores clamp expiries to their max TTL before asking, so the values' expiries only bound the signed ones:
+        // a clamped refresh is never earlier than the clamped value it replaces, hence this cheap pre-check
+        // refuses no genuine refresh. The decisive check compares the signed expiries, after verification.
+        if (existing != null && value.expiresAtMillis() < existing.expiresAtMillis()) {
+            throw replay(existing.expiresAtMillis());
         }
         VerifiedRecord vr = verifier.verify(value.data().unsafeArray());
         DhtRecord r = vr.record();
@@ -207,6 +217,12 @@ public final class SignedRecordPolicy implements StoragePolicy {
         if (value.expiresAtMillis() > exp.toEpochMilli()) {
             throw new RecordException(Refusal.EXPIRED, "the value claims to expire at " + Instant.ofEpochMilli(value.expiresAtMillis())
                     + ", after the signed expiry " + exp);
+        }
+        if (existing != null) {
+            long before = SignedExpiry.of(existing.data().unsafeArray());
+            if (exp.toEpochMilli() < before || (exp.toEpochMilli() == before && !value.data().equals(existing.data()))) {
+                throw replay(before);
+            }
         }
         checkCertificates(vr.chain(), now, "the signer's");
         if (open != null) {
@@ -259,6 +275,12 @@ public final class SignedRecordPolicy implements StoragePolicy {
                 throw new RecordException(Refusal.DIGEST_MISMATCH, "the digest is not the hash of the stored value");
             }
         }
+    }
+
+    private static RecordException replay(long storedExpiry) {
+        String when = storedExpiry == Long.MIN_VALUE ? "(unreadable)" : Instant.ofEpochMilli(storedExpiry).toString();
+        return new RecordException(Refusal.REPLAY, "this writer's value with this nonce is signed to expire at " + when
+                + "; an update must be signed with a later expires (and a fresh signature)");
     }
 
     /** The record belongs under {@code key}, and owner and nonce are the signer's and the record's. */

@@ -37,20 +37,26 @@ import org.p2psip.overlay.wire.Message.Status;
 
 /**
  * Sign, verify and store a contact record (issue 3's benchmark), one thread. Each {@code store*} operation is what a
- * storing node does for a REGISTER refresh arriving from the network: parse, schema-validate and XML-DSig-verify a
+ * storing node does for a REGISTER arriving from the network (each record is another user's, under its own key): parse, schema-validate and XML-DSig-verify a
  * <em>fresh</em> signed record (a new nonce and expiry each time; a pool of records is signed in setup and cycled,
  * and the store is replaced when the pool wraps, so every operation verifies a record the store has not seen), check
  * the certificate and entitlement, and store it.
  * <ul>
  * <li>{@code storeVerified}: the overlay's in-memory {@code ValueStore} with {@link SignedRecordPolicy};</li>
- * <li>{@code storeVerifiedPersistent}: {@link RecordStore} (H2 MVStore, a commit per write);</li>
+ * <li>{@code storeVerifiedPersistent}: {@link RecordStore} (H2 MVStore), one thread waiting for each put's
+ * commit, i.e. a commit per write;</li>
+ * <li>{@code storeVerifiedPersistentGroup}: {@link RecordStore#putAsync}, one thread with up to {@value #WINDOW}
+ * writes in flight as a storing node acknowledging each write only once durable would have, so writes share group
+ * commits (the committer thread's CPU is in the process figure below);</li>
  * <li>{@code verify}: {@link RecordVerifier} alone; {@code sign}: {@link RecordSigner}, the writer's side.</li>
  * </ul>
  * Parameters: {@code alg} = ed25519 | p256 (the writer's key), {@code mode} = tofu (a self-signed certificate) | ca
  * (a leaf certificate issued by the overlay's CA, chain of one plus the anchor).
  * <p>
  * Besides JMH's wall-clock score, each iteration prints {@code [cpu]} lines: operations per CPU-second of the
- * benchmark thread (ThreadMXBean), which is "per core" even when other processes share the machine; the trial ends
+ * benchmark thread (ThreadMXBean), which is "per core" even when other processes share the machine, per CPU-second of
+ * the benchmark thread plus the store's committer thread (the work of a persistent store), and per CPU-second of the
+ * whole JVM (every thread: the committer, GC, JIT, JMH), the conservative figure; the trial ends
  * with a {@code [cpu-summary]} over the measurement iterations.
  * <p>
  * Run (see README): {@code java -cp <test classpath> org.p2psip.storage.RecordBench [jmh options]}.
@@ -63,7 +69,9 @@ import org.p2psip.overlay.wire.Message.Status;
 @Fork(value = 1, jvmArgsAppend = {"-Xmx1g"})
 @Threads(1)
 public class RecordBench {
-    private static final int POOL = 1024;
+    private static final int POOL = 4096;
+    /** Writes in flight in {@code storeVerifiedPersistentGroup}. */
+    static final int WINDOW = 64;
 
     @Param({"ed25519", "p256"})
     public String alg;
@@ -72,43 +80,85 @@ public class RecordBench {
     public String mode;
 
     private final List<DhtValue> pool = new ArrayList<>();
+    /** The DHT key of each pooled value: each is another user's AOR, as REGISTERs of many users would be. */
+    private final List<NodeId> keys = new ArrayList<>();
     private NodeId key;
     private SignedRecordPolicy policy;
     private ValueStore store;
     private RecordStore persistent;
     private Path dir;
+    private Path persistentFile;
     private int next;
     private SigningIdentity writer;
     private DhtRecord template;
     private final RecordVerifier verifier = new RecordVerifier();
     private long now;
     private static final java.lang.management.ThreadMXBean MX = java.lang.management.ManagementFactory.getThreadMXBean();
+    private static final com.sun.management.OperatingSystemMXBean OS =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    private final java.util.ArrayDeque<java.util.concurrent.CompletableFuture<ValueStore.Outcome>> inFlight = new java.util.ArrayDeque<>();
     private long ops;
     private long cpuStart;
+    private long processCpuStart;
     private long measuredOps;
     private long measuredCpuNanos;
+    private long measuredProcessCpuNanos;
+    /** CPU time of committer threads of stores already closed in this iteration. */
+    private long closedCommitterNanos;
+    private long committerStart;
+    private long measuredWorkCpuNanos;
 
     @Setup(Level.Iteration)
     public void startCpu() {
         ops = 0;
         cpuStart = MX.getCurrentThreadCpuTime();
+        processCpuStart = OS.getProcessCpuTime();
+        closedCommitterNanos = 0;
+        committerStart = committerCpu();
+    }
+
+    /** CPU time of the current persistent store's committer thread so far. */
+    private long committerCpu() {
+        Thread t = persistent == null ? null : persistent.committerThread();
+        long n = t == null ? -1 : MX.getThreadCpuTime(t.getId());
+        return Math.max(n, 0);
     }
 
     @TearDown(Level.Iteration)
-    public void stopCpu(BenchmarkParams bp, IterationParams ip) {
+    public void stopCpu(BenchmarkParams bp, IterationParams ip) throws Exception {
+        drain(); // every counted write is durable
         long cpu = MX.getCurrentThreadCpuTime() - cpuStart;
+        long processCpu = OS.getProcessCpuTime() - processCpuStart;
+        long work = cpu + closedCommitterNanos + committerCpu() - committerStart;
         if (ip.getType() == IterationType.MEASUREMENT) {
             measuredOps += ops;
             measuredCpuNanos += cpu;
+            measuredProcessCpuNanos += processCpu;
+            measuredWorkCpuNanos += work;
         }
-        System.out.printf("[cpu] %s %s: %.0f ops per CPU-second%n", shortName(bp), ip.getType(), ops * 1e9 / cpu);
+        System.out.printf("[cpu] %s %s: %.0f ops per CPU-second of the thread, %.0f of thread + committer, %.0f of the JVM%n",
+                shortName(bp), ip.getType(), ops * 1e9 / cpu, ops * 1e9 / work, ops * 1e9 / processCpu);
     }
 
     @TearDown(Level.Trial)
     public void cpuSummary(BenchmarkParams bp) {
         if (measuredCpuNanos > 0) {
-            System.out.printf("[cpu-summary] %s: %.0f ops per CPU-second (%d ops, %.1f CPU-s)%n", shortName(bp),
-                    measuredOps * 1e9 / measuredCpuNanos, measuredOps, measuredCpuNanos / 1e9);
+            System.out.printf("[cpu-summary] %s: %.0f ops per CPU-second of the thread, %.0f of thread + committer, %.0f of the JVM"
+                    + " (%d ops, %.1f / %.1f / %.1f CPU-s)%n", shortName(bp), measuredOps * 1e9 / measuredCpuNanos,
+                    measuredOps * 1e9 / measuredWorkCpuNanos, measuredOps * 1e9 / measuredProcessCpuNanos, measuredOps,
+                    measuredCpuNanos / 1e9, measuredWorkCpuNanos / 1e9, measuredProcessCpuNanos / 1e9);
+        }
+    }
+
+    private void drain() throws Exception {
+        while (!inFlight.isEmpty()) {
+            ok(inFlight.poll().get());
+        }
+    }
+
+    private static void ok(ValueStore.Outcome o) {
+        if (!o.status().ok()) {
+            throw new IllegalStateException(o.reason());
         }
     }
 
@@ -122,21 +172,25 @@ public class RecordBench {
         TestPki.Ca ca = TestPki.ca("Bench CA", TestPki.ec());
         KeyPair kp = "ed25519".equals(alg) ? TestPki.ed25519() : TestPki.ec();
         String user = "bob@example.net";
+        // ca: a domain certificate (dNSName), which may write every user of example.net, as a domain's proxy would
         writer = "ca".equals(mode)
-                ? SigningIdentity.of(kp, List.of(ca.issue(user, kp, TestPki.email(user)).cert()), user)
+                ? SigningIdentity.of(kp, List.of(ca.issue("proxy.example.net", kp, TestPki.dns("example.net")).cert()), "proxy.example.net")
                 : SigningIdentity.of(kp, List.of(TestPki.selfSigned(user, kp).cert()), user);
         policy = "ca".equals(mode) ? SignedRecordPolicy.ca(List.of(ca.cert()), false) : SignedRecordPolicy.tofu(NameOwners.inMemory());
         ResourceName aor = ResourceName.sip(user);
         key = aor.key();
         Instant base = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.SECONDS);
         for (int i = 0; i < POOL; i++) {
-            pool.add(SignedValues.put(contact(aor, base.plusSeconds(i), "phone-" + i), writer));
+            ResourceName u = ResourceName.sip("user" + i + "@example.net");
+            pool.add(SignedValues.put(contact(u, base.plusSeconds(i), "phone-" + i), writer));
+            keys.add(u.key());
         }
         template = contact(aor, base, "template");
         now = System.currentTimeMillis();
         store = newStore();
         dir = Files.createTempDirectory("recordbench");
-        persistent = RecordStore.open(dir.resolve("records.mv"), persistentOptions(), policy);
+        persistentFile = dir.resolve("records.mv");
+        persistent = RecordStore.open(persistentFile, persistentOptions(), policy);
     }
 
     static DhtRecord contact(ResourceName aor, Instant expires, String nonce) {
@@ -146,7 +200,7 @@ public class RecordBench {
                 List.of("sip:192.0.2.99:5060;lr"), "00112233445566778899aabbccddeeff00112233"))));
     }
 
-    /** The defaults (a commit per write), with room for the whole pool under one key. */
+    /** The defaults (a commit per write), with room for the whole pool. */
     private static RecordStore.Options persistentOptions() {
         RecordStore.Options d = RecordStore.Options.defaults();
         return new RecordStore.Options(d.maxBytes(), 64L << 20, POOL + 1, d.maxTtlMillis(), d.commitEachWrite(), d.cacheMegabytes());
@@ -171,13 +225,15 @@ public class RecordBench {
                 store = newStore();
             }
         }
+        key = keys.get(next);
         return pool.get(next++);
     }
 
     @Benchmark
     public Status storeVerified() {
         ops++;
-        ValueStore.Outcome o = store.put(key, nextValue(true), "peer", now);
+        DhtValue v = nextValue(true); // sets key
+        ValueStore.Outcome o = store.put(key, v, "peer", now);
         if (!o.status().ok()) {
             throw new IllegalStateException(o.reason());
         }
@@ -185,19 +241,43 @@ public class RecordBench {
     }
 
     @Benchmark
-    public Status storeVerifiedPersistent() {
+    public Status storeVerifiedPersistent() throws Exception {
         ops++;
+        DhtValue v = nextPersistentValue();
+        ValueStore.Outcome o = persistent.put(key, v, now);
+        ok(o);
+        return o.status();
+    }
+
+    @Benchmark
+    public Status storeVerifiedPersistentGroup() throws Exception {
+        ops++;
+        DhtValue v = nextPersistentValue();
+        inFlight.add(persistent.putAsync(key, v, now));
+        while (inFlight.size() > WINDOW || inFlight.peek().isDone()) {
+            ok(inFlight.poll().get());
+            if (inFlight.isEmpty()) {
+                break;
+            }
+        }
+        return Status.OK;
+    }
+
+    /** The next pooled value; a new store file when the pool wraps, so no write meets a value the store has seen. */
+    private DhtValue nextPersistentValue() throws Exception {
         DhtValue v = nextValue(false);
         if (next == 1) {
-            // new pool cycle: remove nothing, but make every value "unseen" by re-keying the nonce space
+            drain();
+            long before = committerCpu();
             persistent.close();
-            persistent = RecordStore.open(dir.resolve("records-" + System.nanoTime() + ".mv"), persistentOptions(), policy);
+            closedCommitterNanos += before - (committerStart > 0 ? committerStart : 0);
+            committerStart = 0;
+            Files.deleteIfExists(persistentFile);
+            persistentFile = dir.resolve("records-" + System.nanoTime() + ".mv");
+            persistent = RecordStore.open(persistentFile, persistentOptions(), policy);
+            committerStart = committerCpu();
         }
-        ValueStore.Outcome o = persistent.put(key, v, now);
-        if (!o.status().ok()) {
-            throw new IllegalStateException(o.reason());
-        }
-        return o.status();
+        return v;
     }
 
     @Benchmark

@@ -115,6 +115,7 @@ class RecordFuzzTest {
                     new Target("PrivateKeyRecord.open", () -> expectRefusal(() -> unlocked.open(
                             new ValueContent.Encrypted(PrivateKeyRecord.TYPE, new String(input, StandardCharsets.UTF_8))))),
                     new Target("ImmutableValues.children", () -> expectRefusal(() -> ImmutableValues.children(input))),
+                    new Target("SignedExpiry.of", () -> SignedExpiry.of(input)),
                     new Target("policies", () -> {
                         if (input.length > DhtValue.MAX_DATA_BYTES) {
                             return;

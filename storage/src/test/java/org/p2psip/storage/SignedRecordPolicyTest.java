@@ -184,6 +184,24 @@ class SignedRecordPolicyTest {
         assertEquals(2, s.get(BOB.key(), System.currentTimeMillis()).size());
     }
 
+    /** The overlay's store clamps expiries before asking the policy; the replay check uses the signed ones. */
+    @Test
+    void aReplayIsRefusedEvenWhenTheStoreClampsExpiries() throws Exception {
+        ValueStore s = new ValueStore(caPolicy(), 1 << 24, 1 << 22, 64, Duration.ofHours(1).toMillis());
+        SigningIdentity bob = bob();
+        long t1 = System.currentTimeMillis();
+        DhtValue older = SignedValues.put(contact(BOB, in(Duration.ofDays(2)), "n1", "sip:bob@192.0.2.1:5060"), bob);
+        DhtValue newer = SignedValues.put(contact(BOB, in(Duration.ofDays(3)), "n1", "sip:bob@192.0.2.2:5060"), bob);
+        ValueStore.Outcome ok = s.put(BOB.key(), newer, SOURCE, t1);
+        assertEquals(Status.OK, ok.status(), ok.reason());
+        // later, the older record clamps to a later expiry than the stored (clamped) newer one
+        assertRefused(Refusal.REPLAY, s.put(BOB.key(), older, SOURCE, t1 + Duration.ofMinutes(30).toMillis()));
+        // a genuine refresh still passes
+        DhtValue newest = SignedValues.put(contact(BOB, in(Duration.ofDays(4)), "n1", "sip:bob@192.0.2.3:5060"), bob);
+        ValueStore.Outcome refresh = s.put(BOB.key(), newest, SOURCE, t1 + Duration.ofMinutes(30).toMillis());
+        assertEquals(Status.OK, refresh.status(), refresh.reason());
+    }
+
     @Test
     void certificateNamesHoldOnlyCertificatesThatBindThem() throws Exception {
         ResourceName certName = ResourceName.certificate("bob@example.net");

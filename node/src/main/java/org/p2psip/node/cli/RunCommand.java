@@ -10,6 +10,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
+import org.p2psip.node.Entitlement;
 import org.p2psip.node.HostPort;
 import org.p2psip.node.Peer;
 import org.p2psip.node.sip.SipOptions;
@@ -89,6 +90,17 @@ final class RunCommand implements Callable<Integer> {
                     + "else " + SipOptions.FALLBACK_DOMAIN + ".")
     List<String> sipDomains = new ArrayList<>();
 
+    @Option(names = "--entitlement", paramLabel = "MODE", defaultValue = "tofu",
+            description = "Who may write a name, the same on every node of the overlay: 'tofu' (the first key to write a "
+                    + "user's name owns it; default) or 'ca' (a certificate chain to a --trust-anchor must bind the name, "
+                    + "as user or as domain).")
+    String entitlementMode;
+
+    @Option(names = "--trust-anchor", paramLabel = "FILE",
+            description = "A CA certificate (PEM or DER; a file may hold several) that ca entitlement trusts. Repeatable; "
+                    + "required with --entitlement ca.")
+    List<Path> trustAnchors = new ArrayList<>();
+
     @Option(names = {"-v", "--verbose"}, description = "Log at debug level.")
     boolean verbose;
 
@@ -127,6 +139,7 @@ final class RunCommand implements Callable<Integer> {
                     + "write to the DHT, so it needs --xmlrpc-token TOKEN (or P2PSIP_XMLRPC_TOKEN); "
                     + "or keep the default 127.0.0.1, or disable the gateway with --xmlrpc-port -1");
         }
+        Entitlement entitlement = entitlement();
         List<InetSocketAddress> nodes = new ArrayList<>();
         for (String b : bootstrap) {
             try {
@@ -143,7 +156,8 @@ final class RunCommand implements Callable<Integer> {
                 .dataDir(dataDir)
                 .bindAddress(bindAddress)
                 .port(port)
-                .bootstrap(nodes);
+                .bootstrap(nodes)
+                .entitlement(entitlement);
         if (controlPort != null) {
             builder.controlPort(controlPort);
         }
@@ -202,6 +216,30 @@ final class RunCommand implements Callable<Integer> {
     /** Stops a node started by {@link #call()} as SIGTERM would, for in-process use and tests. */
     void stop() {
         stop.complete(null);
+    }
+
+    /** The entitlement from --entitlement and --trust-anchor, or a usage error saying what to fix. */
+    Entitlement entitlement() {
+        switch (entitlementMode.toLowerCase(java.util.Locale.ROOT)) {
+            case "tofu" -> {
+                if (!trustAnchors.isEmpty()) {
+                    throw usage("--trust-anchor is only used with --entitlement ca; add --entitlement ca to trust that CA, "
+                            + "or drop --trust-anchor for trust on first use");
+                }
+                return Entitlement.tofu();
+            }
+            case "ca" -> {
+                if (trustAnchors.isEmpty()) {
+                    throw usage("--entitlement ca needs the overlay's CA certificate: add --trust-anchor FILE (PEM)");
+                }
+                try {
+                    return Entitlement.ca(Entitlement.readAnchors(trustAnchors));
+                } catch (IllegalArgumentException e) {
+                    throw usage("--trust-anchor: " + e.getMessage());
+                }
+            }
+            default -> throw usage("--entitlement must be 'tofu' or 'ca', not '" + entitlementMode + "'");
+        }
     }
 
     private ParameterException usage(String message) {

@@ -20,6 +20,7 @@ import org.p2psip.storage.RecordKey;
 import org.p2psip.storage.RecordValue;
 import org.p2psip.storage.RecordVerifier;
 import org.p2psip.storage.RecordXml;
+import org.p2psip.storage.Refusal;
 import org.p2psip.storage.ValueContent;
 import org.p2psip.storage.VerifiedRecord;
 import org.p2psip.storage.api.DraftDht;
@@ -32,7 +33,10 @@ import org.p2psip.storage.api.ImmutKey;
  * <ul>
  * <li>{@code put-auth(dhtRecord)} → boolean: the record as the client signed it (XML-DSig); stored under its key
  *     with owner = SHA-1 of the signer's key, the record's nonce and expiry. The gateway verifies the signature
- *     first; the storing nodes check it and the writer's entitlement again.</li>
+ *     first; the storing nodes check it and the writer's entitlement again. When every storing node refuses, the
+ *     answer is a fault whose {@code faultCode} is the refusal's ({@link Refusal#faultCode()}: 1014
+ *     {@code NOT_ENTITLED}, 1015 {@code CERT_EXPIRED}, 1016 {@code CERT_UNTRUSTED}, 1017 {@code REPLAY}, …) and
+ *     whose {@code faultString} starts with its name ({@code "CERT_UNTRUSTED: …"}); the same for remove-auth.</li>
  * <li>{@code remove-auth(dhtRecord)} → boolean: a signed record with the same key and nonce whose value is the
  *     SHA-256 digest of the stored value, as {@code SignedValues.remove} makes it; handed to the storing nodes as
  *     the remove proof.</li>
@@ -203,6 +207,11 @@ public final class DraftGateway implements XmlRpcHandler {
             throw new CompletionException(f);
         }
         if (c instanceof DhtException d && d.status() != Status.AGAIN && d.status() != Status.CAPACITY) {
+            // the storing nodes' refusal code reaches the writer as the fault code, their reasons as the string
+            java.util.Optional<Refusal> why = Refusal.find(d.getMessage());
+            if (why.isPresent()) {
+                throw new CompletionException(new XmlRpcFault(why.get().faultCode(), why.get().name() + ": " + d.getMessage()));
+            }
             return Boolean.FALSE;
         }
         throw new CompletionException(fault(c));

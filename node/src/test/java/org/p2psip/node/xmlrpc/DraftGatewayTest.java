@@ -36,6 +36,7 @@ import org.p2psip.storage.Namespaces;
 import org.p2psip.storage.RecordKey;
 import org.p2psip.storage.RecordValue;
 import org.p2psip.storage.RecordXml;
+import org.p2psip.storage.Refusal;
 import org.p2psip.storage.ResourceName;
 import org.p2psip.storage.SignedValues;
 import org.p2psip.storage.SigningIdentity;
@@ -116,11 +117,14 @@ class DraftGatewayTest {
                 new RecordValue(null, null, null, null, new ValueContent.Digest(Namespaces.DIGEST_SHA1, identity("x").owner()))));
         assertTrue(!((String) client(1).execute("get-auth", new Object[] {byOther})).contains("sip:bob"));
 
-        // Someone else's key may not write bob's name (trust on first use): false, not a fault.
+        // Someone else's key may not write bob's name (trust on first use): the storing nodes' refusal code comes
+        // back as the fault code.
         SigningIdentity mallory = identity("bob@example.net");
         String forged = DraftDht.signed(DhtRecord.of(aor, expires, "desk2",
                 new ValueContent.Contacts(List.of(Contact.of("sip:mallory@192.0.2.66")))), mallory).data().utf8String();
-        assertEquals(Boolean.FALSE, client(1).execute("put-auth", new Object[] {forged}));
+        XmlRpcException takeover = assertThrows(XmlRpcException.class, () -> client(1).execute("put-auth", new Object[] {forged}));
+        assertEquals(Refusal.NOT_ENTITLED.faultCode(), takeover.code);
+        assertTrue(takeover.getMessage().startsWith("NOT_ENTITLED: "), takeover.getMessage());
 
         // A tampered document is refused by the gateway before it reaches the DHT.
         XmlRpcException bad = assertThrows(XmlRpcException.class,

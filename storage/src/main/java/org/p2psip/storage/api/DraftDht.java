@@ -30,6 +30,7 @@ import org.p2psip.storage.RecordVerifier;
 import org.p2psip.storage.Refusal;
 import org.p2psip.storage.ResourceName;
 import org.p2psip.storage.SignedRecordPolicy;
+import org.p2psip.storage.SignedExpiry;
 import org.p2psip.storage.SignedValues;
 import org.p2psip.storage.SigningIdentity;
 import org.p2psip.storage.ValueContent;
@@ -272,7 +273,9 @@ public final class DraftDht {
      */
     public CompletableFuture<PutResult> removeAuth(RecordKey key, DhtValue stored, SigningIdentity writer) {
         try {
-            long exp = Math.max(stored.expiresAtMillis(), now() + 1_000);
+            // the signed expiry, not only the stored one: stores clamp expiries, and the tombstone this removal
+            // leaves should outlive every replay of the removed record
+            long exp = Math.max(Math.max(stored.expiresAtMillis(), SignedExpiry.of(stored.data().unsafeArray())), now() + 1_000);
             Instant expires = Instant.ofEpochSecond((exp + 999) / 1000);
             var req = SignedValues.remove(key, stored, expires, writer);
             return dht.remove(req.key(), req.owner(), req.nonce(), req.proof());
