@@ -53,8 +53,9 @@ record Topology(String publicSubnet, String publicGateway, PeerSpec bootstrap, L
     /**
      * The topology of issue 8: a home site behind a port-restricted NAT with {@code homePeers} peers, a home site
      * behind a symmetric NAT with as many, an office behind a full-cone NAT with {@code officePeers} peers. All in
-     * 198.51.100.0/24, one /26 each (public .0, home1 .64, home2 .128, office .192), so that it never collides with
-     * {@code docker-compose.yml}'s plan (203.0.113.0/24 and 192.0.2.0/24), which may be up on the same machine.
+     * 198.51.100.0/24, one /26 each (public .0, home1 .64, home2 .128, office .192); {@code docker-compose.yml}
+     * uses the same plan. Never 192.0.2.0/24 or 203.0.113.0/24: Docker routes its networks on the host, and the CI
+     * machines use those two ranges for their own uplink and package mirrors.
      * Every peer of a site has its own overlay port (4231, 4232, ...): MASQUERADE then keeps each port, so the
      * port-restricted and full-cone routers map endpoint-independently, and the full cone forwards each port to its
      * peer.
