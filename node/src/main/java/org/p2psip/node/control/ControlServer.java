@@ -1,6 +1,5 @@
 package org.p2psip.node.control;
 
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
@@ -9,11 +8,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.LineBasedFrameDecoder;
 import io.netty.handler.codec.TooLongFrameException;
@@ -26,6 +21,7 @@ import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.p2psip.node.server.TcpServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,31 +58,16 @@ public final class ControlServer implements AutoCloseable {
      * where epoll is available (as {@code UdpLinkLayer.newEventLoopGroup} makes) and NIO elsewhere.
      */
     public static CompletableFuture<ControlServer> bind(EventLoopGroup group, int port, ControlService service) {
-        CompletableFuture<ControlServer> result = new CompletableFuture<>();
         InetSocketAddress address = new InetSocketAddress(loopback(), port);
         AtomicInteger connections = new AtomicInteger();
-        ServerBootstrap b = new ServerBootstrap()
-                .group(group)
-                .channel(Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .option(ChannelOption.SO_BACKLOG, 64)
-                .childHandler(new ChannelInitializer<Channel>() {
+        return TcpServer.bind(group, address, "control port", "choose another with --control-port", 64,
+                new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast(new LineBasedFrameDecoder(MAX_LINE_BYTES, true, true),
                                 new Handler(service, connections));
                     }
-                });
-        b.bind(address).addListener((ChannelFuture f) -> {
-            if (f.isSuccess()) {
-                result.complete(new ControlServer(f.channel()));
-            } else {
-                result.completeExceptionally(new IOException("cannot open the control port on TCP " + address + ": "
-                        + f.cause().getMessage() + " (is another node running? choose another with --control-port)",
-                        f.cause()));
-            }
-        });
-        return result;
+                }).thenApply(ControlServer::new);
     }
 
     /** The bound address, on 127.0.0.1. */

@@ -1,18 +1,12 @@
 package org.p2psip.node.metrics;
 
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -25,13 +19,13 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.p2psip.node.server.ConnectionGuard;
+import org.p2psip.node.server.TcpServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,30 +60,16 @@ public final class MetricsServer implements AutoCloseable {
                     + "address only, not " + address.getHostString()));
         }
         AtomicInteger connections = new AtomicInteger();
-        CompletableFuture<MetricsServer> result = new CompletableFuture<>();
-        ServerBootstrap b = new ServerBootstrap()
-                .group(group)
-                .channel(Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .option(ChannelOption.SO_BACKLOG, 16)
-                .childHandler(new ChannelInitializer<Channel>() {
+        return TcpServer.bind(group, address, "metrics endpoint", "choose another with --metrics-port, or -1 to disable it",
+                16, new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast(new IdleStateHandler(0, 0, IDLE_SECONDS),
                                 new HttpServerCodec(4096, 8192, 8192),
-                                new Handler(metrics, connections));
+                                new Handler(metrics),
+                                new ConnectionGuard(connections, MAX_CONNECTIONS, "metrics"));
                     }
-                });
-        b.bind(address).addListener((ChannelFuture f) -> {
-            if (f.isSuccess()) {
-                result.complete(new MetricsServer(f.channel()));
-            } else {
-                result.completeExceptionally(new IOException("cannot open the metrics endpoint on TCP " + address + ": "
-                        + f.cause().getMessage() + " (is another node running? choose another with --metrics-port, "
-                        + "or -1 to disable it)", f.cause()));
-            }
-        });
-        return result;
+                }).thenApply(MetricsServer::new);
     }
 
     /** The bound address. */
@@ -105,47 +85,10 @@ public final class MetricsServer implements AutoCloseable {
     /** Answers the first request head of a connection and closes it; bodies and anything after are ignored. */
     private static final class Handler extends SimpleChannelInboundHandler<HttpObject> {
         private final PeerMetrics metrics;
-        private final AtomicInteger connections;
-        private boolean counted;
         private boolean served;
 
-        Handler(PeerMetrics metrics, AtomicInteger connections) {
+        Handler(PeerMetrics metrics) {
             this.metrics = metrics;
-            this.connections = connections;
-        }
-
-        @Override
-        public void channelActive(ChannelHandlerContext ctx) throws Exception {
-            counted = true;
-            if (connections.incrementAndGet() > MAX_CONNECTIONS) {
-                ctx.close();
-                return;
-            }
-            super.channelActive(ctx);
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-            if (counted) {
-                connections.decrementAndGet();
-                counted = false;
-            }
-            super.channelInactive(ctx);
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-            if (evt instanceof IdleStateEvent) {
-                ctx.close();
-                return;
-            }
-            super.userEventTriggered(ctx, evt);
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            LOG.debug("metrics connection {}: {}", ctx.channel().remoteAddress(), cause.toString());
-            ctx.close();
         }
 
         @Override

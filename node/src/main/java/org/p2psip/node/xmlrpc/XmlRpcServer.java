@@ -1,19 +1,13 @@
 package org.p2psip.node.xmlrpc;
 
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -27,8 +21,6 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.timeout.IdleStateHandler;
-import io.netty.handler.timeout.IdleStateEvent;
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -37,6 +29,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.p2psip.node.server.ConnectionGuard;
+import org.p2psip.node.server.TcpServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -92,32 +86,18 @@ public final class XmlRpcServer implements AutoCloseable {
         }
         byte[] tokenBytes = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
         AtomicInteger connections = new AtomicInteger();
-        CompletableFuture<XmlRpcServer> result = new CompletableFuture<>();
-        ServerBootstrap b = new ServerBootstrap()
-                .group(group)
-                .channel(Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .option(ChannelOption.SO_BACKLOG, 64)
-                .childHandler(new ChannelInitializer<Channel>() {
+        return TcpServer.bind(group, address, "XML-RPC gateway", "choose another with --xmlrpc-port", 64,
+                new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast(
                                 new IdleStateHandler(0, 0, IDLE_SECONDS),
                                 new HttpServerCodec(4096, 8192, 8192),
                                 new HttpObjectAggregator(MAX_BODY_BYTES, true),
-                                new Handler(handler, tokenBytes, connections));
+                                new Handler(handler, tokenBytes),
+                                new ConnectionGuard(connections, MAX_CONNECTIONS, "XML-RPC"));
                     }
-                });
-        b.bind(address).addListener((ChannelFuture f) -> {
-            if (f.isSuccess()) {
-                result.complete(new XmlRpcServer(f.channel()));
-            } else {
-                result.completeExceptionally(new IOException("cannot open the XML-RPC gateway on TCP " + address + ": "
-                        + f.cause().getMessage() + " (is another node running? choose another with --xmlrpc-port)",
-                        f.cause()));
-            }
-        });
-        return result;
+                }).thenApply(XmlRpcServer::new);
     }
 
     /** The bound address. */
@@ -133,53 +113,21 @@ public final class XmlRpcServer implements AutoCloseable {
     private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final XmlRpcHandler handler;
         private final byte[] token;
-        private final AtomicInteger connections;
         private final java.util.ArrayDeque<FullHttpRequest> queue = new java.util.ArrayDeque<>();
         private boolean busy;
-        private boolean counted;
 
-        Handler(XmlRpcHandler handler, byte[] token, AtomicInteger connections) {
+        Handler(XmlRpcHandler handler, byte[] token) {
             this.handler = handler;
             this.token = token;
-            this.connections = connections;
-        }
-
-        @Override
-        public void channelActive(ChannelHandlerContext ctx) throws Exception {
-            counted = true;
-            if (connections.incrementAndGet() > MAX_CONNECTIONS) {
-                ctx.close();
-                return;
-            }
-            super.channelActive(ctx);
         }
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-            if (counted) {
-                connections.decrementAndGet();
-                counted = false;
-            }
             FullHttpRequest r;
             while ((r = queue.poll()) != null) {
                 r.release();
             }
             super.channelInactive(ctx);
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-            if (evt instanceof IdleStateEvent) {
-                ctx.close();
-                return;
-            }
-            super.userEventTriggered(ctx, evt);
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            LOG.debug("XML-RPC connection {}: {}", ctx.channel().remoteAddress(), cause.toString());
-            ctx.close();
         }
 
         @Override
