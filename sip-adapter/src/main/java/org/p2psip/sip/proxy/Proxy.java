@@ -373,8 +373,10 @@ public final class Proxy implements TransactionUser {
         }
         String branch = Via.MAGIC_COOKIE + hash + "."
                 + org.p2psip.sip.transaction.Branch.next().substring(Via.MAGIC_COOKIE.length());
+        // rport (RFC 3581): a peer behind NAT gets its responses at the address and port its router mapped,
+        // which behind a symmetric NAT is not the sent-by port.
         h = h.prepend(HeaderNames.VIA, Via.of(b.target().transport().name(), selfHost, selfPort, branch)
-                .toString());
+                .withParam("rport", null).toString());
         forwarded.incrementAndGet();
         return layer.sendRequest(req.withHeaders(h), b.target(), fork);
     }

@@ -324,6 +324,8 @@ class PeerOverUdpTest {
             SipRequest inv = (SipRequest) receive(callee);
             assertEquals("INVITE", inv.method());
             assertEquals(69, inv.maxForwards().getAsInt());
+            assertTrue(inv.vias().get(0).hasRport(), "the peer's Via asks for rport (RFC 3581), so its responses "
+                    + "come back through a NAT: " + inv);
             assertTrue(inv.headers().first(HeaderNames.RECORD_ROUTE).orElseThrow().contains(
                     "127.0.0.1:" + peer.localAddress().getPort()), inv.toString());
             reply(callee, SipResponse.forRequest(inv, 180, "Ringing", "callee"));
