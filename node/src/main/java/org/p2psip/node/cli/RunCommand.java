@@ -90,6 +90,12 @@ final class RunCommand implements Callable<Integer> {
                     + "else " + SipOptions.FALLBACK_DOMAIN + ".")
     List<String> sipDomains = new ArrayList<>();
 
+    @Option(names = "--sip-digest", paramLabel = "ALGORITHM", split = ",", defaultValue = "SHA-256,MD5",
+            description = "The digest algorithms offered to phones, in order of preference: SHA-256 and/or MD5 "
+                    + "(default: ${DEFAULT-VALUE}). Phones that answer only the first challenge and only MD5 (sipp 3.6, "
+                    + "older desk phones) need MD5 first or alone.")
+    List<String> sipDigest = new ArrayList<>();
+
     @Option(names = "--entitlement", paramLabel = "MODE", defaultValue = "tofu",
             description = "Who may write a name, the same on every node of the overlay: 'tofu' (the first key to write a "
                     + "user's name owns it; default) or 'ca' (a certificate chain to a --trust-anchor must bind the name, "
@@ -179,7 +185,7 @@ final class RunCommand implements Callable<Integer> {
                 throw usage("--sip-domain '" + d + "' is not a domain name (expected e.g. example.net)");
             }
         }
-        builder.sip(new SipOptions(sipPort, sipDomains, null, null));
+        builder.sip(new SipOptions(sipPort, sipDomains, null, null).withAlgorithms(sipDigest()));
         Peer peer = builder.build();
         Thread hook = new Thread(() -> {
             peer.close();
@@ -240,6 +246,26 @@ final class RunCommand implements Callable<Integer> {
             }
             default -> throw usage("--entitlement must be 'tofu' or 'ca', not '" + entitlementMode + "'");
         }
+    }
+
+    /** The --sip-digest algorithms in their canonical spelling, or a usage error naming the choices. */
+    List<String> sipDigest() {
+        List<String> out = new ArrayList<>();
+        for (String a : sipDigest) {
+            String canonical = switch (a.strip().toUpperCase(java.util.Locale.ROOT)) {
+                case "SHA-256", "SHA256" -> "SHA-256";
+                case "MD5" -> "MD5";
+                default -> throw usage("--sip-digest '" + a + "' is not offered; choose SHA-256 and/or MD5 (e.g. "
+                        + "--sip-digest MD5 for phones that answer only MD5)");
+            };
+            if (!out.contains(canonical)) {
+                out.add(canonical);
+            }
+        }
+        if (out.isEmpty()) {
+            throw usage("--sip-digest needs at least one algorithm: SHA-256 and/or MD5");
+        }
+        return out;
     }
 
     private ParameterException usage(String message) {

@@ -101,5 +101,8 @@ class CliTest {
                     && r.err().contains("--sip-port"), r.err());
         }
         assertEquals(2, cli("run", "--sip-port", "70000").code());
+        Cli digest = cli("run", "--sip-digest", "SHA-1");
+        assertEquals(2, digest.code(), digest.err());
+        assertTrue(digest.err().contains("choose SHA-256 and/or MD5"), digest.err());
     }
 }
