@@ -44,6 +44,7 @@ final class DockerTestbed implements AutoCloseable {
     private final Map<String, Network> siteNetworks = new LinkedHashMap<>();
     private final Map<String, GenericContainer<?>> routers = new LinkedHashMap<>();
     private final Map<String, TestbedNode> nodes = new LinkedHashMap<>();
+    private final Map<String, TestbedPhone> phones = new LinkedHashMap<>();
     private Network publicNetwork;
 
     private DockerTestbed(Topology topology, TestbedImages images) {
@@ -143,19 +144,33 @@ final class DockerTestbed implements AutoCloseable {
     }
 
     /**
-     * A sipp container (the phone image) on a site's LAN, its default route through the site's router, or on the
-     * public network when {@code site} is {@code public}. Not started; the caller starts it (and it is removed on
-     * close like every container).
+     * Starts every phone of the topology at once (the phone image, waiting to be driven by {@code docker exec}),
+     * each on its network with its default route through its site's router.
      */
-    GenericContainer<?> phone(String name, String site, String ip, String... sippArgs) {
-        boolean pub = site.equals("public");
-        Network net = pub ? publicNetwork : siteNetworks.get(site);
-        String route = pub ? "" : "ip route replace default via " + spec(site).routerLan() + " && ";
-        List<String> entry = new ArrayList<>(List.of("sh", "-c", route + "exec sipp \"$@\"", "sipp"));
-        entry.addAll(List.of(sippArgs));
-        GenericContainer<?> c = container(images.phone(), name, net, ip, Map.of());
-        c.withCreateContainerCmdModifier(cmd -> cmd.withEntrypoint(entry));
-        return c;
+    void startPhones() throws InterruptedException {
+        List<GenericContainer<?>> list = new ArrayList<>();
+        for (Topology.PhoneSpec p : topology.phones()) {
+            boolean pub = p.site().equals("public");
+            GenericContainer<?> c = container(images.phone(), p.name(), pub ? publicNetwork : siteNetworks.get(p.site()),
+                    p.ip(), Map.of())
+                    .withEnv("PHONE_USER", p.user())
+                    .withEnv("PHONE_PASSWORD", p.password())
+                    .withEnv("PHONE_DOMAIN", Topology.SIP_DOMAIN)
+                    .waitingFor(Wait.forLogMessage(".*phone-entrypoint: .* ready.*", 1).withStartupTimeout(START_TIMEOUT));
+            if (!pub) {
+                c.withEnv("PHONE_GATEWAY", spec(p.site()).routerLan());
+            }
+            phones.put(p.name(), new TestbedPhone(p, c));
+            list.add(c);
+        }
+        log("starting " + list.size() + " phones");
+        startInParallel(list);
+    }
+
+    /** The phone of {@code user}. */
+    TestbedPhone phone(String user) {
+        return phones.values().stream().filter(p -> p.user().equals(user)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no phone of " + user + "; started: " + phones.keySet()));
     }
 
     /**
@@ -204,6 +219,7 @@ final class DockerTestbed implements AutoCloseable {
         StringBuilder sb = new StringBuilder();
         List<GenericContainer<?>> all = new ArrayList<>(routers.values());
         nodes.values().forEach(n -> all.add(n.container()));
+        phones.values().forEach(p -> all.add(p.container()));
         for (GenericContainer<?> c : all) {
             String name = c.getContainerName();
             try {
@@ -245,6 +261,10 @@ final class DockerTestbed implements AutoCloseable {
     private GenericContainer<?> node(Topology.PeerSpec p, String site, Network net, String gateway) {
         GenericContainer<?> c = container(images.node(), p.name(), net, p.ip(), Map.of())
                 .withEnv("P2PSIP_PORT", String.valueOf(p.port()))
+                // SIP: every phone's account on every node, MD5 digest (sipp 3.6 answers nothing else)
+                .withEnv("TESTBED_SIP_USERS", topology.sipUsers())
+                .withEnv("P2PSIP_SIP_DOMAIN", Topology.SIP_DOMAIN)
+                .withEnv("P2PSIP_SIP_DIGEST", "MD5")
                 .waitingFor(Wait.forLogMessage(".*listening on UDP.*", 1).withStartupTimeout(START_TIMEOUT));
         if (gateway != null) {
             c.withEnv("P2PSIP_GATEWAY", gateway).withEnv("P2PSIP_BOOTSTRAP", topology.bootstrap().endpoint());

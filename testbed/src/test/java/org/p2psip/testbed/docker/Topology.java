@@ -13,14 +13,38 @@ import java.util.stream.Stream;
  * @param publicGateway the host's address on it (Docker's gateway, unused by the nodes)
  * @param bootstrap     the public bootstrap node
  * @param sites         the NATed sites
+ * @param phones        the SIP phones (sipp containers), on the public network or a site's LAN
  */
-record Topology(String publicSubnet, String publicGateway, PeerSpec bootstrap, List<SiteSpec> sites) {
+record Topology(String publicSubnet, String publicGateway, PeerSpec bootstrap, List<SiteSpec> sites,
+                List<PhoneSpec> phones) {
+    /** The SIP domain (and digest realm) of every node and phone. */
+    static final String SIP_DOMAIN = "testbed.p2psip.test";
 
     /** One node: its container name suffix, address and overlay UDP port. */
     record PeerSpec(String name, String ip, int port) {
         String endpoint() {
             return ip + ":" + port;
         }
+    }
+
+    /**
+     * A SIP phone.
+     *
+     * @param name container name suffix
+     * @param user its SIP user, {@code user@}{@value #SIP_DOMAIN}
+     * @param site its site's name, or {@code public}
+     * @param ip   its address on that network
+     */
+    record PhoneSpec(String name, String user, String site, String ip) {
+        /** A demo password (every node's accounts file has it). */
+        String password() {
+            return user + "-secret";
+        }
+    }
+
+    /** Every phone's account as {@code user:password}, space-separated: the nodes' {@code TESTBED_SIP_USERS}. */
+    String sipUsers() {
+        return String.join(" ", phones.stream().map(p -> p.user() + ":" + p.password()).toList());
     }
 
     /**
@@ -66,7 +90,15 @@ record Topology(String publicSubnet, String publicGateway, PeerSpec bootstrap, L
         sites.add(site(net, "home1", NatBehaviour.PORT_RESTRICTED, 64, 21, homePeers));
         sites.add(site(net, "home2", NatBehaviour.SYMMETRIC, 128, 22, homePeers));
         sites.add(site(net, "office", NatBehaviour.FULL_CONE, 192, 23, officePeers));
-        return new Topology(net + "0/26", net + "62", new PeerSpec("boot", net + "2", 4222), sites);
+        // Phones: one on the public network, two in home1, one in home2, two in the office (addresses base + 40..).
+        List<PhoneSpec> phones = List.of(
+                new PhoneSpec("phone-bob", "bob", "public", net + "51"),
+                new PhoneSpec("phone-alice", "alice", "home1", net + (64 + 40)),
+                new PhoneSpec("phone-frank", "frank", "home1", net + (64 + 41)),
+                new PhoneSpec("phone-carol", "carol", "home2", net + (128 + 40)),
+                new PhoneSpec("phone-dave", "dave", "office", net + (192 + 40)),
+                new PhoneSpec("phone-erin", "erin", "office", net + (192 + 41)));
+        return new Topology(net + "0/26", net + "62", new PeerSpec("boot", net + "2", 4222), sites, phones);
     }
 
     private static SiteSpec site(String net, String name, NatBehaviour nat, int base, int wanHost, int peers) {
