@@ -102,6 +102,9 @@ public final class Peer implements AutoCloseable {
     private final org.p2psip.node.sip.SipOptions sipOptions;
     private volatile org.p2psip.sip.SipPeer sip;
     private final Entitlement entitlement;
+    private final org.p2psip.node.site.SiteOptions siteOptions;
+    private final org.p2psip.node.event.EventHub events = new org.p2psip.node.event.EventHub();
+    private volatile org.p2psip.node.site.SiteWiring site;
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
     private final Object lock = new Object();
 
@@ -126,6 +129,7 @@ public final class Peer implements AutoCloseable {
         this.persistent = b.persistent;
         this.sipOptions = b.sip;
         this.entitlement = b.entitlement;
+        this.siteOptions = b.site;
         this.bindAddress = b.bindAddress;
         this.port = b.port;
         this.bootstrap = List.copyOf(b.bootstrap);
@@ -178,8 +182,19 @@ public final class Peer implements AutoCloseable {
         private boolean persistent = true;
         private org.p2psip.node.sip.SipOptions sip = org.p2psip.node.sip.SipOptions.disabled();
         private Entitlement entitlement = Entitlement.tofu();
+        private org.p2psip.node.site.SiteOptions site = org.p2psip.node.site.SiteOptions.superpeer();
 
         private Builder() { }
+
+        /**
+         * How the peer takes part in its site: {@link org.p2psip.node.site.SiteOptions#superpeer()} (the default: a
+         * plain overlay node, no election), or role auto/leaf, where a {@link org.p2psip.superpeer.SitePeer} discovers
+         * the LAN's peers, takes part in the election and, as a leaf, sends its DHT calls through its superpeer.
+         */
+        public Builder site(org.p2psip.node.site.SiteOptions options) {
+            this.site = Objects.requireNonNull(options, "site");
+            return this;
+        }
 
         /**
          * Who may write a name: {@link Entitlement#tofu()} (the default, first key owns a name) or
@@ -379,18 +394,17 @@ public final class Peer implements AutoCloseable {
         }
         group = UdpLinkLayer.newEventLoopGroup(1);
         InetSocketAddress udp = new InetSocketAddress(bindAddress, port);
-        UdpLinkLayer.bind(group, udp, config.maxDatagramBytes()).thenCompose(link -> {
+        CompletableFuture<Void> core = siteOptions.siteMode() ? startSite(udp) : UdpLinkLayer.bind(group, udp,
+                config.maxDatagramBytes()).thenAccept(link -> {
             synchronized (lock) {
                 if (closed) {
                     link.close();
                     throw new CancellationException("the peer was closed while starting");
                 }
-                node = (records != null
-                        ? new OverlayNode(keys.id(), link, config, new PersistentLocalStore(records), new WireCodec(), new SecureRandom())
-                        : new OverlayNode(keys.id(), link, config, new PeerPolicy(DraftPolicy.of(entitlement.policy(NameOwners.inMemory()))),
-                                new WireCodec(), new SecureRandom()))
-                        .start();
+                node = new OverlayNode(keys.id(), link, config, newStore(), new WireCodec(), new SecureRandom()).start();
             }
+        });
+        core.thenCompose(x -> {
             if (controlPort < 0) {
                 return CompletableFuture.completedFuture(null);
             }
@@ -407,7 +421,7 @@ public final class Peer implements AutoCloseable {
                 return CompletableFuture.completedFuture(null);
             }
             return XmlRpcServer.bind(group, new InetSocketAddress(xmlrpcBind, xmlrpcPort), xmlrpcToken,
-                    new GatewayMethods(node, keys.signingIdentity())).thenAccept(s -> {
+                    new GatewayMethods(dht(), keys.signingIdentity())).thenAccept(s -> {
                 synchronized (lock) {
                     xmlrpc = s;
                     if (closed) {
@@ -416,8 +430,12 @@ public final class Peer implements AutoCloseable {
                 }
             });
         }).thenCompose(x -> {
-            metrics = new PeerMetrics(node);
-            node.observer(metrics);
+            metrics = new PeerMetrics(this::currentOverlay);
+            if (site != null) {
+                site.observer(metrics);
+            } else {
+                node.observer(metrics);
+            }
             if (metricsPort < 0) {
                 return CompletableFuture.completedFuture(null);
             }
@@ -439,9 +457,53 @@ public final class Peer implements AutoCloseable {
                 return;
             }
             logStarted();
-            attemptJoin(1);
+            if (site != null) {
+                site.ready().thenRun(() -> {
+                    if (!closed && startSip()) {
+                        joined.complete(this);
+                    }
+                });
+            } else {
+                attemptJoin(1);
+            }
         });
         return joined;
+    }
+
+    /** The store of this peer's share of the DHT: on disk, or in memory with the entitlement's policy. */
+    private org.p2psip.overlay.store.LocalStore newStore() {
+        if (records != null) {
+            return new PersistentLocalStore(records);
+        }
+        return new org.p2psip.overlay.store.ValueStore(new PeerPolicy(DraftPolicy.of(entitlement.policy(NameOwners.inMemory()))),
+                config.storeMaxBytes(), config.storeMaxBytesPerSource(), config.maxValuesPerKey(), config.maxTtlMillis());
+    }
+
+    /** Site mode: a site peer in place of the plain overlay node (see {@link org.p2psip.node.site.SiteWiring}). */
+    private CompletableFuture<Void> startSite(InetSocketAddress udp) {
+        try {
+            org.p2psip.node.site.SiteWiring w = org.p2psip.node.site.SiteWiring.start(siteOptions, keys.id(),
+                    new java.security.KeyPair(keys.publicKey(), keys.privateKey()), udp, bootstrap, config, group,
+                    this::newStore, events::publish);
+            synchronized (lock) {
+                site = w;
+                if (closed) {
+                    throw new CancellationException("the peer was closed while starting");
+                }
+            }
+            return CompletableFuture.completedFuture(null);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return CompletableFuture.failedFuture(e);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** The overlay node serving now: the plain one, or a site peer's while it is a superpeer; null as a leaf. */
+    private OverlayNode currentOverlay() {
+        org.p2psip.node.site.SiteWiring w = site;
+        return w != null ? w.overlayNode() : node;
     }
 
     private void lockDataDir() throws IOException {
@@ -465,7 +527,7 @@ public final class Peer implements AutoCloseable {
     }
 
     private void logStarted() {
-        InetSocketAddress udp = node.contact().address();
+        InetSocketAddress udp = overlayAddress();
         StringBuilder sb = new StringBuilder();
         sb.append("node ").append(keys.id().toHex()).append(" listening on UDP ").append(HostPort.format(udp));
         if (udp.getAddress().isAnyLocalAddress()) {
@@ -567,7 +629,7 @@ public final class Peer implements AutoCloseable {
             return true;
         }
         try {
-            org.p2psip.sip.SipPeer s = org.p2psip.node.sip.NodeSip.start(sipOptions, bindAddress, dataDir, node);
+            org.p2psip.sip.SipPeer s = org.p2psip.node.sip.NodeSip.start(sipOptions, bindAddress, dataDir, dht());
             synchronized (lock) {
                 if (closed) {
                     s.close();
@@ -673,6 +735,7 @@ public final class Peer implements AutoCloseable {
         XmlRpcServer x;
         MetricsServer ms;
         OverlayNode n;
+        org.p2psip.node.site.SiteWiring sw;
         synchronized (lock) {
             if (closed) {
                 return;
@@ -683,6 +746,7 @@ public final class Peer implements AutoCloseable {
             x = xmlrpc;
             ms = metricsServer;
             n = node;
+            sw = site;
         }
         if (t != null) {
             t.cancel(false);
@@ -719,6 +783,14 @@ public final class Peer implements AutoCloseable {
         if (n != null) {
             n.close();
         }
+        if (sw != null) {
+            try {
+                sw.close();
+            } catch (RuntimeException e) {
+                LOG.warn("stopping the site peer: {}", e.toString());
+            }
+        }
+        events.close();
         RecordStore r = records;
         if (r != null) {
             try {
@@ -745,7 +817,7 @@ public final class Peer implements AutoCloseable {
             LOG.debug("releasing {}: {}", LOCK_FILE, e.toString());
         }
         joined.completeExceptionally(new CancellationException("the peer was closed before it joined the overlay"));
-        if (n != null) {
+        if (n != null || sw != null) {
             LOG.info("node {} stopped", keys.id().shortHex());
         }
     }
@@ -766,18 +838,55 @@ public final class Peer implements AutoCloseable {
         return k;
     }
 
-    /** The DHT this peer serves and uses; available once the overlay node runs (before it has joined). */
+    /**
+     * The DHT this peer serves and uses; available once the overlay node (or in site mode the site peer) runs, before
+     * it has joined. In site mode it is the same API whatever the role: a leaf's calls go through its superpeer.
+     */
     public Dht dht() {
+        org.p2psip.node.site.SiteWiring w = site;
+        if (w != null) {
+            return w.peer();
+        }
         return overlay();
     }
 
-    /** The overlay node itself, for tools that need more than the {@link Dht} API. */
+    /**
+     * The overlay node itself, for tools that need more than the {@link Dht} API. In site mode: the node of the
+     * site peer while it is a superpeer; a leaf has none (IllegalStateException).
+     */
     public OverlayNode overlay() {
-        OverlayNode n = node;
+        org.p2psip.node.site.SiteWiring w = site;
+        OverlayNode n = w != null ? w.overlayNode() : node;
         if (n == null) {
-            throw new IllegalStateException(closed ? "the peer is closed" : "the peer is not started yet");
+            throw new IllegalStateException(closed ? "the peer is closed" : w != null
+                    ? "the peer is a " + w.peer().role().name().toLowerCase(java.util.Locale.ROOT)
+                    + " of its site and runs no overlay node; use dht()" : "the peer is not started yet");
         }
         return n;
+    }
+
+    /** In site mode (role auto or leaf): role, site, superpeers, links or leaves, NAT; null otherwise or before start. */
+    public org.p2psip.superpeer.SiteStatus siteStatus() {
+        org.p2psip.node.site.SiteWiring w = site;
+        return w == null || w.peer() == null ? null : w.status();
+    }
+
+    /** The site settings this peer was built with. */
+    public org.p2psip.node.site.SiteOptions siteOptions() {
+        return siteOptions;
+    }
+
+    /**
+     * Adds a listener for role and link events ({@link org.p2psip.node.event.PeerEvent}); they are delivered in order
+     * on the peer's event thread. Add it before {@link #start()} to see every event.
+     */
+    public void addListener(org.p2psip.node.event.PeerListener listener) {
+        events.add(listener);
+    }
+
+    /** Removes a listener added with {@link #addListener}. */
+    public void removeListener(org.p2psip.node.event.PeerListener listener) {
+        events.remove(listener);
     }
 
     /** The running SIP adapter, or null when SIP is disabled or not started yet (it starts after the join). */
@@ -787,14 +896,20 @@ public final class Peer implements AutoCloseable {
 
     /** A snapshot of the overlay node: id, address, neighbours, store. */
     public CompletableFuture<NodeStatus> status() {
-        OverlayNode n = node;
+        OverlayNode n = currentOverlay();
         return n == null
-                ? CompletableFuture.failedFuture(new IllegalStateException("the peer is not started yet"))
+                ? CompletableFuture.failedFuture(new IllegalStateException(site != null
+                        ? "the peer is not a superpeer now and runs no overlay node; see siteStatus()"
+                        : "the peer is not started yet"))
                 : n.status();
     }
 
     /** The overlay's bound UDP address (0.0.0.0 when bound to all interfaces), or null before it is bound. */
     public InetSocketAddress overlayAddress() {
+        org.p2psip.node.site.SiteWiring w = site;
+        if (w != null) {
+            return w.peer() == null ? null : w.address();
+        }
         OverlayNode n = node;
         return n == null ? null : n.contact().address();
     }
