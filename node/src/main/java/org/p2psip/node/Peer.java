@@ -84,6 +84,8 @@ public final class Peer implements AutoCloseable {
     public static final int DEFAULT_METRICS_PORT = DEFAULT_PORT + 3;
     public static final String LOCK_FILE = "node.lock";
     private static final long MONITOR_MILLIS = 30_000;
+    /** How often the routing table is compared for overlay link events. */
+    private static final long OVERLAY_LINK_WATCH_MILLIS = 2_000;
     /** The record store's file in the data dir. */
     public static final String RECORDS_FILE = "records.mv";
 
@@ -105,6 +107,7 @@ public final class Peer implements AutoCloseable {
     private final org.p2psip.node.site.SiteOptions siteOptions;
     private final org.p2psip.node.event.EventHub events = new org.p2psip.node.event.EventHub();
     private volatile org.p2psip.node.site.SiteWiring site;
+    private volatile org.p2psip.node.event.OverlayLinkWatch overlayLinks;
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
     private final Object lock = new Object();
 
@@ -457,6 +460,8 @@ public final class Peer implements AutoCloseable {
                 return;
             }
             logStarted();
+            overlayLinks = org.p2psip.node.event.OverlayLinkWatch.start(group, this::currentOverlay, events::publish,
+                    OVERLAY_LINK_WATCH_MILLIS);
             if (site != null) {
                 site.ready().thenRun(() -> {
                     if (!closed && startSip()) {
@@ -750,6 +755,10 @@ public final class Peer implements AutoCloseable {
         }
         if (t != null) {
             t.cancel(false);
+        }
+        org.p2psip.node.event.OverlayLinkWatch olw = overlayLinks;
+        if (olw != null) {
+            olw.close();
         }
         org.p2psip.sip.SipPeer sp = sip;
         if (sp != null) {

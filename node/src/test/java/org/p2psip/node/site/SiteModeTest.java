@@ -214,6 +214,13 @@ class SiteModeTest {
                 && eventsOf(leafA).contains(new PeerEvent.LinkUp(standbyA, LinkKind.STANDBY)),
                 "LinkUp of the leaf's primary and standby: " + eventsOf(leafA));
         Peer primaryPeer = peers.stream().filter(p -> p.id().equals(primaryA)).findFirst().orElseThrow();
+        until(10_000, () -> eventsOf(primaryPeer).contains(new PeerEvent.LinkUp(bootstrap.id(), LinkKind.OVERLAY)),
+                "LinkUp(bootstrap, OVERLAY) at a superpeer: " + eventsOf(primaryPeer));
+        if (eventsOf(leafA).stream().noneMatch(e -> e instanceof PeerEvent.RoleChanged r && r.to() == PeerRole.SUPERPEER)) {
+            assertTrue(eventsOf(leafA).stream().noneMatch(e -> e instanceof PeerEvent.LinkUp u
+                    && u.kind() == LinkKind.OVERLAY), "a peer that was never superpeer has no overlay links: "
+                    + eventsOf(leafA));
+        }
         until(5_000, () -> eventsOf(primaryPeer).contains(new PeerEvent.LinkUp(leafA.id(), LinkKind.LEAF)),
                 "LinkUp(leaf) at the superpeer: " + eventsOf(primaryPeer));
 
