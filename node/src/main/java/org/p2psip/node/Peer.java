@@ -108,6 +108,9 @@ public final class Peer implements AutoCloseable {
     private final org.p2psip.node.event.EventHub events = new org.p2psip.node.event.EventHub();
     private volatile org.p2psip.node.site.SiteWiring site;
     private volatile org.p2psip.node.event.OverlayLinkWatch overlayLinks;
+    private final Integer stunPort;
+    private final InetSocketAddress stunServer;
+    private volatile org.p2psip.nat.stun.StunServer stun;
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
     private final Object lock = new Object();
 
@@ -133,6 +136,8 @@ public final class Peer implements AutoCloseable {
         this.sipOptions = b.sip;
         this.entitlement = b.entitlement;
         this.siteOptions = b.site;
+        this.stunPort = b.stunPort;
+        this.stunServer = b.stunServer;
         this.bindAddress = b.bindAddress;
         this.port = b.port;
         this.bootstrap = List.copyOf(b.bootstrap);
@@ -186,8 +191,32 @@ public final class Peer implements AutoCloseable {
         private org.p2psip.node.sip.SipOptions sip = org.p2psip.node.sip.SipOptions.disabled();
         private Entitlement entitlement = Entitlement.tofu();
         private org.p2psip.node.site.SiteOptions site = org.p2psip.node.site.SiteOptions.superpeer();
+        private Integer stunPort;
+        private InetSocketAddress stunServer;
 
         private Builder() { }
+
+        /**
+         * The UDP port of the STUN server a superpeer runs (on the bind address), so peers behind NATs learn their
+         * reflexive address and NAT behaviour; default the overlay port + 4 (a free one when the overlay port is 0;
+         * skipped with a warning when taken); 0 picks a free port; -1 runs none. A site peer runs it while elected.
+         */
+        public Builder stunPort(int port) {
+            if (port < -1 || port > 65_535) {
+                throw new IllegalArgumentException("STUN port must be within 0..65535, or -1 to run none");
+            }
+            this.stunPort = port;
+            return this;
+        }
+
+        /**
+         * The STUN server a site peer discovers its NAT behaviour against (RFC 5780; announced to its site and shown by
+         * status); default the first bootstrap node's host at its port + 4 (its default STUN port), none without one.
+         */
+        public Builder stunServer(InetSocketAddress server) {
+            this.stunServer = server;
+            return this;
+        }
 
         /**
          * How the peer takes part in its site: {@link org.p2psip.node.site.SiteOptions#superpeer()} (the default: a
@@ -397,7 +426,17 @@ public final class Peer implements AutoCloseable {
         }
         group = UdpLinkLayer.newEventLoopGroup(1);
         InetSocketAddress udp = new InetSocketAddress(bindAddress, port);
-        CompletableFuture<Void> core = siteOptions.siteMode() ? startSite(udp) : UdpLinkLayer.bind(group, udp,
+        org.p2psip.node.site.NodeStun nodeStun = nodeStun();
+        if (!siteOptions.siteMode()) {
+            try {
+                stun = nodeStun.startServer(bindAddress, group, keys.id().shortHex());
+            } catch (IllegalStateException e) {
+                joined.completeExceptionally(e);
+                close();
+                return joined;
+            }
+        }
+        CompletableFuture<Void> core = siteOptions.siteMode() ? startSite(udp, nodeStun) : UdpLinkLayer.bind(group, udp,
                 config.maxDatagramBytes()).thenAccept(link -> {
             synchronized (lock) {
                 if (closed) {
@@ -485,11 +524,34 @@ public final class Peer implements AutoCloseable {
     }
 
     /** Site mode: a site peer in place of the plain overlay node (see {@link org.p2psip.node.site.SiteWiring}). */
-    private CompletableFuture<Void> startSite(InetSocketAddress udp) {
+    /** The STUN settings: port (default overlay + 4) and the server to discover against (default a bootstrap's). */
+    private org.p2psip.node.site.NodeStun nodeStun() {
+        int p = stunPort != null ? stunPort : port == 0 ? 0 : port + 4 <= 65_535 ? port + 4 : -1;
+        InetSocketAddress server = stunServer;
+        if (server == null) {
+            for (InetSocketAddress b : bootstrap) {
+                if (b.getPort() != 0 && b.getPort() + 4 <= 65_535) {
+                    server = b.isUnresolved() ? new InetSocketAddress(b.getHostString(), b.getPort() + 4)
+                            : new InetSocketAddress(b.getAddress(), b.getPort() + 4);
+                    break;
+                }
+            }
+        }
+        if (server != null && server.isUnresolved()) {
+            server = new InetSocketAddress(server.getHostString(), server.getPort());
+            if (server.isUnresolved()) {
+                LOG.warn("STUN server {} does not resolve; the NAT will not be discovered", server.getHostString());
+                server = null;
+            }
+        }
+        return new org.p2psip.node.site.NodeStun(p, stunPort != null, server);
+    }
+
+    private CompletableFuture<Void> startSite(InetSocketAddress udp, org.p2psip.node.site.NodeStun nodeStun) {
         try {
             org.p2psip.node.site.SiteWiring w = org.p2psip.node.site.SiteWiring.start(siteOptions, keys.id(),
                     new java.security.KeyPair(keys.publicKey(), keys.privateKey()), udp, bootstrap, config, group,
-                    this::newStore, events::publish);
+                    this::newStore, events::publish, nodeStun);
             synchronized (lock) {
                 site = w;
                 if (closed) {
@@ -792,6 +854,14 @@ public final class Peer implements AutoCloseable {
         if (n != null) {
             n.close();
         }
+        org.p2psip.nat.stun.StunServer st = stun;
+        if (st != null) {
+            try {
+                st.close();
+            } catch (RuntimeException e) {
+                LOG.debug("closing the STUN server: {}", e.toString());
+            }
+        }
         if (sw != null) {
             try {
                 sw.close();
@@ -921,6 +991,16 @@ public final class Peer implements AutoCloseable {
         }
         OverlayNode n = node;
         return n == null ? null : n.contact().address();
+    }
+
+    /** The STUN server's bound address (a site peer's only while it is a superpeer), or null when it runs none. */
+    public InetSocketAddress stunAddress() {
+        org.p2psip.node.site.SiteWiring w = site;
+        if (w != null) {
+            return w.stunAddress();
+        }
+        org.p2psip.nat.stun.StunServer s = stun;
+        return s == null ? null : s.primaryAddress();
     }
 
     /** The control port's address on 127.0.0.1, or null when it is disabled or not bound yet. */

@@ -133,6 +133,17 @@ final class RunCommand implements Callable<Integer> {
                     + "every 'auto' peer of the site).")
     String sitePreference;
 
+    @Option(names = "--stun-port", paramLabel = "PORT",
+            description = "The UDP port of the STUN server a superpeer runs (peers learn their NAT from it); default the "
+                    + "overlay port + 4 (a free one with --port 0; skipped with a warning when taken); 0 picks a free "
+                    + "one; -1 runs none. With --role auto, only while elected.")
+    Integer stunPort;
+
+    @Option(names = "--stun-server", paramLabel = "HOST:PORT",
+            description = "The STUN server to discover this node's NAT behaviour against (site mode); default the first "
+                    + "--bootstrap node's host at its port + 4 (its default STUN port).")
+    String stunServer;
+
     @Option(names = {"-v", "--verbose"}, description = "Log at debug level.")
     boolean verbose;
 
@@ -194,6 +205,19 @@ final class RunCommand implements Callable<Integer> {
                 .site(site);
         if (controlPort != null) {
             builder.controlPort(controlPort);
+        }
+        if (stunPort != null) {
+            if (stunPort < -1 || stunPort > 65_535) {
+                throw usage("--stun-port must be within 0..65535, or -1 to run none");
+            }
+            builder.stunPort(stunPort);
+        }
+        if (stunServer != null && !stunServer.isBlank()) {
+            try {
+                builder.stunServer(HostPort.parse(stunServer, 3478));
+            } catch (IllegalArgumentException e) {
+                throw usage("--stun-server " + e.getMessage());
+            }
         }
         if (xmlrpcPort != null) {
             builder.xmlrpcPort(xmlrpcPort);

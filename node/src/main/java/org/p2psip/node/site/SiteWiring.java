@@ -66,13 +66,19 @@ public final class SiteWiring implements AutoCloseable {
     private volatile InetSocketAddress reflexive;
     private final CompletableFuture<Void> ready = new CompletableFuture<>();
     private volatile ScheduledFuture<?> readyPoll;
+    private final NodeStun stun;
+    private volatile EventLoopGroup links;
+    private volatile InetAddress bindAddress;
+    private volatile org.p2psip.nat.stun.StunServer stunServer;
+    private volatile boolean closed;
     // touched only on the site peer's threads, in the order its listener is called
     private LeafDht.SuperpeerRef primary;
     private LeafDht.SuperpeerRef standby;
     private final Set<NodeId> leaves = new HashSet<>();
 
-    private SiteWiring(SiteOptions options, NodeId id, Consumer<PeerEvent> events) {
+    private SiteWiring(SiteOptions options, NodeId id, Consumer<PeerEvent> events, NodeStun stun) {
         this.options = options;
+        this.stun = stun;
         this.events = events;
         this.name = id.shortHex();
         this.lan = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -87,14 +93,16 @@ public final class SiteWiring implements AutoCloseable {
      *                  entries naming this peer are skipped)
      * @param stores    the store each overlay node of the peer keeps its share of the DHT in
      * @param events    receives role and link events (on the site peer's threads)
+     * @param stun      the STUN server it runs while superpeer, and the one it discovers its NAT against
      */
     public static SiteWiring start(SiteOptions options, NodeId id, java.security.KeyPair keyPair, InetSocketAddress bind,
                                    List<InetSocketAddress> bootstrap, OverlayConfig overlay, EventLoopGroup links,
-                                   Supplier<LocalStore> stores, Consumer<PeerEvent> events) throws InterruptedException {
+                                   Supplier<LocalStore> stores, Consumer<PeerEvent> events, NodeStun stun)
+            throws InterruptedException {
         if (!options.siteMode()) {
             throw new IllegalArgumentException("role superpeer runs a plain overlay node, not a site peer");
         }
-        SiteWiring w = new SiteWiring(options, id, events);
+        SiteWiring w = new SiteWiring(options, id, events, stun);
         try {
             w.startPeer(Ed25519Keys.of(keyPair), bind, bootstrap, overlay, links, stores);
         } catch (RuntimeException | InterruptedException e) {
@@ -129,13 +137,97 @@ public final class SiteWiring implements AutoCloseable {
                 options.effectivePreference().name().toLowerCase(), announced.getHostAddress(), prefix, options.port(),
                 HostPort.format(sitePeers), iface == null ? "off" : iface.getName() + (ipv6 ? " (IPv4 and IPv6)" : ""),
                 boot.isEmpty() ? "none (the site's superpeers join through each other)" : HostPort.format(boot));
+        // discover the NAT before the first announcement, so the warm-up already sees it (and checks public claims)
+        CompletableFuture<NodeStun.Found> first = stun.server() == null ? null : stun.discover(bind.getAddress());
+        if (first != null) {
+            try {
+                apply(first.get(8, TimeUnit.SECONDS), 1);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                LOG.warn("node {}: NAT discovery against {} did not finish: {}; announcing an unknown NAT for now",
+                        name, HostPort.format(stun.server()), e.toString());
+            }
+        } else {
+            LOG.info("node {}: NAT not discovered: no STUN server to ask (--stun-server, or a --bootstrap node)", name);
+        }
         peer = SitePeer.start(links, lan, keys, bind,
                 local -> new SiteNode.SelfInfo(List.of(new InetSocketAddress(
                         local.getAddress().isAnyLocalAddress() ? announced : local.getAddress(), local.getPort())),
-                        prefix, reflexive, nat, options.effectivePreference(), capacity().cpuPermille(),
+                        prefix, reflexive(), nat, options.effectivePreference(), capacity().cpuPermille(),
                         capacity().memoryMiB(), BANDWIDTH_KBPS),
                 discovery, cfg, stores, new WireCodec(), new Listener());
         readyPoll = links.next().scheduleAtFixedRate(this::checkReady, 100, 100, TimeUnit.MILLISECONDS);
+        this.links = links;
+        this.bindAddress = bind.getAddress();
+        this.noNatReflexive = new InetSocketAddress(announced, peer.site().discovery().localAddress().getPort());
+        if (first != null && nat.natDetected() == null) {
+            lan.schedule(() -> discoverNat(bind.getAddress(), 2), 30, TimeUnit.SECONDS);
+        }
+    }
+
+    private volatile InetSocketAddress noNatReflexive;
+
+    /**
+     * The reflexive address announced: the one STUN saw behind a NAT; with no NAT, the discovery socket (where a
+     * connect-back reaches this peer); null when unknown.
+     */
+    private InetSocketAddress reflexive() {
+        if (Boolean.FALSE.equals(nat.natDetected())) {
+            return noNatReflexive;
+        }
+        return reflexive;
+    }
+
+    /** NAT discovery against the configured STUN server, again every 30 s while it finds nothing. */
+    private void discoverNat(InetAddress local, int attempt) {
+        if (closed) {
+            return;
+        }
+        stun.discover(local).thenAccept(f -> apply(f, attempt));
+    }
+
+    private void apply(NodeStun.Found f, int attempt) {
+        if (closed) {
+            return;
+        }
+        if (f.nat().natDetected() == null) {
+            if (attempt <= 3 || attempt % 20 == 0) {
+                LOG.warn("node {}: NAT discovery against {} found nothing ({}); trying again in 30 s", name,
+                        HostPort.format(stun.server()), f.note());
+            }
+            if (attempt > 1) {
+                lan.schedule(() -> discoverNat(bindAddress, attempt + 1), 30, TimeUnit.SECONDS);
+            }
+            return;
+        }
+        nat(f.nat(), f.reflexive());
+        LOG.info("node {}: NAT discovered against {}: {}, reflexive address {}{}", name,
+                HostPort.format(stun.server()), StatusLines.nat(f.nat()), f.reflexive() == null
+                        ? (f.nat().natDetected() ? "unknown" : "its own") : HostPort.format(f.reflexive()),
+                f.note().isEmpty() ? "" : " (" + f.note() + ")");
+    }
+
+    /** Starts the STUN server (off the event loops: it blocks while binding) while the peer is a superpeer. */
+    private void stunWhileSuperpeer(boolean superpeer) {
+        lan.execute(() -> {
+            org.p2psip.nat.stun.StunServer s = stunServer;
+            if (superpeer && s == null && !closed) {
+                try {
+                    stunServer = stun.startServer(bindAddress, links, name);
+                } catch (IllegalStateException e) {
+                    LOG.error("node {}: {}", name, e.getMessage());
+                }
+            } else if (!superpeer && s != null) {
+                stunServer = null;
+                s.close();
+                LOG.info("node {}: STUN server stopped (no longer superpeer)", name);
+            }
+        });
+    }
+
+    /** The STUN server's address while this peer is a superpeer and runs one, else null. */
+    public InetSocketAddress stunAddress() {
+        org.p2psip.nat.stun.StunServer s = stunServer;
+        return s == null ? null : s.primaryAddress();
     }
 
     /** Turns the site peer's changes into logs and events. */
@@ -151,6 +243,9 @@ public final class SiteWiring implements AutoCloseable {
             }
             LOG.info("node {}: role {} -> {} (site superpeers {})", name, from, to, p == null ? "?"
                     : p.site().superpeers().stream().map(NodeId::shortHex).toList());
+            if (to == Role.SUPERPEER || from == Role.SUPERPEER) {
+                stunWhileSuperpeer(to == Role.SUPERPEER);
+            }
             events.accept(new PeerEvent.RoleChanged(role(from), role(to)));
         }
 
@@ -277,6 +372,7 @@ public final class SiteWiring implements AutoCloseable {
     /** A graceful stop: leaves handed to the backup, records to the next responsible nodes. */
     @Override
     public void close() {
+        closed = true;
         ScheduledFuture<?> r = readyPoll;
         if (r != null) {
             r.cancel(false);
@@ -286,6 +382,11 @@ public final class SiteWiring implements AutoCloseable {
             p.close();
         }
         ready.completeExceptionally(new IllegalStateException("the site peer stopped"));
+        org.p2psip.nat.stun.StunServer s = stunServer;
+        if (s != null) {
+            stunServer = null;
+            s.close();
+        }
         lan.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
 

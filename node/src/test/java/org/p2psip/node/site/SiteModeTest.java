@@ -137,6 +137,20 @@ class SiteModeTest {
         return MessageDigest.getInstance("SHA-1").digest(s.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** A STUN binding from a fresh socket: the mapped address the server saw. */
+    private static InetSocketAddress stunMapped(InetSocketAddress server) throws Exception {
+        try (org.p2psip.nat.stun.StunClient c = org.p2psip.nat.stun.StunClient.create(
+                org.p2psip.nat.stun.StunClient.Config.quick(java.time.Duration.ofMillis(300)))) {
+            org.p2psip.nat.stun.StunClient.Socket s = c.open(new InetSocketAddress(TestSupport.localhost(), 0))
+                    .get(5, TimeUnit.SECONDS);
+            try {
+                return s.binding(server).get(10, TimeUnit.SECONDS).message().mappedAddress().orElseThrow();
+            } finally {
+                s.close();
+            }
+        }
+    }
+
     private List<PeerEvent> eventsOf(Peer p) {
         return events.get(p);
     }
@@ -145,6 +159,7 @@ class SiteModeTest {
     void peersWithRoleAutoElectServeLeavesAndFailOver() throws Exception {
         bootstrap = TestSupport.peer(tmp.resolve("boot")).build();
         bootstrap.start().get(30, TimeUnit.SECONDS);
+        assertNotNull(bootstrap.stunAddress(), "a plain superpeer runs a STUN server");
         int n = 5;
         List<InetSocketAddress> discovery = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -155,7 +170,8 @@ class SiteModeTest {
             List<InetSocketAddress> others = new ArrayList<>(discovery);
             others.remove(i);
             Peer p = TestSupport.peer(tmp.resolve("p" + i), bootstrap.overlayAddress())
-                    .site(SiteOptions.auto(others, discovery.get(i).getPort(), false)).build();
+                    .site(SiteOptions.auto(others, discovery.get(i).getPort(), false))
+                    .stunServer(bootstrap.stunAddress()).build();
             List<PeerEvent> seen = new CopyOnWriteArrayList<>();
             p.addListener(seen::add);
             events.put(p, seen);
@@ -168,6 +184,9 @@ class SiteModeTest {
         until(40_000, this::settled, "2 superpeers joined and 3 leaves attached with a standby");
         System.out.printf("site of %d node peers converged in %d ms%n", n, (System.nanoTime() - t0) / 1_000_000);
 
+        until(10_000, () -> peers.stream().allMatch(p -> p.siteStatus().nat().natDetected() != null),
+                "NAT discovery against the bootstrap's STUN server");
+        until(10_000, this::settled, "the site to stay settled");
         List<Peer> sps = withRole(Role.SUPERPEER);
         List<Peer> leaves = withRole(Role.LEAF);
         List<String> spHex = sps.stream().map(p -> p.id().toHex()).sorted().toList();
@@ -181,7 +200,11 @@ class SiteModeTest {
         assertEquals("5", spStatus.get("site-size"));
         assertEquals(spHex, List.of(spStatus.get("site-superpeers").split(",")).stream().sorted().toList());
         assertEquals(5, spStatus.get("site-members").split(",").length);
-        assertEquals("not-discovered", spStatus.get("nat"));
+        // NAT discovery against the bootstrap's STUN server: on loopback the mapped address is the local one
+        assertEquals("none", spStatus.get("nat"));
+        InetSocketAddress spStun = sp.stunAddress();
+        assertNotNull(spStun, "an elected superpeer runs a STUN server");
+        assertEquals(TestSupport.localhost(), stunMapped(spStun).getAddress(), "its STUN server answers a binding");
         assertEquals("yes", spStatus.get("joined"));
         assertTrue(Integer.parseInt(spStatus.get("neighbours")) >= 1, spStatus.toString());
         assertTrue(Integer.parseInt(spStatus.get("leaves")) >= 1, spStatus.toString());
@@ -199,7 +222,8 @@ class SiteModeTest {
         assertTrue(spHex.contains(leafStatus.get("primary")), leafStatus.toString());
         assertTrue(spHex.contains(leafStatus.get("standby")), leafStatus.toString());
         assertTrue(!leafStatus.get("primary").equals(leafStatus.get("standby")), leafStatus.toString());
-        assertEquals("not-discovered", leafStatus.get("nat"));
+        assertEquals("none", leafStatus.get("nat"));
+        assertEquals(null, leafA.stunAddress(), "a leaf runs no STUN server");
         assertEquals(leafA.id().toHex(), leafStatus.get("id"));
 
         // events: the elected peers saw their role change, the leaves their superpeer links
