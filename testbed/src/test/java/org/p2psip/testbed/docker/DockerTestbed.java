@@ -267,7 +267,10 @@ final class DockerTestbed implements AutoCloseable {
                 .withEnv("P2PSIP_SIP_DIGEST", "MD5")
                 .waitingFor(Wait.forLogMessage(".*listening on UDP.*", 1).withStartupTimeout(START_TIMEOUT));
         if (gateway != null) {
-            c.withEnv("P2PSIP_GATEWAY", gateway).withEnv("P2PSIP_BOOTSTRAP", topology.bootstrap().endpoint());
+            c.withEnv("P2PSIP_GATEWAY", gateway).withEnv("P2PSIP_BOOTSTRAP", topology.bootstrap().endpoint())
+                    // site mode: the site's election, with the other peers of the LAN as the static list
+                    .withEnv("P2PSIP_ROLE", "auto")
+                    .withEnv("P2PSIP_SITE_PEER", spec(site).sitePeersOf(p));
         }
         nodes.put(p.name(), new TestbedNode(p, site, c));
         return c;

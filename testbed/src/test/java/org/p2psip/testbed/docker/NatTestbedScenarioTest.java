@@ -32,29 +32,35 @@ import org.junit.jupiter.api.extension.TestWatcher;
 /**
  * Issue 8's topology in Docker, driven through {@code docker exec <node> p2psip ...} as a user would: a public
  * bootstrap node; a home site behind a port-restricted NAT (2 peers), a home site behind a symmetric NAT (2 peers),
- * an office behind a full-cone NAT (5 peers). The phases run in order on one topology, each with its own time
- * budget.
+ * an office behind a full-cone NAT (5 peers). The sites' peers run in site mode ({@code --role auto} with their
+ * LAN's static peer list): each site elects its superpeers (2 seats), and the office's 3 other peers are leaves.
+ * The phases run in order on one topology, each with its own time budget.
  *
- * <p>First the routers are checked against their labels (mapping read from conntrack, filtering probed with an
- * unsolicited datagram). What holds today, and so what is asserted: peers behind the restricted NATs cannot accept
- * new inbound links (ICE and the relay come later), so they are reached only as replies; boot and the full-cone peers
- * are reachable by all. A value put at any site is stored on replicas that every site reaches, so it is read from
- * every other site; it survives the kill of a replica; a site cut off from the public network and connected again
- * joins back, reads what was written meanwhile, and every record written before is still read everywhere.
+ * <p>First the election: it converges in every site and every leaf is attached. Then the routers are checked against
+ * their labels (mapping read from conntrack, filtering probed with an unsolicited datagram), and leaves open no
+ * pinhole. Superpeers behind the restricted NATs cannot accept new inbound links (ICE and the relay come later), so
+ * they are reached only as replies; boot and the office's superpeers are reachable by all. A value put at any site
+ * is stored on replicas that every site reaches, so it is read from every other site.
  *
- * <p>Phones (sipp containers) register at nodes of every site and call and message through p2psip wherever a
- * signalling path exists today: to a callee at the public bootstrap node from every site, and within a site. A callee
- * at a node behind a NAT is not reachable from another site until SIP is routed over the overlay's links (its path
- * is its node's LAN address); the README says which directions work. Election of site superpeers (issue 5) is not
- * in the node yet.
+ * <p>Phones (sipp containers) register at nodes of every site (in the office at leaves) and call and message through
+ * p2psip wherever a signalling path exists today: to a callee at the public bootstrap node from every site, and
+ * within a site. A callee at a node behind a NAT is not reachable from another site until SIP is routed over the
+ * overlay's links (its path is its node's LAN address); the README says which directions work.
+ *
+ * <p>Then the office's primary superpeer is killed: calls between office phones succeed again (the time to the
+ * first successful call is printed), the leaves move to the standby, the seat is refilled and every value is still
+ * read. Last, a site cut off from the public network and connected again joins back, reads what was written
+ * meanwhile, and every record written before is still read everywhere.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class NatTestbedScenarioTest {
     private static final int TTL = 3600;
     private static final Duration POLL = Duration.ofSeconds(2);
-    /** Nodes every node can reach: the bootstrap node and the 5 full-cone peers (the writer counts itself too). */
-    private static final int REACHABLE_BY_ALL = 6;
+    /** Overlay nodes every node can reach: the bootstrap node and the office's 2 superpeers. */
+    private static final int REACHABLE_BY_ALL = 3;
+    /** Superpeer seats of a site (the election's default: 2, plus one per 50 leaves). */
+    private static final int SEATS = 2;
 
     private final String run = Long.toHexString(System.currentTimeMillis() & 0xffffff);
     private final Map<String, String> written = new LinkedHashMap<>();
@@ -62,7 +68,14 @@ class NatTestbedScenarioTest {
     private static final int CALLS = 2;
 
     private final ExecutorService executor = Executors.newCachedThreadPool();
+    /** Node ids seen in statuses, to container names. */
+    private final Map<String, String> names = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Where each phone registered: user to node. */
+    private final Map<String, TestbedNode> phoneAt = new LinkedHashMap<>();
     private DockerTestbed testbed;
+    private long startedNanos;
+    /** The node killed in the failover phase, if any. */
+    private String killed = "";
 
     @RegisterExtension
     final TestWatcher logsOnFailure = new TestWatcher() {
@@ -83,6 +96,7 @@ class NatTestbedScenarioTest {
         System.out.printf("[testbed] images ready in %.1f s: %s%n", images.took().toMillis() / 1000.0, images);
         long t0 = System.nanoTime();
         testbed = DockerTestbed.start(Topology.issue8(2, 5), images);
+        startedNanos = System.nanoTime();
         System.out.printf("[testbed] topology of %d nodes and %d routers started in %.1f s%n",
                 testbed.nodes().size(), testbed.topology().sites().size(), seconds(t0));
     }
@@ -98,23 +112,122 @@ class NatTestbedScenarioTest {
     @Test
     @Order(1)
     @Timeout(value = 300, unit = TimeUnit.SECONDS)
-    void everyNodeJoins() {
+    void theElectionConvergesInEverySiteAndEveryLeafIsAttached() {
         long t0 = System.nanoTime();
         for (TestbedNode n : testbed.nodes()) {
-            if (!n.site().equals("public")) {
-                await(n.name() + " logs that it joined", Duration.ofSeconds(150),
-                        () -> n.logs().contains("joined the overlay"));
+            await(n.name() + " serves (a superpeer joined with neighbours, or a leaf attached)", Duration.ofSeconds(150),
+                    n::joined);
+        }
+        System.out.printf("[testbed] phase election: every node serves %.1f s after the containers started%n",
+                seconds(startedNanos));
+        for (Topology.SiteSpec s : testbed.topology().sites()) {
+            List<TestbedNode> members = testbed.site(s.name());
+            Map<String, TestbedNode.SiteView> views = awaitConverged(s.name(), members, Duration.ofSeconds(90));
+            System.out.printf("[testbed] phase election: %s seen converged %.1f s after the containers started: %s%n",
+                    s.name(), seconds(startedNanos), describe(views));
+        }
+        // Every superpeer reached the public bootstrap node through its router (leaves run no overlay node).
+        int superpeers = (int) testbed.nodes().stream().filter(n -> !n.site().equals("public"))
+                .filter(this::isSuperpeer).count();
+        assertEquals(SEATS * testbed.topology().sites().size(), superpeers, "superpeers in all sites");
+        await("boot knows all " + superpeers + " superpeers", Duration.ofSeconds(60),
+                () -> boot().statusNumber("neighbours") >= superpeers);
+        System.out.printf("[testbed] phase election: %d superpeers, %d leaves, %.1f s%n", superpeers,
+                testbed.nodes().size() - 1 - superpeers, seconds(t0));
+    }
+
+    /**
+     * Waits until the site's election has converged among {@code members}: every member is a superpeer or a leaf
+     * and counts all of them, all name the same {@value #SEATS} superpeers (fewer when the site is smaller), exactly
+     * those say they are superpeers, and every leaf has its primary and standby among them and is on its primary's
+     * leaf list. Returns each member's view.
+     */
+    private Map<String, TestbedNode.SiteView> awaitConverged(String site, List<TestbedNode> members, Duration within) {
+        Map<String, TestbedNode.SiteView> views = new LinkedHashMap<>();
+        List<String> problems = new ArrayList<>();
+        await(site + "'s election converges", within, () -> {
+            views.clear();
+            problems.clear();
+            for (TestbedNode n : members) {
+                TestbedNode.SiteView v = view(n);
+                if (v == null) {
+                    problems.add(n.name() + " does not answer");
+                    return false;
+                }
+                views.put(n.name(), v);
             }
+            problems.addAll(convergenceProblems(views, Math.min(SEATS, members.size())));
+            return problems.isEmpty();
+        }, () -> "problems: " + problems + "; views: " + describe(views));
+        return Map.copyOf(views);
+    }
+
+    private static List<String> convergenceProblems(Map<String, TestbedNode.SiteView> views, int seats) {
+        List<String> out = new ArrayList<>();
+        Set<String> ids = new java.util.HashSet<>();
+        views.values().forEach(v -> ids.add(v.id()));
+        Set<String> superpeers = Set.copyOf(views.values().iterator().next().superpeers());
+        if (superpeers.size() != seats) {
+            out.add(superpeers.size() + " superpeers, expected " + seats);
         }
-        for (TestbedNode n : testbed.nodes()) {
-            await(n.name() + " status: joined yes, neighbours > 0", Duration.ofSeconds(60), n::joined);
+        views.forEach((name, v) -> {
+            if (!Set.copyOf(v.members()).equals(ids)) {
+                out.add(name + " sees members " + v.members().size() + " of " + ids.size());
+            }
+            if (!Set.copyOf(v.superpeers()).equals(superpeers)) {
+                out.add(name + " names other superpeers");
+            }
+            if (v.isSuperpeer() != superpeers.contains(v.id()) || !(v.isSuperpeer() || v.isLeaf())) {
+                out.add(name + " is " + v.role());
+            }
+            if (v.isLeaf()) {
+                boolean onList = views.values().stream().anyMatch(sp -> sp.isSuperpeer() && sp.id().equals(v.primary())
+                        && sp.leaves().contains(v.id()));
+                if (!superpeers.contains(v.primary()) || !onList) {
+                    out.add(name + " is not attached (primary " + v.primary() + ")");
+                }
+                if (seats > 1 && (!superpeers.contains(v.standby()) || v.standby().equals(v.primary()))) {
+                    out.add(name + " has no standby (" + v.standby() + ")");
+                }
+            }
+        });
+        return out;
+    }
+
+    /** {@code office-a superpeer, office-b leaf (primary office-a, standby office-c), ...}. */
+    private String describe(Map<String, TestbedNode.SiteView> views) {
+        List<String> parts = new ArrayList<>();
+        views.forEach((name, v) -> parts.add(name + " " + v.role() + (v.isLeaf()
+                ? " (primary " + nameOf(v.primary()) + ", standby " + nameOf(v.standby()) + ")" : "")));
+        return String.join(", ", parts);
+    }
+
+    private boolean isSuperpeer(TestbedNode n) {
+        TestbedNode.SiteView v = view(n);
+        return v != null && v.isSuperpeer();
+    }
+
+    /** The container name of a node id seen in a status so far, else the id's first 8 digits. */
+    private String nameOf(String id) {
+        if (id == null || id.equals("none")) {
+            return "none";
         }
-        // Every NATed peer reached the public bootstrap node through its router: it knows all of them.
-        TestbedNode boot = testbed.node("boot");
-        int peers = testbed.nodes().size() - 1;
-        await("boot knows all " + peers + " peers", Duration.ofSeconds(60),
-                () -> boot.statusNumber("neighbours") >= peers);
-        System.out.printf("[testbed] phase join: every node joined in %.1f s%n", seconds(t0));
+        return names.getOrDefault(id, id.substring(0, Math.min(8, id.length())));
+    }
+
+    /** {@code p2psip status} of a node as its site view (it must answer); remembers its id. */
+    private TestbedNode.SiteView view(TestbedNode n) {
+        TestbedNode.SiteView v = n.view();
+        if (v != null) {
+            names.put(v.id(), n.name());
+        }
+        return v;
+    }
+
+    /** The live node with this id. */
+    private TestbedNode nodeWithId(String id) {
+        return testbed.nodes().stream().filter(n -> !n.name().equals(killed) && id.equals(view(n).id())).findFirst()
+                .orElseThrow(() -> new AssertionError("no live node has id " + id));
     }
 
     @Test
@@ -122,10 +235,18 @@ class NatTestbedScenarioTest {
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void theRoutersMapAndFilterAsTheirNatTypes() {
         long t0 = System.nanoTime();
-        // Mapping, from each router's conntrack table after the peers' lookups (a get of an absent name each).
+        // Mapping, from each router's conntrack table after the superpeers' lookups (a get of an absent name each).
+        // Leaves: their get goes through their superpeer over the LAN, so the router has no entry of theirs: the
+        // site's overlay traffic uses only the superpeers' pinholes.
         for (Topology.SiteSpec s : testbed.topology().sites()) {
             for (TestbedNode peer : testbed.site(s.name())) {
                 peer.get("tb:" + run + ":nothing");
+                if (!isSuperpeer(peer)) {
+                    Map<String, Integer> mapped = testbed.mappedPorts(s.name(), peer);
+                    assertTrue(mapped.isEmpty(), peer.name() + " is a leaf, yet its router mapped its overlay port: "
+                            + mapped);
+                    continue;
+                }
                 Map<String, Integer> mapped = testbed.mappedPorts(s.name(), peer);
                 int own = peer.spec().port();
                 Integer towardsBoot = mapped.get(testbed.node("boot").spec().endpoint());
@@ -133,7 +254,7 @@ class NatTestbedScenarioTest {
                 if (s.nat() == NatBehaviour.SYMMETRIC) {
                     // Address-and-port-dependent mapping: a random public port, new for each destination (two
                     // may happen to be equal, so the test asks only that the mapping depends on the destination).
-                    // Its lookup just asked boot and the office peers, so there are several destinations.
+                    // Its lookup just asked boot and the office superpeers, so there are several destinations.
                     assertTrue(towardsBoot != own && Set.copyOf(mapped.values()).size() >= 2,
                             peer.name() + " behind the symmetric router, expected a new port per destination: "
                                     + mapped);
@@ -149,7 +270,7 @@ class NatTestbedScenarioTest {
         // Filtering: one unsolicited datagram from boot, from a fresh port, to each router's public port of a peer.
         // It is not a p2psip frame, so a peer that receives it counts it as malformed.
         TestbedNode boot = testbed.node("boot");
-        TestbedNode office = testbed.node("office-b");
+        TestbedNode office = testbed.site("office").stream().filter(this::isSuperpeer).findFirst().orElseThrow();
         TestbedNode home1 = testbed.node("home1-a");
         TestbedNode home2 = testbed.node("home2-a");
         int officeBefore = office.statusNumber("malformed");
@@ -160,7 +281,7 @@ class NatTestbedScenarioTest {
         testbed.sendJunk(boot, wan("home1"), portTowards("home1", home1, boots));
         testbed.sendJunk(boot, wan("home2"), portTowards("home2", home2, boots));
         // Endpoint-independent filtering: the full cone forwards it.
-        await("office-b receives the unsolicited datagram", Duration.ofSeconds(20),
+        await(office.name() + " receives the unsolicited datagram", Duration.ofSeconds(20),
                 () -> office.statusNumber("malformed") > officeBefore);
         // Address-and-port-dependent filtering: the others drop it (it came from boot, but not from the port the
         // peer talks to). By now the office's copy, sent after these, has arrived.
@@ -189,8 +310,8 @@ class NatTestbedScenarioTest {
             TestbedNode writer = testbed.site(s.name()).get(0);
             String key = "tb:" + run + ":" + s.name();
             String value = "written-at-" + writer.name();
-            // Every writer reaches at least the bootstrap node and the 5 full-cone peers (the office's own peers
-            // through the router's hairpin), and counts itself: at least 6 replicas.
+            // Every writer (a leaf through its superpeer) reaches at least the bootstrap node and the office's two
+            // superpeers (from inside the office through the router's hairpin, or on the LAN): at least 3 replicas.
             putAt(writer, key, value, REACHABLE_BY_ALL);
             for (TestbedNode reader : testbed.nodes()) {
                 if (!reader.site().equals(s.name())) {
@@ -211,14 +332,17 @@ class NatTestbedScenarioTest {
         System.out.printf("[testbed] phase phones: %d phones started in %.1f s%n", testbed.topology().phones().size(),
                 seconds(t0));
         // Each phone registers at a node of its own site (bob at the public bootstrap node): digest, then the
-        // user's signed contact record, whose path is that node's SIP address.
-        Map<String, TestbedNode> at = new LinkedHashMap<>();
+        // user's signed contact record, whose path is that node's SIP address. In the office at two leaves, whose
+        // DHT calls go through their superpeer; the home sites have no leaves (2 peers, 2 seats).
+        List<TestbedNode> officeLeaves = testbed.site("office").stream().filter(n -> !isSuperpeer(n)).toList();
+        assertTrue(officeLeaves.size() >= 2, "the office has " + officeLeaves.size() + " leaves");
+        Map<String, TestbedNode> at = phoneAt;
         at.put("bob", testbed.node("boot"));
         at.put("alice", testbed.node("home1-a"));
         at.put("frank", testbed.node("home1-b"));
         at.put("carol", testbed.node("home2-a"));
-        at.put("dave", testbed.node("office-b"));
-        at.put("erin", testbed.node("office-c"));
+        at.put("dave", officeLeaves.get(0));
+        at.put("erin", officeLeaves.get(1));
         registerAll(at);
         System.out.printf("[testbed] phase phones: 6 phones registered in %.1f s%n", seconds(t0));
         await("boot counts bob's registration", Duration.ofSeconds(10),
@@ -233,7 +357,7 @@ class NatTestbedScenarioTest {
                 new String[] {"alice", "bob"},    // port-restricted NAT -> public
                 new String[] {"carol", "bob"},    // symmetric NAT -> public
                 new String[] {"dave", "bob"},     // full-cone NAT -> public
-                new String[] {"dave", "erin"},    // within the office, node to node on the LAN
+                new String[] {"dave", "erin"},    // within the office, leaf to leaf on the LAN
                 new String[] {"alice", "frank"}); // within home1
         for (String[] d : directions) {
             TestbedPhone caller = testbed.phone(d[0]);
@@ -300,20 +424,64 @@ class NatTestbedScenarioTest {
 
     @Test
     @Order(5)
-    @Timeout(value = 180, unit = TimeUnit.SECONDS)
-    void valuesAreStillReadAfterANodeIsKilled() {
+    @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    void afterTheOfficePrimarySuperpeerIsKilledCallsSucceedAgainAndNoValueIsLost() throws Exception {
         long t0 = System.nanoTime();
-        testbed.kill("office-a");
-        for (TestbedNode reader : oneNodePerSite("office-a")) {
+        TestbedNode daveAt = phoneAt.get("dave");
+        TestbedNode.SiteView leaf = view(daveAt);
+        assertTrue(leaf.isLeaf(), daveAt.name() + " (dave's node) is no longer a leaf: " + leaf.text());
+        TestbedNode victim = nodeWithId(leaf.primary());
+        TestbedPhone dave = testbed.phone("dave");
+        TestbedPhone erin = testbed.phone("erin");
+        // erin answers while dave calls again and again from the moment of the kill, until a call completes.
+        CompletableFuture<TestbedPhone.SippRun> answering = erin.answer(1, false, Duration.ofSeconds(120), executor);
+        long kill = System.nanoTime();
+        testbed.kill(victim.name());
+        killed = victim.name();
+        int attempts = 0;
+        TestbedPhone.SippRun last = null;
+        double firstOk = -1;
+        while (seconds(kill) < 90) {
+            attempts++;
+            if (answering.isDone()) { // a call that failed on erin's side ended her sipp: answer again
+                answering = erin.answer(1, false, Duration.ofSeconds(120), executor);
+            }
+            last = dave.call(daveAt, "erin", 1, Duration.ofSeconds(10));
+            if (last.allOf(1)) {
+                firstOk = seconds(kill);
+                break;
+            }
+        }
+        assertTrue(firstOk >= 0, "no call dave -> erin succeeded within 90 s of killing " + victim.name()
+                + " (office primary superpeer); last: " + last);
+        TestbedPhone.SippRun answered = answering.get(30, TimeUnit.SECONDS);
+        assertTrue(answered.allOf(1), "erin's side of the call after the kill: " + answered);
+        // Failover target (issue 5): 3 s. Printed, not asserted: the machine is shared and loaded.
+        System.out.printf("[testbed] phase failover: docker kill %s (the office's primary superpeer); the first call "
+                + "dave@%s -> erin@%s completed %.1f s after the kill (attempt %d; target 3 s, the call itself included)%n",
+                victim.name(), daveAt.name(), phoneAt.get("erin").name(), firstOk, attempts);
+        // And more: a MESSAGE in the office and a call out to the public network.
+        callAndMessage(dave, daveAt, erin, 1);
+        callAndMessage(dave, daveAt, testbed.phone("bob"), 1);
+        // The leaves moved to the standby, and the seat is refilled: the office is back to 2 superpeers.
+        List<TestbedNode> office = liveSite("office");
+        Map<String, TestbedNode.SiteView> views = awaitConverged("office", office, Duration.ofSeconds(90));
+        assertTrue(view(daveAt).failovers() >= 1 || !view(daveAt).isLeaf(), daveAt.name() + " counts no failover");
+        System.out.printf("[testbed] phase failover: office seen converged again %.1f s after the kill: %s%n",
+                seconds(kill), describe(views));
+        // Every value is still read from every site, and a new put from the symmetric site reaches the office.
+        for (TestbedNode reader : oneNodePerSite(killed)) {
             written.forEach((key, value) -> awaitValue(reader, key, value, Duration.ofSeconds(60)));
         }
-        // And the overlay without it still stores: a new value from the symmetric site (on the bootstrap node,
-        // the 4 live office peers and itself), read at the office.
         String key = "tb:" + run + ":after-kill";
-        putAt(testbed.node("home2-b"), key, "written-at-home2-b", REACHABLE_BY_ALL - 1);
-        awaitValue(testbed.node("office-b"), key, "written-at-home2-b", Duration.ofSeconds(60));
-        System.out.printf("[testbed] phase kill: every value read from each site after docker kill office-a, %.1f s%n",
-                seconds(t0));
+        putAt(testbed.node("home2-b"), key, "written-at-home2-b", REACHABLE_BY_ALL);
+        awaitValue(office.get(office.size() - 1), key, "written-at-home2-b", Duration.ofSeconds(60));
+        System.out.printf("[testbed] phase failover: every value read from each site, %.1f s in all%n", seconds(t0));
+    }
+
+    /** The live nodes of a site (all but the killed one). */
+    private List<TestbedNode> liveSite(String site) {
+        return testbed.site(site).stream().filter(n -> !n.name().equals(killed)).toList();
     }
 
     @Test
@@ -321,21 +489,25 @@ class NatTestbedScenarioTest {
     @Timeout(value = 300, unit = TimeUnit.SECONDS)
     void aSiteCutOffAndConnectedAgainRejoinsAndLosesNoRecord() {
         long t0 = System.nanoTime();
-        List<TestbedNode> office = testbed.site("office").stream().filter(n -> !n.name().equals("office-a")).toList();
+        List<TestbedNode> office = liveSite("office");
+        List<TestbedNode> officeSuperpeers = office.stream().filter(this::isSuperpeer).toList();
         Map<String, Integer> valuesBefore = new LinkedHashMap<>();
-        for (TestbedNode n : office) {
+        for (TestbedNode n : officeSuperpeers) {
             valuesBefore.put(n.name(), n.statusNumber("values"));
         }
         testbed.disconnect("office");
         // Outside, the overlay goes on without the office: the writer and the bootstrap node at least.
         String outside = "tb:" + run + ":outside-during-cut";
         putAt(testbed.node("home1-a"), outside, "written-outside-during-the-cut", 2);
-        // Inside, the office is an island that still works (its peers reach each other through the hairpin).
+        // Inside, the office is an island that still works: a leaf's put is stored on both office superpeers, and
+        // another leaf reads it.
         String inside = "tb:" + run + ":inside-during-cut";
-        putAt(testbed.node("office-b"), inside, "written-inside-during-the-cut", office.size());
-        awaitValue(testbed.node("office-e"), inside, "written-inside-during-the-cut", Duration.ofSeconds(60));
+        List<TestbedNode> officeLeaves = office.stream().filter(n -> !isSuperpeer(n)).toList();
+        putAt(officeLeaves.get(0), inside, "written-inside-during-the-cut", officeSuperpeers.size());
+        awaitValue(officeLeaves.get(officeLeaves.size() - 1), inside, "written-inside-during-the-cut",
+                Duration.ofSeconds(60));
         // The cut is real: what was written outside meanwhile does not reach the office.
-        assertTrue(testbed.node("office-c").get(outside).isEmpty(), "office-c read a value put outside during the cut");
+        assertTrue(office.get(0).get(outside).isEmpty(), office.get(0).name() + " read a value put outside during the cut");
         testbed.reconnect("office");
         long t1 = System.nanoTime();
         for (TestbedNode n : office) {
@@ -344,13 +516,17 @@ class NatTestbedScenarioTest {
         System.out.printf("[testbed] phase cut: every office node read the value written outside during the cut "
                 + "%.1f s after the reconnect%n", seconds(t1));
         for (TestbedNode n : office) {
-            assertTrue(n.joined(), n.name() + " is not joined after the reconnect: " + n.status());
-            int before = valuesBefore.get(n.name());
-            int after = n.statusNumber("values");
-            assertTrue(after >= before, n.name() + " stored " + before + " values before the cut and " + after
-                    + " after");
+            assertTrue(n.joined(), n.name() + " does not serve after the reconnect: " + n.status());
         }
-        for (TestbedNode reader : oneNodePerSite("office-a")) {
+        for (TestbedNode n : officeSuperpeers) {
+            if (isSuperpeer(n)) { // still seated: its store kept every value
+                int before = valuesBefore.get(n.name());
+                int after = n.statusNumber("values");
+                assertTrue(after >= before, n.name() + " stored " + before + " values before the cut and " + after
+                        + " after");
+            }
+        }
+        for (TestbedNode reader : oneNodePerSite(killed)) {
             written.forEach((k, v) -> awaitValue(reader, k, v, Duration.ofSeconds(60)));
         }
         System.out.printf("[testbed] phase cut: rejoined, all %d records read from every site, %.1f s in all%n",

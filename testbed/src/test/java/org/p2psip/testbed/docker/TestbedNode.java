@@ -55,10 +55,71 @@ record TestbedNode(Topology.PeerSpec spec, String site, GenericContainer<?> cont
         return out;
     }
 
-    /** True when {@code status} says joined, with at least one neighbour. */
+    /**
+     * True when the node serves: {@code status} says joined, and a superpeer has at least one overlay neighbour
+     * (a leaf says joined when it is attached to a superpeer; it runs no overlay node).
+     */
     boolean joined() {
         Map<String, String> s = status();
-        return "yes".equals(s.get("joined")) && Integer.parseInt(s.getOrDefault("neighbours", "0")) > 0;
+        return "yes".equals(s.get("joined"))
+                && ("leaf".equals(s.get("role")) || Integer.parseInt(s.getOrDefault("neighbours", "0")) > 0);
+    }
+
+    /**
+     * The node's site view from {@code p2psip status}, or null when it does not answer.
+     */
+    SiteView view() {
+        ExecResult r = cli("status");
+        if (r.getExitCode() != 0) {
+            return null;
+        }
+        Map<String, String> first = new LinkedHashMap<>();
+        List<String> leaves = new java.util.ArrayList<>();
+        for (String line : r.getStdout().split("\\R")) {
+            int sp = line.indexOf(' ');
+            if (sp <= 0) {
+                continue;
+            }
+            String name = line.substring(0, sp);
+            String value = line.substring(sp + 1).strip();
+            if (name.equals("leaf")) {
+                leaves.add(value.split(" ")[0]);
+            } else {
+                first.putIfAbsent(name, value);
+            }
+        }
+        return new SiteView(first.getOrDefault("id", ""), first.getOrDefault("role", "?"),
+                ids(first.get("site-members")), ids(first.get("site-superpeers")), first.get("primary"),
+                first.get("standby"), List.copyOf(leaves), Integer.parseInt(first.getOrDefault("failovers", "0")),
+                r.getStdout());
+    }
+
+    private static List<String> ids(String csv) {
+        return csv == null || csv.equals("none") ? List.of() : List.of(csv.split(","));
+    }
+
+    /**
+     * A node's role in its site, as {@code p2psip status} shows it.
+     *
+     * @param id          the node id (hex)
+     * @param role        {@code superpeer}, {@code leaf} or {@code candidate}
+     * @param members     the site's members (node ids), empty for a node in no site
+     * @param superpeers  the site's superpeers
+     * @param primary     a leaf's primary superpeer ({@code none} when detached), null for a superpeer
+     * @param standby     a leaf's standby superpeer, null for a superpeer
+     * @param leaves      a superpeer's leaf links (node ids, one per link: primary and standby links)
+     * @param failovers   a leaf's failovers so far
+     * @param text        the whole status text
+     */
+    record SiteView(String id, String role, List<String> members, List<String> superpeers, String primary,
+                    String standby, List<String> leaves, int failovers, String text) {
+        boolean isLeaf() {
+            return role.equals("leaf");
+        }
+
+        boolean isSuperpeer() {
+            return role.equals("superpeer");
+        }
     }
 
     /** A number from {@code status} ({@code -1} when the node does not answer). */

@@ -19,6 +19,8 @@ record Topology(String publicSubnet, String publicGateway, PeerSpec bootstrap, L
                 List<PhoneSpec> phones) {
     /** The SIP domain (and digest realm) of every node and phone. */
     static final String SIP_DOMAIN = "testbed.p2psip.test";
+    /** The UDP port of LAN discovery (p2psip's default). */
+    static final int SITE_PORT = 5362;
 
     /** One node: its container name suffix, address and overlay UDP port. */
     record PeerSpec(String name, String ip, int port) {
@@ -66,6 +68,12 @@ record Topology(String publicSubnet, String publicGateway, PeerSpec bootstrap, L
          */
         String fullConeHosts() {
             return String.join(" ", peers.stream().map(PeerSpec::endpoint).toList());
+        }
+
+        /** The site's other peers at their discovery port: {@code peer}'s static {@code --site-peer} list. */
+        String sitePeersOf(PeerSpec peer) {
+            return String.join(",", peers.stream().filter(p -> !p.equals(peer))
+                    .map(p -> p.ip() + ":" + SITE_PORT).toList());
         }
     }
 
