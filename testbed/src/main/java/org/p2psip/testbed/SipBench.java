@@ -72,21 +72,46 @@ final class SipBench implements Callable<Integer> {
     @Option(names = "--sipp", defaultValue = "sipp", description = "the sipp binary (default ${DEFAULT-VALUE}; Debian: sip-tester)")
     String sipp;
 
+    @Option(names = "--kamailio", defaultValue = "kamailio",
+            description = "the kamailio binary of the side-by-side REGISTER reference, or 'none' (default ${DEFAULT-VALUE};"
+                    + " skipped with a note when not installed; Debian: kamailio)")
+    String kamailio;
+
+    @Option(names = "--kamailio-start-rate", defaultValue = "1250",
+            description = "first offered REGISTER rate against Kamailio (default ${DEFAULT-VALUE})")
+    int kamailioStartRate;
+
+    @Option(names = "--kamailio-max-rate", defaultValue = "64000",
+            description = "highest offered REGISTER rate against Kamailio (default ${DEFAULT-VALUE})")
+    int kamailioMaxRate;
+
     record Run(long successful, long failed, double seconds) {
         double perSecond() {
             return successful / Math.max(seconds, 1e-3);
         }
     }
 
+    /** The outcome of a rate sweep: the best clean round (null if none), and the failures of the round that ended it. */
+    record Sweep(Run best, long failedAtLimit) {
+        double perSecond() {
+            return best == null ? 0.0 : best.perSecond();
+        }
+
+        long failed() {
+            return best == null ? failedAtLimit : 0;
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
-        if (users < 1 || startRate < 1 || maxRate < startRate || stepSeconds < 1 || calls < 1 || callRate < 1) {
+        if (users < 1 || startRate < 1 || maxRate < startRate || stepSeconds < 1 || calls < 1 || callRate < 1
+                || kamailioStartRate < 1 || kamailioMaxRate < kamailioStartRate) {
             throw new CommandLine.ParameterException(spec.commandLine(), "need positive sizes and --max-rate >= --start-rate");
         }
         PrintWriter out = spec.commandLine().getOut();
         String binary = which(sipp);
         Path dir = Files.createTempDirectory("bench-sip");
-        for (String s : List.of("bench_register.xml", "bench_uac_call.xml", "bench_uas_call.xml")) {
+        for (String s : List.of("bench_register.xml", "bench_register_noauth.xml", "bench_uac_call.xml", "bench_uas_call.xml")) {
             try (InputStream in = SipBench.class.getResourceAsStream("/sipp/" + s)) {
                 Files.copy(in, dir.resolve(s));
             }
@@ -132,50 +157,40 @@ final class SipBench implements Callable<Integer> {
             out.flush();
 
             int port = freeUdpPort();
-            Run warm = sipp(binary, dir, "bench_register.xml", peers.get(0), port, 20, users, "users.csv", "warmup");
+            Run warm = sipp(binary, dir, "bench_register.xml", peers.get(0).localAddress().getPort(), port, 20, users, "users.csv", "warmup");
             out.printf("warm-up (first REGISTER of each user: key pair, certificate, private: record): %d ok, %d failed, %.1f s%n",
                     warm.successful(), warm.failed(), warm.seconds());
             out.flush();
 
-            Run best = null;
-            long failedAtLimit = 0;
-            for (int rate = startRate; rate <= maxRate; rate *= 2) {
-                int n = rate * stepSeconds;
-                Run r = sipp(binary, dir, "bench_register.xml", peers.get(0), port, rate, n, "users.csv", "reg" + rate);
-                boolean clean = r.failed() == 0 && r.successful() == n;
-                boolean keptUp = r.perSecond() >= 0.8 * rate;
-                out.printf("REGISTER offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s%s%n", rate, stepSeconds,
-                        r.successful(), r.failed(), r.seconds(), r.perSecond(),
-                        clean && keptUp ? "" : clean ? " (could not keep up)" : " (failures)");
+            Sweep ours = sweep(out, "REGISTER", binary, dir, "bench_register.xml", peers.get(0).localAddress().getPort(),
+                    port, startRate, maxRate);
+            KamailioReference.Figures reference = new KamailioReference(kamailio, dir, out).measure(
+                    (label, scenario, kamailioPort) -> sweep(out, label, binary, dir, scenario, kamailioPort,
+                            freeUdpPort(), kamailioStartRate, kamailioMaxRate));
+            if (reference != null) {
+                out.printf("kamailio register_per_s=%.0f register_failed=%d (no auth), with digest register_per_s=%.0f"
+                        + " register_failed=%d; ours/kamailio=%.3f (no auth), %.3f (digest)%n",
+                        reference.plain().perSecond(), reference.plain().failed(), reference.digest().perSecond(),
+                        reference.digest().failed(), ratio(ours, reference.plain()), ratio(ours, reference.digest()));
                 out.flush();
-                if (!clean) {
-                    failedAtLimit = r.failed();
-                    break;
-                }
-                if (best == null || r.perSecond() > best.perSecond()) {
-                    best = r;
-                }
-                if (!keptUp) {
-                    break;
-                }
             }
 
             int calleePort = freeUdpPort();
             int callerPort = freeUdpPort();
-            Run reg = sipp(binary, dir, "bench_register.xml", peers.get(1), calleePort, 10, 1, "callee.csv", "callee");
+            Run reg = sipp(binary, dir, "bench_register.xml", peers.get(1).localAddress().getPort(), calleePort, 10, 1, "callee.csv", "callee");
             if (reg.successful() != 1) {
                 throw new IllegalStateException("the callee could not register at peer 2; see " + dir);
             }
-            Process callee = start(binary, dir, "bench_uas_call.xml", null, calleePort, 1, calls, null, "uas");
+            Process callee = start(binary, dir, "bench_uas_call.xml", 0, calleePort, 1, calls, null, "uas");
             Thread.sleep(300);
-            Run callsRun = sipp(binary, dir, "bench_uac_call.xml", peers.get(0), callerPort, callRate, calls, null, "uac",
+            Run callsRun = sipp(binary, dir, "bench_uac_call.xml", peers.get(0).localAddress().getPort(), callerPort, callRate, calls, null, "uac",
                     "-s", "callee", "-key", "caller", "caller");
             callee.waitFor(60, TimeUnit.SECONDS);
             callee.destroy();
             out.printf("calls caller@peer1 -> callee@peer2 offered %d/s: %d ok, %d failed, %.1f s%n", callRate,
                     callsRun.successful(), callsRun.failed(), callsRun.seconds());
             out.printf("register_per_s=%.0f register_failed=%d calls_per_s=%.0f calls_failed=%d%n",
-                    best == null ? 0.0 : best.perSecond(), best == null ? failedAtLimit : 0, callsRun.perSecond(),
+                    ours.perSecond(), ours.failed(), callsRun.perSecond(),
                     callsRun.failed());
             out.flush();
             return 0;
@@ -186,6 +201,40 @@ final class SipBench implements Callable<Integer> {
         }
     }
 
+    private static double ratio(Sweep ours, Sweep reference) {
+        return reference.perSecond() > 0 ? ours.perSecond() / reference.perSecond() : 0.0;
+    }
+
+    /**
+     * Offers {@code stepSeconds} rounds of REGISTER at a doubling rate from {@code from} up to {@code to} against the
+     * registrar at 127.0.0.1:{@code remotePort}, until a round has a failure or cannot keep up (under 80 % of the offer).
+     */
+    private Sweep sweep(PrintWriter out, String label, String binary, Path dir, String scenario, int remotePort,
+            int localPort, int from, int to) throws Exception {
+        Run best = null;
+        for (int rate = from; rate <= to; rate *= 2) {
+            int n = rate * stepSeconds;
+            Run r = sipp(binary, dir, scenario, remotePort, localPort, rate, n, "users.csv",
+                    label.replaceAll("[^A-Za-z0-9]", "") + rate);
+            boolean clean = r.failed() == 0 && r.successful() == n;
+            boolean keptUp = r.perSecond() >= 0.8 * rate;
+            out.printf("%s offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s%s%n", label, rate, stepSeconds,
+                    r.successful(), r.failed(), r.seconds(), r.perSecond(),
+                    clean && keptUp ? "" : clean ? " (could not keep up)" : " (failures)");
+            out.flush();
+            if (!clean) {
+                return new Sweep(best, r.failed());
+            }
+            if (best == null || r.perSecond() > best.perSecond()) {
+                best = r;
+            }
+            if (!keptUp) {
+                break;
+            }
+        }
+        return new Sweep(best, 0);
+    }
+
     private static int freeUdpPort() throws IOException {
         try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
@@ -193,6 +242,16 @@ final class SipBench implements Callable<Integer> {
     }
 
     static String which(String name) {
+        String found = findExecutable(name);
+        if (found == null) {
+            throw new IllegalStateException("sipp not found (" + name + "): install the Debian package sip-tester, or give"
+                    + " its path with --sipp");
+        }
+        return found;
+    }
+
+    /** The path of an executable given by path or looked up on the PATH, or null. */
+    static String findExecutable(String name) {
         if (name.contains("/")) {
             if (new File(name).canExecute()) {
                 return name;
@@ -205,15 +264,14 @@ final class SipBench implements Callable<Integer> {
                 }
             }
         }
-        throw new IllegalStateException("sipp not found (" + name + "): install the Debian package sip-tester, or give"
-                + " its path with --sipp");
+        return null;
     }
 
-    private Process start(String binary, Path dir, String scenario, SipPeer remote, int port, int rate, int calls,
+    private Process start(String binary, Path dir, String scenario, int remotePort, int port, int rate, int calls,
             String inf, String tag, String... extra) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(binary));
-        if (remote != null) {
-            cmd.add("127.0.0.1:" + remote.localAddress().getPort());
+        if (remotePort > 0) {
+            cmd.add("127.0.0.1:" + remotePort);
         }
         cmd.addAll(List.of("-sf", dir.resolve(scenario).toString(), "-t", "u1", "-i", "127.0.0.1",
                 "-p", Integer.toString(port), "-m", Integer.toString(calls), "-r", Integer.toString(rate),
@@ -227,10 +285,10 @@ final class SipBench implements Callable<Integer> {
                 .redirectOutput(dir.resolve(tag + ".out").toFile()).start();
     }
 
-    private Run sipp(String binary, Path dir, String scenario, SipPeer remote, int port, int rate, int calls,
+    private Run sipp(String binary, Path dir, String scenario, int remotePort, int port, int rate, int calls,
             String inf, String tag, String... extra) throws Exception {
         long t0 = System.nanoTime();
-        Process p = start(binary, dir, scenario, remote, port, rate, calls, inf, tag, extra);
+        Process p = start(binary, dir, scenario, remotePort, port, rate, calls, inf, tag, extra);
         if (!p.waitFor(180, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new IllegalStateException("sipp did not finish (" + tag + "); its output is in " + dir.resolve(tag + ".out"));
