@@ -47,45 +47,60 @@ public final class SipPeer implements AutoCloseable {
      */
     public record Config(InetSocketAddress bind, Set<String> domains, String realm, Credentials accounts,
             List<String> algorithms, Registrar.Expiry expiry, TimerConfig timers, long timerCMillis, Path dataDir,
-            PrivateKeyRecord.KdfParams keyKdf, PresenceAgent.Expiry presenceExpiry) {
+            PrivateKeyRecord.KdfParams keyKdf, PresenceAgent.Expiry presenceExpiry, double refreshStoreFraction) {
         public static Config of(InetSocketAddress bind, String domain, Credentials accounts) {
             return new Config(bind, Set.of(domain), domain, accounts, DigestAuthenticator.DEFAULT_ALGORITHMS,
                     Registrar.Expiry.DEFAULT, TimerConfig.DEFAULT, Proxy.DEFAULT_TIMER_C_MS, null,
-                    PrivateKeyRecord.KdfParams.DEFAULT, PresenceAgent.Expiry.DEFAULT);
+                    PrivateKeyRecord.KdfParams.DEFAULT, PresenceAgent.Expiry.DEFAULT,
+                    SignedContactStore.DEFAULT_REFRESH_STORE_FRACTION);
         }
 
         public Config withAlgorithms(List<String> a) {
             return new Config(bind, domains, realm, accounts, a, expiry, timers, timerCMillis, dataDir, keyKdf,
-                    presenceExpiry);
+                    presenceExpiry, refreshStoreFraction);
         }
 
         public Config withTimerC(long millis) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, millis, dataDir, keyKdf,
-                    presenceExpiry);
+                    presenceExpiry, refreshStoreFraction);
         }
 
         /** The node's data directory: users' keys are kept in its {@code sip-keys} subdirectory. */
         public Config withDataDir(Path dir) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dir, keyKdf,
-                    presenceExpiry);
+                    presenceExpiry, refreshStoreFraction);
         }
 
         /** The Argon2id cost of the users' {@code private:} records (tests lower it). */
         public Config withKeyKdf(PrivateKeyRecord.KdfParams kdf) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, kdf,
-                    presenceExpiry);
+                    presenceExpiry, refreshStoreFraction);
         }
 
         /** The registrar's expiry policy (tests shorten it). */
         public Config withExpiry(Registrar.Expiry e) {
             return new Config(bind, domains, realm, accounts, algorithms, e, timers, timerCMillis, dataDir, keyKdf,
-                    presenceExpiry);
+                    presenceExpiry, refreshStoreFraction);
         }
 
         /** The presence subscriptions' expiry policy (tests shorten it). */
         public Config withPresenceExpiry(PresenceAgent.Expiry e) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir,
-                    keyKdf, e);
+                    keyKdf, e, refreshStoreFraction);
+        }
+
+        /**
+         * A refresh of an unchanged binding is stored again (re-signed, re-put) only when it extends the stored
+         * record's expiry by at least this fraction of the requested interval; an earlier refresh is answered with the
+         * stored record's remaining time (RFC 3261 §10.3: the registrar may shorten the interval). 0 stores every
+         * REGISTER.
+         */
+        public Config withRefreshStoreFraction(double f) {
+            if (!(f >= 0 && f <= 1)) {
+                throw new IllegalArgumentException("refresh store fraction " + f + " is not within 0..1");
+            }
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, keyKdf,
+                    presenceExpiry, f);
         }
 
         /** The domains served and the realm (the first domain is the default realm). */
@@ -98,7 +113,7 @@ public final class SipPeer implements AutoCloseable {
                 lower.add(d.toLowerCase(java.util.Locale.ROOT));
             }
             return new Config(bind, Set.copyOf(lower), digestRealm, accounts, algorithms, expiry, timers,
-                    timerCMillis, dataDir, keyKdf, presenceExpiry);
+                    timerCMillis, dataDir, keyKdf, presenceExpiry, refreshStoreFraction);
         }
 
         /**
@@ -147,7 +162,8 @@ public final class SipPeer implements AutoCloseable {
                 config.dataDir() == null ? null : config.dataDir().resolve("sip-keys"), config::passwordOf,
                 config.keyKdf(), System::currentTimeMillis);
         try {
-            return start(config, new SignedContactStore(draft, ids, System::currentTimeMillis), draft, ids);
+            return start(config, new SignedContactStore(draft, ids, System::currentTimeMillis,
+                    config.refreshStoreFraction()), draft, ids);
         } catch (IOException | RuntimeException e) {
             ids.close();
             throw e;

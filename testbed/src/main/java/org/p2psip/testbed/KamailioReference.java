@@ -25,7 +25,8 @@ final class KamailioReference {
     /** One sipp sweep against a registrar listening on 127.0.0.1:port. */
     @FunctionalInterface
     interface Sweeper {
-        SipBench.Sweep sweep(String label, String scenario, int port) throws Exception;
+        SipBench.Sweep sweep(String label, String scenario, int port, java.util.function.LongSupplier cpuNanos)
+                throws Exception;
     }
 
     /** Kamailio's sustained REGISTER rates, without and with digest. */
@@ -67,14 +68,14 @@ final class KamailioReference {
         int port = freeUdpPort();
         Process k = start(binary, cfg, runtime, port, false);
         try {
-            plain = sweeper.sweep("kamailio REGISTER (no auth)", "bench_register_noauth.xml", port);
+            plain = sweeper.sweep("kamailio REGISTER (no auth)", "bench_register_noauth.xml", port, cpuOf(k));
         } finally {
             stop(k);
         }
         port = freeUdpPort();
         k = start(binary, cfg, runtime, port, true);
         try {
-            digest = sweeper.sweep("kamailio REGISTER (digest)", "bench_register.xml", port);
+            digest = sweeper.sweep("kamailio REGISTER (digest)", "bench_register.xml", port, cpuOf(k));
         } finally {
             stop(k);
         }
@@ -132,6 +133,17 @@ final class KamailioReference {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
         }
+    }
+
+    /** CPU time of Kamailio's main process and its workers (ns), or -1 where the OS does not tell. */
+    private static java.util.function.LongSupplier cpuOf(Process p) {
+        return () -> {
+            long[] sum = {0};
+            boolean[] known = {true};
+            java.util.stream.Stream.concat(java.util.stream.Stream.of(p.toHandle()), p.descendants()).forEach(h ->
+                    h.info().totalCpuDuration().ifPresentOrElse(d -> sum[0] += d.toNanos(), () -> known[0] = false));
+            return known[0] ? sum[0] : -1;
+        };
     }
 
     private static int freeUdpPort() throws IOException {

@@ -19,6 +19,8 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import java.lang.management.ManagementFactory;
 import org.p2psip.overlay.NodeId;
 import org.p2psip.overlay.OverlayConfig;
 import org.p2psip.overlay.OverlayNode;
@@ -26,6 +28,7 @@ import org.p2psip.overlay.link.UdpLinkLayer;
 import org.p2psip.overlay.wire.WireCodec;
 import org.p2psip.sip.SipPeer;
 import org.p2psip.sip.registrar.DigestAccounts;
+import org.p2psip.sip.registrar.SignedContactStore;
 import org.p2psip.storage.NameOwners;
 import org.p2psip.storage.PrivateKeyRecord;
 import org.p2psip.storage.SignedRecordPolicy;
@@ -85,9 +88,15 @@ final class SipBench implements Callable<Integer> {
             description = "highest offered REGISTER rate against Kamailio (default ${DEFAULT-VALUE})")
     int kamailioMaxRate;
 
-    record Run(long successful, long failed, double seconds) {
+    /** One sipp run: its counters, wall time, and the CPU time the system under test used meanwhile (ns, -1 if unknown). */
+    record Run(long successful, long failed, double seconds, long cpuNanos) {
         double perSecond() {
             return successful / Math.max(seconds, 1e-3);
+        }
+
+        /** CPU microseconds of the system under test per successful scenario (sipp's own CPU not included). */
+        double cpuMicrosEach() {
+            return cpuNanos < 0 || successful == 0 ? Double.NaN : cpuNanos / 1e3 / successful;
         }
     }
 
@@ -95,6 +104,10 @@ final class SipBench implements Callable<Integer> {
     record Sweep(Run best, long failedAtLimit) {
         double perSecond() {
             return best == null ? 0.0 : best.perSecond();
+        }
+
+        double cpuMicrosEach() {
+            return best == null ? Double.NaN : best.cpuMicrosEach();
         }
 
         long failed() {
@@ -148,9 +161,12 @@ final class SipBench implements Callable<Integer> {
             for (int i = 0; i < 2; i++) {
                 // MD5: sipp answers only MD5 challenges. The users' private: records use a cheap Argon2id here (the
                 // bench measures REGISTER refreshes, not the one-off key derivation of a user's first REGISTER).
-                peers.add(SipPeer.start(SipPeer.Config.of(any, DOMAIN, DigestAccounts.of(passwords))
+                // Peer 1 signs and stores every REGISTER (the measure); peer 2 runs the default refresh
+                // policy (an early refresh of an unchanged binding is answered from the stored record).
+                SipPeer.Config c = SipPeer.Config.of(any, DOMAIN, DigestAccounts.of(passwords))
                         .withAlgorithms(List.of("MD5")).withDataDir(dir.resolve("peer" + i))
-                        .withKeyKdf(new PrivateKeyRecord.KdfParams(8 * 1024, 1, 1)), nodes.get(i)));
+                        .withKeyKdf(new PrivateKeyRecord.KdfParams(8 * 1024, 1, 1));
+                peers.add(SipPeer.start(i == 0 ? c.withRefreshStoreFraction(0) : c, nodes.get(i)));
             }
             out.printf("sip bench: 3 overlay nodes (DraftPolicy, tofu) and 2 SIP peers on 127.0.0.1, %d users, sipp %s%n",
                     users, binary);
@@ -162,16 +178,36 @@ final class SipBench implements Callable<Integer> {
                     warm.successful(), warm.failed(), warm.seconds());
             out.flush();
 
-            Sweep ours = sweep(out, "REGISTER", binary, dir, "bench_register.xml", peers.get(0).localAddress().getPort(),
-                    port, startRate, maxRate);
+            LongSupplier jvmCpu = SipBench::jvmCpuNanos;
+            Sweep ours = sweep(out, "REGISTER (each signed and stored)", binary, dir, "bench_register.xml",
+                    peers.get(0).localAddress().getPort(), port, startRate, maxRate, jvmCpu);
+
+            Run warm2 = sipp(binary, dir, "bench_register.xml", peers.get(1).localAddress().getPort(), port, 20, users,
+                    "users.csv", "warmup2", jvmCpu);
+            out.printf("warm-up at peer 2 (each user's key from its private: record): %d ok, %d failed, %.1f s%n",
+                    warm2.successful(), warm2.failed(), warm2.seconds());
+            Sweep coalescing = sweep(out, "REGISTER (default refresh policy)", binary, dir, "bench_register.xml",
+                    peers.get(1).localAddress().getPort(), port, startRate, maxRate, jvmCpu);
+            out.printf("ours: register_per_s=%.0f register_failed=%d (%.0f us CPU each) signing and storing every"
+                    + " REGISTER; register_per_s=%.0f register_failed=%d (%.0f us CPU each) with the default refresh"
+                    + " policy (fraction %.2f)%n", ours.perSecond(), ours.failed(), ours.cpuMicrosEach(),
+                    coalescing.perSecond(), coalescing.failed(), coalescing.cpuMicrosEach(),
+                    SignedContactStore.DEFAULT_REFRESH_STORE_FRACTION);
+            out.flush();
+
             KamailioReference.Figures reference = new KamailioReference(kamailio, dir, out).measure(
-                    (label, scenario, kamailioPort) -> sweep(out, label, binary, dir, scenario, kamailioPort,
-                            freeUdpPort(), kamailioStartRate, kamailioMaxRate));
+                    (label, scenario, kamailioPort, cpu) -> sweep(out, label, binary, dir, scenario, kamailioPort,
+                            freeUdpPort(), kamailioStartRate, kamailioMaxRate, cpu));
             if (reference != null) {
                 out.printf("kamailio register_per_s=%.0f register_failed=%d (no auth), with digest register_per_s=%.0f"
                         + " register_failed=%d; ours/kamailio=%.3f (no auth), %.3f (digest)%n",
                         reference.plain().perSecond(), reference.plain().failed(), reference.digest().perSecond(),
                         reference.digest().failed(), ratio(ours, reference.plain()), ratio(ours, reference.digest()));
+                out.printf("kamailio CPU per REGISTER: %.0f us (no auth), %.0f us (digest); ours %.0f us (every REGISTER"
+                        + " stored), %.0f us (default refresh policy: ours/kamailio=%.3f no auth, %.3f digest)%n",
+                        reference.plain().cpuMicrosEach(), reference.digest().cpuMicrosEach(), ours.cpuMicrosEach(),
+                        coalescing.cpuMicrosEach(), ratio(coalescing, reference.plain()),
+                        ratio(coalescing, reference.digest()));
                 out.flush();
             }
 
@@ -201,6 +237,14 @@ final class SipBench implements Callable<Integer> {
         }
     }
 
+    /** CPU time of this JVM: the 3 overlay nodes and both SIP peers, all the work behind a REGISTER but sipp's. */
+    static long jvmCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
+    }
+
     private static double ratio(Sweep ours, Sweep reference) {
         return reference.perSecond() > 0 ? ours.perSecond() / reference.perSecond() : 0.0;
     }
@@ -210,16 +254,16 @@ final class SipBench implements Callable<Integer> {
      * registrar at 127.0.0.1:{@code remotePort}, until a round has a failure or cannot keep up (under 80 % of the offer).
      */
     private Sweep sweep(PrintWriter out, String label, String binary, Path dir, String scenario, int remotePort,
-            int localPort, int from, int to) throws Exception {
+            int localPort, int from, int to, LongSupplier cpuNanos) throws Exception {
         Run best = null;
         for (int rate = from; rate <= to; rate *= 2) {
             int n = rate * stepSeconds;
             Run r = sipp(binary, dir, scenario, remotePort, localPort, rate, n, "users.csv",
-                    label.replaceAll("[^A-Za-z0-9]", "") + rate);
+                    label.replaceAll("[^A-Za-z0-9]", "") + rate, cpuNanos);
             boolean clean = r.failed() == 0 && r.successful() == n;
             boolean keptUp = r.perSecond() >= 0.8 * rate;
-            out.printf("%s offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s%s%n", label, rate, stepSeconds,
-                    r.successful(), r.failed(), r.seconds(), r.perSecond(),
+            out.printf("%s offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s, %.0f us CPU each%s%n", label, rate,
+                    stepSeconds, r.successful(), r.failed(), r.seconds(), r.perSecond(), r.cpuMicrosEach(),
                     clean && keptUp ? "" : clean ? " (could not keep up)" : " (failures)");
             out.flush();
             if (!clean) {
@@ -287,6 +331,12 @@ final class SipBench implements Callable<Integer> {
 
     private Run sipp(String binary, Path dir, String scenario, int remotePort, int port, int rate, int calls,
             String inf, String tag, String... extra) throws Exception {
+        return sipp(binary, dir, scenario, remotePort, port, rate, calls, inf, tag, () -> -1L, extra);
+    }
+
+    private Run sipp(String binary, Path dir, String scenario, int remotePort, int port, int rate, int calls,
+            String inf, String tag, LongSupplier cpuNanos, String... extra) throws Exception {
+        long cpu0 = cpuNanos.getAsLong();
         long t0 = System.nanoTime();
         Process p = start(binary, dir, scenario, remotePort, port, rate, calls, inf, tag, extra);
         if (!p.waitFor(180, TimeUnit.SECONDS)) {
@@ -294,11 +344,12 @@ final class SipBench implements Callable<Integer> {
             throw new IllegalStateException("sipp did not finish (" + tag + "); its output is in " + dir.resolve(tag + ".out"));
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
+        long cpu1 = cpuNanos.getAsLong();
         List<String> lines = Files.readAllLines(stats(dir, tag), StandardCharsets.UTF_8);
         List<String> header = Arrays.asList(lines.get(0).split(";"));
         String[] last = lines.get(lines.size() - 1).split(";");
         return new Run(Long.parseLong(last[header.indexOf("SuccessfulCall(C)")]),
-                Long.parseLong(last[header.indexOf("FailedCall(C)")]), seconds);
+                Long.parseLong(last[header.indexOf("FailedCall(C)")]), seconds, cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0);
     }
 
     private static Path stats(Path dir, String tag) {
