@@ -32,6 +32,7 @@ import org.p2psip.storage.api.DraftDht;
 import org.p2psip.sip.transaction.ServerTransaction;
 import org.p2psip.sip.transaction.TimerConfig;
 import org.p2psip.sip.transaction.TransactionUser;
+import org.p2psip.sip.transport.SipTls;
 import org.p2psip.sip.transport.SipTransport;
 import org.p2psip.sip.transport.Source;
 
@@ -47,46 +48,47 @@ public final class SipPeer implements AutoCloseable {
      */
     public record Config(InetSocketAddress bind, Set<String> domains, String realm, Credentials accounts,
             List<String> algorithms, Registrar.Expiry expiry, TimerConfig timers, long timerCMillis, Path dataDir,
-            PrivateKeyRecord.KdfParams keyKdf, PresenceAgent.Expiry presenceExpiry, double refreshStoreFraction) {
+            PrivateKeyRecord.KdfParams keyKdf, PresenceAgent.Expiry presenceExpiry, double refreshStoreFraction,
+            SipTls tls) {
         public static Config of(InetSocketAddress bind, String domain, Credentials accounts) {
             return new Config(bind, Set.of(domain), domain, accounts, DigestAuthenticator.DEFAULT_ALGORITHMS,
                     Registrar.Expiry.DEFAULT, TimerConfig.DEFAULT, Proxy.DEFAULT_TIMER_C_MS, null,
                     PrivateKeyRecord.KdfParams.DEFAULT, PresenceAgent.Expiry.DEFAULT,
-                    SignedContactStore.DEFAULT_REFRESH_STORE_FRACTION);
+                    SignedContactStore.DEFAULT_REFRESH_STORE_FRACTION, null);
         }
 
         public Config withAlgorithms(List<String> a) {
             return new Config(bind, domains, realm, accounts, a, expiry, timers, timerCMillis, dataDir, keyKdf,
-                    presenceExpiry, refreshStoreFraction);
+                    presenceExpiry, refreshStoreFraction, tls);
         }
 
         public Config withTimerC(long millis) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, millis, dataDir, keyKdf,
-                    presenceExpiry, refreshStoreFraction);
+                    presenceExpiry, refreshStoreFraction, tls);
         }
 
         /** The node's data directory: users' keys are kept in its {@code sip-keys} subdirectory. */
         public Config withDataDir(Path dir) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dir, keyKdf,
-                    presenceExpiry, refreshStoreFraction);
+                    presenceExpiry, refreshStoreFraction, tls);
         }
 
         /** The Argon2id cost of the users' {@code private:} records (tests lower it). */
         public Config withKeyKdf(PrivateKeyRecord.KdfParams kdf) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, kdf,
-                    presenceExpiry, refreshStoreFraction);
+                    presenceExpiry, refreshStoreFraction, tls);
         }
 
         /** The registrar's expiry policy (tests shorten it). */
         public Config withExpiry(Registrar.Expiry e) {
             return new Config(bind, domains, realm, accounts, algorithms, e, timers, timerCMillis, dataDir, keyKdf,
-                    presenceExpiry, refreshStoreFraction);
+                    presenceExpiry, refreshStoreFraction, tls);
         }
 
         /** The presence subscriptions' expiry policy (tests shorten it). */
         public Config withPresenceExpiry(PresenceAgent.Expiry e) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir,
-                    keyKdf, e, refreshStoreFraction);
+                    keyKdf, e, refreshStoreFraction, tls);
         }
 
         /**
@@ -100,7 +102,13 @@ public final class SipPeer implements AutoCloseable {
                 throw new IllegalArgumentException("refresh store fraction " + f + " is not within 0..1");
             }
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, keyKdf,
-                    presenceExpiry, f);
+                    presenceExpiry, f, tls);
+        }
+
+        /** Also SIP over TLS ({@code sips:}, {@code transport=tls}) on {@code t.port()}, with its certificate. */
+        public Config withTls(SipTls t) {
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, keyKdf,
+                    presenceExpiry, refreshStoreFraction, t);
         }
 
         /** The domains served and the realm (the first domain is the default realm). */
@@ -113,7 +121,7 @@ public final class SipPeer implements AutoCloseable {
                 lower.add(d.toLowerCase(java.util.Locale.ROOT));
             }
             return new Config(bind, Set.copyOf(lower), digestRealm, accounts, algorithms, expiry, timers,
-                    timerCMillis, dataDir, keyKdf, presenceExpiry, refreshStoreFraction);
+                    timerCMillis, dataDir, keyKdf, presenceExpiry, refreshStoreFraction, tls);
         }
 
         /**
@@ -180,7 +188,7 @@ public final class SipPeer implements AutoCloseable {
             throws IOException {
         AutoCloseable resources = ids == null ? () -> { } : ids;
         AtomicReference<Proxy> tu = new AtomicReference<>();
-        SipStack stack = SipStack.start(SipTransport.Config.of(config.bind()), config.timers(), new TransactionUser() {
+        SipStack stack = SipStack.start(SipTransport.Config.of(config.bind()).withTls(config.tls()), config.timers(), new TransactionUser() {
             @Override
             public void onRequest(ServerTransaction tx, SipRequest request) {
                 Proxy p = tu.get();

@@ -687,13 +687,18 @@ public final class Proxy implements TransactionUser {
         return targetOf(contact);
     }
 
-    /** A target for a URI: its transport parameter (UDP by default), host and port (5060 by default). */
+    /**
+     * A target for a URI: TLS for {@code sips:}, else its transport parameter (UDP by default); host and port (5060
+     * by default, 5061 for TLS).
+     */
     public static Optional<Target> targetOf(Uri uri) {
         if (!(uri instanceof SipUri u)) {
             return Optional.empty();
         }
-        Transport tp = Transport.fromVia(u.transport().orElse("udp"));
-        if (tp == null) {
+        // sips: always over TLS (RFC 3261 §26.2.2); sip: by its transport parameter, UDP by default
+        boolean sips = "sips".equalsIgnoreCase(u.scheme());
+        Transport tp = Transport.fromVia(sips ? "tls" : u.transport().orElse("udp"));
+        if (tp == null || (sips && tp != Transport.TLS)) {
             return Optional.empty();
         }
         String host = u.host();
@@ -710,7 +715,7 @@ public final class Proxy implements TransactionUser {
             if (ViaProcessing.forbidden(a)) {
                 return Optional.empty();
             }
-            return Optional.of(new Target(tp, new InetSocketAddress(a, u.port() > 0 ? u.port() : 5060)));
+            return Optional.of(new Target(tp, new InetSocketAddress(a, u.port() > 0 ? u.port() : tp.defaultPort())));
         } catch (IllegalArgumentException e) {
             return Optional.empty();
         }
