@@ -33,6 +33,9 @@ import org.p2psip.sip.transaction.ServerTransaction;
 import org.p2psip.sip.transaction.TimerConfig;
 import org.p2psip.sip.transaction.TransactionUser;
 import org.p2psip.sip.transport.SipTls;
+import org.p2psip.sip.dns.DnsSettings;
+import org.p2psip.sip.dns.DomainRouting;
+import org.p2psip.sip.dns.SipDnsResolver;
 import org.p2psip.sip.transport.SipTransport;
 import org.p2psip.sip.transport.Source;
 
@@ -49,46 +52,46 @@ public final class SipPeer implements AutoCloseable {
     public record Config(InetSocketAddress bind, Set<String> domains, String realm, Credentials accounts,
             List<String> algorithms, Registrar.Expiry expiry, TimerConfig timers, long timerCMillis, Path dataDir,
             PrivateKeyRecord.KdfParams keyKdf, PresenceAgent.Expiry presenceExpiry, double refreshStoreFraction,
-            SipTls tls) {
+            SipTls tls, DnsSettings dns) {
         public static Config of(InetSocketAddress bind, String domain, Credentials accounts) {
             return new Config(bind, Set.of(domain), domain, accounts, DigestAuthenticator.DEFAULT_ALGORITHMS,
                     Registrar.Expiry.DEFAULT, TimerConfig.DEFAULT, Proxy.DEFAULT_TIMER_C_MS, null,
                     PrivateKeyRecord.KdfParams.DEFAULT, PresenceAgent.Expiry.DEFAULT,
-                    SignedContactStore.DEFAULT_REFRESH_STORE_FRACTION, null);
+                    SignedContactStore.DEFAULT_REFRESH_STORE_FRACTION, null, null);
         }
 
         public Config withAlgorithms(List<String> a) {
             return new Config(bind, domains, realm, accounts, a, expiry, timers, timerCMillis, dataDir, keyKdf,
-                    presenceExpiry, refreshStoreFraction, tls);
+                    presenceExpiry, refreshStoreFraction, tls, dns);
         }
 
         public Config withTimerC(long millis) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, millis, dataDir, keyKdf,
-                    presenceExpiry, refreshStoreFraction, tls);
+                    presenceExpiry, refreshStoreFraction, tls, dns);
         }
 
         /** The node's data directory: users' keys are kept in its {@code sip-keys} subdirectory. */
         public Config withDataDir(Path dir) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dir, keyKdf,
-                    presenceExpiry, refreshStoreFraction, tls);
+                    presenceExpiry, refreshStoreFraction, tls, dns);
         }
 
         /** The Argon2id cost of the users' {@code private:} records (tests lower it). */
         public Config withKeyKdf(PrivateKeyRecord.KdfParams kdf) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, kdf,
-                    presenceExpiry, refreshStoreFraction, tls);
+                    presenceExpiry, refreshStoreFraction, tls, dns);
         }
 
         /** The registrar's expiry policy (tests shorten it). */
         public Config withExpiry(Registrar.Expiry e) {
             return new Config(bind, domains, realm, accounts, algorithms, e, timers, timerCMillis, dataDir, keyKdf,
-                    presenceExpiry, refreshStoreFraction, tls);
+                    presenceExpiry, refreshStoreFraction, tls, dns);
         }
 
         /** The presence subscriptions' expiry policy (tests shorten it). */
         public Config withPresenceExpiry(PresenceAgent.Expiry e) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir,
-                    keyKdf, e, refreshStoreFraction, tls);
+                    keyKdf, e, refreshStoreFraction, tls, dns);
         }
 
         /**
@@ -102,13 +105,22 @@ public final class SipPeer implements AutoCloseable {
                 throw new IllegalArgumentException("refresh store fraction " + f + " is not within 0..1");
             }
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, keyKdf,
-                    presenceExpiry, f, tls);
+                    presenceExpiry, f, tls, dns);
         }
 
         /** Also SIP over TLS ({@code sips:}, {@code transport=tls}) on {@code t.port()}, with its certificate. */
         public Config withTls(SipTls t) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, keyKdf,
-                    presenceExpiry, refreshStoreFraction, t);
+                    presenceExpiry, refreshStoreFraction, t, dns);
+        }
+
+        /**
+         * Routes requests for other domains by RFC 3263 DNS (for local users who authenticate with digest, 407), in
+         * the per-domain order of {@code d.routing()}; null: requests for other domains get 404.
+         */
+        public Config withDns(DnsSettings d) {
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, keyKdf,
+                    presenceExpiry, refreshStoreFraction, tls, d);
         }
 
         /** The domains served and the realm (the first domain is the default realm). */
@@ -121,7 +133,7 @@ public final class SipPeer implements AutoCloseable {
                 lower.add(d.toLowerCase(java.util.Locale.ROOT));
             }
             return new Config(bind, Set.copyOf(lower), digestRealm, accounts, algorithms, expiry, timers,
-                    timerCMillis, dataDir, keyKdf, presenceExpiry, refreshStoreFraction, tls);
+                    timerCMillis, dataDir, keyKdf, presenceExpiry, refreshStoreFraction, tls, dns);
         }
 
         /**
@@ -227,8 +239,18 @@ public final class SipPeer implements AutoCloseable {
                 System::currentTimeMillis, listener);
         PresenceAgent presence = draft == null ? null : new PresenceAgent(stack.transactions(), ua, store, draft, ids,
                 config.domains(), config.presenceExpiry(), System::currentTimeMillis);
+        SipDnsResolver dns = config.dns() == null ? null
+                : new SipDnsResolver(stack.transport().group().next(), config.dns().nameServer());
         Proxy proxy = new Proxy(stack.transactions(), stack.transport(), registrar, store, config.domains(),
-                config.timerCMillis(), offline, presence);
+                config.timerCMillis(), offline, presence, dns, dns == null ? null : auth,
+                config.dns() == null ? DomainRouting.DEFAULT : config.dns().routing());
+        if (dns != null) {
+            AutoCloseable before = resources;
+            resources = () -> {
+                dns.close();
+                before.close();
+            };
+        }
         tu.set(proxy);
         return new SipPeer(stack, registrar, proxy, offline, presence, resources);
     }

@@ -39,6 +39,9 @@ import org.p2psip.sip.transaction.TransactionLayer;
 import org.p2psip.sip.transaction.TransactionState;
 import org.p2psip.sip.transaction.TransactionUser;
 import org.p2psip.sip.transport.SipTransport;
+import org.p2psip.sip.dns.DomainRouting;
+import org.p2psip.sip.dns.SipDnsResolver;
+import org.p2psip.sip.registrar.DigestAuthenticator;
 import org.p2psip.sip.transport.Source;
 import org.p2psip.sip.transport.Target;
 import org.p2psip.sip.transport.Transport;
@@ -58,8 +61,10 @@ import org.slf4j.LoggerFactory;
  * (highest q, then latest expiry) is chosen: when another peer registered it, the Request-URI becomes the Contact
  * and a Route to that peer is pushed; when we did, it goes to the phone's flow (where its REGISTER came from);</li>
  * <li>else, if a Route of ours brought it or the Request-URI is a phone registered here, the request goes to the
- * Request-URI (a phone's Contact, reached via the peer that registered it); anything else is 404 (no open relay, no
- * RFC 3263 DNS yet).</li>
+ * Request-URI (a phone's Contact, reached via the peer that registered it);</li>
+ * <li>else the Request-URI is in another domain: with DNS configured, a local user authenticated by digest (407) is
+ * routed by RFC 3263 ({@link SipDnsResolver}) and/or the overlay in the domain's {@link DomainRouting} order; anyone
+ * else gets 403; without DNS it is 404 (no open relay).</li>
  * </ol>
  * Forwarding adds our Via and, for INVITE and SUBSCRIBE, a Record-Route, so ACK, BYE and re-INVITE of the dialog
  * come through us (ACKs of 2xx are forwarded statelessly). Responses come back through the client transaction and
@@ -95,6 +100,11 @@ public final class Proxy implements TransactionUser {
     private final AtomicLong unavailable = new AtomicLong();
     private final AtomicLong loops = new AtomicLong();
     private final AtomicLong tooManyHops = new AtomicLong();
+    /** RFC 3263 lookups, or null: no DNS (only served domains and our phones are routed). */
+    private final SipDnsResolver dns;
+    /** Who may send requests to other domains through us: local users, with digest (407). Null with dns null. */
+    private final DigestAuthenticator proxyAuth;
+    private final DomainRouting routing;
 
     public Proxy(TransactionLayer layer, SipTransport transport, Registrar registrar, ContactStore store,
             Set<String> domains) {
@@ -114,6 +124,25 @@ public final class Proxy implements TransactionUser {
      */
     public Proxy(TransactionLayer layer, SipTransport transport, Registrar registrar, ContactStore store,
             Set<String> domains, long timerCMillis, OfflineMessaging offline, PresenceAgent presence) {
+        this(layer, transport, registrar, store, domains, timerCMillis, offline, presence, null, null,
+                DomainRouting.DEFAULT);
+    }
+
+    /**
+     * @param dns       RFC 3263 lookups for domains the overlay does not serve (null: such requests get 404)
+     * @param proxyAuth authenticates the local users who may send to other domains (407 Proxy-Authenticate); requests
+     *                  to other domains from anyone else are refused (403), so the peer is no open relay
+     * @param routing   per domain: overlay and/or DNS, in which order
+     */
+    public Proxy(TransactionLayer layer, SipTransport transport, Registrar registrar, ContactStore store,
+            Set<String> domains, long timerCMillis, OfflineMessaging offline, PresenceAgent presence,
+            SipDnsResolver dns, DigestAuthenticator proxyAuth, DomainRouting routing) {
+        if (dns != null && proxyAuth == null) {
+            throw new IllegalArgumentException("DNS routing to other domains needs an authenticator for the senders");
+        }
+        this.dns = dns;
+        this.proxyAuth = proxyAuth;
+        this.routing = routing;
         this.offline = offline;
         this.presence = presence;
         this.timerCMillis = timerCMillis;
@@ -191,8 +220,14 @@ public final class Proxy implements TransactionUser {
             tx.respond(416, "Unsupported URI Scheme");
             return;
         }
-        if (ruri.user().isPresent() && domains.contains(ruri.host().toLowerCase(Locale.ROOT))) {
-            lookupAndForward(tx, req, Registrar.aorOf(ruri), hash);
+        String host = ruri.host().toLowerCase(Locale.ROOT);
+        if (ruri.user().isPresent() && domains.contains(host)) {
+            List<DomainRouting.Lookup> order = routing.orderFor(host, true);
+            if (dns == null || order.equals(List.of(DomainRouting.Lookup.OVERLAY))) {
+                lookupAndForward(tx, req, Registrar.aorOf(ruri), hash);
+            } else {
+                routeInOrder(tx, req, ruri, hash, order, 0);
+            }
             return;
         }
         if (isSelf(ruri)) {
@@ -206,8 +241,15 @@ public final class Proxy implements TransactionUser {
             return;
         }
         if (req == r && registrar.flow(ruri.toString()).isEmpty()) {
-            // Not for a served AOR, not a phone registered here, and not routed to us by a peer's Route: we are no
-            // open relay, and foreign domains need RFC 3263 DNS, which is not done yet.
+            // Not for a served AOR, not a phone registered here, and not routed to us by a peer's Route: another
+            // domain. Only our own users, authenticated, may send there (no open relay), located by RFC 3263.
+            if (dns != null) {
+                if (authorizedForOtherDomains(tx, req)) {
+                    SipRequest stripped = req.withHeaders(req.headers().remove(HeaderNames.PROXY_AUTHORIZATION));
+                    routeInOrder(tx, stripped, ruri, hash, routing.orderFor(host, false), 0);
+                }
+                return;
+            }
             notFound.incrementAndGet();
             tx.respond(404, "Not Found (domain not served)");
             return;
@@ -218,6 +260,63 @@ public final class Proxy implements TransactionUser {
             return;
         }
         forward(tx, req, t.get(), hash);
+    }
+
+    /** 403 for senders who are not our users, 407 until they authenticate; true once they have. */
+    private boolean authorizedForOtherDomains(ServerTransaction tx, SipRequest req) {
+        Optional<SipUri> from = req.from().sipUri();
+        if (from.isEmpty() || from.get().user().isEmpty()
+                || !domains.contains(from.get().host().toLowerCase(Locale.ROOT))) {
+            tx.respond(403, "Forbidden (only users of this peer's domains may send to other domains)");
+            return false;
+        }
+        var result = proxyAuth.check(req.method(), req.headers().all(HeaderNames.PROXY_AUTHORIZATION),
+                from.get().user().get());
+        if (result instanceof DigestAuthenticator.Challenge c) {
+            LOG.debug("{} to another domain challenged: {}", req.method(), c.why());
+            SipResponse resp = tx.createResponse(407, "Proxy Authentication Required");
+            tx.respond(resp.withHeaders(resp.headers().setAll(HeaderNames.PROXY_AUTHENTICATE, c.wwwAuthenticate())));
+            return false;
+        }
+        return true;
+    }
+
+    /** Tries the lookups of {@code order} from {@code i} on: the first that yields a target routes the request. */
+    private void routeInOrder(ServerTransaction tx, SipRequest req, SipUri ruri, String hash,
+            List<DomainRouting.Lookup> order, int i) {
+        if (i >= order.size()) {
+            notFound.incrementAndGet();
+            tx.respond(404, "Not Found (neither DNS nor the overlay knows " + ruri.host() + ")");
+            return;
+        }
+        if (order.get(i) == DomainRouting.Lookup.OVERLAY) {
+            if (ruri.user().isEmpty()) {
+                routeInOrder(tx, req, ruri, hash, order, i + 1);
+                return;
+            }
+            String aor = Registrar.aorOf(ruri);
+            lookups.incrementAndGet();
+            store.lookup(aor).whenComplete((bindings, err) -> layer.execute(() -> {
+                if (err != null || bindings.isEmpty()) {
+                    routeInOrder(tx, req, ruri, hash, order, i + 1);
+                } else {
+                    routeToBindings(tx, req, aor, hash, bindings, null);
+                }
+            }));
+            return;
+        }
+        if (dns == null) {
+            routeInOrder(tx, req, ruri, hash, order, i + 1);
+            return;
+        }
+        dns.locate(ruri).whenComplete((targets, err) -> layer.execute(() -> {
+            if (err != null || targets.isEmpty()) {
+                LOG.debug("no DNS target for {}: {}", ruri, err == null ? "none" : err.toString());
+                routeInOrder(tx, req, ruri, hash, order, i + 1);
+            } else {
+                forward(tx, req, targets.get(0), hash);
+            }
+        }));
     }
 
     private void lookupAndForward(ServerTransaction tx, SipRequest req, String aor, String hash) {
