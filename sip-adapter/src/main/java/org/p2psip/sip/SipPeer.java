@@ -159,8 +159,11 @@ public final class SipPeer implements AutoCloseable {
 
     private final PresenceAgent presence;
 
+    private final ContactStore store;
+
     private SipPeer(SipStack stack, Registrar registrar, Proxy proxy, OfflineMessaging offline,
-            PresenceAgent presence, AutoCloseable resources) {
+            PresenceAgent presence, AutoCloseable resources, ContactStore store) {
+        this.store = store;
         this.offline = offline;
         this.presence = presence;
         this.stack = stack;
@@ -252,7 +255,7 @@ public final class SipPeer implements AutoCloseable {
             };
         }
         tu.set(proxy);
-        return new SipPeer(stack, registrar, proxy, offline, presence, resources);
+        return new SipPeer(stack, registrar, proxy, offline, presence, resources, store);
     }
 
     /** Delay between a REGISTER's 200 and the delivery of offline messages (the phone may still be busy). */
@@ -282,6 +285,11 @@ public final class SipPeer implements AutoCloseable {
 
     public SipStack stack() {
         return stack;
+    }
+
+    /** Where the bindings are kept (a {@link SignedContactStore} for a peer on the overlay). */
+    public ContactStore contactStore() {
+        return store;
     }
 
     public Registrar registrar() {

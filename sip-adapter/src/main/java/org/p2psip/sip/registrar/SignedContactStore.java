@@ -52,6 +52,7 @@ public final class SignedContactStore implements ContactStore {
     private final double refreshStoreFraction;
     private final java.util.concurrent.atomic.AtomicLong puts = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong coalesced = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong signedPuts = new java.util.concurrent.atomic.AtomicLong();
     private final DraftDht dht;
     private final UserIdentities identities;
     private final LongSupplier clock;
@@ -85,6 +86,11 @@ public final class SignedContactStore implements ContactStore {
 
     static String localKey(String aor, String contact) {
         return aor + "\n" + contactUri(contact);
+    }
+
+    /** Contact records signed and put (each one verified and stored by every replica). */
+    public long signedPuts() {
+        return signedPuts.get();
     }
 
     /** Refreshes answered from the stored record without a new signature and put (see the constructor). */
@@ -193,6 +199,7 @@ public final class SignedContactStore implements ContactStore {
     private CompletableFuture<Void> putSigned(ResourceName name, String nonce, Instant expires, Contact c,
             SigningIdentity id) {
         DhtRecord rec = DhtRecord.of(name, expires, nonce, new ValueContent.Contacts(List.of(c)));
+        signedPuts.incrementAndGet();
         return dht.putAuth(rec, id).thenApply(r -> (Void) null);
     }
 
