@@ -66,6 +66,18 @@ final class SipBench implements Callable<Integer> {
     @Option(names = "--step-seconds", defaultValue = "5", description = "length of each REGISTER round (default ${DEFAULT-VALUE})")
     int stepSeconds;
 
+    @Option(names = "--warmup-rate", defaultValue = "20",
+            description = "offered rate of the first REGISTER of each user (default ${DEFAULT-VALUE})")
+    int warmupRate;
+
+    @Option(names = "--jit-warmup-seconds", defaultValue = "20",
+            description = "REGISTER load at --jit-warmup-rate before the timed rounds, not counted, so that the JIT has"
+                    + " compiled the path (default ${DEFAULT-VALUE}; 0: none)")
+    int jitWarmupSeconds;
+
+    @Option(names = "--jit-warmup-rate", defaultValue = "200", description = "offered rate of that warm-up (default ${DEFAULT-VALUE})")
+    int jitWarmupRate;
+
     @Option(names = "--calls", defaultValue = "300", description = "INVITE-BYE calls (default ${DEFAULT-VALUE})")
     int calls;
 
@@ -89,7 +101,7 @@ final class SipBench implements Callable<Integer> {
     int kamailioMaxRate;
 
     /** One sipp run: its counters, wall time, and the CPU time the system under test used meanwhile (ns, -1 if unknown). */
-    record Run(long successful, long failed, double seconds, long cpuNanos) {
+    record Run(long successful, long failed, double seconds, long cpuNanos, long signedStores) {
         double perSecond() {
             return successful / Math.max(seconds, 1e-3);
         }
@@ -97,6 +109,11 @@ final class SipBench implements Callable<Integer> {
         /** CPU microseconds of the system under test per successful scenario (sipp's own CPU not included). */
         double cpuMicrosEach() {
             return cpuNanos < 0 || successful == 0 ? Double.NaN : cpuNanos / 1e3 / successful;
+        }
+
+        /** Contact records signed and stored per second of the run (-1 when not counted: Kamailio). */
+        double storesPerSecond() {
+            return signedStores < 0 ? -1 : signedStores / Math.max(seconds, 1e-3);
         }
     }
 
@@ -117,7 +134,8 @@ final class SipBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (users < 1 || startRate < 1 || maxRate < startRate || stepSeconds < 1 || calls < 1 || callRate < 1
+        if (users < 1 || startRate < 1 || jitWarmupSeconds < 0 || jitWarmupRate < 1 || warmupRate < 1
+                || maxRate < startRate || stepSeconds < 1 || calls < 1 || callRate < 1
                 || kamailioStartRate < 1 || kamailioMaxRate < kamailioStartRate) {
             throw new CommandLine.ParameterException(spec.commandLine(), "need positive sizes and --max-rate >= --start-rate");
         }
@@ -173,41 +191,55 @@ final class SipBench implements Callable<Integer> {
             out.flush();
 
             int port = freeUdpPort();
-            Run warm = sipp(binary, dir, "bench_register.xml", peers.get(0).localAddress().getPort(), port, 20, users, "users.csv", "warmup");
+            Run warm = sipp(binary, dir, "bench_register.xml", peers.get(0).localAddress().getPort(), port, warmupRate,
+                    users, "users.csv", "warmup");
             out.printf("warm-up (first REGISTER of each user: key pair, certificate, private: record): %d ok, %d failed, %.1f s%n",
                     warm.successful(), warm.failed(), warm.seconds());
             out.flush();
 
             LongSupplier jvmCpu = SipBench::jvmCpuNanos;
-            Sweep ours = sweep(out, "REGISTER (each signed and stored)", binary, dir, "bench_register.xml",
-                    peers.get(0).localAddress().getPort(), port, startRate, maxRate, jvmCpu);
+            if (jitWarmupSeconds > 0) {
+                // the first few thousand REGISTERs run interpreted and compiling (C2 took a core here for ~20 s):
+                // Kamailio is native code, so both sides are measured warm
+                Run jit = sipp(binary, dir, "bench_register.xml", peers.get(0).localAddress().getPort(), port,
+                        jitWarmupRate, jitWarmupRate * jitWarmupSeconds, "users.csv", "jitwarmup", jvmCpu, () -> -1L);
+                out.printf("JIT warm-up (not counted): %d REGISTERs, %d failed, %.1f s, %.0f us CPU each%n",
+                        jit.successful(), jit.failed(), jit.seconds(), jit.cpuMicrosEach());
+                out.flush();
+            }
+            Sweep ours = sweep(out, "REGISTER (refresh policy off)", binary, dir, "bench_register.xml",
+                    peers.get(0).localAddress().getPort(), port, startRate, maxRate, jvmCpu, stores(peers.get(0)));
 
-            Run warm2 = sipp(binary, dir, "bench_register.xml", peers.get(1).localAddress().getPort(), port, 20, users,
-                    "users.csv", "warmup2", jvmCpu);
+            Run warm2 = sipp(binary, dir, "bench_register.xml", peers.get(1).localAddress().getPort(), port, warmupRate, users,
+                    "users.csv", "warmup2", jvmCpu, () -> -1L);
             out.printf("warm-up at peer 2 (each user's key from its private: record): %d ok, %d failed, %.1f s%n",
                     warm2.successful(), warm2.failed(), warm2.seconds());
             Sweep coalescing = sweep(out, "REGISTER (default refresh policy)", binary, dir, "bench_register.xml",
-                    peers.get(1).localAddress().getPort(), port, startRate, maxRate, jvmCpu);
-            out.printf("ours: register_per_s=%.0f register_failed=%d (%.0f us CPU each) signing and storing every"
-                    + " REGISTER; register_per_s=%.0f register_failed=%d (%.0f us CPU each) with the default refresh"
-                    + " policy (fraction %.2f)%n", ours.perSecond(), ours.failed(), ours.cpuMicrosEach(),
+                    peers.get(1).localAddress().getPort(), port, startRate, maxRate, jvmCpu, stores(peers.get(1)));
+            out.printf("ours: register_per_s=%.0f register_failed=%d (%.0f us CPU each, %.0f signed stores/s) with the"
+                    + " refresh policy off; register_per_s=%.0f register_failed=%d (%.0f us CPU each, %.0f signed"
+                    + " stores/s) with the default refresh policy (fraction %.2f)%n", ours.perSecond(), ours.failed(),
+                    ours.cpuMicrosEach(), ours.best() == null ? 0 : ours.best().storesPerSecond(),
                     coalescing.perSecond(), coalescing.failed(), coalescing.cpuMicrosEach(),
+                    coalescing.best() == null ? 0 : coalescing.best().storesPerSecond(),
                     SignedContactStore.DEFAULT_REFRESH_STORE_FRACTION);
             out.flush();
 
             KamailioReference.Figures reference = new KamailioReference(kamailio, dir, out).measure(
                     (label, scenario, kamailioPort, cpu) -> sweep(out, label, binary, dir, scenario, kamailioPort,
-                            freeUdpPort(), kamailioStartRate, kamailioMaxRate, cpu));
+                            freeUdpPort(), kamailioStartRate, kamailioMaxRate, cpu, () -> -1L));
             if (reference != null) {
                 out.printf("kamailio register_per_s=%.0f register_failed=%d (no auth), with digest register_per_s=%.0f"
-                        + " register_failed=%d; ours/kamailio=%.3f (no auth), %.3f (digest)%n",
-                        reference.plain().perSecond(), reference.plain().failed(), reference.digest().perSecond(),
-                        reference.digest().failed(), ratio(ours, reference.plain()), ratio(ours, reference.digest()));
-                out.printf("kamailio CPU per REGISTER: %.0f us (no auth), %.0f us (digest); ours %.0f us (every REGISTER"
-                        + " stored), %.0f us (default refresh policy: ours/kamailio=%.3f no auth, %.3f digest)%n",
+                        + " register_failed=%d%n", reference.plain().perSecond(), reference.plain().failed(),
+                        reference.digest().perSecond(), reference.digest().failed());
+                out.printf("ours/kamailio, REGISTER/s in this run: refresh policy off %.3f (vs no auth), %.3f (vs"
+                        + " digest); default refresh policy %.3f (vs no auth), %.3f (vs digest)%n",
+                        ratio(ours, reference.plain()), ratio(ours, reference.digest()),
+                        ratio(coalescing, reference.plain()), ratio(coalescing, reference.digest()));
+                out.printf("CPU per REGISTER (us, sipp's not counted): kamailio %.0f (no auth), %.0f (digest); ours %.0f"
+                        + " (refresh policy off), %.0f (default refresh policy)%n",
                         reference.plain().cpuMicrosEach(), reference.digest().cpuMicrosEach(), ours.cpuMicrosEach(),
-                        coalescing.cpuMicrosEach(), ratio(coalescing, reference.plain()),
-                        ratio(coalescing, reference.digest()));
+                        coalescing.cpuMicrosEach());
                 out.flush();
             }
 
@@ -245,6 +277,11 @@ final class SipBench implements Callable<Integer> {
         return -1;
     }
 
+    /** Signed contact-record stores of a peer so far (its store is a SignedContactStore on the overlay). */
+    private static LongSupplier stores(SipPeer peer) {
+        return peer.contactStore() instanceof SignedContactStore s ? s::signedPuts : () -> -1L;
+    }
+
     private static double ratio(Sweep ours, Sweep reference) {
         return reference.perSecond() > 0 ? ours.perSecond() / reference.perSecond() : 0.0;
     }
@@ -254,16 +291,18 @@ final class SipBench implements Callable<Integer> {
      * registrar at 127.0.0.1:{@code remotePort}, until a round has a failure or cannot keep up (under 80 % of the offer).
      */
     private Sweep sweep(PrintWriter out, String label, String binary, Path dir, String scenario, int remotePort,
-            int localPort, int from, int to, LongSupplier cpuNanos) throws Exception {
+            int localPort, int from, int to, LongSupplier cpuNanos, LongSupplier stores) throws Exception {
         Run best = null;
         for (int rate = from; rate <= to; rate *= 2) {
             int n = rate * stepSeconds;
             Run r = sipp(binary, dir, scenario, remotePort, localPort, rate, n, "users.csv",
-                    label.replaceAll("[^A-Za-z0-9]", "") + rate, cpuNanos);
+                    label.replaceAll("[^A-Za-z0-9]", "") + rate, cpuNanos, stores);
             boolean clean = r.failed() == 0 && r.successful() == n;
             boolean keptUp = r.perSecond() >= 0.8 * rate;
-            out.printf("%s offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s, %.0f us CPU each%s%n", label, rate,
+            out.printf("%s offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s, %.0f us CPU each%s%s%n", label, rate,
                     stepSeconds, r.successful(), r.failed(), r.seconds(), r.perSecond(), r.cpuMicrosEach(),
+                    r.signedStores() < 0 ? "" : String.format(", %d signed stores (%.0f/s)", r.signedStores(),
+                            r.storesPerSecond()),
                     clean && keptUp ? "" : clean ? " (could not keep up)" : " (failures)");
             out.flush();
             if (!clean) {
@@ -331,12 +370,13 @@ final class SipBench implements Callable<Integer> {
 
     private Run sipp(String binary, Path dir, String scenario, int remotePort, int port, int rate, int calls,
             String inf, String tag, String... extra) throws Exception {
-        return sipp(binary, dir, scenario, remotePort, port, rate, calls, inf, tag, () -> -1L, extra);
+        return sipp(binary, dir, scenario, remotePort, port, rate, calls, inf, tag, () -> -1L, () -> -1L, extra);
     }
 
     private Run sipp(String binary, Path dir, String scenario, int remotePort, int port, int rate, int calls,
-            String inf, String tag, LongSupplier cpuNanos, String... extra) throws Exception {
+            String inf, String tag, LongSupplier cpuNanos, LongSupplier stores, String... extra) throws Exception {
         long cpu0 = cpuNanos.getAsLong();
+        long stores0 = stores.getAsLong();
         long t0 = System.nanoTime();
         Process p = start(binary, dir, scenario, remotePort, port, rate, calls, inf, tag, extra);
         if (!p.waitFor(180, TimeUnit.SECONDS)) {
@@ -345,11 +385,13 @@ final class SipBench implements Callable<Integer> {
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         long cpu1 = cpuNanos.getAsLong();
+        long stores1 = stores.getAsLong();
         List<String> lines = Files.readAllLines(stats(dir, tag), StandardCharsets.UTF_8);
         List<String> header = Arrays.asList(lines.get(0).split(";"));
         String[] last = lines.get(lines.size() - 1).split(";");
         return new Run(Long.parseLong(last[header.indexOf("SuccessfulCall(C)")]),
-                Long.parseLong(last[header.indexOf("FailedCall(C)")]), seconds, cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0);
+                Long.parseLong(last[header.indexOf("FailedCall(C)")]), seconds, cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0,
+                stores0 < 0 ? -1 : stores1 - stores0);
     }
 
     private static Path stats(Path dir, String tag) {
