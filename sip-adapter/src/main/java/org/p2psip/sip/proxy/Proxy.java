@@ -472,7 +472,7 @@ public final class Proxy implements TransactionUser {
         }
         String branch = Via.MAGIC_COOKIE + hash + "."
                 + org.p2psip.sip.transaction.Branch.next().substring(Via.MAGIC_COOKIE.length());
-        h = h.prepend(HeaderNames.VIA, Via.of(b.target().transport().name(), selfHost, selfPort, branch)
+        h = h.prepend(HeaderNames.VIA, Via.of(b.target().transport().name(), selfHost, viaPort(b.target().transport()), branch)
                 .toString());
         forwarded.incrementAndGet();
         return layer.sendRequest(req.withHeaders(h), b.target(), fork);
@@ -698,7 +698,7 @@ public final class Proxy implements TransactionUser {
             }
             Headers h = req.headers().set(HeaderNames.MAX_FORWARDS,
                     Integer.toString(mf.isPresent() ? mf.getAsInt() - 1 : DEFAULT_MAX_FORWARDS));
-            h = h.prepend(HeaderNames.VIA, Via.of(t.get().transport().name(), selfHost, selfPort,
+            h = h.prepend(HeaderNames.VIA, Via.of(t.get().transport().name(), selfHost, viaPort(t.get().transport()),
                     org.p2psip.sip.transaction.Branch.next()).toString());
             transport.sendRequest(req.withHeaders(h), t.get());
         } catch (SipParseException e) {
@@ -740,7 +740,16 @@ public final class Proxy implements TransactionUser {
     }
 
     private boolean isSelf(Via v) {
-        return v.portOrDefault() == selfPort && sameHost(v.host());
+        return (v.portOrDefault() == selfPort || v.portOrDefault() == tlsPort()) && sameHost(v.host());
+    }
+
+    /** Our sent-by port for a branch over {@code t}: the TLS listener's for TLS (if any), else the UDP/TCP one. */
+    private int viaPort(Transport t) {
+        return t == Transport.TLS && tlsPort() > 0 ? tlsPort() : selfPort;
+    }
+
+    private int tlsPort() {
+        return transport.tlsAddress().map(InetSocketAddress::getPort).orElse(-1);
     }
 
     private boolean sameHost(String host) {

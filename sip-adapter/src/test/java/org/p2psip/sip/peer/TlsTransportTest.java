@@ -207,6 +207,8 @@ class TlsTransportTest {
             assertEquals("MESSAGE", m.method());
             assertEquals("over tls!", m.bodyText());
             assertTrue(m.topVia().transport().equalsIgnoreCase("TLS"), m.topVia().toString());
+            assertEquals(peer.stack().transport().tlsAddress().orElseThrow().getPort(), m.topVia().portOrDefault(),
+                    "our Via on a TLS branch names the TLS port");
             out.write(SipResponse.forRequest(m, 200, "OK", "b1").encode());
             out.flush();
             while (true) {
