@@ -74,6 +74,8 @@ import org.slf4j.LoggerFactory;
 public final class Proxy implements TransactionUser {
     private static final Logger LOG = LoggerFactory.getLogger(Proxy.class);
     static final int DEFAULT_MAX_FORWARDS = 70;
+    /** At most this many DNS targets are tried one after the other for one request. */
+    static final int MAX_DNS_TARGETS = 4;
     /** Timer C: more than 3 minutes (§16.6 item 11). */
     public static final long DEFAULT_TIMER_C_MS = 181_000;
 
@@ -314,7 +316,13 @@ public final class Proxy implements TransactionUser {
                 LOG.debug("no DNS target for {}: {}", ruri, err == null ? "none" : err.toString());
                 routeInOrder(tx, req, ruri, hash, order, i + 1);
             } else {
-                forward(tx, req, targets.get(0), hash);
+                // RFC 3263 §4.3: the targets in order, the next one only when the previous failed (a timeout, a
+                // transport error, or a final response other than 2xx and 6xx, e.g. 503)
+                List<List<Branch>> groups = new ArrayList<>();
+                for (Target t : targets.subList(0, Math.min(targets.size(), MAX_DNS_TARGETS))) {
+                    groups.add(List.of(new Branch(req, t, 1.0)));
+                }
+                forward(tx, groups, hash, null);
             }
         }));
     }

@@ -142,6 +142,17 @@ class ForeignDomainDnsTest {
 
     @BeforeEach
     void start() throws Exception {
+        // retransmissions a previous test left in the server sockets are not this test's requests
+        for (DatagramSocket s : List.of(naptrServer, srvServerLow, srvServerHigh, plainServer)) {
+            s.setSoTimeout(50);
+            try {
+                while (true) {
+                    s.receive(new DatagramPacket(new byte[65535], 65535));
+                }
+            } catch (java.net.SocketTimeoutException drained) {
+                s.setSoTimeout(10_000);
+            }
+        }
         PolicyMemoryDht dht = new PolicyMemoryDht(DraftPolicy.of(SignedRecordPolicy.tofu(NameOwners.inMemory())),
                 System::currentTimeMillis);
         peer = SipPeer.start(SipPeer.Config.of(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), DOMAIN,
@@ -224,6 +235,41 @@ class ForeignDomainDnsTest {
     @Test
     void srvByPriorityWithoutNaptr() throws Exception {
         deliversTo("sip:dave@srv.test", srvServerLow);
+    }
+
+    /** RFC 3263 §4.3: a 503 from the priority-10 server sends the request on to the priority-20 one. */
+    @Test
+    void a503FromTheFirstSrvTargetFailsOverToTheNext() throws Exception {
+        String ruri = "sip:frank@srv.test";
+        SipResponse challenge = send(message(ruri, "bob@" + DOMAIN, null));
+        assertEquals(407, challenge.status(), challenge.toString());
+        String pa = challenge.headers().all(HeaderNames.PROXY_AUTHENTICATE).stream().filter(h -> h.contains("MD5"))
+                .findFirst().orElseThrow();
+        int i = pa.indexOf("nonce=\"") + 7;
+        String nonce = pa.substring(i, pa.indexOf('"', i));
+        String ha1 = DigestAuthenticator.h("MD5", "bob:" + DOMAIN + ":secret");
+        String ha2 = DigestAuthenticator.h("MD5", "MESSAGE:" + ruri);
+        String resp = DigestAuthenticator.h("MD5", ha1 + ":" + nonce + ":00000001:abc:auth:" + ha2);
+        String auth = "Digest username=\"bob\", realm=\"" + DOMAIN + "\", nonce=\"" + nonce + "\", uri=\"" + ruri
+                + "\", response=\"" + resp + "\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"abc\"";
+        byte[] b = message(ruri, "bob@" + DOMAIN, auth).getBytes(StandardCharsets.UTF_8);
+        phone.send(new DatagramPacket(b, b.length, peer.localAddress()));
+        for (DatagramSocket server : List.of(srvServerLow, srvServerHigh)) {
+            SipRequest got = (SipRequest) receive(server);
+            assertEquals(ruri, got.requestUri().toString());
+            SipResponse answer = SipResponse.forRequest(got, server == srvServerLow ? 503 : 200,
+                    server == srvServerLow ? "Service Unavailable" : "OK", "x");
+            byte[] ab = answer.encode();
+            server.send(new DatagramPacket(ab, ab.length,
+                    new InetSocketAddress(got.topVia().host(), got.topVia().portOrDefault())));
+        }
+        while (true) {
+            SipResponse r = (SipResponse) receive(phone);
+            if (r.status() >= 200) {
+                assertEquals(200, r.status(), "the second server's 200 goes up, not the first one's 503");
+                return;
+            }
+        }
     }
 
     @Test
