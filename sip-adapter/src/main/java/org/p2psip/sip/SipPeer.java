@@ -32,6 +32,10 @@ import org.p2psip.storage.api.DraftDht;
 import org.p2psip.sip.transaction.ServerTransaction;
 import org.p2psip.sip.transaction.TimerConfig;
 import org.p2psip.sip.transaction.TransactionUser;
+import org.p2psip.sip.transport.SipTls;
+import org.p2psip.sip.dns.DnsSettings;
+import org.p2psip.sip.dns.DomainRouting;
+import org.p2psip.sip.dns.SipDnsResolver;
 import org.p2psip.sip.transport.SipTransport;
 import org.p2psip.sip.transport.Source;
 
@@ -47,45 +51,76 @@ public final class SipPeer implements AutoCloseable {
      */
     public record Config(InetSocketAddress bind, Set<String> domains, String realm, Credentials accounts,
             List<String> algorithms, Registrar.Expiry expiry, TimerConfig timers, long timerCMillis, Path dataDir,
-            PrivateKeyRecord.KdfParams keyKdf, PresenceAgent.Expiry presenceExpiry) {
+            PrivateKeyRecord.KdfParams keyKdf, PresenceAgent.Expiry presenceExpiry, double refreshStoreFraction,
+            SipTls tls, DnsSettings dns) {
         public static Config of(InetSocketAddress bind, String domain, Credentials accounts) {
             return new Config(bind, Set.of(domain), domain, accounts, DigestAuthenticator.DEFAULT_ALGORITHMS,
                     Registrar.Expiry.DEFAULT, TimerConfig.DEFAULT, Proxy.DEFAULT_TIMER_C_MS, null,
-                    PrivateKeyRecord.KdfParams.DEFAULT, PresenceAgent.Expiry.DEFAULT);
+                    PrivateKeyRecord.KdfParams.DEFAULT, PresenceAgent.Expiry.DEFAULT,
+                    SignedContactStore.DEFAULT_REFRESH_STORE_FRACTION, null, null);
         }
 
         public Config withAlgorithms(List<String> a) {
             return new Config(bind, domains, realm, accounts, a, expiry, timers, timerCMillis, dataDir, keyKdf,
-                    presenceExpiry);
+                    presenceExpiry, refreshStoreFraction, tls, dns);
         }
 
         public Config withTimerC(long millis) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, millis, dataDir, keyKdf,
-                    presenceExpiry);
+                    presenceExpiry, refreshStoreFraction, tls, dns);
         }
 
         /** The node's data directory: users' keys are kept in its {@code sip-keys} subdirectory. */
         public Config withDataDir(Path dir) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dir, keyKdf,
-                    presenceExpiry);
+                    presenceExpiry, refreshStoreFraction, tls, dns);
         }
 
         /** The Argon2id cost of the users' {@code private:} records (tests lower it). */
         public Config withKeyKdf(PrivateKeyRecord.KdfParams kdf) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, kdf,
-                    presenceExpiry);
+                    presenceExpiry, refreshStoreFraction, tls, dns);
         }
 
         /** The registrar's expiry policy (tests shorten it). */
         public Config withExpiry(Registrar.Expiry e) {
             return new Config(bind, domains, realm, accounts, algorithms, e, timers, timerCMillis, dataDir, keyKdf,
-                    presenceExpiry);
+                    presenceExpiry, refreshStoreFraction, tls, dns);
         }
 
         /** The presence subscriptions' expiry policy (tests shorten it). */
         public Config withPresenceExpiry(PresenceAgent.Expiry e) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir,
-                    keyKdf, e);
+                    keyKdf, e, refreshStoreFraction, tls, dns);
+        }
+
+        /**
+         * A refresh of an unchanged binding is stored again (re-signed, re-put) only when it extends the stored
+         * record's expiry by at least this fraction of the requested interval; an earlier refresh is answered with the
+         * stored record's remaining time (RFC 3261 §10.3: the registrar may shorten the interval). 0 stores every
+         * REGISTER.
+         */
+        public Config withRefreshStoreFraction(double f) {
+            if (!(f >= 0 && f <= 1)) {
+                throw new IllegalArgumentException("refresh store fraction " + f + " is not within 0..1");
+            }
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, keyKdf,
+                    presenceExpiry, f, tls, dns);
+        }
+
+        /** Also SIP over TLS ({@code sips:}, {@code transport=tls}) on {@code t.port()}, with its certificate. */
+        public Config withTls(SipTls t) {
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, keyKdf,
+                    presenceExpiry, refreshStoreFraction, t, dns);
+        }
+
+        /**
+         * Routes requests for other domains by RFC 3263 DNS (for local users who authenticate with digest, 407), in
+         * the per-domain order of {@code d.routing()}; null: requests for other domains get 404.
+         */
+        public Config withDns(DnsSettings d) {
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, keyKdf,
+                    presenceExpiry, refreshStoreFraction, tls, d);
         }
 
         /** The domains served and the realm (the first domain is the default realm). */
@@ -98,7 +133,7 @@ public final class SipPeer implements AutoCloseable {
                 lower.add(d.toLowerCase(java.util.Locale.ROOT));
             }
             return new Config(bind, Set.copyOf(lower), digestRealm, accounts, algorithms, expiry, timers,
-                    timerCMillis, dataDir, keyKdf, presenceExpiry);
+                    timerCMillis, dataDir, keyKdf, presenceExpiry, refreshStoreFraction, tls, dns);
         }
 
         /**
@@ -124,8 +159,11 @@ public final class SipPeer implements AutoCloseable {
 
     private final PresenceAgent presence;
 
+    private final ContactStore store;
+
     private SipPeer(SipStack stack, Registrar registrar, Proxy proxy, OfflineMessaging offline,
-            PresenceAgent presence, AutoCloseable resources) {
+            PresenceAgent presence, AutoCloseable resources, ContactStore store) {
+        this.store = store;
         this.offline = offline;
         this.presence = presence;
         this.stack = stack;
@@ -147,7 +185,8 @@ public final class SipPeer implements AutoCloseable {
                 config.dataDir() == null ? null : config.dataDir().resolve("sip-keys"), config::passwordOf,
                 config.keyKdf(), System::currentTimeMillis);
         try {
-            return start(config, new SignedContactStore(draft, ids, System::currentTimeMillis), draft, ids);
+            return start(config, new SignedContactStore(draft, ids, System::currentTimeMillis,
+                    config.refreshStoreFraction()), draft, ids);
         } catch (IOException | RuntimeException e) {
             ids.close();
             throw e;
@@ -164,7 +203,7 @@ public final class SipPeer implements AutoCloseable {
             throws IOException {
         AutoCloseable resources = ids == null ? () -> { } : ids;
         AtomicReference<Proxy> tu = new AtomicReference<>();
-        SipStack stack = SipStack.start(SipTransport.Config.of(config.bind()), config.timers(), new TransactionUser() {
+        SipStack stack = SipStack.start(SipTransport.Config.of(config.bind()).withTls(config.tls()), config.timers(), new TransactionUser() {
             @Override
             public void onRequest(ServerTransaction tx, SipRequest request) {
                 Proxy p = tu.get();
@@ -203,10 +242,20 @@ public final class SipPeer implements AutoCloseable {
                 System::currentTimeMillis, listener);
         PresenceAgent presence = draft == null ? null : new PresenceAgent(stack.transactions(), ua, store, draft, ids,
                 config.domains(), config.presenceExpiry(), System::currentTimeMillis);
+        SipDnsResolver dns = config.dns() == null ? null
+                : new SipDnsResolver(stack.transport().group().next(), config.dns().nameServer());
         Proxy proxy = new Proxy(stack.transactions(), stack.transport(), registrar, store, config.domains(),
-                config.timerCMillis(), offline, presence);
+                config.timerCMillis(), offline, presence, dns, dns == null ? null : auth,
+                config.dns() == null ? DomainRouting.DEFAULT : config.dns().routing());
+        if (dns != null) {
+            AutoCloseable before = resources;
+            resources = () -> {
+                dns.close();
+                before.close();
+            };
+        }
         tu.set(proxy);
-        return new SipPeer(stack, registrar, proxy, offline, presence, resources);
+        return new SipPeer(stack, registrar, proxy, offline, presence, resources, store);
     }
 
     /** Delay between a REGISTER's 200 and the delivery of offline messages (the phone may still be busy). */
@@ -236,6 +285,11 @@ public final class SipPeer implements AutoCloseable {
 
     public SipStack stack() {
         return stack;
+    }
+
+    /** Where the bindings are kept (a {@link SignedContactStore} for a peer on the overlay). */
+    public ContactStore contactStore() {
+        return store;
     }
 
     public Registrar registrar() {

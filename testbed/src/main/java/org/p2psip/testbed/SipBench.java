@@ -19,6 +19,8 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import java.lang.management.ManagementFactory;
 import org.p2psip.overlay.NodeId;
 import org.p2psip.overlay.OverlayConfig;
 import org.p2psip.overlay.OverlayNode;
@@ -26,6 +28,7 @@ import org.p2psip.overlay.link.UdpLinkLayer;
 import org.p2psip.overlay.wire.WireCodec;
 import org.p2psip.sip.SipPeer;
 import org.p2psip.sip.registrar.DigestAccounts;
+import org.p2psip.sip.registrar.SignedContactStore;
 import org.p2psip.storage.NameOwners;
 import org.p2psip.storage.PrivateKeyRecord;
 import org.p2psip.storage.SignedRecordPolicy;
@@ -63,6 +66,18 @@ final class SipBench implements Callable<Integer> {
     @Option(names = "--step-seconds", defaultValue = "5", description = "length of each REGISTER round (default ${DEFAULT-VALUE})")
     int stepSeconds;
 
+    @Option(names = "--warmup-rate", defaultValue = "20",
+            description = "offered rate of the first REGISTER of each user (default ${DEFAULT-VALUE})")
+    int warmupRate;
+
+    @Option(names = "--jit-warmup-seconds", defaultValue = "20",
+            description = "REGISTER load at --jit-warmup-rate before the timed rounds, not counted, so that the JIT has"
+                    + " compiled the path (default ${DEFAULT-VALUE}; 0: none)")
+    int jitWarmupSeconds;
+
+    @Option(names = "--jit-warmup-rate", defaultValue = "200", description = "offered rate of that warm-up (default ${DEFAULT-VALUE})")
+    int jitWarmupRate;
+
     @Option(names = "--calls", defaultValue = "300", description = "INVITE-BYE calls (default ${DEFAULT-VALUE})")
     int calls;
 
@@ -72,21 +87,62 @@ final class SipBench implements Callable<Integer> {
     @Option(names = "--sipp", defaultValue = "sipp", description = "the sipp binary (default ${DEFAULT-VALUE}; Debian: sip-tester)")
     String sipp;
 
-    record Run(long successful, long failed, double seconds) {
+    @Option(names = "--kamailio", defaultValue = "kamailio",
+            description = "the kamailio binary of the side-by-side REGISTER reference, or 'none' (default ${DEFAULT-VALUE};"
+                    + " skipped with a note when not installed; Debian: kamailio)")
+    String kamailio;
+
+    @Option(names = "--kamailio-start-rate", defaultValue = "1250",
+            description = "first offered REGISTER rate against Kamailio (default ${DEFAULT-VALUE})")
+    int kamailioStartRate;
+
+    @Option(names = "--kamailio-max-rate", defaultValue = "64000",
+            description = "highest offered REGISTER rate against Kamailio (default ${DEFAULT-VALUE})")
+    int kamailioMaxRate;
+
+    /** One sipp run: its counters, wall time, and the CPU time the system under test used meanwhile (ns, -1 if unknown). */
+    record Run(long successful, long failed, double seconds, long cpuNanos, long signedStores) {
         double perSecond() {
             return successful / Math.max(seconds, 1e-3);
+        }
+
+        /** CPU microseconds of the system under test per successful scenario (sipp's own CPU not included). */
+        double cpuMicrosEach() {
+            return cpuNanos < 0 || successful == 0 ? Double.NaN : cpuNanos / 1e3 / successful;
+        }
+
+        /** Contact records signed and stored per second of the run (-1 when not counted: Kamailio). */
+        double storesPerSecond() {
+            return signedStores < 0 ? -1 : signedStores / Math.max(seconds, 1e-3);
+        }
+    }
+
+    /** The outcome of a rate sweep: the best clean round (null if none), and the failures of the round that ended it. */
+    record Sweep(Run best, long failedAtLimit) {
+        double perSecond() {
+            return best == null ? 0.0 : best.perSecond();
+        }
+
+        double cpuMicrosEach() {
+            return best == null ? Double.NaN : best.cpuMicrosEach();
+        }
+
+        long failed() {
+            return best == null ? failedAtLimit : 0;
         }
     }
 
     @Override
     public Integer call() throws Exception {
-        if (users < 1 || startRate < 1 || maxRate < startRate || stepSeconds < 1 || calls < 1 || callRate < 1) {
+        if (users < 1 || startRate < 1 || jitWarmupSeconds < 0 || jitWarmupRate < 1 || warmupRate < 1
+                || maxRate < startRate || stepSeconds < 1 || calls < 1 || callRate < 1
+                || kamailioStartRate < 1 || kamailioMaxRate < kamailioStartRate) {
             throw new CommandLine.ParameterException(spec.commandLine(), "need positive sizes and --max-rate >= --start-rate");
         }
         PrintWriter out = spec.commandLine().getOut();
         String binary = which(sipp);
         Path dir = Files.createTempDirectory("bench-sip");
-        for (String s : List.of("bench_register.xml", "bench_uac_call.xml", "bench_uas_call.xml")) {
+        for (String s : List.of("bench_register.xml", "bench_register_noauth.xml", "bench_uac_call.xml", "bench_uas_call.xml")) {
             try (InputStream in = SipBench.class.getResourceAsStream("/sipp/" + s)) {
                 Files.copy(in, dir.resolve(s));
             }
@@ -123,59 +179,86 @@ final class SipBench implements Callable<Integer> {
             for (int i = 0; i < 2; i++) {
                 // MD5: sipp answers only MD5 challenges. The users' private: records use a cheap Argon2id here (the
                 // bench measures REGISTER refreshes, not the one-off key derivation of a user's first REGISTER).
-                peers.add(SipPeer.start(SipPeer.Config.of(any, DOMAIN, DigestAccounts.of(passwords))
+                // Peer 1 signs and stores every REGISTER (the measure); peer 2 runs the default refresh
+                // policy (an early refresh of an unchanged binding is answered from the stored record).
+                SipPeer.Config c = SipPeer.Config.of(any, DOMAIN, DigestAccounts.of(passwords))
                         .withAlgorithms(List.of("MD5")).withDataDir(dir.resolve("peer" + i))
-                        .withKeyKdf(new PrivateKeyRecord.KdfParams(8 * 1024, 1, 1)), nodes.get(i)));
+                        .withKeyKdf(new PrivateKeyRecord.KdfParams(8 * 1024, 1, 1));
+                peers.add(SipPeer.start(i == 0 ? c.withRefreshStoreFraction(0) : c, nodes.get(i)));
             }
             out.printf("sip bench: 3 overlay nodes (DraftPolicy, tofu) and 2 SIP peers on 127.0.0.1, %d users, sipp %s%n",
                     users, binary);
             out.flush();
 
             int port = freeUdpPort();
-            Run warm = sipp(binary, dir, "bench_register.xml", peers.get(0), port, 20, users, "users.csv", "warmup");
+            Run warm = sipp(binary, dir, "bench_register.xml", peers.get(0).localAddress().getPort(), port, warmupRate,
+                    users, "users.csv", "warmup");
             out.printf("warm-up (first REGISTER of each user: key pair, certificate, private: record): %d ok, %d failed, %.1f s%n",
                     warm.successful(), warm.failed(), warm.seconds());
             out.flush();
 
-            Run best = null;
-            long failedAtLimit = 0;
-            for (int rate = startRate; rate <= maxRate; rate *= 2) {
-                int n = rate * stepSeconds;
-                Run r = sipp(binary, dir, "bench_register.xml", peers.get(0), port, rate, n, "users.csv", "reg" + rate);
-                boolean clean = r.failed() == 0 && r.successful() == n;
-                boolean keptUp = r.perSecond() >= 0.8 * rate;
-                out.printf("REGISTER offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s%s%n", rate, stepSeconds,
-                        r.successful(), r.failed(), r.seconds(), r.perSecond(),
-                        clean && keptUp ? "" : clean ? " (could not keep up)" : " (failures)");
+            LongSupplier jvmCpu = SipBench::jvmCpuNanos;
+            if (jitWarmupSeconds > 0) {
+                // the first few thousand REGISTERs run interpreted and compiling (C2 took a core here for ~20 s):
+                // Kamailio is native code, so both sides are measured warm
+                Run jit = sipp(binary, dir, "bench_register.xml", peers.get(0).localAddress().getPort(), port,
+                        jitWarmupRate, jitWarmupRate * jitWarmupSeconds, "users.csv", "jitwarmup", jvmCpu, () -> -1L);
+                out.printf("JIT warm-up (not counted): %d REGISTERs, %d failed, %.1f s, %.0f us CPU each%n",
+                        jit.successful(), jit.failed(), jit.seconds(), jit.cpuMicrosEach());
                 out.flush();
-                if (!clean) {
-                    failedAtLimit = r.failed();
-                    break;
-                }
-                if (best == null || r.perSecond() > best.perSecond()) {
-                    best = r;
-                }
-                if (!keptUp) {
-                    break;
-                }
+            }
+            Sweep ours = sweep(out, "REGISTER (refresh policy off)", binary, dir, "bench_register.xml",
+                    peers.get(0).localAddress().getPort(), port, startRate, maxRate, jvmCpu, stores(peers.get(0)));
+
+            Run warm2 = sipp(binary, dir, "bench_register.xml", peers.get(1).localAddress().getPort(), port, warmupRate, users,
+                    "users.csv", "warmup2", jvmCpu, () -> -1L);
+            out.printf("warm-up at peer 2 (each user's key from its private: record): %d ok, %d failed, %.1f s%n",
+                    warm2.successful(), warm2.failed(), warm2.seconds());
+            Sweep coalescing = sweep(out, "REGISTER (default refresh policy)", binary, dir, "bench_register.xml",
+                    peers.get(1).localAddress().getPort(), port, startRate, maxRate, jvmCpu, stores(peers.get(1)));
+            out.printf("ours: register_per_s=%.0f register_failed=%d (%.0f us CPU each, %.0f signed stores/s) with the"
+                    + " refresh policy off; register_per_s=%.0f register_failed=%d (%.0f us CPU each, %.0f signed"
+                    + " stores/s) with the default refresh policy (fraction %.2f)%n", ours.perSecond(), ours.failed(),
+                    ours.cpuMicrosEach(), ours.best() == null ? 0 : ours.best().storesPerSecond(),
+                    coalescing.perSecond(), coalescing.failed(), coalescing.cpuMicrosEach(),
+                    coalescing.best() == null ? 0 : coalescing.best().storesPerSecond(),
+                    SignedContactStore.DEFAULT_REFRESH_STORE_FRACTION);
+            out.flush();
+
+            KamailioReference.Figures reference = new KamailioReference(kamailio, dir, out).measure(
+                    (label, scenario, kamailioPort, cpu) -> sweep(out, label, binary, dir, scenario, kamailioPort,
+                            freeUdpPort(), kamailioStartRate, kamailioMaxRate, cpu, () -> -1L));
+            if (reference != null) {
+                out.printf("kamailio register_per_s=%.0f register_failed=%d (no auth), with digest register_per_s=%.0f"
+                        + " register_failed=%d%n", reference.plain().perSecond(), reference.plain().failed(),
+                        reference.digest().perSecond(), reference.digest().failed());
+                out.printf("ours/kamailio, REGISTER/s in this run: refresh policy off %.3f (vs no auth), %.3f (vs"
+                        + " digest); default refresh policy %.3f (vs no auth), %.3f (vs digest)%n",
+                        ratio(ours, reference.plain()), ratio(ours, reference.digest()),
+                        ratio(coalescing, reference.plain()), ratio(coalescing, reference.digest()));
+                out.printf("CPU per REGISTER (us, sipp's not counted): kamailio %.0f (no auth), %.0f (digest); ours %.0f"
+                        + " (refresh policy off), %.0f (default refresh policy)%n",
+                        reference.plain().cpuMicrosEach(), reference.digest().cpuMicrosEach(), ours.cpuMicrosEach(),
+                        coalescing.cpuMicrosEach());
+                out.flush();
             }
 
             int calleePort = freeUdpPort();
             int callerPort = freeUdpPort();
-            Run reg = sipp(binary, dir, "bench_register.xml", peers.get(1), calleePort, 10, 1, "callee.csv", "callee");
+            Run reg = sipp(binary, dir, "bench_register.xml", peers.get(1).localAddress().getPort(), calleePort, 10, 1, "callee.csv", "callee");
             if (reg.successful() != 1) {
                 throw new IllegalStateException("the callee could not register at peer 2; see " + dir);
             }
-            Process callee = start(binary, dir, "bench_uas_call.xml", null, calleePort, 1, calls, null, "uas");
+            Process callee = start(binary, dir, "bench_uas_call.xml", 0, calleePort, 1, calls, null, "uas");
             Thread.sleep(300);
-            Run callsRun = sipp(binary, dir, "bench_uac_call.xml", peers.get(0), callerPort, callRate, calls, null, "uac",
+            Run callsRun = sipp(binary, dir, "bench_uac_call.xml", peers.get(0).localAddress().getPort(), callerPort, callRate, calls, null, "uac",
                     "-s", "callee", "-key", "caller", "caller");
             callee.waitFor(60, TimeUnit.SECONDS);
             callee.destroy();
             out.printf("calls caller@peer1 -> callee@peer2 offered %d/s: %d ok, %d failed, %.1f s%n", callRate,
                     callsRun.successful(), callsRun.failed(), callsRun.seconds());
             out.printf("register_per_s=%.0f register_failed=%d calls_per_s=%.0f calls_failed=%d%n",
-                    best == null ? 0.0 : best.perSecond(), best == null ? failedAtLimit : 0, callsRun.perSecond(),
+                    ours.perSecond(), ours.failed(), callsRun.perSecond(),
                     callsRun.failed());
             out.flush();
             return 0;
@@ -186,6 +269,55 @@ final class SipBench implements Callable<Integer> {
         }
     }
 
+    /** CPU time of this JVM: the 3 overlay nodes and both SIP peers, all the work behind a REGISTER but sipp's. */
+    static long jvmCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
+    }
+
+    /** Signed contact-record stores of a peer so far (its store is a SignedContactStore on the overlay). */
+    private static LongSupplier stores(SipPeer peer) {
+        return peer.contactStore() instanceof SignedContactStore s ? s::signedPuts : () -> -1L;
+    }
+
+    private static double ratio(Sweep ours, Sweep reference) {
+        return reference.perSecond() > 0 ? ours.perSecond() / reference.perSecond() : 0.0;
+    }
+
+    /**
+     * Offers {@code stepSeconds} rounds of REGISTER at a doubling rate from {@code from} up to {@code to} against the
+     * registrar at 127.0.0.1:{@code remotePort}, until a round has a failure or cannot keep up (under 80 % of the offer).
+     */
+    private Sweep sweep(PrintWriter out, String label, String binary, Path dir, String scenario, int remotePort,
+            int localPort, int from, int to, LongSupplier cpuNanos, LongSupplier stores) throws Exception {
+        Run best = null;
+        for (int rate = from; rate <= to; rate *= 2) {
+            int n = rate * stepSeconds;
+            Run r = sipp(binary, dir, scenario, remotePort, localPort, rate, n, "users.csv",
+                    label.replaceAll("[^A-Za-z0-9]", "") + rate, cpuNanos, stores);
+            boolean clean = r.failed() == 0 && r.successful() == n;
+            boolean keptUp = r.perSecond() >= 0.8 * rate;
+            out.printf("%s offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s, %.0f us CPU each%s%s%n", label, rate,
+                    stepSeconds, r.successful(), r.failed(), r.seconds(), r.perSecond(), r.cpuMicrosEach(),
+                    r.signedStores() < 0 ? "" : String.format(", %d signed stores (%.0f/s)", r.signedStores(),
+                            r.storesPerSecond()),
+                    clean && keptUp ? "" : clean ? " (could not keep up)" : " (failures)");
+            out.flush();
+            if (!clean) {
+                return new Sweep(best, r.failed());
+            }
+            if (best == null || r.perSecond() > best.perSecond()) {
+                best = r;
+            }
+            if (!keptUp) {
+                break;
+            }
+        }
+        return new Sweep(best, 0);
+    }
+
     private static int freeUdpPort() throws IOException {
         try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
@@ -193,6 +325,16 @@ final class SipBench implements Callable<Integer> {
     }
 
     static String which(String name) {
+        String found = findExecutable(name);
+        if (found == null) {
+            throw new IllegalStateException("sipp not found (" + name + "): install the Debian package sip-tester, or give"
+                    + " its path with --sipp");
+        }
+        return found;
+    }
+
+    /** The path of an executable given by path or looked up on the PATH, or null. */
+    static String findExecutable(String name) {
         if (name.contains("/")) {
             if (new File(name).canExecute()) {
                 return name;
@@ -205,15 +347,14 @@ final class SipBench implements Callable<Integer> {
                 }
             }
         }
-        throw new IllegalStateException("sipp not found (" + name + "): install the Debian package sip-tester, or give"
-                + " its path with --sipp");
+        return null;
     }
 
-    private Process start(String binary, Path dir, String scenario, SipPeer remote, int port, int rate, int calls,
+    private Process start(String binary, Path dir, String scenario, int remotePort, int port, int rate, int calls,
             String inf, String tag, String... extra) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(binary));
-        if (remote != null) {
-            cmd.add("127.0.0.1:" + remote.localAddress().getPort());
+        if (remotePort > 0) {
+            cmd.add("127.0.0.1:" + remotePort);
         }
         cmd.addAll(List.of("-sf", dir.resolve(scenario).toString(), "-t", "u1", "-i", "127.0.0.1",
                 "-p", Integer.toString(port), "-m", Integer.toString(calls), "-r", Integer.toString(rate),
@@ -227,20 +368,30 @@ final class SipBench implements Callable<Integer> {
                 .redirectOutput(dir.resolve(tag + ".out").toFile()).start();
     }
 
-    private Run sipp(String binary, Path dir, String scenario, SipPeer remote, int port, int rate, int calls,
+    private Run sipp(String binary, Path dir, String scenario, int remotePort, int port, int rate, int calls,
             String inf, String tag, String... extra) throws Exception {
+        return sipp(binary, dir, scenario, remotePort, port, rate, calls, inf, tag, () -> -1L, () -> -1L, extra);
+    }
+
+    private Run sipp(String binary, Path dir, String scenario, int remotePort, int port, int rate, int calls,
+            String inf, String tag, LongSupplier cpuNanos, LongSupplier stores, String... extra) throws Exception {
+        long cpu0 = cpuNanos.getAsLong();
+        long stores0 = stores.getAsLong();
         long t0 = System.nanoTime();
-        Process p = start(binary, dir, scenario, remote, port, rate, calls, inf, tag, extra);
+        Process p = start(binary, dir, scenario, remotePort, port, rate, calls, inf, tag, extra);
         if (!p.waitFor(180, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new IllegalStateException("sipp did not finish (" + tag + "); its output is in " + dir.resolve(tag + ".out"));
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
+        long cpu1 = cpuNanos.getAsLong();
+        long stores1 = stores.getAsLong();
         List<String> lines = Files.readAllLines(stats(dir, tag), StandardCharsets.UTF_8);
         List<String> header = Arrays.asList(lines.get(0).split(";"));
         String[] last = lines.get(lines.size() - 1).split(";");
         return new Run(Long.parseLong(last[header.indexOf("SuccessfulCall(C)")]),
-                Long.parseLong(last[header.indexOf("FailedCall(C)")]), seconds);
+                Long.parseLong(last[header.indexOf("FailedCall(C)")]), seconds, cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0,
+                stores0 < 0 ? -1 : stores1 - stores0);
     }
 
     private static Path stats(Path dir, String tag) {

@@ -100,6 +100,32 @@ final class RunCommand implements Callable<Integer> {
                     + "older desk phones) need MD5 first or alone.")
     List<String> sipDigest = new ArrayList<>();
 
+    @Option(names = "--sip-tls-port", paramLabel = "PORT",
+            description = "Also SIP over TLS on this port (5061 by convention; 0 picks a free one), with "
+                    + "--sip-tls-cert and --sip-tls-key.")
+    Integer sipTlsPort;
+
+    @Option(names = "--sip-tls-cert", paramLabel = "FILE",
+            description = "The SIP TLS certificate (PEM: this node's certificate first, then its issuers).")
+    Path sipTlsCert;
+
+    @Option(names = "--sip-tls-key", paramLabel = "FILE", description = "The SIP TLS private key (unencrypted PEM).")
+    Path sipTlsKey;
+
+    @Option(names = "--sip-dns",
+            description = "Route requests of local users (digest, 407) to domains the overlay does not serve by RFC 3263 "
+                    + "DNS (NAPTR, SRV, A); without it they get 404.")
+    boolean sipDns;
+
+    @Option(names = "--sip-dns-server", paramLabel = "HOST:PORT",
+            description = "The DNS server for --sip-dns (default: the system's).")
+    String sipDnsServer;
+
+    @Option(names = "--sip-route", paramLabel = "DOMAIN=ORDER",
+            description = "With --sip-dns: where to look a domain up, in order, e.g. example.com=overlay,dns "
+                    + "(repeatable; default: served domains overlay, others dns,overlay).")
+    List<String> sipRoutes = new ArrayList<>();
+
     @Option(names = "--entitlement", paramLabel = "MODE", defaultValue = "tofu",
             description = "Who may write a name, the same on every node of the overlay: 'tofu' (the first key to write a "
                     + "user's name owns it; default) or 'ca' (a certificate chain to a --trust-anchor must bind the name, "
@@ -243,7 +269,29 @@ final class RunCommand implements Callable<Integer> {
                 throw usage("--sip-domain '" + d + "' is not a domain name (expected e.g. example.net)");
             }
         }
-        builder.sip(new SipOptions(sipPort, sipDomains, null, null).withAlgorithms(sipDigest()));
+        SipOptions sip = new SipOptions(sipPort, sipDomains, null, null).withAlgorithms(sipDigest());
+        if (sipTlsPort != null || sipTlsCert != null || sipTlsKey != null) {
+            if (sipTlsPort == null || sipTlsCert == null || sipTlsKey == null) {
+                throw usage("SIP over TLS needs all of --sip-tls-port, --sip-tls-cert and --sip-tls-key");
+            }
+            if (sipTlsPort < 0 || sipTlsPort > 65_535) {
+                throw usage("--sip-tls-port must be within 0..65535");
+            }
+            sip = sip.withTls(new SipOptions.Tls(sipTlsPort, sipTlsCert, sipTlsKey));
+        }
+        if (sipDns) {
+            for (String r : sipRoutes) {
+                try {
+                    org.p2psip.sip.dns.DomainRouting.DEFAULT.with(r);
+                } catch (IllegalArgumentException e) {
+                    throw usage("--sip-route: " + e.getMessage());
+                }
+            }
+            sip = sip.withDns(new SipOptions.Dns(sipDnsServer, sipRoutes));
+        } else if (sipDnsServer != null || !sipRoutes.isEmpty()) {
+            throw usage("--sip-dns-server and --sip-route need --sip-dns");
+        }
+        builder.sip(sip);
         Peer peer = builder.build();
         Thread hook = new Thread(() -> {
             peer.close();

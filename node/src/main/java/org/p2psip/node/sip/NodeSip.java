@@ -69,6 +69,12 @@ public final class NodeSip {
         SipPeer.Config config = SipPeer.Config.of(addr, domains.get(0), credentials)
                 .withDomains(new LinkedHashSet<>(domains), realm).withDataDir(dataDir)
                 .withAlgorithms(options.algorithms()).withKeyKdf(options.keyKdf());
+        if (options.tls() != null) {
+            config = config.withTls(tls(options.tls()));
+        }
+        if (options.dns() != null) {
+            config = config.withDns(dns(options.dns()));
+        }
         SipPeer peer;
         try {
             peer = SipPeer.start(config, dht);
@@ -77,9 +83,60 @@ public final class NodeSip {
                     + " (UDP and TCP): " + e.getMessage() + "; is another SIP server running there? Choose another"
                     + " port with --sip-port (0 picks a free one), or disable SIP with --sip-port -1", e);
         }
-        LOG.info("SIP: listening on {} (UDP and TCP), domains {}, realm {}, {} account(s) from {}",
-                org.p2psip.node.HostPort.format(peer.localAddress()), domains, realm, credentials.size(), file);
+        LOG.info("SIP: listening on {} (UDP and TCP{}), domains {}, realm {}, {} account(s) from {}{}",
+                org.p2psip.node.HostPort.format(peer.localAddress()),
+                peer.stack().transport().tlsAddress().map(a -> "; TLS on port " + a.getPort()).orElse(""), domains,
+                realm, credentials.size(), file, options.dns() == null ? ""
+                        : "; other domains by RFC 3263 DNS for authenticated local users");
         return peer;
+    }
+
+    /** The TLS settings of the SIP adapter: the PEM certificate chain and private key read from their files. */
+    static org.p2psip.sip.transport.SipTls tls(SipOptions.Tls t) throws IOException {
+        List<java.security.cert.X509Certificate> chain = new ArrayList<>();
+        java.security.PrivateKey key = null;
+        try (var certs = new org.bouncycastle.openssl.PEMParser(java.nio.file.Files.newBufferedReader(t.certificate()))) {
+            Object o;
+            while ((o = certs.readObject()) != null) {
+                if (o instanceof org.bouncycastle.cert.X509CertificateHolder h) {
+                    chain.add(new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(h));
+                }
+            }
+        } catch (java.security.cert.CertificateException | RuntimeException e) {
+            throw new IOException("cannot read the SIP TLS certificate " + t.certificate() + ": " + e.getMessage()
+                    + "; give a PEM file with the certificate first, then its issuers", e);
+        }
+        try (var keys = new org.bouncycastle.openssl.PEMParser(java.nio.file.Files.newBufferedReader(t.key()))) {
+            Object o = keys.readObject();
+            var conv = new org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter();
+            if (o instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo pki) {
+                key = conv.getPrivateKey(pki);
+            } else if (o instanceof org.bouncycastle.openssl.PEMKeyPair kp) {
+                key = conv.getKeyPair(kp).getPrivate();
+            }
+        } catch (RuntimeException e) {
+            throw new IOException("cannot read the SIP TLS key " + t.key() + ": " + e.getMessage(), e);
+        }
+        if (chain.isEmpty() || key == null) {
+            throw new IOException("SIP TLS needs a PEM certificate in " + t.certificate() + " and an unencrypted PEM"
+                    + " private key in " + t.key() + " (found " + chain.size() + " certificate(s), "
+                    + (key == null ? "no key" : "a key") + ")");
+        }
+        return org.p2psip.sip.transport.SipTls.of(t.port(), key, chain, List.of());
+    }
+
+    /** The RFC 3263 settings: the DNS server (null: the system's) and the per-domain lookup orders. */
+    static org.p2psip.sip.dns.DnsSettings dns(SipOptions.Dns d) {
+        org.p2psip.sip.dns.DomainRouting routing = org.p2psip.sip.dns.DomainRouting.DEFAULT;
+        for (String r : d.routes()) {
+            routing = routing.with(r);
+        }
+        InetSocketAddress server = null;
+        if (d.server() != null) {
+            var hp = org.p2psip.node.HostPort.parse(d.server(), 53);
+            server = new InetSocketAddress(hp.getHostString(), hp.getPort());
+        }
+        return new org.p2psip.sip.dns.DnsSettings(server, routing);
     }
 
     /** The first up, non-loopback, non-link-local IPv4 address of this host; else 127.0.0.1. */

@@ -18,9 +18,33 @@ import org.p2psip.storage.PrivateKeyRecord;
  * @param algorithms   the digest algorithms offered, in order of preference (default SHA-256, MD5; some phones and
  *                     sipp 3.6 answer only the first challenge, so MD5 alone may be needed for them)
  * @param keyKdf       the Argon2id cost of the users' {@code private:} records (tests lower it)
+ * @param tls          SIP over TLS, or null
+ * @param dns          RFC 3263 routing to other domains, or null (requests for other domains get 404)
  */
 public record SipOptions(int port, List<String> domains, String realm, Path accountsFile, List<String> algorithms,
-        PrivateKeyRecord.KdfParams keyKdf) {
+        PrivateKeyRecord.KdfParams keyKdf, Tls tls, Dns dns) {
+    /** SIP over TLS on {@code port} with the PEM certificate chain and PKCS#8 (or traditional) PEM private key. */
+    public record Tls(int port, Path certificate, Path key) {
+        public Tls {
+            if (port < 0 || port > 65_535) {
+                throw new IllegalArgumentException("the SIP TLS port must be within 0..65535: " + port);
+            }
+            if (certificate == null || key == null) {
+                throw new IllegalArgumentException("SIP over TLS needs a certificate file and a key file (PEM)");
+            }
+        }
+    }
+
+    /**
+     * @param server the DNS server ({@code host:port}), or null for the system's
+     * @param routes per-domain lookup orders, {@code domain=overlay,dns}
+     */
+    public record Dns(String server, List<String> routes) {
+        public Dns {
+            routes = List.copyOf(routes);
+        }
+    }
+
     /** The standard SIP port. */
     public static final int DEFAULT_PORT = 5060;
     /** The domain served when none is given and the accounts file names no realm. */
@@ -42,7 +66,7 @@ public record SipOptions(int port, List<String> domains, String realm, Path acco
     /** Without the algorithms and the key cost: their defaults. */
     public SipOptions(int port, List<String> domains, String realm, Path accountsFile) {
         this(port, domains, realm, accountsFile, DigestAuthenticator.DEFAULT_ALGORITHMS,
-                PrivateKeyRecord.KdfParams.DEFAULT);
+                PrivateKeyRecord.KdfParams.DEFAULT, null, null);
     }
 
     /** SIP on the standard port, domains from the accounts file. */
@@ -60,26 +84,34 @@ public record SipOptions(int port, List<String> domains, String realm, Path acco
     }
 
     public SipOptions withPort(int p) {
-        return new SipOptions(p, domains, realm, accountsFile, algorithms, keyKdf);
+        return new SipOptions(p, domains, realm, accountsFile, algorithms, keyKdf, tls, dns);
     }
 
     public SipOptions withDomains(List<String> d) {
-        return new SipOptions(port, d, realm, accountsFile, algorithms, keyKdf);
+        return new SipOptions(port, d, realm, accountsFile, algorithms, keyKdf, tls, dns);
     }
 
     public SipOptions withRealm(String r) {
-        return new SipOptions(port, domains, r, accountsFile, algorithms, keyKdf);
+        return new SipOptions(port, domains, r, accountsFile, algorithms, keyKdf, tls, dns);
     }
 
     public SipOptions withAccountsFile(Path f) {
-        return new SipOptions(port, domains, realm, f, algorithms, keyKdf);
+        return new SipOptions(port, domains, realm, f, algorithms, keyKdf, tls, dns);
     }
 
     public SipOptions withAlgorithms(List<String> a) {
-        return new SipOptions(port, domains, realm, accountsFile, a, keyKdf);
+        return new SipOptions(port, domains, realm, accountsFile, a, keyKdf, tls, dns);
+    }
+
+    public SipOptions withTls(Tls t) {
+        return new SipOptions(port, domains, realm, accountsFile, algorithms, keyKdf, t, dns);
+    }
+
+    public SipOptions withDns(Dns d) {
+        return new SipOptions(port, domains, realm, accountsFile, algorithms, keyKdf, tls, d);
     }
 
     public SipOptions withKeyKdf(PrivateKeyRecord.KdfParams k) {
-        return new SipOptions(port, domains, realm, accountsFile, algorithms, k);
+        return new SipOptions(port, domains, realm, accountsFile, algorithms, k, tls, dns);
     }
 }

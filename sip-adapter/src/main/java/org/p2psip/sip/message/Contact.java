@@ -6,6 +6,7 @@ import java.util.OptionalLong;
 
 /** A Contact value: the wildcard {@code *} (REGISTER removal of all bindings) or an address with expires and q. */
 public record Contact(boolean wildcard, Address address) {
+    private static final java.util.regex.Pattern Q_VALUE = java.util.regex.Pattern.compile("(0(\\.[0-9]{0,3})?|1(\\.0{0,3})?)");
     public static final Contact WILDCARD = new Contact(true, null);
     /** delta-seconds larger than this are taken as this (RFC 3261 §20.19 / §25.1: a 32-bit value). */
     public static final long MAX_DELTA_SECONDS = 0xFFFF_FFFFL;
@@ -43,7 +44,7 @@ public record Contact(boolean wildcard, Address address) {
             return Optional.empty();
         }
         String s = q.get();
-        if (!s.matches("(0(\\.[0-9]{0,3})?|1(\\.0{0,3})?)")) {
+        if (!Q_VALUE.matcher(s).matches()) {
             throw new SipParseException("Bad Contact: q=" + s);
         }
         return Optional.of(new BigDecimal(s));
@@ -53,7 +54,7 @@ public record Contact(boolean wildcard, Address address) {
         if (!SipGrammar.allDigits(s)) {
             throw new SipParseException("Bad " + what);
         }
-        String t = s.replaceFirst("^0+(?=.)", "");
+        String t = SipGrammar.stripLeadingZeros(s);
         return t.length() > 10 ? MAX_DELTA_SECONDS : Math.min(Long.parseLong(t), MAX_DELTA_SECONDS);
     }
 

@@ -76,12 +76,21 @@ final class SipGrammar {
         return true;
     }
 
+    /** All digits but the last leading zeros dropped ({@code "007"} → {@code "7"}, {@code "000"} → {@code "0"}). */
+    static String stripLeadingZeros(String digits) {
+        int i = 0;
+        while (i < digits.length() - 1 && digits.charAt(i) == '0') {
+            i++;
+        }
+        return digits.substring(i);
+    }
+
     /** Parses delta-seconds style digits; values beyond {@code max} fail. */
     static long parseBoundedDigits(String s, long max, String what) {
         if (!allDigits(s)) {
             throw new SipParseException("Bad " + what);
         }
-        String t = s.replaceFirst("^0+(?=.)", "");
+        String t = stripLeadingZeros(s);
         if (t.length() > 18 || Long.parseLong(t) > max) {
             throw new SipParseException("Bad " + what + " (too large)");
         }

@@ -165,7 +165,7 @@ public final class SipStreamFramer {
                 die(out, raw.answerable(new SipParseException("Bad Content-Length")));
                 return false;
             }
-            String t = cl.get(0).replaceFirst("^0+(?=.)", "");
+            String t = SipGrammar.stripLeadingZeros(cl.get(0));
             length = t.length() > 9 ? Long.MAX_VALUE : Long.parseLong(t);
         }
         if (length > limit - (hEnd - start)) {

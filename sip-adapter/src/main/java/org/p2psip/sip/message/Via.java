@@ -9,6 +9,8 @@ import java.util.OptionalInt;
  * (RFC 3581) accessors.
  */
 public record Via(String transport, String host, int port, Params params) {
+    private static final java.util.regex.Pattern IPV4 = java.util.regex.Pattern.compile("[0-9]{1,3}(\\.[0-9]{1,3}){3}");
+    private static final java.util.regex.Pattern IPV6 = java.util.regex.Pattern.compile("\\[?[0-9a-fA-F.]*:[0-9a-fA-F:.]*]?");
     /** The RFC 3261 branch prefix. */
     public static final String MAGIC_COOKIE = "z9hG4bK";
 
@@ -85,7 +87,7 @@ public record Via(String transport, String host, int port, Params params) {
                     }
                 }
                 case "received" -> {
-                    if (v == null || !(v.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}") || v.matches("\\[?[0-9a-fA-F.]*:[0-9a-fA-F:.]*]?"))) {
+                    if (v == null || !(IPV4.matcher(v).matches() || IPV6.matcher(v).matches())) {
                         throw c.fail("bad received");
                     }
                 }

@@ -39,6 +39,9 @@ import org.p2psip.sip.transaction.TransactionLayer;
 import org.p2psip.sip.transaction.TransactionState;
 import org.p2psip.sip.transaction.TransactionUser;
 import org.p2psip.sip.transport.SipTransport;
+import org.p2psip.sip.dns.DomainRouting;
+import org.p2psip.sip.dns.SipDnsResolver;
+import org.p2psip.sip.registrar.DigestAuthenticator;
 import org.p2psip.sip.transport.Source;
 import org.p2psip.sip.transport.Target;
 import org.p2psip.sip.transport.Transport;
@@ -58,8 +61,10 @@ import org.slf4j.LoggerFactory;
  * (highest q, then latest expiry) is chosen: when another peer registered it, the Request-URI becomes the Contact
  * and a Route to that peer is pushed; when we did, it goes to the phone's flow (where its REGISTER came from);</li>
  * <li>else, if a Route of ours brought it or the Request-URI is a phone registered here, the request goes to the
- * Request-URI (a phone's Contact, reached via the peer that registered it); anything else is 404 (no open relay, no
- * RFC 3263 DNS yet).</li>
+ * Request-URI (a phone's Contact, reached via the peer that registered it);</li>
+ * <li>else the Request-URI is in another domain: with DNS configured, a local user authenticated by digest (407) is
+ * routed by RFC 3263 ({@link SipDnsResolver}) and/or the overlay in the domain's {@link DomainRouting} order; anyone
+ * else gets 403; without DNS it is 404 (no open relay).</li>
  * </ol>
  * Forwarding adds our Via and, for INVITE and SUBSCRIBE, a Record-Route, so ACK, BYE and re-INVITE of the dialog
  * come through us (ACKs of 2xx are forwarded statelessly). Responses come back through the client transaction and
@@ -69,6 +74,8 @@ import org.slf4j.LoggerFactory;
 public final class Proxy implements TransactionUser {
     private static final Logger LOG = LoggerFactory.getLogger(Proxy.class);
     static final int DEFAULT_MAX_FORWARDS = 70;
+    /** At most this many DNS targets are tried one after the other for one request. */
+    static final int MAX_DNS_TARGETS = 4;
     /** Timer C: more than 3 minutes (§16.6 item 11). */
     public static final long DEFAULT_TIMER_C_MS = 181_000;
 
@@ -95,6 +102,11 @@ public final class Proxy implements TransactionUser {
     private final AtomicLong unavailable = new AtomicLong();
     private final AtomicLong loops = new AtomicLong();
     private final AtomicLong tooManyHops = new AtomicLong();
+    /** RFC 3263 lookups, or null: no DNS (only served domains and our phones are routed). */
+    private final SipDnsResolver dns;
+    /** Who may send requests to other domains through us: local users, with digest (407). Null with dns null. */
+    private final DigestAuthenticator proxyAuth;
+    private final DomainRouting routing;
 
     public Proxy(TransactionLayer layer, SipTransport transport, Registrar registrar, ContactStore store,
             Set<String> domains) {
@@ -114,6 +126,25 @@ public final class Proxy implements TransactionUser {
      */
     public Proxy(TransactionLayer layer, SipTransport transport, Registrar registrar, ContactStore store,
             Set<String> domains, long timerCMillis, OfflineMessaging offline, PresenceAgent presence) {
+        this(layer, transport, registrar, store, domains, timerCMillis, offline, presence, null, null,
+                DomainRouting.DEFAULT);
+    }
+
+    /**
+     * @param dns       RFC 3263 lookups for domains the overlay does not serve (null: such requests get 404)
+     * @param proxyAuth authenticates the local users who may send to other domains (407 Proxy-Authenticate); requests
+     *                  to other domains from anyone else are refused (403), so the peer is no open relay
+     * @param routing   per domain: overlay and/or DNS, in which order
+     */
+    public Proxy(TransactionLayer layer, SipTransport transport, Registrar registrar, ContactStore store,
+            Set<String> domains, long timerCMillis, OfflineMessaging offline, PresenceAgent presence,
+            SipDnsResolver dns, DigestAuthenticator proxyAuth, DomainRouting routing) {
+        if (dns != null && proxyAuth == null) {
+            throw new IllegalArgumentException("DNS routing to other domains needs an authenticator for the senders");
+        }
+        this.dns = dns;
+        this.proxyAuth = proxyAuth;
+        this.routing = routing;
         this.offline = offline;
         this.presence = presence;
         this.timerCMillis = timerCMillis;
@@ -191,8 +222,14 @@ public final class Proxy implements TransactionUser {
             tx.respond(416, "Unsupported URI Scheme");
             return;
         }
-        if (ruri.user().isPresent() && domains.contains(ruri.host().toLowerCase(Locale.ROOT))) {
-            lookupAndForward(tx, req, Registrar.aorOf(ruri), hash);
+        String host = ruri.host().toLowerCase(Locale.ROOT);
+        if (ruri.user().isPresent() && domains.contains(host)) {
+            List<DomainRouting.Lookup> order = routing.orderFor(host, true);
+            if (dns == null || order.equals(List.of(DomainRouting.Lookup.OVERLAY))) {
+                lookupAndForward(tx, req, Registrar.aorOf(ruri), hash);
+            } else {
+                routeInOrder(tx, req, ruri, hash, order, 0);
+            }
             return;
         }
         if (isSelf(ruri)) {
@@ -206,8 +243,15 @@ public final class Proxy implements TransactionUser {
             return;
         }
         if (req == r && registrar.flow(ruri.toString()).isEmpty()) {
-            // Not for a served AOR, not a phone registered here, and not routed to us by a peer's Route: we are no
-            // open relay, and foreign domains need RFC 3263 DNS, which is not done yet.
+            // Not for a served AOR, not a phone registered here, and not routed to us by a peer's Route: another
+            // domain. Only our own users, authenticated, may send there (no open relay), located by RFC 3263.
+            if (dns != null) {
+                if (authorizedForOtherDomains(tx, req)) {
+                    SipRequest stripped = req.withHeaders(req.headers().remove(HeaderNames.PROXY_AUTHORIZATION));
+                    routeInOrder(tx, stripped, ruri, hash, routing.orderFor(host, false), 0);
+                }
+                return;
+            }
             notFound.incrementAndGet();
             tx.respond(404, "Not Found (domain not served)");
             return;
@@ -218,6 +262,69 @@ public final class Proxy implements TransactionUser {
             return;
         }
         forward(tx, req, t.get(), hash);
+    }
+
+    /** 403 for senders who are not our users, 407 until they authenticate; true once they have. */
+    private boolean authorizedForOtherDomains(ServerTransaction tx, SipRequest req) {
+        Optional<SipUri> from = req.from().sipUri();
+        if (from.isEmpty() || from.get().user().isEmpty()
+                || !domains.contains(from.get().host().toLowerCase(Locale.ROOT))) {
+            tx.respond(403, "Forbidden (only users of this peer's domains may send to other domains)");
+            return false;
+        }
+        var result = proxyAuth.check(req.method(), req.headers().all(HeaderNames.PROXY_AUTHORIZATION),
+                from.get().user().get());
+        if (result instanceof DigestAuthenticator.Challenge c) {
+            LOG.debug("{} to another domain challenged: {}", req.method(), c.why());
+            SipResponse resp = tx.createResponse(407, "Proxy Authentication Required");
+            tx.respond(resp.withHeaders(resp.headers().setAll(HeaderNames.PROXY_AUTHENTICATE, c.wwwAuthenticate())));
+            return false;
+        }
+        return true;
+    }
+
+    /** Tries the lookups of {@code order} from {@code i} on: the first that yields a target routes the request. */
+    private void routeInOrder(ServerTransaction tx, SipRequest req, SipUri ruri, String hash,
+            List<DomainRouting.Lookup> order, int i) {
+        if (i >= order.size()) {
+            notFound.incrementAndGet();
+            tx.respond(404, "Not Found (neither DNS nor the overlay knows " + ruri.host() + ")");
+            return;
+        }
+        if (order.get(i) == DomainRouting.Lookup.OVERLAY) {
+            if (ruri.user().isEmpty()) {
+                routeInOrder(tx, req, ruri, hash, order, i + 1);
+                return;
+            }
+            String aor = Registrar.aorOf(ruri);
+            lookups.incrementAndGet();
+            store.lookup(aor).whenComplete((bindings, err) -> layer.execute(() -> {
+                if (err != null || bindings.isEmpty()) {
+                    routeInOrder(tx, req, ruri, hash, order, i + 1);
+                } else {
+                    routeToBindings(tx, req, aor, hash, bindings, null);
+                }
+            }));
+            return;
+        }
+        if (dns == null) {
+            routeInOrder(tx, req, ruri, hash, order, i + 1);
+            return;
+        }
+        dns.locate(ruri).whenComplete((targets, err) -> layer.execute(() -> {
+            if (err != null || targets.isEmpty()) {
+                LOG.debug("no DNS target for {}: {}", ruri, err == null ? "none" : err.toString());
+                routeInOrder(tx, req, ruri, hash, order, i + 1);
+            } else {
+                // RFC 3263 §4.3: the targets in order, the next one only when the previous failed (a timeout, a
+                // transport error, or a final response other than 2xx and 6xx, e.g. 503)
+                List<List<Branch>> groups = new ArrayList<>();
+                for (Target t : targets.subList(0, Math.min(targets.size(), MAX_DNS_TARGETS))) {
+                    groups.add(List.of(new Branch(req, t, 1.0)));
+                }
+                forward(tx, groups, hash, null);
+            }
+        }));
     }
 
     private void lookupAndForward(ServerTransaction tx, SipRequest req, String aor, String hash) {
@@ -375,8 +482,8 @@ public final class Proxy implements TransactionUser {
                 + org.p2psip.sip.transaction.Branch.next().substring(Via.MAGIC_COOKIE.length());
         // rport (RFC 3581): a peer behind NAT gets its responses at the address and port its router mapped,
         // which behind a symmetric NAT is not the sent-by port.
-        h = h.prepend(HeaderNames.VIA, Via.of(b.target().transport().name(), selfHost, selfPort, branch)
-                .withParam("rport", null).toString());
+        h = h.prepend(HeaderNames.VIA, Via.of(b.target().transport().name(), selfHost,
+                viaPort(b.target().transport()), branch).withParam("rport", null).toString());
         forwarded.incrementAndGet();
         return layer.sendRequest(req.withHeaders(h), b.target(), fork);
     }
@@ -601,7 +708,7 @@ public final class Proxy implements TransactionUser {
             }
             Headers h = req.headers().set(HeaderNames.MAX_FORWARDS,
                     Integer.toString(mf.isPresent() ? mf.getAsInt() - 1 : DEFAULT_MAX_FORWARDS));
-            h = h.prepend(HeaderNames.VIA, Via.of(t.get().transport().name(), selfHost, selfPort,
+            h = h.prepend(HeaderNames.VIA, Via.of(t.get().transport().name(), selfHost, viaPort(t.get().transport()),
                     org.p2psip.sip.transaction.Branch.next()).toString());
             transport.sendRequest(req.withHeaders(h), t.get());
         } catch (SipParseException e) {
@@ -643,7 +750,16 @@ public final class Proxy implements TransactionUser {
     }
 
     private boolean isSelf(Via v) {
-        return v.portOrDefault() == selfPort && sameHost(v.host());
+        return (v.portOrDefault() == selfPort || v.portOrDefault() == tlsPort()) && sameHost(v.host());
+    }
+
+    /** Our sent-by port for a branch over {@code t}: the TLS listener's for TLS (if any), else the UDP/TCP one. */
+    private int viaPort(Transport t) {
+        return t == Transport.TLS && tlsPort() > 0 ? tlsPort() : selfPort;
+    }
+
+    private int tlsPort() {
+        return transport.tlsAddress().map(InetSocketAddress::getPort).orElse(-1);
     }
 
     private boolean sameHost(String host) {
@@ -689,13 +805,18 @@ public final class Proxy implements TransactionUser {
         return targetOf(contact);
     }
 
-    /** A target for a URI: its transport parameter (UDP by default), host and port (5060 by default). */
+    /**
+     * A target for a URI: TLS for {@code sips:}, else its transport parameter (UDP by default); host and port (5060
+     * by default, 5061 for TLS).
+     */
     public static Optional<Target> targetOf(Uri uri) {
         if (!(uri instanceof SipUri u)) {
             return Optional.empty();
         }
-        Transport tp = Transport.fromVia(u.transport().orElse("udp"));
-        if (tp == null) {
+        // sips: always over TLS (RFC 3261 §26.2.2); sip: by its transport parameter, UDP by default
+        boolean sips = "sips".equalsIgnoreCase(u.scheme());
+        Transport tp = Transport.fromVia(sips ? "tls" : u.transport().orElse("udp"));
+        if (tp == null || (sips && tp != Transport.TLS)) {
             return Optional.empty();
         }
         String host = u.host();
@@ -712,7 +833,7 @@ public final class Proxy implements TransactionUser {
             if (ViaProcessing.forbidden(a)) {
                 return Optional.empty();
             }
-            return Optional.of(new Target(tp, new InetSocketAddress(a, u.port() > 0 ? u.port() : 5060)));
+            return Optional.of(new Target(tp, new InetSocketAddress(a, u.port() > 0 ? u.port() : tp.defaultPort())));
         } catch (IllegalArgumentException e) {
             return Optional.empty();
         }

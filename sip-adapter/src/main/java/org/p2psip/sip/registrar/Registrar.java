@@ -27,7 +27,9 @@ import org.slf4j.LoggerFactory;
  * peer's SIP URI as its path, and the 200 lists the AOR's current bindings with their remaining expiry. It also
  * remembers where each binding's REGISTER came from (the flow), so requests are delivered to a phone behind NAT at
  * its mapped address, and the Call-ID and CSeq that last changed it, so an out-of-order REGISTER (same Call-ID, CSeq
- * not higher) is refused with 500 (§10.3 step 7).
+ * not higher) is refused with 500 (§10.3 step 7). A REGISTER with Path (RFC 3327, from an edge proxy such as a
+ * superpeer in front of a leaf's phones) must carry {@code Supported: path} (else 420 with {@code Unsupported: path});
+ * the Path is stored with the binding, echoed in the 200, and becomes the Route set of requests to that contact.
  */
 public final class Registrar {
     private static final Logger LOG = LoggerFactory.getLogger(Registrar.class);
@@ -130,6 +132,13 @@ public final class Registrar {
             tx.respond(400, e.reason());
             return;
         }
+        if (!pathHeaders.isEmpty() && !supportsPath(r)) {
+            // RFC 3327 §5.3: a Path the UA did not declare it supports would not be echoed to it; refuse it
+            // (Kamailio's "strict" mode) so that the edge proxy or the phone adds "Supported: path"
+            SipResponse resp = tx.createResponse(420, "Bad Extension (Path without Supported: path)");
+            tx.respond(resp.withHeaders(resp.headers().add(HeaderNames.UNSUPPORTED, "path")));
+            return;
+        }
         long now = clock.getAsLong();
         if (++registers % SWEEP_EVERY == 0) {
             local.values().removeIf(l -> l.expiresAtMillis() <= now);
@@ -220,6 +229,18 @@ public final class Registrar {
                         }
                     }
                 });
+    }
+
+    /** Whether a Supported header (or its compact form k) lists the option tag {@code path}. */
+    static boolean supportsPath(SipRequest r) {
+        for (String h : r.headers().all(HeaderNames.SUPPORTED)) {
+            for (String tag : h.split(",")) {
+                if (tag.strip().equalsIgnoreCase("path")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private CompletableFuture<Void> removeBinding(String aor, String contact) {

@@ -47,7 +47,12 @@ public final class SignedContactStore implements ContactStore {
     }
 
     static final int SWEEP_EVERY = 1024;
+    /** See {@link #SignedContactStore(DraftDht, UserIdentities, LongSupplier, double)}. */
+    public static final double DEFAULT_REFRESH_STORE_FRACTION = 0.1;
+    private final double refreshStoreFraction;
     private final java.util.concurrent.atomic.AtomicLong puts = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong coalesced = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong signedPuts = new java.util.concurrent.atomic.AtomicLong();
     private final DraftDht dht;
     private final UserIdentities identities;
     private final LongSupplier clock;
@@ -57,6 +62,23 @@ public final class SignedContactStore implements ContactStore {
     private final Map<String, CompletableFuture<Void>> inFlight = new ConcurrentHashMap<>();
 
     public SignedContactStore(DraftDht dht, UserIdentities identities, LongSupplier clock) {
+        this(dht, identities, clock, DEFAULT_REFRESH_STORE_FRACTION);
+    }
+
+    /**
+     * @param refreshStoreFraction a refresh of an unchanged binding (same Contact, q, parameters and Path) is signed
+     *     and put again only when it extends the stored record's expiry by at least this fraction of the requested
+     *     interval; an earlier one leaves the stored record as it is, and the registrar's 200, which lists the
+     *     bindings read back, gives the phone the stored record's remaining time (RFC 3261 §10.3 lets a registrar
+     *     shorten the interval). Phones that re-REGISTER in bursts (network changes, restarts, misconfigured short
+     *     timers) then cost a DHT read instead of a signature and a verified store on every replica. 0 stores every
+     *     REGISTER.
+     */
+    public SignedContactStore(DraftDht dht, UserIdentities identities, LongSupplier clock, double refreshStoreFraction) {
+        if (!(refreshStoreFraction >= 0 && refreshStoreFraction <= 1)) {
+            throw new IllegalArgumentException("refresh store fraction " + refreshStoreFraction + " is not within 0..1");
+        }
+        this.refreshStoreFraction = refreshStoreFraction;
         this.dht = dht;
         this.identities = identities;
         this.clock = clock;
@@ -64,6 +86,16 @@ public final class SignedContactStore implements ContactStore {
 
     static String localKey(String aor, String contact) {
         return aor + "\n" + contactUri(contact);
+    }
+
+    /** Contact records signed and put (each one verified and stored by every replica). */
+    public long signedPuts() {
+        return signedPuts.get();
+    }
+
+    /** Refreshes answered from the stored record without a new signature and put (see the constructor). */
+    public long coalescedRefreshes() {
+        return coalesced.get();
     }
 
     /** The Contact's URI text, the identity of a binding within an AOR. */
@@ -101,6 +133,12 @@ public final class SignedContactStore implements ContactStore {
         String k = localKey(b.aor(), b.contact());
         return serialized(k, () -> identities.identity(user).thenCompose(id -> {
             Mine old = mine.get(k);
+            long requestedMillis = b.expiresAtMillis() - clock.getAsLong();
+            if (old != null && content.equals(old.content()) && expires.isAfter(old.expires())
+                    && expires.toEpochMilli() - old.expires().toEpochMilli() < refreshStoreFraction * requestedMillis) {
+                coalesced.incrementAndGet();
+                return CompletableFuture.completedFuture(null); // the stored record still covers most of it
+            }
             if (old != null && !expires.isAfter(old.expires())) {
                 if (expires.equals(old.expires()) && content.equals(old.content())) {
                     return CompletableFuture.completedFuture(null); // a refresh within the same second
@@ -161,6 +199,7 @@ public final class SignedContactStore implements ContactStore {
     private CompletableFuture<Void> putSigned(ResourceName name, String nonce, Instant expires, Contact c,
             SigningIdentity id) {
         DhtRecord rec = DhtRecord.of(name, expires, nonce, new ValueContent.Contacts(List.of(c)));
+        signedPuts.incrementAndGet();
         return dht.putAuth(rec, id).thenApply(r -> (Void) null);
     }
 

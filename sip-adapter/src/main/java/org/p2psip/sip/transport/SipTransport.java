@@ -73,10 +73,19 @@ public final class SipTransport implements SipSender, AutoCloseable {
      * @param tcpIdleTimeout a TCP connection with no traffic either way for this long is closed
      */
     public record Config(InetSocketAddress bind, SipLimits limits, int threads, int maxConnections,
-            Duration tcpIdleTimeout) {
+            Duration tcpIdleTimeout, SipTls tls) {
         public static Config of(InetSocketAddress bind) {
-            return new Config(bind, SipLimits.DEFAULT, 1, 1024, Duration.ofMinutes(10));
+            return new Config(bind, SipLimits.DEFAULT, 1, 1024, Duration.ofMinutes(10), null);
         }
+
+        /** Also SIP over TLS, on {@code tls.port()} of the same address (null: no TLS). */
+        public Config withTls(SipTls t) {
+            return new Config(bind, limits, threads, maxConnections, tcpIdleTimeout, t);
+        }
+    }
+
+    /** A connection's identity: its transport (TCP or TLS) and the remote address. */
+    private record Flow(Transport transport, InetSocketAddress remote) {
     }
 
     /** Counters, for tests and metrics. */
@@ -89,8 +98,8 @@ public final class SipTransport implements SipSender, AutoCloseable {
     private final SipParser parser;
     private final EventLoopGroup group;
     private final boolean epoll = Epoll.isAvailable();
-    private final Map<InetSocketAddress, Channel> connections = new ConcurrentHashMap<>();
-    private final Map<InetSocketAddress, CompletableFuture<Channel>> connecting = new ConcurrentHashMap<>();
+    private final Map<Flow, Channel> connections = new ConcurrentHashMap<>();
+    private final Map<Flow, CompletableFuture<Channel>> connecting = new ConcurrentHashMap<>();
     private final AtomicLong received = new AtomicLong();
     private final AtomicLong malformed = new AtomicLong();
     private final AtomicLong answered = new AtomicLong();
@@ -100,6 +109,7 @@ public final class SipTransport implements SipSender, AutoCloseable {
     private final AtomicLong sendFailures = new AtomicLong();
     private Channel udp;
     private Channel tcpServer;
+    private Channel tlsServer;
 
     private SipTransport(Config config, Listener listener) {
         this.config = config;
@@ -124,7 +134,7 @@ public final class SipTransport implements SipSender, AutoCloseable {
     private void bind() throws IOException {
         IOException last = null;
         for (int attempt = 0; attempt < 20; attempt++) {
-            ChannelFuture tf = serverBootstrap().bind(config.bind()).awaitUninterruptibly();
+            ChannelFuture tf = serverBootstrap(Transport.TCP).bind(config.bind()).awaitUninterruptibly();
             if (!tf.isSuccess()) {
                 throw new IOException("cannot bind TCP " + config.bind() + ": " + tf.cause().getMessage(), tf.cause());
             }
@@ -134,6 +144,7 @@ public final class SipTransport implements SipSender, AutoCloseable {
                     .awaitUninterruptibly();
             if (uf.isSuccess()) {
                 udp = uf.channel();
+                bindTls();
                 return;
             }
             tcpServer.close().awaitUninterruptibly();
@@ -143,6 +154,19 @@ public final class SipTransport implements SipSender, AutoCloseable {
             }
         }
         throw last;
+    }
+
+    private void bindTls() throws IOException {
+        if (config.tls() == null) {
+            return;
+        }
+        InetSocketAddress at = new InetSocketAddress(config.bind().getAddress(), config.tls().port());
+        ChannelFuture f = serverBootstrap(Transport.TLS).bind(at).awaitUninterruptibly();
+        if (!f.isSuccess()) {
+            throw new IOException("cannot bind the SIP TLS port " + at + ": " + f.cause().getMessage()
+                    + "; choose another TLS port (0 for any free one)", f.cause());
+        }
+        tlsServer = f.channel();
     }
 
     /**
@@ -164,18 +188,24 @@ public final class SipTransport implements SipSender, AutoCloseable {
                 .handler(new UdpHandler());
     }
 
-    private ServerBootstrap serverBootstrap() {
+    private ServerBootstrap serverBootstrap(Transport transport) {
         return new ServerBootstrap().group(group)
                 .channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
                 .option(ChannelOption.SO_BACKLOG, 256)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                .childHandler(new TcpInitializer());
+                .childHandler(new TcpInitializer(transport, null));
     }
 
     /** The bound address; UDP and TCP share the port. */
     public InetSocketAddress localAddress() {
         return (InetSocketAddress) udp.localAddress();
+    }
+
+    /** The TLS listener's address, if TLS is configured. */
+    public java.util.Optional<InetSocketAddress> tlsAddress() {
+        return tlsServer == null ? java.util.Optional.empty()
+                : java.util.Optional.of((InetSocketAddress) tlsServer.localAddress());
     }
 
     public EventLoopGroup group() {
@@ -202,7 +232,8 @@ public final class SipTransport implements SipSender, AutoCloseable {
         if (target.transport() == Transport.UDP) {
             return write(udp, new DatagramPacket(Unpooled.wrappedBuffer(bytes), target.address()));
         }
-        return connection(target.address()).thenCompose(ch -> write(ch, Unpooled.wrappedBuffer(bytes)));
+        return connection(new Flow(target.transport(), target.address()))
+                .thenCompose(ch -> write(ch, Unpooled.wrappedBuffer(bytes)));
     }
 
     @Override
@@ -213,8 +244,8 @@ public final class SipTransport implements SipSender, AutoCloseable {
         } catch (SipParseException e) {
             return CompletableFuture.failedFuture(e);
         }
-        if (requestSource.transport() == Transport.TCP) {
-            Channel ch = connections.get(requestSource.remote());
+        if (requestSource.transport().reliable()) {
+            Channel ch = connections.get(new Flow(requestSource.transport(), requestSource.remote()));
             if (ch != null && ch.isActive()) {
                 return write(ch, Unpooled.wrappedBuffer(response.encode()));
             }
@@ -256,10 +287,15 @@ public final class SipTransport implements SipSender, AutoCloseable {
         return f;
     }
 
-    private CompletableFuture<Channel> connection(InetSocketAddress remote) {
+    private CompletableFuture<Channel> connection(Flow remote) {
         Channel ch = connections.get(remote);
         if (ch != null && ch.isActive()) {
             return CompletableFuture.completedFuture(ch);
+        }
+        if (remote.transport() == Transport.TLS && config.tls() == null) {
+            sendFailures.incrementAndGet();
+            return CompletableFuture.failedFuture(new IOException("cannot send over TLS to " + remote.remote()
+                    + ": this node has no TLS configuration (give it a certificate and key)"));
         }
         return connecting.computeIfAbsent(remote, r -> {
             CompletableFuture<Channel> f = new CompletableFuture<>();
@@ -267,8 +303,8 @@ public final class SipTransport implements SipSender, AutoCloseable {
                     .channel(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
                     .option(ChannelOption.TCP_NODELAY, true)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5_000)
-                    .handler(new TcpInitializer())
-                    .connect(r).addListener(c -> {
+                    .handler(new TcpInitializer(r.transport(), r.remote()))
+                    .connect(r.remote()).addListener(c -> {
                         connecting.remove(r);
                         if (c.isSuccess()) {
                             f.complete(((ChannelFuture) c).channel());
@@ -323,6 +359,9 @@ public final class SipTransport implements SipSender, AutoCloseable {
         if (tcpServer != null) {
             tcpServer.close();
         }
+        if (tlsServer != null) {
+            tlsServer.close();
+        }
         connections.values().forEach(Channel::close);
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
@@ -374,17 +413,46 @@ public final class SipTransport implements SipSender, AutoCloseable {
         return true;
     }
 
+    /** A stream connection's pipeline: TLS first when the transport is TLS, then idle timeout and SIP framing. */
     private final class TcpInitializer extends ChannelInitializer<SocketChannel> {
+        private final Transport transport;
+        private final InetSocketAddress server; // for connections we open: whom the certificate must name
+
+        TcpInitializer(Transport transport, InetSocketAddress server) {
+            this.transport = transport;
+            this.server = server;
+        }
+
         @Override
         protected void initChannel(SocketChannel ch) {
+            if (transport == Transport.TLS) {
+                io.netty.handler.ssl.SslHandler ssl;
+                if (server == null) {
+                    ssl = config.tls().server().newHandler(ch.alloc());
+                } else {
+                    ssl = config.tls().client().newHandler(ch.alloc(), server.getHostString(), server.getPort());
+                    // the server's certificate must name the address or host we connect to (RFC 5922 §7.2)
+                    javax.net.ssl.SSLParameters p = ssl.engine().getSSLParameters();
+                    p.setEndpointIdentificationAlgorithm("HTTPS");
+                    ssl.engine().setSSLParameters(p);
+                }
+                ssl.setHandshakeTimeout(10, TimeUnit.SECONDS);
+                ch.pipeline().addLast(ssl);
+            }
             long idle = config.tcpIdleTimeout().toMillis();
-            ch.pipeline().addLast(new IdleStateHandler(0, 0, idle, TimeUnit.MILLISECONDS), new TcpHandler());
+            ch.pipeline().addLast(new IdleStateHandler(0, 0, idle, TimeUnit.MILLISECONDS), new TcpHandler(transport));
         }
     }
 
     private final class TcpHandler extends ChannelInboundHandlerAdapter {
+        private final Transport transport;
         private SipStreamFramer framer;
         private Source source;
+        private Flow flow;
+
+        TcpHandler(Transport transport) {
+            this.transport = transport;
+        }
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
@@ -397,8 +465,9 @@ public final class SipTransport implements SipSender, AutoCloseable {
             boolean outbound = ctx.channel().parent() == null;
             framer = new SipStreamFramer(parser,
                     outbound ? SipStreamFramer.Role.CLIENT : SipStreamFramer.Role.SERVER);
-            source = new Source(Transport.TCP, remote, (InetSocketAddress) ctx.channel().localAddress());
-            Channel old = connections.put(remote, ctx.channel());
+            source = new Source(transport, remote, (InetSocketAddress) ctx.channel().localAddress());
+            flow = new Flow(transport, remote);
+            Channel old = connections.put(flow, ctx.channel());
             if (old != null && old != ctx.channel()) {
                 old.close();
             }
@@ -407,8 +476,8 @@ public final class SipTransport implements SipSender, AutoCloseable {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            if (source != null) {
-                connections.remove(source.remote(), ctx.channel());
+            if (flow != null) {
+                connections.remove(flow, ctx.channel());
             }
             ctx.fireChannelInactive();
         }

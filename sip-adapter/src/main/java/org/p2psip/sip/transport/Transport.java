@@ -1,8 +1,8 @@
 package org.p2psip.sip.transport;
 
-/** The transports the stack speaks. TLS is next. */
+/** The transports the stack speaks. */
 public enum Transport {
-    UDP(false), TCP(true);
+    UDP(false), TCP(true), TLS(true);
 
     private final boolean reliable;
 
@@ -15,11 +15,17 @@ public enum Transport {
         return reliable;
     }
 
+    /** The default port of a URI without one (RFC 3261 §19.1.2, RFC 3263): 5061 for TLS, else 5060. */
+    public int defaultPort() {
+        return this == TLS ? 5061 : 5060;
+    }
+
     /** From a Via transport token; null for one we do not speak. */
     public static Transport fromVia(String token) {
         return switch (token.toUpperCase(java.util.Locale.ROOT)) {
             case "UDP" -> UDP;
             case "TCP" -> TCP;
+            case "TLS" -> TLS;
             default -> null;
         };
     }

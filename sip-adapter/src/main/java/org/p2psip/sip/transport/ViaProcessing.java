@@ -74,7 +74,7 @@ public final class ViaProcessing {
         return InetAddress.getByName(h);
     }
 
-    static String stripBrackets(String host) {
+    public static String stripBrackets(String host) {
         return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
     }
 

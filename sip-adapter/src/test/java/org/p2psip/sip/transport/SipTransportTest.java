@@ -220,6 +220,75 @@ class SipTransportTest {
         }
     }
 
+    /** RFC 5626 §4.4.1: every double-CRLF ping gets one CRLF pong, even split across segments; none is a message. */
+    @Test
+    void tcpCrlfPingsAreAnsweredWithOnePongEachAndNeverParsed() throws Exception {
+        try (Socket s = new Socket(LO, transport.localAddress().getPort())) {
+            s.setSoTimeout(5000);
+            s.setTcpNoDelay(true);
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            for (int i = 0; i < 3; i++) {
+                out.write("\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                assertEquals('\r', in.read());
+                assertEquals('\n', in.read());
+            }
+            // a ping split in two segments: still one ping, answered once the second half arrives
+            out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            Thread.sleep(100);
+            out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            assertEquals('\r', in.read());
+            assertEquals('\n', in.read());
+            // then a message on the same connection is framed as usual
+            out.write(options("SIP/2.0/TCP client.invalid:5060;branch=z9hG4bKafterping", "ping@test", "", "")
+                    .getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            assertEquals("ping@test", next().message().callId());
+            s.setSoTimeout(300);
+            assertThrows(java.net.SocketTimeoutException.class, in::read, "one pong per ping, nothing more");
+            assertEquals(4, transport.stats().keepalives());
+            assertEquals(0, transport.stats().malformed());
+            assertEquals(0, transport.stats().answeredMalformed());
+        }
+    }
+
+    /** STUN keepalives on UDP (RFC 5626 §4.4.2) never reach the SIP parser: no 400, no malformed count. */
+    @Test
+    void stunOnTheSipUdpPortIsNeverParsedAsSip() throws Exception {
+        try (DatagramSocket phone = new DatagramSocket(0, LO)) {
+            phone.setSoTimeout(5000);
+            for (int i = 0; i < 3; i++) {
+                byte[] wire = org.p2psip.nat.stun.StunCodec.encode(org.p2psip.nat.stun.StunMessage.bindingRequest()
+                        .build(), org.p2psip.nat.stun.StunCodec.EncodeOptions.fingerprinted());
+                phone.send(new DatagramPacket(wire, wire.length, transport.localAddress()));
+                DatagramPacket p = new DatagramPacket(new byte[1500], 1500);
+                phone.receive(p);
+                assertTrue(org.p2psip.nat.stun.StunCodec.looksLikeStun(p.getData(), 0, p.getLength()));
+            }
+            // a STUN indication (no answer due) and a UDP CRLF keepalive: dropped silently
+            byte[] indication = org.p2psip.nat.stun.StunCodec.encode(org.p2psip.nat.stun.StunMessage.bindingRequest()
+                    .build(), org.p2psip.nat.stun.StunCodec.EncodeOptions.fingerprinted());
+            indication[0] = 0x00;
+            indication[1] = 0x11; // Binding indication
+            phone.send(new DatagramPacket(indication, indication.length, transport.localAddress()));
+            byte[] crlf = "\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+            phone.send(new DatagramPacket(crlf, crlf.length, transport.localAddress()));
+            byte[] sip = options("SIP/2.0/UDP 127.0.0.1:" + phone.getLocalPort() + ";branch=z9hG4bKafterkeepalives",
+                    "after@test", "", "").getBytes(StandardCharsets.UTF_8);
+            phone.send(new DatagramPacket(sip, sip.length, transport.localAddress()));
+            assertEquals("after@test", next().message().callId());
+            phone.setSoTimeout(300);
+            assertThrows(java.net.SocketTimeoutException.class,
+                    () -> phone.receive(new DatagramPacket(new byte[1500], 1500)), "no answer to the indication or CRLF");
+            assertEquals(3, transport.stats().stunAnswered());
+            assertEquals(0, transport.stats().malformed());
+            assertEquals(0, transport.stats().answeredMalformed());
+        }
+    }
+
     @Test
     void tcpWithLostFramingIsAnsweredAndClosed() throws Exception {
         try (Socket s = new Socket(LO, transport.localAddress().getPort())) {
