@@ -86,6 +86,8 @@ public final class Peer implements AutoCloseable {
     private static final long MONITOR_MILLIS = 30_000;
     /** How often the routing table is compared for overlay link events. */
     private static final long OVERLAY_LINK_WATCH_MILLIS = 2_000;
+    /** How often the STUN advertisement is checked against the peer's role. */
+    private static final long SERVICE_CHECK_MILLIS = 2_000;
     /** The record store's file in the data dir. */
     public static final String RECORDS_FILE = "records.mv";
 
@@ -111,6 +113,7 @@ public final class Peer implements AutoCloseable {
     private final Integer stunPort;
     private final InetSocketAddress stunServer;
     private volatile org.p2psip.nat.stun.StunServer stun;
+    private volatile org.p2psip.node.site.ServiceAds serviceAds;
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
     private final Object lock = new Object();
 
@@ -501,6 +504,10 @@ public final class Peer implements AutoCloseable {
             logStarted();
             overlayLinks = org.p2psip.node.event.OverlayLinkWatch.start(group, this::currentOverlay, events::publish,
                     OVERLAY_LINK_WATCH_MILLIS);
+            serviceAds = new org.p2psip.node.site.ServiceAds(dht(), keys.signingIdentity(), this::stunAddress,
+                    this::isJoined,
+                    org.p2psip.node.site.SiteWiring.announcedAddress(bindAddress), group, keys.id().shortHex(),
+                    SERVICE_CHECK_MILLIS);
             if (site != null) {
                 site.ready().thenRun(() -> {
                     if (!closed && startSip()) {
@@ -822,6 +829,14 @@ public final class Peer implements AutoCloseable {
         if (olw != null) {
             olw.close();
         }
+        org.p2psip.node.site.ServiceAds ads = serviceAds;
+        if (ads != null) {
+            ads.close();
+            EventLoopGroup g0 = group;
+            if (g0 != null && !g0.next().inEventLoop()) {
+                ads.withdraw(3_000); // best effort: peers would otherwise be sent to a stopped STUN server for an hour
+            }
+        }
         org.p2psip.sip.SipPeer sp = sip;
         if (sp != null) {
             try {
@@ -1001,6 +1016,14 @@ public final class Peer implements AutoCloseable {
         }
         org.p2psip.nat.stun.StunServer s = stun;
         return s == null ? null : s.primaryAddress();
+    }
+
+    /**
+     * The draft's service directory (namespace {@code p2p-sip}: superpeers advertise their STUN server there) on this
+     * peer's DHT: a leaf's lookups go through its superpeer.
+     */
+    public org.p2psip.storage.api.ServiceDirectory services() {
+        return new org.p2psip.storage.api.ServiceDirectory(new org.p2psip.storage.api.DraftDht(dht()));
     }
 
     /** The control port's address on 127.0.0.1, or null when it is disabled or not bound yet. */

@@ -393,7 +393,7 @@ public final class SiteWiring implements AutoCloseable {
     // ------------------------------------------------------------------ host facts
 
     /** The address others reach this peer at: the bound one, or for a wildcard bind the first routable IPv4. */
-    static InetAddress announcedAddress(InetAddress bound) {
+    public static InetAddress announcedAddress(InetAddress bound) {
         if (!bound.isAnyLocalAddress()) {
             return bound;
         }

@@ -248,6 +248,25 @@ class SiteModeTest {
         until(5_000, () -> eventsOf(primaryPeer).contains(new PeerEvent.LinkUp(leafA.id(), LinkKind.LEAF)),
                 "LinkUp(leaf) at the superpeer: " + eventsOf(primaryPeer));
 
+        // the superpeers (and the plain bootstrap) advertise STUN in the draft's service directory; a leaf finds them
+        List<String> stunUris = new ArrayList<>();
+        for (Peer p : sps) {
+            stunUris.add(ServiceAds.stunUri(p.stunAddress()));
+        }
+        stunUris.add(ServiceAds.stunUri(bootstrap.stunAddress()));
+        until(30_000, () -> {
+            try {
+                List<String> found = leafB.services().hosts(org.p2psip.storage.Namespaces.P2P_SIP)
+                        .get(20, TimeUnit.SECONDS).stream().map(r -> r.uri("stun").orElse("")).toList();
+                return found.containsAll(stunUris);
+            } catch (Exception e) {
+                return false;
+            }
+        }, "the leaf to find every superpeer's STUN server " + stunUris);
+        var lookedUp = leafB.services().lookup(NodeId.ofName("anything"), org.p2psip.storage.Namespaces.P2P_SIP)
+                .get(20, TimeUnit.SECONDS).orElseThrow();
+        assertTrue(stunUris.contains(lookedUp.uri("stun").orElse("")), "lookup through the leaf: " + lookedUp);
+
         // a leaf's control port put, another leaf's XML-RPC get, and the reverse
         control(leafA, "PUT sip:carol@example.net here 600");
         Object[] got = (Object[]) xmlrpc(leafB).execute("get", new Object[] {sha1("sip:carol@example.net"), 10,
@@ -261,6 +280,7 @@ class SiteModeTest {
 
         // close leaf A's primary superpeer: A moves to its standby at once; the site refills; every leaf is served
         int before = eventsOf(leafA).size();
+        String closedStun = ServiceAds.stunUri(primaryPeer.stunAddress());
         long stop = System.nanoTime();
         primaryPeer.close();
         peers.remove(primaryPeer);
@@ -278,6 +298,14 @@ class SiteModeTest {
             assertTrue(control(p, "GET sip:carol@example.net").stream().anyMatch(l -> l.startsWith("VALUE here ")),
                     "the record is still read at " + p.id().shortHex() + " (" + role(p) + ")");
         }
+        until(30_000, () -> {
+            try {
+                return leafB.services().hosts(org.p2psip.storage.Namespaces.P2P_SIP).get(20, TimeUnit.SECONDS).stream()
+                        .noneMatch(r -> r.uri("stun").orElse("").equals(closedStun));
+            } catch (Exception e) {
+                return false;
+            }
+        }, "the stopped superpeer's STUN registration to be withdrawn");
         List<Peer> nowLeaves = withRole(Role.LEAF);
         control(nowLeaves.get(0), "PUT after-close yes 600");
         Peer other = peers.stream().filter(p -> p != nowLeaves.get(0)).findFirst().orElseThrow();
