@@ -114,6 +114,8 @@ public final class Peer implements AutoCloseable {
     private final InetSocketAddress stunServer;
     private volatile org.p2psip.nat.stun.StunServer stun;
     private volatile org.p2psip.node.site.ServiceAds serviceAds;
+    /** A plain superpeer's NAT as discovered at start (site peers keep theirs in their site status). */
+    private volatile org.p2psip.superpeer.discovery.NatInfo plainNat = org.p2psip.superpeer.discovery.NatInfo.UNKNOWN;
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
     private final Object lock = new Object();
 
@@ -431,6 +433,14 @@ public final class Peer implements AutoCloseable {
         InetSocketAddress udp = new InetSocketAddress(bindAddress, port);
         org.p2psip.node.site.NodeStun nodeStun = nodeStun();
         if (!siteOptions.siteMode()) {
+            if (nodeStun.server() != null) {
+                nodeStun.discover(bindAddress).thenAccept(f -> {
+                    plainNat = f.nat();
+                    LOG.info("node {}: NAT {} (discovered against {}{})", keys.id().shortHex(),
+                            org.p2psip.node.site.StatusLines.nat(f.nat()), HostPort.format(nodeStun.server()),
+                            f.note().isEmpty() ? "" : ": " + f.note());
+                });
+            }
             try {
                 stun = nodeStun.startServer(bindAddress, group, keys.id().shortHex());
             } catch (IllegalStateException e) {
@@ -963,6 +973,11 @@ public final class Peer implements AutoCloseable {
     public org.p2psip.superpeer.SiteStatus siteStatus() {
         org.p2psip.node.site.SiteWiring w = site;
         return w == null || w.peer() == null ? null : w.status();
+    }
+
+    /** A plain superpeer's NAT behaviour, discovered at start against its bootstrap's STUN server (else unknown). */
+    public org.p2psip.superpeer.discovery.NatInfo plainNat() {
+        return plainNat;
     }
 
     /** The site settings this peer was built with. */

@@ -35,7 +35,7 @@ class ClusterCliTest {
         first.start().get(20, TimeUnit.SECONDS);
         peers.add(first);
         for (int i = 1; i < 3; i++) {
-            Peer p = TestSupport.peer(tmp.resolve("p" + i), first.overlayAddress()).build();
+            Peer p = TestSupport.peer(tmp.resolve("p" + i), first.overlayAddress()).stunServer(first.stunAddress()).build();
             peers.add(p);
             p.start().get(20, TimeUnit.SECONDS);
         }
@@ -122,8 +122,11 @@ class ClusterCliTest {
     }
 
     @Test
-    void statusShowsTheNodeItTalksTo() {
+    void statusShowsTheNodeItTalksTo() throws InterruptedException {
         Peer p = peers.get(1);
+        for (int i = 0; i < 200 && p.plainNat().natDetected() == null; i++) {
+            Thread.sleep(50); // NAT discovery against the first peer's STUN server runs in the background
+        }
         Cli status = cli("status", "--control-port", port(1));
         assertEquals(0, status.code(), status.err());
         List<String> lines = status.out().lines().toList();
@@ -132,6 +135,9 @@ class ClusterCliTest {
         assertTrue(lines.contains("neighbours 2"), status.out());
         assertTrue(lines.contains("control 127.0.0.1:" + port(1)), status.out());
         assertTrue(lines.contains("address 127.0.0.1:" + p.overlayAddress().getPort()), status.out());
+        assertTrue(lines.contains("role superpeer") && lines.contains("site none"), status.out());
+        // NAT discovery against the first peer's STUN server: on loopback the mapped address is the local one
+        assertTrue(lines.contains("nat none"), status.out());
     }
 
     /** The acceptance path: a value put with the CLI is returned by an XML-RPC client, and the other way round. */
