@@ -68,6 +68,11 @@ import org.slf4j.LoggerFactory;
  * another peer); while the bootstrap nodes stay silent it simply stays pending, and the peer serves
  * requests from nodes that reach it in the meantime.
  *
+ * <p>With {@link Builder#site} role auto or leaf the peer is a site peer ({@link org.p2psip.node.site.SiteWiring}):
+ * it takes part in its LAN's superpeer election, and {@link #dht()} is the same API whatever its role (a leaf's calls
+ * go through its superpeer); {@link #siteStatus()} and {@link #addListener} follow its role and links. Every
+ * superpeer runs a STUN server and advertises it in the draft's service directory ({@link #services()}).
+ *
  * <p>Thread-safety: all methods may be called from any thread. DHT futures complete on the peer's event
  * loop: never block in their callbacks.
  */
@@ -431,7 +436,7 @@ public final class Peer implements AutoCloseable {
         }
         group = UdpLinkLayer.newEventLoopGroup(1);
         InetSocketAddress udp = new InetSocketAddress(bindAddress, port);
-        org.p2psip.node.site.NodeStun nodeStun = nodeStun();
+        org.p2psip.node.site.NodeStun nodeStun = org.p2psip.node.site.NodeStun.of(stunPort, port, bootstrap, stunServer);
         if (!siteOptions.siteMode()) {
             if (nodeStun.server() != null) {
                 nodeStun.discover(bindAddress).thenAccept(f -> {
@@ -541,29 +546,6 @@ public final class Peer implements AutoCloseable {
     }
 
     /** Site mode: a site peer in place of the plain overlay node (see {@link org.p2psip.node.site.SiteWiring}). */
-    /** The STUN settings: port (default overlay + 4) and the server to discover against (default a bootstrap's). */
-    private org.p2psip.node.site.NodeStun nodeStun() {
-        int p = stunPort != null ? stunPort : port == 0 ? 0 : port + 4 <= 65_535 ? port + 4 : -1;
-        InetSocketAddress server = stunServer;
-        if (server == null) {
-            for (InetSocketAddress b : bootstrap) {
-                if (b.getPort() != 0 && b.getPort() + 4 <= 65_535) {
-                    server = b.isUnresolved() ? new InetSocketAddress(b.getHostString(), b.getPort() + 4)
-                            : new InetSocketAddress(b.getAddress(), b.getPort() + 4);
-                    break;
-                }
-            }
-        }
-        if (server != null && server.isUnresolved()) {
-            server = new InetSocketAddress(server.getHostString(), server.getPort());
-            if (server.isUnresolved()) {
-                LOG.warn("STUN server {} does not resolve; the NAT will not be discovered", server.getHostString());
-                server = null;
-            }
-        }
-        return new org.p2psip.node.site.NodeStun(p, stunPort != null, server);
-    }
-
     private CompletableFuture<Void> startSite(InetSocketAddress udp, org.p2psip.node.site.NodeStun nodeStun) {
         try {
             org.p2psip.node.site.SiteWiring w = org.p2psip.node.site.SiteWiring.start(siteOptions, keys.id(),
