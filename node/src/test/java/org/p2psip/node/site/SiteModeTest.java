@@ -314,4 +314,28 @@ class SiteModeTest {
         System.out.println("events of leaf A: " + eventsOf(leafA).stream().map(Object::toString)
                 .collect(Collectors.joining(", ")));
     }
+
+    /** A lone site peer is its own superpeer; a STUN server that never answers leaves its NAT honestly unknown. */
+    @Test
+    void aLonePeerWithASilentStunServerServesAndSaysNatNotDiscovered() throws Exception {
+        InetSocketAddress silent = new InetSocketAddress(TestSupport.localhost(), TestSupport.freeUdpPort());
+        Peer p = TestSupport.peer(tmp.resolve("lone"))
+                .site(SiteOptions.auto(List.of(), TestSupport.freeUdpPort(), false)).stunServer(silent).build();
+        List<PeerEvent> seen = new CopyOnWriteArrayList<>();
+        p.addListener(seen::add);
+        events.put(p, seen);
+        peers.add(p);
+        long t0 = System.nanoTime();
+        p.start().get(30, TimeUnit.SECONDS);
+        System.out.printf("a lone site peer served %d ms after start() with a silent STUN server%n",
+                (System.nanoTime() - t0) / 1_000_000);
+        Map<String, String> st = status(p);
+        assertEquals("superpeer", st.get("role"));
+        assertEquals("1", st.get("site-size"));
+        assertEquals("not-discovered", st.get("nat"));
+        until(5_000, () -> seen.contains(new PeerEvent.RoleChanged(PeerRole.CANDIDATE, PeerRole.SUPERPEER)),
+                "RoleChanged(CANDIDATE, SUPERPEER): " + seen);
+        control(p, "PUT alone here 600");
+        assertTrue(control(p, "GET alone").stream().anyMatch(l -> l.startsWith("VALUE here ")));
+    }
 }
