@@ -197,6 +197,10 @@ class SiteModeTest {
         Map<String, String> spStatus = status(sp);
         System.out.println("superpeer status: " + spStatus);
         assertEquals("superpeer", spStatus.get("role"));
+        Map<String, String> bootStatus = status(bootstrap);
+        assertEquals("superpeer", bootStatus.get("role"));
+        assertEquals("none", bootStatus.get("site"));
+        assertEquals("not-discovered", bootStatus.get("nat"), "the first node has no STUN server to ask");
         assertEquals("5", spStatus.get("site-size"));
         assertEquals(spHex, List.of(spStatus.get("site-superpeers").split(",")).stream().sorted().toList());
         assertEquals(5, spStatus.get("site-members").split(",").length);
@@ -337,5 +341,16 @@ class SiteModeTest {
                 "RoleChanged(CANDIDATE, SUPERPEER): " + seen);
         control(p, "PUT alone here 600");
         assertTrue(control(p, "GET alone").stream().anyMatch(l -> l.startsWith("VALUE here ")));
+
+        // a plain superpeer joining it discovers its NAT against the site superpeer's STUN server
+        Peer plain = TestSupport.peer(tmp.resolve("plain"), p.overlayAddress()).stunServer(p.stunAddress()).build();
+        peers.add(plain);
+        plain.start().get(30, TimeUnit.SECONDS);
+        until(10_000, () -> plain.plainNat().natDetected() != null, "the plain peer's NAT discovery");
+        Map<String, String> ps = status(plain);
+        assertEquals("superpeer", ps.get("role"));
+        assertEquals("none", ps.get("site"));
+        assertEquals("none", ps.get("nat"), "no NAT on loopback: " + ps);
+        assertTrue(control(plain, "GET alone").stream().anyMatch(l -> l.startsWith("VALUE here ")));
     }
 }
