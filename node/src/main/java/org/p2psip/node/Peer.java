@@ -68,6 +68,11 @@ import org.slf4j.LoggerFactory;
  * another peer); while the bootstrap nodes stay silent it simply stays pending, and the peer serves
  * requests from nodes that reach it in the meantime.
  *
+ * <p>With {@link Builder#site} role auto or leaf the peer is a site peer ({@link org.p2psip.node.site.SiteWiring}):
+ * it takes part in its LAN's superpeer election, and {@link #dht()} is the same API whatever its role (a leaf's calls
+ * go through its superpeer); {@link #siteStatus()} and {@link #addListener} follow its role and links. Every
+ * superpeer runs a STUN server and advertises it in the draft's service directory ({@link #services()}).
+ *
  * <p>Thread-safety: all methods may be called from any thread. DHT futures complete on the peer's event
  * loop: never block in their callbacks.
  */
@@ -86,6 +91,8 @@ public final class Peer implements AutoCloseable {
     private static final long MONITOR_MILLIS = 30_000;
     /** How often the routing table is compared for overlay link events. */
     private static final long OVERLAY_LINK_WATCH_MILLIS = 2_000;
+    /** How often the STUN advertisement is checked against the peer's role. */
+    private static final long SERVICE_CHECK_MILLIS = 2_000;
     /** The record store's file in the data dir. */
     public static final String RECORDS_FILE = "records.mv";
 
@@ -111,6 +118,9 @@ public final class Peer implements AutoCloseable {
     private final Integer stunPort;
     private final InetSocketAddress stunServer;
     private volatile org.p2psip.nat.stun.StunServer stun;
+    private volatile org.p2psip.node.site.ServiceAds serviceAds;
+    /** A plain superpeer's NAT as discovered at start (site peers keep theirs in their site status). */
+    private volatile org.p2psip.superpeer.discovery.NatInfo plainNat = org.p2psip.superpeer.discovery.NatInfo.UNKNOWN;
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
     private final Object lock = new Object();
 
@@ -426,8 +436,16 @@ public final class Peer implements AutoCloseable {
         }
         group = UdpLinkLayer.newEventLoopGroup(1);
         InetSocketAddress udp = new InetSocketAddress(bindAddress, port);
-        org.p2psip.node.site.NodeStun nodeStun = nodeStun();
+        org.p2psip.node.site.NodeStun nodeStun = org.p2psip.node.site.NodeStun.of(stunPort, port, bootstrap, stunServer);
         if (!siteOptions.siteMode()) {
+            if (nodeStun.server() != null) {
+                nodeStun.discover(bindAddress).thenAccept(f -> {
+                    plainNat = f.nat();
+                    LOG.info("node {}: NAT {} (discovered against {}{})", keys.id().shortHex(),
+                            org.p2psip.node.site.StatusLines.nat(f.nat()), HostPort.format(nodeStun.server()),
+                            f.note().isEmpty() ? "" : ": " + f.note());
+                });
+            }
             try {
                 stun = nodeStun.startServer(bindAddress, group, keys.id().shortHex());
             } catch (IllegalStateException e) {
@@ -501,6 +519,10 @@ public final class Peer implements AutoCloseable {
             logStarted();
             overlayLinks = org.p2psip.node.event.OverlayLinkWatch.start(group, this::currentOverlay, events::publish,
                     OVERLAY_LINK_WATCH_MILLIS);
+            serviceAds = new org.p2psip.node.site.ServiceAds(dht(), keys.signingIdentity(), this::stunAddress,
+                    this::isJoined,
+                    org.p2psip.node.site.SiteWiring.announcedAddress(bindAddress), group, keys.id().shortHex(),
+                    SERVICE_CHECK_MILLIS);
             if (site != null) {
                 site.ready().thenRun(() -> {
                     if (!closed && startSip()) {
@@ -524,29 +546,6 @@ public final class Peer implements AutoCloseable {
     }
 
     /** Site mode: a site peer in place of the plain overlay node (see {@link org.p2psip.node.site.SiteWiring}). */
-    /** The STUN settings: port (default overlay + 4) and the server to discover against (default a bootstrap's). */
-    private org.p2psip.node.site.NodeStun nodeStun() {
-        int p = stunPort != null ? stunPort : port == 0 ? 0 : port + 4 <= 65_535 ? port + 4 : -1;
-        InetSocketAddress server = stunServer;
-        if (server == null) {
-            for (InetSocketAddress b : bootstrap) {
-                if (b.getPort() != 0 && b.getPort() + 4 <= 65_535) {
-                    server = b.isUnresolved() ? new InetSocketAddress(b.getHostString(), b.getPort() + 4)
-                            : new InetSocketAddress(b.getAddress(), b.getPort() + 4);
-                    break;
-                }
-            }
-        }
-        if (server != null && server.isUnresolved()) {
-            server = new InetSocketAddress(server.getHostString(), server.getPort());
-            if (server.isUnresolved()) {
-                LOG.warn("STUN server {} does not resolve; the NAT will not be discovered", server.getHostString());
-                server = null;
-            }
-        }
-        return new org.p2psip.node.site.NodeStun(p, stunPort != null, server);
-    }
-
     private CompletableFuture<Void> startSite(InetSocketAddress udp, org.p2psip.node.site.NodeStun nodeStun) {
         try {
             org.p2psip.node.site.SiteWiring w = org.p2psip.node.site.SiteWiring.start(siteOptions, keys.id(),
@@ -822,6 +821,14 @@ public final class Peer implements AutoCloseable {
         if (olw != null) {
             olw.close();
         }
+        org.p2psip.node.site.ServiceAds ads = serviceAds;
+        if (ads != null) {
+            ads.close();
+            EventLoopGroup g0 = group;
+            if (g0 != null && !g0.next().inEventLoop()) {
+                ads.withdraw(3_000); // best effort: peers would otherwise be sent to a stopped STUN server for an hour
+            }
+        }
         org.p2psip.sip.SipPeer sp = sip;
         if (sp != null) {
             try {
@@ -950,6 +957,11 @@ public final class Peer implements AutoCloseable {
         return w == null || w.peer() == null ? null : w.status();
     }
 
+    /** A plain superpeer's NAT behaviour, discovered at start against its bootstrap's STUN server (else unknown). */
+    public org.p2psip.superpeer.discovery.NatInfo plainNat() {
+        return plainNat;
+    }
+
     /** The site settings this peer was built with. */
     public org.p2psip.node.site.SiteOptions siteOptions() {
         return siteOptions;
@@ -1001,6 +1013,14 @@ public final class Peer implements AutoCloseable {
         }
         org.p2psip.nat.stun.StunServer s = stun;
         return s == null ? null : s.primaryAddress();
+    }
+
+    /**
+     * The draft's service directory (namespace {@code p2p-sip}: superpeers advertise their STUN server there) on this
+     * peer's DHT: a leaf's lookups go through its superpeer.
+     */
+    public org.p2psip.storage.api.ServiceDirectory services() {
+        return new org.p2psip.storage.api.ServiceDirectory(new org.p2psip.storage.api.DraftDht(dht()));
     }
 
     /** The control port's address on 127.0.0.1, or null when it is disabled or not bound yet. */

@@ -76,7 +76,11 @@ class SiteNatLabTest {
         }
 
         String field(String key) {
-            for (String f : status.split(" ")) {
+            String s = status;
+            if (s == null) {
+                return ""; // the child JVM has not printed its first STATUS yet (slow start on a loaded machine)
+            }
+            for (String f : s.split(" ")) {
                 if (f.startsWith(key + "=")) {
                     return f.substring(key.length() + 1);
                 }

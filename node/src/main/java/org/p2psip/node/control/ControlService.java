@@ -157,7 +157,7 @@ public final class ControlService {
             l.add("address " + HostPort.format(s.address()));
             interfaces(l);
             l.add("joined " + (s.joined() ? "yes" : "no"));
-            l.addAll(site != null ? org.p2psip.node.site.StatusLines.of(site) : org.p2psip.node.site.StatusLines.plain());
+            l.addAll(site != null ? org.p2psip.node.site.StatusLines.of(site) : org.p2psip.node.site.StatusLines.plain(peer.plainNat()));
             l.add("neighbours " + s.neighbours());
             l.add("buckets " + s.buckets());
             l.add("links " + s.links() + "/" + s.maxLinks());

@@ -29,6 +29,33 @@ import org.slf4j.LoggerFactory;
 public record NodeStun(int port, boolean explicit, InetSocketAddress server) {
     private static final Logger LOG = LoggerFactory.getLogger(NodeStun.class);
 
+    /**
+     * The settings of a peer: {@code configuredPort} (null: the overlay port + 4, or a free one when the overlay port is
+     * 0) and {@code configuredServer} (null: the first bootstrap node's host at its port + 4, its default STUN port).
+     */
+    public static NodeStun of(Integer configuredPort, int overlayPort, java.util.List<InetSocketAddress> bootstrap,
+                              InetSocketAddress configuredServer) {
+        int p = configuredPort != null ? configuredPort : overlayPort == 0 ? 0 : overlayPort + 4 <= 65_535 ? overlayPort + 4 : -1;
+        InetSocketAddress server = configuredServer;
+        if (server == null) {
+            for (InetSocketAddress b : bootstrap) {
+                if (b.getPort() != 0 && b.getPort() + 4 <= 65_535) {
+                    server = b.isUnresolved() ? InetSocketAddress.createUnresolved(b.getHostString(), b.getPort() + 4)
+                            : new InetSocketAddress(b.getAddress(), b.getPort() + 4);
+                    break;
+                }
+            }
+        }
+        if (server != null && server.isUnresolved()) {
+            server = new InetSocketAddress(server.getHostString(), server.getPort());
+            if (server.isUnresolved()) {
+                LOG.warn("STUN server {} does not resolve; the NAT will not be discovered", server.getHostString());
+                server = null;
+            }
+        }
+        return new NodeStun(p, configuredPort != null, server);
+    }
+
     /** No STUN server, no discovery. */
     public static NodeStun off() {
         return new NodeStun(-1, false, null);

@@ -139,12 +139,18 @@ public final class SiteWiring implements AutoCloseable {
                 boot.isEmpty() ? "none (the site's superpeers join through each other)" : HostPort.format(boot));
         // discover the NAT before the first announcement, so the warm-up already sees it (and checks public claims)
         CompletableFuture<NodeStun.Found> first = stun.server() == null ? null : stun.discover(bind.getAddress());
+        boolean late = false;
         if (first != null) {
             try {
-                apply(first.get(8, TimeUnit.SECONDS), 1);
-            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-                LOG.warn("node {}: NAT discovery against {} did not finish: {}; announcing an unknown NAT for now",
-                        name, HostPort.format(stun.server()), e.toString());
+                apply(first.get(3, TimeUnit.SECONDS), 1);
+            } catch (java.util.concurrent.TimeoutException e) {
+                // a silent server costs a few seconds of retransmissions: start meanwhile, announce the result later
+                LOG.info("node {}: NAT discovery against {} goes on in the background; announcing an unknown NAT "
+                        + "until it finishes", name, HostPort.format(stun.server()));
+                late = true;
+            } catch (java.util.concurrent.ExecutionException e) {
+                LOG.warn("node {}: NAT discovery against {} failed: {}; announcing an unknown NAT for now",
+                        name, HostPort.format(stun.server()), e.getMessage());
             }
         } else {
             LOG.info("node {}: NAT not discovered: no STUN server to ask (--stun-server, or a --bootstrap node)", name);
@@ -159,7 +165,9 @@ public final class SiteWiring implements AutoCloseable {
         this.links = links;
         this.bindAddress = bind.getAddress();
         this.noNatReflexive = new InetSocketAddress(announced, peer.site().discovery().localAddress().getPort());
-        if (first != null && nat.natDetected() == null) {
+        if (late) {
+            first.thenAccept(f -> apply(f, 2)); // found nothing: apply schedules the next attempt
+        } else if (first != null && nat.natDetected() == null) {
             lan.schedule(() -> discoverNat(bind.getAddress(), 2), 30, TimeUnit.SECONDS);
         }
     }
@@ -393,7 +401,7 @@ public final class SiteWiring implements AutoCloseable {
     // ------------------------------------------------------------------ host facts
 
     /** The address others reach this peer at: the bound one, or for a wildcard bind the first routable IPv4. */
-    static InetAddress announcedAddress(InetAddress bound) {
+    public static InetAddress announcedAddress(InetAddress bound) {
         if (!bound.isAnyLocalAddress()) {
             return bound;
         }

@@ -42,9 +42,9 @@ public final class StatusLines {
         return l;
     }
 
-    /** The lines of a plain superpeer (role superpeer: no site, NAT not discovered). */
-    public static List<String> plain() {
-        return List.of("role superpeer", "site none", nat(NatInfo.UNKNOWN));
+    /** The lines of a plain superpeer (role superpeer: no site), with the NAT it discovered at start. */
+    public static List<String> plain(NatInfo nat) {
+        return List.of("role superpeer", "site none", nat(nat));
     }
 
     /** {@code nat not-discovered}, {@code nat none} or {@code nat mapping=.. filtering=.. port-mapped=yes|no}. */

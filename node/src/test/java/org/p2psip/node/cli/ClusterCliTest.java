@@ -125,6 +125,10 @@ class ClusterCliTest {
         assertTrue(lines.contains("neighbours 2"), status.out());
         assertTrue(lines.contains("control 127.0.0.1:" + port(1)), status.out());
         assertTrue(lines.contains("address 127.0.0.1:" + p.overlayAddress().getPort()), status.out());
+        assertTrue(lines.contains("role superpeer") && lines.contains("site none"), status.out());
+        // its bootstrap's STUN server is not at the default port + 4 here (the first peer's ports are free ones), so
+        // the NAT may stay unknown; SiteModeTest checks discovery against a known server
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("nat ")), status.out());
     }
 
     /** The acceptance path: a value put with the CLI is returned by an XML-RPC client, and the other way round. */

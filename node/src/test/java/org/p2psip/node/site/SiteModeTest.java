@@ -197,6 +197,10 @@ class SiteModeTest {
         Map<String, String> spStatus = status(sp);
         System.out.println("superpeer status: " + spStatus);
         assertEquals("superpeer", spStatus.get("role"));
+        Map<String, String> bootStatus = status(bootstrap);
+        assertEquals("superpeer", bootStatus.get("role"));
+        assertEquals("none", bootStatus.get("site"));
+        assertEquals("not-discovered", bootStatus.get("nat"), "the first node has no STUN server to ask");
         assertEquals("5", spStatus.get("site-size"));
         assertEquals(spHex, List.of(spStatus.get("site-superpeers").split(",")).stream().sorted().toList());
         assertEquals(5, spStatus.get("site-members").split(",").length);
@@ -248,6 +252,25 @@ class SiteModeTest {
         until(5_000, () -> eventsOf(primaryPeer).contains(new PeerEvent.LinkUp(leafA.id(), LinkKind.LEAF)),
                 "LinkUp(leaf) at the superpeer: " + eventsOf(primaryPeer));
 
+        // the superpeers (and the plain bootstrap) advertise STUN in the draft's service directory; a leaf finds them
+        List<String> stunUris = new ArrayList<>();
+        for (Peer p : sps) {
+            stunUris.add(ServiceAds.stunUri(p.stunAddress()));
+        }
+        stunUris.add(ServiceAds.stunUri(bootstrap.stunAddress()));
+        until(30_000, () -> {
+            try {
+                List<String> found = leafB.services().hosts(org.p2psip.storage.Namespaces.P2P_SIP)
+                        .get(20, TimeUnit.SECONDS).stream().map(r -> r.uri("stun").orElse("")).toList();
+                return found.containsAll(stunUris);
+            } catch (Exception e) {
+                return false;
+            }
+        }, "the leaf to find every superpeer's STUN server " + stunUris);
+        var lookedUp = leafB.services().lookup(NodeId.ofName("anything"), org.p2psip.storage.Namespaces.P2P_SIP)
+                .get(20, TimeUnit.SECONDS).orElseThrow();
+        assertTrue(stunUris.contains(lookedUp.uri("stun").orElse("")), "lookup through the leaf: " + lookedUp);
+
         // a leaf's control port put, another leaf's XML-RPC get, and the reverse
         control(leafA, "PUT sip:carol@example.net here 600");
         Object[] got = (Object[]) xmlrpc(leafB).execute("get", new Object[] {sha1("sip:carol@example.net"), 10,
@@ -261,6 +284,7 @@ class SiteModeTest {
 
         // close leaf A's primary superpeer: A moves to its standby at once; the site refills; every leaf is served
         int before = eventsOf(leafA).size();
+        String closedStun = ServiceAds.stunUri(primaryPeer.stunAddress());
         long stop = System.nanoTime();
         primaryPeer.close();
         peers.remove(primaryPeer);
@@ -278,6 +302,14 @@ class SiteModeTest {
             assertTrue(control(p, "GET sip:carol@example.net").stream().anyMatch(l -> l.startsWith("VALUE here ")),
                     "the record is still read at " + p.id().shortHex() + " (" + role(p) + ")");
         }
+        until(30_000, () -> {
+            try {
+                return leafB.services().hosts(org.p2psip.storage.Namespaces.P2P_SIP).get(20, TimeUnit.SECONDS).stream()
+                        .noneMatch(r -> r.uri("stun").orElse("").equals(closedStun));
+            } catch (Exception e) {
+                return false;
+            }
+        }, "the stopped superpeer's STUN registration to be withdrawn");
         List<Peer> nowLeaves = withRole(Role.LEAF);
         control(nowLeaves.get(0), "PUT after-close yes 600");
         Peer other = peers.stream().filter(p -> p != nowLeaves.get(0)).findFirst().orElseThrow();
@@ -285,5 +317,40 @@ class SiteModeTest {
         assertNotNull(eventsOf(leafA));
         System.out.println("events of leaf A: " + eventsOf(leafA).stream().map(Object::toString)
                 .collect(Collectors.joining(", ")));
+    }
+
+    /** A lone site peer is its own superpeer; a STUN server that never answers leaves its NAT honestly unknown. */
+    @Test
+    void aLonePeerWithASilentStunServerServesAndSaysNatNotDiscovered() throws Exception {
+        InetSocketAddress silent = new InetSocketAddress(TestSupport.localhost(), TestSupport.freeUdpPort());
+        Peer p = TestSupport.peer(tmp.resolve("lone"))
+                .site(SiteOptions.auto(List.of(), TestSupport.freeUdpPort(), false)).stunServer(silent).build();
+        List<PeerEvent> seen = new CopyOnWriteArrayList<>();
+        p.addListener(seen::add);
+        events.put(p, seen);
+        peers.add(p);
+        long t0 = System.nanoTime();
+        p.start().get(30, TimeUnit.SECONDS);
+        System.out.printf("a lone site peer served %d ms after start() with a silent STUN server%n",
+                (System.nanoTime() - t0) / 1_000_000);
+        Map<String, String> st = status(p);
+        assertEquals("superpeer", st.get("role"));
+        assertEquals("1", st.get("site-size"));
+        assertEquals("not-discovered", st.get("nat"));
+        until(5_000, () -> seen.contains(new PeerEvent.RoleChanged(PeerRole.CANDIDATE, PeerRole.SUPERPEER)),
+                "RoleChanged(CANDIDATE, SUPERPEER): " + seen);
+        control(p, "PUT alone here 600");
+        assertTrue(control(p, "GET alone").stream().anyMatch(l -> l.startsWith("VALUE here ")));
+
+        // a plain superpeer joining it discovers its NAT against the site superpeer's STUN server
+        Peer plain = TestSupport.peer(tmp.resolve("plain"), p.overlayAddress()).stunServer(p.stunAddress()).build();
+        peers.add(plain);
+        plain.start().get(30, TimeUnit.SECONDS);
+        until(10_000, () -> plain.plainNat().natDetected() != null, "the plain peer's NAT discovery");
+        Map<String, String> ps = status(plain);
+        assertEquals("superpeer", ps.get("role"));
+        assertEquals("none", ps.get("site"));
+        assertEquals("none", ps.get("nat"), "no NAT on loopback: " + ps);
+        assertTrue(control(plain, "GET alone").stream().anyMatch(l -> l.startsWith("VALUE here ")));
     }
 }
