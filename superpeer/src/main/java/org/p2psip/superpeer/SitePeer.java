@@ -84,6 +84,11 @@ public final class SitePeer implements Dht, AutoCloseable {
     private volatile OverlayNode overlay;
     private volatile LeafService service;
     private volatile LeafDht leaf;
+    /**
+     * A promoted peer's leaf client: it carries the peer's calls until the new overlay node has joined (an overlay
+     * node with an empty routing table finds nothing), then closes once its calls in flight are answered.
+     */
+    private volatile LeafDht draining;
     private volatile Role acting = Role.CANDIDATE;
     private volatile boolean closed;
     private volatile NatInfo nat = NatInfo.UNKNOWN;
@@ -222,10 +227,16 @@ public final class SitePeer implements Dht, AutoCloseable {
         join(n, boot, t0);
         service = new LeafService(keys, mux.superpeerSide(), n, config.leafService(), this::backup)
                 .onLeaves(listener::leafLinks).start();
-        LeafDht old = leaf;
+        draining = leaf;
         leaf = null;
-        if (old != null) {
-            scheduler.execute(old::close);
+    }
+
+    /** The overlay node joined: the leaf client it took over from is no longer needed once idle. */
+    private void retireDraining() {
+        LeafDht d = draining;
+        draining = null;
+        if (d != null) {
+            d.closeWhenIdle(config.leaf().callTimeoutMillis()); // no call of it waits longer
         }
     }
 
@@ -235,6 +246,9 @@ public final class SitePeer implements Dht, AutoCloseable {
             if (e == null) {
                 LOG.info("{}: superpeer joined the overlay in {} ms ({} neighbours)", keys.id().shortHex(),
                         (System.nanoTime() - t0) / 1_000_000, x);
+                if (overlay == n) {
+                    retireDraining();
+                }
             } else if (!closed && overlay == n) {
                 LOG.warn("{}: joining the overlay through {} failed: {}; retrying in 1 s", keys.id().shortHex(), boot,
                         e.getMessage());
@@ -252,6 +266,11 @@ public final class SitePeer implements Dht, AutoCloseable {
         OverlayNode n = overlay;
         service = null;
         overlay = null;
+        LeafDht d = draining; // it still holds the leaf side of the socket, which the new leaf client takes
+        draining = null;
+        if (d != null) {
+            d.close();
+        }
         leaf = newLeaf();
         if (s != null) {
             s.handOff().whenComplete((x, e) -> scheduler.execute(s::close));
@@ -264,7 +283,8 @@ public final class SitePeer implements Dht, AutoCloseable {
     private Dht active() {
         OverlayNode n = overlay;
         if (n != null) {
-            return n;
+            LeafDht d = draining;
+            return d != null && !n.isJoined() ? d : n;
         }
         LeafDht l = leaf;
         if (l != null) {
@@ -367,6 +387,10 @@ public final class SitePeer implements Dht, AutoCloseable {
         LeafDht l = leaf;
         if (l != null) {
             l.close();
+        }
+        LeafDht d = draining;
+        if (d != null) {
+            d.close();
         }
     }
 

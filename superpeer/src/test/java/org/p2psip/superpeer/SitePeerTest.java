@@ -17,6 +17,7 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
@@ -177,9 +178,34 @@ class SitePeerTest {
         SitePeer victim = peers.stream().filter(p -> p.id().equals(busiest)).findFirst().orElseThrow();
         List<SitePeer> orphans = leaves().stream()
                 .filter(l -> l.leafDht().primary().orElseThrow().id().equals(busiest)).toList();
+        // every leaf keeps reading while the site heals, one of them through its own promotion: a read every 100 ms
+        // per leaf (within the superpeers' 32 calls in flight per leaf, even when a failover resends them all), without
+        // waiting for the previous one, so reads are in flight at every step; none may fail
+        List<SitePeer> readers = leaves();
+        AtomicBoolean healing = new AtomicBoolean(true);
+        List<CompletableFuture<List<DhtValue>>> reads = new CopyOnWriteArrayList<>();
+        List<String> readFailures = new CopyOnWriteArrayList<>();
+        Thread reader = new Thread(() -> {
+            while (healing.get()) {
+                for (SitePeer r : readers) {
+                    String who = r.id().shortHex() + " as " + r.role();
+                    reads.add(r.get(keys.get(0)).whenComplete((v, e) -> {
+                        if (e != null || !List.of(values.get(0)).equals(v)) {
+                            readFailures.add(who + ": " + (e != null ? e : v));
+                        }
+                    }));
+                }
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "reader");
         long crash = System.nanoTime();
         victim.crash();
         peers.remove(victim);
+        reader.start();
         until(10_000, () -> orphans.stream().allMatch(l -> l.role() == Role.SUPERPEER || l.leafDht() != null
                 && l.leafDht().primary().map(r -> !r.id().equals(busiest)).orElse(false)), "orphans served again");
         long served = (System.nanoTime() - crash) / 1_000_000;
@@ -187,6 +213,18 @@ class SitePeerTest {
         long healed = (System.nanoTime() - crash) / 1_000_000;
         System.out.printf("after a crash: leaves served again in %d ms, site back to 2 superpeers in %d ms%n",
                 served, healed);
+        healing.set(false);
+        reader.join(10_000);
+        for (CompletableFuture<List<DhtValue>> f : reads) {
+            try {
+                f.get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // recorded by whenComplete
+            }
+        }
+        assertTrue(readFailures.isEmpty(), readFailures.size() + " of " + reads.size() + " reads failed while the site healed: "
+                + readFailures.subList(0, Math.min(5, readFailures.size())));
+        assertTrue(readers.stream().anyMatch(r -> r.role() == Role.SUPERPEER), "a leaf that read was promoted");
         assertTrue(peers.stream().noneMatch(p -> p.site().superpeers().contains(busiest)));
 
         assertAllReadable(keys, values, "after the crash");

@@ -647,6 +647,25 @@ public final class LeafDht implements Dht, AutoCloseable {
         return this;
     }
 
+    /**
+     * Closes once no call is in flight, or after {@code graceMillis} at the latest: a peer promoted to superpeer lets
+     * the calls it made as a leaf finish (through the standby if need be) instead of failing them.
+     */
+    public void closeWhenIdle(long graceMillis) {
+        scheduler.execute(() -> closeWhenIdleBy(scheduler.nowMillis() + graceMillis));
+    }
+
+    private void closeWhenIdleBy(long deadline) {
+        if (closed) {
+            return;
+        }
+        if (pending.isEmpty() || scheduler.nowMillis() >= deadline) {
+            close();
+        } else {
+            scheduler.schedule(() -> closeWhenIdleBy(deadline), 100);
+        }
+    }
+
     /** Detaches from both superpeers and fails calls still waiting. */
     @Override
     public void close() {
