@@ -124,8 +124,11 @@ public final class SipPeer implements AutoCloseable {
 
     private final PresenceAgent presence;
 
+    private final ContactStore contacts;
+
     private SipPeer(SipStack stack, Registrar registrar, Proxy proxy, OfflineMessaging offline,
-            PresenceAgent presence, AutoCloseable resources) {
+            PresenceAgent presence, ContactStore contacts, AutoCloseable resources) {
+        this.contacts = contacts;
         this.offline = offline;
         this.presence = presence;
         this.stack = stack;
@@ -206,7 +209,7 @@ public final class SipPeer implements AutoCloseable {
         Proxy proxy = new Proxy(stack.transactions(), stack.transport(), registrar, store, config.domains(),
                 config.timerCMillis(), offline, presence);
         tu.set(proxy);
-        return new SipPeer(stack, registrar, proxy, offline, presence, resources);
+        return new SipPeer(stack, registrar, proxy, offline, presence, store, resources);
     }
 
     /** Delay between a REGISTER's 200 and the delivery of offline messages (the phone may still be busy). */
@@ -244,6 +247,14 @@ public final class SipPeer implements AutoCloseable {
 
     public Proxy proxy() {
         return proxy;
+    }
+
+    /**
+     * The binding store: signed contact records ({@link SignedContactStore}, each user's key) when the peer runs on
+     * a {@link Dht}. An application embedded in the peer registers its own AORs here, as the registrar does.
+     */
+    public ContactStore contacts() {
+        return contacts;
     }
 
     /** The presence notifier, present when the peer runs on signed records. */

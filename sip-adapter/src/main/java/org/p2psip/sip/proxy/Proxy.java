@@ -95,6 +95,8 @@ public final class Proxy implements TransactionUser {
     private final AtomicLong unavailable = new AtomicLong();
     private final AtomicLong loops = new AtomicLong();
     private final AtomicLong tooManyHops = new AtomicLong();
+    /** The user agent embedded in this peer, if any (set once the application starts). */
+    private volatile org.p2psip.sip.ua.LocalEndpoint endpoint;
 
     public Proxy(TransactionLayer layer, SipTransport transport, Registrar registrar, ContactStore store,
             Set<String> domains) {
@@ -139,6 +141,14 @@ public final class Proxy implements TransactionUser {
 
     public String selfUri() {
         return selfUri;
+    }
+
+    /**
+     * Hands requests addressed to this peer's own address with a user part (the Contacts an embedded application
+     * registered) to {@code e}; null: such requests get 404 as before.
+     */
+    public void localEndpoint(org.p2psip.sip.ua.LocalEndpoint e) {
+        this.endpoint = e;
     }
 
     public Stats stats() {
@@ -193,6 +203,11 @@ public final class Proxy implements TransactionUser {
         }
         if (ruri.user().isPresent() && domains.contains(ruri.host().toLowerCase(Locale.ROOT))) {
             lookupAndForward(tx, req, Registrar.aorOf(ruri), hash);
+            return;
+        }
+        org.p2psip.sip.ua.LocalEndpoint ep = endpoint;
+        if (ep != null && ruri.user().isPresent() && isSelf(ruri)) {
+            ep.onRequest(tx, req); // an AOR registered by the application embedded in this peer
             return;
         }
         if (isSelf(ruri)) {
@@ -546,6 +561,10 @@ public final class Proxy implements TransactionUser {
         tx.respond(200, "OK");
         Fork fork = pending.get(invite.get());
         if (fork == null) {
+            org.p2psip.sip.ua.LocalEndpoint ep = endpoint;
+            if (ep != null) {
+                ep.onCancelled(invite.get()); // it may be a call ringing at the embedded application
+            }
             invite.get().respond(487, "Request Terminated"); // not forwarded yet (lookup running) or done
             return;
         }
@@ -584,6 +603,12 @@ public final class Proxy implements TransactionUser {
             }
             SipRequest req = popOwnRoute(ack);
             List<Address> routes = req.routes();
+            org.p2psip.sip.ua.LocalEndpoint ep = endpoint;
+            if (routes.isEmpty() && ep != null && req.requestUri() instanceof SipUri u && u.user().isPresent()
+                    && isSelf(u)) {
+                ep.onAck(req);
+                return;
+            }
             Optional<Target> t;
             if (!routes.isEmpty()) {
                 t = targetOf(routes.get(0).uri());
