@@ -232,7 +232,15 @@ final class SipEndpoint implements LocalEndpoint, AutoCloseable {
             case SipRequest.NOTIFY -> presence.onNotify(tx, r);
             case SipRequest.INVITE -> calls.onInvite(tx, r, incoming);
             case SipRequest.BYE -> calls.onBye(tx, r);
-            case SipRequest.OPTIONS -> tx.respond(200, "OK");
+            case SipRequest.OPTIONS -> {
+                if (addressedAor(r) == null) {
+                    tx.respond(404, "Not Found (no such user registered here)");
+                } else {
+                    SipResponse ok = tx.createResponse(200, "OK");
+                    tx.respond(ok.withHeaders(ok.headers().add(HeaderNames.ALLOW,
+                            "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, NOTIFY")));
+                }
+            }
             default -> {
                 SipResponse resp = tx.createResponse(405, "Method Not Allowed");
                 tx.respond(resp.withHeaders(resp.headers().add(HeaderNames.ALLOW,

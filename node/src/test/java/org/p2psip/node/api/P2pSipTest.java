@@ -135,6 +135,27 @@ class P2pSipTest {
     }
 
     @Test
+    void registrationIsRefreshedBeforeItExpires() throws Exception {
+        String hugo = "sip:hugo@" + DOMAIN;
+        Registration first = b.register(hugo, java.time.Duration.ofSeconds(4)).get(30, TimeUnit.SECONDS);
+        // without the refresh (at 2/3 of 4 s) the record would be gone 4 s after the first put, for good
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        List<ContactInfo> later = List.of();
+        while (System.nanoTime() < deadline) {
+            later = a.lookup(hugo).get(30, TimeUnit.SECONDS);
+            if (!later.isEmpty() && later.get(0).expires().isAfter(first.expires().plusSeconds(4))) {
+                break;
+            }
+            Thread.sleep(500);
+        }
+        assertEquals(1, later.size(), "hugo's record is still there, refreshed: " + later);
+        assertTrue(later.get(0).expires().isAfter(first.expires().plusSeconds(4)),
+                "refreshed at least twice: " + later + " vs first expiry " + first.expires());
+        b.unregister(hugo).get(30, TimeUnit.SECONDS);
+        assertTrue(a.lookup(hugo).get(30, TimeUnit.SECONDS).isEmpty(), "unregistered: no contact left");
+    }
+
+    @Test
     void offlineMessageIsDeliveredAtRegistration() throws Exception {
         String carol = "sip:carol@" + DOMAIN;
         b.register(carol).get(30, TimeUnit.SECONDS); // carol's certificate is published: a known user

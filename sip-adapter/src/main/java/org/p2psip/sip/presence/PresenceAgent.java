@@ -76,6 +76,7 @@ public final class PresenceAgent {
         boolean reading;
         boolean readAgain;
         TimerService.Cancellable recheck;
+        TimerService.Cancellable settle;
 
         Watch(String aor) {
             this.aor = aor;
@@ -245,7 +246,7 @@ public final class PresenceAgent {
             Optional<NodeId> key = contactKey(aor);
             if (key.isPresent()) {
                 listens.incrementAndGet();
-                w.listen = dht.overlay().listen(key.get(), ev -> layer.execute(() -> refresh(w)));
+                w.listen = dht.overlay().listen(key.get(), ev -> layer.execute(() -> onReport(w)));
             }
         }
         putWatcherRecord(s);
@@ -327,6 +328,9 @@ public final class PresenceAgent {
                 if (w.recheck != null) {
                     w.recheck.cancel();
                 }
+                if (w.settle != null) {
+                    w.settle.cancel();
+                }
             }
         }
     }
@@ -341,6 +345,25 @@ public final class PresenceAgent {
     private String state(PresenceSubscription s) {
         long left = Math.max(0, (s.expiresAtMillis - clock.getAsLong() + 999) / 1000);
         return "active;expires=" + left;
+    }
+
+    /** How long after a listen report the contacts are read once more (replicas apply a change at different moments). */
+    static final long SETTLE_MS = 1500;
+
+    /**
+     * A replica reported a change: read now, and once more a little later, because the read may still meet a replica
+     * that has not applied the change yet (a removal reported by one replica while another still serves the value),
+     * and that replica's own report may come before the read, or never.
+     */
+    private void onReport(Watch w) {
+        refresh(w);
+        if (w.settle != null) {
+            w.settle.cancel();
+        }
+        w.settle = layer.schedule(SETTLE_MS, () -> {
+            w.settle = null;
+            refresh(w);
+        });
     }
 
     /** Re-reads the presentity's contacts and notifies every subscription whose last NOTIFY said otherwise. */
