@@ -5,7 +5,13 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.URL;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import org.apache.xmlrpc.client.XmlRpcClient;
+import org.apache.xmlrpc.client.XmlRpcClientConfigImpl;
 import org.p2psip.overlay.OverlayConfig;
 
 /** Helpers for tests that run real peers on 127.0.0.1. */
@@ -31,6 +37,34 @@ public final class TestSupport {
                 .metricsPort(0)
                 .config(CONFIG)
                 .bootstrap(bootstrap);
+    }
+
+    /**
+     * Starts {@code n} peers on 127.0.0.1 with data directories {@code dir/p0}, {@code dir/p1}..., each bootstrapping
+     * through the first, and adds each to {@code into} before starting it, so the caller's clean-up closes whatever
+     * started. {@code customize} adjusts every builder (identity for none).
+     */
+    public static void startCluster(List<Peer> into, Path dir, int n, UnaryOperator<Peer.Builder> customize)
+            throws Exception {
+        Peer first = customize.apply(peer(dir.resolve("p0"))).build();
+        into.add(first);
+        first.start().get(20, TimeUnit.SECONDS);
+        for (int i = 1; i < n; i++) {
+            Peer p = customize.apply(peer(dir.resolve("p" + i), first.overlayAddress())).build();
+            into.add(p);
+            p.start().get(20, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Apache XML-RPC's client (not our code) for the gateway at {@code port} on 127.0.0.1. */
+    public static XmlRpcClient xmlRpcClient(int port) throws Exception {
+        XmlRpcClientConfigImpl config = new XmlRpcClientConfigImpl();
+        config.setServerURL(new URL("http://127.0.0.1:" + port + "/RPC2"));
+        config.setConnectionTimeout(10_000);
+        config.setReplyTimeout(40_000);
+        XmlRpcClient c = new XmlRpcClient();
+        c.setConfig(config);
+        return c;
     }
 
     /** A TCP port on 127.0.0.1 that was free a moment ago. */

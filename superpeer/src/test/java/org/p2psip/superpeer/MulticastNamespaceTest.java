@@ -2,7 +2,6 @@ package org.p2psip.superpeer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.BufferedReader;
 import java.io.File;
@@ -13,8 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.p2psip.testing.Prerequisites;
 
 /**
  * Multicast discovery between two network namespaces joined by a veth pair (192.0.2.1/24 and 192.0.2.2/24), each
@@ -32,13 +31,7 @@ class MulticastNamespaceTest {
     }
 
     private static void prerequisite(boolean ok, String what) {
-        if (ok) {
-            return;
-        }
-        if ("true".equals(System.getenv("CI"))) {
-            fail("CI=true and the multicast namespace lab cannot run: " + what);
-        }
-        Assumptions.assumeTrue(false, "multicast namespace lab skipped: " + what);
+        Prerequisites.require(ok ? List.of() : List.of("the multicast namespace lab cannot run: " + what));
     }
 
     @Test

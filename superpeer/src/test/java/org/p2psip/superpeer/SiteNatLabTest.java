@@ -3,7 +3,6 @@ package org.p2psip.superpeer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -19,12 +18,12 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.p2psip.nat.lab.NatLab;
 import org.p2psip.nat.lab.NatType;
 import org.p2psip.nat.lab.PublicHost;
 import org.p2psip.nat.lab.Site;
+import org.p2psip.testing.Prerequisites;
 
 /**
  * The issue's acceptance in the NAT lab, with real kernel NATs: a public bootstrap overlay node, site A (10 peers
@@ -160,13 +159,7 @@ class SiteNatLabTest {
 
     @Test
     void twoNattedSitesElectAttachExchangeAndSurviveAKill() throws Exception {
-        List<String> problems = NatLab.prerequisiteProblems();
-        if (!problems.isEmpty()) {
-            if ("true".equals(System.getenv("CI"))) {
-                fail("CI=true and the NAT lab cannot run: " + problems);
-            }
-            Assumptions.abort("NAT lab skipped: " + problems);
-        }
+        Prerequisites.require(NatLab.prerequisiteProblems());
         try (NatLab lab = NatLab.create()) {
             PublicHost pub = lab.addPublicHost("boot", 1);
             // short UDP timeouts, so the pinholes of peers that acted as superpeer while their site was forming expire

@@ -9,6 +9,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
+import org.p2psip.testing.Prerequisites;
 
 /** Runs the bench commands in-process at small sizes and checks their final lines. */
 class BenchCommandsTest {
@@ -26,14 +27,8 @@ class BenchCommandsTest {
     }
 
     /** sipp (Debian sip-tester) on the PATH; required under CI=true (the test fails there without it). */
-    private static boolean sippInstalled() {
-        try {
-            SipBench.which("sipp");
-            return true;
-        } catch (IllegalStateException e) {
-            org.junit.jupiter.api.Assumptions.assumeTrue("true".equals(System.getenv("CI")), "sipp not installed");
-            throw e;
-        }
+    private static void sippInstalled() {
+        Prerequisites.requireTools("sipp");
     }
 
     @Test

@@ -2,16 +2,14 @@ package org.p2psip.testbed;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.util.List;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.p2psip.nat.lab.NatLab;
 import picocli.CommandLine;
+import org.p2psip.testing.Prerequisites;
 
 /**
  * {@code bench nat-matrix} on one pair (two port-restricted NATs, hole punched) in the kernel NAT lab. Needs root,
@@ -21,13 +19,7 @@ import picocli.CommandLine;
 class NatMatrixBenchTest {
     @Test
     void onePairPrintsItsRowAndTheSummary() {
-        List<String> problems = NatLab.prerequisiteProblems();
-        if (!problems.isEmpty()) {
-            if ("true".equals(System.getenv("CI"))) {
-                fail("missing prerequisites: " + problems + " (CI=true: a missing prerequisite is a failure)");
-            }
-            Assumptions.abort("missing prerequisites: " + problems);
-        }
+        Prerequisites.require(NatLab.prerequisiteProblems());
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine cl = TestbedMain.commandLine();

@@ -5,7 +5,6 @@ import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
@@ -45,18 +44,8 @@ final class Ssdp {
             long deadline = System.nanoTime() + wait.toNanos();
             byte[] buf = new byte[MAX_ANSWER + 1];
             String lastProblem = null;
-            while (true) {
-                long left = (deadline - System.nanoTime()) / 1_000_000;
-                if (left <= 0) {
-                    break;
-                }
-                socket.setSoTimeout((int) left);
-                DatagramPacket p = new DatagramPacket(buf, buf.length);
-                try {
-                    socket.receive(p);
-                } catch (SocketTimeoutException e) {
-                    break;
-                }
+            DatagramPacket p;
+            while ((p = UdpExchange.receiveBefore(socket, deadline, buf)) != null) {
                 if (router != null && !p.getAddress().equals(router)) {
                     continue;
                 }

@@ -27,6 +27,25 @@ final class UdpExchange {
     private UdpExchange() {
     }
 
+    /**
+     * Receives one datagram into {@code buf}, waiting at most until {@code deadlineNanos} ({@link System#nanoTime()}
+     * time); null when the deadline passes first.
+     */
+    static DatagramPacket receiveBefore(DatagramSocket socket, long deadlineNanos, byte[] buf) throws IOException {
+        long left = (deadlineNanos - System.nanoTime()) / 1_000_000;
+        if (left <= 0) {
+            return null;
+        }
+        socket.setSoTimeout((int) left);
+        DatagramPacket p = new DatagramPacket(buf, buf.length);
+        try {
+            socket.receive(p);
+            return p;
+        } catch (SocketTimeoutException e) {
+            return null;
+        }
+    }
+
     static <T> T exchange(String what, InetAddress local, InetSocketAddress router, byte[] request,
             Duration initialTimeout, int attempts, Decoder<T> decoder) throws PortMappingException {
         try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(local, 0))) {
@@ -38,18 +57,8 @@ final class UdpExchange {
             for (int attempt = 0; attempt < attempts; attempt++) {
                 socket.send(new DatagramPacket(request, request.length));
                 long deadline = System.nanoTime() + timeout * 1_000_000;
-                while (true) {
-                    long left = (deadline - System.nanoTime()) / 1_000_000;
-                    if (left <= 0) {
-                        break;
-                    }
-                    socket.setSoTimeout((int) left);
-                    DatagramPacket p = new DatagramPacket(buf, buf.length);
-                    try {
-                        socket.receive(p);
-                    } catch (SocketTimeoutException e) {
-                        break;
-                    }
+                DatagramPacket p;
+                while ((p = receiveBefore(socket, deadline, buf)) != null) {
                     if (p.getLength() > MAX_REPLY) {
                         malformed = new MalformedReplyException(what + " reply from " + hostPort(router)
                                 + " is larger than " + MAX_REPLY + " bytes");

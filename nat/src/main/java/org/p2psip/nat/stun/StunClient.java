@@ -14,6 +14,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.p2psip.nat.udp.UdpSockets;
+
 /**
  * An asynchronous STUN client over UDP with RFC 8489 retransmissions: the request is sent at 0, RTO, 3 RTO, 7 RTO,
  * ... ({@code Rc} transmissions in all), and the transaction fails {@code Rm} x RTO after the last one. With the
@@ -74,7 +76,7 @@ public final class StunClient implements AutoCloseable {
 
     /** A client with its own one-thread event loop group. */
     public static StunClient create(Config config) {
-        return new StunClient(config, Udp.newGroup(1, "stun-client"), true);
+        return new StunClient(config, UdpSockets.newGroup(1, "stun-client"), true);
     }
 
     /** A client on a shared event loop group, which it does not shut down. */
@@ -93,7 +95,7 @@ public final class StunClient implements AutoCloseable {
 
     /** Binds a socket ({@code port 0} picks one). */
     public CompletableFuture<Socket> open(InetSocketAddress local) {
-        return Udp.bind(group, local, (ch, sender, bytes) -> onDatagram(ch, sender, bytes)).thenApply(Socket::new);
+        return UdpSockets.bind(group, local, 1 << 18, (ch, sender, bytes) -> onDatagram(ch, sender, bytes)).thenApply(Socket::new);
     }
 
     /** One bound UDP socket of this client. */
@@ -217,14 +219,9 @@ public final class StunClient implements AutoCloseable {
             dropped.incrementAndGet();
             return;
         }
-        if (p.key != null) {
-            StunCodec.Integrity integrity = StunCodec.checkIntegrity(m, p.key);
-            boolean ok = integrity == StunCodec.Integrity.VALID
-                    || (integrity == StunCodec.Integrity.ABSENT && m.messageClass() == StunClass.ERROR_RESPONSE);
-            if (!ok) {
-                dropped.incrementAndGet();
-                return;
-            }
+        if (p.key != null && !StunCodec.responseAuthentic(m, p.key)) {
+            dropped.incrementAndGet();
+            return;
         }
         p.future.complete(new StunResponse(m, sender, (InetSocketAddress) ch.localAddress(), p.transmissions,
                 Duration.ofNanos(System.nanoTime() - p.startNanos)));

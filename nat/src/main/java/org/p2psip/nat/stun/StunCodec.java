@@ -522,6 +522,16 @@ public final class StunCodec {
     public enum Integrity { ABSENT, VALID, INVALID }
 
     /**
+     * Whether a client may accept {@code response} to a request it sent with {@code key}: its MESSAGE-INTEGRITY must
+     * be valid, except that an error response may carry none (a server answers 400 or 401 before it knows the key).
+     */
+    public static boolean responseAuthentic(StunMessage response, byte[] key) {
+        Integrity integrity = checkIntegrity(response, key);
+        return integrity == Integrity.VALID
+                || (integrity == Integrity.ABSENT && response.messageClass() == StunClass.ERROR_RESPONSE);
+    }
+
+    /**
      * Checks MESSAGE-INTEGRITY and MESSAGE-INTEGRITY-SHA256 of a decoded message over the bytes it was decoded from.
      * VALID only if every integrity attribute present verifies with {@code key}; constant-time comparison.
      */

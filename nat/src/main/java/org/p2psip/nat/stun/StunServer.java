@@ -13,6 +13,8 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.p2psip.nat.udp.UdpSockets;
+
 /**
  * A STUN server on Netty UDP (RFC 8489 Binding), with RFC 5780 behaviour discovery support when it has two
  * addresses.
@@ -155,7 +157,7 @@ public final class StunServer implements AutoCloseable {
     /** Starts a server on {@code group} (or its own when null); blocks until every socket is bound. */
     public static StunServer start(Config config, EventLoopGroup group) throws Exception {
         boolean own = group == null;
-        StunServer s = new StunServer(config, own ? Udp.newGroup(1, "stun-server") : group, own);
+        StunServer s = new StunServer(config, own ? UdpSockets.newGroup(1, "stun-server") : group, own);
         try {
             s.bindAll();
         } catch (Exception e) {
@@ -183,7 +185,7 @@ public final class StunServer implements AutoCloseable {
     }
 
     private Channel bind(InetSocketAddress address, int ip, int port) throws Exception {
-        return Udp.bind(group, address, (ch, sender, bytes) -> onDatagram(ip, port, sender, bytes)).get();
+        return UdpSockets.bind(group, address, 1 << 18, (ch, sender, bytes) -> onDatagram(ip, port, sender, bytes)).get();
     }
 
     private static InetSocketAddress local(Channel c) {

@@ -18,6 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import org.p2psip.nat.udp.UdpSockets;
 import org.p2psip.nat.stun.StunAttribute;
 import org.p2psip.nat.stun.StunClass;
 import org.p2psip.nat.stun.StunCodec;
@@ -147,9 +148,9 @@ public final class TurnClient implements AutoCloseable {
      */
     public static CompletableFuture<TurnClient> allocate(Config config, InetSocketAddress local, EventLoopGroup group) {
         boolean own = group == null;
-        EventLoopGroup g = own ? TurnUdp.newGroup(1, "turn-client") : group;
+        EventLoopGroup g = own ? UdpSockets.newGroup(1, "turn-client") : group;
         TurnClient[] self = new TurnClient[1];
-        return TurnUdp.bind(g.next(), local, 1 << 18, (sender, bytes) -> {
+        return UdpSockets.bind(g.next(), local, 1 << 18, (ch, sender, bytes) -> {
                     TurnClient c = self[0];
                     if (c != null) {
                         c.onDatagram(sender, bytes);
@@ -289,7 +290,7 @@ public final class TurnClient implements AutoCloseable {
                     .add(TurnAttributes.data(data))
                     .build(), StunCodec.EncodeOptions.fingerprinted());
         }
-        TurnUdp.send(channel, config.server(), wire);
+        UdpSockets.send(channel, config.server(), wire);
     }
 
     private void scheduleRefresh() {
@@ -424,7 +425,7 @@ public final class TurnClient implements AutoCloseable {
             p.future.completeExceptionally(new IOException("socket closed"));
             return;
         }
-        TurnUdp.send(channel, config.server(), p.wire);
+        UdpSockets.send(channel, config.server(), p.wire);
         int n = ++p.transmissions;
         long rto = config.rto().toNanos();
         if (n < config.maxTransmissions()) {
@@ -481,14 +482,9 @@ public final class TurnClient implements AutoCloseable {
             dropped.incrementAndGet();
             return;
         }
-        if (p.key != null) {
-            StunCodec.Integrity integrity = StunCodec.checkIntegrity(m, p.key);
-            boolean ok = integrity == StunCodec.Integrity.VALID
-                    || (integrity == StunCodec.Integrity.ABSENT && m.messageClass() == StunClass.ERROR_RESPONSE);
-            if (!ok) {
-                dropped.incrementAndGet();
-                return;
-            }
+        if (p.key != null && !StunCodec.responseAuthentic(m, p.key)) {
+            dropped.incrementAndGet();
+            return;
         }
         p.future.complete(m);
     }

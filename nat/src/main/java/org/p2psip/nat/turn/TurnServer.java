@@ -33,6 +33,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.p2psip.nat.udp.UdpSockets;
 import org.p2psip.nat.stun.RateLimiter;
 import org.p2psip.nat.stun.StunAttribute;
 import org.p2psip.nat.stun.StunClass;
@@ -491,13 +492,14 @@ public final class TurnServer implements AutoCloseable {
 
     /**
      * Starts a server on one event loop of {@code group} (or its own group when null); blocks until the listening
-     * socket is bound. A shared group must use the same transport (epoll when available) as {@link TurnUdp}.
+     * socket is bound. A shared group must use the same transport (epoll when available) as {@link UdpSockets}.
      */
     public static TurnServer start(Config config, EventLoopGroup group) throws Exception {
         boolean own = group == null;
-        TurnServer s = new TurnServer(config, own ? TurnUdp.newGroup(1, "turn-server") : group, own);
+        TurnServer s = new TurnServer(config, own ? UdpSockets.newGroup(1, "turn-server") : group, own);
         try {
-            s.listener = TurnUdp.bind(s.loop, config.listen(), 1 << 20, s::onClientDatagram).get(10, TimeUnit.SECONDS);
+            s.listener = UdpSockets.bind(s.loop, config.listen(), 1 << 20, (ch, sender, bytes) -> s.onClientDatagram(sender, bytes))
+                    .get(10, TimeUnit.SECONDS);
             if (config.denyOwnAddresses()) {
                 s.filter = withOwnAddresses(s.filter, s.listenAddress());
             }
@@ -768,7 +770,7 @@ public final class TurnServer implements AutoCloseable {
             long now) throws TurnFormatException {
         if (existing != null) {
             if (existing.allocateTid.equals(request.transactionId()) && existing.allocateResponse != null) {
-                TurnUdp.send(listener, client, existing.allocateResponse); // a retransmission
+                UdpSockets.send(listener, client, existing.allocateResponse); // a retransmission
                 stats.successes.incrementAndGet();
             } else {
                 error(client, request, 437, "Allocation Mismatch", key);
@@ -869,7 +871,7 @@ public final class TurnServer implements AutoCloseable {
 
     private CompletableFuture<RelaySocket> bindRelay(InetSocketAddress address) {
         RelaySocket s = new RelaySocket();
-        return TurnUdp.bind(loop, address, 1 << 18, (peer, bytes) -> onPeerDatagram(s, peer, bytes))
+        return UdpSockets.bind(loop, address, 1 << 18, (ch, peer, bytes) -> onPeerDatagram(s, peer, bytes))
                 .thenApply(ch -> {
                     s.channel = ch;
                     return s;
@@ -1081,7 +1083,7 @@ public final class TurnServer implements AutoCloseable {
             stats.droppedNoPermission.incrementAndGet();
             return false;
         }
-        TurnUdp.send(a.relay.channel, peer, data);
+        UdpSockets.send(a.relay.channel, peer, data);
         stats.toPeer.incrementAndGet();
         return true;
     }
@@ -1114,7 +1116,7 @@ public final class TurnServer implements AutoCloseable {
                         .add(TurnAttributes.data(data))
                         .build(), StunCodec.EncodeOptions.fingerprinted());
             }
-            TurnUdp.send(listener, a.client, out);
+            UdpSockets.send(listener, a.client, out);
             stats.fromPeer.incrementAndGet();
         } catch (RuntimeException e) {
             stats.internalErrors.incrementAndGet();
@@ -1136,7 +1138,7 @@ public final class TurnServer implements AutoCloseable {
             b.add(new StunAttribute.Software(config.software()));
         }
         byte[] wire = StunCodec.encode(b.build(), options(key));
-        TurnUdp.send(listener, to, wire);
+        UdpSockets.send(listener, to, wire);
         stats.successes.incrementAndGet();
         return wire;
     }
@@ -1151,7 +1153,7 @@ public final class TurnServer implements AutoCloseable {
         if (config.software() != null) {
             b.add(new StunAttribute.Software(config.software()));
         }
-        TurnUdp.send(listener, to, StunCodec.encode(b.build(), options(key)));
+        UdpSockets.send(listener, to, StunCodec.encode(b.build(), options(key)));
         stats.errors.incrementAndGet();
     }
 

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Timeout;
 import org.p2psip.nat.ice.NatMatrix.Behaviour;
 import org.p2psip.nat.ice.NatMatrix.PairResult;
 import org.p2psip.nat.lab.NatLab;
-import org.p2psip.nat.testing.Prerequisites;
+import org.p2psip.testing.Prerequisites;
 
 /**
  * An idle ICE link between two port-restricted NATs whose conntrack UDP timeout is 3 s (NatLabTest shows such a

@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.p2psip.nat.ice.NatMatrix.Behaviour;
 import org.p2psip.nat.ice.NatMatrix.PairResult;
 import org.p2psip.nat.lab.NatLab;
-import org.p2psip.nat.testing.Prerequisites;
+import org.p2psip.testing.Prerequisites;
 
 /**
  * ICE links through real kernel NATs, for every pair of {public, full cone, address-restricted, port-restricted,

@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
-import org.p2psip.nat.testing.Prerequisites;
+import org.p2psip.testing.Prerequisites;
 
 /**
  * A lab run killed before its teardown leaves namespaces, processes inside them (a namespace lives on while a

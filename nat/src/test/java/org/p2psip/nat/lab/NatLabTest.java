@@ -26,7 +26,7 @@ import org.p2psip.nat.discovery.MappingBehavior;
 import org.p2psip.nat.discovery.NatDiscoveryMain;
 import org.p2psip.nat.stun.StunClientMain;
 import org.p2psip.nat.stun.StunServerMain;
-import org.p2psip.nat.testing.Prerequisites;
+import org.p2psip.testing.Prerequisites;
 
 /**
  * The NAT lab, verified with the discovery code: our RFC 5780 STUN server runs on the public segment with two

@@ -21,7 +21,7 @@ import org.p2psip.nat.lab.NatLab;
 import org.p2psip.nat.lab.NatType;
 import org.p2psip.nat.lab.PublicHost;
 import org.p2psip.nat.lab.Site;
-import org.p2psip.nat.testing.Prerequisites;
+import org.p2psip.testing.Prerequisites;
 
 /**
  * Port mapping against a real miniupnpd in a NAT lab router namespace: a host behind a {@link NatType#UPNP} site

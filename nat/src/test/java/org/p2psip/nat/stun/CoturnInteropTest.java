@@ -23,7 +23,7 @@ import org.p2psip.nat.discovery.FilteringBehavior;
 import org.p2psip.nat.discovery.MappingBehavior;
 import org.p2psip.nat.discovery.NatDiscovery;
 import org.p2psip.nat.discovery.StunBindingProbe;
-import org.p2psip.nat.testing.Prerequisites;
+import org.p2psip.testing.Prerequisites;
 
 /**
  * Interoperability with coturn (Debian package {@code coturn}) on loopback: its {@code turnutils_stunclient} against

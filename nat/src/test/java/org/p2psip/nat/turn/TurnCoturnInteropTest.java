@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
-import org.p2psip.nat.testing.Prerequisites;
+import org.p2psip.testing.Prerequisites;
 
 /**
  * Interoperability with coturn's standard TURN client {@code turnutils_uclient} (Debian package {@code coturn}):

@@ -1,7 +1,6 @@
 package org.p2psip.node.cli;
 
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,15 +42,13 @@ final class IdentityCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "missing subcommand: choose one of "
-                + String.join(", ", spec.subcommands().keySet()));
+        throw CommandOutput.missingSubcommand(spec);
     }
 
     /** The options every identity subcommand takes. */
     static final class Common {
-        @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "${sys:user.home}/.p2psip",
-                description = "The data directory (default: ${DEFAULT-VALUE}).")
-        Path dataDir;
+        @Mixin
+        DataDirOption dir;
 
         @Parameters(index = "0", paramLabel = "ADDRESS", description = "The user's address, e.g. sip:bob@example.net.")
         String address;
@@ -67,17 +64,11 @@ final class IdentityCommand implements Runnable {
         UserIdentity load(CommandSpec spec) {
             user(spec);
             try {
-                return UserIdentity.load(dataDir, address);
+                return UserIdentity.load(dir.dataDir, address);
             } catch (IOException e) {
                 throw new CliException(e.getMessage(), e);
             }
         }
-    }
-
-    private static void print(CommandSpec spec, String text) {
-        PrintWriter out = spec.commandLine().getOut();
-        out.print(text);
-        out.flush();
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true,
@@ -102,11 +93,11 @@ final class IdentityCommand implements Runnable {
             };
             UserIdentity id;
             try {
-                id = UserIdentity.create(common.dataDir, common.address, type);
+                id = UserIdentity.create(common.dir.dataDir, common.address, type);
             } catch (IOException e) {
                 throw new CliException(e.getMessage(), e);
             }
-            print(spec, "created a " + (type == UserIdentity.KeyType.P256 ? "P-256" : "Ed25519") + " key for " + id.user()
+            CommandOutput.print(spec, "created a " + (type == UserIdentity.KeyType.P256 ? "P-256" : "Ed25519") + " key for " + id.user()
                     + " in " + id.directory() + "\n"
                     + "key hash H(Kp): " + id.owner().hex() + "\n"
                     + "certificate request: " + id.directory().resolve(UserIdentity.CSR_FILE)
@@ -132,7 +123,7 @@ final class IdentityCommand implements Runnable {
             if (out != null) {
                 Files.writeString(out, pem, StandardCharsets.US_ASCII);
             } else {
-                print(spec, pem);
+                CommandOutput.print(spec, pem);
             }
             return Main.OK;
         }
@@ -165,7 +156,7 @@ final class IdentityCommand implements Runnable {
                 throw new CliException("refused " + certificate + ": " + e.getMessage(), e);
             }
             X509Certificate leaf = chain.get(0);
-            print(spec, "imported the certificate of " + id.user() + " (subject " + leaf.getSubjectX500Principal().getName()
+            CommandOutput.print(spec, "imported the certificate of " + id.user() + " (subject " + leaf.getSubjectX500Principal().getName()
                     + ", issuer " + leaf.getIssuerX500Principal().getName() + ", valid until " + leaf.getNotAfter().toInstant()
                     + (chain.size() > 1 ? ", with " + (chain.size() - 1) + " issuer certificate(s)" : "") + ")\n");
             return Main.OK;
@@ -211,9 +202,9 @@ final class IdentityCommand implements Runnable {
             }
             if (out != null) {
                 SecureFiles.write(out, xml.getBytes(StandardCharsets.UTF_8), true);
-                print(spec, "wrote the private-key record of " + id.user() + " to " + out + "\n");
+                CommandOutput.print(spec, "wrote the private-key record of " + id.user() + " to " + out + "\n");
             } else {
-                print(spec, xml + "\n");
+                CommandOutput.print(spec, xml + "\n");
             }
             return Main.OK;
         }
@@ -242,7 +233,7 @@ final class IdentityCommand implements Runnable {
                 b.append("issuer ").append(leaf.getIssuerX500Principal().getName()).append('\n');
                 b.append("valid-until ").append(leaf.getNotAfter().toInstant()).append('\n');
             }
-            print(spec, b.toString());
+            CommandOutput.print(spec, b.toString());
             return Main.OK;
         }
     }

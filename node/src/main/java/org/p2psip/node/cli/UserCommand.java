@@ -1,7 +1,6 @@
 package org.p2psip.node.cli;
 
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -28,19 +27,7 @@ final class UserCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "missing subcommand: choose one of "
-                + String.join(", ", spec.subcommands().keySet()));
-    }
-
-    /** The data directory option. */
-    static final class DataDir {
-        @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "${sys:user.home}/.p2psip",
-                description = "The data directory (default: ${DEFAULT-VALUE}).")
-        Path dataDir;
-
-        Path file() {
-            return dataDir.resolve(DigestAccounts.FILE_NAME);
-        }
+        throw CommandOutput.missingSubcommand(spec);
     }
 
     /** A USER argument and its realm. */
@@ -83,19 +70,13 @@ final class UserCommand implements Runnable {
         }
     }
 
-    private static void print(CommandSpec spec, String text) {
-        PrintWriter out = spec.commandLine().getOut();
-        out.print(text);
-        out.flush();
-    }
-
     @Command(name = "add", mixinStandardHelpOptions = true,
             description = "Add a SIP digest account, or set a new password for an existing one.")
     static final class Add implements Callable<Integer> {
         @Spec
         CommandSpec spec;
         @Mixin
-        DataDir dir;
+        DataDirOption dir;
         @Mixin
         Who who;
 
@@ -111,14 +92,14 @@ final class UserCommand implements Runnable {
             try {
                 DigestAccounts.Account a = DigestAccounts.account(ur[0], ur[1], pw);
                 NodeKeys.createDirectory(dir.dataDir);
-                replaced = DigestAccounts.put(dir.file(), a);
+                replaced = DigestAccounts.put(dir.resolve(DigestAccounts.FILE_NAME), a);
             } catch (IOException e) {
-                throw new CliException("cannot update " + dir.file() + ": " + e.getMessage(), e);
+                throw new CliException("cannot update " + dir.resolve(DigestAccounts.FILE_NAME) + ": " + e.getMessage(), e);
             } finally {
                 Arrays.fill(pw, '\0');
             }
-            print(spec, (replaced ? "changed the password of " : "added ") + ur[0] + " in realm " + ur[1] + " ("
-                    + dir.file() + ")\n");
+            CommandOutput.print(spec, (replaced ? "changed the password of " : "added ") + ur[0] + " in realm " + ur[1] + " ("
+                    + dir.resolve(DigestAccounts.FILE_NAME) + ")\n");
             return Main.OK;
         }
     }
@@ -128,7 +109,7 @@ final class UserCommand implements Runnable {
         @Spec
         CommandSpec spec;
         @Mixin
-        DataDir dir;
+        DataDirOption dir;
         @Mixin
         Who who;
 
@@ -136,13 +117,13 @@ final class UserCommand implements Runnable {
         public Integer call() {
             String[] ur = who.resolve(spec);
             try {
-                if (!DigestAccounts.remove(dir.file(), ur[0], ur[1])) {
-                    throw new CliException("no account " + ur[0] + " in realm " + ur[1] + " in " + dir.file());
+                if (!DigestAccounts.remove(dir.resolve(DigestAccounts.FILE_NAME), ur[0], ur[1])) {
+                    throw new CliException("no account " + ur[0] + " in realm " + ur[1] + " in " + dir.resolve(DigestAccounts.FILE_NAME));
                 }
             } catch (IOException e) {
-                throw new CliException("cannot update " + dir.file() + ": " + e.getMessage(), e);
+                throw new CliException("cannot update " + dir.resolve(DigestAccounts.FILE_NAME) + ": " + e.getMessage(), e);
             }
-            print(spec, "removed " + ur[0] + " in realm " + ur[1] + "\n");
+            CommandOutput.print(spec, "removed " + ur[0] + " in realm " + ur[1] + "\n");
             return Main.OK;
         }
     }
@@ -152,13 +133,13 @@ final class UserCommand implements Runnable {
         @Spec
         CommandSpec spec;
         @Mixin
-        DataDir dir;
+        DataDirOption dir;
 
         @Override
         public Integer call() {
             List<DigestAccounts.Account> all;
             try {
-                all = DigestAccounts.read(dir.file());
+                all = DigestAccounts.read(dir.resolve(DigestAccounts.FILE_NAME));
             } catch (IOException e) {
                 throw new CliException(e.getMessage(), e);
             }
@@ -166,7 +147,7 @@ final class UserCommand implements Runnable {
             for (DigestAccounts.Account a : all) {
                 b.append(a.username()).append('@').append(a.realm()).append('\n');
             }
-            print(spec, b.toString());
+            CommandOutput.print(spec, b.toString());
             return Main.OK;
         }
     }

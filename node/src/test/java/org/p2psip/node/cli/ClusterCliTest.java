@@ -31,14 +31,7 @@ class ClusterCliTest {
 
     @BeforeEach
     void startCluster() throws Exception {
-        Peer first = TestSupport.peer(tmp.resolve("p0")).build();
-        first.start().get(20, TimeUnit.SECONDS);
-        peers.add(first);
-        for (int i = 1; i < 3; i++) {
-            Peer p = TestSupport.peer(tmp.resolve("p" + i), first.overlayAddress()).build();
-            peers.add(p);
-            p.start().get(20, TimeUnit.SECONDS);
-        }
+        TestSupport.startCluster(peers, tmp, 3, b -> b);
     }
 
     @AfterEach
@@ -137,10 +130,7 @@ class ClusterCliTest {
     /** The acceptance path: a value put with the CLI is returned by an XML-RPC client, and the other way round. */
     @Test
     void cliAndXmlRpcClientsSeeTheSameValues() throws Exception {
-        org.apache.xmlrpc.client.XmlRpcClientConfigImpl config = new org.apache.xmlrpc.client.XmlRpcClientConfigImpl();
-        config.setServerURL(new java.net.URL("http://127.0.0.1:" + peers.get(2).xmlrpcAddress().getPort() + "/RPC2"));
-        org.apache.xmlrpc.client.XmlRpcClient x = new org.apache.xmlrpc.client.XmlRpcClient();
-        x.setConfig(config);
+        org.apache.xmlrpc.client.XmlRpcClient x = TestSupport.xmlRpcClient(peers.get(2).xmlrpcAddress().getPort());
         byte[] key = NodeId.ofName("sip:carol@example.net").toBytes(); // SHA-1 of the name, as OpenDHT's scripts send
 
         Cli put = cli("put", "sip:carol@example.net", "sip:carol@127.0.0.1:5060", "--control-port", port(0));

@@ -75,14 +75,7 @@ class MetricsTest {
 
     @Test
     void theScrapedValuesMoveWithPutsLookupsAndDrops() throws Exception {
-        Peer first = TestSupport.peer(tmp.resolve("p0")).build();
-        peers.add(first);
-        first.start().get(20, TimeUnit.SECONDS);
-        for (int i = 1; i < 3; i++) {
-            Peer p = TestSupport.peer(tmp.resolve("p" + i), first.overlayAddress()).build();
-            peers.add(p);
-            p.start().get(20, TimeUnit.SECONDS);
-        }
+        TestSupport.startCluster(peers, tmp, 3, b -> b);
         Peer p0 = peers.get(0);
         String before = awaitMetric(p0, "p2psip_overlay_size_estimate", v -> v >= 3);
         assertTrue(value(before, "p2psip_overlay_joined") == 1, before);

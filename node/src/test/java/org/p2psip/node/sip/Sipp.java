@@ -1,9 +1,7 @@
 package org.p2psip.node.sip;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.File;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -13,7 +11,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
+import org.p2psip.testing.Prerequisites;
 
 /**
  * Runs real sipp (Debian: sip-tester) with the scenarios in {@code src/test/resources/sipp} (the sip-adapter's
@@ -37,26 +35,11 @@ public final class Sipp {
 
     /** sipp with its work files in {@code dir}; fails (CI) or skips (elsewhere) when it is not installed. */
     public static Sipp require(Path dir, String domain) {
-        String found = which("sipp");
+        String found = Prerequisites.which("sipp");
         if (found == null) {
-            String msg = "missing prerequisite: 'sipp' not on PATH (Debian package sip-tester)";
-            if ("true".equals(System.getenv("CI"))) {
-                fail(msg + " (CI=true: a missing prerequisite is a failure, not a skip)");
-            }
-            Assumptions.abort(msg);
+            Prerequisites.require(List.of("'sipp' not on PATH (Debian package sip-tester)"));
         }
         return new Sipp(dir, domain, found);
-    }
-
-    public static String which(String tool) {
-        String path = System.getenv().getOrDefault("PATH", "") + File.pathSeparator + "/usr/sbin:/sbin:/usr/bin:/bin";
-        for (String d : path.split(File.pathSeparator)) {
-            File f = new File(d, tool);
-            if (!d.isEmpty() && f.isFile() && f.canExecute()) {
-                return f.getPath();
-            }
-        }
-        return null;
     }
 
     private Path scenario(String name) throws Exception {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.math.BigInteger;
-import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +26,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.xmlrpc.XmlRpcException;
 import org.apache.xmlrpc.client.XmlRpcClient;
-import org.apache.xmlrpc.client.XmlRpcClientConfigImpl;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
@@ -86,14 +84,7 @@ class CaEntitlementTest {
         Files.writeString(pem, pem(root), StandardCharsets.US_ASCII);
         Entitlement ca = Entitlement.ca(Entitlement.readAnchors(List.of(pem)));
 
-        Peer first = TestSupport.peer(tmp.resolve("p0")).entitlement(ca).build();
-        first.start().get(20, TimeUnit.SECONDS);
-        peers.add(first);
-        for (int i = 1; i < 3; i++) {
-            Peer p = TestSupport.peer(tmp.resolve("p" + i), first.overlayAddress()).entitlement(ca).build();
-            peers.add(p);
-            p.start().get(20, TimeUnit.SECONDS);
-        }
+        TestSupport.startCluster(peers, tmp, 3, b -> b.entitlement(ca));
     }
 
     @AfterAll
@@ -170,12 +161,7 @@ class CaEntitlementTest {
     }
 
     private XmlRpcClient client(int i) throws Exception {
-        XmlRpcClientConfigImpl config = new XmlRpcClientConfigImpl();
-        config.setServerURL(new URL("http://127.0.0.1:" + peers.get(i).xmlrpcAddress().getPort() + "/RPC2"));
-        config.setReplyTimeout(40_000);
-        XmlRpcClient c = new XmlRpcClient();
-        c.setConfig(config);
-        return c;
+        return TestSupport.xmlRpcClient(peers.get(i).xmlrpcAddress().getPort());
     }
 
     private static SigningIdentity leaf(String cn, X509Certificate issuer, KeyPair issuerKeys, Instant from, Instant to, GeneralName san)

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.KeyPairGenerator;
@@ -17,7 +16,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.xmlrpc.XmlRpcException;
 import org.apache.xmlrpc.client.XmlRpcClient;
-import org.apache.xmlrpc.client.XmlRpcClientConfigImpl;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -57,14 +55,7 @@ class DraftGatewayTest {
 
     @BeforeAll
     void startCluster() throws Exception {
-        Peer first = TestSupport.peer(tmp.resolve("p0")).build();
-        first.start().get(20, TimeUnit.SECONDS);
-        peers.add(first);
-        for (int i = 1; i < 3; i++) {
-            Peer p = TestSupport.peer(tmp.resolve("p" + i), first.overlayAddress()).build();
-            peers.add(p);
-            p.start().get(20, TimeUnit.SECONDS);
-        }
+        TestSupport.startCluster(peers, tmp, 3, b -> b);
     }
 
     @AfterAll
@@ -73,12 +64,7 @@ class DraftGatewayTest {
     }
 
     private XmlRpcClient client(int i) throws Exception {
-        XmlRpcClientConfigImpl config = new XmlRpcClientConfigImpl();
-        config.setServerURL(new URL("http://127.0.0.1:" + peers.get(i).xmlrpcAddress().getPort() + "/RPC2"));
-        config.setReplyTimeout(40_000);
-        XmlRpcClient c = new XmlRpcClient();
-        c.setConfig(config);
-        return c;
+        return TestSupport.xmlRpcClient(peers.get(i).xmlrpcAddress().getPort());
     }
 
     private static SigningIdentity identity(String user) throws Exception {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
-import java.net.URL;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -22,7 +21,6 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.xmlrpc.XmlRpcException;
 import org.apache.xmlrpc.client.XmlRpcClient;
-import org.apache.xmlrpc.client.XmlRpcClientConfigImpl;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -49,14 +47,7 @@ class GatewayClusterTest {
 
     @BeforeAll
     void startCluster() throws Exception {
-        Peer first = TestSupport.peer(tmp.resolve("p0")).build();
-        first.start().get(20, TimeUnit.SECONDS);
-        peers.add(first);
-        for (int i = 1; i < 3; i++) {
-            Peer p = TestSupport.peer(tmp.resolve("p" + i), first.overlayAddress()).build();
-            peers.add(p);
-            p.start().get(20, TimeUnit.SECONDS);
-        }
+        TestSupport.startCluster(peers, tmp, 3, b -> b);
     }
 
     @AfterAll
@@ -69,13 +60,7 @@ class GatewayClusterTest {
     }
 
     private XmlRpcClient client(int i) throws Exception {
-        XmlRpcClientConfigImpl config = new XmlRpcClientConfigImpl();
-        config.setServerURL(new URL(url(i)));
-        config.setConnectionTimeout(10_000);
-        config.setReplyTimeout(40_000);
-        XmlRpcClient c = new XmlRpcClient();
-        c.setConfig(config);
-        return c;
+        return TestSupport.xmlRpcClient(peers.get(i).xmlrpcAddress().getPort());
     }
 
     static byte[] sha1(byte[] b) throws Exception {

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.p2psip.sip.SipStack;
-import org.p2psip.sip.testing.Prerequisites;
+import org.p2psip.testing.Prerequisites;
 import org.p2psip.sip.transaction.TimerConfig;
 import org.p2psip.sip.transport.SipTransport;
 

@@ -4,11 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.math.BigInteger;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -36,11 +33,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.p2psip.sip.SipPeer;
 import org.p2psip.sip.identity.UserCertificates;
-import org.p2psip.sip.message.HeaderNames;
-import org.p2psip.sip.message.SipParser;
 import org.p2psip.sip.message.SipResponse;
 import org.p2psip.sip.registrar.DigestAccounts;
-import org.p2psip.sip.registrar.DigestAuthenticator;
+import org.p2psip.sip.testing.RawPhone;
 import org.p2psip.storage.ResourceName;
 import org.p2psip.storage.SignedRecordPolicy;
 import org.p2psip.storage.api.DraftDht;
@@ -58,7 +53,7 @@ class CaModeRegistrationTest {
     Path data;
     LoopbackOverlay overlay;
     SipPeer peer;
-    DatagramSocket phone;
+    RawPhone phone;
     X509Certificate caCert;
     int cseq = 1;
 
@@ -78,8 +73,7 @@ class CaModeRegistrationTest {
         peer = SipPeer.start(SipPeer.Config.of(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), DOMAIN,
                 DigestAccounts.of(Map.of("bob", "secret", "alice", "secret"))).withDataDir(data)
                 .withKeyKdf(new org.p2psip.storage.PrivateKeyRecord.KdfParams(1024, 1, 1)), overlay.node(0));
-        phone = new DatagramSocket(0, InetAddress.getLoopbackAddress());
-        phone.setSoTimeout(20_000);
+        phone = new RawPhone(20_000);
     }
 
     @AfterEach
@@ -107,41 +101,18 @@ class CaModeRegistrationTest {
     }
 
     SipResponse send(String text) throws Exception {
-        byte[] b = text.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
-        phone.send(new DatagramPacket(b, b.length, peer.localAddress()));
-        while (true) {
-            DatagramPacket p = new DatagramPacket(new byte[65535], 65535);
-            phone.receive(p);
-            SipResponse r = (SipResponse) new SipParser().parseDatagram(p.getData(), 0, p.getLength());
-            if (r.status() != 100) {
-                return r;
-            }
-        }
+        return phone.send(peer.localAddress(), text);
     }
 
     String register(String user, String authorization) {
-        return "REGISTER sip:" + DOMAIN + " SIP/2.0\n"
-                + "Via: SIP/2.0/UDP 127.0.0.1:" + phone.getLocalPort() + ";branch=z9hG4bK"
-                + ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE) + ";rport\n"
-                + "From: <sip:" + user + "@" + DOMAIN + ">;tag=1\nTo: <sip:" + user + "@" + DOMAIN + ">\n"
-                + "Call-ID: reg-" + user + "\nCSeq: " + (cseq++) + " REGISTER\n"
-                + "Contact: <sip:" + user + "@127.0.0.1:" + phone.getLocalPort() + ">\nExpires: 600\n"
-                + (authorization == null ? "" : "Authorization: " + authorization + "\n")
-                + "Max-Forwards: 70\nContent-Length: 0\n\n";
+        return phone.register(user, DOMAIN, "reg-" + user, cseq++,
+                "Contact: <sip:" + user + "@127.0.0.1:" + phone.port() + ">\n", "600", authorization);
     }
 
     SipResponse registerWithDigest(String user) throws Exception {
         SipResponse challenge = send(register(user, null));
         assertEquals(401, challenge.status());
-        String v = challenge.headers().first(HeaderNames.WWW_AUTHENTICATE).orElseThrow();
-        int i = v.indexOf("nonce=\"") + 7;
-        String nonce = v.substring(i, v.indexOf('"', i));
-        String ha1 = DigestAuthenticator.h("SHA-256", user + ":" + DOMAIN + ":secret");
-        String ha2 = DigestAuthenticator.h("SHA-256", "REGISTER:sip:" + DOMAIN);
-        String resp = DigestAuthenticator.h("SHA-256", ha1 + ":" + nonce + ":00000001:c0ffee:auth:" + ha2);
-        return send(register(user, "Digest username=\"" + user + "\", realm=\"" + DOMAIN + "\", nonce=\"" + nonce
-                + "\", uri=\"sip:" + DOMAIN + "\", response=\"" + resp + "\", algorithm=SHA-256, qop=auth,"
-                + " nc=00000001, cnonce=\"c0ffee\""));
+        return send(register(user, RawPhone.digest("SHA-256", user, DOMAIN, "secret", RawPhone.nonce(challenge))));
     }
 
     @Test

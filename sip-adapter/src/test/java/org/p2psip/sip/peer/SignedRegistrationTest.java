@@ -4,27 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.p2psip.sip.SipPeer;
-import org.p2psip.sip.message.HeaderNames;
-import org.p2psip.sip.message.SipParser;
 import org.p2psip.sip.message.SipResponse;
 import org.p2psip.sip.registrar.DigestAccounts;
-import org.p2psip.sip.registrar.DigestAuthenticator;
+import org.p2psip.sip.testing.RawPhone;
 import org.p2psip.storage.PrivateKeyRecord;
 import org.p2psip.storage.ResourceName;
 import org.p2psip.storage.api.DraftDht;
@@ -43,7 +37,7 @@ class SignedRegistrationTest {
     Path data;
     LoopbackOverlay overlay;
     SipPeer peer;
-    DatagramSocket phone;
+    RawPhone phone;
     int port;
     DraftDht reader;
 
@@ -52,9 +46,8 @@ class SignedRegistrationTest {
         overlay = new LoopbackOverlay(3, 11);
         peer = startPeer();
         reader = new DraftDht(overlay.node(2));
-        phone = new DatagramSocket(0, InetAddress.getLoopbackAddress());
-        phone.setSoTimeout(10_000);
-        port = phone.getLocalPort();
+        phone = new RawPhone(10_000);
+        port = phone.port();
     }
 
     SipPeer startPeer() throws Exception {
@@ -71,41 +64,15 @@ class SignedRegistrationTest {
     }
 
     SipResponse send(String text) throws Exception {
-        byte[] b = text.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
-        phone.send(new DatagramPacket(b, b.length, peer.localAddress()));
-        while (true) {
-            DatagramPacket p = new DatagramPacket(new byte[65535], 65535);
-            phone.receive(p);
-            SipResponse r = (SipResponse) new SipParser().parseDatagram(p.getData(), 0, p.getLength());
-            if (r.status() != 100) {
-                return r;
-            }
-        }
+        return phone.send(peer.localAddress(), text);
     }
 
     String register(int cseq, String contacts, String expires, String authorization) {
-        return "REGISTER sip:" + DOMAIN + " SIP/2.0\n"
-                + "Via: SIP/2.0/UDP 127.0.0.1:" + port + ";branch=z9hG4bK" + ThreadLocalRandom.current().nextLong()
-                + ";rport\n"
-                + "From: <sip:bob@" + DOMAIN + ">;tag=1\n"
-                + "To: <sip:bob@" + DOMAIN + ">\n"
-                + "Call-ID: reg-" + port + "\n"
-                + "CSeq: " + cseq + " REGISTER\n"
-                + contacts
-                + "Expires: " + expires + "\n"
-                + (authorization == null ? "" : "Authorization: " + authorization + "\n")
-                + "Max-Forwards: 70\nContent-Length: 0\n\n";
+        return phone.register("bob", DOMAIN, "reg-" + port, cseq, contacts, expires, authorization);
     }
 
     String credentials(String password, SipResponse challenge) {
-        String v = challenge.headers().first(HeaderNames.WWW_AUTHENTICATE).orElseThrow();
-        int i = v.indexOf("nonce=\"") + 7;
-        String nonce = v.substring(i, v.indexOf('"', i));
-        String ha1 = DigestAuthenticator.h("SHA-256", "bob:" + DOMAIN + ":" + password);
-        String ha2 = DigestAuthenticator.h("SHA-256", "REGISTER:sip:" + DOMAIN);
-        String resp = DigestAuthenticator.h("SHA-256", ha1 + ":" + nonce + ":00000001:c0ffee:auth:" + ha2);
-        return "Digest username=\"bob\", realm=\"" + DOMAIN + "\", nonce=\"" + nonce + "\", uri=\"sip:" + DOMAIN
-                + "\", response=\"" + resp + "\", algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"c0ffee\"";
+        return RawPhone.digest("SHA-256", "bob", DOMAIN, password, RawPhone.nonce(challenge));
     }
 
     int cseq = 1;

@@ -38,7 +38,7 @@ import org.p2psip.storage.ValueContent;
 import org.p2psip.storage.api.DraftDht;
 import org.p2psip.sip.SipPeer;
 import org.p2psip.sip.registrar.DigestAccounts;
-import org.p2psip.sip.testing.Prerequisites;
+import org.p2psip.testing.Prerequisites;
 
 /**
  * Real sipp against two adapter peers on a 3-node loopback overlay: bob registers with digest at peer 2, alice at

@@ -28,13 +28,13 @@ import java.util.Optional;
 import org.p2psip.sip.identity.UserIdentities;
 import org.p2psip.sip.registrar.SignedContactStore;
 import org.p2psip.sip.testing.PolicyMemoryDht;
+import org.p2psip.sip.testing.RawPhone;
 import org.p2psip.storage.NameOwners;
 import org.p2psip.storage.PrivateKeyRecord;
 import org.p2psip.storage.SignedRecordPolicy;
 import org.p2psip.storage.api.DraftDht;
 import org.p2psip.storage.api.DraftPolicy;
 import org.p2psip.sip.registrar.DigestAccounts;
-import org.p2psip.sip.registrar.DigestAuthenticator;
 
 /**
  * One peer (registrar and proxy) over an in-memory DHT applying the storage module's {@code DraftPolicy} (bindings
@@ -76,44 +76,19 @@ class PeerOverUdpTest {
     }
 
     SipResponse send(String text) throws Exception {
-        byte[] b = text.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
-        phone.send(new DatagramPacket(b, b.length, peer.localAddress()));
-        while (true) {
-            DatagramPacket p = new DatagramPacket(new byte[65535], 65535);
-            phone.receive(p);
-            SipResponse r = (SipResponse) new SipParser().parseDatagram(p.getData(), 0, p.getLength());
-            if (r.status() != 100) {
-                return r;
-            }
-        }
+        return new RawPhone(phone).send(peer.localAddress(), text);
     }
 
     String register(int cseq, String contacts, String expires, String authorization) {
-        return "REGISTER sip:" + DOMAIN + " SIP/2.0\n"
-                + "Via: SIP/2.0/UDP 127.0.0.1:" + port + ";branch=z9hG4bK" + ThreadLocalRandom.current().nextLong()
-                + ";rport\n"
-                + "From: <sip:bob@" + DOMAIN + ">;tag=1\n"
-                + "To: <sip:bob@" + DOMAIN + ">\n"
-                + "Call-ID: reg-" + port + "\n"
-                + "CSeq: " + cseq + " REGISTER\n"
-                + contacts
-                + (expires == null ? "" : "Expires: " + expires + "\n")
-                + (authorization == null ? "" : "Authorization: " + authorization + "\n")
-                + "Max-Forwards: 70\nContent-Length: 0\n\n";
+        return new RawPhone(phone).register("bob", DOMAIN, "reg-" + port, cseq, contacts, expires, authorization);
     }
 
     static String nonce(SipResponse challenge) {
-        String v = challenge.headers().first(HeaderNames.WWW_AUTHENTICATE).orElseThrow();
-        int i = v.indexOf("nonce=\"") + 7;
-        return v.substring(i, v.indexOf('"', i));
+        return RawPhone.nonce(challenge);
     }
 
     String credentials(String alg, String password, String nonce) {
-        String ha1 = DigestAuthenticator.h(alg, "bob:" + DOMAIN + ":" + password);
-        String ha2 = DigestAuthenticator.h(alg, "REGISTER:sip:" + DOMAIN);
-        String resp = DigestAuthenticator.h(alg, ha1 + ":" + nonce + ":00000001:c0ffee:auth:" + ha2);
-        return "Digest username=\"bob\", realm=\"" + DOMAIN + "\", nonce=\"" + nonce + "\", uri=\"sip:" + DOMAIN
-                + "\", response=\"" + resp + "\", algorithm=" + alg + ", qop=auth, nc=00000001, cnonce=\"c0ffee\"";
+        return RawPhone.digest(alg, "bob", DOMAIN, password, nonce);
     }
 
     SipResponse authedRegister(int cseq, String contacts, String expires, String alg) throws Exception {

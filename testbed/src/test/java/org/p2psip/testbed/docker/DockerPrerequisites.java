@@ -1,13 +1,10 @@
 package org.p2psip.testbed.docker;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
-import java.io.File;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
+import org.p2psip.testing.Prerequisites;
 
 /**
  * What the Docker testbed needs: the {@code docker} command and a daemon that answers. Under {@code CI=true} a
@@ -18,31 +15,23 @@ final class DockerPrerequisites {
     private DockerPrerequisites() {
     }
 
-    static boolean underCi() {
-        return "true".equals(System.getenv("CI"));
-    }
-
     /** Fails (CI) or skips (elsewhere) unless Docker is usable. */
     static void require() {
-        require(problems(), underCi());
+        require(problems(), Prerequisites.underCi());
     }
 
     /** Fails when {@code ci}, else skips, unless {@code problems} is empty. */
     static void require(List<String> problems, boolean ci) {
-        if (problems.isEmpty()) {
-            return;
+        List<String> all = new ArrayList<>(problems);
+        if (!all.isEmpty()) {
+            all.add("the Docker testbed cannot run (.ci/run installs docker.io and starts dockerd)");
         }
-        String msg = "the Docker testbed cannot run: " + String.join("; ", problems);
-        if (ci) {
-            fail(msg + " (CI=true: a missing prerequisite is a failure, not a skip; .ci/run installs docker.io and"
-                    + " starts dockerd)");
-        }
-        Assumptions.abort(msg);
+        Prerequisites.require(all, ci);
     }
 
     static List<String> problems() {
         List<String> problems = new ArrayList<>();
-        if (which("docker") == null) {
+        if (Prerequisites.which("docker") == null) {
             problems.add("'docker' is not on PATH (apt-get install -y docker.io)");
             return problems;
         }
@@ -63,16 +52,5 @@ final class DockerPrerequisites {
             problems.add("interrupted while running 'docker info'");
         }
         return problems;
-    }
-
-    private static String which(String tool) {
-        String path = System.getenv().getOrDefault("PATH", "") + File.pathSeparator + "/usr/sbin:/sbin:/usr/bin:/bin";
-        for (String dir : path.split(File.pathSeparator)) {
-            File f = new File(dir, tool);
-            if (!dir.isEmpty() && f.isFile() && f.canExecute()) {
-                return f.getPath();
-            }
-        }
-        return null;
     }
 }

@@ -1,4 +1,4 @@
-package org.p2psip.sip.testing;
+package org.p2psip.testing;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.opentest4j.AssertionFailedError;
 import org.opentest4j.TestAbortedException;
 
-/** A missing tool (sipp) fails the interop tests under CI=true and skips them elsewhere. */
+/** A missing tool fails a test under CI=true and skips them elsewhere. */
 class PrerequisitesTest {
     static final List<String> MISSING = List.of("'no-such-tool' not on PATH");
 

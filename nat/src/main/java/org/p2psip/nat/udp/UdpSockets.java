@@ -1,4 +1,4 @@
-package org.p2psip.nat.turn;
+package org.p2psip.nat.udp;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -22,27 +22,29 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
 
-/** Netty UDP plumbing of the TURN server and client (the STUN package keeps its own private to itself). */
-final class TurnUdp {
-    private TurnUdp() {
+/** Netty UDP plumbing shared by the STUN and TURN servers and clients: epoll where available, whole datagrams. */
+public final class UdpSockets {
+    private UdpSockets() {
     }
 
     /** Handles one received datagram; {@code bytes} is a private copy. */
-    interface Handler {
-        void onDatagram(InetSocketAddress sender, byte[] bytes);
+    @FunctionalInterface
+    public interface Handler {
+        void onDatagram(Channel channel, InetSocketAddress sender, byte[] bytes);
     }
 
-    static EventLoopGroup newGroup(int threads, String name) {
+    /** A group of {@code threads} daemon event loops named {@code name}. */
+    public static EventLoopGroup newGroup(int threads, String name) {
         return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true),
                 Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     }
 
     /**
      * Binds a UDP socket on {@code group} (give an {@code EventLoop} to pin the channel to one thread). The future
-     * completes on that event loop.
+     * completes on that event loop, or fails with an {@link IOException} naming the address.
      */
-    static CompletableFuture<Channel> bind(EventLoopGroup group, InetSocketAddress address, int receiveBuffer,
-            Handler handler) {
+    public static CompletableFuture<Channel> bind(EventLoopGroup group, InetSocketAddress address, int receiveBuffer,
+                                                  Handler handler) {
         CompletableFuture<Channel> result = new CompletableFuture<>();
         Bootstrap b = new Bootstrap()
                 .group(group)
@@ -56,12 +58,13 @@ final class TurnUdp {
                         ByteBuf buf = packet.content();
                         byte[] bytes = new byte[buf.readableBytes()];
                         buf.readBytes(bytes);
-                        handler.onDatagram(packet.sender(), bytes);
+                        handler.onDatagram(ctx.channel(), packet.sender(), bytes);
                     }
 
                     @Override
                     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                        // ICMP errors (port unreachable) surface here; UDP relaying ignores them.
+                        // ICMP errors (port unreachable) surface here; STUN retransmissions and timeouts handle them,
+                        // and UDP relaying ignores them.
                     }
                 });
         b.bind(address).addListener(f -> {
@@ -75,7 +78,8 @@ final class TurnUdp {
         return result;
     }
 
-    static void send(Channel channel, InetSocketAddress to, byte[] bytes) {
+    /** Sends one datagram, fire and forget. */
+    public static void send(Channel channel, InetSocketAddress to, byte[] bytes) {
         channel.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(bytes), to));
     }
 }
