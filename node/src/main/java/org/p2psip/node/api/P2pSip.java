@@ -34,9 +34,8 @@ import org.p2psip.sip.SipPeer;
  * API's own event thread (do not block in them). A user's key is the one the registrar uses for that user's phones
  * ({@code <data-dir>/sip-keys}, else restored from its {@code private:} record when the {@code sip-users} file has an
  * account for it, else created with its certificate published), so a user may have phones and the application as
- * devices at once. Requests from the application reach the peer's proxy from the peer's own address, so the
- * proxy's per-source limits (offline messages per minute, presence subscriptions) apply to the application as one
- * source.
+ * devices at once. Requests from the application reach the peer's proxy from the peer's own SIP socket, which the
+ * proxy's per-source limits (offline messages per minute, presence subscriptions per address) exempt.
  *
  * <p>Role, site and link events come from the underlying peer: {@link #peer()} (its listeners in
  * {@code org.p2psip.node.event}).

@@ -192,6 +192,33 @@ class P2pSipTest {
         awaitState(states, false, true);
     }
 
+    @Test
+    void theApplicationMayWatchMoreThanOnePhoneMay() throws Exception {
+        // a phone's address may hold 32 subscriptions at a peer; the application (the peer's own socket) more
+        int n = 40;
+        java.util.concurrent.atomic.AtomicInteger closed = new java.util.concurrent.atomic.AtomicInteger();
+        List<java.util.concurrent.CompletableFuture<PresenceWatch>> subs = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            subs.add(a.subscribePresence("sip:alice@" + DOMAIN, "sip:buddy" + i + "@" + DOMAIN, s -> {
+                if (!s.open() && !s.terminated()) {
+                    closed.incrementAndGet();
+                }
+            }));
+        }
+        List<PresenceWatch> watches = new java.util.ArrayList<>();
+        for (var f : subs) {
+            watches.add(f.get(30, TimeUnit.SECONDS));
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (closed.get() < n && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertEquals(n, closed.get(), "every subscription was accepted and notified");
+        for (PresenceWatch w : watches) {
+            w.cancel().get(30, TimeUnit.SECONDS);
+        }
+    }
+
     private static void awaitState(BlockingQueue<PresenceState> states, boolean open, boolean terminated)
             throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);

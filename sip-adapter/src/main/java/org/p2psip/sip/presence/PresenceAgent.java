@@ -218,8 +218,10 @@ public final class PresenceAgent {
         PresenceSubscription s = new PresenceSubscription(aor, watcher, r.callId(), localTag, r.from(), local,
                 remoteTarget, routeSet, target, nonce(), r.cseq().number(), now + granted * 1000);
         java.net.InetAddress source = tx.source().remote().getAddress();
+        // the peer's own SIP socket is the application embedded in it (its subscriptions): no per-source cap
+        boolean own = tx.source().remote().equals(ua.localAddress());
         if (granted > 0 && (subscriptions.size() >= MAX_SUBSCRIPTIONS
-                || perSource.getOrDefault(source, 0) >= MAX_PER_SOURCE)) {
+                || (!own && perSource.getOrDefault(source, 0) >= MAX_PER_SOURCE))) {
             refused.incrementAndGet();
             LOG.info("SUBSCRIBE from {} refused: {} subscriptions here, {} from it", source, subscriptions.size(),
                     perSource.getOrDefault(source, 0));
@@ -237,8 +239,10 @@ public final class PresenceAgent {
             return;
         }
         subscriptions.put(s.key(), s);
-        s.source = source;
-        perSource.merge(source, 1, Integer::sum);
+        if (!own) {
+            s.source = source;
+            perSource.merge(source, 1, Integer::sum);
+        }
         s.expiryTimer = layer.schedule(granted * 1000, () -> expire(s));
         Watch w = watches.computeIfAbsent(aor, Watch::new);
         w.subs.add(s);

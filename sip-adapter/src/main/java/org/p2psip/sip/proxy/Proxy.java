@@ -323,7 +323,9 @@ public final class Proxy implements TransactionUser {
 
     /** A MESSAGE for a user with no live contact: stored encrypted for the next REGISTER (202), else 404. */
     private void leaveOffline(ServerTransaction tx, SipRequest req, String aor) {
-        if (!offline.admit(tx.source().remote().getAddress())) {
+        // the peer's own socket is the application embedded in it (or offline delivery): not rate limited per source
+        boolean own = tx.source().remote().equals(transport.localAddress());
+        if (!own && !offline.admit(tx.source().remote().getAddress())) {
             SipResponse busy = tx.createResponse(503, "Service Unavailable (too many offline messages from you)");
             tx.respond(busy.withHeaders(busy.headers().add("Retry-After", "60")));
             return;
