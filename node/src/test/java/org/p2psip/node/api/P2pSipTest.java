@@ -126,6 +126,20 @@ class P2pSipTest {
         assertTrue(m.from().contains("sip:alice@" + DOMAIN), m.from());
         assertEquals("text/plain", m.contentType());
 
+        // figures, printed (not asserted): MESSAGE round trips A → B's listener → 200, through both proxies and a lookup
+        int rounds = 20;
+        long[] ms = new long[rounds];
+        for (int i = 0; i < rounds; i++) {
+            long t0 = System.nanoTime();
+            assertEquals(200, a.sendMessage("sip:alice@" + DOMAIN, "sip:bob@" + DOMAIN, "text/plain", "n" + i)
+                    .get(30, TimeUnit.SECONDS).status());
+            ms[i] = (System.nanoTime() - t0) / 1_000_000;
+            nextMessage(atB, "sip:bob@" + DOMAIN);
+        }
+        java.util.Arrays.sort(ms);
+        System.out.printf("api MESSAGE round trip over loopback: n=%d p50=%d ms max=%d ms%n", rounds, ms[rounds / 2],
+                ms[rounds - 1]);
+
         // the other way, and to an AOR nobody knows
         assertEquals(200, b.sendMessage("sip:bob@" + DOMAIN, "sip:alice@" + DOMAIN, "text/plain", "hi alice")
                 .get(30, TimeUnit.SECONDS).status());
