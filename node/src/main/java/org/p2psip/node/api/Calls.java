@@ -36,6 +36,7 @@ final class Calls {
     private final SipEndpoint ep;
     private final TransactionLayer layer;
     private final Map<String, Call> calls = new ConcurrentHashMap<>();
+    private final Map<String, Out> outgoing = new ConcurrentHashMap<>();
 
     Calls(SipEndpoint ep) {
         this.ep = ep;
@@ -90,7 +91,52 @@ final class Calls {
         }
     }
 
+    /**
+     * Places a call (UAC, §13.2): an INVITE through this peer's proxy; on a 2xx the dialog is made from its
+     * Record-Route (reversed) and Contact, and the ACK goes along that route set.
+     */
+    CompletableFuture<OutgoingCall> call(String from, String to, String contentType, String offer) {
+        String callId = ep.ua.uniqueId() + "@" + ep.ua.host();
+        String fromTag = ep.ua.uniqueId();
+        SipRequest.Builder b = SipRequest.builder(SipRequest.INVITE, org.p2psip.sip.message.SipUri.parse(to))
+                .header(HeaderNames.MAX_FORWARDS, 70)
+                .header(HeaderNames.FROM, "<" + from + ">;tag=" + fromTag)
+                .header(HeaderNames.TO, "<" + to + ">")
+                .header(HeaderNames.CALL_ID, callId)
+                .header(HeaderNames.CSEQ, "1 " + SipRequest.INVITE)
+                .header(HeaderNames.CONTACT, "<" + ep.contactFor(from) + ">");
+        SipRequest invite = offer == null || offer.isEmpty() ? b.build() : b.body(contentType, offer).build();
+        Out out = new Out(invite);
+        outgoing.put(callId, out); // before the INVITE leaves: the callee may hang up at once
+        return ep.ua.send(invite, ep.self).thenApply(resp -> {
+            if (!resp.isSuccess()) {
+                outgoing.remove(callId, out);
+                throw new java.util.concurrent.CompletionException(
+                        new CallRefusedException(to, resp.status(), resp.reason()));
+            }
+            try {
+                out.established(resp);
+            } catch (SipParseException | IllegalStateException e) {
+                outgoing.remove(callId, out);
+                throw new java.util.concurrent.CompletionException(new IllegalStateException(
+                        "the 2xx to the call to " + to + " cannot make a dialog: " + e.getMessage(), e));
+            }
+            return new OutgoingCall(from, to, callId, resp.contentType().orElse(null),
+                    new String(resp.body(), StandardCharsets.UTF_8), out);
+        });
+    }
+
     void onBye(ServerTransaction tx, SipRequest bye) {
+        Out o = outgoing.get(bye.callId().strip());
+        if (o != null) {
+            if (o.ended.isDone()) {
+                tx.respond(481, "Call/Transaction Does Not Exist");
+            } else {
+                tx.respond(200, "OK");
+                o.end();
+            }
+            return;
+        }
         Call c = calls.get(bye.callId().strip());
         if (c == null || c.state == State.ENDED || c.state == State.RINGING) {
             tx.respond(481, "Call/Transaction Does Not Exist");
@@ -261,6 +307,88 @@ final class Calls {
             // kept a little for late ACKs and BYE retransmissions, then forgotten
             layer.schedule(layer.config().timeoutMs(), () -> calls.remove(invite.callId().strip(), this));
             ended.complete(null);
+        }
+
+        @Override
+        public CompletableFuture<Void> ended() {
+            return ended;
+        }
+    }
+    /** A call this application placed; dialog state is set once, from the 2xx. */
+    private final class Out implements OutgoingCall.Control {
+        final SipRequest invite;
+        final CompletableFuture<Void> ended = new CompletableFuture<>();
+        volatile Address remote;
+        volatile Uri remoteTarget;
+        volatile List<String> routeSet = List.of();
+        long cseq = 1;
+
+        Out(SipRequest invite) {
+            this.invite = invite;
+        }
+
+        /** The dialog from the 2xx (§12.1.2), then the ACK (§13.2.2.4). */
+        void established(SipResponse ok) {
+            List<Contact> cs = ok.contacts();
+            if (cs.isEmpty() || cs.get(0).wildcard()) {
+                throw new IllegalStateException("no Contact in the 2xx");
+            }
+            remote = ok.to();
+            remoteTarget = cs.get(0).address().uri();
+            List<String> rr = new java.util.ArrayList<>(ok.headers().all(HeaderNames.RECORD_ROUTE));
+            java.util.Collections.reverse(rr);
+            routeSet = List.copyOf(rr);
+            SipRequest ack = inDialog(SipRequest.ACK, 1);
+            Optional<Target> t = firstHop();
+            if (t.isEmpty()) {
+                throw new IllegalStateException("cannot route the ACK to " + remoteTarget);
+            }
+            SipRequest withVia = ack.withHeaders(ack.headers().prepend(HeaderNames.VIA,
+                    org.p2psip.sip.message.Via.of("UDP", ep.ua.host(), ep.ua.port(),
+                            org.p2psip.sip.transaction.Branch.next()).toString()));
+            ep.sip.stack().transport().sendRequest(withVia, t.get());
+        }
+
+        private Optional<Target> firstHop() {
+            try {
+                Uri first = routeSet.isEmpty() ? remoteTarget : Address.parse(routeSet.get(0), HeaderNames.ROUTE).uri();
+                return Proxy.targetOf(first);
+            } catch (SipParseException e) {
+                return Optional.empty();
+            }
+        }
+
+        private SipRequest inDialog(String method, long number) {
+            SipRequest.Builder b = SipRequest.builder(method, remoteTarget);
+            for (String r : routeSet) {
+                b.header(HeaderNames.ROUTE, r);
+            }
+            return b.header(HeaderNames.MAX_FORWARDS, 70)
+                    .header(HeaderNames.FROM, invite.from())
+                    .header(HeaderNames.TO, remote)
+                    .header(HeaderNames.CALL_ID, invite.callId())
+                    .header(HeaderNames.CSEQ, number + " " + method)
+                    .build();
+        }
+
+        @Override
+        public synchronized CompletableFuture<Void> hangup() {
+            if (ended.isDone()) {
+                return CompletableFuture.failedFuture(new IllegalStateException("the call is over"));
+            }
+            Optional<Target> t = firstHop();
+            end();
+            if (t.isEmpty()) {
+                return CompletableFuture.failedFuture(new IllegalStateException("cannot route a BYE to "
+                        + remoteTarget));
+            }
+            return ep.ua.send(inDialog(SipRequest.BYE, ++cseq), t.get()).thenApply(r -> (Void) null);
+        }
+
+        void end() {
+            if (ended.complete(null)) {
+                layer.schedule(layer.config().timeoutMs(), () -> outgoing.remove(invite.callId().strip(), this));
+            }
         }
 
         @Override

@@ -17,7 +17,8 @@ import org.p2psip.sip.SipPeer;
  * p2psip embedded at SIP level: a {@link Peer} with its SIP adapter, whose application is itself a user agent. It
  * registers AORs (signed contact records pointing at this peer's SIP address, refreshed until unregistered), looks
  * up contacts, sends MESSAGEs through the real SIP path (this peer's proxy, the DHT lookup, the callee's peer, or
- * offline storage), subscribes to presence, and receives the MESSAGEs and INVITEs addressed to its AORs.
+ * offline storage), places calls, subscribes to presence, and receives the MESSAGEs and INVITEs addressed to its
+ * AORs.
  *
  * <pre>{@code
  * P2pSip p2p = P2pSip.builder()
@@ -214,6 +215,20 @@ public final class P2pSip implements AutoCloseable {
     /** Like {@link #sendMessage(String, String, String, String)} with a binary body. */
     public CompletableFuture<MessageResult> sendMessage(String from, String to, String contentType, byte[] body) {
         return ep().sendMessage(from, to, contentType, body.clone());
+    }
+
+    /**
+     * Calls {@code to} from {@code from}: an INVITE with {@code offer} (e.g. SDP) through this peer's proxy, routed
+     * like a phone's (DHT lookup, forking to the callee's devices). The application is the caller's user agent:
+     * the callee's answer is acknowledged, and the call ends with {@link OutgoingCall#hangup} or the callee's BYE.
+     *
+     * @return completes with the established call (after the ACK is sent); fails with a
+     *         {@link CallRefusedException} for a final non-2xx response (404, 480, 486, 603...; the proxy's Timer C
+     *         turns a call ringing unanswered for 3 minutes into 408), or when this peer's proxy did not answer
+     * @throws IllegalArgumentException for an address that is no AOR, or an offer without a content type
+     */
+    public CompletableFuture<OutgoingCall> call(String from, String to, String contentType, String offer) {
+        return ep().call(from, to, contentType, offer);
     }
 
     /**

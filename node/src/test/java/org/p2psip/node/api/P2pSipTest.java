@@ -58,6 +58,8 @@ class P2pSipTest {
         // a phone account at B, for the sipp phone of the interop test
         DigestAccounts.put(db.resolve(DigestAccounts.FILE_NAME),
                 DigestAccounts.account("erin", DOMAIN, "erin-secret".toCharArray()));
+        DigestAccounts.put(db.resolve(DigestAccounts.FILE_NAME),
+                DigestAccounts.account("ivan", DOMAIN, "ivan-secret".toCharArray()));
         a = instance(tmp.resolve("a")).build().start().get(60, TimeUnit.SECONDS);
         b = instance(db).bootstrap(a.peer().overlayAddress()).build().start().get(60, TimeUnit.SECONDS);
         a.onIncoming(new Collect(atA, c -> c.reject(603, "Decline")));
@@ -261,6 +263,55 @@ class P2pSipTest {
                 .get(30, TimeUnit.SECONDS);
         assertEquals(200, r.status(), "the phone's 200 came back through both peers: " + r);
         Sipp.assertAllSucceeded(sipp.await(phone, "uas_message.xml", erinPort), 1, "erin's phone got the MESSAGE");
+    }
+
+    @Test
+    void theApiCallsTheApi() throws Exception {
+        String judy = "sip:judy@" + DOMAIN;
+        b.register(judy).get(30, TimeUnit.SECONDS);
+        BlockingQueue<IncomingCall> calls = new LinkedBlockingQueue<>();
+        BlockingQueue<java.util.concurrent.CompletableFuture<Void>> acks = new LinkedBlockingQueue<>();
+        callsAtB = c -> {
+            calls.add(c);
+            acks.add(c.answer("application/sdp", "v=0\r\ns=judy\r\n"));
+        };
+        OutgoingCall call = a.call("sip:alice@" + DOMAIN, judy, "application/sdp", "v=0\r\ns=alice\r\n")
+                .get(30, TimeUnit.SECONDS);
+        assertEquals("v=0\r\ns=judy\r\n", call.answer());
+        IncomingCall in = calls.poll(5, TimeUnit.SECONDS);
+        assertNotNull(in);
+        assertEquals("v=0\r\ns=alice\r\n", in.offer());
+        acks.poll(5, TimeUnit.SECONDS).get(20, TimeUnit.SECONDS); // alice's ACK reached judy through both peers
+        call.hangup().get(30, TimeUnit.SECONDS); // the BYE's 200 came back
+        in.ended().get(20, TimeUnit.SECONDS);
+        assertTrue(call.ended().isDone());
+
+        // a refusal is a CallRefusedException with the status
+        callsAtB = c -> c.reject(486, "Busy Here");
+        Throwable refused = a.call("sip:alice@" + DOMAIN, judy, "application/sdp", "v=0\r\n")
+                .handle((x, e) -> e).get(30, TimeUnit.SECONDS);
+        assertTrue(refused != null && refused.getCause() instanceof CallRefusedException r && r.status() == 486,
+                String.valueOf(refused));
+    }
+
+    @Test
+    void theApiCallsASippPhoneThatAnswersAndGetsTheBye() throws Exception {
+        Path dir = tmp.resolve("sipp-ivan");
+        Files.createDirectories(dir);
+        Sipp sipp = Sipp.require(dir, DOMAIN);
+        int port = TestSupport.freeUdpPort();
+        Process reg = sipp.start("register_auth.xml", b.sipAddress(), port, 1, "-s", "ivan", "-au", "ivan",
+                "-ap", "ivan-secret");
+        Sipp.assertAllSucceeded(sipp.await(reg, "register_auth.xml", port), 1, "ivan's phone registers at B");
+        Process phone = sipp.start("uas_call.xml", null, port, 1);
+        Thread.sleep(300); // let the UAS bind
+        OutgoingCall call = a.call("sip:alice@" + DOMAIN, "sip:ivan@" + DOMAIN, "application/sdp",
+                "v=0\r\no=alice 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                        + "m=audio 40002 RTP/AVP 0\r\n").get(30, TimeUnit.SECONDS);
+        Thread.sleep(200);
+        call.hangup().get(30, TimeUnit.SECONDS);
+        Sipp.assertAllSucceeded(sipp.await(phone, "uas_call.xml", port), 1,
+                "ivan's phone: INVITE, 180, 200, the ACK and the BYE from the API, through both peers");
     }
 
     @Test
