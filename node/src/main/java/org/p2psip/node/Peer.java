@@ -84,6 +84,8 @@ public final class Peer implements AutoCloseable {
     public static final int DEFAULT_METRICS_PORT = DEFAULT_PORT + 3;
     public static final String LOCK_FILE = "node.lock";
     private static final long MONITOR_MILLIS = 30_000;
+    /** How often the routing table is compared for overlay link events. */
+    private static final long OVERLAY_LINK_WATCH_MILLIS = 2_000;
     /** The record store's file in the data dir. */
     public static final String RECORDS_FILE = "records.mv";
 
@@ -102,6 +104,13 @@ public final class Peer implements AutoCloseable {
     private final org.p2psip.node.sip.SipOptions sipOptions;
     private volatile org.p2psip.sip.SipPeer sip;
     private final Entitlement entitlement;
+    private final org.p2psip.node.site.SiteOptions siteOptions;
+    private final org.p2psip.node.event.EventHub events = new org.p2psip.node.event.EventHub();
+    private volatile org.p2psip.node.site.SiteWiring site;
+    private volatile org.p2psip.node.event.OverlayLinkWatch overlayLinks;
+    private final Integer stunPort;
+    private final InetSocketAddress stunServer;
+    private volatile org.p2psip.nat.stun.StunServer stun;
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
     private final Object lock = new Object();
 
@@ -126,6 +135,9 @@ public final class Peer implements AutoCloseable {
         this.persistent = b.persistent;
         this.sipOptions = b.sip;
         this.entitlement = b.entitlement;
+        this.siteOptions = b.site;
+        this.stunPort = b.stunPort;
+        this.stunServer = b.stunServer;
         this.bindAddress = b.bindAddress;
         this.port = b.port;
         this.bootstrap = List.copyOf(b.bootstrap);
@@ -178,8 +190,43 @@ public final class Peer implements AutoCloseable {
         private boolean persistent = true;
         private org.p2psip.node.sip.SipOptions sip = org.p2psip.node.sip.SipOptions.disabled();
         private Entitlement entitlement = Entitlement.tofu();
+        private org.p2psip.node.site.SiteOptions site = org.p2psip.node.site.SiteOptions.superpeer();
+        private Integer stunPort;
+        private InetSocketAddress stunServer;
 
         private Builder() { }
+
+        /**
+         * The UDP port of the STUN server a superpeer runs (on the bind address), so peers behind NATs learn their
+         * reflexive address and NAT behaviour; default the overlay port + 4 (a free one when the overlay port is 0;
+         * skipped with a warning when taken); 0 picks a free port; -1 runs none. A site peer runs it while elected.
+         */
+        public Builder stunPort(int port) {
+            if (port < -1 || port > 65_535) {
+                throw new IllegalArgumentException("STUN port must be within 0..65535, or -1 to run none");
+            }
+            this.stunPort = port;
+            return this;
+        }
+
+        /**
+         * The STUN server a site peer discovers its NAT behaviour against (RFC 5780; announced to its site and shown by
+         * status); default the first bootstrap node's host at its port + 4 (its default STUN port), none without one.
+         */
+        public Builder stunServer(InetSocketAddress server) {
+            this.stunServer = server;
+            return this;
+        }
+
+        /**
+         * How the peer takes part in its site: {@link org.p2psip.node.site.SiteOptions#superpeer()} (the default: a
+         * plain overlay node, no election), or role auto/leaf, where a {@link org.p2psip.superpeer.SitePeer} discovers
+         * the LAN's peers, takes part in the election and, as a leaf, sends its DHT calls through its superpeer.
+         */
+        public Builder site(org.p2psip.node.site.SiteOptions options) {
+            this.site = Objects.requireNonNull(options, "site");
+            return this;
+        }
 
         /**
          * Who may write a name: {@link Entitlement#tofu()} (the default, first key owns a name) or
@@ -379,18 +426,27 @@ public final class Peer implements AutoCloseable {
         }
         group = UdpLinkLayer.newEventLoopGroup(1);
         InetSocketAddress udp = new InetSocketAddress(bindAddress, port);
-        UdpLinkLayer.bind(group, udp, config.maxDatagramBytes()).thenCompose(link -> {
+        org.p2psip.node.site.NodeStun nodeStun = nodeStun();
+        if (!siteOptions.siteMode()) {
+            try {
+                stun = nodeStun.startServer(bindAddress, group, keys.id().shortHex());
+            } catch (IllegalStateException e) {
+                joined.completeExceptionally(e);
+                close();
+                return joined;
+            }
+        }
+        CompletableFuture<Void> core = siteOptions.siteMode() ? startSite(udp, nodeStun) : UdpLinkLayer.bind(group, udp,
+                config.maxDatagramBytes()).thenAccept(link -> {
             synchronized (lock) {
                 if (closed) {
                     link.close();
                     throw new CancellationException("the peer was closed while starting");
                 }
-                node = (records != null
-                        ? new OverlayNode(keys.id(), link, config, new PersistentLocalStore(records), new WireCodec(), new SecureRandom())
-                        : new OverlayNode(keys.id(), link, config, new PeerPolicy(DraftPolicy.of(entitlement.policy(NameOwners.inMemory()))),
-                                new WireCodec(), new SecureRandom()))
-                        .start();
+                node = new OverlayNode(keys.id(), link, config, newStore(), new WireCodec(), new SecureRandom()).start();
             }
+        });
+        core.thenCompose(x -> {
             if (controlPort < 0) {
                 return CompletableFuture.completedFuture(null);
             }
@@ -407,7 +463,7 @@ public final class Peer implements AutoCloseable {
                 return CompletableFuture.completedFuture(null);
             }
             return XmlRpcServer.bind(group, new InetSocketAddress(xmlrpcBind, xmlrpcPort), xmlrpcToken,
-                    new GatewayMethods(node, keys.signingIdentity())).thenAccept(s -> {
+                    new GatewayMethods(dht(), keys.signingIdentity())).thenAccept(s -> {
                 synchronized (lock) {
                     xmlrpc = s;
                     if (closed) {
@@ -416,8 +472,12 @@ public final class Peer implements AutoCloseable {
                 }
             });
         }).thenCompose(x -> {
-            metrics = new PeerMetrics(node);
-            node.observer(metrics);
+            metrics = new PeerMetrics(this::currentOverlay);
+            if (site != null) {
+                site.observer(metrics);
+            } else {
+                node.observer(metrics);
+            }
             if (metricsPort < 0) {
                 return CompletableFuture.completedFuture(null);
             }
@@ -439,9 +499,78 @@ public final class Peer implements AutoCloseable {
                 return;
             }
             logStarted();
-            attemptJoin(1);
+            overlayLinks = org.p2psip.node.event.OverlayLinkWatch.start(group, this::currentOverlay, events::publish,
+                    OVERLAY_LINK_WATCH_MILLIS);
+            if (site != null) {
+                site.ready().thenRun(() -> {
+                    if (!closed && startSip()) {
+                        joined.complete(this);
+                    }
+                });
+            } else {
+                attemptJoin(1);
+            }
         });
         return joined;
+    }
+
+    /** The store of this peer's share of the DHT: on disk, or in memory with the entitlement's policy. */
+    private org.p2psip.overlay.store.LocalStore newStore() {
+        if (records != null) {
+            return new PersistentLocalStore(records);
+        }
+        return new org.p2psip.overlay.store.ValueStore(new PeerPolicy(DraftPolicy.of(entitlement.policy(NameOwners.inMemory()))),
+                config.storeMaxBytes(), config.storeMaxBytesPerSource(), config.maxValuesPerKey(), config.maxTtlMillis());
+    }
+
+    /** Site mode: a site peer in place of the plain overlay node (see {@link org.p2psip.node.site.SiteWiring}). */
+    /** The STUN settings: port (default overlay + 4) and the server to discover against (default a bootstrap's). */
+    private org.p2psip.node.site.NodeStun nodeStun() {
+        int p = stunPort != null ? stunPort : port == 0 ? 0 : port + 4 <= 65_535 ? port + 4 : -1;
+        InetSocketAddress server = stunServer;
+        if (server == null) {
+            for (InetSocketAddress b : bootstrap) {
+                if (b.getPort() != 0 && b.getPort() + 4 <= 65_535) {
+                    server = b.isUnresolved() ? new InetSocketAddress(b.getHostString(), b.getPort() + 4)
+                            : new InetSocketAddress(b.getAddress(), b.getPort() + 4);
+                    break;
+                }
+            }
+        }
+        if (server != null && server.isUnresolved()) {
+            server = new InetSocketAddress(server.getHostString(), server.getPort());
+            if (server.isUnresolved()) {
+                LOG.warn("STUN server {} does not resolve; the NAT will not be discovered", server.getHostString());
+                server = null;
+            }
+        }
+        return new org.p2psip.node.site.NodeStun(p, stunPort != null, server);
+    }
+
+    private CompletableFuture<Void> startSite(InetSocketAddress udp, org.p2psip.node.site.NodeStun nodeStun) {
+        try {
+            org.p2psip.node.site.SiteWiring w = org.p2psip.node.site.SiteWiring.start(siteOptions, keys.id(),
+                    new java.security.KeyPair(keys.publicKey(), keys.privateKey()), udp, bootstrap, config, group,
+                    this::newStore, events::publish, nodeStun);
+            synchronized (lock) {
+                site = w;
+                if (closed) {
+                    throw new CancellationException("the peer was closed while starting");
+                }
+            }
+            return CompletableFuture.completedFuture(null);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return CompletableFuture.failedFuture(e);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** The overlay node serving now: the plain one, or a site peer's while it is a superpeer; null as a leaf. */
+    private OverlayNode currentOverlay() {
+        org.p2psip.node.site.SiteWiring w = site;
+        return w != null ? w.overlayNode() : node;
     }
 
     private void lockDataDir() throws IOException {
@@ -465,7 +594,7 @@ public final class Peer implements AutoCloseable {
     }
 
     private void logStarted() {
-        InetSocketAddress udp = node.contact().address();
+        InetSocketAddress udp = overlayAddress();
         StringBuilder sb = new StringBuilder();
         sb.append("node ").append(keys.id().toHex()).append(" listening on UDP ").append(HostPort.format(udp));
         if (udp.getAddress().isAnyLocalAddress()) {
@@ -567,7 +696,7 @@ public final class Peer implements AutoCloseable {
             return true;
         }
         try {
-            org.p2psip.sip.SipPeer s = org.p2psip.node.sip.NodeSip.start(sipOptions, bindAddress, dataDir, node);
+            org.p2psip.sip.SipPeer s = org.p2psip.node.sip.NodeSip.start(sipOptions, bindAddress, dataDir, dht());
             synchronized (lock) {
                 if (closed) {
                     s.close();
@@ -676,6 +805,7 @@ public final class Peer implements AutoCloseable {
         XmlRpcServer x;
         MetricsServer ms;
         OverlayNode n;
+        org.p2psip.node.site.SiteWiring sw;
         synchronized (lock) {
             if (closed) {
                 return;
@@ -686,9 +816,14 @@ public final class Peer implements AutoCloseable {
             x = xmlrpc;
             ms = metricsServer;
             n = node;
+            sw = site;
         }
         if (t != null) {
             t.cancel(false);
+        }
+        org.p2psip.node.event.OverlayLinkWatch olw = overlayLinks;
+        if (olw != null) {
+            olw.close();
         }
         org.p2psip.sip.SipPeer sp = sip;
         if (sp != null) {
@@ -722,6 +857,22 @@ public final class Peer implements AutoCloseable {
         if (n != null) {
             n.close();
         }
+        org.p2psip.nat.stun.StunServer st = stun;
+        if (st != null) {
+            try {
+                st.close();
+            } catch (RuntimeException e) {
+                LOG.debug("closing the STUN server: {}", e.toString());
+            }
+        }
+        if (sw != null) {
+            try {
+                sw.close();
+            } catch (RuntimeException e) {
+                LOG.warn("stopping the site peer: {}", e.toString());
+            }
+        }
+        events.close();
         RecordStore r = records;
         if (r != null) {
             try {
@@ -748,7 +899,7 @@ public final class Peer implements AutoCloseable {
             LOG.debug("releasing {}: {}", LOCK_FILE, e.toString());
         }
         joined.completeExceptionally(new CancellationException("the peer was closed before it joined the overlay"));
-        if (n != null) {
+        if (n != null || sw != null) {
             LOG.info("node {} stopped", keys.id().shortHex());
         }
     }
@@ -769,18 +920,55 @@ public final class Peer implements AutoCloseable {
         return k;
     }
 
-    /** The DHT this peer serves and uses; available once the overlay node runs (before it has joined). */
+    /**
+     * The DHT this peer serves and uses; available once the overlay node (or in site mode the site peer) runs, before
+     * it has joined. In site mode it is the same API whatever the role: a leaf's calls go through its superpeer.
+     */
     public Dht dht() {
+        org.p2psip.node.site.SiteWiring w = site;
+        if (w != null) {
+            return w.peer();
+        }
         return overlay();
     }
 
-    /** The overlay node itself, for tools that need more than the {@link Dht} API. */
+    /**
+     * The overlay node itself, for tools that need more than the {@link Dht} API. In site mode: the node of the
+     * site peer while it is a superpeer; a leaf has none (IllegalStateException).
+     */
     public OverlayNode overlay() {
-        OverlayNode n = node;
+        org.p2psip.node.site.SiteWiring w = site;
+        OverlayNode n = w != null ? w.overlayNode() : node;
         if (n == null) {
-            throw new IllegalStateException(closed ? "the peer is closed" : "the peer is not started yet");
+            throw new IllegalStateException(closed ? "the peer is closed" : w != null
+                    ? "the peer is a " + w.peer().role().name().toLowerCase(java.util.Locale.ROOT)
+                    + " of its site and runs no overlay node; use dht()" : "the peer is not started yet");
         }
         return n;
+    }
+
+    /** In site mode (role auto or leaf): role, site, superpeers, links or leaves, NAT; null otherwise or before start. */
+    public org.p2psip.superpeer.SiteStatus siteStatus() {
+        org.p2psip.node.site.SiteWiring w = site;
+        return w == null || w.peer() == null ? null : w.status();
+    }
+
+    /** The site settings this peer was built with. */
+    public org.p2psip.node.site.SiteOptions siteOptions() {
+        return siteOptions;
+    }
+
+    /**
+     * Adds a listener for role and link events ({@link org.p2psip.node.event.PeerEvent}); they are delivered in order
+     * on the peer's event thread. Add it before {@link #start()} to see every event.
+     */
+    public void addListener(org.p2psip.node.event.PeerListener listener) {
+        events.add(listener);
+    }
+
+    /** Removes a listener added with {@link #addListener}. */
+    public void removeListener(org.p2psip.node.event.PeerListener listener) {
+        events.remove(listener);
     }
 
     /** The running SIP adapter, or null when SIP is disabled or not started yet (it starts after the join). */
@@ -790,16 +978,32 @@ public final class Peer implements AutoCloseable {
 
     /** A snapshot of the overlay node: id, address, neighbours, store. */
     public CompletableFuture<NodeStatus> status() {
-        OverlayNode n = node;
+        OverlayNode n = currentOverlay();
         return n == null
-                ? CompletableFuture.failedFuture(new IllegalStateException("the peer is not started yet"))
+                ? CompletableFuture.failedFuture(new IllegalStateException(site != null
+                        ? "the peer is not a superpeer now and runs no overlay node; see siteStatus()"
+                        : "the peer is not started yet"))
                 : n.status();
     }
 
     /** The overlay's bound UDP address (0.0.0.0 when bound to all interfaces), or null before it is bound. */
     public InetSocketAddress overlayAddress() {
+        org.p2psip.node.site.SiteWiring w = site;
+        if (w != null) {
+            return w.peer() == null ? null : w.address();
+        }
         OverlayNode n = node;
         return n == null ? null : n.contact().address();
+    }
+
+    /** The STUN server's bound address (a site peer's only while it is a superpeer), or null when it runs none. */
+    public InetSocketAddress stunAddress() {
+        org.p2psip.node.site.SiteWiring w = site;
+        if (w != null) {
+            return w.stunAddress();
+        }
+        org.p2psip.nat.stun.StunServer s = stun;
+        return s == null ? null : s.primaryAddress();
     }
 
     /** The control port's address on 127.0.0.1, or null when it is disabled or not bound yet. */

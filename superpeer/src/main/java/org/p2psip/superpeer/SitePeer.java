@@ -20,7 +20,9 @@ import org.p2psip.overlay.PutResult;
 import org.p2psip.overlay.ValueEvent;
 import org.p2psip.overlay.link.UdpLinkLayer;
 import org.p2psip.overlay.runtime.Scheduler;
+import org.p2psip.overlay.store.LocalStore;
 import org.p2psip.overlay.store.StoragePolicy;
+import org.p2psip.overlay.store.ValueStore;
 import org.p2psip.overlay.wire.WireCodec;
 import org.p2psip.superpeer.discovery.Ed25519Keys;
 import org.p2psip.superpeer.discovery.LanDiscovery;
@@ -55,9 +57,25 @@ public final class SitePeer implements Dht, AutoCloseable {
         }
     }
 
+    /**
+     * Role and link changes of a site peer, for an embedding program. Called on the peer's threads: be quick and
+     * do not block.
+     */
+    public interface Listener {
+        /** The role the peer acts in changed (SUPERPEER once its overlay node runs). */
+        default void roleChanged(Role from, Role to) { }
+
+        /** As a leaf: the attached primary and standby superpeers changed (each null when none). */
+        default void superpeerLinks(LeafDht.SuperpeerRef primary, LeafDht.SuperpeerRef standby) { }
+
+        /** As a superpeer: the attached leaves (primary and standby links) changed. */
+        default void leafLinks(List<LeafService.LeafInfo> leaves) { }
+    }
+
     private final Ed25519Keys keys;
     private final Config config;
-    private final Supplier<StoragePolicy> policy;
+    private final Supplier<LocalStore> stores;
+    private final Listener listener;
     private final WireCodec codec;
     private final LinkMux mux;
     private final Scheduler scheduler;
@@ -70,10 +88,12 @@ public final class SitePeer implements Dht, AutoCloseable {
     private volatile boolean closed;
     private volatile NatInfo nat = NatInfo.UNKNOWN;
 
-    private SitePeer(Ed25519Keys keys, Config config, Supplier<StoragePolicy> policy, WireCodec codec, UdpLinkLayer link) {
+    private SitePeer(Ed25519Keys keys, Config config, Supplier<LocalStore> stores, WireCodec codec, UdpLinkLayer link,
+                     Listener listener) {
         this.keys = keys;
         this.config = config;
-        this.policy = policy;
+        this.stores = stores;
+        this.listener = listener;
         this.codec = codec;
         this.mux = new LinkMux(link);
         this.scheduler = link.scheduler();
@@ -91,19 +111,55 @@ public final class SitePeer implements Dht, AutoCloseable {
                                  Function<InetSocketAddress, SiteNode.SelfInfo> self, LanDiscovery.Config discovery,
                                  Config config, Supplier<StoragePolicy> policy, WireCodec codec)
             throws InterruptedException {
+        OverlayConfig o = config.overlay();
+        return start(links, lan, keys, bind, self, discovery, config, () -> new ValueStore(policy.get(), o.storeMaxBytes(),
+                o.storeMaxBytesPerSource(), o.maxValuesPerKey(), o.maxTtlMillis()), codec, new Listener() { });
+    }
+
+    /**
+     * As {@link #start(EventLoopGroup, EventLoopGroup, Ed25519Keys, InetSocketAddress, Function, LanDiscovery.Config,
+     * Config, Supplier, WireCodec)}, with the store each overlay node keeps its share of the DHT in (a persistent one
+     * may be handed out again: a node hands its records over before it closes, and the store is not closed with it),
+     * and a listener for role and link changes. {@code self} is asked again at every announcement, so what it
+     * returns may change (e.g. the NAT behaviour once discovered).
+     */
+    public static SitePeer start(EventLoopGroup links, EventLoopGroup lan, Ed25519Keys keys, InetSocketAddress bind,
+                                 Function<InetSocketAddress, SiteNode.SelfInfo> self, LanDiscovery.Config discovery,
+                                 Config config, Supplier<LocalStore> stores, WireCodec codec, Listener listener)
+            throws InterruptedException {
         UdpLinkLayer link;
         try {
             link = UdpLinkLayer.bind(links, bind, config.overlay().maxDatagramBytes()).get(10, TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             throw new IllegalStateException("cannot bind the site peer's socket at " + bind + ": " + e.getMessage(), e);
         }
-        SitePeer p = new SitePeer(keys, config, policy, codec, link);
-        SiteNode.SelfInfo info = self.apply(link.localAddress());
-        p.nat = info.nat();
-        p.leaf = new LeafDht(keys, p.mux.leafSide(), p::superpeerRefs, config.leaf()).start();
-        p.site = SiteNode.start(lan, keys, config.site(), () -> info, discovery, null,
-                (from, to) -> p.scheduler.execute(() -> p.onRole(to)));
+        SitePeer p = new SitePeer(keys, config, stores, codec, link, listener);
+        InetSocketAddress local = link.localAddress();
+        SiteNode.SelfInfo first = self.apply(local);
+        p.nat = first.nat();
+        p.leaf = p.newLeaf();
+        try {
+            p.site = SiteNode.start(lan, keys, config.site(), () -> {
+                SiteNode.SelfInfo i = self.apply(local);
+                p.nat = i.nat();
+                return i;
+            }, discovery, null, (from, to) -> p.scheduler.execute(() -> p.onRole(to)));
+        } catch (RuntimeException | InterruptedException e) {
+            p.leaf.close();
+            p.mux.close();
+            throw e;
+        }
+        // a peer that never stands for election starts as LEAF, with no transition to report it
+        Role initial = p.site.role();
+        if (initial != Role.CANDIDATE) {
+            p.scheduler.execute(() -> p.onRole(initial));
+        }
         return p;
+    }
+
+    private LeafDht newLeaf() {
+        return new LeafDht(keys, mux.leafSide(), this::superpeerRefs, config.leaf())
+                .onLinks(listener::superpeerLinks).start();
     }
 
     /** The site's superpeers that announce themselves as such, best first, with the address they announce. */
@@ -141,18 +197,31 @@ public final class SitePeer implements Dht, AutoCloseable {
         } else if (to == Role.LEAF && acting == Role.SUPERPEER) {
             becomeLeaf();
         }
+        Role from = acting;
         acting = to;
+        try {
+            listener.roleChanged(from, to);
+        } catch (RuntimeException e) {
+            LOG.warn("{}: a role listener threw {}", keys.id().shortHex(), e.toString(), e);
+        }
     }
 
     private void becomeSuperpeer() {
         long t0 = System.nanoTime();
-        OverlayNode n = new OverlayNode(keys.id(), mux.overlay(), config.overlay(), policy.get(), codec,
+        OverlayNode n = new OverlayNode(keys.id(), mux.overlay(), config.overlay(), stores.get(), codec,
                 new Random(random.nextLong())).start();
         List<InetSocketAddress> boot = new ArrayList<>(config.bootstrap());
+        // the site's sitting superpeers too: a site with no (reachable) bootstrap node still forms one overlay
+        for (LeafDht.SuperpeerRef r : superpeerRefs()) {
+            if (!r.id().equals(keys.id()) && !boot.contains(r.address())) {
+                boot.add(r.address());
+            }
+        }
         boot.remove(mux.link().localAddress());
         overlay = n;
         join(n, boot, t0);
-        service = new LeafService(keys, mux.superpeerSide(), n, config.leafService(), this::backup).start();
+        service = new LeafService(keys, mux.superpeerSide(), n, config.leafService(), this::backup)
+                .onLeaves(listener::leafLinks).start();
         LeafDht old = leaf;
         leaf = null;
         if (old != null) {
@@ -183,7 +252,7 @@ public final class SitePeer implements Dht, AutoCloseable {
         OverlayNode n = overlay;
         service = null;
         overlay = null;
-        leaf = new LeafDht(keys, mux.leafSide(), this::superpeerRefs, config.leaf()).start();
+        leaf = newLeaf();
         if (s != null) {
             s.handOff().whenComplete((x, e) -> scheduler.execute(s::close));
         }

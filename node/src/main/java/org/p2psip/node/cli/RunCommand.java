@@ -13,7 +13,9 @@ import java.util.concurrent.CompletionException;
 import org.p2psip.node.Entitlement;
 import org.p2psip.node.HostPort;
 import org.p2psip.node.Peer;
+import org.p2psip.node.site.SiteOptions;
 import org.p2psip.node.sip.SipOptions;
+import org.p2psip.superpeer.discovery.Preference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -21,11 +23,13 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code p2psip run}: runs a superpeer until SIGTERM or Ctrl-C. Site discovery and election are not wired
- * yet, so every running node acts as a superpeer: it joins the overlay and stores records.
+ * {@code p2psip run}: runs a node until SIGTERM or Ctrl-C: by default a superpeer (it joins the overlay and stores
+ * records); with {@code --role auto|leaf} a site peer that takes part in its LAN's superpeer election and, as a
+ * leaf, sends its DHT calls through its superpeer.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
-        description = "Run a node (a superpeer) in the foreground until SIGTERM or Ctrl-C.")
+        description = "Run a node in the foreground until SIGTERM or Ctrl-C (a superpeer, or with --role auto a "
+                + "site peer that may be elected superpeer or serve as a leaf).")
 final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -101,6 +105,45 @@ final class RunCommand implements Callable<Integer> {
                     + "required with --entitlement ca.")
     List<Path> trustAnchors = new ArrayList<>();
 
+    @Option(names = "--role", paramLabel = "ROLE", defaultValue = "superpeer",
+            description = "superpeer (default): a plain overlay node, as before sites existed; auto: find the site's "
+                    + "peers on the LAN, take part in the superpeer election, and as a leaf send DHT calls through the "
+                    + "elected superpeer; leaf: the same, but never stand for election.")
+    String role;
+
+    @Option(names = "--site-peer", paramLabel = "HOST:PORT", split = ",",
+            description = "Another peer of this site, at its discovery port (repeatable, or comma-separated; the port "
+                    + "defaults to " + SiteOptions.DEFAULT_PORT + "): a static list for LANs where multicast is blocked. "
+                    + "With --role auto or leaf.")
+    List<String> sitePeers = new ArrayList<>();
+
+    @Option(names = "--site-port", paramLabel = "PORT", defaultValue = "" + SiteOptions.DEFAULT_PORT,
+            description = "The UDP port of LAN discovery (announcements and connect-back checks; default: "
+                    + "${DEFAULT-VALUE}; every peer of a site using multicast needs the same). With --role auto or leaf.")
+    int sitePort;
+
+    @Option(names = "--site-multicast", paramLabel = "true|false", defaultValue = "true", arity = "1",
+            description = "Announce on the LAN multicast groups (239.255.42.42 and ff02::4242:5350) of the bound "
+                    + "address's interface (default: ${DEFAULT-VALUE}; off by itself where the interface has no multicast). "
+                    + "With --role auto or leaf.")
+    boolean siteMulticast;
+
+    @Option(names = "--site-preference", paramLabel = "PREF", defaultValue = "auto",
+            description = "With --role auto: 'auto' (the election's score decides; default) or 'always' (rank above "
+                    + "every 'auto' peer of the site).")
+    String sitePreference;
+
+    @Option(names = "--stun-port", paramLabel = "PORT",
+            description = "The UDP port of the STUN server a superpeer runs (peers learn their NAT from it); default the "
+                    + "overlay port + 4 (a free one with --port 0; skipped with a warning when taken); 0 picks a free "
+                    + "one; -1 runs none. With --role auto, only while elected.")
+    Integer stunPort;
+
+    @Option(names = "--stun-server", paramLabel = "HOST:PORT",
+            description = "The STUN server to discover this node's NAT behaviour against (site mode); default the first "
+                    + "--bootstrap node's host at its port + 4 (its default STUN port).")
+    String stunServer;
+
     @Option(names = {"-v", "--verbose"}, description = "Log at debug level.")
     boolean verbose;
 
@@ -148,6 +191,7 @@ final class RunCommand implements Callable<Integer> {
                 throw usage("--bootstrap " + e.getMessage());
             }
         }
+        SiteOptions site = site();
         if (verbose) {
             // Takes effect because no logger exists yet in this JVM: the CLI logs nothing before this point.
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "debug");
@@ -157,9 +201,23 @@ final class RunCommand implements Callable<Integer> {
                 .bindAddress(bindAddress)
                 .port(port)
                 .bootstrap(nodes)
-                .entitlement(entitlement);
+                .entitlement(entitlement)
+                .site(site);
         if (controlPort != null) {
             builder.controlPort(controlPort);
+        }
+        if (stunPort != null) {
+            if (stunPort < -1 || stunPort > 65_535) {
+                throw usage("--stun-port must be within 0..65535, or -1 to run none");
+            }
+            builder.stunPort(stunPort);
+        }
+        if (stunServer != null && !stunServer.isBlank()) {
+            try {
+                builder.stunServer(HostPort.parse(stunServer, 3478));
+            } catch (IllegalArgumentException e) {
+                throw usage("--stun-server " + e.getMessage());
+            }
         }
         if (xmlrpcPort != null) {
             builder.xmlrpcPort(xmlrpcPort);
@@ -216,6 +274,41 @@ final class RunCommand implements Callable<Integer> {
     /** Stops a node started by {@link #call()} as SIGTERM would, for in-process use and tests. */
     void stop() {
         stop.complete(null);
+    }
+
+    /** The site settings from --role and the --site-* options, or a usage error saying what to fix. */
+    SiteOptions site() {
+        SiteOptions.Mode mode;
+        try {
+            mode = SiteOptions.Mode.parse(role);
+        } catch (IllegalArgumentException e) {
+            throw usage("--role " + e.getMessage().replaceFirst("^role ", ""));
+        }
+        Preference pref = switch (sitePreference.strip().toLowerCase(java.util.Locale.ROOT)) {
+            case "auto" -> Preference.AUTO;
+            case "always" -> Preference.ALWAYS;
+            default -> throw usage("--site-preference must be 'auto' or 'always', not '" + sitePreference + "'");
+        };
+        if (sitePort < 0 || sitePort > 65_535) {
+            throw usage("--site-port must be within 0..65535");
+        }
+        List<InetSocketAddress> peers = new ArrayList<>();
+        for (String p : sitePeers) {
+            try {
+                peers.add(HostPort.parse(p, SiteOptions.DEFAULT_PORT));
+            } catch (IllegalArgumentException e) {
+                throw usage("--site-peer " + e.getMessage());
+            }
+        }
+        if (mode == SiteOptions.Mode.SUPERPEER && !peers.isEmpty()) {
+            throw usage("--site-peer needs --role auto or leaf: with --role superpeer (the default) the node takes "
+                    + "part in no site");
+        }
+        if (mode == SiteOptions.Mode.LEAF && pref == Preference.ALWAYS) {
+            throw usage("--site-preference always contradicts --role leaf (a leaf never stands for election); "
+                    + "use --role auto to prefer this node as superpeer");
+        }
+        return new SiteOptions(mode, peers, sitePort, siteMulticast, mode == SiteOptions.Mode.LEAF ? Preference.NEVER : pref);
     }
 
     /** The entitlement from --entitlement and --trust-anchor, or a usage error saying what to fix. */

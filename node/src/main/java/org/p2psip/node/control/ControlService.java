@@ -138,26 +138,26 @@ public final class ControlService {
     }
 
     private CompletableFuture<Reply> status() {
-        long uptime = peer.uptimeMillis() / 1000;
-        InetSocketAddress control = peer.controlAddress();
+        org.p2psip.superpeer.SiteStatus site = peer.siteStatus();
+        if (site != null && site.role() != org.p2psip.superpeer.discovery.Role.SUPERPEER) {
+            // a leaf (or a candidate warming up) runs no overlay node: its site, links and NAT are the status
+            List<String> l = new ArrayList<>();
+            l.add("id " + peer.id().toHex());
+            l.add("address " + HostPort.format(site.address()));
+            interfaces(l);
+            l.add("joined " + (site.primary() != null ? "yes" : "no"));
+            l.addAll(org.p2psip.node.site.StatusLines.of(site));
+            l.add("uptime-seconds " + peer.uptimeMillis() / 1000);
+            return CompletableFuture.completedFuture(Reply.ok(l));
+        }
         return peer.status().thenApply(s -> {
             OverlayStats.Snapshot c = s.counters();
             List<String> l = new ArrayList<>();
             l.add("id " + s.id().toHex());
             l.add("address " + HostPort.format(s.address()));
-            if (control != null) {
-                l.add("control " + HostPort.format(control));
-            }
-            java.net.InetSocketAddress xmlrpc = peer.xmlrpcAddress();
-            if (xmlrpc != null) {
-                l.add("xmlrpc " + HostPort.format(xmlrpc));
-            }
-            org.p2psip.sip.SipPeer sip = peer.sip();
-            if (sip != null) {
-                l.add("sip " + HostPort.format(sip.localAddress()));
-                l.add("sip-registrations " + sip.registrar().localBindings());
-            }
+            interfaces(l);
             l.add("joined " + (s.joined() ? "yes" : "no"));
+            l.addAll(site != null ? org.p2psip.node.site.StatusLines.of(site) : org.p2psip.node.site.StatusLines.plain());
             l.add("neighbours " + s.neighbours());
             l.add("buckets " + s.buckets());
             l.add("links " + s.links() + "/" + s.maxLinks());
@@ -166,7 +166,7 @@ public final class ControlService {
             l.add("store-bytes " + s.storeBytes() + "/" + s.storeMaxBytes());
             l.add("pending-rpcs " + s.pendingRpcs());
             l.add("listens " + s.listens());
-            l.add("uptime-seconds " + uptime);
+            l.add("uptime-seconds " + peer.uptimeMillis() / 1000);
             l.add("datagrams-in " + c.datagramsIn());
             l.add("datagrams-out " + c.datagramsOut());
             l.add("requests-served " + c.requestsServed());
@@ -176,6 +176,23 @@ public final class ControlService {
             l.add("refused-puts " + c.refusedPuts());
             return Reply.ok(l);
         });
+    }
+
+    /** The local interfaces: control port, XML-RPC gateway, SIP. */
+    private void interfaces(List<String> l) {
+        InetSocketAddress control = peer.controlAddress();
+        if (control != null) {
+            l.add("control " + HostPort.format(control));
+        }
+        InetSocketAddress xmlrpc = peer.xmlrpcAddress();
+        if (xmlrpc != null) {
+            l.add("xmlrpc " + HostPort.format(xmlrpc));
+        }
+        org.p2psip.sip.SipPeer sip = peer.sip();
+        if (sip != null) {
+            l.add("sip " + HostPort.format(sip.localAddress()));
+            l.add("sip-registrations " + sip.registrar().localBindings());
+        }
     }
 
     private CompletableFuture<Reply> put(List<String> t) {

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 import org.p2psip.overlay.Contact;
 import org.p2psip.overlay.NodeStatus;
@@ -38,8 +39,10 @@ public final class PeerMetrics implements OverlayObserver {
     private static final double[] HOP_BUCKETS = {0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20};
     /** The overlay's state waited for at a scrape before the last known one is served. */
     private static final long REFRESH_SECONDS = 5;
+    private static final OverlayStats.Snapshot NO_COUNTERS = new OverlayStats.Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
-    private final OverlayNode node;
+    /** The overlay node to read: fixed for a plain superpeer, the current one (null as a leaf) in site mode. */
+    private final Supplier<OverlayNode> node;
     private final long startedAtMillis;
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final Histogram lookupSeconds;
@@ -52,6 +55,15 @@ public final class PeerMetrics implements OverlayObserver {
 
     /** Metrics of {@code node}; call {@link OverlayNode#observer} with this to record lookups. */
     public PeerMetrics(OverlayNode node) {
+        this(() -> node);
+    }
+
+    /**
+     * Metrics of whichever overlay node {@code node} returns at each scrape: a site peer's changes with its role and
+     * is null while it is a leaf (the overlay gauges are then absent and its counters read 0; they restart from 0
+     * with each new overlay node). Call {@link OverlayNode#observer} with this on each node to record its lookups.
+     */
+    public PeerMetrics(Supplier<OverlayNode> node) {
         this.node = node;
         this.startedAtMillis = System.currentTimeMillis();
         lookupSeconds = Histogram.builder().name("p2psip_lookup_duration_seconds")
@@ -82,17 +94,17 @@ public final class PeerMetrics implements OverlayObserver {
         gauge("p2psip_rpc_pending", "RPCs sent and not yet answered", NodeStatus::pendingRpcs);
         CounterWithCallback.builder().name("p2psip_datagrams_total").help("Overlay datagrams, by direction")
                 .labelNames("direction").callback(cb -> {
-                    OverlayStats.Snapshot c = node.counters();
+                    OverlayStats.Snapshot c = counters();
                     cb.call(c.datagramsIn(), "in");
                     cb.call(c.datagramsOut(), "out");
                 }).register(registry);
         CounterWithCallback.builder().name("p2psip_rpc_served_total").help("Requests from other nodes answered")
-                .callback(cb -> cb.call(node.counters().requestsServed())).register(registry);
+                .callback(cb -> cb.call(counters().requestsServed())).register(registry);
         CounterWithCallback.builder().name("p2psip_rpc_timeouts_total").help("RPCs that got no answer in time")
-                .callback(cb -> cb.call(node.counters().rpcTimeouts())).register(registry);
+                .callback(cb -> cb.call(counters().rpcTimeouts())).register(registry);
         CounterWithCallback.builder().name("p2psip_drops_total").help("Messages dropped or refused, by reason")
                 .labelNames("reason").callback(cb -> {
-                    OverlayStats.Snapshot c = node.counters();
+                    OverlayStats.Snapshot c = counters();
                     cb.call(c.malformed(), "malformed");
                     cb.call(c.rateLimited(), "rate_limited");
                     cb.call(c.unmatchedReplies(), "unmatched_reply");
@@ -101,6 +113,12 @@ public final class PeerMetrics implements OverlayObserver {
                 }).register(registry);
         GaugeWithCallback.builder().name("p2psip_uptime_seconds").help("Seconds since the peer started")
                 .callback(cb -> cb.call((System.currentTimeMillis() - startedAtMillis) / 1000.0)).register(registry);
+    }
+
+    /** The current overlay node's counters; zeros when there is none (a leaf). */
+    private OverlayStats.Snapshot counters() {
+        OverlayNode n = node.get();
+        return n == null ? NO_COUNTERS : n.counters();
     }
 
     private void gauge(String name, String help, ToDoubleFunction<NodeStatus> f) {
@@ -126,6 +144,11 @@ public final class PeerMetrics implements OverlayObserver {
 
     /** Reads the overlay's state (on its thread), then completes; the state is then what a scrape shows. */
     public CompletableFuture<Void> refresh() {
+        OverlayNode node = this.node.get();
+        if (node == null) {
+            status = null;
+            return CompletableFuture.completedFuture(null);
+        }
         CompletableFuture<NodeStatus> s = node.status();
         CompletableFuture<List<Contact>> n = node.neighbours();
         return s.thenCombine(n, (st, contacts) -> {

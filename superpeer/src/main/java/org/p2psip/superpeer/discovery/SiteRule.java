@@ -5,8 +5,9 @@ import java.net.InetSocketAddress;
 
 /**
  * Two peers belong to the same site when they share a server-reflexive IP address (the same NAT; the port is
- * ignored because a symmetric NAT maps each peer's flows to different ports), or when neither is behind a NAT and
- * their first overlay addresses sit in the same subnet (by the first peer's prefix length, and the second's).
+ * ignored because a symmetric NAT maps each peer's flows to different ports), or when neither has detected a NAT
+ * (none found, or NAT discovery not done: peers that cannot tell are taken to be on the LAN they share) and their
+ * first overlay addresses sit in the same subnet (the smaller of the two prefix lengths).
  */
 public final class SiteRule {
     private SiteRule() {}
@@ -19,7 +20,7 @@ public final class SiteRule {
                 && a.reflexive().getAddress().equals(b.reflexive().getAddress())) {
             return true;
         }
-        if (Boolean.FALSE.equals(a.nat().natDetected()) && Boolean.FALSE.equals(b.nat().natDetected())) {
+        if (!Boolean.TRUE.equals(a.nat().natDetected()) && !Boolean.TRUE.equals(b.nat().natDetected())) {
             InetSocketAddress x = a.overlayAddresses().get(0);
             InetSocketAddress y = b.overlayAddresses().get(0);
             int prefix = Math.min(a.prefixLength(), b.prefixLength());

@@ -101,6 +101,7 @@ public final class LeafDht implements Dht, AutoCloseable {
     private Scheduler.Cancellable timer;
     private volatile SuperpeerRef primaryView;
     private volatile SuperpeerRef standbyView;
+    private volatile java.util.function.BiConsumer<SuperpeerRef, SuperpeerRef> onLinks = (p, s) -> { };
     private volatile boolean closed;
 
     /** One link to a superpeer. */
@@ -622,8 +623,28 @@ public final class LeafDht implements Dht, AutoCloseable {
     }
 
     private void views() {
-        primaryView = primary != null && primary.attached() ? primary.ref : null;
-        standbyView = standby != null && standby.attached() ? standby.ref : null;
+        SuperpeerRef p = primary != null && primary.attached() ? primary.ref : null;
+        SuperpeerRef s = standby != null && standby.attached() ? standby.ref : null;
+        boolean changed = !java.util.Objects.equals(p, primaryView) || !java.util.Objects.equals(s, standbyView);
+        primaryView = p;
+        standbyView = s;
+        if (changed) {
+            try {
+                onLinks.accept(p, s);
+            } catch (RuntimeException e) {
+                LOG.warn("leaf {}: a link listener threw {}", keys.id().shortHex(), e.toString(), e);
+            }
+        }
+    }
+
+    /**
+     * Called on the link's thread with the attached primary and standby (each null when none) each time either
+     * changes: attach, failover, loss; for role and link events of an embedding program. Set it before
+     * {@link #start()}.
+     */
+    public LeafDht onLinks(java.util.function.BiConsumer<SuperpeerRef, SuperpeerRef> listener) {
+        this.onLinks = java.util.Objects.requireNonNull(listener, "listener");
+        return this;
     }
 
     /** Detaches from both superpeers and fails calls still waiting. */

@@ -93,6 +93,7 @@ public final class LeafService implements AutoCloseable {
     /** Unacknowledged notifications kept per session; the oldest is dropped beyond. */
     private static final int MAX_UNACKED = 256;
     private volatile List<LeafInfo> snapshot = List.of();
+    private volatile java.util.function.Consumer<List<LeafInfo>> onLeaves = l -> { };
     private Scheduler.Cancellable timer;
     private volatile boolean accepting = true;
     private volatile boolean closed;
@@ -463,7 +464,25 @@ public final class LeafService implements AutoCloseable {
         for (Session s : byLeaf.values()) {
             out.add(new LeafInfo(s.leaf, s.address, s.standby, s.listens.size()));
         }
-        snapshot = List.copyOf(out);
+        List<LeafInfo> next = List.copyOf(out);
+        boolean changed = !next.equals(snapshot);
+        snapshot = next;
+        if (changed) {
+            try {
+                onLeaves.accept(next);
+            } catch (RuntimeException e) {
+                LOG.warn("{}: a leaf-links listener threw {}", keys.id().shortHex(), e.toString(), e);
+            }
+        }
+    }
+
+    /**
+     * Called on the service's thread with the attached leaves each time they change (attach, session end, listen
+     * count); for role and link events of an embedding program. Set it before {@link #start()}.
+     */
+    public LeafService onLeaves(java.util.function.Consumer<List<LeafInfo>> listener) {
+        this.onLeaves = java.util.Objects.requireNonNull(listener, "listener");
+        return this;
     }
 
     private void onThread(Runnable r) {

@@ -183,5 +183,15 @@ class AnnouncementTest {
         assertTrue(SiteRule.sameSite(p1, p2), "same subnet, no NAT");
         assertFalse(SiteRule.sameSite(p1, p3), "other subnet");
         assertFalse(SiteRule.sameSite(a, p2), "NATed and public");
+        Announcement u1 = new Announcement.Unsigned(List.of(sa("192.0.2.11", 1)), 24, null, NatInfo.UNKNOWN,
+                Role.LEAF, Preference.AUTO, 1, 1, 1, 1, 1, NOW).sign(k1);
+        Announcement u2 = new Announcement.Unsigned(List.of(sa("192.0.2.12", 1)), 24, null, NatInfo.UNKNOWN,
+                Role.LEAF, Preference.AUTO, 1, 1, 1, 1, 1, NOW).sign(k2);
+        Announcement u3 = new Announcement.Unsigned(List.of(sa("192.0.3.12", 1)), 24, null, NatInfo.UNKNOWN,
+                Role.LEAF, Preference.AUTO, 1, 1, 1, 1, 1, NOW).sign(k2);
+        assertTrue(SiteRule.sameSite(u1, u2), "same subnet, NAT not discovered on either");
+        assertTrue(SiteRule.sameSite(u1, p2), "same subnet, no NAT found on one, not discovered on the other");
+        assertFalse(SiteRule.sameSite(u1, u3), "other subnet, NAT not discovered");
+        assertFalse(SiteRule.sameSite(a, u2), "NATed and not discovered");
     }
 }

@@ -1,0 +1,289 @@
+package org.p2psip.node.site;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetSocketAddress;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
+import org.apache.xmlrpc.client.XmlRpcClient;
+import org.apache.xmlrpc.client.XmlRpcClientConfigImpl;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.p2psip.node.Peer;
+import org.p2psip.node.TestSupport;
+import org.p2psip.node.control.ControlClient;
+import org.p2psip.node.event.LinkKind;
+import org.p2psip.node.event.PeerEvent;
+import org.p2psip.node.event.PeerRole;
+import org.p2psip.overlay.NodeId;
+import org.p2psip.superpeer.SiteStatus;
+import org.p2psip.superpeer.discovery.Role;
+
+/**
+ * Site mode of the node on 127.0.0.1 with real sockets: a plain superpeer as the overlay's bootstrap and five
+ * {@link Peer}s with role auto and a static site list (no multicast). They elect two superpeers; the three leaves
+ * attach with a standby; a value put through one leaf's control port is read through another leaf's XML-RPC gateway
+ * (a standard client) and the reverse; {@code STATUS} shows role, site, superpeers, links or leaves and NAT; the
+ * peers' events show the election and the leaves' links; closing a leaf's primary superpeer moves the leaf to its
+ * standby and every leaf is still served.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class SiteModeTest {
+    @TempDir
+    Path tmp;
+
+    private final List<Peer> peers = new ArrayList<>();
+    private final Map<Peer, List<PeerEvent>> events = new HashMap<>();
+    private Peer bootstrap;
+
+    @AfterEach
+    void stop() {
+        peers.forEach(Peer::close);
+        if (bootstrap != null) {
+            bootstrap.close();
+        }
+    }
+
+    static void until(long maxMillis, BooleanSupplier cond, String what) throws InterruptedException {
+        long end = System.nanoTime() + maxMillis * 1_000_000;
+        while (System.nanoTime() < end) {
+            if (cond.getAsBoolean()) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("timed out after " + maxMillis + " ms waiting for " + what);
+    }
+
+    private static Role role(Peer p) {
+        SiteStatus s = p.siteStatus();
+        return s == null ? null : s.role();
+    }
+
+    private static boolean overlayJoined(Peer p) {
+        try {
+            return p.overlay().isJoined();
+        } catch (IllegalStateException e) {
+            return false; // unseated a moment ago
+        }
+    }
+
+    private List<Peer> withRole(Role r) {
+        return peers.stream().filter(p -> role(p) == r).toList();
+    }
+
+    /** Two superpeers whose overlay node has joined, every other peer a leaf with a primary and a standby. */
+    private boolean settled() {
+        List<Peer> sps = withRole(Role.SUPERPEER).stream().filter(SiteModeTest::overlayJoined).toList();
+        List<NodeId> spIds = sps.stream().map(Peer::id).toList();
+        List<Peer> leaves = withRole(Role.LEAF);
+        return sps.size() == 2 && leaves.size() == peers.size() - 2 && leaves.stream().allMatch(l -> {
+            SiteStatus s = l.siteStatus();
+            return s.primary() != null && s.standby() != null && spIds.contains(s.primary())
+                    && spIds.contains(s.standby());
+        });
+    }
+
+    private static List<String> control(Peer p, String request) throws Exception {
+        try (ControlClient c = ControlClient.connect(p.controlAddress().getPort(), 30_000)) {
+            ControlClient.Response r = c.request(request);
+            assertTrue(r.ok(), request + " at " + p.id().shortHex() + ": " + r.error());
+            return r.lines();
+        }
+    }
+
+    private static Map<String, String> status(Peer p) throws Exception {
+        Map<String, String> m = new HashMap<>();
+        List<String> leaves = new ArrayList<>();
+        for (String line : control(p, "STATUS")) {
+            int sp = line.indexOf(' ');
+            if (sp > 0) {
+                String k = line.substring(0, sp);
+                if (k.equals("leaf")) {
+                    leaves.add(line.substring(sp + 1));
+                }
+                m.put(k, line.substring(sp + 1));
+            }
+        }
+        m.put("leaf-lines", String.join("\n", leaves));
+        return m;
+    }
+
+    private static XmlRpcClient xmlrpc(Peer p) throws Exception {
+        XmlRpcClientConfigImpl c = new XmlRpcClientConfigImpl();
+        c.setServerURL(new URL("http://127.0.0.1:" + p.xmlrpcAddress().getPort() + "/RPC2"));
+        c.setReplyTimeout(40_000);
+        XmlRpcClient x = new XmlRpcClient();
+        x.setConfig(c);
+        return x;
+    }
+
+    private static byte[] sha1(String s) throws Exception {
+        return MessageDigest.getInstance("SHA-1").digest(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** A STUN binding from a fresh socket: the mapped address the server saw. */
+    private static InetSocketAddress stunMapped(InetSocketAddress server) throws Exception {
+        try (org.p2psip.nat.stun.StunClient c = org.p2psip.nat.stun.StunClient.create(
+                org.p2psip.nat.stun.StunClient.Config.quick(java.time.Duration.ofMillis(300)))) {
+            org.p2psip.nat.stun.StunClient.Socket s = c.open(new InetSocketAddress(TestSupport.localhost(), 0))
+                    .get(5, TimeUnit.SECONDS);
+            try {
+                return s.binding(server).get(10, TimeUnit.SECONDS).message().mappedAddress().orElseThrow();
+            } finally {
+                s.close();
+            }
+        }
+    }
+
+    private List<PeerEvent> eventsOf(Peer p) {
+        return events.get(p);
+    }
+
+    @Test
+    void peersWithRoleAutoElectServeLeavesAndFailOver() throws Exception {
+        bootstrap = TestSupport.peer(tmp.resolve("boot")).build();
+        bootstrap.start().get(30, TimeUnit.SECONDS);
+        assertNotNull(bootstrap.stunAddress(), "a plain superpeer runs a STUN server");
+        int n = 5;
+        List<InetSocketAddress> discovery = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            discovery.add(new InetSocketAddress(TestSupport.localhost(), TestSupport.freeUdpPort()));
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            List<InetSocketAddress> others = new ArrayList<>(discovery);
+            others.remove(i);
+            Peer p = TestSupport.peer(tmp.resolve("p" + i), bootstrap.overlayAddress())
+                    .site(SiteOptions.auto(others, discovery.get(i).getPort(), false))
+                    .stunServer(bootstrap.stunAddress()).build();
+            List<PeerEvent> seen = new CopyOnWriteArrayList<>();
+            p.addListener(seen::add);
+            events.put(p, seen);
+            peers.add(p);
+        }
+        for (Peer p : peers) {
+            p.start();
+        }
+        until(40_000, () -> peers.stream().allMatch(Peer::isJoined), "every site peer to serve (superpeer or leaf)");
+        until(40_000, this::settled, "2 superpeers joined and 3 leaves attached with a standby");
+        System.out.printf("site of %d node peers converged in %d ms%n", n, (System.nanoTime() - t0) / 1_000_000);
+
+        until(10_000, () -> peers.stream().allMatch(p -> p.siteStatus().nat().natDetected() != null),
+                "NAT discovery against the bootstrap's STUN server");
+        until(10_000, this::settled, "the site to stay settled");
+        List<Peer> sps = withRole(Role.SUPERPEER);
+        List<Peer> leaves = withRole(Role.LEAF);
+        List<String> spHex = sps.stream().map(p -> p.id().toHex()).sorted().toList();
+
+        // STATUS of a superpeer and of a leaf
+        Peer sp = sps.get(0);
+        until(10_000, () -> !sp.siteStatus().leaves().isEmpty(), "leaf links at the superpeer");
+        Map<String, String> spStatus = status(sp);
+        System.out.println("superpeer status: " + spStatus);
+        assertEquals("superpeer", spStatus.get("role"));
+        assertEquals("5", spStatus.get("site-size"));
+        assertEquals(spHex, List.of(spStatus.get("site-superpeers").split(",")).stream().sorted().toList());
+        assertEquals(5, spStatus.get("site-members").split(",").length);
+        // NAT discovery against the bootstrap's STUN server: on loopback the mapped address is the local one
+        assertEquals("none", spStatus.get("nat"));
+        InetSocketAddress spStun = sp.stunAddress();
+        assertNotNull(spStun, "an elected superpeer runs a STUN server");
+        assertEquals(TestSupport.localhost(), stunMapped(spStun).getAddress(), "its STUN server answers a binding");
+        assertEquals("yes", spStatus.get("joined"));
+        assertTrue(Integer.parseInt(spStatus.get("neighbours")) >= 1, spStatus.toString());
+        assertTrue(Integer.parseInt(spStatus.get("leaves")) >= 1, spStatus.toString());
+        List<String> leafIds = leaves.stream().map(l -> l.id().toHex()).toList();
+        for (String line : spStatus.get("leaf-lines").split("\n")) {
+            assertTrue(leafIds.contains(line.split(" ")[0]), "a leaf line names a leaf: " + line);
+        }
+        Peer leafA = leaves.get(0);
+        Peer leafB = leaves.get(1);
+        Map<String, String> leafStatus = status(leafA);
+        System.out.println("leaf status: " + leafStatus);
+        assertEquals("leaf", leafStatus.get("role"));
+        assertEquals("5", leafStatus.get("site-size"));
+        assertEquals("yes", leafStatus.get("joined"));
+        assertTrue(spHex.contains(leafStatus.get("primary")), leafStatus.toString());
+        assertTrue(spHex.contains(leafStatus.get("standby")), leafStatus.toString());
+        assertTrue(!leafStatus.get("primary").equals(leafStatus.get("standby")), leafStatus.toString());
+        assertEquals("none", leafStatus.get("nat"));
+        assertEquals(null, leafA.stunAddress(), "a leaf runs no STUN server");
+        assertEquals(leafA.id().toHex(), leafStatus.get("id"));
+
+        // events: the elected peers saw their role change, the leaves their superpeer links
+        for (Peer p : sps) {
+            until(5_000, () -> eventsOf(p).contains(new PeerEvent.RoleChanged(PeerRole.CANDIDATE, PeerRole.SUPERPEER))
+                    || eventsOf(p).contains(new PeerEvent.RoleChanged(PeerRole.LEAF, PeerRole.SUPERPEER)),
+                    "RoleChanged(.., SUPERPEER) at " + p.id().shortHex() + ": " + eventsOf(p));
+        }
+        NodeId primaryA = leafA.siteStatus().primary();
+        NodeId standbyA = leafA.siteStatus().standby();
+        until(5_000, () -> eventsOf(leafA).contains(new PeerEvent.LinkUp(primaryA, LinkKind.SUPERPEER))
+                && eventsOf(leafA).contains(new PeerEvent.LinkUp(standbyA, LinkKind.STANDBY)),
+                "LinkUp of the leaf's primary and standby: " + eventsOf(leafA));
+        Peer primaryPeer = peers.stream().filter(p -> p.id().equals(primaryA)).findFirst().orElseThrow();
+        until(10_000, () -> eventsOf(primaryPeer).contains(new PeerEvent.LinkUp(bootstrap.id(), LinkKind.OVERLAY)),
+                "LinkUp(bootstrap, OVERLAY) at a superpeer: " + eventsOf(primaryPeer));
+        if (eventsOf(leafA).stream().noneMatch(e -> e instanceof PeerEvent.RoleChanged r && r.to() == PeerRole.SUPERPEER)) {
+            assertTrue(eventsOf(leafA).stream().noneMatch(e -> e instanceof PeerEvent.LinkUp u
+                    && u.kind() == LinkKind.OVERLAY), "a peer that was never superpeer has no overlay links: "
+                    + eventsOf(leafA));
+        }
+        until(5_000, () -> eventsOf(primaryPeer).contains(new PeerEvent.LinkUp(leafA.id(), LinkKind.LEAF)),
+                "LinkUp(leaf) at the superpeer: " + eventsOf(primaryPeer));
+
+        // a leaf's control port put, another leaf's XML-RPC get, and the reverse
+        control(leafA, "PUT sip:carol@example.net here 600");
+        Object[] got = (Object[]) xmlrpc(leafB).execute("get", new Object[] {sha1("sip:carol@example.net"), 10,
+                new byte[0], "test"});
+        Object[] values = (Object[]) got[0];
+        assertEquals(1, values.length, "one value through the other leaf");
+        assertArrayEquals("here".getBytes(StandardCharsets.UTF_8), (byte[]) values[0]);
+        assertEquals(0, xmlrpc(leafB).execute("put", new Object[] {sha1("colors"), "red".getBytes(StandardCharsets.UTF_8),
+                600, "test"}));
+        assertTrue(control(leafA, "GET colors").stream().anyMatch(l -> l.startsWith("VALUE red ")));
+
+        // close leaf A's primary superpeer: A moves to its standby at once; the site refills; every leaf is served
+        int before = eventsOf(leafA).size();
+        long stop = System.nanoTime();
+        primaryPeer.close();
+        peers.remove(primaryPeer);
+        until(10_000, () -> {
+            List<PeerEvent> after = eventsOf(leafA).subList(before, eventsOf(leafA).size());
+            int down = after.indexOf(new PeerEvent.LinkDown(primaryA, LinkKind.SUPERPEER));
+            int up = after.indexOf(new PeerEvent.LinkUp(standbyA, LinkKind.SUPERPEER));
+            return down >= 0 && up > down;
+        }, "LinkDown(old primary) then LinkUp(standby as primary) at the leaf: " + eventsOf(leafA));
+        System.out.printf("leaf moved to its standby %d ms after its superpeer began to close%n",
+                (System.nanoTime() - stop) / 1_000_000);
+        until(40_000, this::settled, "the site to refill after the superpeer stopped");
+        System.out.printf("site back to 2 superpeers %d ms after the close%n", (System.nanoTime() - stop) / 1_000_000);
+        for (Peer p : peers) {
+            assertTrue(control(p, "GET sip:carol@example.net").stream().anyMatch(l -> l.startsWith("VALUE here ")),
+                    "the record is still read at " + p.id().shortHex() + " (" + role(p) + ")");
+        }
+        List<Peer> nowLeaves = withRole(Role.LEAF);
+        control(nowLeaves.get(0), "PUT after-close yes 600");
+        Peer other = peers.stream().filter(p -> p != nowLeaves.get(0)).findFirst().orElseThrow();
+        assertTrue(control(other, "GET after-close").stream().anyMatch(l -> l.startsWith("VALUE yes ")));
+        assertNotNull(eventsOf(leafA));
+        System.out.println("events of leaf A: " + eventsOf(leafA).stream().map(Object::toString)
+                .collect(Collectors.joining(", ")));
+    }
+}
