@@ -10,6 +10,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.p2psip.node.Peer;
+import org.p2psip.node.event.PeerListener;
 import org.p2psip.node.sip.SipOptions;
 import org.p2psip.sip.SipPeer;
 
@@ -38,8 +39,8 @@ import org.p2psip.sip.SipPeer;
  * devices at once. Requests from the application reach the peer's proxy from the peer's own SIP socket, which the
  * proxy's per-source limits (offline messages per minute, presence subscriptions per address) exempt.
  *
- * <p>Role, site and link events come from the underlying peer: {@link #peer()} (its listeners in
- * {@code org.p2psip.node.event}).
+ * <p>Role and link events come from the underlying peer: {@link #addListener}, {@link Builder#listener} (the
+ * {@code org.p2psip.node.event} family).
  */
 public final class P2pSip implements AutoCloseable {
     /** The registration lifetime used unless {@link Builder#registrationLifetime} says otherwise. */
@@ -66,8 +67,15 @@ public final class P2pSip implements AutoCloseable {
         private final Peer.Builder peer = Peer.builder();
         private SipOptions sip = SipOptions.defaults();
         private Duration lifetime = DEFAULT_LIFETIME;
+        private final List<PeerListener> listeners = new java.util.ArrayList<>();
 
         private Builder() {
+        }
+
+        /** A listener for the peer's role and link events, added before the start so it sees every event. */
+        public Builder listener(PeerListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener"));
+            return this;
         }
 
         /** The data directory: node key, records, {@code sip-keys}, {@code sip-users}. Default {@code ~/.p2psip}. */
@@ -135,7 +143,9 @@ public final class P2pSip implements AutoCloseable {
 
         /** The configured, not yet started instance. */
         public P2pSip build() {
-            return new P2pSip(peer.sip(sip).build(), lifetime);
+            Peer p = peer.sip(sip).build();
+            listeners.forEach(p::addListener);
+            return new P2pSip(p, lifetime);
         }
     }
 
@@ -251,6 +261,20 @@ public final class P2pSip implements AutoCloseable {
      */
     public void onIncoming(IncomingListener listener) {
         ep().onIncoming(listener);
+    }
+
+    /**
+     * Adds a listener for the peer's role and link events ({@code RoleChanged}, {@code LinkUp}, {@code LinkDown} of
+     * {@link org.p2psip.node.event.PeerEvent}), delivered in order on the peer's event thread; the same as
+     * {@code peer().addListener}. {@link Builder#listener} adds one before the start.
+     */
+    public void addListener(PeerListener listener) {
+        peer.addListener(listener);
+    }
+
+    /** Removes a listener added with {@link #addListener} or {@link Builder#listener}. */
+    public void removeListener(PeerListener listener) {
+        peer.removeListener(listener);
     }
 
     /** This peer's SIP address (UDP and TCP), where its Contacts point. */

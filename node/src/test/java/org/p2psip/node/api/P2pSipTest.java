@@ -40,6 +40,7 @@ class P2pSipTest {
     P2pSip b;
     final BlockingQueue<IncomingRequest> atA = new LinkedBlockingQueue<>();
     final BlockingQueue<IncomingRequest> atB = new LinkedBlockingQueue<>();
+    final BlockingQueue<org.p2psip.node.event.PeerEvent> eventsAtB = new LinkedBlockingQueue<>();
     /** What B's application does with calls (set by the test that calls). */
     volatile java.util.function.Consumer<IncomingCall> callsAtB = c -> c.reject(486, "Busy Here");
 
@@ -61,7 +62,8 @@ class P2pSipTest {
         DigestAccounts.put(db.resolve(DigestAccounts.FILE_NAME),
                 DigestAccounts.account("ivan", DOMAIN, "ivan-secret".toCharArray()));
         a = instance(tmp.resolve("a")).build().start().get(60, TimeUnit.SECONDS);
-        b = instance(db).bootstrap(a.peer().overlayAddress()).build().start().get(60, TimeUnit.SECONDS);
+        b = instance(db).bootstrap(a.peer().overlayAddress()).listener(eventsAtB::add).build().start()
+                .get(60, TimeUnit.SECONDS);
         a.onIncoming(new Collect(atA, c -> c.reject(603, "Decline")));
         b.onIncoming(new Collect(atB, c -> callsAtB.accept(c)));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
@@ -105,6 +107,18 @@ class P2pSipTest {
             }
         }
         throw new AssertionError("no MESSAGE for " + to + " within 20 s");
+    }
+
+    @Test
+    void linkEventsReachTheApplication() throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline) {
+            org.p2psip.node.event.PeerEvent e = eventsAtB.poll(200, TimeUnit.MILLISECONDS);
+            if (e instanceof org.p2psip.node.event.PeerEvent.LinkUp up && up.peer().equals(a.peer().id())) {
+                return;
+            }
+        }
+        throw new AssertionError("B's application saw no LinkUp to A within 20 s");
     }
 
     @Test
