@@ -702,6 +702,9 @@ public final class Peer implements AutoCloseable {
                     return false;
                 }
                 sip = s;
+                if (metrics != null) {
+                    org.p2psip.node.metrics.SipMetrics.register(metrics.registry(), s); // SIP transactions, drops
+                }
             }
             return true;
         } catch (IOException | RuntimeException e) {

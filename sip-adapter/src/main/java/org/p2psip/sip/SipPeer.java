@@ -159,11 +159,11 @@ public final class SipPeer implements AutoCloseable {
 
     private final PresenceAgent presence;
 
-    private final ContactStore store;
+    private final ContactStore contacts;
 
     private SipPeer(SipStack stack, Registrar registrar, Proxy proxy, OfflineMessaging offline,
-            PresenceAgent presence, AutoCloseable resources, ContactStore store) {
-        this.store = store;
+            PresenceAgent presence, ContactStore contacts, AutoCloseable resources) {
+        this.contacts = contacts;
         this.offline = offline;
         this.presence = presence;
         this.stack = stack;
@@ -255,7 +255,7 @@ public final class SipPeer implements AutoCloseable {
             };
         }
         tu.set(proxy);
-        return new SipPeer(stack, registrar, proxy, offline, presence, resources, store);
+        return new SipPeer(stack, registrar, proxy, offline, presence, store, resources);
     }
 
     /** Delay between a REGISTER's 200 and the delivery of offline messages (the phone may still be busy). */
@@ -287,17 +287,20 @@ public final class SipPeer implements AutoCloseable {
         return stack;
     }
 
-    /** Where the bindings are kept (a {@link SignedContactStore} for a peer on the overlay). */
-    public ContactStore contactStore() {
-        return store;
-    }
-
     public Registrar registrar() {
         return registrar;
     }
 
     public Proxy proxy() {
         return proxy;
+    }
+
+    /**
+     * The binding store: signed contact records ({@link SignedContactStore}, each user's key) when the peer runs on
+     * a {@link Dht}. An application embedded in the peer registers its own AORs here, as the registrar does.
+     */
+    public ContactStore contacts() {
+        return contacts;
     }
 
     /** The presence notifier, present when the peer runs on signed records. */

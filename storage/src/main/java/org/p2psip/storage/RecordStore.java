@@ -378,7 +378,14 @@ public final class RecordStore implements AutoCloseable {
                 expired.accept(NodeId.fromHex(id.substring(0, 40)), v);
             }
         }
-        tombstones.entrySet().removeIf(e -> e.getValue() <= now);
+        // MVMap's entry iterators cannot remove: collect the keys, then remove them
+        List<String> dead = new ArrayList<>();
+        for (Map.Entry<String, Long> e : tombstones.entrySet()) {
+            if (e.getValue() <= now) {
+                dead.add(e.getKey());
+            }
+        }
+        dead.forEach(tombstones::remove);
         return n;
     }
 

@@ -279,7 +279,7 @@ final class SipBench implements Callable<Integer> {
 
     /** Signed contact-record stores of a peer so far (its store is a SignedContactStore on the overlay). */
     private static LongSupplier stores(SipPeer peer) {
-        return peer.contactStore() instanceof SignedContactStore s ? s::signedPuts : () -> -1L;
+        return peer.contacts() instanceof SignedContactStore s ? s::signedPuts : () -> -1L;
     }
 
     private static double ratio(Sweep ours, Sweep reference) {

@@ -9,6 +9,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import org.p2psip.node.accounts.DigestAccounts;
+import org.p2psip.node.accounts.ReloadingAccounts;
 import org.p2psip.overlay.Dht;
 import org.p2psip.sip.SipPeer;
 import org.p2psip.sip.registrar.Ha1Accounts;
@@ -17,7 +18,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Starts the SIP adapter ({@link SipPeer}) of a node on the node's own DHT, with the digest accounts of the node's
- * {@code sip-users} file (HA1 only, {@link Ha1Accounts}) and its users' keys under {@code <data-dir>/sip-keys}.
+ * {@code sip-users} file (HA1 only, {@link Ha1Accounts}; re-read when it changes, {@link ReloadingAccounts}) and its
+ * users' keys under {@code <data-dir>/sip-keys}.
  */
 public final class NodeSip {
     private static final Logger LOG = LoggerFactory.getLogger(NodeSip.class);
@@ -38,21 +40,25 @@ public final class NodeSip {
         } catch (IOException e) {
             throw new IOException("cannot read the SIP accounts " + file + ": " + e.getMessage(), e);
         }
-        List<Ha1Accounts.Account> accounts = new ArrayList<>();
         Set<String> realms = new LinkedHashSet<>();
         for (DigestAccounts.Account a : read) {
-            accounts.add(new Ha1Accounts.Account(a.username(), a.realm(), a.md5Ha1(), a.sha256Ha1()));
             realms.add(a.realm().toLowerCase(java.util.Locale.ROOT));
         }
         List<String> domains = !options.domains().isEmpty() ? options.domains()
                 : realms.isEmpty() ? List.of(SipOptions.FALLBACK_DOMAIN) : List.copyOf(realms);
         String realm = options.realm() != null ? options.realm() : domains.get(0);
-        Ha1Accounts credentials = new Ha1Accounts(accounts);
-        if (accounts.isEmpty()) {
-            LOG.warn("SIP: no accounts in {}; every REGISTER will be refused until you add one with"
-                    + " 'p2psip user add USER@{}' and restart", file, realm);
+        // the file is re-read when it changes: 'p2psip user add' takes effect without a restart
+        ReloadingAccounts credentials;
+        try {
+            credentials = ReloadingAccounts.open(file, realm);
+        } catch (IOException e) {
+            throw new IOException("cannot read the SIP accounts " + file + ": " + e.getMessage(), e);
         }
-        for (Ha1Accounts.Account a : credentials.outside(realm)) {
+        if (read.isEmpty()) {
+            LOG.warn("SIP: no accounts in {}; every REGISTER will be refused until you add one with"
+                    + " 'p2psip user add USER@{}' (read again when the file changes)", file, realm);
+        }
+        for (Ha1Accounts.Account a : credentials.current().outside(realm)) {
             LOG.warn("SIP: account {}@{} in {} cannot register here: its realm is not this peer's realm {} (HA1"
                     + " depends on the realm); add it again with 'p2psip user add {}@{}', or use --sip-domain {}",
                     a.user(), a.realm(), file, realm, a.user(), realm, a.realm());

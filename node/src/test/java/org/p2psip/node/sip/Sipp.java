@@ -18,8 +18,9 @@ import org.p2psip.testing.Prerequisites;
  * style: {@code -key domain}, {@code -key caller}, {@code -key expires}; {@code -s} is the callee or registering
  * user). Without sipp a test fails under {@code CI=true} and skips elsewhere.
  */
-final class Sipp {
-    record Result(int exit, long successful, long failed, String output) {
+public final class Sipp {
+    /** A finished sipp run: exit status, final success and failure counts, output. */
+    public record Result(int exit, long successful, long failed, String output) {
     }
 
     private final Path dir;
@@ -33,7 +34,7 @@ final class Sipp {
     }
 
     /** sipp with its work files in {@code dir}; fails (CI) or skips (elsewhere) when it is not installed. */
-    static Sipp require(Path dir, String domain) {
+    public static Sipp require(Path dir, String domain) {
         String found = Prerequisites.which("sipp");
         if (found == null) {
             Prerequisites.require(List.of("'sipp' not on PATH (Debian package sip-tester)"));
@@ -56,7 +57,7 @@ final class Sipp {
     }
 
     /** Starts sipp over UDP on 127.0.0.1:{@code localPort}; {@code remote} null for a UAS. */
-    Process start(String scenario, InetSocketAddress remote, int localPort, int calls, String... extra)
+    public Process start(String scenario, InetSocketAddress remote, int localPort, int calls, String... extra)
             throws Exception {
         List<String> cmd = new ArrayList<>(List.of(binary));
         if (remote != null) {
@@ -72,7 +73,7 @@ final class Sipp {
     }
 
     /** Waits for a sipp run and reads its final success and failure counts. */
-    Result await(Process p, String scenario, int port) throws Exception {
+    public Result await(Process p, String scenario, int port) throws Exception {
         p.getOutputStream().close();
         byte[] out = p.getInputStream().readAllBytes();
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
@@ -87,7 +88,7 @@ final class Sipp {
                 Long.parseLong(last[header.indexOf("FailedCall(C)")]), output);
     }
 
-    static void assertAllSucceeded(Result r, int calls, String what) {
+    public static void assertAllSucceeded(Result r, int calls, String what) {
         String tail = r.output().length() > 4000 ? r.output().substring(r.output().length() - 4000) : r.output();
         assertEquals(0, r.exit(), what + ": sipp exit status; output:\n" + tail);
         assertEquals(calls, r.successful(), what + "\n" + tail);

@@ -76,6 +76,7 @@ public final class PresenceAgent {
         boolean reading;
         boolean readAgain;
         TimerService.Cancellable recheck;
+        TimerService.Cancellable settle;
 
         Watch(String aor) {
             this.aor = aor;
@@ -217,8 +218,10 @@ public final class PresenceAgent {
         PresenceSubscription s = new PresenceSubscription(aor, watcher, r.callId(), localTag, r.from(), local,
                 remoteTarget, routeSet, target, nonce(), r.cseq().number(), now + granted * 1000);
         java.net.InetAddress source = tx.source().remote().getAddress();
+        // the peer's own SIP socket is the application embedded in it (its subscriptions): no per-source cap
+        boolean own = tx.source().remote().equals(ua.localAddress());
         if (granted > 0 && (subscriptions.size() >= MAX_SUBSCRIPTIONS
-                || perSource.getOrDefault(source, 0) >= MAX_PER_SOURCE)) {
+                || (!own && perSource.getOrDefault(source, 0) >= MAX_PER_SOURCE))) {
             refused.incrementAndGet();
             LOG.info("SUBSCRIBE from {} refused: {} subscriptions here, {} from it", source, subscriptions.size(),
                     perSource.getOrDefault(source, 0));
@@ -236,8 +239,10 @@ public final class PresenceAgent {
             return;
         }
         subscriptions.put(s.key(), s);
-        s.source = source;
-        perSource.merge(source, 1, Integer::sum);
+        if (!own) {
+            s.source = source;
+            perSource.merge(source, 1, Integer::sum);
+        }
         s.expiryTimer = layer.schedule(granted * 1000, () -> expire(s));
         Watch w = watches.computeIfAbsent(aor, Watch::new);
         w.subs.add(s);
@@ -245,7 +250,7 @@ public final class PresenceAgent {
             Optional<NodeId> key = contactKey(aor);
             if (key.isPresent()) {
                 listens.incrementAndGet();
-                w.listen = dht.overlay().listen(key.get(), ev -> layer.execute(() -> refresh(w)));
+                w.listen = dht.overlay().listen(key.get(), ev -> layer.execute(() -> onReport(w)));
             }
         }
         putWatcherRecord(s);
@@ -327,6 +332,9 @@ public final class PresenceAgent {
                 if (w.recheck != null) {
                     w.recheck.cancel();
                 }
+                if (w.settle != null) {
+                    w.settle.cancel();
+                }
             }
         }
     }
@@ -341,6 +349,25 @@ public final class PresenceAgent {
     private String state(PresenceSubscription s) {
         long left = Math.max(0, (s.expiresAtMillis - clock.getAsLong() + 999) / 1000);
         return "active;expires=" + left;
+    }
+
+    /** How long after a listen report the contacts are read once more (replicas apply a change at different moments). */
+    static final long SETTLE_MS = 1500;
+
+    /**
+     * A replica reported a change: read now, and once more a little later, because the read may still meet a replica
+     * that has not applied the change yet (a removal reported by one replica while another still serves the value),
+     * and that replica's own report may come before the read, or never.
+     */
+    private void onReport(Watch w) {
+        refresh(w);
+        if (w.settle != null) {
+            w.settle.cancel();
+        }
+        w.settle = layer.schedule(SETTLE_MS, () -> {
+            w.settle = null;
+            refresh(w);
+        });
     }
 
     /** Re-reads the presentity's contacts and notifies every subscription whose last NOTIFY said otherwise. */

@@ -107,6 +107,8 @@ public final class Proxy implements TransactionUser {
     /** Who may send requests to other domains through us: local users, with digest (407). Null with dns null. */
     private final DigestAuthenticator proxyAuth;
     private final DomainRouting routing;
+    /** The user agent embedded in this peer, if any (set once the application starts). */
+    private volatile org.p2psip.sip.ua.LocalEndpoint endpoint;
 
     public Proxy(TransactionLayer layer, SipTransport transport, Registrar registrar, ContactStore store,
             Set<String> domains) {
@@ -172,6 +174,14 @@ public final class Proxy implements TransactionUser {
         return selfUri;
     }
 
+    /**
+     * Hands requests addressed to this peer's own address with a user part (the Contacts an embedded application
+     * registered) to {@code e}; null: such requests get 404 as before.
+     */
+    public void localEndpoint(org.p2psip.sip.ua.LocalEndpoint e) {
+        this.endpoint = e;
+    }
+
     public Stats stats() {
         return new Stats(forwarded.get(), lookups.get(), notFound.get(), unavailable.get(), loops.get(),
                 tooManyHops.get());
@@ -230,6 +240,11 @@ public final class Proxy implements TransactionUser {
             } else {
                 routeInOrder(tx, req, ruri, hash, order, 0);
             }
+            return;
+        }
+        org.p2psip.sip.ua.LocalEndpoint ep = endpoint;
+        if (ep != null && ruri.user().isPresent() && isSelf(ruri)) {
+            ep.onRequest(tx, req); // an AOR registered by the application embedded in this peer
             return;
         }
         if (isSelf(ruri)) {
@@ -415,7 +430,9 @@ public final class Proxy implements TransactionUser {
 
     /** A MESSAGE for a user with no live contact: stored encrypted for the next REGISTER (202), else 404. */
     private void leaveOffline(ServerTransaction tx, SipRequest req, String aor) {
-        if (!offline.admit(tx.source().remote().getAddress())) {
+        // the peer's own socket is the application embedded in it (or offline delivery): not rate limited per source
+        boolean own = tx.source().remote().equals(transport.localAddress());
+        if (!own && !offline.admit(tx.source().remote().getAddress())) {
             SipResponse busy = tx.createResponse(503, "Service Unavailable (too many offline messages from you)");
             tx.respond(busy.withHeaders(busy.headers().add("Retry-After", "60")));
             return;
@@ -655,6 +672,10 @@ public final class Proxy implements TransactionUser {
         tx.respond(200, "OK");
         Fork fork = pending.get(invite.get());
         if (fork == null) {
+            org.p2psip.sip.ua.LocalEndpoint ep = endpoint;
+            if (ep != null) {
+                ep.onCancelled(invite.get()); // it may be a call ringing at the embedded application
+            }
             invite.get().respond(487, "Request Terminated"); // not forwarded yet (lookup running) or done
             return;
         }
@@ -693,6 +714,12 @@ public final class Proxy implements TransactionUser {
             }
             SipRequest req = popOwnRoute(ack);
             List<Address> routes = req.routes();
+            org.p2psip.sip.ua.LocalEndpoint ep = endpoint;
+            if (routes.isEmpty() && ep != null && req.requestUri() instanceof SipUri u && u.user().isPresent()
+                    && isSelf(u)) {
+                ep.onAck(req);
+                return;
+            }
             Optional<Target> t;
             if (!routes.isEmpty()) {
                 t = targetOf(routes.get(0).uri());

@@ -18,6 +18,7 @@ public abstract sealed class ServerTransaction permits InviteServerTransaction, 
     TransactionState state;
     SipResponse lastProvisional;
     SipResponse lastFinal;
+    private boolean finalObserved;
     private final List<TimerService.Cancellable> timers = new ArrayList<>(3);
 
     ServerTransaction(TransactionLayer layer, SipRequest request, Source source, String key) {
@@ -61,6 +62,11 @@ public abstract sealed class ServerTransaction permits InviteServerTransaction, 
         if (!layer.timers.inLoop()) {
             layer.timers.execute(() -> respond(response));
             return;
+        }
+        if (response.isFinal() && !finalObserved
+                && (state == TransactionState.TRYING || state == TransactionState.PROCEEDING)) {
+            finalObserved = true;
+            layer.observer.serverCompleted(request.method(), response.status());
         }
         onTuResponse(response);
     }

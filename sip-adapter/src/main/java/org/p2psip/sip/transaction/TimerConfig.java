@@ -18,11 +18,13 @@ public record TimerConfig(Duration t1, Duration t2, Duration t4, Duration timerD
         }
     }
 
-    long t1Ms() {
+    /** T1 in milliseconds. */
+    public long t1Ms() {
         return t1.toMillis();
     }
 
-    long t2Ms() {
+    /** T2 in milliseconds. */
+    public long t2Ms() {
         return t2.toMillis();
     }
 
@@ -31,7 +33,7 @@ public record TimerConfig(Duration t1, Duration t2, Duration t4, Duration timerD
     }
 
     /** 64*T1: Timers B, F, H, J, L, M. */
-    long timeoutMs() {
+    public long timeoutMs() {
         return 64 * t1.toMillis();
     }
 }

@@ -39,6 +39,7 @@ public final class TransactionLayer {
     long clientTimeouts;
     long serverTimeouts;
     long overload;
+    volatile TransactionObserver observer = TransactionObserver.NONE;
 
     public TransactionLayer(SipSender sender, TimerService timers, TimerConfig config, TransactionUser tu) {
         this(sender, timers, config, tu, 100_000);
@@ -65,6 +66,11 @@ public final class TransactionLayer {
     /** Schedules {@code task} on the transaction thread (for TU timers such as a proxy's Timer C). */
     public TimerService.Cancellable schedule(long delayMillis, Runnable task) {
         return timers.schedule(delayMillis, task);
+    }
+
+    /** Who is told how each transaction ends (metrics); {@link TransactionObserver#NONE} by default. */
+    public void observer(TransactionObserver o) {
+        this.observer = o == null ? TransactionObserver.NONE : o;
     }
 
     public TimerConfig config() {
@@ -151,12 +157,47 @@ public final class TransactionLayer {
         if (clients.containsKey(key)) {
             throw new IllegalArgumentException("a client transaction with this branch exists: " + key);
         }
+        ClientTransaction.Listener observed = observed(request.method(), listener);
         ClientTransaction tx = request.isMethod(SipRequest.INVITE)
-                ? new InviteClientTransaction(this, request, target, listener, key)
-                : new NonInviteClientTransaction(this, request, target, listener, key);
+                ? new InviteClientTransaction(this, request, target, observed, key)
+                : new NonInviteClientTransaction(this, request, target, observed, key);
         clients.put(key, tx);
         tx.start();
         return tx;
+    }
+
+    /** {@code listener}, and the observer told of the transaction's first final response, timeout or error. */
+    private ClientTransaction.Listener observed(String method, ClientTransaction.Listener listener) {
+        return new ClientTransaction.Listener() {
+            private boolean ended;
+
+            @Override
+            public void onResponse(ClientTransaction tx, SipResponse response) {
+                if (!ended && response.isFinal()) {
+                    ended = true;
+                    observer.clientCompleted(method, response.status());
+                }
+                listener.onResponse(tx, response);
+            }
+
+            @Override
+            public void onTimeout(ClientTransaction tx) {
+                if (!ended) {
+                    ended = true;
+                    observer.clientFailed(method, "timeout");
+                }
+                listener.onTimeout(tx);
+            }
+
+            @Override
+            public void onTransportError(ClientTransaction tx, Throwable cause) {
+                if (!ended) {
+                    ended = true;
+                    observer.clientFailed(method, "transport_error");
+                }
+                listener.onTransportError(tx, cause);
+            }
+        };
     }
 
     /** The INVITE server transaction a CANCEL refers to (RFC 3261 §9.2), if it is still there. */

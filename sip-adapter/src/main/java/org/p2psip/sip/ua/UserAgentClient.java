@@ -22,9 +22,11 @@ public final class UserAgentClient {
     private final TransactionLayer layer;
     private final String host;
     private final int port;
+    private final InetSocketAddress local;
 
     public UserAgentClient(TransactionLayer layer, InetSocketAddress local) {
         this.layer = layer;
+        this.local = local;
         this.host = SipUri.normalizeHost(local.getAddress().getHostAddress());
         this.port = local.getPort();
     }
@@ -41,6 +43,11 @@ public final class UserAgentClient {
 
     public int port() {
         return port;
+    }
+
+    /** The peer's SIP socket, the source of the requests it originates. */
+    public InetSocketAddress localAddress() {
+        return local;
     }
 
     /** Sends {@code request} (without a Via) to {@code target}; completes with the final response. */
