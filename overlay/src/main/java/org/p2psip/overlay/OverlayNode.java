@@ -156,7 +156,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
             every(Math.min(config.refreshIntervalMillis(), 60_000), this::refreshBuckets);
             every(config.replicationIntervalMillis(), this::replicate);
             every(config.republishIntervalMillis(), this::republish);
-            every(1_000, this::handOver);
+            every(1_000, () -> {
+                handOver();
+                router.sweep(scheduler.nowMillis()); // transits are short-lived: free them promptly (one timer for both)
+            });
         });
         return this;
     }
@@ -797,7 +800,6 @@ public final class OverlayNode implements Dht, AutoCloseable {
             listenRegistrations -= before - m.size();
         });
         listeners.values().removeIf(Map::isEmpty);
-        router.sweep(now);
     }
 
     private void refreshBuckets() {

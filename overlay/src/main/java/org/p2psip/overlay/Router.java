@@ -46,6 +46,8 @@ final class Router {
     static final int MAX_TRANSITS = 4_096;
     /** How long an answered transit stays, to answer retransmissions of its request. */
     private static final long KEEP_ANSWERED_MILLIS = 5_000;
+    /** Answers kept for retransmissions, in payload bytes; beyond it an answer is sent but not kept. */
+    static final long MAX_KEPT_ANSWER_BYTES = 8L << 20;
     /** Transmissions to the next hop; the last one waits until the hop's deadline. */
     private static final int SENDS_PER_HOP = 4;
     /** A hop gives up this much (or a tenth of the budget, if more) before the hop before it does. */
@@ -62,6 +64,7 @@ final class Router {
     private final int k;
     private final Map<String, RouteHandler> handlers = new ConcurrentHashMap<>();
     private final HashMap<TransitKey, Transit> transits = new HashMap<>();
+    private long keptAnswerBytes;
 
     private record TransitKey(NodeId origin, long transaction) { }
 
@@ -70,7 +73,10 @@ final class Router {
         final InetSocketAddress upstream;
         final long upstreamRequestId;
         long expiresAt;
+        boolean answered;
+        /** The answer, kept for retransmissions (null when not answered yet, or not kept). */
         Frame answer;
+        int keptBytes;
 
         Transit(InetSocketAddress upstream, long upstreamRequestId, long expiresAt) {
             this.upstream = upstream;
@@ -179,7 +185,7 @@ final class Router {
         if (known != null) {
             if (!known.upstream.equals(from.address())) {
                 drop(r, "the same request came again from another node");
-            } else if (known.answer != null) {
+            } else if (known.answered && known.answer != null) {
                 // a retransmission after the answer left: the answer was lost, send it again
                 send.accept(from.address(), new Frame(true, f.requestId(), self, known.answer.message()));
             }
@@ -281,7 +287,13 @@ final class Router {
 
     private void answer(Transit t, RouteReply reply) {
         Frame frame = new Frame(true, t.upstreamRequestId, self, reply);
-        t.answer = frame;
+        t.answered = true;
+        int size = reply.payload().length() + reply.reason().length();
+        if (keptAnswerBytes + size <= MAX_KEPT_ANSWER_BYTES) {
+            t.answer = frame;
+            t.keptBytes = size;
+            keptAnswerBytes += size;
+        }
         t.expiresAt = Math.min(t.expiresAt, scheduler.nowMillis() + KEEP_ANSWERED_MILLIS);
         send.accept(t.upstream, frame);
     }
@@ -313,7 +325,9 @@ final class Router {
     void sweep(long now) {
         Iterator<Transit> it = transits.values().iterator();
         while (it.hasNext()) {
-            if (it.next().expiresAt <= now) {
+            Transit t = it.next();
+            if (t.expiresAt <= now) {
+                keptAnswerBytes -= t.keptBytes;
                 it.remove();
             }
         }
