@@ -379,6 +379,25 @@ public final class OverlayNode implements Dht, AutoCloseable {
         return onThread(() -> rpc.call(address, new Ping()).thenApply(f -> new Contact(f.sender(), address)));
     }
 
+    /**
+     * Tells the node that its link to {@code address} is gone (an ICE link closed, say): the routing entries at that
+     * address go at once, so routes and lookups stop sending there and take another way (a routed request then goes
+     * through another hop). Any thread; nothing happens once the node is stopped.
+     */
+    public void linkClosed(InetSocketAddress address) {
+        if (closed) {
+            return;
+        }
+        try {
+            scheduler.execute(() -> {
+                linkTable.close(address);
+                routing.removeAddress(address, scheduler.nowMillis());
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the node's event loop is shutting down: nothing left to route
+        }
+    }
+
     /** Neighbours in the routing table, for tests and status. */
     public CompletableFuture<List<Contact>> neighbours() {
         return onThread(() -> CompletableFuture.completedFuture(routing.contacts()));

@@ -49,6 +49,8 @@ import org.p2psip.overlay.wire.WireCodec;
  *   local NAME           local_values=the texts this node stores itself
  *   link HEX             the ICE link with that node: remote, path datagrams, sessions authenticated as it
  *   counters             overlay and signaling counters
+ *   bench HEX N          N more links to that node one after the other, each closed after its ping was answered:
+ *                        bench_setup_ms (Attach to ICE completion) and bench_ready_ms (to the answered ping)
  *   quit
  * </pre>
  */
@@ -170,8 +172,23 @@ public final class SecureLinksNodeMain {
                 System.out.println("attach_served=" + links.signaling().served());
                 System.out.println("dtls_datagrams_in=" + links.layer().stats().get(DtlsStats.Counter.DATAGRAMS_IN));
             }
+            case "bench" -> {
+                NodeId peer = NodeId.fromHex(w[1]);
+                StringBuilder setup = new StringBuilder();
+                StringBuilder ready = new StringBuilder();
+                for (int i = 0; i < Integer.parseInt(w[2]); i++) {
+                    long t0 = System.nanoTime();
+                    try (IceLink link = links.connect(peer).get(90, TimeUnit.SECONDS)) {
+                        setup.append(setup.length() == 0 ? "" : ",").append(link.setupMillis());
+                        ready.append(ready.length() == 0 ? "" : ",")
+                                .append(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+                    }
+                }
+                System.out.println("bench_setup_ms=" + setup);
+                System.out.println("bench_ready_ms=" + ready);
+            }
             default -> throw new IllegalArgumentException("unknown command '" + w[0]
-                    + "': join, neighbours, attach, put, get, local, link, counters, quit");
+                    + "': join, neighbours, attach, put, get, local, link, counters, bench, quit");
         }
     }
 

@@ -68,6 +68,8 @@ public final class SecureOverlayLinks implements AutoCloseable {
                 OverlaySignaling signaling = new OverlaySignaling(node,
                         Math.min(60_000, ice.signalingTimeout().toMillis()));
                 IceLinks links = new IceLinks(identity.id(), layer, signaling, ice);
+                // a closed ICE link leaves no routing entry behind: routes to that peer go through the overlay again
+                links.onClosed(l -> node.linkClosed(l.remote()));
                 LOG.info("node {}: secure links on {} (DTLS, ICE with Attach through the overlay)", identity.id().shortHex(),
                         layer.localAddress());
                 return new SecureOverlayLinks(layer, node, signaling, links);

@@ -107,6 +107,24 @@ class RoutedRequestTest {
     }
 
     @Test
+    void afterItsLinkClosedATargetIsReachedThroughOtherHops() throws Exception {
+        OverlayNode from = cluster.nodes.get(11);
+        Contact direct = Cluster.await(from.neighbours()).get(0);
+        assertEquals(1, Cluster.await(from.route(direct.id(), "echo", Bytes.utf8("direct"))).hops());
+        from.linkClosed(direct.address());
+        long end = System.currentTimeMillis() + 10_000;
+        while (Cluster.await(from.neighbours()).stream().anyMatch(c -> c.id().equals(direct.id()))
+                && System.currentTimeMillis() < end) {
+            Thread.sleep(10);
+        }
+        assertFalse(Cluster.await(from.neighbours()).stream().anyMatch(c -> c.id().equals(direct.id())),
+                "the routing entry at the closed link's address is gone");
+        RouteAnswer a = Cluster.await(from.route(direct.id(), "echo", Bytes.utf8("around")));
+        assertEquals(direct.id(), a.responder());
+        assertTrue(a.hops() >= 2, "the request went through another node: " + a.hops() + " hops");
+    }
+
+    @Test
     void aNodeRoutesToItselfWithoutHops() {
         OverlayNode n = cluster.nodes.get(5);
         RouteAnswer a = Cluster.await(n.route(n.id(), "echo", Bytes.utf8("me")));
