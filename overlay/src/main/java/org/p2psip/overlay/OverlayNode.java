@@ -20,6 +20,9 @@ import org.p2psip.overlay.DhtValue.ValueId;
 import org.p2psip.overlay.link.LinkLayer;
 import org.p2psip.overlay.link.LinkTable;
 import org.p2psip.overlay.lookup.IterativeLookup;
+import org.p2psip.overlay.route.RouteAnswer;
+import org.p2psip.overlay.route.RouteHandler;
+import org.p2psip.overlay.route.RouteMode;
 import org.p2psip.overlay.routing.RoutingTable;
 import org.p2psip.overlay.rpc.RateLimiter;
 import org.p2psip.overlay.rpc.RpcEngine;
@@ -43,6 +46,7 @@ import org.p2psip.overlay.wire.Message.Pong;
 import org.p2psip.overlay.wire.Message.Put;
 import org.p2psip.overlay.wire.Message.PutReply;
 import org.p2psip.overlay.wire.Message.Remove;
+import org.p2psip.overlay.wire.Message.Route;
 import org.p2psip.overlay.wire.Message.Status;
 import org.p2psip.overlay.wire.Reassembler;
 import org.p2psip.overlay.wire.WireCodec;
@@ -74,6 +78,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
     private final RpcEngine rpc;
     private final RateLimiter limiter;
     private final Reassembler reassembler;
+    private final Router router;
     private final Random random;
     private final OverlayStats stats = new OverlayStats();
     /** Who listens at keys this node stores: key -> (listener address, token) -> expiry. */
@@ -124,6 +129,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
         this.rpc = new RpcEngine(scheduler, id, this::send, config.attemptTimeoutMillis(), config.attempts(), random);
         this.limiter = new RateLimiter(config.requestsPerSecondPerSource(), 65_536);
         this.reassembler = new Reassembler(4 << 20, 8, 5_000);
+        this.router = new Router(id, scheduler, rpc, routing, this::send, stats, random, config.k());
     }
 
     public NodeId id() {
@@ -150,7 +156,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
             every(Math.min(config.refreshIntervalMillis(), 60_000), this::refreshBuckets);
             every(config.replicationIntervalMillis(), this::replicate);
             every(config.republishIntervalMillis(), this::republish);
-            every(1_000, this::handOver);
+            every(1_000, () -> {
+                handOver();
+                router.sweep(scheduler.nowMillis()); // transits are short-lived: free them promptly (one timer for both)
+            });
         });
         return this;
     }
@@ -329,6 +338,64 @@ public final class OverlayNode implements Dht, AutoCloseable {
             state.renew();
         });
         return () -> scheduler.execute(state::close);
+    }
+
+    // ------------------------------------------------------------------ routed requests
+
+    /**
+     * Sends {@code payload} for application {@code appId} to the node whose id is {@code target}, hop by hop over the
+     * overlay's existing links (each hop forwards to its contact closest to the target), and completes with the
+     * answer of that node's handler ({@link #handle}), which returns along the same hops. For reaching a node this one
+     * has no direct link to, such as a peer behind a NAT (ICE's Attach, SIP). Fails with a {@link DhtException}: AGAIN
+     * when no route or no answer within 10 s, REFUSED when the target has no handler or its handler failed.
+     */
+    public CompletableFuture<RouteAnswer> route(NodeId target, String appId, Bytes payload) {
+        return route(target, appId, payload, RouteMode.EXACT, Router.DEFAULT_TIMEOUT_MILLIS);
+    }
+
+    /**
+     * As {@link #route(NodeId, String, Bytes)}, to the exact node or to the node closest to {@code target}
+     * ({@link RouteMode}), waiting at most {@code timeoutMillis} (1..60,000) for the answer.
+     */
+    public CompletableFuture<RouteAnswer> route(NodeId target, String appId, Bytes payload, RouteMode mode,
+                                                long timeoutMillis) {
+        return onThread(() -> router.route(target, appId, payload, mode, timeoutMillis));
+    }
+
+    /**
+     * Sets the handler of routed requests for {@code appId} (1..32 ASCII letters, digits, '.', '-', '_') that reach
+     * this node; null removes it. Requests for an application without a handler are refused and counted.
+     */
+    public OverlayNode handle(String appId, RouteHandler handler) {
+        router.handle(appId, handler);
+        return this;
+    }
+
+    /**
+     * Pings {@code address} and completes with the node that answered, which is then in the routing table at that
+     * address: how a link set up outside the overlay (an ICE link) becomes a route the overlay uses.
+     */
+    public CompletableFuture<Contact> ping(InetSocketAddress address) {
+        return onThread(() -> rpc.call(address, new Ping()).thenApply(f -> new Contact(f.sender(), address)));
+    }
+
+    /**
+     * Tells the node that its link to {@code address} is gone (an ICE link closed, say): the routing entries at that
+     * address go at once, so routes and lookups stop sending there and take another way (a routed request then goes
+     * through another hop). Any thread; nothing happens once the node is stopped.
+     */
+    public void linkClosed(InetSocketAddress address) {
+        if (closed) {
+            return;
+        }
+        try {
+            scheduler.execute(() -> {
+                linkTable.close(address);
+                routing.removeAddress(address, scheduler.nowMillis());
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the node's event loop is shutting down: nothing left to route
+        }
     }
 
     /** Neighbours in the routing table, for tests and status. */
@@ -578,6 +645,9 @@ public final class OverlayNode implements Dht, AutoCloseable {
             reply = removeLocally(r, sourceKey(from.address()));
         } else if (m instanceof Listen l) {
             reply = register(from.address(), l, now);
+        } else if (m instanceof Route r) {
+            router.onRequest(from, f, r); // answers later, or never (a dropped one)
+            return;
         } else if (m instanceof Notify n) {
             ListenState s = listens.get(n.token());
             if (s != null && s.key.equals(n.key())) {

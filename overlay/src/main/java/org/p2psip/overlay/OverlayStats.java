@@ -13,20 +13,28 @@ public final class OverlayStats {
     final AtomicLong rpcTimeouts = new AtomicLong();
     final AtomicLong refusedPuts = new AtomicLong();
     final AtomicLong extraCopies = new AtomicLong();
+    final AtomicLong routedForwarded = new AtomicLong();
+    final AtomicLong routedDelivered = new AtomicLong();
+    final AtomicLong routedDropped = new AtomicLong();
 
     /**
      * Values of the counters at one moment.
      *
      * @param extraCopies STOREs a put sent early (pipelined with its lookup) to nodes that a later answer
      *                    pushed out of the closest: copies beyond the replicas, which expire with the value
+     * @param routedForwarded routed requests (ROUTE) this node passed on to a next hop
+     * @param routedDelivered routed requests handed to an application handler here
+     * @param routedDropped   routed requests not delivered nor forwarded: loops, forged or repeated via lists,
+     *                        duplicates from another node, hop limit or time spent, no route, no handler for the
+     *                        application id, too many in transit (malformed ones count in {@code malformed})
      */
     public record Snapshot(long datagramsIn, long datagramsOut, long malformed, long rateLimited, long requestsServed,
                            long unmatchedReplies, long rpcTimeouts, long refusedPuts, long fragmentStreamsDropped,
-                           long extraCopies) { }
+                           long extraCopies, long routedForwarded, long routedDelivered, long routedDropped) { }
 
     Snapshot snapshot(long fragmentStreamsDropped, long timeouts) {
         return new Snapshot(datagramsIn.get(), datagramsOut.get(), malformed.get(), rateLimited.get(),
                 requestsServed.get(), unmatchedReplies.get(), timeouts, refusedPuts.get(), fragmentStreamsDropped,
-                extraCopies.get());
+                extraCopies.get(), routedForwarded.get(), routedDelivered.get(), routedDropped.get());
     }
 }

@@ -91,6 +91,27 @@ public final class IceLinks implements AutoCloseable {
         signaling.serve(this::onRequest);
     }
 
+    private final CopyOnWriteArrayList<java.util.function.Consumer<IceLink>> closeListeners = new CopyOnWriteArrayList<>();
+
+    /**
+     * Calls {@code listener} when a link (either role) closes, on the closing thread: the overlay forgets the link's
+     * address then ({@code OverlayNode.linkClosed}), or it would keep routing to a path that no longer exists.
+     */
+    public void onClosed(java.util.function.Consumer<IceLink> listener) {
+        closeListeners.add(listener);
+    }
+
+    private void closed(IceLink link) {
+        links.remove(link);
+        for (java.util.function.Consumer<IceLink> l : closeListeners) {
+            try {
+                l.accept(link);
+            } catch (RuntimeException e) {
+                LOG.warn("{}: a link close listener failed: {}", self.shortHex(), e.toString());
+            }
+        }
+    }
+
     /** Open links, in both roles (a closed link leaves the list). */
     public List<IceLink> links() {
         return new ArrayList<>(links);
@@ -199,7 +220,7 @@ public final class IceLinks implements AutoCloseable {
         TransportAddress local = pair.getLocalCandidate().getTransportAddress();
         IceLink link = new IceLink(peer, controlling, type(pair.getLocalCandidate().getType()),
                 type(pair.getRemoteCandidate().getType()), new InetSocketAddress(local.getAddress(), local.getPort()),
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), s.agent, path, layer, links::remove);
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), s.agent, path, layer, this::closed);
         if (closed) {
             link.close();
             throw new IOException("closed");

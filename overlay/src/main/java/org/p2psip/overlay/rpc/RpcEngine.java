@@ -32,26 +32,36 @@ public final class RpcEngine {
         final InetSocketAddress to;
         final Frame frame;
         final CompletableFuture<Frame> future = new CompletableFuture<>();
+        final int maxSends;
+        /** 0: none; else the call fails at this time, and after its last send it waits until then. */
+        final long deadline;
         int sent;
         Scheduler.Cancellable timer;
 
-        Call(long id, InetSocketAddress to, Frame frame) {
+        Call(long id, InetSocketAddress to, Frame frame, int maxSends, long deadline) {
             this.id = id;
             this.to = to;
             this.frame = frame;
+            this.maxSends = maxSends;
+            this.deadline = deadline;
         }
 
         void transmit() {
             sent++;
             sender.accept(to, frame);
-            timer = scheduler.schedule(this::expire, attemptTimeoutMillis << (sent - 1));
+            long wait = attemptTimeoutMillis << Math.min(sent - 1, 16);
+            if (deadline > 0) {
+                long left = deadline - scheduler.nowMillis();
+                wait = sent >= maxSends ? left : Math.min(wait, left);
+            }
+            timer = scheduler.schedule(this::expire, Math.max(1, wait));
         }
 
         void expire() {
             if (pending.get(id) != this) {
                 return;
             }
-            if (sent < attempts) {
+            if (sent < maxSends && (deadline <= 0 || scheduler.nowMillis() < deadline)) {
                 transmit();
                 return;
             }
@@ -80,11 +90,20 @@ public final class RpcEngine {
      * {@link #cancelAll} it fails at once with the same cause.
      */
     public CompletableFuture<Frame> call(InetSocketAddress to, Message.Request request) {
+        return call(to, request, attempts, 0);
+    }
+
+    /**
+     * Like {@link #call(InetSocketAddress, Message.Request)}, for a request whose answer may take long (a routed
+     * request waits for every hop after this one): at most {@code sends} transmissions with the usual doubling
+     * waits, and the call fails only at {@code deadlineMillis} (scheduler time), not after the last wait.
+     */
+    public CompletableFuture<Frame> call(InetSocketAddress to, Message.Request request, int sends, long deadlineMillis) {
         if (cancelled != null) {
             return CompletableFuture.failedFuture(cancelled);
         }
         long id = nextId++;
-        Call c = new Call(id, to, new Frame(false, id, self, request));
+        Call c = new Call(id, to, new Frame(false, id, self, request), Math.max(1, sends), deadlineMillis);
         pending.put(id, c);
         c.transmit();
         return c.future;

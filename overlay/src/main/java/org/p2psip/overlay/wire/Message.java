@@ -73,6 +73,32 @@ public sealed interface Message {
     /** Sent by a responsible node to a listener: values that appeared, changed or went away. */
     record Notify(NodeId key, long token, List<DhtValue> values, List<DhtValue> removed) implements Request { }
 
+    /**
+     * A request routed hop by hop over existing links to the node {@code target} (or the node closest to it), for the
+     * application {@code appId}, as RELOAD routes its messages: each hop appends its own id to {@code via} and
+     * forwards to the closest contact it has; the answer ({@link RouteReply}) returns along the same hops.
+     *
+     * @param target        the node id (or key) the request is for
+     * @param transaction   chosen by the origin; with the origin ({@code via.get(0)}) it names the request at every
+     *                      hop, so a retransmission is answered once, not delivered twice
+     * @param exact         deliver only at the node whose id is {@code target}; else at the closest node reached
+     * @param hopLimit      hops this request may still take (the receiver's own hop counted); 0 is never valid
+     * @param timeoutMillis how long the sender waits for the answer; each hop forwards with a little less
+     * @param via           the nodes the request passed through, origin first; the last is the sender of this hop
+     * @param appId         which registered handler gets the payload at the destination
+     * @param payload       opaque to the overlay
+     */
+    record Route(NodeId target, long transaction, boolean exact, int hopLimit, int timeoutMillis, List<NodeId> via,
+                 String appId, Bytes payload) implements Request { }
+
+    /**
+     * The answer to a {@link Route}, from its destination or from the hop where it failed.
+     *
+     * @param responder the node that answered (the destination on success)
+     * @param hops      links the request crossed to reach the responder
+     */
+    record RouteReply(Status status, String reason, NodeId responder, int hops, Bytes payload) implements Reply { }
+
     /** The reply to PUT, REMOVE, LISTEN and NOTIFY. */
     record Ack(Status status, String reason) implements Reply {
         public static final Ack OK = new Ack(Status.OK, "");

@@ -28,6 +28,8 @@ import org.p2psip.overlay.wire.Message.Pong;
 import org.p2psip.overlay.wire.Message.Put;
 import org.p2psip.overlay.wire.Message.PutReply;
 import org.p2psip.overlay.wire.Message.Remove;
+import org.p2psip.overlay.wire.Message.Route;
+import org.p2psip.overlay.wire.Message.RouteReply;
 import org.p2psip.overlay.wire.Message.Status;
 
 /**
@@ -43,8 +45,16 @@ public final class WireCodec {
     public static final int MAX_REASON_CHARS = 256;
     /** Largest GET placemark: the store's encoding of a value id, two length bytes, owner and nonce. */
     public static final int MAX_PLACEMARK_BYTES = 2 + 2 * DhtValue.MAX_ID_BYTES;
+    /** Most hops a routed request takes, and most entries in its via list. */
+    public static final int MAX_HOPS = 32;
+    /** Largest payload (request or answer) a routed request carries: room for a SIP request or an Attach. */
+    public static final int MAX_ROUTED_PAYLOAD_BYTES = 32 * 1024;
+    /** Longest application id of a routed request (ASCII letters, digits, '.', '-', '_'). */
+    public static final int MAX_APP_ID_CHARS = 32;
+    /** Longest answer wait a routed request may ask of a hop. */
+    public static final int MAX_ROUTE_TIMEOUT_MILLIS = 60_000;
     private static final int FIRST_ID = 20;
-    private static final int LAST_ID = 31;
+    private static final int LAST_ID = 33;
 
     private final Pool<Kryo> kryos = new Pool<>(true, false, 64) {
         @Override
@@ -180,7 +190,100 @@ public final class WireCodec {
                 return new PutReply(all[s], readString(in), readContacts(in));
             }
         });
+        reg(k, Route.class, 32, new Ser<Route>() {
+            void write(Output o, Route m) {
+                writeId(o, m.target());
+                o.writeLong(m.transaction());
+                o.writeByte(m.exact() ? 1 : 0);
+                o.writeVarInt(m.hopLimit(), true);
+                o.writeVarInt(m.timeoutMillis(), true);
+                o.writeVarInt(m.via().size(), true);
+                for (NodeId v : m.via()) {
+                    writeId(o, v);
+                }
+                writeBytes(o, Bytes.utf8(m.appId()));
+                writeBytes(o, m.payload());
+            }
+            Route read(Input in) throws MalformedFrameException {
+                NodeId target = readId(in);
+                long tx = in.readLong();
+                int flags = in.readByte() & 0xff;
+                if ((flags & ~1) != 0) {
+                    throw new MalformedFrameException("unknown ROUTE flags " + flags);
+                }
+                int hopLimit = in.readVarInt(true);
+                if (hopLimit < 1 || hopLimit > MAX_HOPS) {
+                    throw new MalformedFrameException("ROUTE hop limit " + hopLimit + " outside 1.." + MAX_HOPS);
+                }
+                int timeout = in.readVarInt(true);
+                if (timeout < 1 || timeout > MAX_ROUTE_TIMEOUT_MILLIS) {
+                    throw new MalformedFrameException("ROUTE timeout " + timeout + " ms outside 1.." + MAX_ROUTE_TIMEOUT_MILLIS);
+                }
+                int n = in.readVarInt(true);
+                if (n < 1 || n > MAX_HOPS) {
+                    throw new MalformedFrameException("ROUTE via list of " + n + " entries outside 1.." + MAX_HOPS);
+                }
+                if ((long) n * NodeId.BYTES > in.limit() - in.position()) {
+                    throw new MalformedFrameException("ROUTE via list longer than the frame");
+                }
+                List<NodeId> via = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    via.add(readId(in));
+                }
+                String app = readAppId(in);
+                return new Route(target, tx, flags == 1, hopLimit, timeout, List.copyOf(via), app,
+                        readBytes(in, MAX_ROUTED_PAYLOAD_BYTES));
+            }
+        });
+        reg(k, RouteReply.class, 33, new Ser<RouteReply>() {
+            void write(Output o, RouteReply m) {
+                o.writeByte(m.status().ordinal());
+                writeString(o, m.reason());
+                writeId(o, m.responder());
+                o.writeVarInt(m.hops(), true);
+                writeBytes(o, m.payload());
+            }
+            RouteReply read(Input in) throws MalformedFrameException {
+                int s = in.readByte() & 0xff;
+                Status[] all = Status.values();
+                if (s >= all.length) {
+                    throw new MalformedFrameException("unknown status " + s);
+                }
+                String reason = readString(in);
+                NodeId responder = readId(in);
+                int hops = in.readVarInt(true);
+                if (hops < 0 || hops > MAX_HOPS) {
+                    throw new MalformedFrameException("ROUTE_REPLY hop count " + hops + " outside 0.." + MAX_HOPS);
+                }
+                return new RouteReply(all[s], reason, responder, hops, readBytes(in, MAX_ROUTED_PAYLOAD_BYTES));
+            }
+        });
         return k;
+    }
+
+    /** Whether {@code app} may name a routed application: 1..32 ASCII letters, digits, '.', '-' or '_'. */
+    public static boolean validAppId(String app) {
+        if (app == null || app.isEmpty() || app.length() > MAX_APP_ID_CHARS) {
+            return false;
+        }
+        for (int i = 0; i < app.length(); i++) {
+            char c = app.charAt(i);
+            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                    || c == '.' || c == '-' || c == '_';
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static String readAppId(Input in) throws MalformedFrameException {
+        String app = readBytes(in, MAX_APP_ID_CHARS).utf8String();
+        if (!validAppId(app)) {
+            throw new MalformedFrameException("bad ROUTE application id (1.." + MAX_APP_ID_CHARS
+                    + " ASCII letters, digits, '.', '-', '_')");
+        }
+        return app;
     }
 
     private static <T> void reg(Kryo k, Class<T> type, int id, Serializer<T> ser) {

@@ -51,7 +51,7 @@ class WireCodecTest {
             }
         }
         assertEquals(all, types);
-        assertEquals(12, types.size());
+        assertEquals(14, types.size());
     }
 
     @Test

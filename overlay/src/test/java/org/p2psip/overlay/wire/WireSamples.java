@@ -90,6 +90,17 @@ public final class WireSamples {
         m.add(new Listen(key, rnd.nextLong(), 120));
         m.add(new Notify(key, rnd.nextLong(), List.of(value(rnd, 50)), List.of()));
         m.add(new Notify(key, rnd.nextLong(), List.of(), List.of(value(rnd, 50), value(rnd, 60))));
+        m.add(new Message.Route(key, rnd.nextLong(), true, 16, 10_000, List.of(NodeId.random(rnd)), "attach",
+                Bytes.utf8("an attach")));
+        List<NodeId> longVia = new ArrayList<>();
+        for (int i = 0; i < WireCodec.MAX_HOPS; i++) {
+            longVia.add(NodeId.random(rnd));
+        }
+        m.add(new Message.Route(key, rnd.nextLong(), false, WireCodec.MAX_HOPS, WireCodec.MAX_ROUTE_TIMEOUT_MILLIS,
+                List.copyOf(longVia), "sip.v1_x-" + "y".repeat(WireCodec.MAX_APP_ID_CHARS - 9),
+                Bytes.wrap(new byte[WireCodec.MAX_ROUTED_PAYLOAD_BYTES])));
+        m.add(new Message.RouteReply(Status.OK, "", NodeId.random(rnd), 3, Bytes.utf8("answer")));
+        m.add(new Message.RouteReply(Status.REFUSED, "no handler", NodeId.random(rnd), 0, Bytes.EMPTY));
         for (Status s : Status.values()) {
             m.add(new Ack(s, s.ok() ? "" : "reason for " + s + " \u00e9\u4e2d"));
         }
