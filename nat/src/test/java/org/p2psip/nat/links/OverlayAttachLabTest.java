@@ -14,7 +14,7 @@ import org.p2psip.nat.lab.NatLab;
 import org.p2psip.nat.lab.NatType;
 import org.p2psip.nat.lab.PublicHost;
 import org.p2psip.nat.lab.Site;
-import org.p2psip.nat.testing.Prerequisites;
+import org.p2psip.testing.Prerequisites;
 
 /**
  * Attach carried by the overlay itself, through real kernel NATs. A public superpeer (which also runs TURN) and two
