@@ -61,6 +61,8 @@ public final class OverlayNode implements Dht, AutoCloseable {
     private static final int MAX_LISTEN_REGISTRATIONS = 16_384;
     private static final int MAX_LISTENERS_PER_KEY = 256;
     private static final String LOCAL_SOURCE = "local";
+    /** A contact silent this long is questionable: a newcomer finding its bucket full pings it (see {@link #learn}). */
+    static final long QUESTIONABLE_AFTER_MILLIS = 60_000;
 
     private final NodeId id;
     private final OverlayConfig config;
@@ -216,7 +218,48 @@ public final class OverlayNode implements Dht, AutoCloseable {
 
     @Override
     public CompletableFuture<PutResult> put(NodeId key, DhtValue value) {
-        return onThread(() -> store(key, value, true));
+        return onThread(() -> store(key, value, true, null));
+    }
+
+    /** A {@link #put} that also tells how it went ({@link OpTrace}); for benchmarks and diagnostics. */
+    public CompletableFuture<OpTrace.Traced<PutResult>> tracePut(NodeId key, DhtValue value) {
+        long called = System.nanoTime();
+        return onThread(() -> {
+            Probe p = new Probe(called);
+            return p.finish(store(key, value, true, p));
+        });
+    }
+
+    /** A {@link #get} that also tells how it went ({@link OpTrace}); for benchmarks and diagnostics. */
+    public CompletableFuture<OpTrace.Traced<List<DhtValue>>> traceGet(NodeId key) {
+        long called = System.nanoTime();
+        return onThread(() -> {
+            Probe p = new Probe(called);
+            return p.finish(fetch(key, p));
+        });
+    }
+
+    /** Collects an {@link OpTrace} while one operation runs on this node's thread. */
+    private final class Probe {
+        final long called;
+        final long started = System.nanoTime();
+        final long retransmissions = rpc.retransmissions();
+        final long timeouts = rpc.timeouts();
+        final long out = stats.datagramsOut.get();
+        final long in = stats.datagramsIn.get();
+        IterativeLookup lookup;
+        int stores;
+
+        Probe(long called) {
+            this.called = called;
+        }
+
+        <T> CompletableFuture<OpTrace.Traced<T>> finish(CompletableFuture<T> op) {
+            return op.thenApply(r -> new OpTrace.Traced<>(r, new OpTrace(rpc.currentRound(),
+                    lookup == null ? 0 : lookup.queries(), stores, lookup == null ? 0 : lookup.stalls(),
+                    rpc.retransmissions() - retransmissions, rpc.timeouts() - timeouts,
+                    stats.datagramsOut.get() - out, stats.datagramsIn.get() - in, started - called, System.nanoTime())));
+        }
     }
 
     /**
@@ -231,7 +274,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
      * copy beyond the replicas (as the former closest nodes do when a closer node joins); it is counted in
      * {@link OverlayStats.Snapshot#extraCopies} and expires with the value.
      */
-    private CompletableFuture<PutResult> store(NodeId key, DhtValue value, boolean remember) {
+    private CompletableFuture<PutResult> store(NodeId key, DhtValue value, boolean remember, Probe probe) {
         Map<NodeId, CompletableFuture<Ack>> stores = new HashMap<>();
         IterativeLookup[] lookup = new IterativeLookup[1];
         IterativeLookup.Querier findNode = findNodeQuerier(key);
@@ -252,6 +295,9 @@ public final class OverlayNode implements Dht, AutoCloseable {
         IterativeLookup l = newLookup(key, config.replicas(), true, querier)
                 .onSettled(c -> stores.computeIfAbsent(c.id(), x -> storeOn(c, key, value)));
         lookup[0] = l;
+        if (probe != null) {
+            probe.lookup = l;
+        }
         // Through observed() so that put lookups count in the lookup metrics too.
         return observed(l, scheduler.nowMillis(), l.run(routing.closest(key, config.k()))).thenCompose(nodes -> {
             List<CompletableFuture<Ack>> acks = new ArrayList<>();
@@ -260,6 +306,9 @@ public final class OverlayNode implements Dht, AutoCloseable {
             }
             if (stores.size() > nodes.size()) {
                 stats.extraCopies.addAndGet(stores.size() - nodes.size());
+            }
+            if (probe != null) {
+                probe.stores = stores.size();
             }
             return collect(acks).thenApply(r -> {
                 if (remember) {
@@ -277,23 +326,29 @@ public final class OverlayNode implements Dht, AutoCloseable {
 
     @Override
     public CompletableFuture<List<DhtValue>> get(NodeId key) {
-        return onThread(() -> {
-            Map<ValueId, DhtValue> found = new HashMap<>();
-            long now = scheduler.nowMillis();
-            merge(found, store.get(key, now));
-            return lookup(key, config.replicas(), true, c -> fetchPages(c, key, Bytes.EMPTY, found, 0))
-                    .thenApply(nodes -> {
-                        long t = scheduler.nowMillis();
-                        List<DhtValue> out = new ArrayList<>(found.size());
-                        for (DhtValue v : found.values()) {
-                            if (!v.expiredAt(t)) {
-                                out.add(v);
-                            }
+        return onThread(() -> fetch(key, null));
+    }
+
+    private CompletableFuture<List<DhtValue>> fetch(NodeId key, Probe probe) {
+        Map<ValueId, DhtValue> found = new HashMap<>();
+        long now = scheduler.nowMillis();
+        merge(found, store.get(key, now));
+        IterativeLookup l = newLookup(key, config.replicas(), true, c -> fetchPages(c, key, Bytes.EMPTY, found, 0));
+        if (probe != null) {
+            probe.lookup = l;
+        }
+        return observed(l, now, l.run(routing.closest(key, config.k())))
+                .thenApply(nodes -> {
+                    long t = scheduler.nowMillis();
+                    List<DhtValue> out = new ArrayList<>(found.size());
+                    for (DhtValue v : found.values()) {
+                        if (!v.expiredAt(t)) {
+                            out.add(v);
                         }
-                        out.sort((a, b) -> a.id().compareTo(b.id()));
-                        return out;
-                    });
-        });
+                    }
+                    out.sort((a, b) -> a.id().compareTo(b.id()));
+                    return out;
+                });
     }
 
     @Override
@@ -543,13 +598,20 @@ public final class OverlayNode implements Dht, AutoCloseable {
         }
     }
 
-    /** A node talked to us: keep its link and routing entry fresh; ping-before-evict on a full bucket. */
+    /**
+     * A node talked to us: keep its link and routing entry fresh; ping-before-evict on a full bucket, but only
+     * when the bucket's oldest contact has been silent for {@link #QUESTIONABLE_AFTER_MILLIS}: a contact heard
+     * from recently is alive, and pinging it for every newcomer that finds its bucket full (most of a large
+     * table's far buckets) doubled a loaded node's datagrams for nothing (see overlay/README.md, "Ping before
+     * evict"). Dead contacts still go after {@link RoutingTable#MAX_FAILURES} failed requests.
+     */
     private void learn(Contact c, long now) {
         linkTable.received(c.address(), now);
         RoutingTable.Outcome o = routing.seen(c, now);
         if (o instanceof RoutingTable.Outcome.Added) {
             newContacts.add(c);
-        } else if (o instanceof RoutingTable.Outcome.Full full && pinging.add(full.oldest().id())) {
+        } else if (o instanceof RoutingTable.Outcome.Full full && now - full.oldestLastSeen() >= QUESTIONABLE_AFTER_MILLIS
+                && pinging.add(full.oldest().id())) {
             Contact oldest = full.oldest();
             rpc.call(oldest.address(), new Ping()).whenComplete((f, e) -> {
                 pinging.remove(oldest.id());
@@ -822,7 +884,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
         for (Map.Entry<NodeId, Map<ValueId, DhtValue>> e : published.entrySet()) {
             for (DhtValue v : List.copyOf(e.getValue().values())) {
                 if (!v.expiredAt(now)) {
-                    store(e.getKey(), v, false).exceptionally(x -> null);
+                    store(e.getKey(), v, false, null).exceptionally(x -> null);
                 }
             }
         }

@@ -47,8 +47,11 @@ public final class RoutingTable {
         /** The contact was known; its entry is refreshed. */
         record Refreshed(Contact contact) implements Outcome { }
 
-        /** The bucket is full: the newcomer waits in the replacement cache; ping {@code oldest}. */
-        record Full(Contact newcomer, Contact oldest) implements Outcome { }
+        /**
+         * The bucket is full: the newcomer waits in the replacement cache. The caller may ping {@code oldest}
+         * (last heard from at {@code oldestLastSeen}) and evict it if it does not answer.
+         */
+        record Full(Contact newcomer, Contact oldest, long oldestLastSeen) implements Outcome { }
 
         /** The contact is this node itself. */
         record Ignored() implements Outcome { }
@@ -107,7 +110,7 @@ public final class RoutingTable {
                 continue;
             }
             b.addReplacement(c);
-            return new Outcome.Full(c, b.oldest().contact);
+            return new Outcome.Full(c, b.oldest().contact, b.oldest().lastSeen);
         }
     }
 
