@@ -264,25 +264,30 @@ public final class OverlayNode implements Dht, AutoCloseable {
 
     /**
      * A put: a lookup of the {@code replicas} closest nodes, and a STORE to each, pipelined with the
-     * lookup. Once the lookup converges (see {@link IterativeLookup}), the nodes among the closest that it
-     * has not asked yet get a PUT that also asks for their closest contacts ({@link Put#wantCloser}): one
-     * round trip both answers the lookup and stores the value, where FIND_NODE then PUT took two. Nodes
-     * that answered the lookup and settle among the closest get their PUT at once (see
-     * {@link IterativeLookup#onSettled}), not after the last answer. The put then waits for the STOREs of
-     * exactly the nodes the lookup returned, so its result and where the value lives are those of a
-     * lookup followed by STOREs. A node stored early that a later answer pushed out of the closest keeps a
-     * copy beyond the replicas (as the former closest nodes do when a closer node joins); it is counted in
-     * {@link OverlayStats.Snapshot#extraCopies} and expires with the value.
+     * lookup. The lookup's queries are PUTs that also ask for the node's closest contacts
+     * ({@link Put#wantCloser}), so one round trip both answers the lookup and stores the value where FIND_NODE
+     * then PUT took two. Such a PUT is conditional: a node stores it only if it knows fewer than {@code replicas}
+     * nodes closer to the key than itself, else it answers {@link Status#NOT_CLOSEST} with those nodes, so the
+     * queries on the way to the key leave no copies. Values whose PUT does not fit in one datagram are not sent
+     * to every node queried: their lookup asks FIND_NODE until it converges (see {@link IterativeLookup}), and
+     * only the not-yet-asked nodes among the closest then get the conditional PUT. Nodes that answered a
+     * FIND_NODE, or declined, and settle among the closest get a plain PUT as soon as the lookup converges
+     * (see {@link IterativeLookup#onSettled}). The put then waits for the STOREs of exactly the nodes the
+     * lookup returned, so its result and where the value lives are those of a lookup followed by STOREs. A node
+     * that stored the value and that a later answer pushed out of the closest keeps a copy beyond the replicas
+     * (counted in {@link OverlayStats.Snapshot#extraCopies}); a remove reaches it (see {@link #remove}).
      */
     private CompletableFuture<PutResult> store(NodeId key, DhtValue value, boolean remember, Probe probe) {
         Map<NodeId, CompletableFuture<Ack>> stores = new HashMap<>();
         IterativeLookup[] lookup = new IterativeLookup[1];
         IterativeLookup.Querier findNode = findNodeQuerier(key);
+        Put conditional = new Put(key, value, false, true);
+        boolean everyQuery = fitsOneDatagram(conditional);
         IterativeLookup.Querier querier = c -> {
-            if (!lookup[0].converged() || stores.containsKey(c.id())) {
+            if (!(everyQuery || lookup[0].converged()) || stores.containsKey(c.id())) {
                 return findNode.query(c);
             }
-            CompletableFuture<Frame> call = rpc.call(c.address(), new Put(key, value, false, true));
+            CompletableFuture<Frame> call = rpc.call(c.address(), conditional);
             stores.put(c.id(), call.handle((f, e) -> e != null ? new Ack(Status.AGAIN, c + " did not answer")
                     : f.message() instanceof PutReply r ? r.ack() : new Ack(Status.BAD_REQUEST, "unexpected reply from " + c)));
             return call.thenApply(f -> {
@@ -293,7 +298,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
             });
         };
         IterativeLookup l = newLookup(key, config.replicas(), true, querier)
-                .onSettled(c -> stores.computeIfAbsent(c.id(), x -> storeOn(c, key, value)));
+                .onSettled(c -> stores.compute(c.id(), (x, f) -> f == null || declined(f) ? storeOn(c, key, value) : f));
         lookup[0] = l;
         if (probe != null) {
             probe.lookup = l;
@@ -301,12 +306,27 @@ public final class OverlayNode implements Dht, AutoCloseable {
         // Through observed() so that put lookups count in the lookup metrics too.
         return observed(l, scheduler.nowMillis(), l.run(routing.closest(key, config.k()))).thenCompose(nodes -> {
             List<CompletableFuture<Ack>> acks = new ArrayList<>();
+            Set<NodeId> result = new HashSet<>();
             for (Contact c : nodes) {
-                acks.add(stores.computeIfAbsent(c.id(), x -> storeOn(c, key, value)));
+                result.add(c.id());
+                CompletableFuture<Ack> f = stores.get(c.id());
+                if (f == null) {
+                    f = storeOn(c, key, value);
+                    stores.put(c.id(), f);
+                }
+                // a node that declined the conditional PUT but is among the closest after all stores it now
+                acks.add(f.thenCompose(a -> a.status() == Status.NOT_CLOSEST ? storeOn(c, key, value)
+                        : CompletableFuture.completedFuture(a)));
             }
-            if (stores.size() > nodes.size()) {
-                stats.extraCopies.addAndGet(stores.size() - nodes.size());
-            }
+            stores.forEach((node, f) -> {
+                if (!result.contains(node)) {
+                    f.thenAccept(a -> {
+                        if (a.status().ok()) {
+                            stats.extraCopies.incrementAndGet();
+                        }
+                    });
+                }
+            });
             if (probe != null) {
                 probe.stores = stores.size();
             }
@@ -317,6 +337,16 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 return r;
             });
         });
+    }
+
+    /** True when {@code f} is a conditional PUT the node answered with {@link Status#NOT_CLOSEST}. */
+    private static boolean declined(CompletableFuture<Ack> f) {
+        return f.isDone() && !f.isCompletedExceptionally() && f.join().status() == Status.NOT_CLOSEST;
+    }
+
+    /** Whether {@code req} travels in one datagram (else it is fragmented, and worth sending only where needed). */
+    private boolean fitsOneDatagram(Message.Request req) {
+        return codec.encode(new Frame(false, 0, id, req)).length <= config.maxDatagramBytes();
     }
 
     private CompletableFuture<Ack> storeOn(Contact c, NodeId key, DhtValue value) {
@@ -351,6 +381,11 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 });
     }
 
+    /**
+     * {@inheritDoc} The REMOVE goes to the {@code k} closest nodes a lookup finds (each leaves a tombstone), which
+     * covers every node that may hold a copy: the replicas, and the few just outside them that a pipelined put or
+     * a newcomer's arrival left one on.
+     */
     @Override
     public CompletableFuture<PutResult> remove(NodeId key, Bytes owner, Bytes nonce, Bytes proof) {
         return onThread(() -> {
@@ -358,7 +393,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
             DhtValue known = mine == null ? null : mine.get(new ValueId(owner, nonce));
             long tombstone = known != null ? known.expiresAtMillis() : scheduler.nowMillis() + config.maxTtlMillis();
             Remove req = new Remove(key, owner, nonce, proof, tombstone);
-            return findNodes(key, config.replicas(), true).thenCompose(nodes -> {
+            // The k closest, not only the replicas: copies also live just outside the replicas (a put's conditional
+            // store on a node that believed itself among them, a former replica that a newcomer displaced), and a
+            // remove must reach those too, or a get that asks them would bring the value back.
+            return findNodes(key, config.k(), true).thenCompose(nodes -> {
                 List<CompletableFuture<Ack>> acks = new ArrayList<>();
                 for (Contact c : nodes) {
                     acks.add(c.id().equals(id) ? CompletableFuture.completedFuture(removeLocally(req, LOCAL_SOURCE)) : request(c, req));
@@ -633,9 +671,13 @@ public final class OverlayNode implements Dht, AutoCloseable {
         } else if (m instanceof Get g) {
             ValueStore.Page page = store.page(g.key(), g.maxValues(), g.placemark(), PAGE_BYTES, now);
             reply = new GetReply(closestExcept(g.key(), from.id()), page.values(), page.placemark());
+        } else if (m instanceof Put p && p.wantCloser()) {
+            List<Contact> closer = closestExcept(p.key(), from.id());
+            Ack a = amongClosest(p.key()) ? storeLocally(p.key(), p.value(), sourceKey(from.address()))
+                    : new Ack(Status.NOT_CLOSEST, "this node knows " + config.replicas() + " nodes closer to the key");
+            reply = new PutReply(a.status(), a.reason(), closer);
         } else if (m instanceof Put p) {
-            Ack a = storeLocally(p.key(), p.value(), sourceKey(from.address()));
-            reply = p.wantCloser() ? new PutReply(a.status(), a.reason(), closestExcept(p.key(), from.id())) : a;
+            reply = storeLocally(p.key(), p.value(), sourceKey(from.address()));
         } else if (m instanceof Remove r) {
             reply = removeLocally(r, sourceKey(from.address()));
         } else if (m instanceof Listen l) {
@@ -650,6 +692,12 @@ public final class OverlayNode implements Dht, AutoCloseable {
             reply = new Ack(Status.BAD_REQUEST, "unsupported request");
         }
         send(from.address(), new Frame(true, f.requestId(), id, reply));
+    }
+
+    /** Whether fewer than {@code replicas} contacts this node knows are closer to {@code key} than itself. */
+    private boolean amongClosest(NodeId key) {
+        List<Contact> closest = routing.closest(key, config.replicas());
+        return closest.size() < config.replicas() || key.compareDistance(id, closest.get(closest.size() - 1).id()) < 0;
     }
 
     private List<Contact> closestExcept(NodeId target, NodeId except) {
