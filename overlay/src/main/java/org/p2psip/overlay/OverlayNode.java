@@ -322,6 +322,8 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 acks.add(f.thenCompose(a -> a.status() == Status.NOT_CLOSEST ? storeOn(c, key, value)
                         : CompletableFuture.completedFuture(a)));
             }
+            List<CompletableFuture<Ack>> stalled = new ArrayList<>();
+            NodeId farthest = nodes.isEmpty() ? null : nodes.get(nodes.size() - 1).id();
             stores.forEach((node, f) -> {
                 if (!result.contains(node)) {
                     f.thenAccept(a -> {
@@ -329,12 +331,22 @@ public final class OverlayNode implements Dht, AutoCloseable {
                             stats.extraCopies.incrementAndGet();
                         }
                     });
+                    // A node closer than the result's farthest that the lookup gave up on (stalled) may still
+                    // answer its PUT's retry: wait for it, so that once the put is done it holds the value if it
+                    // stores it at all (it is not counted in the result: the lookup did not return it).
+                    if (!f.isDone() && farthest != null && key.compareDistance(node, farthest) < 0) {
+                        stalled.add(f);
+                    }
                 }
             });
             if (probe != null) {
                 probe.stores = stores.size();
             }
-            return collect(acks).thenApply(r -> {
+            CompletableFuture<PutResult> done = collect(acks);
+            if (!stalled.isEmpty()) {
+                done = CompletableFuture.allOf(stalled.toArray(CompletableFuture[]::new)).thenCombine(done, (x, r) -> r);
+            }
+            return done.thenApply(r -> {
                 if (remember) {
                     published.computeIfAbsent(key, k -> new HashMap<>()).put(value.id(), value);
                 }
