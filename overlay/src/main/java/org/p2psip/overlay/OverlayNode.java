@@ -65,6 +65,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
     private static final int MAX_LISTEN_REGISTRATIONS = 16_384;
     private static final int MAX_LISTENERS_PER_KEY = 256;
     private static final String LOCAL_SOURCE = "local";
+    /** A contact silent this long is questionable: a newcomer finding its bucket full pings it (see {@link #learn}). */
+    static final long QUESTIONABLE_AFTER_MILLIS = 60_000;
+    /** Requesters verified at once at most (see {@link #learnRequester}). */
+    private static final int MAX_VERIFYING = 64;
 
     private final NodeId id;
     private final OverlayConfig config;
@@ -90,6 +94,8 @@ public final class OverlayNode implements Dht, AutoCloseable {
     private final Map<NodeId, Map<ValueId, DhtValue>> published = new HashMap<>();
     private final ArrayDeque<Contact> newContacts = new ArrayDeque<>();
     private final Set<NodeId> pinging = new HashSet<>();
+    /** Addresses of requesters being verified by a PING before they may enter the routing table. */
+    private final Set<InetSocketAddress> verifying = new HashSet<>();
     private final List<Scheduler.Cancellable> timers = new ArrayList<>();
     private long streamIds;
     private volatile boolean joined;
@@ -225,30 +231,76 @@ public final class OverlayNode implements Dht, AutoCloseable {
 
     @Override
     public CompletableFuture<PutResult> put(NodeId key, DhtValue value) {
-        return onThread(() -> store(key, value, true));
+        return onThread(() -> store(key, value, true, null));
+    }
+
+    /** A {@link #put} that also tells how it went ({@link OpTrace}); for benchmarks and diagnostics. */
+    public CompletableFuture<OpTrace.Traced<PutResult>> tracePut(NodeId key, DhtValue value) {
+        long called = System.nanoTime();
+        return onThread(() -> {
+            Probe p = new Probe(called);
+            return p.finish(store(key, value, true, p));
+        });
+    }
+
+    /** A {@link #get} that also tells how it went ({@link OpTrace}); for benchmarks and diagnostics. */
+    public CompletableFuture<OpTrace.Traced<List<DhtValue>>> traceGet(NodeId key) {
+        long called = System.nanoTime();
+        return onThread(() -> {
+            Probe p = new Probe(called);
+            return p.finish(fetch(key, p));
+        });
+    }
+
+    /** Collects an {@link OpTrace} while one operation runs on this node's thread. */
+    private final class Probe {
+        final long called;
+        final long started = System.nanoTime();
+        final long retransmissions = rpc.retransmissions();
+        final long timeouts = rpc.timeouts();
+        final long out = stats.datagramsOut.get();
+        final long in = stats.datagramsIn.get();
+        IterativeLookup lookup;
+        int stores;
+
+        Probe(long called) {
+            this.called = called;
+        }
+
+        <T> CompletableFuture<OpTrace.Traced<T>> finish(CompletableFuture<T> op) {
+            return op.thenApply(r -> new OpTrace.Traced<>(r, new OpTrace(rpc.currentRound(),
+                    lookup == null ? 0 : lookup.queries(), stores, lookup == null ? 0 : lookup.stalls(),
+                    rpc.retransmissions() - retransmissions, rpc.timeouts() - timeouts,
+                    stats.datagramsOut.get() - out, stats.datagramsIn.get() - in, started - called, System.nanoTime())));
+        }
     }
 
     /**
      * A put: a lookup of the {@code replicas} closest nodes, and a STORE to each, pipelined with the
-     * lookup. Once the lookup converges (see {@link IterativeLookup}), the nodes among the closest that it
-     * has not asked yet get a PUT that also asks for their closest contacts ({@link Put#wantCloser}): one
-     * round trip both answers the lookup and stores the value, where FIND_NODE then PUT took two. Nodes
-     * that answered the lookup and settle among the closest get their PUT at once (see
-     * {@link IterativeLookup#onSettled}), not after the last answer. The put then waits for the STOREs of
-     * exactly the nodes the lookup returned, so its result and where the value lives are those of a
-     * lookup followed by STOREs. A node stored early that a later answer pushed out of the closest keeps a
-     * copy beyond the replicas (as the former closest nodes do when a closer node joins); it is counted in
-     * {@link OverlayStats.Snapshot#extraCopies} and expires with the value.
+     * lookup. The lookup's queries are PUTs that also ask for the node's closest contacts
+     * ({@link Put#wantCloser}), so one round trip both answers the lookup and stores the value where FIND_NODE
+     * then PUT took two. Such a PUT is conditional: a node stores it only if it knows fewer than {@code replicas}
+     * nodes closer to the key than itself, else it answers {@link Status#NOT_CLOSEST} with those nodes, so the
+     * queries on the way to the key leave no copies. Values whose PUT does not fit in one datagram are not sent
+     * to every node queried: their lookup asks FIND_NODE until it converges (see {@link IterativeLookup}), and
+     * only the not-yet-asked nodes among the closest then get the conditional PUT. Nodes that answered a
+     * FIND_NODE, or declined, and settle among the closest get a plain PUT as soon as the lookup converges
+     * (see {@link IterativeLookup#onSettled}). The put then waits for the STOREs of exactly the nodes the
+     * lookup returned, so its result and where the value lives are those of a lookup followed by STOREs. A node
+     * that stored the value and that a later answer pushed out of the closest keeps a copy beyond the replicas
+     * (counted in {@link OverlayStats.Snapshot#extraCopies}); a remove reaches it (see {@link #remove}).
      */
-    private CompletableFuture<PutResult> store(NodeId key, DhtValue value, boolean remember) {
+    private CompletableFuture<PutResult> store(NodeId key, DhtValue value, boolean remember, Probe probe) {
         Map<NodeId, CompletableFuture<Ack>> stores = new HashMap<>();
         IterativeLookup[] lookup = new IterativeLookup[1];
         IterativeLookup.Querier findNode = findNodeQuerier(key);
+        Put conditional = new Put(key, value, false, true);
+        boolean everyQuery = fitsOneDatagram(conditional);
         IterativeLookup.Querier querier = c -> {
-            if (!lookup[0].converged() || stores.containsKey(c.id())) {
+            if (!(everyQuery || lookup[0].converged()) || stores.containsKey(c.id())) {
                 return findNode.query(c);
             }
-            CompletableFuture<Frame> call = rpc.call(c.address(), new Put(key, value, false, true));
+            CompletableFuture<Frame> call = rpc.call(c.address(), conditional);
             stores.put(c.id(), call.handle((f, e) -> e != null ? new Ack(Status.AGAIN, c + " did not answer")
                     : f.message() instanceof PutReply r ? r.ack() : new Ack(Status.BAD_REQUEST, "unexpected reply from " + c)));
             return call.thenApply(f -> {
@@ -259,24 +311,67 @@ public final class OverlayNode implements Dht, AutoCloseable {
             });
         };
         IterativeLookup l = newLookup(key, config.replicas(), true, querier)
-                .onSettled(c -> stores.computeIfAbsent(c.id(), x -> storeOn(c, key, value)));
+                .onSettled(c -> stores.compute(c.id(), (x, f) -> f == null || declined(f) ? storeOn(c, key, value) : f));
         lookup[0] = l;
+        if (probe != null) {
+            probe.lookup = l;
+        }
         // Through observed() so that put lookups count in the lookup metrics too.
         return observed(l, scheduler.nowMillis(), l.run(routing.closest(key, config.k()))).thenCompose(nodes -> {
             List<CompletableFuture<Ack>> acks = new ArrayList<>();
+            Set<NodeId> result = new HashSet<>();
             for (Contact c : nodes) {
-                acks.add(stores.computeIfAbsent(c.id(), x -> storeOn(c, key, value)));
+                result.add(c.id());
+                CompletableFuture<Ack> f = stores.get(c.id());
+                if (f == null) {
+                    f = storeOn(c, key, value);
+                    stores.put(c.id(), f);
+                }
+                // a node that declined the conditional PUT but is among the closest after all stores it now
+                acks.add(f.thenCompose(a -> a.status() == Status.NOT_CLOSEST ? storeOn(c, key, value)
+                        : CompletableFuture.completedFuture(a)));
             }
-            if (stores.size() > nodes.size()) {
-                stats.extraCopies.addAndGet(stores.size() - nodes.size());
+            List<CompletableFuture<Ack>> stalled = new ArrayList<>();
+            NodeId farthest = nodes.isEmpty() ? null : nodes.get(nodes.size() - 1).id();
+            stores.forEach((node, f) -> {
+                if (!result.contains(node)) {
+                    f.thenAccept(a -> {
+                        if (a.status().ok()) {
+                            stats.extraCopies.incrementAndGet();
+                        }
+                    });
+                    // A node closer than the result's farthest that the lookup gave up on (stalled) may still
+                    // answer its PUT's retry: wait for it, so that once the put is done it holds the value if it
+                    // stores it at all (it is not counted in the result: the lookup did not return it).
+                    if (!f.isDone() && farthest != null && key.compareDistance(node, farthest) < 0) {
+                        stalled.add(f);
+                    }
+                }
+            });
+            if (probe != null) {
+                probe.stores = stores.size();
             }
-            return collect(acks).thenApply(r -> {
+            CompletableFuture<PutResult> done = collect(acks);
+            if (!stalled.isEmpty()) {
+                done = CompletableFuture.allOf(stalled.toArray(CompletableFuture[]::new)).thenCombine(done, (x, r) -> r);
+            }
+            return done.thenApply(r -> {
                 if (remember) {
                     published.computeIfAbsent(key, k -> new HashMap<>()).put(value.id(), value);
                 }
                 return r;
             });
         });
+    }
+
+    /** True when {@code f} is a conditional PUT the node answered with {@link Status#NOT_CLOSEST}. */
+    private static boolean declined(CompletableFuture<Ack> f) {
+        return f.isDone() && !f.isCompletedExceptionally() && f.join().status() == Status.NOT_CLOSEST;
+    }
+
+    /** Whether {@code req} travels in one datagram (else it is fragmented, and worth sending only where needed). */
+    private boolean fitsOneDatagram(Message.Request req) {
+        return codec.encode(new Frame(false, 0, id, req)).length <= config.maxDatagramBytes();
     }
 
     private CompletableFuture<Ack> storeOn(Contact c, NodeId key, DhtValue value) {
@@ -286,25 +381,36 @@ public final class OverlayNode implements Dht, AutoCloseable {
 
     @Override
     public CompletableFuture<List<DhtValue>> get(NodeId key) {
-        return onThread(() -> {
-            Map<ValueId, DhtValue> found = new HashMap<>();
-            long now = scheduler.nowMillis();
-            merge(found, store.get(key, now));
-            return lookup(key, config.replicas(), true, c -> fetchPages(c, key, Bytes.EMPTY, found, 0))
-                    .thenApply(nodes -> {
-                        long t = scheduler.nowMillis();
-                        List<DhtValue> out = new ArrayList<>(found.size());
-                        for (DhtValue v : found.values()) {
-                            if (!v.expiredAt(t)) {
-                                out.add(v);
-                            }
-                        }
-                        out.sort((a, b) -> a.id().compareTo(b.id()));
-                        return out;
-                    });
-        });
+        return onThread(() -> fetch(key, null));
     }
 
+    private CompletableFuture<List<DhtValue>> fetch(NodeId key, Probe probe) {
+        Map<ValueId, DhtValue> found = new HashMap<>();
+        long now = scheduler.nowMillis();
+        merge(found, store.get(key, now));
+        IterativeLookup l = newLookup(key, config.replicas(), true, c -> fetchPages(c, key, Bytes.EMPTY, found, 0));
+        if (probe != null) {
+            probe.lookup = l;
+        }
+        return observed(l, now, l.run(routing.closest(key, config.k())))
+                .thenApply(nodes -> {
+                    long t = scheduler.nowMillis();
+                    List<DhtValue> out = new ArrayList<>(found.size());
+                    for (DhtValue v : found.values()) {
+                        if (!v.expiredAt(t)) {
+                            out.add(v);
+                        }
+                    }
+                    out.sort((a, b) -> a.id().compareTo(b.id()));
+                    return out;
+                });
+    }
+
+    /**
+     * {@inheritDoc} The REMOVE goes to the {@code k} closest nodes a lookup finds (each leaves a tombstone), which
+     * covers every node that may hold a copy: the replicas, and the few just outside them that a pipelined put or
+     * a newcomer's arrival left one on.
+     */
     @Override
     public CompletableFuture<PutResult> remove(NodeId key, Bytes owner, Bytes nonce, Bytes proof) {
         return onThread(() -> {
@@ -312,7 +418,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
             DhtValue known = mine == null ? null : mine.get(new ValueId(owner, nonce));
             long tombstone = known != null ? known.expiresAtMillis() : scheduler.nowMillis() + config.maxTtlMillis();
             Remove req = new Remove(key, owner, nonce, proof, tombstone);
-            return findNodes(key, config.replicas(), true).thenCompose(nodes -> {
+            // The k closest, not only the replicas: copies also live just outside the replicas (a put's conditional
+            // store on a node that believed itself among them, a former replica that a newcomer displaced), and a
+            // remove must reach those too, or a get that asks them would bring the value back.
+            return findNodes(key, config.k(), true).thenCompose(nodes -> {
                 List<CompletableFuture<Ack>> acks = new ArrayList<>();
                 for (Contact c : nodes) {
                     acks.add(c.id().equals(id) ? CompletableFuture.completedFuture(removeLocally(req, LOCAL_SOURCE)) : request(c, req));
@@ -601,7 +710,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
                     stats.unmatchedReplies.incrementAndGet();
                 }
             } else {
-                learn(c, now);
+                learnRequester(c, now);
                 serve(c, f, now);
             }
         } catch (MalformedFrameException e) {
@@ -610,13 +719,21 @@ public final class OverlayNode implements Dht, AutoCloseable {
         }
     }
 
-    /** A node talked to us: keep its link and routing entry fresh; ping-before-evict on a full bucket. */
+    /**
+     * A node answered one of our requests (or, already in the table, sent one): keep its link and routing entry
+     * fresh; ping-before-evict on a full bucket, but only
+     * when the bucket's oldest contact has been silent for {@link #QUESTIONABLE_AFTER_MILLIS}: a contact heard
+     * from recently is alive, and pinging it for every newcomer that finds its bucket full (most of a large
+     * table's far buckets) doubled a loaded node's datagrams for nothing (see overlay/README.md, "Ping before
+     * evict"). Dead contacts still go after {@link RoutingTable#MAX_FAILURES} failed requests.
+     */
     private void learn(Contact c, long now) {
         linkTable.received(c.address(), now);
         RoutingTable.Outcome o = routing.seen(c, now);
         if (o instanceof RoutingTable.Outcome.Added) {
             newContacts.add(c);
-        } else if (o instanceof RoutingTable.Outcome.Full full && pinging.add(full.oldest().id())) {
+        } else if (o instanceof RoutingTable.Outcome.Full full && now - full.oldestLastSeen() >= QUESTIONABLE_AFTER_MILLIS
+                && pinging.add(full.oldest().id())) {
             Contact oldest = full.oldest();
             rpc.call(oldest.address(), new Ping()).whenComplete((f, e) -> {
                 pinging.remove(oldest.id());
@@ -624,6 +741,24 @@ public final class OverlayNode implements Dht, AutoCloseable {
                     newContacts.add(full.newcomer());
                 }
             });
+        }
+    }
+
+    /**
+     * A node sent us a request. Its address and id are only claimed (UDP sources can be forged, ids are not yet
+     * authenticated), so it enters the routing table only once it has answered a request of ours: a known contact
+     * is refreshed, and one the table would admit gets a PING, whose PONG adds it through {@link #learn}. Contacts
+     * from FIND_NODE answers likewise enter only when they answer a query. So a node cannot fill others' tables
+     * with contacts that do not answer. Verifications in flight are bounded and one per address.
+     */
+    private void learnRequester(Contact c, long now) {
+        if (routing.containsAt(c)) {
+            learn(c, now);
+            return;
+        }
+        linkTable.received(c.address(), now);
+        if (routing.wouldAdmit(c) && verifying.size() < MAX_VERIFYING && verifying.add(c.address())) {
+            rpc.call(c.address(), new Ping()).whenComplete((f, e) -> verifying.remove(c.address()));
         }
     }
 
@@ -638,9 +773,13 @@ public final class OverlayNode implements Dht, AutoCloseable {
         } else if (m instanceof Get g) {
             ValueStore.Page page = store.page(g.key(), g.maxValues(), g.placemark(), PAGE_BYTES, now);
             reply = new GetReply(closestExcept(g.key(), from.id()), page.values(), page.placemark());
+        } else if (m instanceof Put p && p.wantCloser()) {
+            List<Contact> closer = closestExcept(p.key(), from.id());
+            Ack a = amongClosest(p.key()) ? storeLocally(p.key(), p.value(), sourceKey(from.address()))
+                    : new Ack(Status.NOT_CLOSEST, "this node knows " + config.replicas() + " nodes closer to the key");
+            reply = new PutReply(a.status(), a.reason(), closer);
         } else if (m instanceof Put p) {
-            Ack a = storeLocally(p.key(), p.value(), sourceKey(from.address()));
-            reply = p.wantCloser() ? new PutReply(a.status(), a.reason(), closestExcept(p.key(), from.id())) : a;
+            reply = storeLocally(p.key(), p.value(), sourceKey(from.address()));
         } else if (m instanceof Remove r) {
             reply = removeLocally(r, sourceKey(from.address()));
         } else if (m instanceof Listen l) {
@@ -658,6 +797,12 @@ public final class OverlayNode implements Dht, AutoCloseable {
             reply = new Ack(Status.BAD_REQUEST, "unsupported request");
         }
         send(from.address(), new Frame(true, f.requestId(), id, reply));
+    }
+
+    /** Whether fewer than {@code replicas} contacts this node knows are closer to {@code key} than itself. */
+    private boolean amongClosest(NodeId key) {
+        List<Contact> closest = routing.closest(key, config.replicas());
+        return closest.size() < config.replicas() || key.compareDistance(id, closest.get(closest.size() - 1).id()) < 0;
     }
 
     private List<Contact> closestExcept(NodeId target, NodeId except) {
@@ -892,7 +1037,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
         for (Map.Entry<NodeId, Map<ValueId, DhtValue>> e : published.entrySet()) {
             for (DhtValue v : List.copyOf(e.getValue().values())) {
                 if (!v.expiredAt(now)) {
-                    store(e.getKey(), v, false).exceptionally(x -> null);
+                    store(e.getKey(), v, false, null).exceptionally(x -> null);
                 }
             }
         }

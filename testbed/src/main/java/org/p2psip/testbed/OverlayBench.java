@@ -19,6 +19,7 @@ import org.p2psip.overlay.DhtValue;
 import org.p2psip.overlay.NodeId;
 import org.p2psip.overlay.OverlayConfig;
 import org.p2psip.overlay.OverlayNode;
+import org.p2psip.overlay.OpTrace;
 import org.p2psip.overlay.link.UdpLinkLayer;
 import org.p2psip.overlay.store.SecretHashPolicy;
 import org.p2psip.overlay.wire.WireCodec;
@@ -51,6 +52,15 @@ final class OverlayBench implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "200",
             description = "JIT warm-up puts and gets on other keys before timing; not counted (default ${DEFAULT-VALUE})")
     int warmup;
+
+    @Option(names = "--warmup-max", defaultValue = "3000",
+            description = "after --warmup, more warm-up rounds of 100 puts and gets until one compiles for at most --jit-quiet-ms"
+                    + " (the JIT is done with the paths), up to this many operations in all (default ${DEFAULT-VALUE})")
+    int warmupMax;
+
+    @Option(names = "--jit-quiet-ms", defaultValue = "5",
+            description = "JIT compilation time in a warm-up round of 100 puts and gets that counts as quiet (default ${DEFAULT-VALUE})")
+    int jitQuietMs;
 
     @Option(names = "--value-size", defaultValue = "100", description = "bytes per value (default ${DEFAULT-VALUE}, as the OpenDHT script)")
     int valueSize;
@@ -95,14 +105,39 @@ final class OverlayBench implements Callable<Integer> {
             }
             out.printf("joined %d nodes in %.1f s (%d in flight at once), %.1f neighbours per node on average%n",
                     nodes, (t2 - t1) / 1e9, joinParallel, neighbours / (double) nodes);
+            long timeouts = 0;
+            long datagrams = 0;
+            for (OverlayNode n : all) {
+                timeouts += n.counters().rpcTimeouts();
+                datagrams += n.counters().datagramsOut();
+            }
+            out.printf("join traffic: %d datagrams sent, %d RPCs timed out%n", datagrams, timeouts);
             out.printf("heap used after join: %s MiB (after GC)%n", Stats.mb(Stats.usedHeapAfterGc()));
             out.flush();
 
+            loopTasks = findLoopTasks();
+            out.printf("event-loop threads found for scheduler statistics: %d%n", loopTasks.size());
             if (warmup > 0) {
+                // Compilations during the timed phase take one of the two cores from the event loops and showed
+                // in the slowest operations (see testbed/README.md, "The p99 tail"), so warm up until the JIT is quiet.
                 long w0 = System.nanoTime();
                 Result w = run(all, rnd, warmup, "warmup", err);
-                out.printf("warm-up (not counted): %d puts + %d gets on other keys, found=%d/%d, %.1f s%n",
-                        warmup, warmup, w.found, warmup, (System.nanoTime() - w0) / 1e9);
+                int done = warmup;
+                int found = w.found;
+                long roundJit = -1;
+                while (done < warmupMax) {
+                    long j0 = jitMillis();
+                    int n = Math.min(100, warmupMax - done);
+                    found += run(all, rnd, n, "warmup", err).found;
+                    done += n;
+                    roundJit = jitMillis() - j0;
+                    if (roundJit <= jitQuietMs) {
+                        break;
+                    }
+                }
+                out.printf("warm-up (not counted): %d puts + %d gets on other keys, found=%d/%d, JIT time in the last"
+                        + " round of 100: %s, %.1f s%n", done, done, found, done,
+                        roundJit < 0 ? "not measured" : roundJit + " ms", (System.nanoTime() - w0) / 1e9);
                 out.flush();
             }
             long r0 = System.nanoTime();
@@ -113,6 +148,8 @@ final class OverlayBench implements Callable<Integer> {
                     Stats.ms(Stats.percentile(r.putMs, 90)), Stats.ms(Stats.percentile(r.putMs, 99)), Stats.ms(Stats.percentile(r.putMs, 100)));
             out.printf("get_ms p50=%s p90=%s p99=%s max=%s%n", Stats.ms(Stats.percentile(r.getMs, 50)),
                     Stats.ms(Stats.percentile(r.getMs, 90)), Stats.ms(Stats.percentile(r.getMs, 99)), Stats.ms(Stats.percentile(r.getMs, 100)));
+            printTail("put", r.puts, out);
+            printTail("get", r.gets, out);
             out.printf("heap used at the end: %s MiB (after GC)%n", Stats.mb(Stats.usedHeapAfterGc()));
             out.printf("nodes=%d put_ms p50=%s p99=%s get_ms p50=%s p99=%s found=%d/%d%n", nodes,
                     Stats.ms(Stats.percentile(r.putMs, 50)), Stats.ms(Stats.percentile(r.putMs, 99)),
@@ -187,13 +224,167 @@ final class OverlayBench implements Callable<Integer> {
     private static final class Result {
         final double[] putMs;
         final double[] getMs;
+        final Sample[] puts;
+        final Sample[] gets;
         int putOk;
         int found;
 
         Result(int n) {
             putMs = new double[n];
             getMs = new double[n];
+            puts = new Sample[n];
+            gets = new Sample[n];
         }
+    }
+
+    /**
+     * One timed operation with its structure: the node's {@link OpTrace}, datagrams sent by all nodes, GC and JIT
+     * activity during it, and where its time went (queued before the node's thread ran it, on the node, and the
+     * wake-up of the waiting bench thread).
+     */
+    record Sample(double ms, OpTrace trace, long allDatagrams, long gcs, long jitMillis, long wakeNanos,
+                  long loopRunNanos, long loopWaitNanos, long loopSlices) {
+        static final Sample FAILED = new Sample(Double.NaN, null, 0, 0, 0, 0, 0, 0, 0);
+    }
+
+    /** Linux task ids of the event-loop threads, for their scheduler statistics (empty elsewhere). */
+    private List<java.nio.file.Path> loopTasks = List.of();
+
+    private static List<java.nio.file.Path> findLoopTasks() {
+        List<java.nio.file.Path> out = new ArrayList<>();
+        try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
+            for (java.nio.file.Path t : (Iterable<java.nio.file.Path>) tasks::iterator) {
+                String comm = java.nio.file.Files.readString(t.resolve("comm")).trim();
+                if (comm.startsWith("multiThreadIoEv") || comm.startsWith("epollEventLoop")) {
+                    out.add(t.resolve("schedstat"));
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            return List.of();
+        }
+        return out;
+    }
+
+    /** Sums of the event-loop threads' /proc schedstat: on-CPU ns, runnable-but-waiting ns, time slices. */
+    private long[] loopSchedstat() {
+        long[] sum = new long[3];
+        for (java.nio.file.Path p : loopTasks) {
+            try {
+                String[] f = java.nio.file.Files.readString(p).trim().split(" ");
+                for (int i = 0; i < 3; i++) {
+                    sum[i] += Long.parseLong(f[i]);
+                }
+            } catch (java.io.IOException | RuntimeException e) {
+                // the thread ended or /proc differs: leave it out
+            }
+        }
+        return sum;
+    }
+
+    private static long allDatagramsOut(List<OverlayNode> all) {
+        long n = 0;
+        for (OverlayNode o : all) {
+            n += o.counters().datagramsOut();
+        }
+        return n;
+    }
+
+    private static long gcCount() {
+        long n = 0;
+        for (var gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+            n += Math.max(0, gc.getCollectionCount());
+        }
+        return n;
+    }
+
+    private static long jitMillis() {
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+    }
+
+    /** Times one operation and collects its structure; {@link Sample#FAILED} when it failed or timed out. */
+    private <T> Sample timed(List<OverlayNode> all, java.util.function.Supplier<CompletableFuture<OpTrace.Traced<T>>> op,
+                             java.util.function.Predicate<T> ok, String what, PrintWriter err) {
+        long d0 = allDatagramsOut(all);
+        long g0 = gcCount();
+        long j0 = jitMillis();
+        long[] k0 = loopSchedstat();
+        long s = System.nanoTime();
+        try {
+            OpTrace.Traced<T> t = op.get().get(opTimeoutSeconds, TimeUnit.SECONDS);
+            long e = System.nanoTime();
+            long[] k1 = loopSchedstat();
+            if (!ok.test(t.result())) {
+                err.printf("%s: value not found%n", what);
+                return new Sample((e - s) / 1e6, null, 0, 0, 0, 0, 0, 0, 0);
+            }
+            return new Sample((e - s) / 1e6, t.trace(), allDatagramsOut(all) - d0, gcCount() - g0, jitMillis() - j0,
+                    e - t.trace().doneNanos(), k1[0] - k0[0], k1[1] - k0[1], k1[2] - k0[2]);
+        } catch (Exception e) {
+            err.printf("%s failed: %s%n", what, e);
+            return Sample.FAILED;
+        }
+    }
+
+    /**
+     * The slowest 1 % of {@code samples} against the middle 20 % (p40..p60), by structure: rounds, queries,
+     * stores, stalls, retransmissions, datagrams of all nodes, GCs and JIT time during the operation, and time
+     * queued, on the node's thread and in the bench thread's wake-up.
+     */
+    static void printTail(String what, Sample[] samples, PrintWriter out) {
+        List<Sample> ok = new ArrayList<>();
+        for (Sample x : samples) {
+            if (x != null && x.trace() != null) {
+                ok.add(x);
+            }
+        }
+        if (ok.size() < 10) {
+            return;
+        }
+        ok.sort(java.util.Comparator.comparingDouble(Sample::ms));
+        int n = ok.size();
+        int tail = Math.max(1, (int) Math.ceil(n / 100.0));
+        out.printf("%s structure (slowest %d vs p40..p60): rounds queries stores stalls retx timeouts dgrams_node dgrams_all gcs jit_ms | queued_us node_us wake_us | loops: cpu_us runq_wait_us slices%n",
+                what, tail);
+        out.println("  p40..p60 mean  " + mean(ok.subList(n * 2 / 5, Math.max(n * 2 / 5 + 1, n * 3 / 5))));
+        out.println("  all mean       " + mean(ok));
+        out.println("  slowest 10%    " + mean(ok.subList(n - Math.max(1, n / 10), n)));
+        for (int i = n - 1; i >= n - tail - 2 && i >= 0; i--) {
+            Sample x = ok.get(i);
+            OpTrace t = x.trace();
+            long nodeUs = Math.round(x.ms() * 1000 - t.queuedNanos() / 1e3 - x.wakeNanos() / 1e3);
+            out.printf(java.util.Locale.ROOT, "  %s %7.2f ms  %d %d %d %d %d %d %d %d %d %d | %d %d %d | %d %d %d%n",
+                    i >= n - tail ? "tail" : "next", x.ms(), t.rounds(), t.queries(), t.stores(), t.stalls(),
+                    t.retransmissions(), t.timeouts(), t.datagramsOut() + t.datagramsIn(), x.allDatagrams(), x.gcs(),
+                    x.jitMillis(), t.queuedNanos() / 1000, nodeUs, x.wakeNanos() / 1000,
+                    x.loopRunNanos() / 1000, x.loopWaitNanos() / 1000, x.loopSlices());
+        }
+        java.util.Map<Integer, Integer> rounds = new java.util.TreeMap<>();
+        java.util.Map<Integer, Integer> tailRounds = new java.util.TreeMap<>();
+        for (int i = 0; i < n; i++) {
+            rounds.merge(ok.get(i).trace().rounds(), 1, Integer::sum);
+            if (i >= n - Math.max(1, n / 10)) {
+                tailRounds.merge(ok.get(i).trace().rounds(), 1, Integer::sum);
+            }
+        }
+        out.println("  rounds: all " + rounds + ", slowest 10% " + tailRounds);
+        out.flush();
+    }
+
+    private static String mean(List<Sample> s) {
+        double[] m = new double[16];
+        for (Sample x : s) {
+            OpTrace t = x.trace();
+            double[] v = {x.ms(), t.rounds(), t.queries(), t.stores(), t.stalls(), t.retransmissions(), t.timeouts(),
+                    t.datagramsOut() + t.datagramsIn(), x.allDatagrams(), x.gcs(), x.jitMillis(), t.queuedNanos() / 1e3,
+                    x.wakeNanos() / 1e3, x.loopRunNanos() / 1e3, x.loopWaitNanos() / 1e3, x.loopSlices()};
+            for (int i = 0; i < m.length; i++) {
+                m[i] += v[i] / s.size();
+            }
+        }
+        double nodeUs = m[0] * 1000 - m[11] - m[12];
+        return String.format(java.util.Locale.ROOT, "%7.2f ms  %.2f %.1f %.1f %.2f %.2f %.2f %.1f %.1f %.2f %.1f | %.0f %.0f %.0f | %.0f %.0f %.1f",
+                m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8], m[9], m[10], m[11], nodeUs, m[12], m[13], m[14], m[15]);
     }
 
     /** {@code m} sequential puts of distinct keys from random nodes, then {@code m} sequential gets of them from other nodes. */
@@ -209,15 +400,16 @@ final class OverlayBench implements Callable<Integer> {
             rnd.nextBytes(data);
             values[i] = SecretHashPolicy.value(Bytes.wrap(data), Bytes.EMPTY, expires);
             putters[i] = rnd.nextInt(all.size());
+            OverlayNode writer = all.get(putters[i]);
+            NodeId key = keys[i];
+            DhtValue value = values[i];
             long s = System.nanoTime();
-            CompletableFuture<?> f = all.get(putters[i]).put(keys[i], values[i]);
-            try {
-                f.get(opTimeoutSeconds, TimeUnit.SECONDS);
+            Sample x = timed(all, () -> writer.tracePut(key, value), res -> true, prefix + " put " + i, err);
+            if (x != Sample.FAILED) {
                 r.putOk++;
-            } catch (Exception e) {
-                err.printf("%s put %d failed: %s%n", prefix, i, e);
             }
-            r.putMs[i] = (System.nanoTime() - s) / 1e6;
+            r.puts[i] = x;
+            r.putMs[i] = x == Sample.FAILED ? (System.nanoTime() - s) / 1e6 : x.ms();
             opProgress(prefix, "puts", i + 1, m, err);
         }
         for (int i = 0; i < m; i++) {
@@ -225,18 +417,16 @@ final class OverlayBench implements Callable<Integer> {
             if (n >= putters[i]) {
                 n++; // any node but the writer
             }
+            OverlayNode reader = all.get(n);
+            NodeId key = keys[i];
+            DhtValue value = values[i];
             long s = System.nanoTime();
-            CompletableFuture<List<DhtValue>> f = all.get(n).get(keys[i]);
-            try {
-                if (f.get(opTimeoutSeconds, TimeUnit.SECONDS).contains(values[i])) {
-                    r.found++;
-                } else {
-                    err.printf("%s get %d: value not found%n", prefix, i);
-                }
-            } catch (Exception e) {
-                err.printf("%s get %d failed: %s%n", prefix, i, e);
+            Sample x = timed(all, () -> reader.traceGet(key), res -> res.contains(value), prefix + " get " + i, err);
+            if (x != Sample.FAILED && x.trace() != null) {
+                r.found++;
             }
-            r.getMs[i] = (System.nanoTime() - s) / 1e6;
+            r.gets[i] = x;
+            r.getMs[i] = x == Sample.FAILED ? (System.nanoTime() - s) / 1e6 : x.ms();
             opProgress(prefix, "gets", i + 1, m, err);
         }
         err.flush();

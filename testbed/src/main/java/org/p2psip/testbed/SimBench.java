@@ -165,6 +165,10 @@ final class SimBench implements Callable<Integer> {
         live.add(first);
         int step = Math.max(1, nodes / 10);
         int nextReport = step;
+        long lastReportNanos = System.nanoTime();
+        long lastReportDatagrams = net.delivered();
+        long lastReportGc = gcMillis();
+        int lastReportNodes = live.size();
         while (live.size() < nodes) {
             int wave = Math.min(nodes - live.size(), Math.min(joinWave, live.size()));
             List<OverlayNode> fresh = new ArrayList<>(wave);
@@ -177,14 +181,34 @@ final class SimBench implements Callable<Integer> {
             net.await(CompletableFuture.allOf(joins.toArray(CompletableFuture[]::new)), 600_000);
             live.addAll(fresh);
             if (live.size() >= nextReport) {
-                err.printf("joined %d/%d (%d%%) at %.1f s virtual%n", live.size(), nodes, 100L * live.size() / nodes,
-                        (net.now() - SimNetwork.EPOCH) / 1e3);
+                // the join cost: real time, datagrams and GC time per joined node since the last report
+                long t = System.nanoTime();
+                long d = net.delivered();
+                long gc = gcMillis();
+                int joinedSince = live.size() - lastReportNodes;
+                err.printf("joined %d/%d (%d%%) at %.1f s virtual; since the last report %.1f ms real, %.0f datagrams"
+                                + " and %.1f ms GC per join%n", live.size(), nodes, 100L * live.size() / nodes,
+                        (net.now() - SimNetwork.EPOCH) / 1e3, (t - lastReportNanos) / 1e6 / joinedSince,
+                        (d - lastReportDatagrams) / (double) joinedSince, (gc - lastReportGc) / (double) joinedSince);
+                lastReportNanos = t;
+                lastReportDatagrams = d;
+                lastReportGc = gc;
+                lastReportNodes = live.size();
                 err.flush();
                 while (nextReport <= live.size()) {
                     nextReport += step;
                 }
             }
         }
+    }
+
+    /** Milliseconds spent in garbage collection by this JVM so far. */
+    private static long gcMillis() {
+        long ms = 0;
+        for (var gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+            ms += Math.max(0, gc.getCollectionTime());
+        }
+        return ms;
     }
 
     /** Joins through a random live node; with loss a bootstrap's ping can go unanswered, so up to {@code tries} of them. */

@@ -47,8 +47,11 @@ public final class RoutingTable {
         /** The contact was known; its entry is refreshed. */
         record Refreshed(Contact contact) implements Outcome { }
 
-        /** The bucket is full: the newcomer waits in the replacement cache; ping {@code oldest}. */
-        record Full(Contact newcomer, Contact oldest) implements Outcome { }
+        /**
+         * The bucket is full: the newcomer waits in the replacement cache. The caller may ping {@code oldest}
+         * (last heard from at {@code oldestLastSeen}) and evict it if it does not answer.
+         */
+        record Full(Contact newcomer, Contact oldest, long oldestLastSeen) implements Outcome { }
 
         /** The contact is this node itself. */
         record Ignored() implements Outcome { }
@@ -107,7 +110,7 @@ public final class RoutingTable {
                 continue;
             }
             b.addReplacement(c);
-            return new Outcome.Full(c, b.oldest().contact);
+            return new Outcome.Full(c, b.oldest().contact, b.oldest().lastSeen);
         }
     }
 
@@ -119,6 +122,27 @@ public final class RoutingTable {
         if (promoted != null) {
             byAddress.put(promoted.address(), promoted.id());
         }
+    }
+
+    /** True when the table holds {@code c}: its id at its address. */
+    public boolean containsAt(Contact c) {
+        return c.id().equals(byAddress.get(c.address()));
+    }
+
+    /**
+     * Whether {@link #seen} of {@code c} would change the table's entries: its id or its address is in the table
+     * (under another address or id), or its bucket has room or would split. A contact that would only wait in a
+     * full bucket's replacement cache is not worth verifying.
+     */
+    public boolean wouldAdmit(Contact c) {
+        if (c.id().equals(self)) {
+            return false;
+        }
+        if (byAddress.containsKey(c.address()) || contains(c.id())) {
+            return true;
+        }
+        int bi = bucketIndex(c.id());
+        return !buckets.get(bi).full() || (bi == buckets.size() - 1 && buckets.size() < NodeId.BITS);
     }
 
     /** True when a contact in the table has {@code address} (its link is worth keeping). */

@@ -25,6 +25,9 @@ public final class RpcEngine {
     private final HashMap<Long, Call> pending = new HashMap<>();
     private long nextId;
     private long timeouts;
+    private long retransmissions;
+    /** The round of the reply (or timeout) whose continuations run now; 0 outside them. */
+    private int currentRound;
     private Throwable cancelled;
 
     private final class Call {
@@ -35,6 +38,8 @@ public final class RpcEngine {
         final int maxSends;
         /** 0: none; else the call fails at this time, and after its last send it waits until then. */
         final long deadline;
+        /** Sequential round trips up to this call's answer: one more than the reply that caused it. */
+        final int round = currentRound + 1;
         int sent;
         Scheduler.Cancellable timer;
 
@@ -62,12 +67,19 @@ public final class RpcEngine {
                 return;
             }
             if (sent < maxSends && (deadline <= 0 || scheduler.nowMillis() < deadline)) {
+                retransmissions++;
                 transmit();
                 return;
             }
             pending.remove(id);
             timeouts++;
-            future.completeExceptionally(new RpcTimeoutException(to, frame.message().getClass().getSimpleName(), sent));
+            int outer = currentRound;
+            currentRound = round;
+            try {
+                future.completeExceptionally(new RpcTimeoutException(to, frame.message().getClass().getSimpleName(), sent));
+            } finally {
+                currentRound = outer;
+            }
         }
     }
 
@@ -120,8 +132,14 @@ public final class RpcEngine {
         }
         pending.remove(c.id);
         c.timer.cancel();
-        beforeComplete.run();
-        c.future.complete(reply);
+        int outer = currentRound;
+        currentRound = c.round;
+        try {
+            beforeComplete.run();
+            c.future.complete(reply);
+        } finally {
+            currentRound = outer;
+        }
         return true;
     }
 
@@ -146,5 +164,19 @@ public final class RpcEngine {
 
     public long timeouts() {
         return timeouts;
+    }
+
+    /** Requests sent again because an attempt went unanswered. */
+    public long retransmissions() {
+        return retransmissions;
+    }
+
+    /**
+     * While a reply's (or a timeout's) continuations run, the number of sequential round trips that led to it:
+     * a call made outside any reply is round 1, a call made while round r's reply is handled is round r + 1.
+     * An operation that completes inside a reply handler took {@code currentRound()} round trips. 0 elsewhere.
+     */
+    public int currentRound() {
+        return currentRound;
     }
 }

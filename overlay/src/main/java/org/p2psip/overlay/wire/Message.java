@@ -20,7 +20,13 @@ public sealed interface Message {
 
     /** Outcome codes of PUT, REMOVE and LISTEN, aligned with OpenDHT's gateway codes where they overlap. */
     enum Status {
-        OK, REFUSED, CAPACITY, AGAIN, TOO_LARGE, BAD_REQUEST;
+        OK, REFUSED, CAPACITY, AGAIN, TOO_LARGE, BAD_REQUEST,
+        /**
+         * A PUT with {@code wantCloser} that the node did not store because it knows {@code replicas} nodes closer
+         * to the key than itself (their contacts are in the reply). Only between overlay nodes: the writer then asks
+         * those nodes, and stores on this one unconditionally only if it ends among the closest after all.
+         */
+        NOT_CLOSEST;
 
         public boolean ok() {
             return this == OK;
