@@ -39,7 +39,7 @@ public final class PeerMetrics implements OverlayObserver {
     private static final double[] HOP_BUCKETS = {0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20};
     /** The overlay's state waited for at a scrape before the last known one is served. */
     private static final long REFRESH_SECONDS = 5;
-    private static final OverlayStats.Snapshot NO_COUNTERS = new OverlayStats.Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    private static final OverlayStats.Snapshot NO_COUNTERS = new OverlayStats.Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     /** The overlay node to read: fixed for a plain superpeer, the current one (null as a leaf) in site mode. */
     private final Supplier<OverlayNode> node;
@@ -110,6 +110,14 @@ public final class PeerMetrics implements OverlayObserver {
                     cb.call(c.unmatchedReplies(), "unmatched_reply");
                     cb.call(c.refusedPuts(), "refused_put");
                     cb.call(c.fragmentStreamsDropped(), "fragment_stream");
+                    cb.call(c.routedDropped(), "routed");
+                }).register(registry);
+        CounterWithCallback.builder().name("p2psip_routed_total")
+                .help("Routed requests (Attach and other applications' messages carried hop by hop), by what this node did")
+                .labelNames("action").callback(cb -> {
+                    OverlayStats.Snapshot c = counters();
+                    cb.call(c.routedForwarded(), "forwarded");
+                    cb.call(c.routedDelivered(), "delivered");
                 }).register(registry);
         GaugeWithCallback.builder().name("p2psip_uptime_seconds").help("Seconds since the peer started")
                 .callback(cb -> cb.call((System.currentTimeMillis() - startedAtMillis) / 1000.0)).register(registry);
