@@ -67,8 +67,6 @@ public final class OverlayNode implements Dht, AutoCloseable {
     private static final String LOCAL_SOURCE = "local";
     /** A contact silent this long is questionable: a newcomer finding its bucket full pings it (see {@link #learn}). */
     static final long QUESTIONABLE_AFTER_MILLIS = 60_000;
-    /** Requesters verified at once at most (see {@link #learnRequester}). */
-    private static final int MAX_VERIFYING = 64;
 
     private final NodeId id;
     private final OverlayConfig config;
@@ -94,8 +92,6 @@ public final class OverlayNode implements Dht, AutoCloseable {
     private final Map<NodeId, Map<ValueId, DhtValue>> published = new HashMap<>();
     private final ArrayDeque<Contact> newContacts = new ArrayDeque<>();
     private final Set<NodeId> pinging = new HashSet<>();
-    /** Addresses of requesters being verified by a PING before they may enter the routing table. */
-    private final Set<InetSocketAddress> verifying = new HashSet<>();
     private final List<Scheduler.Cancellable> timers = new ArrayList<>();
     private long streamIds;
     private volatile boolean joined;
@@ -710,7 +706,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
                     stats.unmatchedReplies.incrementAndGet();
                 }
             } else {
-                learnRequester(c, now);
+                learn(c, now);
                 serve(c, f, now);
             }
         } catch (MalformedFrameException e) {
@@ -720,8 +716,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
     }
 
     /**
-     * A node answered one of our requests (or, already in the table, sent one): keep its link and routing entry
-     * fresh; ping-before-evict on a full bucket, but only
+     * A node talked to us: keep its link and routing entry fresh; ping-before-evict on a full bucket, but only
      * when the bucket's oldest contact has been silent for {@link #QUESTIONABLE_AFTER_MILLIS}: a contact heard
      * from recently is alive, and pinging it for every newcomer that finds its bucket full (most of a large
      * table's far buckets) doubled a loaded node's datagrams for nothing (see overlay/README.md, "Ping before
@@ -741,24 +736,6 @@ public final class OverlayNode implements Dht, AutoCloseable {
                     newContacts.add(full.newcomer());
                 }
             });
-        }
-    }
-
-    /**
-     * A node sent us a request. Its address and id are only claimed (UDP sources can be forged, ids are not yet
-     * authenticated), so it enters the routing table only once it has answered a request of ours: a known contact
-     * is refreshed, and one the table would admit gets a PING, whose PONG adds it through {@link #learn}. Contacts
-     * from FIND_NODE answers likewise enter only when they answer a query. So a node cannot fill others' tables
-     * with contacts that do not answer. Verifications in flight are bounded and one per address.
-     */
-    private void learnRequester(Contact c, long now) {
-        if (routing.containsAt(c)) {
-            learn(c, now);
-            return;
-        }
-        linkTable.received(c.address(), now);
-        if (routing.wouldAdmit(c) && verifying.size() < MAX_VERIFYING && verifying.add(c.address())) {
-            rpc.call(c.address(), new Ping()).whenComplete((f, e) -> verifying.remove(c.address()));
         }
     }
 

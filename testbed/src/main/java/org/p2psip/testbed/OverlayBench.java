@@ -105,13 +105,6 @@ final class OverlayBench implements Callable<Integer> {
             }
             out.printf("joined %d nodes in %.1f s (%d in flight at once), %.1f neighbours per node on average%n",
                     nodes, (t2 - t1) / 1e9, joinParallel, neighbours / (double) nodes);
-            long timeouts = 0;
-            long datagrams = 0;
-            for (OverlayNode n : all) {
-                timeouts += n.counters().rpcTimeouts();
-                datagrams += n.counters().datagramsOut();
-            }
-            out.printf("join traffic: %d datagrams sent, %d RPCs timed out%n", datagrams, timeouts);
             out.printf("heap used after join: %s MiB (after GC)%n", Stats.mb(Stats.usedHeapAfterGc()));
             out.flush();
 

@@ -124,27 +124,6 @@ public final class RoutingTable {
         }
     }
 
-    /** True when the table holds {@code c}: its id at its address. */
-    public boolean containsAt(Contact c) {
-        return c.id().equals(byAddress.get(c.address()));
-    }
-
-    /**
-     * Whether {@link #seen} of {@code c} would change the table's entries: its id or its address is in the table
-     * (under another address or id), or its bucket has room or would split. A contact that would only wait in a
-     * full bucket's replacement cache is not worth verifying.
-     */
-    public boolean wouldAdmit(Contact c) {
-        if (c.id().equals(self)) {
-            return false;
-        }
-        if (byAddress.containsKey(c.address()) || contains(c.id())) {
-            return true;
-        }
-        int bi = bucketIndex(c.id());
-        return !buckets.get(bi).full() || (bi == buckets.size() - 1 && buckets.size() < NodeId.BITS);
-    }
-
     /** True when a contact in the table has {@code address} (its link is worth keeping). */
     public boolean containsAddress(InetSocketAddress address) {
         return byAddress.containsKey(address);

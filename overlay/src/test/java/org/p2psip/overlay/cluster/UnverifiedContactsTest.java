@@ -27,8 +27,9 @@ import org.p2psip.overlay.wire.WireCodec;
 
 /**
  * A lying node answers every lookup with made-up contacts (ids close to the target, at addresses where nothing
- * answers), and from 40 more sockets it sends requests under made-up ids and never answers. None of those contacts
- * may enter an honest node's routing table, since none of them ever answered; lookups, puts and gets still converge.
+ * answers). None of those contacts may enter an honest node's routing table, since none of them ever answered;
+ * lookups, puts and gets still converge. (A requester still enters a table by its request alone: verifying it with a
+ * PING first left 2 of 500 simulated nodes in no table at all, see overlay/README.md.)
  */
 class UnverifiedContactsTest {
     @Test
@@ -39,24 +40,11 @@ class UnverifiedContactsTest {
             for (OverlayNode n : c.nodes) {
                 honest.add(n.id());
             }
-            // the liar introduces itself to every node (it answers their verification PING), and 40 strangers that
-            // never answer send requests under made-up ids
-            List<DatagramSocket> strangers = new ArrayList<>();
+            // the liar introduces itself to every node
             Random rnd = new Random(93);
-            WireCodec codec = new WireCodec();
-            try {
+            {
                 for (OverlayNode n : c.nodes) {
                     liar.send(n.contact().address(), new Frame(false, rnd.nextLong(), liar.id, new Message.Ping()));
-                }
-                for (int i = 0; i < 40; i++) {
-                    DatagramSocket s = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
-                    strangers.add(s);
-                    NodeId fake = NodeId.random(rnd);
-                    liar.fakes.add(fake);
-                    for (OverlayNode n : c.nodes) {
-                        byte[] d = codec.encode(new Frame(false, rnd.nextLong(), fake, new Message.FindNode(n.id())));
-                        s.send(new DatagramPacket(d, d.length, n.contact().address()));
-                    }
                 }
                 long deadline = System.currentTimeMillis() + 20_000;
                 while (knowing(c, liar.id) < c.nodes.size() && System.currentTimeMillis() < deadline) {
@@ -87,11 +75,8 @@ class UnverifiedContactsTest {
                         }
                     }
                 }
-                System.out.printf("UnverifiedContactsTest: the liar sent %d made-up contacts; %d strangers sent requests%n",
-                        liar.fakesSent.get(), strangers.size());
+                System.out.printf("UnverifiedContactsTest: the liar sent %d made-up contacts%n", liar.fakesSent.get());
                 assertTrue(admitted.isEmpty(), "made-up contacts entered routing tables: " + admitted);
-            } finally {
-                strangers.forEach(DatagramSocket::close);
             }
         }
     }
