@@ -154,6 +154,22 @@ class TurnServiceTest {
         }
     }
 
+    @Test
+    void aTakenTurnPortFailsTheStartWhenConfiguredAndIsSkippedByDefault() throws Exception {
+        try (DatagramSocket taken = new DatagramSocket(new InetSocketAddress(TestSupport.localhost(), 0))) {
+            Peer p = TestSupport.peer(tmp.resolve("a")).turn(TurnMode.ON).turnPort(taken.getLocalPort()).build();
+            peers.add(p);
+            ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                    () -> p.start().get(30, TimeUnit.SECONDS));
+            assertTrue(e.getCause().getMessage().contains("--turn-port"), "names the option: " + e.getCause());
+            // a plain superpeer with --turn on runs its relay at once, relaying on the bound address
+            Peer q = TestSupport.peer(tmp.resolve("b")).turn(TurnMode.ON).build();
+            peers.add(q);
+            q.start().get(30, TimeUnit.SECONDS);
+            assertNotNull(q.turnAddress(), "--turn on: a plain superpeer relays");
+        }
+    }
+
     /** A port p with p+1 free as well (uclient's RTCP goes to the peer's port + 1). */
     private static int freePortPair() throws Exception {
         for (int i = 0; i < 50; i++) {
