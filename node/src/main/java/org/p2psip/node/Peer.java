@@ -71,7 +71,8 @@ import org.slf4j.LoggerFactory;
  * <p>With {@link Builder#site} role auto or leaf the peer is a site peer ({@link org.p2psip.node.site.SiteWiring}):
  * it takes part in its LAN's superpeer election, and {@link #dht()} is the same API whatever its role (a leaf's calls
  * go through its superpeer); {@link #siteStatus()} and {@link #addListener} follow its role and links. Every
- * superpeer runs a STUN server and advertises it in the draft's service directory ({@link #services()}).
+ * superpeer runs a STUN server, a TURN relay when {@link Builder#turn} selects it, and advertises them (and its SIP
+ * adapter as {@code presence}) in the draft's service directory ({@link #services()}).
  *
  * <p>Thread-safety: all methods may be called from any thread. DHT futures complete on the peer's event
  * loop: never block in their callbacks.
@@ -91,7 +92,7 @@ public final class Peer implements AutoCloseable {
     private static final long MONITOR_MILLIS = 30_000;
     /** How often the routing table is compared for overlay link events. */
     private static final long OVERLAY_LINK_WATCH_MILLIS = 2_000;
-    /** How often the STUN advertisement is checked against the peer's role. */
+    /** How often the service advertisement is checked against the peer's role and servers. */
     private static final long SERVICE_CHECK_MILLIS = 2_000;
     /** The record store's file in the data dir. */
     public static final String RECORDS_FILE = "records.mv";
