@@ -33,7 +33,8 @@ public record NodeTurn(int port, boolean explicit, TurnMode mode, String realm, 
      * The settings of a peer: {@code configuredPort} null means the overlay port + 5 (a free one when the overlay
      * port is 0). Reads the accounts file to learn the realm the SIP adapter would use.
      *
-     * @throws IOException when the accounts file exists but cannot be read (the message names it)
+     * @throws IOException with {@link TurnMode#ON}, when the accounts file exists but cannot be read (the message
+     *                     names it); with AUTO the peer runs no relay then (logged)
      */
     public static NodeTurn of(Integer configuredPort, int overlayPort, TurnMode mode, SipOptions sip, Path dataDir)
             throws IOException {
@@ -47,6 +48,11 @@ public record NodeTurn(int port, boolean explicit, TurnMode mode, String realm, 
             String realm = NodeSip.realm(sip, DigestAccounts.read(file));
             return new NodeTurn(p, configuredPort != null, mode, realm, ReloadingAccounts.open(file, realm));
         } catch (IOException e) {
+            if (mode == TurnMode.AUTO) {
+                LOG.warn("no TURN server: the SIP accounts {} (its credentials) cannot be read: {}; fix the file, or "
+                        + "--turn off to silence this", file, e.getMessage());
+                return off();
+            }
             throw new IOException("cannot read the SIP accounts " + file + " (TURN's credentials): " + e.getMessage()
                     + "; fix the file, or run no TURN server with --turn off", e);
         }
