@@ -71,7 +71,8 @@ import org.slf4j.LoggerFactory;
  * <p>With {@link Builder#site} role auto or leaf the peer is a site peer ({@link org.p2psip.node.site.SiteWiring}):
  * it takes part in its LAN's superpeer election, and {@link #dht()} is the same API whatever its role (a leaf's calls
  * go through its superpeer); {@link #siteStatus()} and {@link #addListener} follow its role and links. Every
- * superpeer runs a STUN server and advertises it in the draft's service directory ({@link #services()}).
+ * superpeer runs a STUN server, a TURN relay when {@link Builder#turn} selects it, and advertises them (and its SIP
+ * adapter as {@code presence}) in the draft's service directory ({@link #services()}).
  *
  * <p>Thread-safety: all methods may be called from any thread. DHT futures complete on the peer's event
  * loop: never block in their callbacks.
@@ -91,7 +92,7 @@ public final class Peer implements AutoCloseable {
     private static final long MONITOR_MILLIS = 30_000;
     /** How often the routing table is compared for overlay link events. */
     private static final long OVERLAY_LINK_WATCH_MILLIS = 2_000;
-    /** How often the STUN advertisement is checked against the peer's role. */
+    /** How often the service advertisement is checked against the peer's role and servers. */
     private static final long SERVICE_CHECK_MILLIS = 2_000;
     /** The record store's file in the data dir. */
     public static final String RECORDS_FILE = "records.mv";
@@ -119,6 +120,10 @@ public final class Peer implements AutoCloseable {
     private final InetSocketAddress stunServer;
     private volatile org.p2psip.nat.stun.StunServer stun;
     private volatile org.p2psip.node.site.ServiceAds serviceAds;
+    private final Integer turnPort;
+    private final org.p2psip.node.site.TurnMode turnMode;
+    /** A plain superpeer's TURN server (a site peer's is in its SiteWiring). */
+    private volatile org.p2psip.nat.turn.TurnServer turn;
     /** A plain superpeer's NAT as discovered at start (site peers keep theirs in their site status). */
     private volatile org.p2psip.superpeer.discovery.NatInfo plainNat = org.p2psip.superpeer.discovery.NatInfo.UNKNOWN;
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
@@ -148,6 +153,8 @@ public final class Peer implements AutoCloseable {
         this.siteOptions = b.site;
         this.stunPort = b.stunPort;
         this.stunServer = b.stunServer;
+        this.turnPort = b.turnPort;
+        this.turnMode = b.turnMode;
         this.bindAddress = b.bindAddress;
         this.port = b.port;
         this.bootstrap = List.copyOf(b.bootstrap);
@@ -203,8 +210,32 @@ public final class Peer implements AutoCloseable {
         private org.p2psip.node.site.SiteOptions site = org.p2psip.node.site.SiteOptions.superpeer();
         private Integer stunPort;
         private InetSocketAddress stunServer;
+        private Integer turnPort;
+        private org.p2psip.node.site.TurnMode turnMode = org.p2psip.node.site.TurnMode.AUTO;
 
         private Builder() { }
+
+        /**
+         * The UDP port of the TURN relay a superpeer runs (RFC 8656; on the bind address, relaying on its advertised
+         * address); default the overlay port + 5 (a free one when the overlay port is 0; skipped with a warning when
+         * taken); 0 picks a free port; -1 runs none.
+         */
+        public Builder turnPort(int port) {
+            if (port < -1 || port > 65_535) {
+                throw new IllegalArgumentException("TURN port must be within 0..65535, or -1 to run none");
+            }
+            this.turnPort = port;
+            return this;
+        }
+
+        /**
+         * When a superpeer runs its TURN relay: {@link org.p2psip.node.site.TurnMode#AUTO} (the default) only when its
+         * NAT discovery found no NAT or a port mapping, ON always, OFF never. Its users are the SIP accounts.
+         */
+        public Builder turn(org.p2psip.node.site.TurnMode mode) {
+            this.turnMode = java.util.Objects.requireNonNull(mode, "mode");
+            return this;
+        }
 
         /**
          * The UDP port of the STUN server a superpeer runs (on the bind address), so peers behind NATs learn their
@@ -437,6 +468,14 @@ public final class Peer implements AutoCloseable {
         group = UdpLinkLayer.newEventLoopGroup(1);
         InetSocketAddress udp = new InetSocketAddress(bindAddress, port);
         org.p2psip.node.site.NodeStun nodeStun = org.p2psip.node.site.NodeStun.of(stunPort, port, bootstrap, stunServer);
+        org.p2psip.node.site.NodeTurn nodeTurn;
+        try {
+            nodeTurn = org.p2psip.node.site.NodeTurn.of(turnPort, port, turnMode, sipOptions, dataDir);
+        } catch (IOException e) {
+            joined.completeExceptionally(e);
+            close();
+            return joined;
+        }
         if (!siteOptions.siteMode()) {
             if (nodeStun.server() != null) {
                 nodeStun.discover(bindAddress).thenAccept(f -> {
@@ -444,17 +483,24 @@ public final class Peer implements AutoCloseable {
                     LOG.info("node {}: NAT {} (discovered against {}{})", keys.id().shortHex(),
                             org.p2psip.node.site.StatusLines.nat(f.nat()), HostPort.format(nodeStun.server()),
                             f.note().isEmpty() ? "" : ": " + f.note());
+                    if (nodeTurn.mode() == org.p2psip.node.site.TurnMode.AUTO) {
+                        startPlainTurn(nodeTurn);
+                    }
                 });
             }
             try {
                 stun = nodeStun.startServer(bindAddress, group, keys.id().shortHex());
+                if (nodeTurn.mode() == org.p2psip.node.site.TurnMode.ON) {
+                    turn = nodeTurn.start(bindAddress,
+                            org.p2psip.node.site.SiteWiring.announcedAddress(bindAddress), keys.id().shortHex());
+                }
             } catch (IllegalStateException e) {
                 joined.completeExceptionally(e);
                 close();
                 return joined;
             }
         }
-        CompletableFuture<Void> core = siteOptions.siteMode() ? startSite(udp, nodeStun) : UdpLinkLayer.bind(group, udp,
+        CompletableFuture<Void> core = siteOptions.siteMode() ? startSite(udp, nodeStun, nodeTurn) : UdpLinkLayer.bind(group, udp,
                 config.maxDatagramBytes()).thenAccept(link -> {
             synchronized (lock) {
                 if (closed) {
@@ -519,10 +565,8 @@ public final class Peer implements AutoCloseable {
             logStarted();
             overlayLinks = org.p2psip.node.event.OverlayLinkWatch.start(group, this::currentOverlay, events::publish,
                     OVERLAY_LINK_WATCH_MILLIS);
-            serviceAds = new org.p2psip.node.site.ServiceAds(dht(), keys.signingIdentity(), this::stunAddress,
-                    this::isJoined,
-                    org.p2psip.node.site.SiteWiring.announcedAddress(bindAddress), group, keys.id().shortHex(),
-                    SERVICE_CHECK_MILLIS);
+            serviceAds = new org.p2psip.node.site.ServiceAds(dht(), keys.signingIdentity(), this::serviceHosts,
+                    this::isJoined, group, keys.id().shortHex(), SERVICE_CHECK_MILLIS);
             if (site != null) {
                 site.ready().thenRun(() -> {
                     if (!closed && startSip()) {
@@ -546,11 +590,12 @@ public final class Peer implements AutoCloseable {
     }
 
     /** Site mode: a site peer in place of the plain overlay node (see {@link org.p2psip.node.site.SiteWiring}). */
-    private CompletableFuture<Void> startSite(InetSocketAddress udp, org.p2psip.node.site.NodeStun nodeStun) {
+    private CompletableFuture<Void> startSite(InetSocketAddress udp, org.p2psip.node.site.NodeStun nodeStun,
+                                              org.p2psip.node.site.NodeTurn nodeTurn) {
         try {
             org.p2psip.node.site.SiteWiring w = org.p2psip.node.site.SiteWiring.start(siteOptions, keys.id(),
                     new java.security.KeyPair(keys.publicKey(), keys.privateKey()), udp, bootstrap, config, group,
-                    this::newStore, events::publish, nodeStun);
+                    this::newStore, events::publish, nodeStun, nodeTurn);
             synchronized (lock) {
                 site = w;
                 if (closed) {
@@ -864,6 +909,18 @@ public final class Peer implements AutoCloseable {
         if (n != null) {
             n.close();
         }
+        org.p2psip.nat.turn.TurnServer tu;
+        synchronized (lock) {
+            tu = turn;
+            turn = null;
+        }
+        if (tu != null) {
+            try {
+                tu.close();
+            } catch (RuntimeException e) {
+                LOG.debug("closing the TURN server: {}", e.toString());
+            }
+        }
         org.p2psip.nat.stun.StunServer st = stun;
         if (st != null) {
             try {
@@ -1016,6 +1073,74 @@ public final class Peer implements AutoCloseable {
         }
         org.p2psip.nat.stun.StunServer s = stun;
         return s == null ? null : s.primaryAddress();
+    }
+
+    /** The TURN server's bound address (a site peer's only while it is a superpeer), or null when it runs none. */
+    public InetSocketAddress turnAddress() {
+        org.p2psip.node.site.SiteWiring w = site;
+        if (w != null) {
+            return w.turnAddress();
+        }
+        org.p2psip.nat.turn.TurnServer t = turn;
+        return t == null ? null : t.listenAddress();
+    }
+
+    /** A plain superpeer with {@code --turn auto} whose NAT discovery found it publicly reachable starts its relay. */
+    private void startPlainTurn(org.p2psip.node.site.NodeTurn nodeTurn) {
+        if (!nodeTurn.runs(plainNat) || closed) {
+            if (!closed && nodeTurn.port() >= 0) {
+                LOG.info("node {}: no TURN server: not publicly reachable (NAT {}); --turn on runs one anyway",
+                        keys.id().shortHex(), org.p2psip.node.site.StatusLines.nat(plainNat));
+            }
+            return;
+        }
+        org.p2psip.nat.turn.TurnServer t;
+        try {
+            t = nodeTurn.start(bindAddress, org.p2psip.node.site.SiteWiring.announcedAddress(bindAddress),
+                    keys.id().shortHex());
+        } catch (IllegalStateException e) {
+            LOG.error("node {}: {}", keys.id().shortHex(), e.getMessage());
+            return;
+        }
+        synchronized (lock) {
+            if (!closed) {
+                turn = t;
+                return;
+            }
+        }
+        if (t != null) {
+            t.close();
+        }
+    }
+
+    /**
+     * The services this peer advertises now: its STUN and TURN servers, and its SIP adapter as {@code presence}
+     * (the sip-adapter's presence agent) while it is a superpeer. Addresses are those others reach (a wildcard
+     * bind gives the announced address).
+     */
+    private List<org.p2psip.storage.DhtService.ServiceHost> serviceHosts() {
+        InetAddress ip = org.p2psip.node.site.SiteWiring.announcedAddress(bindAddress);
+        List<org.p2psip.storage.DhtService.ServiceHost> out = new ArrayList<>();
+        InetSocketAddress s = stunAddress();
+        if (s != null) {
+            out.add(new org.p2psip.storage.DhtService.ServiceHost("stun",
+                    org.p2psip.node.site.ServiceAds.stunUri(org.p2psip.node.site.ServiceAds.reach(s, ip)), null));
+        }
+        InetSocketAddress t = turnAddress();
+        if (t != null) {
+            out.add(new org.p2psip.storage.DhtService.ServiceHost("turn",
+                    org.p2psip.node.site.NodeTurn.uri(org.p2psip.node.site.ServiceAds.reach(t, ip)), null));
+        }
+        org.p2psip.sip.SipPeer sp = sip;
+        org.p2psip.node.site.SiteWiring w = site;
+        boolean superpeer = w == null || (w.peer() != null
+                && w.peer().role() == org.p2psip.superpeer.discovery.Role.SUPERPEER);
+        if (sp != null && superpeer) {
+            out.add(new org.p2psip.storage.DhtService.ServiceHost("presence",
+                    org.p2psip.node.site.ServiceAds.sipUri(org.p2psip.node.site.ServiceAds.reach(sp.localAddress(), ip)),
+                    null));
+        }
+        return out;
     }
 
     /**

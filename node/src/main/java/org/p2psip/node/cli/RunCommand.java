@@ -176,6 +176,17 @@ final class RunCommand implements Callable<Integer> {
                     + "--bootstrap node's host at its port + 4 (its default STUN port).")
     String stunServer;
 
+    @Option(names = "--turn-port", paramLabel = "PORT",
+            description = "The UDP port of the TURN relay a superpeer runs (RFC 8656; its users are the SIP accounts); "
+                    + "default the overlay port + 5 (a free one with --port 0; skipped with a warning when taken); 0 "
+                    + "picks a free one; -1 runs none.")
+    Integer turnPort;
+
+    @Option(names = "--turn", paramLabel = "auto|on|off", defaultValue = "auto",
+            description = "When a superpeer runs its TURN relay: 'auto' (default) only when NAT discovery found no "
+                    + "NAT or a port mapping; 'on' always; 'off' never. With --role auto, only while elected.")
+    String turn;
+
     @Option(names = {"-v", "--verbose"}, description = "Log at debug level.")
     boolean verbose;
 
@@ -250,6 +261,17 @@ final class RunCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw usage("--stun-server " + e.getMessage());
             }
+        }
+        if (turnPort != null) {
+            if (turnPort < -1 || turnPort > 65_535) {
+                throw usage("--turn-port must be within 0..65535, or -1 to run none");
+            }
+            builder.turnPort(turnPort);
+        }
+        try {
+            builder.turn(org.p2psip.node.site.TurnMode.parse(turn));
+        } catch (IllegalArgumentException e) {
+            throw usage("--" + e.getMessage());
         }
         if (xmlrpcPort != null) {
             builder.xmlrpcPort(xmlrpcPort);

@@ -33,19 +33,14 @@ public final class NodeSip {
      *                     read or the SIP port cannot be bound
      */
     public static SipPeer start(SipOptions options, InetAddress bind, Path dataDir, Dht dht) throws IOException {
-        Path file = options.accountsFile() != null ? options.accountsFile() : dataDir.resolve(DigestAccounts.FILE_NAME);
+        Path file = accountsFile(options, dataDir);
         List<DigestAccounts.Account> read;
         try {
             read = DigestAccounts.read(file);
         } catch (IOException e) {
             throw new IOException("cannot read the SIP accounts " + file + ": " + e.getMessage(), e);
         }
-        Set<String> realms = new LinkedHashSet<>();
-        for (DigestAccounts.Account a : read) {
-            realms.add(a.realm().toLowerCase(java.util.Locale.ROOT));
-        }
-        List<String> domains = !options.domains().isEmpty() ? options.domains()
-                : realms.isEmpty() ? List.of(SipOptions.FALLBACK_DOMAIN) : List.copyOf(realms);
+        List<String> domains = domains(options, read);
         String realm = options.realm() != null ? options.realm() : domains.get(0);
         // the file is re-read when it changes: 'p2psip user add' takes effect without a restart
         ReloadingAccounts credentials;
@@ -95,6 +90,29 @@ public final class NodeSip {
                 realm, credentials.size(), file, options.dns() == null ? ""
                         : "; other domains by RFC 3263 DNS for authenticated local users");
         return peer;
+    }
+
+    /** The digest accounts file: the configured one, else {@code <data-dir>/sip-users}. */
+    public static Path accountsFile(SipOptions options, Path dataDir) {
+        return options.accountsFile() != null ? options.accountsFile() : dataDir.resolve(DigestAccounts.FILE_NAME);
+    }
+
+    /** The served domains: the configured ones, else the realms of the accounts, else the fallback domain. */
+    private static List<String> domains(SipOptions options, List<DigestAccounts.Account> read) {
+        Set<String> realms = new LinkedHashSet<>();
+        for (DigestAccounts.Account a : read) {
+            realms.add(a.realm().toLowerCase(java.util.Locale.ROOT));
+        }
+        return !options.domains().isEmpty() ? options.domains()
+                : realms.isEmpty() ? List.of(SipOptions.FALLBACK_DOMAIN) : List.copyOf(realms);
+    }
+
+    /**
+     * The digest realm the adapter uses with these settings and accounts (the configured one, else the first
+     * domain); TURN uses the same, so an account's MD5 HA1 is its TURN key.
+     */
+    public static String realm(SipOptions options, List<DigestAccounts.Account> read) {
+        return options.realm() != null ? options.realm() : domains(options, read).get(0);
     }
 
     /** The TLS settings of the SIP adapter: the PEM certificate chain and private key read from their files. */

@@ -22,11 +22,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Advertises the STUN server a superpeer runs through the draft's service interface: a {@code join} of namespace
- * {@code p2p-sip} with {@code <serviceHost service="stun">stun:HOST:PORT</serviceHost>}, signed with the node key
- * ({@link ServiceDirectory}), renewed every half {@link #REGISTRATION}, and a {@code leave} when the peer stops
- * running one (a site peer unseated). Any peer, a leaf through its superpeer, finds it with
- * {@link ServiceDirectory#hosts} or {@code lookup}. It checks every few seconds, so it follows role changes.
+ * Advertises the services a superpeer runs through the draft's service interface, all in one registration: a
+ * {@code join} of namespace {@code p2p-sip} with one {@code serviceHost} per service ({@code stun} =
+ * {@code stun:HOST:PORT}, {@code turn} = {@code turn:HOST:PORT?transport=udp}, {@code presence} = the superpeer's SIP
+ * URI {@code sip:HOST:PORT}), signed with the node key ({@link ServiceDirectory}), renewed every half
+ * {@link #REGISTRATION}, joined again when the set changes, and a {@code leave} when the peer runs none any more (a
+ * site peer unseated). Any peer, a leaf through its superpeer, finds them with {@link ServiceDirectory#hosts} or
+ * {@code lookup}. It checks every few seconds, so it follows role changes.
  *
  * <p>The registration has the node key's nonce, as the XML-RPC gateway's {@code join} does: a node that also joins
  * through its own gateway replaces one registration with the other.
@@ -38,30 +40,27 @@ public final class ServiceAds implements AutoCloseable {
 
     private final ServiceDirectory directory;
     private final SigningIdentity host;
-    private final Supplier<InetSocketAddress> stun;
+    private final Supplier<List<DhtService.ServiceHost>> services;
     private final BooleanSupplier serving;
-    private final InetAddress advertisedIp;
     private final String name;
     private final ScheduledFuture<?> task;
-    private InetSocketAddress advertised;
+    private List<DhtService.ServiceHost> advertised;
     private Instant renewAt;
     private Instant lastExpiry;
     private boolean busy;
     private volatile boolean closed;
 
     /**
-     * @param dht          where registrations go (the peer's, whatever its role)
-     * @param stun         the STUN server's bound address now, or null when it runs none
-     * @param serving      whether the peer has joined and serves (registrations wait for it)
-     * @param advertisedIp the address others reach the STUN server at (the bound one is a wildcard)
+     * @param dht      where registrations go (the peer's, whatever its role)
+     * @param services the service hosts the peer runs now (empty when none), with addresses others reach
+     * @param serving  whether the peer has joined and serves (registrations wait for it)
      */
-    public ServiceAds(Dht dht, SigningIdentity host, Supplier<InetSocketAddress> stun, BooleanSupplier serving,
-                      InetAddress advertisedIp, EventLoopGroup group, String name, long checkMillis) {
+    public ServiceAds(Dht dht, SigningIdentity host, Supplier<List<DhtService.ServiceHost>> services,
+                      BooleanSupplier serving, EventLoopGroup group, String name, long checkMillis) {
         this.directory = new ServiceDirectory(new DraftDht(dht));
         this.host = host;
-        this.stun = stun;
+        this.services = services;
         this.serving = serving;
-        this.advertisedIp = advertisedIp;
         this.name = name;
         this.task = group.next().scheduleWithFixedDelay(this::check, checkMillis, checkMillis, TimeUnit.MILLISECONDS);
     }
@@ -71,39 +70,55 @@ public final class ServiceAds implements AutoCloseable {
         return "stun:" + HostPort.format(a);
     }
 
+    /** The presence agent's SIP URI at {@code a}, {@code sip:HOST:PORT}. */
+    public static String sipUri(InetSocketAddress a) {
+        return "sip:" + HostPort.format(a);
+    }
+
+    /** {@code bound}, with {@code advertisedIp} in place of a wildcard address: where others reach a server. */
+    public static InetSocketAddress reach(InetSocketAddress bound, InetAddress advertisedIp) {
+        return new InetSocketAddress(bound.getAddress().isAnyLocalAddress() ? advertisedIp : bound.getAddress(),
+                bound.getPort());
+    }
+
+    private static String describe(List<DhtService.ServiceHost> hosts) {
+        return String.join(", ", hosts.stream().map(h -> h.service() + " " + h.uri()).toList());
+    }
+
     private synchronized void check() {
         if (closed || busy) {
             return;
         }
-        InetSocketAddress s = stun.get();
-        InetSocketAddress reach = s == null ? null : new InetSocketAddress(
-                s.getAddress().isAnyLocalAddress() ? advertisedIp : s.getAddress(), s.getPort());
-        if (reach != null && serving.getAsBoolean()
-                && (!reach.equals(advertised) || Instant.now().isAfter(renewAt))) {
+        List<DhtService.ServiceHost> now;
+        try {
+            now = List.copyOf(services.get());
+        } catch (RuntimeException e) {
+            LOG.warn("node {}: cannot list the services to advertise: {}", name, e.toString());
+            return;
+        }
+        if (!now.isEmpty() && serving.getAsBoolean()
+                && (!now.equals(advertised) || Instant.now().isAfter(renewAt))) {
             busy = true;
             Instant expires = nextExpiry();
-            directory.join(Namespaces.P2P_SIP, List.of(new DhtService.ServiceHost("stun", stunUri(reach), null)), host,
-                    expires).whenComplete((id, e) -> done(() -> {
-                        if (e == null) {
-                            if (!reach.equals(advertised)) {
-                                LOG.info("node {}: advertises STUN {} in the p2p-sip service directory", name,
-                                        stunUri(reach));
-                            }
-                            advertised = reach;
-                            renewAt = Instant.now().plus(REGISTRATION.dividedBy(2));
-                        } else {
-                            LOG.warn("node {}: advertising STUN {} failed: {}; retrying", name, stunUri(reach),
-                                    e.getMessage());
-                        }
-                    }));
-        } else if (reach == null && advertised != null && serving.getAsBoolean()) {
+            directory.join(Namespaces.P2P_SIP, now, host, expires).whenComplete((id, e) -> done(() -> {
+                if (e == null) {
+                    if (!now.equals(advertised)) {
+                        LOG.info("node {}: advertises {} in the p2p-sip service directory", name, describe(now));
+                    }
+                    advertised = now;
+                    renewAt = Instant.now().plus(REGISTRATION.dividedBy(2));
+                } else {
+                    LOG.warn("node {}: advertising {} failed: {}; retrying", name, describe(now), e.getMessage());
+                }
+            }));
+        } else if (now.isEmpty() && advertised != null && serving.getAsBoolean()) {
             busy = true;
             directory.leave(Namespaces.P2P_SIP, host).whenComplete((r, e) -> done(() -> {
                 if (e == null) {
-                    LOG.info("node {}: no longer advertises STUN {}", name, stunUri(advertised));
+                    LOG.info("node {}: no longer advertises {}", name, describe(advertised));
                     advertised = null;
                 } else {
-                    LOG.warn("node {}: withdrawing STUN {} failed: {}; retrying", name, stunUri(advertised),
+                    LOG.warn("node {}: withdrawing {} failed: {}; retrying", name, describe(advertised),
                             e.getMessage());
                 }
             }));
@@ -125,14 +140,14 @@ public final class ServiceAds implements AutoCloseable {
         return e;
     }
 
-    /** Whether a registration is listed now, for tests and status. */
-    public synchronized InetSocketAddress advertised() {
+    /** The service hosts listed now (null when none), for tests and status. */
+    public synchronized List<DhtService.ServiceHost> advertised() {
         return advertised;
     }
 
     /** Removes the registration, if any, waiting at most {@code millis}; for a graceful stop. Never throws. */
     public void withdraw(long millis) {
-        InetSocketAddress a;
+        List<DhtService.ServiceHost> a;
         synchronized (this) {
             a = advertised;
             advertised = null;
@@ -142,9 +157,9 @@ public final class ServiceAds implements AutoCloseable {
         }
         try {
             directory.leave(Namespaces.P2P_SIP, host).get(millis, TimeUnit.MILLISECONDS);
-            LOG.info("node {}: no longer advertises STUN {} (stopping)", name, stunUri(a));
+            LOG.info("node {}: no longer advertises {} (stopping)", name, describe(a));
         } catch (Exception e) {
-            LOG.info("node {}: withdrawing STUN {} did not finish ({}); it expires within {}", name, stunUri(a),
+            LOG.info("node {}: withdrawing {} did not finish ({}); it expires within {}", name, describe(a),
                     e.toString(), REGISTRATION);
         }
     }

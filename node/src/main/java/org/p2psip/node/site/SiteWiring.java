@@ -70,15 +70,19 @@ public final class SiteWiring implements AutoCloseable {
     private volatile EventLoopGroup links;
     private volatile InetAddress bindAddress;
     private volatile org.p2psip.nat.stun.StunServer stunServer;
+    private final NodeTurn turn;
+    private volatile org.p2psip.nat.turn.TurnServer turnServer;
+    private volatile boolean superpeer;
     private volatile boolean closed;
     // touched only on the site peer's threads, in the order its listener is called
     private LeafDht.SuperpeerRef primary;
     private LeafDht.SuperpeerRef standby;
     private final Set<NodeId> leaves = new HashSet<>();
 
-    private SiteWiring(SiteOptions options, NodeId id, Consumer<PeerEvent> events, NodeStun stun) {
+    private SiteWiring(SiteOptions options, NodeId id, Consumer<PeerEvent> events, NodeStun stun, NodeTurn turn) {
         this.options = options;
         this.stun = stun;
+        this.turn = turn;
         this.events = events;
         this.name = id.shortHex();
         this.lan = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -94,15 +98,16 @@ public final class SiteWiring implements AutoCloseable {
      * @param stores    the store each overlay node of the peer keeps its share of the DHT in
      * @param events    receives role and link events (on the site peer's threads)
      * @param stun      the STUN server it runs while superpeer, and the one it discovers its NAT against
+     * @param turn      the TURN server it runs while superpeer (and, with {@link TurnMode#AUTO}, publicly reachable)
      */
     public static SiteWiring start(SiteOptions options, NodeId id, java.security.KeyPair keyPair, InetSocketAddress bind,
                                    List<InetSocketAddress> bootstrap, OverlayConfig overlay, EventLoopGroup links,
-                                   Supplier<LocalStore> stores, Consumer<PeerEvent> events, NodeStun stun)
-            throws InterruptedException {
+                                   Supplier<LocalStore> stores, Consumer<PeerEvent> events, NodeStun stun,
+                                   NodeTurn turn) throws InterruptedException {
         if (!options.siteMode()) {
             throw new IllegalArgumentException("role superpeer runs a plain overlay node, not a site peer");
         }
-        SiteWiring w = new SiteWiring(options, id, events, stun);
+        SiteWiring w = new SiteWiring(options, id, events, stun, turn);
         try {
             w.startPeer(Ed25519Keys.of(keyPair), bind, bootstrap, overlay, links, stores);
         } catch (RuntimeException | InterruptedException e) {
@@ -208,6 +213,7 @@ public final class SiteWiring implements AutoCloseable {
             return;
         }
         nat(f.nat(), f.reflexive());
+        lan.execute(this::turnCheck); // AUTO: a superpeer found publicly reachable starts its relay now
         LOG.info("node {}: NAT discovered against {}: {}, reflexive address {}{}", name,
                 HostPort.format(stun.server()), StatusLines.nat(f.nat()), f.reflexive() == null
                         ? (f.nat().natDetected() ? "unknown" : "its own") : HostPort.format(f.reflexive()),
@@ -229,7 +235,35 @@ public final class SiteWiring implements AutoCloseable {
                 s.close();
                 LOG.info("node {}: STUN server stopped (no longer superpeer)", name);
             }
+            turnCheck();
         });
+    }
+
+    /**
+     * Runs the TURN server while the peer is a superpeer that {@link NodeTurn#runs} (on {@link #lan}: it blocks while
+     * binding); stops it when the peer is unseated. Called on role changes and when NAT discovery finishes.
+     */
+    private void turnCheck() {
+        org.p2psip.nat.turn.TurnServer t = turnServer;
+        boolean wanted = superpeer && !closed && turn.runs(nat);
+        if (wanted && t == null) {
+            try {
+                turnServer = turn.start(bindAddress, announcedAddress(bindAddress), name);
+            } catch (IllegalStateException e) {
+                LOG.error("node {}: {}", name, e.getMessage());
+            }
+        } else if (!wanted && t != null) {
+            turnServer = null;
+            t.close();
+            LOG.info("node {}: TURN server stopped ({})", name, superpeer ? "no longer publicly reachable"
+                    : "no longer superpeer");
+        }
+    }
+
+    /** The TURN server's bound address while this peer is a superpeer and runs one, else null. */
+    public InetSocketAddress turnAddress() {
+        org.p2psip.nat.turn.TurnServer t = turnServer;
+        return t == null ? null : t.listenAddress();
     }
 
     /** The STUN server's address while this peer is a superpeer and runs one, else null. */
@@ -252,6 +286,7 @@ public final class SiteWiring implements AutoCloseable {
             LOG.info("node {}: role {} -> {} (site superpeers {})", name, from, to, p == null ? "?"
                     : p.site().superpeers().stream().map(NodeId::shortHex).toList());
             if (to == Role.SUPERPEER || from == Role.SUPERPEER) {
+                superpeer = to == Role.SUPERPEER;
                 stunWhileSuperpeer(to == Role.SUPERPEER);
             }
             events.accept(new PeerEvent.RoleChanged(role(from), role(to)));
@@ -396,6 +431,11 @@ public final class SiteWiring implements AutoCloseable {
             s.close();
         }
         lan.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        org.p2psip.nat.turn.TurnServer t = turnServer; // after lan stopped: no start can still be under way
+        if (t != null) {
+            turnServer = null;
+            t.close();
+        }
     }
 
     // ------------------------------------------------------------------ host facts

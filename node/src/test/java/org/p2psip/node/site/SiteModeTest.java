@@ -228,6 +228,10 @@ class SiteModeTest {
         assertTrue(!leafStatus.get("primary").equals(leafStatus.get("standby")), leafStatus.toString());
         assertEquals("none", leafStatus.get("nat"));
         assertEquals(null, leafA.stunAddress(), "a leaf runs no STUN server");
+        // --turn auto (the default): a superpeer whose NAT discovery found no NAT relays; a leaf never does
+        until(10_000, () -> sps.stream().allMatch(p -> p.turnAddress() != null), "the superpeers' TURN relays");
+        assertEquals(null, leafA.turnAddress(), "a leaf runs no TURN server");
+        assertEquals(null, bootstrap.turnAddress(), "--turn auto with an undiscovered NAT relays nothing");
         assertEquals(leafA.id().toHex(), leafStatus.get("id"));
 
         // events: the elected peers saw their role change, the leaves their superpeer links
