@@ -91,6 +91,14 @@ public final class NatLab implements AutoCloseable {
         return problems;
     }
 
+    /**
+     * Problems that prevent the lab from delaying packets where the kernel has no sch_netem (empty when it can): the
+     * NFQUEUE program nfq-delay is compiled at run time and needs gcc and libnetfilter-queue-dev.
+     */
+    public static List<String> delayFallbackPrerequisiteProblems() {
+        return NfqDelay.prerequisiteProblems();
+    }
+
     /** Builds the public segment. The caller must {@link #close} the lab (try-with-resources). */
     public static NatLab create() {
         List<String> problems = prerequisiteProblems();
@@ -473,6 +481,10 @@ public final class NatLab implements AutoCloseable {
     private void teardown() {
         if (!closed.compareAndSet(false, true)) {
             return;
+        }
+        String delayed = nfqDelay.stopAll();
+        if (delayed != null) {
+            System.err.println(delayed);
         }
         List<Process> procs;
         synchronized (processes) {

@@ -79,12 +79,57 @@ final class NfqDelay {
         lab.iptables(ns, List.of("-t", "raw", "-D", "PREROUTING", "!", "-i", "lo", "-j", CHAIN));
         lab.iptables(ns, List.of("-t", "raw", "-F", CHAIN));
         lab.iptables(ns, List.of("-t", "raw", "-X", CHAIN));
-        r.process().destroy();
+        String stats = terminate(r);
+        if (stats != null) {
+            System.err.println("nfq-delay in " + ns + ": " + stats);
+        }
+    }
+
+    /**
+     * SIGTERM through the process handle (Process.destroy would also close the pipe, losing the statistics line),
+     * then the statistics line, or null if the program printed none within 2 s.
+     */
+    private static String terminate(Running r) {
+        r.process().toHandle().destroy();
         try {
-            r.process().waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
+            r.process().waitFor(2, java.util.concurrent.TimeUnit.SECONDS);
+            return r.log().await(l -> l.startsWith("stats "), l -> false, 2, "nfq-delay's statistics");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return null;
+        } catch (LabException noStats) {
+            return null;
         }
+    }
+
+    /**
+     * Stops every instance (the lab calls this first on close, while the rules are still there: held packets are
+     * accepted) and returns their summed statistics, or null when none ran.
+     */
+    synchronized String stopAll() {
+        if (running.isEmpty()) {
+            return null;
+        }
+        long[] sums = new long[3];
+        int reported = 0;
+        String[] keys = {"delayed=", "dropped_full=", "netlink_overruns="};
+        for (Running r : running.values()) {
+            String line = terminate(r);
+            if (line == null) {
+                continue;
+            }
+            reported++;
+            for (int i = 0; i < keys.length; i++) {
+                int at = line.indexOf(keys[i]);
+                if (at >= 0) {
+                    sums[i] += Long.parseLong(line.substring(at + keys[i].length()).split("\\s+")[0]);
+                }
+            }
+        }
+        int n = running.size();
+        running.clear();
+        return String.format(java.util.Locale.ROOT, "nfq-delay: %d instances (%d reported): %d packets delayed,"
+                + " %d dropped (ring full), %d netlink overruns", n, reported, sums[0], sums[1], sums[2]);
     }
 
     /** Compiles the program once (into the lab's temporary directory) and returns its path. */
