@@ -27,7 +27,8 @@ import java.util.regex.Pattern;
  * first) kills the processes started in the lab and deletes its namespaces; {@link #create} first removes the
  * namespaces of earlier runs whose process is dead.
  *
- * <p>Needs root, iproute2 ({@code ip}, {@code tc}) and iptables.
+ * <p>Needs root, iproute2 ({@code ip}, {@code tc}) and iptables; delay without the kernel's sch_netem also gcc and
+ * libnetfilter-queue-dev (the lab compiles its NFQUEUE delay program, see {@link #delayEverySegment}).
  */
 public final class NatLab implements AutoCloseable {
     static final String NAME_ROOT = "p2pnat";
