@@ -8,7 +8,6 @@ import java.util.concurrent.Callable;
 import org.p2psip.nat.ice.NatMatrix;
 import org.p2psip.nat.ice.NatMatrix.Behaviour;
 import org.p2psip.nat.ice.NatMatrix.PairResult;
-import org.p2psip.nat.lab.Impairment;
 import org.p2psip.nat.lab.NatLab;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -32,7 +31,8 @@ final class NatMatrixBench implements Callable<Integer> {
     int links;
 
     @Option(names = "--delay-ms", defaultValue = "0",
-            description = "one-way delay on every site router (needs sch_netem; default ${DEFAULT-VALUE})")
+            description = "one-way delay on every segment: each site LAN and the public segment (netem, or the lab's"
+                    + " NFQUEUE program without sch_netem; default ${DEFAULT-VALUE})")
     int delayMs;
 
     /** Nearest-rank percentile in whole milliseconds, -1 without samples. */
@@ -87,13 +87,10 @@ final class NatMatrixBench implements Callable<Integer> {
             NatMatrix matrix = NatMatrix.start(lab, new ArrayList<>(used), 30);
             String delayNote = "no added delay";
             if (delayMs > 0) {
-                if (lab.netemAvailable()) {
-                    matrix.impairSites(Impairment.delay(Duration.ofMillis(delayMs)));
-                    delayNote = delayMs + " ms one-way delay on every site router (netem)";
-                } else {
-                    delayNote = "no added delay: this kernel has no sch_netem, so the requested " + delayMs
-                            + " ms could not be applied";
-                }
+                // Every segment (each site's LAN and the public segment): site to site is 3 x D one way.
+                lab.delayEverySegment(Duration.ofMillis(delayMs));
+                delayNote = delayMs + " ms one-way delay on every segment ("
+                        + (lab.netemAvailable() ? "netem" : "nfq-delay: this kernel has no sch_netem") + ")";
             }
             err.println("nat-matrix: " + delayNote + "; " + links + " link setups per pair");
             out.printf("%-18s %-18s %-8s %-14s %8s %9s %9s %9s %9s %s%n", "target", "requester", "path", "pair", "cold_ms",

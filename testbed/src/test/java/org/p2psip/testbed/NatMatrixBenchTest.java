@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.p2psip.nat.lab.NatLab;
@@ -12,20 +14,24 @@ import picocli.CommandLine;
 import org.p2psip.testing.Prerequisites;
 
 /**
- * {@code bench nat-matrix} on one pair (two port-restricted NATs, hole punched) in the kernel NAT lab. Needs root,
- * iproute2 and iptables: under CI=true their absence fails the test, elsewhere it is skipped.
+ * {@code bench nat-matrix} on one pair (two port-restricted NATs, hole punched) in the kernel NAT lab, with 10 ms of
+ * delay on every segment. Needs root, iproute2 and iptables, and (for the delay where the kernel has no sch_netem)
+ * gcc and libnetfilter-queue-dev: under CI=true their absence fails the test, elsewhere it is skipped.
  */
 @Timeout(300)
 class NatMatrixBenchTest {
     @Test
     void onePairPrintsItsRowAndTheSummary() {
-        Prerequisites.require(NatLab.prerequisiteProblems());
+        List<String> problems = new ArrayList<>(NatLab.prerequisiteProblems());
+        problems.addAll(NatLab.delayFallbackPrerequisiteProblems());
+        Prerequisites.require(problems);
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine cl = TestbedMain.commandLine();
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
-        int code = cl.execute("bench", "nat-matrix", "--pair", "port_restricted:port_restricted", "--links", "3");
+        int code = cl.execute("bench", "nat-matrix", "--pair", "port_restricted:port_restricted", "--links", "3",
+                "--delay-ms", "10");
         String text = out.toString();
         System.out.println(text + err);
         assertEquals(0, code, "exit code; stderr:\n" + err);
@@ -34,5 +40,7 @@ class NatMatrixBenchTest {
                 "row: " + lines[1]);
         assertTrue(lines[lines.length - 1].startsWith("connected 1/1 pairs; direct links (warm): setup-to-authenticated p50 "),
                 "summary: " + lines[lines.length - 1]);
+        assertTrue(lines[lines.length - 1].contains("10 ms one-way delay on every segment"),
+                "the delay was applied: " + lines[lines.length - 1]);
     }
 }

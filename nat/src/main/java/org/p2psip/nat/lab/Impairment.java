@@ -7,7 +7,8 @@ import java.util.Objects;
  * Link impairment on a site router, applied to packets it sends in each direction (out of its WAN and out of its
  * LAN interface), so a round trip through the router sees twice the delay and two chances of loss.
  *
- * @param oneWayDelay added to each packet in each direction (needs the kernel's sch_netem)
+ * @param oneWayDelay added to each packet in each direction (netem, or without sch_netem the lab's NFQUEUE
+ *     program nfq-delay)
  * @param loss probability in [0, 1] that a packet is dropped in each direction
  */
 public record Impairment(Duration oneWayDelay, double loss) {

@@ -130,11 +130,14 @@ final class MiniUpnpd {
         }
     }
 
-    /** Deletes the temporary directories of a dead lab run with this namespace prefix ({@code p2pnat-PID-XXXX}). */
+    /**
+     * Deletes the temporary directories of a dead lab run with this namespace prefix ({@code p2pnat-PID-XXXX}):
+     * miniupnpd's ({@code -upnp}) and the nfq-delay build ({@code -nfqdelay}).
+     */
     static void deleteLeftoverDirs(String labPrefix) {
         Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
         try (Stream<Path> s = Files.list(tmp)) {
-            s.filter(d -> d.getFileName().toString().startsWith(labPrefix + "-upnp") && Files.isDirectory(d))
+            s.filter(d -> d.getFileName().toString().startsWith(labPrefix + "-") && Files.isDirectory(d))
                     .forEach(d -> {
                         try (Stream<Path> w = Files.walk(d)) {
                             w.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());

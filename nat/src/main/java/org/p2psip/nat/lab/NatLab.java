@@ -6,6 +6,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -26,7 +27,8 @@ import java.util.regex.Pattern;
  * first) kills the processes started in the lab and deletes its namespaces; {@link #create} first removes the
  * namespaces of earlier runs whose process is dead.
  *
- * <p>Needs root, iproute2 ({@code ip}, {@code tc}) and iptables.
+ * <p>Needs root, iproute2 ({@code ip}, {@code tc}) and iptables; delay without the kernel's sch_netem also gcc and
+ * libnetfilter-queue-dev (the lab compiles its NFQUEUE delay program, see {@link #delayEverySegment}).
  */
 public final class NatLab implements AutoCloseable {
     static final String NAME_ROOT = "p2pnat";
@@ -46,6 +48,7 @@ public final class NatLab implements AutoCloseable {
     private int nextPublicHostOctet = 2;
     private Boolean netem;
     private final MiniUpnpd upnp = new MiniUpnpd(this);
+    private final NfqDelay nfqDelay = new NfqDelay(this);
     private PublicHost stun;
 
     private NatLab(String prefix) {
@@ -87,6 +90,14 @@ public final class NatLab implements AutoCloseable {
                     + " tables");
         }
         return problems;
+    }
+
+    /**
+     * Problems that prevent the lab from delaying packets where the kernel has no sch_netem (empty when it can): the
+     * NFQUEUE program nfq-delay is compiled at run time and needs gcc and libnetfilter-queue-dev.
+     */
+    public static List<String> delayFallbackPrerequisiteProblems() {
+        return NfqDelay.prerequisiteProblems();
     }
 
     /** Builds the public segment. The caller must {@link #close} the lab (try-with-resources). */
@@ -300,9 +311,8 @@ public final class NatLab implements AutoCloseable {
         }
         tryRun(List.of("ip", "netns", "exec", ns, "iptables", "-F", "IMPAIR"));
         boolean netemOk = netemAvailable();
-        if (!imp.oneWayDelay().isZero() && !netemOk) {
-            throw new LabException("cannot emulate delay: this kernel lacks sch_netem (tc qdisc netem: "
-                    + "'Specified qdisc kind is unknown'); loss is emulated with iptables instead");
+        if (!netemOk) {
+            nfqDelay.stop(ns);
         }
         if (imp.oneWayDelay().isZero() && imp.loss() == 0) {
             return;
@@ -315,6 +325,14 @@ public final class NatLab implements AutoCloseable {
             }
             return;
         }
+        // No netem: delay with the NFQUEUE program on every packet the router receives (so each crossing of the
+        // router is delayed once, as netem on both of its interfaces would).
+        if (!imp.oneWayDelay().isZero()) {
+            nfqDelay.start(ns, imp.oneWayDelay());
+        }
+        if (imp.loss() == 0) {
+            return;
+        }
         // No netem: loss with the statistic match, in its own chain so that it can be flushed.
         tryRun(List.of("ip", "netns", "exec", ns, "iptables", "-N", "IMPAIR"));
         if (!Shell.run(List.of("ip", "netns", "exec", ns, "iptables", "-S", "FORWARD")).contains("-j IMPAIR")) {
@@ -322,6 +340,54 @@ public final class NatLab implements AutoCloseable {
         }
         Shell.run(List.of("ip", "netns", "exec", ns, "iptables", "-A", "IMPAIR", "-m", "statistic", "--mode", "random",
                 "--probability", String.format(Locale.ROOT, "%.6f", imp.loss()), "-j", "DROP"));
+    }
+
+    /**
+     * Adds {@code oneWay} of delay to every segment of the lab: each site's LAN and the public segment, so a packet
+     * from a site host to a public host is delayed twice (LAN, public), one between hosts of two sites three times
+     * (LAN, public, LAN), one between two public hosts once. Applies to the sites and public hosts that exist now,
+     * for the rest of the lab's life; do not combine with {@link Site#impair} delay on the same lab.
+     *
+     * <p>With sch_netem: netem on the sending interface of each segment (host and public hosts' eth0, the routers'
+     * wan0 and lan0). Without it: the NFQUEUE program ({@code nfq-delay}) in every host, router and public host
+     * namespace, on the packets it receives (see nat/README.md, "Delay and loss"). Both delay every IPv4 packet
+     * (UDP of ICE, STUN, TURN and DTLS, and TCP such as the matrix's signaling relay).
+     *
+     * @throws LabException when neither netem nor the fallback's build prerequisites (gcc, libnetfilter-queue-dev)
+     *     are there
+     */
+    public synchronized void delayEverySegment(Duration oneWay) {
+        checkOpen();
+        if (oneWay.isNegative() || oneWay.isZero()) {
+            throw new IllegalArgumentException("delay must be positive: " + oneWay);
+        }
+        String d = oneWay.toNanos() / 1000 + "us";
+        boolean useNetem = netemAvailable();
+        List<String> receivers = new ArrayList<>();
+        for (Site s : sites) {
+            receivers.add(s.routerNamespace());
+            receivers.add(s.hostNamespace());
+            if (useNetem) {
+                for (String dev : List.of("wan0", "lan0")) {
+                    Shell.run(List.of("ip", "netns", "exec", s.routerNamespace(), "tc", "qdisc", "replace", "dev", dev,
+                            "root", "netem", "delay", d));
+                }
+                Shell.run(List.of("ip", "netns", "exec", s.hostNamespace(), "tc", "qdisc", "replace", "dev", "eth0",
+                        "root", "netem", "delay", d));
+            }
+        }
+        for (PublicHost h : publicHosts) {
+            receivers.add(h.namespace());
+            if (useNetem) {
+                Shell.run(List.of("ip", "netns", "exec", h.namespace(), "tc", "qdisc", "replace", "dev", "eth0",
+                        "root", "netem", "delay", d));
+            }
+        }
+        if (!useNetem) {
+            for (String ns : receivers) {
+                nfqDelay.start(ns, oneWay);
+            }
+        }
     }
 
     /** Whether the kernel has the netem queueing discipline (probed once, on the public segment's loopback). */
@@ -417,6 +483,10 @@ public final class NatLab implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        String delayed = nfqDelay.stopAll();
+        if (delayed != null) {
+            System.err.println(delayed);
+        }
         List<Process> procs;
         synchronized (processes) {
             procs = new ArrayList<>(processes);
@@ -440,6 +510,7 @@ public final class NatLab implements AutoCloseable {
             tryRun(List.of("ip", "netns", "del", ns.get(i)));
         }
         upnp.deleteFiles();
+        nfqDelay.deleteFiles();
     }
 
     // ------------------------------------------------------------------------------------------------ helpers
