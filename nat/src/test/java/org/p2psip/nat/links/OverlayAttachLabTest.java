@@ -120,10 +120,5 @@ class OverlayAttachLabTest {
                 "the requester's only DTLS session with the target is the one over the selected pair");
         assertEquals(theirs.get("link_remote"), theirs.get("sessions_with_peer"),
                 "the target's only DTLS session with the requester is the one over the selected pair");
-
-        // figures, not asserted: more links set up the same way in the now warm JVMs
-        Map<String, String> bench = requester.run("bench " + target.id + " 5");
-        System.out.printf("[overlay attach] %s: 5 more links in warm JVMs: ICE setup %s ms, until the ping answered %s ms%n",
-                label, bench.get("bench_setup_ms"), bench.get("bench_ready_ms"));
     }
 }
