@@ -1,5 +1,6 @@
 package org.p2psip.superpeer;
 
+import static org.p2psip.testing.Waits.until;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -91,17 +92,6 @@ class SiteNatLabTest {
         boolean settled(int peers) {
             return status != null && field("sp").equals("2") && field("attached").equals(String.valueOf(peers - 2));
         }
-    }
-
-    static void until(long maxMillis, java.util.function.BooleanSupplier cond, String what) throws InterruptedException {
-        long end = System.nanoTime() + maxMillis * 1_000_000;
-        while (System.nanoTime() < end) {
-            if (cond.getAsBoolean()) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("timed out after " + maxMillis + " ms waiting for " + what);
     }
 
     static List<String> command(String main, List<String> args) {

@@ -1,5 +1,7 @@
 package org.p2psip.superpeer;
 
+import static org.p2psip.testing.Waits.await;
+import static org.p2psip.testing.Waits.until;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -18,7 +20,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -65,25 +66,6 @@ class SitePeerTest {
         }
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         lan.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-    }
-
-    static <T> T await(CompletableFuture<T> f) {
-        try {
-            return f.get(20, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new AssertionError("operation failed: " + e, e);
-        }
-    }
-
-    static void until(long maxMillis, BooleanSupplier cond, String what) throws InterruptedException {
-        long end = System.nanoTime() + maxMillis * 1_000_000;
-        while (System.nanoTime() < end) {
-            if (cond.getAsBoolean()) {
-                return;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("timed out after " + maxMillis + " ms waiting for " + what);
     }
 
     List<SitePeer> superpeers() {

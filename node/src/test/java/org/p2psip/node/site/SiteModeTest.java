@@ -1,5 +1,6 @@
 package org.p2psip.node.site;
 
+import static org.p2psip.testing.Waits.until;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -16,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import org.apache.xmlrpc.client.XmlRpcClient;
 import org.apache.xmlrpc.client.XmlRpcClientConfigImpl;
@@ -57,17 +57,6 @@ class SiteModeTest {
         if (bootstrap != null) {
             bootstrap.close();
         }
-    }
-
-    static void until(long maxMillis, BooleanSupplier cond, String what) throws InterruptedException {
-        long end = System.nanoTime() + maxMillis * 1_000_000;
-        while (System.nanoTime() < end) {
-            if (cond.getAsBoolean()) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("timed out after " + maxMillis + " ms waiting for " + what);
     }
 
     private static Role role(Peer p) {

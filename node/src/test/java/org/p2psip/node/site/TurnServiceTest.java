@@ -23,6 +23,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.p2psip.testing.Waits;
 import org.p2psip.nat.turn.TurnClient;
 import org.p2psip.nat.turn.TurnException;
 import org.p2psip.node.Peer;
@@ -85,10 +86,10 @@ class TurnServiceTest {
         Peer leaf = started(TestSupport.peer(tmp.resolve("leaf"), boot.overlayAddress())
                 .site(SiteOptions.leaf(List.of(spDiscovery), leafSite, false))
                 .stunServer(boot.stunAddress()).turn(TurnMode.ON).build());
-        SiteModeTest.until(60_000, () -> sp.isJoined() && leaf.isJoined()
+        Waits.until(60_000, () -> sp.isJoined() && leaf.isJoined()
                 && sp.siteStatus().role() == Role.SUPERPEER && leaf.siteStatus().primary() != null,
                 "the superpeer elected and the leaf attached");
-        SiteModeTest.until(20_000, () -> sp.turnAddress() != null && sp.sip() != null, "the superpeer's TURN and SIP");
+        Waits.until(20_000, () -> sp.turnAddress() != null && sp.sip() != null, "the superpeer's TURN and SIP");
         assertNull(leaf.turnAddress(), "a leaf runs no TURN server, whatever --turn says");
         assertNull(boot.turnAddress(), "--turn auto with an undiscovered NAT runs none");
 
@@ -97,7 +98,7 @@ class TurnServiceTest {
         String turnUri = "turn:127.0.0.1:" + turn.getPort() + "?transport=udp";
         String presenceUri = "sip:127.0.0.1:" + sp.sip().localAddress().getPort();
         ServiceDirectory services = leaf.services();
-        SiteModeTest.until(40_000, () -> {
+        Waits.until(40_000, () -> {
             try {
                 return services.hosts(Namespaces.P2P_SIP).get(20, TimeUnit.SECONDS).stream().anyMatch(r ->
                         r.uri("stun").orElse("").equals(stunUri) && r.uri("turn").orElse("").equals(turnUri)

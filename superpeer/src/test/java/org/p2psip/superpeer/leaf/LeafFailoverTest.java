@@ -2,9 +2,9 @@ package org.p2psip.superpeer.leaf;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.p2psip.superpeer.leaf.LoopbackSite.await;
+import static org.p2psip.testing.Waits.await;
 import static org.p2psip.superpeer.leaf.LoopbackSite.keysPreferring;
-import static org.p2psip.superpeer.leaf.LoopbackSite.until;
+import static org.p2psip.testing.Waits.until;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,13 +1,14 @@
 package org.p2psip.superpeer.leaf;
 
+import static org.p2psip.testing.Waits.await;
+import static org.p2psip.testing.Waits.until;
+
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import org.p2psip.overlay.NodeId;
 import org.p2psip.overlay.OverlayConfig;
@@ -52,25 +53,6 @@ final class LoopbackSite implements AutoCloseable {
             service.close();
             overlay.close();
         }
-    }
-
-    static <T> T await(CompletableFuture<T> f) {
-        try {
-            return f.get(20, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new AssertionError("operation failed: " + e, e);
-        }
-    }
-
-    static void until(long maxMillis, BooleanSupplier cond, String what) throws InterruptedException {
-        long end = System.nanoTime() + maxMillis * 1_000_000;
-        while (System.nanoTime() < end) {
-            if (cond.getAsBoolean()) {
-                return;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("timed out after " + maxMillis + " ms waiting for " + what);
     }
 
     UdpLinkLayer bind() {
