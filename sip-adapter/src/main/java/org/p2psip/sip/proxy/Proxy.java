@@ -18,6 +18,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 import org.p2psip.sip.message.Address;
 import org.p2psip.sip.message.Contact;
 import org.p2psip.sip.message.HeaderNames;
@@ -109,6 +110,12 @@ public final class Proxy implements TransactionUser {
     private final DomainRouting routing;
     /** The user agent embedded in this peer, if any (set once the application starts). */
     private volatile org.p2psip.sip.ua.LocalEndpoint endpoint;
+    /** The flow tokens of the Path URIs this peer inserts as an edge proxy. */
+    private final FlowTokens flowTokens = new FlowTokens();
+    /** The registrar this peer relays its phones' REGISTERs to as an edge proxy (RFC 3327); empty: it registers. */
+    private volatile java.util.function.Supplier<Optional<SipUri>> upstreamRegistrar = Optional::empty;
+    private final AtomicLong relayedRegisters = new AtomicLong();
+    private final AtomicLong flowRouted = new AtomicLong();
 
     public Proxy(TransactionLayer layer, SipTransport transport, Registrar registrar, ContactStore store,
             Set<String> domains) {
@@ -187,11 +194,36 @@ public final class Proxy implements TransactionUser {
                 tooManyHops.get());
     }
 
+    /** Edge counters: REGISTERs relayed with our Path, and requests sent down a phone's flow by its token. */
+    public record EdgeStats(long relayedRegisters, long flowRouted) {
+    }
+
+    public EdgeStats edgeStats() {
+        return new EdgeStats(relayedRegisters.get(), flowRouted.get());
+    }
+
+    /**
+     * Makes this peer an edge proxy (RFC 3327) while {@code registrar} names another peer: REGISTERs of its phones
+     * for served domains go there with this peer's Path (a flow token naming the phone's flow), and requests that
+     * come back through that Path go down the flow. While it is empty (or names this peer) the peer registers its
+     * phones itself. Read at each REGISTER, so it may follow a leaf's current superpeer.
+     */
+    public void upstreamRegistrar(java.util.function.Supplier<Optional<SipUri>> registrar) {
+        this.upstreamRegistrar = registrar == null ? Optional::empty : registrar;
+    }
+
     @Override
     public void onRequest(ServerTransaction tx, SipRequest r) {
         try {
             switch (r.method()) {
-                case SipRequest.REGISTER -> registrar.onRegister(tx, r);
+                case SipRequest.REGISTER -> {
+                    Optional<Target> up = upstreamFor(r);
+                    if (up.isPresent()) {
+                        relayRegister(tx, r, up.get());
+                    } else {
+                        registrar.onRegister(tx, r);
+                    }
+                }
                 case SipRequest.CANCEL -> onCancel(tx, r);
                 default -> route(tx, r);
             }
@@ -217,8 +249,17 @@ public final class Proxy implements TransactionUser {
             tx.respond(482, "Loop Detected");
             return;
         }
+        Optional<Target> flow = flowOfOwnRoute(r, tx.source());
         SipRequest req = popOwnRoute(r);
         List<Address> routes = req.routes();
+        if (flow.isPresent() && routes.isEmpty()) {
+            // through our Path (or Record-Route) with a flow token: down the phone's flow (its NAT binding)
+            flowRouted.incrementAndGet();
+            Fork fork = new Fork(tx, List.of(List.of(new Branch(req, flow.get(), 1.0))), hash, null,
+                    ownRouteUri(r), UnaryOperator.identity());
+            start(tx, fork);
+            return;
+        }
         if (!routes.isEmpty()) {
             Optional<Target> t = targetOf(routes.get(0).uri());
             if (t.isEmpty()) {
@@ -475,10 +516,13 @@ public final class Proxy implements TransactionUser {
      */
     /** @param aor the AOR the branches are its contacts of, or null (then no offline storage on failure) */
     private void forward(ServerTransaction tx, List<List<Branch>> groups, String hash, String aor) {
+        start(tx, new Fork(tx, groups, hash, aor, "<" + selfUri + ">", UnaryOperator.identity()));
+    }
+
+    private void start(ServerTransaction tx, Fork fork) {
         if (tx.state() != TransactionState.TRYING && tx.state() != TransactionState.PROCEEDING) {
             return; // answered meanwhile (CANCEL during the lookup, Timer expiry): nothing to forward
         }
-        Fork fork = new Fork(tx, groups, hash, aor);
         fork.startNextGroup();
         if (tx.request().isMethod(SipRequest.INVITE)) {
             pending.put(tx, fork);
@@ -493,7 +537,7 @@ public final class Proxy implements TransactionUser {
         h = h.set(HeaderNames.MAX_FORWARDS, Integer.toString(mf.isPresent() ? mf.getAsInt() - 1
                 : DEFAULT_MAX_FORWARDS));
         if (req.isMethod(SipRequest.INVITE) || req.isMethod(SipRequest.SUBSCRIBE)) {
-            h = h.prepend(HeaderNames.RECORD_ROUTE, "<" + selfUri + ">");
+            h = h.prepend(HeaderNames.RECORD_ROUTE, fork.recordRoute);
         }
         String branch = Via.MAGIC_COOKIE + hash + "."
                 + org.p2psip.sip.transaction.Branch.next().substring(Via.MAGIC_COOKIE.length());
@@ -526,8 +570,15 @@ public final class Proxy implements TransactionUser {
         boolean cancelled;
 
         final String aor;
+        /** Our Record-Route entry: our URI, or, down a phone's flow, the Route that named the flow. */
+        final String recordRoute;
+        /** Applied to each response before it goes up. */
+        final UnaryOperator<SipResponse> downstream;
 
-        Fork(ServerTransaction tx, List<List<Branch>> groups, String hash, String aor) {
+        Fork(ServerTransaction tx, List<List<Branch>> groups, String hash, String aor, String recordRoute,
+                UnaryOperator<SipResponse> downstream) {
+            this.recordRoute = recordRoute;
+            this.downstream = downstream;
             this.aor = aor;
             this.tx = tx;
             this.groups = groups;
@@ -641,8 +692,8 @@ public final class Proxy implements TransactionUser {
         private void up(SipResponse response) {
             // Our Via off (§16.7 item 3): the rest are the request's Vias, taken from the server transaction
             // so a downstream element that mangled them cannot misroute the response.
-            tx.respond(response.withHeaders(response.headers().setAll(HeaderNames.VIA,
-                    tx.request().headers().all(HeaderNames.VIA))));
+            tx.respond(downstream.apply(response.withHeaders(response.headers().setAll(HeaderNames.VIA,
+                    tx.request().headers().all(HeaderNames.VIA)))));
         }
 
         void cancelAllBut(ClientTransaction except) {
@@ -712,9 +763,19 @@ public final class Proxy implements TransactionUser {
             if ((mf.isPresent() && mf.getAsInt() == 0) || looped(ack, loopHash(ack))) {
                 return;
             }
+            Optional<Target> flow = flowOfOwnRoute(ack, source);
             SipRequest req = popOwnRoute(ack);
             List<Address> routes = req.routes();
             org.p2psip.sip.ua.LocalEndpoint ep = endpoint;
+            if (flow.isPresent() && routes.isEmpty()) {
+                flowRouted.incrementAndGet();
+                Headers h = req.headers().set(HeaderNames.MAX_FORWARDS,
+                        Integer.toString(mf.isPresent() ? mf.getAsInt() - 1 : DEFAULT_MAX_FORWARDS));
+                h = h.prepend(HeaderNames.VIA, Via.of(flow.get().transport().name(), selfHost,
+                        viaPort(flow.get().transport()), org.p2psip.sip.transaction.Branch.next()).toString());
+                transport.sendRequest(req.withHeaders(h), flow.get());
+                return;
+            }
             if (routes.isEmpty() && ep != null && req.requestUri() instanceof SipUri u && u.user().isPresent()
                     && isSelf(u)) {
                 ep.onAck(req);
@@ -761,6 +822,96 @@ public final class Proxy implements TransactionUser {
         } catch (SipParseException | UnknownHostException e) {
             LOG.debug("stray response dropped: {}", e.toString());
         }
+    }
+
+    /** The registrar to relay {@code r} to as an edge proxy, if this peer is one now and r is for a served domain. */
+    private Optional<Target> upstreamFor(SipRequest r) {
+        Optional<SipUri> up;
+        try {
+            up = upstreamRegistrar.get();
+        } catch (RuntimeException e) {
+            LOG.warn("cannot tell the upstream registrar: {}", e.toString());
+            return Optional.empty();
+        }
+        if (up.isEmpty() || isSelf(up.get())) {
+            return Optional.empty();
+        }
+        Optional<SipUri> to = r.to().sipUri();
+        if (to.isEmpty() || !domains.contains(to.get().host().toLowerCase(Locale.ROOT))) {
+            return Optional.empty(); // our registrar answers it (404 for other domains)
+        }
+        Optional<Target> t = targetOf(up.get());
+        if (t.isEmpty()) {
+            LOG.warn("the upstream registrar {} is no literal address: registering here instead", up.get());
+        }
+        return t;
+    }
+
+    /**
+     * Relays a phone's REGISTER to the registrar (RFC 3327 §4.1): our Path, whose user part is a flow token for
+     * the phone's flow (with {@code ob} when the phone uses RFC 5626 outbound, a reg-id), goes on top. A phone that
+     * did not send {@code Supported: path} gets it added (our registrars require it; the edge is the element that
+     * understands the Path) and the Path is taken out of the responses it gets.
+     */
+    private void relayRegister(ServerTransaction tx, SipRequest r, Target upstream) {
+        OptionalInt mf = r.maxForwards();
+        if (mf.isPresent() && mf.getAsInt() == 0) {
+            tooManyHops.incrementAndGet();
+            tx.respond(483, "Too Many Hops");
+            return;
+        }
+        String hash = loopHash(r);
+        if (looped(r, hash)) {
+            loops.incrementAndGet();
+            tx.respond(482, "Loop Detected");
+            return;
+        }
+        boolean ob;
+        try {
+            ob = r.contacts().stream().anyMatch(c -> !c.wildcard() && c.address().params().get("reg-id").isPresent());
+        } catch (SipParseException e) {
+            tx.respond(400, e.reason());
+            return;
+        }
+        SipRequest req = popOwnRoute(r);
+        Headers h = req.headers().prepend(HeaderNames.PATH, "<" + pathUri(tx.source(), ob) + ">");
+        boolean phoneSupportsPath = Registrar.supportsPath(req);
+        if (!phoneSupportsPath) {
+            h = h.add(HeaderNames.SUPPORTED, "path");
+        }
+        relayedRegisters.incrementAndGet();
+        UnaryOperator<SipResponse> down = phoneSupportsPath ? UnaryOperator.identity()
+                : resp -> resp.withHeaders(resp.headers().remove(HeaderNames.PATH));
+        start(tx, new Fork(tx, List.of(List.of(new Branch(req.withHeaders(h), upstream, 1.0))), hash, null,
+                "<" + selfUri + ">", down));
+    }
+
+    /** Our Path URI for a phone's flow: {@code sip:TOKEN@host:port;lr}, and {@code ;ob} for an outbound phone. */
+    String pathUri(Source flow, boolean ob) {
+        String h = selfHost.indexOf(':') >= 0 && !selfHost.startsWith("[") ? "[" + selfHost + "]" : selfHost;
+        return "sip:" + flowTokens.encode(flow) + "@" + h + ":" + selfPort + ";lr" + (ob ? ";ob" : "");
+    }
+
+    /**
+     * The flow named by the top Route when it is ours with a flow token, unless the request came from that very
+     * flow (the phone's own requests in the dialog go on to the next hop, RFC 5626 §5.3).
+     */
+    private Optional<Target> flowOfOwnRoute(SipRequest r, Source from) {
+        List<Address> routes = r.routes();
+        if (routes.isEmpty() || !(routes.get(0).uri() instanceof SipUri u) || !isSelf(u) || u.user().isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<Target> t = flowTokens.decode(u.user().get());
+        if (t.isPresent() && from != null && t.get().transport() == from.transport()
+                && t.get().address().equals(from.remote())) {
+            return Optional.empty();
+        }
+        return t;
+    }
+
+    /** The top Route as written (our Route with its flow token), as a Record-Route entry. */
+    private static String ownRouteUri(SipRequest r) {
+        return r.headers().all(HeaderNames.ROUTE).get(0);
     }
 
     private SipRequest popOwnRoute(SipRequest r) {

@@ -232,7 +232,7 @@ public final class Registrar {
     }
 
     /** Whether a Supported header (or its compact form k) lists the option tag {@code path}. */
-    static boolean supportsPath(SipRequest r) {
+    public static boolean supportsPath(SipRequest r) {
         for (String h : r.headers().all(HeaderNames.SUPPORTED)) {
             for (String tag : h.split(",")) {
                 if (tag.strip().equalsIgnoreCase("path")) {
