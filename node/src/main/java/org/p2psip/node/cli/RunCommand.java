@@ -121,6 +121,12 @@ final class RunCommand implements Callable<Integer> {
             description = "The DNS server for --sip-dns (default: the system's).")
     String sipDnsServer;
 
+    @Option(names = "--sip-registrar", paramLabel = "HOST:PORT",
+            description = "Another peer's SIP address that registers this peer's phones: this peer is then their edge"
+                    + " proxy (RFC 3327 Path), e.g. a leaf whose address other sites cannot reach names its superpeer."
+                    + " Default: this peer registers its phones itself.")
+    String sipRegistrar;
+
     @Option(names = "--sip-route", paramLabel = "DOMAIN=ORDER",
             description = "With --sip-dns: where to look a domain up, in order, e.g. example.com=overlay,dns "
                     + "(repeatable; default: served domains overlay, others dns,overlay).")
@@ -312,6 +318,14 @@ final class RunCommand implements Callable<Integer> {
             sip = sip.withDns(new SipOptions.Dns(sipDnsServer, sipRoutes));
         } else if (sipDnsServer != null || !sipRoutes.isEmpty()) {
             throw usage("--sip-dns-server and --sip-route need --sip-dns");
+        }
+        if (sipRegistrar != null) {
+            try {
+                org.p2psip.node.sip.NodeSip.registrarUri(sipRegistrar);
+            } catch (IllegalArgumentException e) {
+                throw usage("--sip-registrar: " + e.getMessage());
+            }
+            sip = sip.withRegistrar(sipRegistrar);
         }
         builder.sip(sip);
         Peer peer = builder.build();

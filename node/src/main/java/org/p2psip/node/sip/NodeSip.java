@@ -84,12 +84,38 @@ public final class NodeSip {
                     + " (UDP and TCP): " + e.getMessage() + "; is another SIP server running there? Choose another"
                     + " port with --sip-port (0 picks a free one), or disable SIP with --sip-port -1", e);
         }
+        if (options.registrar() != null) {
+            org.p2psip.sip.message.SipUri up = registrarUri(options.registrar());
+            peer.proxy().upstreamRegistrar(() -> java.util.Optional.of(up));
+            LOG.info("SIP: edge proxy for this peer's phones: their REGISTERs go to the registrar {} with this peer's"
+                    + " Path, and calls to them come back through here", up);
+        }
         LOG.info("SIP: listening on {} (UDP and TCP{}), domains {}, realm {}, {} account(s) from {}{}",
                 org.p2psip.node.HostPort.format(peer.localAddress()),
                 peer.stack().transport().tlsAddress().map(a -> "; TLS on port " + a.getPort()).orElse(""), domains,
                 realm, credentials.size(), file, options.dns() == null ? ""
                         : "; other domains by RFC 3263 DNS for authenticated local users");
         return peer;
+    }
+
+    /**
+     * The SIP URI of the registrar at {@code hostPort} ({@code sip:HOST:PORT;lr}; port 5060 by default).
+     *
+     * @throws IllegalArgumentException naming the value when it is no literal address with an optional port
+     */
+    public static org.p2psip.sip.message.SipUri registrarUri(String hostPort) {
+        InetSocketAddress a;
+        try {
+            var hp = org.p2psip.node.HostPort.parse(hostPort, SipOptions.DEFAULT_PORT);
+            if (!com.google.common.net.InetAddresses.isInetAddress(hp.getHostString())) {
+                throw new IllegalArgumentException("not a literal address");
+            }
+            a = new InetSocketAddress(com.google.common.net.InetAddresses.forString(hp.getHostString()), hp.getPort());
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("the SIP registrar '" + hostPort + "' is not an IP address with an"
+                    + " optional port (e.g. 192.0.2.10:5060): " + e.getMessage(), e);
+        }
+        return org.p2psip.sip.message.SipUri.parse(org.p2psip.sip.proxy.Proxy.selfUri(a));
     }
 
     /** The digest accounts file: the configured one, else {@code <data-dir>/sip-users}. */

@@ -20,9 +20,11 @@ import org.p2psip.storage.PrivateKeyRecord;
  * @param keyKdf       the Argon2id cost of the users' {@code private:} records (tests lower it)
  * @param tls          SIP over TLS, or null
  * @param dns          RFC 3263 routing to other domains, or null (requests for other domains get 404)
+ * @param registrar    another peer's SIP address ({@code host:port}) that registers this peer's phones, this peer being
+ *                     their edge proxy (RFC 3327 Path); null: this peer registers its phones itself
  */
 public record SipOptions(int port, List<String> domains, String realm, Path accountsFile, List<String> algorithms,
-        PrivateKeyRecord.KdfParams keyKdf, Tls tls, Dns dns) {
+        PrivateKeyRecord.KdfParams keyKdf, Tls tls, Dns dns, String registrar) {
     /** SIP over TLS on {@code port} with the PEM certificate chain and PKCS#8 (or traditional) PEM private key. */
     public record Tls(int port, Path certificate, Path key) {
         public Tls {
@@ -58,6 +60,7 @@ public record SipOptions(int port, List<String> domains, String realm, Path acco
                 .toList();
         realm = realm == null || realm.isBlank() ? null : realm.strip();
         algorithms = List.copyOf(algorithms);
+        registrar = registrar == null || registrar.isBlank() ? null : registrar.strip();
         if (algorithms.isEmpty()) {
             throw new IllegalArgumentException("offer at least one digest algorithm (SHA-256 or MD5)");
         }
@@ -66,7 +69,7 @@ public record SipOptions(int port, List<String> domains, String realm, Path acco
     /** Without the algorithms and the key cost: their defaults. */
     public SipOptions(int port, List<String> domains, String realm, Path accountsFile) {
         this(port, domains, realm, accountsFile, DigestAuthenticator.DEFAULT_ALGORITHMS,
-                PrivateKeyRecord.KdfParams.DEFAULT, null, null);
+                PrivateKeyRecord.KdfParams.DEFAULT, null, null, null);
     }
 
     /** SIP on the standard port, domains from the accounts file. */
@@ -84,34 +87,39 @@ public record SipOptions(int port, List<String> domains, String realm, Path acco
     }
 
     public SipOptions withPort(int p) {
-        return new SipOptions(p, domains, realm, accountsFile, algorithms, keyKdf, tls, dns);
+        return new SipOptions(p, domains, realm, accountsFile, algorithms, keyKdf, tls, dns, registrar);
     }
 
     public SipOptions withDomains(List<String> d) {
-        return new SipOptions(port, d, realm, accountsFile, algorithms, keyKdf, tls, dns);
+        return new SipOptions(port, d, realm, accountsFile, algorithms, keyKdf, tls, dns, registrar);
     }
 
     public SipOptions withRealm(String r) {
-        return new SipOptions(port, domains, r, accountsFile, algorithms, keyKdf, tls, dns);
+        return new SipOptions(port, domains, r, accountsFile, algorithms, keyKdf, tls, dns, registrar);
     }
 
     public SipOptions withAccountsFile(Path f) {
-        return new SipOptions(port, domains, realm, f, algorithms, keyKdf, tls, dns);
+        return new SipOptions(port, domains, realm, f, algorithms, keyKdf, tls, dns, registrar);
     }
 
     public SipOptions withAlgorithms(List<String> a) {
-        return new SipOptions(port, domains, realm, accountsFile, a, keyKdf, tls, dns);
+        return new SipOptions(port, domains, realm, accountsFile, a, keyKdf, tls, dns, registrar);
     }
 
     public SipOptions withTls(Tls t) {
-        return new SipOptions(port, domains, realm, accountsFile, algorithms, keyKdf, t, dns);
+        return new SipOptions(port, domains, realm, accountsFile, algorithms, keyKdf, t, dns, registrar);
     }
 
     public SipOptions withDns(Dns d) {
-        return new SipOptions(port, domains, realm, accountsFile, algorithms, keyKdf, tls, d);
+        return new SipOptions(port, domains, realm, accountsFile, algorithms, keyKdf, tls, d, registrar);
+    }
+
+    /** Relays this peer's phones' REGISTERs to the registrar at {@code hostPort} (this peer is their edge proxy). */
+    public SipOptions withRegistrar(String hostPort) {
+        return new SipOptions(port, domains, realm, accountsFile, algorithms, keyKdf, tls, dns, hostPort);
     }
 
     public SipOptions withKeyKdf(PrivateKeyRecord.KdfParams k) {
-        return new SipOptions(port, domains, realm, accountsFile, algorithms, k, tls, dns);
+        return new SipOptions(port, domains, realm, accountsFile, algorithms, k, tls, dns, registrar);
     }
 }
