@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * <li>the signer's certificates are within their validity and, in {@code ca} mode, chain to the trust anchors;</li>
  * <li>the signer is entitled to the name: in {@code ca} mode its certificate binds the user (or the user's
  * domain); in {@code tofu} mode it is the first key that wrote the user's names. Watcher lists
- * ({@code subscribe:}) and offline messages ({@code offline:}) take values from any (certified) writer;</li>
+ * ({@code subscribe:}) and offline messages ({@code offline:}) take values from any sender, signed by the sender:
+ * the KeyName names the sender, whose certificate binds it and (tofu) whose key owns it;</li>
  * <li>a {@code certificate:} value holds certificates that bind that name (in {@code ca} mode, chained to the
  * anchors; in {@code tofu} mode, of the signer's own key);</li>
  * <li>it does not replay: for the same writer and nonce the expiry only grows.</li>
@@ -312,6 +313,7 @@ public final class SignedRecordPolicy implements StoragePolicy {
         ResourceName name = rk.resourceName();
         boolean needsOwner = removing || name.kind().ownedByUser();
         if (!needsOwner) {
+            entitleSender(vr);
             return name;
         }
         if (mode == Mode.CA) {
@@ -331,6 +333,41 @@ public final class SignedRecordPolicy implements StoragePolicy {
             claim("user:" + name.user(), vr, name.user());
         }
         return name;
+    }
+
+    /**
+     * A value others add under a user's {@code offline:} or {@code subscribe:} name is signed by its sender: the
+     * signature's KeyName names the sender ({@code user@domain}), the signer's certificate binds that user (in ca mode
+     * also through the user's domain, and chained to the anchors), and in tofu mode the signer's key owns the sender
+     * (the first key that wrote the sender's names here; an unknown sender is claimed, as any first write is).
+     */
+    private void entitleSender(VerifiedRecord vr) throws RecordException {
+        String keyName = vr.keyName();
+        ResourceName sender;
+        try {
+            sender = keyName == null ? null : ResourceName.sip(keyName.strip());
+        } catch (IllegalArgumentException e) {
+            sender = null;
+        }
+        if (sender == null) {
+            throw new RecordException(Refusal.NOT_ENTITLED, "a value under another user's offline: or subscribe: name"
+                    + " must name its sender (user@domain) in the signature's KeyName; found "
+                    + (keyName == null ? "none" : "'" + keyName + "'"));
+        }
+        if (vr.chain().isEmpty()) {
+            throw new RecordException(Refusal.NOT_ENTITLED, "the sender " + sender.user() + " signs with a bare key;"
+                    + " a value under another user's offline: or subscribe: name needs the sender's certificate");
+        }
+        X509Certificate leaf = vr.chain().get(0);
+        boolean bound = CertificateNames.bindsUser(leaf, sender.user())
+                || (mode == Mode.CA && CertificateNames.bindsDomain(leaf, sender.domain()));
+        if (!bound) {
+            throw new RecordException(Refusal.NOT_ENTITLED, "forged sender: the signer's certificate ("
+                    + leaf.getSubjectX500Principal().getName() + ") does not bind " + sender.user());
+        }
+        if (mode == Mode.TOFU) {
+            claim("user:" + sender.user(), vr, sender.user());
+        }
     }
 
     private void claim(String subject, VerifiedRecord vr, String what) throws RecordException {

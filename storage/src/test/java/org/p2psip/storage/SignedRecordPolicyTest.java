@@ -319,7 +319,7 @@ class SignedRecordPolicyTest {
         ValueStore s = store(p);
         ResourceName off = ResourceName.offline("erin@example.net");
         Instant exp = in(Duration.ofHours(1));
-        SigningIdentity alice = SigningIdentity.of(TestPki.ec(), List.of(), null);
+        SigningIdentity alice = selfSigned("alice@example.net");
         DhtValue msg = SignedValues.put(DhtRecord.of(off, exp, "m1", new ValueContent.Text("hi")), alice);
         assertEquals(Status.OK, put(s, off.key(), msg).status());
         long now = System.currentTimeMillis();
@@ -333,6 +333,66 @@ class SignedRecordPolicyTest {
         assertRefused(Refusal.NOT_ENTITLED, s.remove(withOwner(SignedValues.remove(key, msg, exp, stranger), msg), now + WEEK, SOURCE, now));
         ValueStore.Outcome byErin = s.remove(withOwner(SignedValues.remove(key, msg, exp, erin), msg), now + WEEK, SOURCE, now);
         assertEquals(Status.OK, byErin.status(), byErin.reason());
+    }
+
+    private static SigningIdentity selfSigned(String user) throws Exception {
+        KeyPair kp = TestPki.ec();
+        return SigningIdentity.of(kp, List.of(TestPki.selfSigned(user, kp).cert()), user);
+    }
+
+    @Test
+    void offlineAndWatcherValuesAreSignedByTheirSenderAndForgedSendersAreRefused() throws Exception {
+        SignedRecordPolicy p = SignedRecordPolicy.tofu(NameOwners.inMemory());
+        ValueStore s = store(p);
+        Instant exp = in(Duration.ofHours(1));
+        ResourceName off = ResourceName.offline("bob@example.net");
+        SigningIdentity alice = selfSigned("alice@example.net");
+        // alice's certificate: record claims her, then her signed message to bob is taken
+        ResourceName aliceCert = ResourceName.certificate("alice@example.net");
+        assertEquals(Status.OK, put(s, aliceCert.key(), SignedValues.put(DhtRecord.of(aliceCert, exp, "c",
+                new ValueContent.Certificates(null, alice.chain())), alice)).status());
+        DhtValue msg = SignedValues.put(DhtRecord.of(off, exp, "m1", new ValueContent.Text("hi bob")), alice);
+        assertEquals(Status.OK, put(s, off.key(), msg).status());
+        // mallory's own key with a certificate naming alice: the sender alice belongs to another key
+        KeyPair mk = TestPki.ec();
+        SigningIdentity mallorySaysAlice = SigningIdentity.of(mk, List.of(TestPki.selfSigned("alice@example.net", mk)
+                .cert()), "alice@example.net");
+        ValueStore.Outcome o = put(s, off.key(), SignedValues.put(DhtRecord.of(off, exp, "m2",
+                new ValueContent.Text("from 'alice'")), mallorySaysAlice));
+        assertRefused(Refusal.NOT_ENTITLED, o);
+        assertTrue(o.reason().contains("takeover refused"), o.reason());
+        // mallory's genuine certificate, but the KeyName claims alice
+        SigningIdentity mallory = selfSigned("mallory@example.net");
+        SigningIdentity namedAlice = new SigningIdentity(mallory.privateKey(), mallory.publicKey(), mallory.chain(),
+                "alice@example.net");
+        o = put(s, off.key(), SignedValues.put(DhtRecord.of(off, exp, "m3", new ValueContent.Text("x")), namedAlice));
+        assertRefused(Refusal.NOT_ENTITLED, o);
+        assertTrue(o.reason().contains("forged sender"), o.reason());
+        // a bare key, and a certificate without a KeyName, name no sender
+        assertRefused(Refusal.NOT_ENTITLED, put(s, off.key(), SignedValues.put(DhtRecord.of(off, exp, "m4",
+                new ValueContent.Text("x")), SigningIdentity.of(TestPki.ec(), List.of(), "alice@example.net"))));
+        assertRefused(Refusal.NOT_ENTITLED, put(s, off.key(), SignedValues.put(DhtRecord.of(off, exp, "m5",
+                new ValueContent.Text("x")), new SigningIdentity(mallory.privateKey(), mallory.publicKey(),
+                mallory.chain(), null))));
+        // watcher lists follow the same rule
+        ResourceName watchers = ResourceName.subscribe("presence", "bob@example.net");
+        assertEquals(Status.OK, put(s, watchers.key(), SignedValues.put(DhtRecord.of(watchers, exp, "w1",
+                new ValueContent.Text("watch")), alice)).status());
+        assertRefused(Refusal.NOT_ENTITLED, put(s, watchers.key(), SignedValues.put(DhtRecord.of(watchers, exp, "w2",
+                new ValueContent.Text("watch")), namedAlice)));
+        assertEquals(2, s.valueCount() - 1, "alice's message and watcher entry (and her certificate) only");
+        // removal: not a third party; bob, who owns his names, may
+        long now = System.currentTimeMillis();
+        RecordKey key = RecordKey.of("k", off);
+        assertRefused(Refusal.NOT_ENTITLED, s.remove(withOwner(SignedValues.remove(key, msg, exp, mallory), msg),
+                now + WEEK, SOURCE, now));
+        SigningIdentity bob = selfSigned("bob@example.net");
+        ResourceName bobSip = ResourceName.sip("bob@example.net");
+        assertEquals(Status.OK, put(s, bobSip.key(), SignedValues.put(contact(bobSip, exp, "n", "sip:bob@10.0.0.2"),
+                bob)).status());
+        ValueStore.Outcome byBob = s.remove(withOwner(SignedValues.remove(key, msg, exp, bob), msg), now + WEEK,
+                SOURCE, now);
+        assertEquals(Status.OK, byBob.status(), byBob.reason());
     }
 
     @Test
