@@ -234,14 +234,16 @@ public final class SipPeer implements AutoCloseable {
         DigestAuthenticator auth = new DigestAuthenticator(config.realm(), config.accounts(), config.algorithms(),
                 300_000, System::currentTimeMillis);
         UserAgentClient ua = new UserAgentClient(stack.transactions(), stack.transport().localAddress());
+        org.p2psip.sip.identity.SenderAuthentication senders = new org.p2psip.sip.identity.SenderAuthentication(auth,
+                config.accounts(), config.realm(), config.domains(), stack.transport().localAddress());
         OfflineMessaging offline = draft == null ? null
-                : new OfflineMessaging(draft, ids, ua, System::currentTimeMillis);
+                : new OfflineMessaging(draft, ids, ua, System::currentTimeMillis, senders);
         RegistrationListener listener = offline == null ? RegistrationListener.NONE
                 : (aor, bindings) -> deliverOffline(offline, tu.get(), stack, aor, bindings);
         Registrar registrar = new Registrar(auth, store, self, config.domains(), config.expiry(),
                 System::currentTimeMillis, listener);
         PresenceAgent presence = draft == null ? null : new PresenceAgent(stack.transactions(), ua, store, draft, ids,
-                config.domains(), config.presenceExpiry(), System::currentTimeMillis);
+                config.domains(), config.presenceExpiry(), System::currentTimeMillis, senders);
         SipDnsResolver dns = config.dns() == null ? null
                 : new SipDnsResolver(stack.transport().group().next(), config.dns().nameServer());
         Proxy proxy = new Proxy(stack.transactions(), stack.transport(), registrar, store, config.domains(),

@@ -74,7 +74,6 @@ public final class UserIdentities implements AutoCloseable {
     private final ExecutorService work;
     private final Map<String, CompletableFuture<SigningIdentity>> identities = new ConcurrentHashMap<>();
     private final Map<String, Long> published = new ConcurrentHashMap<>();
-    private final SigningIdentity peerWriter;
 
     /**
      * @param dir       where key files are kept, or null to keep keys only in memory and in the {@code private:} record
@@ -88,11 +87,6 @@ public final class UserIdentities implements AutoCloseable {
         this.passwords = passwords;
         this.kdf = kdf;
         this.clock = clock;
-        try {
-            this.peerWriter = SigningIdentity.of(UserCertificates.newKeyPair(), List.of(), null);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("no P-256 key pair generator: " + e.getMessage(), e);
-        }
         this.work = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "sip-user-keys");
             t.setDaemon(true);
@@ -117,15 +111,6 @@ public final class UserIdentities implements AutoCloseable {
             }
         }
         return f;
-    }
-
-    /**
-     * This peer's own writer key (bare, no certificate, new at each start): it signs what the peer stores on behalf
-     * of a request's sender whom it has not authenticated — offline messages and watcher records, names that take
-     * values from any writer. It claims no user.
-     */
-    public SigningIdentity peerWriter() {
-        return peerWriter;
     }
 
     /** The thread for slow work (signing, Argon2id): callers of the DHT API hop here before signing. */

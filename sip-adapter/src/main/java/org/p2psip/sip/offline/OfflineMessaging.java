@@ -19,6 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.p2psip.sip.identity.CertificateDirectory;
+import org.p2psip.sip.identity.SenderAuthentication;
 import org.p2psip.sip.identity.UserIdentities;
 import org.p2psip.sip.message.Address;
 import org.p2psip.sip.message.HeaderNames;
@@ -43,7 +44,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Offline MESSAGE: a MESSAGE for a user with no live contact is encrypted to the user's public key (found under
  * {@code certificate:}) and stored under {@code offline:user@domain} ({@link OfflineMessages}, signed with the
- * peer's writer key), so the storing nodes cannot read it. When the user next registers at any peer, that peer
+ * sender's own key and certificate, {@link SenderAuthentication}), so the storing nodes cannot read it and check
+ * who sent it. When the user next registers at any peer, that peer
  * fetches the messages, decrypts them with the user's private key, delivers each as a MESSAGE to the phone that
  * registered, and removes the record (remove-auth with the user's key, which owns the name) after a 2xx.
  *
@@ -106,7 +108,12 @@ public final class OfflineMessaging {
     /** Delivery runs finished (one per REGISTER that found no run in progress). */
     private final AtomicLong runs = new AtomicLong();
 
-    public OfflineMessaging(DraftDht dht, UserIdentities identities, UserAgentClient ua, LongSupplier clock) {
+    private final SenderAuthentication senders;
+
+    /** @param senders who a MESSAGE speaks for: the message is signed with that sender's key */
+    public OfflineMessaging(DraftDht dht, UserIdentities identities, UserAgentClient ua, LongSupplier clock,
+            SenderAuthentication senders) {
+        this.senders = senders;
         this.dht = dht;
         this.messages = new OfflineMessages(dht);
         this.identities = identities;
@@ -115,28 +122,42 @@ public final class OfflineMessaging {
         this.clock = clock;
     }
 
+    /** Who a MESSAGE may be stored for (the proxy asks before {@link #leave}). */
+    public SenderAuthentication senders() {
+        return senders;
+    }
+
     public Stats stats() {
         return new Stats(stored.get(), delivered.get(), removed.get(), failed.get(), refused.get(), runs.get());
     }
 
+    /** Whether {@code aor} is a user who can receive offline messages: one with a published certificate. */
+    public CompletableFuture<Boolean> knows(String aor) {
+        return certificates.find(SignedContactStore.userOf(aor)).thenApply(Optional::isPresent);
+    }
+
     /**
-     * Stores {@code message} for {@code aor}. Completes with false when the user has no published certificate (an
-     * unknown user: the caller answers 404), true once stored (202).
+     * Stores {@code message} for {@code aor}, signed with the key and certificate of {@code sender}
+     * ({@code user@domain}, whom {@link #senders()} vouched for). Completes with false when the user has no published
+     * certificate (an unknown user: the caller answers 404), true once stored (202).
      */
-    public CompletableFuture<Boolean> leave(String aor, SipRequest message) {
+    public CompletableFuture<Boolean> leave(String aor, SipRequest message, String sender) {
         String user = SignedContactStore.userOf(aor);
         byte[] plain = encode(message);
-        return certificates.find(user).thenComposeAsync(cert -> {
+        record Parties(Optional<java.security.cert.X509Certificate> cert, SigningIdentity signer) { }
+        return certificates.find(user).thenCombine(identities.identity(sender), Parties::new).thenComposeAsync(p -> {
+            Optional<java.security.cert.X509Certificate> cert = p.cert();
+            SigningIdentity signer = p.signer();
             if (cert.isEmpty()) {
                 return CompletableFuture.completedFuture(false);
             }
             Instant expires = Instant.ofEpochMilli(clock.getAsLong()).plus(LIFETIME);
             String type = message.contentType().orElse("text/plain").toLowerCase(java.util.Locale.ROOT)
                     .startsWith("text/") ? RecordCrypto.TYPE_OFFLINE_TEXT : OfflineMessages.TYPE_AUDIO;
-            return messages.leave(user, cert.get().getPublicKey(), user, type, plain, identities.peerWriter(),
-                    expires, nonce()).thenApply(r -> {
+            return messages.leave(user, cert.get().getPublicKey(), user, type, plain, signer, expires, nonce())
+                    .thenApply(r -> {
                         stored.incrementAndGet();
-                        LOG.info("stored an offline message for {} ({} bytes)", user, plain.length);
+                        LOG.info("stored an offline message from {} for {} ({} bytes)", sender, user, plain.length);
                         return true;
                     });
         }, identities.executor());

@@ -110,8 +110,16 @@ public final class PresenceAgent {
     /** Active subscriptions from one source address at most. */
     public static final int MAX_PER_SOURCE = 32;
 
+    private final org.p2psip.sip.identity.SenderAuthentication senders;
+
+    /**
+     * @param senders who a SUBSCRIBE speaks for: its watcher record is signed with that watcher's key (a watcher
+     *                this peer cannot authenticate is served without a record; one with an account here gets 407)
+     */
     public PresenceAgent(TransactionLayer layer, UserAgentClient ua, ContactStore store, DraftDht dht,
-            UserIdentities identities, Set<String> domains, Expiry expiry, LongSupplier clock) {
+            UserIdentities identities, Set<String> domains, Expiry expiry, LongSupplier clock,
+            org.p2psip.sip.identity.SenderAuthentication senders) {
+        this.senders = senders;
         this.layer = layer;
         this.ua = ua;
         this.store = store;
@@ -203,6 +211,13 @@ public final class PresenceAgent {
             tx.respond(400, "SUBSCRIBE needs a From tag");
             return;
         }
+        var who = senders.check(r, tx.source());
+        if (who instanceof org.p2psip.sip.identity.SenderAuthentication.Challenge c) {
+            LOG.debug("SUBSCRIBE challenged: {}", c.why());
+            org.p2psip.sip.identity.SenderAuthentication.challenge(tx, c);
+            return;
+        }
+        String signer = who instanceof org.p2psip.sip.identity.SenderAuthentication.Sender w ? w.user() : null;
         // NOTIFYs follow the route set, else go where the SUBSCRIBE came from (the phone's flow, NAT-friendly)
         Target target = routeSet.isEmpty() ? new Target(tx.source().transport(), tx.source().remote())
                 : org.p2psip.sip.proxy.Proxy.targetOf(r.recordRoutes().get(0).uri()).orElse(null);
@@ -217,6 +232,7 @@ public final class PresenceAgent {
         long now = clock.getAsLong();
         PresenceSubscription s = new PresenceSubscription(aor, watcher, r.callId(), localTag, r.from(), local,
                 remoteTarget, routeSet, target, nonce(), r.cseq().number(), now + granted * 1000);
+        s.signer = signer;
         java.net.InetAddress source = tx.source().remote().getAddress();
         // the peer's own SIP socket is the application embedded in it (its subscriptions): no per-source cap
         boolean own = tx.source().remote().equals(ua.localAddress());
@@ -430,8 +446,17 @@ public final class PresenceAgent {
     /** The encrypted watcher record of {@code s} under {@code subscribe:presence:user} (put or refreshed). */
     private void putWatcherRecord(PresenceSubscription s) {
         String user = SignedContactStore.userOf(s.aor);
+        if (s.signer == null) {
+            // the storing nodes take a watcher entry only signed by the watcher, whom this peer could not authenticate
+            LOG.info("the watcher record of {} for {} is not stored: the watcher is no user this peer authenticates",
+                    s.watcher, user);
+            return;
+        }
         Instant expires = Instant.ofEpochSecond((s.expiresAtMillis + 999) / 1000 + 1);
-        certificates.find(user).thenComposeAsync(cert -> {
+        certificates.find(user).thenCombine(identities.identity(s.signer), (cert, id) -> {
+            s.signerIdentity = id;
+            return cert;
+        }).thenComposeAsync(cert -> {
             if (cert.isEmpty()) {
                 LOG.info("no certificate of {} published: the watcher record of {} is not stored", user, s.watcher);
                 return CompletableFuture.completedFuture(null);
@@ -440,7 +465,7 @@ public final class PresenceAgent {
                 var enc = RecordCrypto.encryptWatchers(List.of(new Watcher(s.aor, null, "presence",
                         s.watcher, expires)), cert.get().getPublicKey(), user);
                 return dht.putAuth(DhtRecord.of(ResourceName.subscribe("presence", user), expires, s.watcherNonce,
-                        enc), identities.peerWriter()).thenRun(watcherRecords::incrementAndGet);
+                        enc), s.signerIdentity).thenRun(watcherRecords::incrementAndGet);
             } catch (java.security.GeneralSecurityException | IllegalArgumentException e) {
                 return CompletableFuture.failedFuture(e);
             }
@@ -452,10 +477,14 @@ public final class PresenceAgent {
 
     private void removeWatcherRecord(PresenceSubscription s) {
         String user = SignedContactStore.userOf(s.aor);
+        if (s.signer == null) {
+            return; // none was stored
+        }
         try {
             RecordKey key = RecordKey.of("k", ResourceName.subscribe("presence", user));
-            CompletableFuture.supplyAsync(() -> dht.removeAuth(key, s.watcherNonce, identities.peerWriter()),
-                    identities.executor()).thenCompose(f -> f).exceptionally(e -> {
+            identities.identity(s.signer)
+                    .thenComposeAsync(id -> dht.removeAuth(key, s.watcherNonce, id), identities.executor())
+                    .exceptionally(e -> {
                         LOG.info("the watcher record of {} for {} was not removed (it expires): {}", s.watcher, user,
                                 e.toString());
                         return Optional.empty();

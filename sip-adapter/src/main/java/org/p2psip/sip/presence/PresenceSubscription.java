@@ -40,6 +40,10 @@ final class PresenceSubscription {
     TimerService.Cancellable expiryTimer;
     /** Where the SUBSCRIBE came from (its address counts against the per-source limit), null for a fetch. */
     java.net.InetAddress source;
+    /** The watcher the record is signed for (user@domain), or null: no watcher record (not authenticated). */
+    String signer;
+    /** The watcher's signing identity, once loaded. */
+    volatile org.p2psip.storage.SigningIdentity signerIdentity;
 
     PresenceSubscription(String aor, String watcher, String callId, String localTag, Address remote, Address local,
             SipUri remoteTarget, List<String> routeSet, Target target, String watcherNonce, long remoteCseq,

@@ -471,6 +471,37 @@ public final class Proxy implements TransactionUser {
 
     /** A MESSAGE for a user with no live contact: stored encrypted for the next REGISTER (202), else 404. */
     private void leaveOffline(ServerTransaction tx, SipRequest req, String aor) {
+        // an unknown user (no published certificate) is 404 before anyone is asked for credentials
+        offline.knows(aor).whenComplete((known, err) -> layer.execute(() -> {
+            if (err != null) {
+                LOG.info("offline message for {} not stored: {}", aor, err.toString());
+                tx.respond(480, "Temporarily Unavailable (the offline message could not be stored)");
+            } else if (!known) {
+                notFound.incrementAndGet();
+                tx.respond(404, "Not Found");
+            } else {
+                leaveOfflineFrom(tx, req, aor);
+            }
+        }));
+    }
+
+    /** Stores the message signed by its sender, once this peer has authenticated the sender (407 until then). */
+    private void leaveOfflineFrom(ServerTransaction tx, SipRequest req, String aor) {
+        // the storing nodes take the message only signed by its sender: the peer signs for users it authenticated
+        var who = offline.senders().check(req, tx.source());
+        if (who instanceof org.p2psip.sip.identity.SenderAuthentication.Challenge c) {
+            LOG.debug("offline MESSAGE for {} challenged: {}", aor, c.why());
+            org.p2psip.sip.identity.SenderAuthentication.challenge(tx, c);
+            return;
+        }
+        if (who instanceof org.p2psip.sip.identity.SenderAuthentication.Anonymous a) {
+            LOG.info("offline MESSAGE for {} not stored: {}", aor, a.why());
+            unavailable.incrementAndGet();
+            tx.respond(480, "Temporarily Unavailable (the user is offline; only authenticated users of this"
+                    + " overlay can leave a message)");
+            return;
+        }
+        String sender = ((org.p2psip.sip.identity.SenderAuthentication.Sender) who).user();
         // the peer's own socket is the application embedded in it (or offline delivery): not rate limited per source
         boolean own = tx.source().remote().equals(transport.localAddress());
         if (!own && !offline.admit(tx.source().remote().getAddress())) {
@@ -478,7 +509,7 @@ public final class Proxy implements TransactionUser {
             tx.respond(busy.withHeaders(busy.headers().add("Retry-After", "60")));
             return;
         }
-        offline.leave(aor, req).whenComplete((stored, err) -> layer.execute(() -> {
+        offline.leave(aor, req, sender).whenComplete((stored, err) -> layer.execute(() -> {
             if (err != null) {
                 LOG.info("offline message for {} not stored: {}", aor, err.toString());
                 tx.respond(480, "Temporarily Unavailable (the offline message could not be stored)");

@@ -229,6 +229,36 @@ class SippAcrossPeersTest {
         assertEquals(genuine.get(0).value().data(), after.get(0).value().data());
     }
 
+    /**
+     * Mallory leaves a message for dave in alice's name: with her key and a certificate naming alice (tofu: alice's
+     * key owns alice), and with her own certificate but alice's KeyName; every storing node refuses both. Nor may she
+     * remove alice's message: only dave (the recipient) or alice (its writer) may.
+     */
+    void refuseForgedSenders(DraftDht.SignedValue alices) throws Exception {
+        String alice = "alice@" + DOMAIN;
+        DraftDht dht = new DraftDht(overlay.node(2));
+        ResourceName name = ResourceName.offline("dave@" + DOMAIN);
+        KeyPair kp = UserCertificates.newKeyPair();
+        SigningIdentity saysAlice = SigningIdentity.of(kp, List.of(UserCertificates.selfSigned(alice, kp)), alice);
+        var takeover = assertThrows(ExecutionException.class, () -> dht.putAuth(DhtRecord.of(name,
+                Instant.now().plusSeconds(3600), "forged-1", new ValueContent.Text("from 'alice'")), saysAlice)
+                .get(10, TimeUnit.SECONDS));
+        assertTrue(String.valueOf(takeover.getCause().getMessage()).contains("NOT_ENTITLED"), takeover.toString());
+        KeyPair mk = UserCertificates.newKeyPair();
+        SigningIdentity mallory = SigningIdentity.of(mk, List.of(UserCertificates.selfSigned("mallory@" + DOMAIN, mk)),
+                alice);
+        var forged = assertThrows(ExecutionException.class, () -> dht.putAuth(DhtRecord.of(name,
+                Instant.now().plusSeconds(3600), "forged-2", new ValueContent.Text("from 'alice'")), mallory)
+                .get(10, TimeUnit.SECONDS));
+        assertTrue(String.valueOf(forged.getCause().getMessage()).contains("forged sender"), forged.toString());
+        SigningIdentity stranger = SigningIdentity.of(mk, List.of(UserCertificates.selfSigned("mallory@" + DOMAIN, mk)),
+                "mallory@" + DOMAIN);
+        var removal = assertThrows(ExecutionException.class, () -> dht.removeAuth(
+                org.p2psip.storage.RecordKey.of("k", name), alices.value(), stranger).get(10, TimeUnit.SECONDS));
+        assertTrue(String.valueOf(removal.getCause().getMessage()).contains("NOT_ENTITLED"), removal.toString());
+        assertEquals(2, offlineRecords("dave").size(), "only alice's messages are stored");
+    }
+
     /** Polls {@code check} until it holds or 20 s passed. */
     static void eventually(String what, java.util.function.BooleanSupplier check) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
@@ -262,14 +292,20 @@ class SippAcrossPeersTest {
 
         int messages = 2;
         Result left = await(sipp("uac_message_offline.xml", peer1, alicePort, messages, "-s", "dave",
-                "-key", "caller", "alice"), "uac_message_offline.xml", alicePort);
-        assertAllSucceeded(left, messages, "MESSAGE to offline dave: 202");
+                "-key", "caller", "alice", "-au", "alice", "-ap", "alice-secret"), "uac_message_offline.xml", alicePort);
+        assertAllSucceeded(left, messages, "MESSAGE to offline dave: 407, then 202");
         List<DraftDht.SignedValue> stored = offlineRecords("dave");
         assertEquals(messages, stored.size(), "one encrypted offline: record per message");
         for (DraftDht.SignedValue v : stored) {
             assertTrue(v.content() instanceof ValueContent.Encrypted, v.content().toString());
             assertTrue(!v.value().data().utf8String().contains("Offline hello"), "the storing nodes cannot read it");
+            // signed by the sender: alice's KeyName, her certificate, her key (the one her certificate: record holds)
+            assertEquals("alice@" + DOMAIN, v.record().keyName());
+            assertTrue(CertificateNames.bindsUser(v.record().chain().get(0), "alice@" + DOMAIN));
+            var aliceCert = new DraftDht(overlay.node(2)).get(ResourceName.certificate("alice@" + DOMAIN)).join();
+            assertEquals(aliceCert.get(0).writer(), v.writer(), "alice's own key signed it");
         }
+        refuseForgedSenders(stored.get(0));
 
         int davePhone = freeUdpPort();
         register("dave", "dave-secret", peer2, davePhone);
@@ -300,13 +336,16 @@ class SippAcrossPeersTest {
         var presence = peer1.presence().orElseThrow();
         long open0 = presence.stats().notifiesOpen();
         long closed0 = presence.stats().notifiesClosed();
-        Process watcher = sipp("uac_subscribe_presence.xml", peer1, alicePort, 1, "-s", "erin", "-key", "caller", "alice");
+        Process watcher = sipp("uac_subscribe_presence.xml", peer1, alicePort, 1, "-s", "erin", "-key", "caller", "alice",
+                "-au", "alice", "-ap", "alice-secret");
         eventually("the first NOTIFY (closed)", () -> presence.stats().notifiesClosed() >= closed0 + 1);
         eventually("the watcher record is stored", () -> presence.stats().watcherRecords() >= 1);
         var records = new DraftDht(overlay.node(2)).get(ResourceName.subscribe("presence", "erin@" + DOMAIN)).join();
         assertEquals(1, records.size(), "one watcher record");
         assertTrue(records.get(0).content() instanceof ValueContent.Encrypted, records.get(0).content().toString());
-        assertTrue(!records.get(0).value().data().utf8String().contains("alice"), "the watcher is encrypted");
+        // the watcher list is encrypted; who wrote the entry is public (the storing nodes check the sender)
+        assertTrue(!records.get(0).value().data().utf8String().contains("<watchers"), "the watcher list is encrypted");
+        assertEquals("alice@" + DOMAIN, records.get(0).record().keyName(), "signed by the watcher, alice");
 
         register("erin", "erin-secret", peer2, erinPort);
         eventually("NOTIFY open after erin registered", () -> presence.stats().notifiesOpen() >= open0 + 1);

@@ -56,7 +56,7 @@ class PeerOverUdpTest {
         // the storage module's verifying policy, as on the overlay; the peer signs bob's bindings with bob's key
         dht = new PolicyMemoryDht(DraftPolicy.of(SignedRecordPolicy.tofu(NameOwners.inMemory())), now::get);
         peer = SipPeer.start(SipPeer.Config.of(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), DOMAIN,
-                DigestAccounts.of(Map.of("bob", "secret"))).withTimerC(700)
+                DigestAccounts.of(Map.of("bob", "secret", "alice", "alice-secret"))).withTimerC(700)
                 .withKeyKdf(new PrivateKeyRecord.KdfParams(1024, 1, 1)), dht);
         // bindings of other users, stored directly by the test, signed with their own keys
         DraftDht draft = new DraftDht(dht);
@@ -160,6 +160,24 @@ class PeerOverUdpTest {
         assertEquals(0, stored());
     }
 
+    /**
+     * Sends a request from alice; a 407 (the peer is about to store it signed as her: an offline MESSAGE) is
+     * answered once with her credentials, in a new transaction.
+     */
+    SipResponse sendAsAlice(String text) throws Exception {
+        SipResponse first = send(text);
+        if (first.status() != 407) {
+            return first;
+        }
+        String method = text.substring(0, text.indexOf(' '));
+        String ruri = text.substring(text.indexOf(' ') + 1, text.indexOf(" SIP/2.0"));
+        String auth = RawPhone.proxyDigest(first, "alice", DOMAIN, "alice-secret", method, ruri);
+        String again = text.replace("CSeq: 1 " + method, "CSeq: 2 " + method)
+                .replaceFirst("branch=z9hG4bK[^;\n]*", "branch=z9hG4bK" + ThreadLocalRandom.current().nextLong())
+                .replaceFirst("\nMax-Forwards:", "\nProxy-Authorization: " + auth + "\nMax-Forwards:");
+        return send(again);
+    }
+
     String message(String ruri, int maxForwards, String extraVia) {
         return "MESSAGE " + ruri + " SIP/2.0\n"
                 + (extraVia == null ? "" : "Via: " + extraVia + "\n")
@@ -193,8 +211,9 @@ class PeerOverUdpTest {
         java.security.KeyPair stranger = org.p2psip.sip.identity.UserCertificates.newKeyPair();
         new org.p2psip.storage.api.OfflineMessages(draft).leave("bob@" + DOMAIN, stranger.getPublic(), "someone",
                 org.p2psip.storage.RecordCrypto.TYPE_OFFLINE_TEXT, "not for bob".getBytes(StandardCharsets.UTF_8),
-                testUsers.peerWriter(), java.time.Instant.now().plusSeconds(600), "junk").join();
-        assertEquals(202, send(message("sip:bob@" + DOMAIN, 70, null)).status());
+                testUsers.identity("someone@" + DOMAIN).join(), java.time.Instant.now().plusSeconds(600), "junk")
+                .join();
+        assertEquals(202, sendAsAlice(message("sip:bob@" + DOMAIN, 70, null)).status());
         org.p2psip.overlay.NodeId offlineKey = org.p2psip.storage.ResourceName.offline("bob@" + DOMAIN).key();
         assertEquals(2, dht.get(offlineKey).join().size());
 
@@ -225,15 +244,43 @@ class PeerOverUdpTest {
         assertEquals(1, stats.failed(), "the unreadable value is counted");
     }
 
+    /**
+     * The peer signs an offline message as its sender only after authenticating the sender (407): the stored value
+     * names alice in its KeyName, signed by her key and certificate; a sender without an account here, or of another
+     * domain, gets 480 and nothing is stored.
+     */
+    @Test
+    void offlineMessagesAreSignedByTheirAuthenticatedSender() throws Exception {
+        store.put(new ContactBinding("sip:carol@" + DOMAIN, "<sip:carol@10.0.0.3:5060>", null,
+                "sip:0.0.0.0:5060;lr", now.get() + 60_000)).join(); // unreachable: MESSAGEs are stored
+        SipResponse challenge = send(message("sip:carol@" + DOMAIN, 70, null));
+        assertEquals(407, challenge.status());
+        assertTrue(challenge.headers().first(HeaderNames.PROXY_AUTHENTICATE).isPresent());
+        assertEquals(202, sendAsAlice(message("sip:carol@" + DOMAIN, 70, null)).status());
+        org.p2psip.storage.ResourceName name = org.p2psip.storage.ResourceName.offline("carol@" + DOMAIN);
+        var values = new DraftDht(dht).get(name).join();
+        assertEquals(1, values.size());
+        assertEquals("alice@" + DOMAIN, values.get(0).record().keyName());
+        assertTrue(org.p2psip.storage.CertificateNames.bindsUser(values.get(0).record().chain().get(0),
+                "alice@" + DOMAIN), "signed with alice's certificate");
+        // mallory has no account here, erin is of another domain: nothing is signed for them
+        String mallory = message("sip:carol@" + DOMAIN, 70, null).replace("sip:alice@", "sip:mallory@");
+        assertEquals(480, sendAsAlice(mallory).status());
+        String foreign = message("sip:carol@" + DOMAIN, 70, null).replace("sip:alice@" + DOMAIN, "sip:erin@other.example");
+        assertEquals(480, send(foreign).status());
+        assertEquals(1, new DraftDht(dht).get(name).join().size());
+        assertEquals(1, peer.offline().orElseThrow().stats().stored());
+    }
+
     @Test
     void offlineMessagesFromOneSourceAreRateLimited() throws Exception {
         store.put(new ContactBinding("sip:carol@" + DOMAIN, "<sip:carol@10.0.0.3:5060>", null,
                 "sip:0.0.0.0:5060;lr", now.get() + 60_000)).join(); // unreachable: MESSAGEs are stored
         int limit = org.p2psip.sip.offline.OfflineMessaging.MAX_PER_MINUTE_PER_SOURCE;
         for (int i = 0; i < limit; i++) {
-            assertEquals(202, send(message("sip:carol@" + DOMAIN, 70, null)).status(), "message " + i);
+            assertEquals(202, sendAsAlice(message("sip:carol@" + DOMAIN, 70, null)).status(), "message " + i);
         }
-        SipResponse refused = send(message("sip:carol@" + DOMAIN, 70, null));
+        SipResponse refused = sendAsAlice(message("sip:carol@" + DOMAIN, 70, null));
         assertEquals(503, refused.status());
         assertEquals("60", refused.headers().first("Retry-After").orElseThrow());
         var stats = peer.offline().orElseThrow().stats();
@@ -254,13 +301,13 @@ class PeerOverUdpTest {
                 "sip:0.0.0.0:5060;lr", now.get() + 60_000)).join();
         assertEquals(480, send(message("sip:carol@" + DOMAIN, 70, null).replace("MESSAGE", "OPTIONS")).status());
         // a MESSAGE for her is stored for her next REGISTER instead (her certificate is published)
-        assertEquals(202, send(message("sip:carol@" + DOMAIN, 70, null)).status());
+        assertEquals(202, sendAsAlice(message("sip:carol@" + DOMAIN, 70, null)).status());
         assertEquals(1, peer.offline().orElseThrow().stats().stored());
         // a live binding whose phone is gone (its TCP port refuses): the forwarded MESSAGE fails (480), so it is
         // stored too
         store.put(new ContactBinding("sip:carol@" + DOMAIN, "<sip:carol@127.0.0.1:9;transport=tcp>", null,
                 peer.proxy().selfUri(), now.get() + 60_000)).join();
-        assertEquals(202, send(message("sip:carol@" + DOMAIN, 70, null)).status());
+        assertEquals(202, sendAsAlice(message("sip:carol@" + DOMAIN, 70, null)).status());
         assertEquals(2, peer.offline().orElseThrow().stats().stored());
 
         // a request that already went through us in the same routing state: loop

@@ -84,6 +84,23 @@ public final class RawPhone implements AutoCloseable {
                 + "\", response=\"" + resp + "\", algorithm=" + alg + ", qop=auth, nc=00000001, cnonce=\"c0ffee\"";
     }
 
+    /**
+     * The Proxy-Authorization value answering a 407's first (SHA-256 or MD5) challenge for {@code method} to
+     * {@code uri}, with qop=auth.
+     */
+    public static String proxyDigest(SipResponse challenge, String user, String realm, String password, String method,
+            String uri) {
+        String v = challenge.headers().first(HeaderNames.PROXY_AUTHENTICATE).orElseThrow();
+        int i = v.indexOf("nonce=\"") + 7;
+        String nonce = v.substring(i, v.indexOf('"', i));
+        String alg = v.contains("algorithm=SHA-256") ? "SHA-256" : "MD5";
+        String ha1 = DigestAuthenticator.h(alg, user + ":" + realm + ":" + password);
+        String ha2 = DigestAuthenticator.h(alg, method + ":" + uri);
+        String resp = DigestAuthenticator.h(alg, ha1 + ":" + nonce + ":00000001:c0ffee:auth:" + ha2);
+        return "Digest username=\"" + user + "\", realm=\"" + realm + "\", nonce=\"" + nonce + "\", uri=\"" + uri
+                + "\", response=\"" + resp + "\", algorithm=" + alg + ", qop=auth, nc=00000001, cnonce=\"c0ffee\"";
+    }
+
     @Override
     public void close() {
         socket.close();
