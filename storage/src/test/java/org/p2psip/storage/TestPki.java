@@ -24,7 +24,7 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /** Test CAs and certificates, built with Bouncy Castle's bcpkix. */
-final class TestPki {
+public final class TestPki {
     private static final AtomicLong SERIAL = new AtomicLong(1000);
 
     private TestPki() {
@@ -68,7 +68,7 @@ final class TestPki {
     }
 
     /** A leaf certificate with its key and its issuer. */
-    record Credential(X509Certificate cert, KeyPair keys, X509Certificate issuer) {
+    public record Credential(X509Certificate cert, KeyPair keys, X509Certificate issuer) {
     }
 
     static Ca ca(String cn, KeyPair keys) {
@@ -77,12 +77,12 @@ final class TestPki {
     }
 
     /** A self-signed end-entity certificate (tofu mode's carrier for a bare key). */
-    static Credential selfSigned(String cn, KeyPair keys, Instant notBefore, Instant notAfter) {
+    public static Credential selfSigned(String cn, KeyPair keys, Instant notBefore, Instant notAfter) {
         X509Certificate c = build(null, keys.getPrivate(), new X500Name("CN=" + cn), keys.getPublic(), false, notBefore, notAfter);
         return new Credential(c, keys, c);
     }
 
-    static Credential selfSigned(String cn, KeyPair keys) {
+    public static Credential selfSigned(String cn, KeyPair keys) {
         return selfSigned(cn, keys, Instant.now().minus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(30)));
     }
 

@@ -129,7 +129,7 @@ class DraftDhtSimTest {
     @Test
     void offlineVoiceMessageOfOneMebibyteRoundTrips() {
         SigningIdentity bob = SimOverlay.identity("bob@example.net");
-        SigningIdentity alice = SimOverlay.identity("alice@example.org");
+        SigningIdentity alice = SimOverlay.certifiedIdentity("alice@example.org", sim.net.now()); // senders sign with a certificate
         byte[] voice = random(1 << 20, 3);
         OfflineMessages outbox = new OfflineMessages(sim.dht(11));
         PutResult r = sim.await(outbox.leave("carol@example.net", bob.publicKey(), "carol@example.net", OfflineMessages.TYPE_AUDIO,

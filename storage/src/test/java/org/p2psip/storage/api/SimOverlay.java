@@ -62,4 +62,12 @@ final class SimOverlay {
     static SigningIdentity identity(String user) {
         return SigningIdentity.of(ec(), List.of(), user);
     }
+
+    /** With a self-signed certificate naming {@code user}: a sender under others' offline: and subscribe: names. */
+    static SigningIdentity certifiedIdentity(String user, long nowMillis) {
+        KeyPair kp = ec();
+        java.time.Instant now = java.time.Instant.ofEpochMilli(nowMillis); // virtual time: valid around it
+        return SigningIdentity.of(kp, List.of(org.p2psip.storage.TestPki.selfSigned(user, kp,
+                now.minus(java.time.Duration.ofDays(1)), now.plus(java.time.Duration.ofDays(30))).cert()), user);
+    }
 }
