@@ -263,19 +263,22 @@ public final class SipPeer implements AutoCloseable {
     /** Delay between a REGISTER's 200 and the delivery of offline messages (the phone may still be busy). */
     static final long OFFLINE_DELIVERY_DELAY_MS = 500;
 
-    /** After a REGISTER: the waiting offline messages go to the first phone it registered directly (no Path). */
+    /**
+     * After a REGISTER: the waiting offline messages go to the first phone it registered, directly (its flow) or,
+     * registered through an edge proxy, along its Path (RFC 3327), whose flow token leads the edge to the phone.
+     */
     private static void deliverOffline(OfflineMessaging offline, Proxy proxy, SipStack stack, String aor,
             List<ContactBinding> bindings) {
         for (ContactBinding b : bindings) {
-            if (!b.pathHeaders().isEmpty()) {
-                continue;
-            }
             try {
                 if (Contact.parse(b.contact()).address().uri() instanceof SipUri contact) {
-                    Optional<Target> t = proxy.deliveryTarget(contact);
+                    Optional<Target> t = b.pathHeaders().isEmpty() ? proxy.deliveryTarget(contact)
+                            : Proxy.targetOf(org.p2psip.sip.message.Address.parse(b.pathHeaders().get(0),
+                                    org.p2psip.sip.message.HeaderNames.ROUTE).uri());
                     if (t.isPresent()) {
+                        List<String> routes = b.pathHeaders();
                         stack.transactions().schedule(OFFLINE_DELIVERY_DELAY_MS,
-                                () -> offline.deliver(aor, contact, t.get()));
+                                () -> offline.deliver(aor, contact, t.get(), routes));
                         return;
                     }
                 }

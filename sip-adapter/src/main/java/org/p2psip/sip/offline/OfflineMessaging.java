@@ -169,6 +169,14 @@ public final class OfflineMessaging {
      * REGISTER). At most one delivery runs per user.
      */
     public void deliver(String aor, SipUri contact, Target target) {
+        deliver(aor, contact, target, List.of());
+    }
+
+    /**
+     * As {@link #deliver(String, SipUri, Target)}, for a phone registered through an edge proxy: each MESSAGE carries
+     * {@code routes} (the binding's Path, RFC 3327) as its Route set and goes to {@code target}, the first of them.
+     */
+    public void deliver(String aor, SipUri contact, Target target, List<String> routes) {
         String user = SignedContactStore.userOf(aor);
         if (!delivering.add(user)) {
             return;
@@ -181,7 +189,7 @@ public final class OfflineMessaging {
             return;
         }
         identities.identity(user)
-                .thenCompose(id -> dht.get(name).thenCompose(values -> deliverEach(aor, contact, target, name, id,
+                .thenCompose(id -> dht.get(name).thenCompose(values -> deliverEach(aor, contact, target, routes, name, id,
                         values.subList(0, Math.min(values.size(), MAX_PER_REGISTER)), 0)))
                 .whenComplete((x, e) -> {
                     delivering.remove(user);
@@ -192,14 +200,15 @@ public final class OfflineMessaging {
                 });
     }
 
-    private CompletableFuture<Void> deliverEach(String aor, SipUri contact, Target target, ResourceName name,
+    private CompletableFuture<Void> deliverEach(String aor, SipUri contact, Target target, List<String> routes,
+            ResourceName name,
             SigningIdentity id, List<DraftDht.SignedValue> values, int i) {
         if (i >= values.size()) {
             return CompletableFuture.completedFuture(null);
         }
         DraftDht.SignedValue v = values.get(i);
         if (!(v.content() instanceof ValueContent.Encrypted enc)) {
-            return deliverEach(aor, contact, target, name, id, values, i + 1);
+            return deliverEach(aor, contact, target, routes, name, id, values, i + 1);
         }
         return open(enc, id).thenCompose(plain -> {
             if (plain.isEmpty()) { // not for this key, or altered: left for its writer or expiry
@@ -208,7 +217,7 @@ public final class OfflineMessaging {
             }
             SipRequest m;
             try {
-                m = message(aor, contact, plain.get());
+                m = message(aor, contact, plain.get(), routes);
             } catch (SipParseException | IllegalArgumentException e) {
                 LOG.warn("an offline message for {} is unreadable after decryption: {}", aor, e.getMessage());
                 failed.incrementAndGet();
@@ -223,7 +232,7 @@ public final class OfflineMessaging {
                 delivered.incrementAndGet();
                 return dht.removeAuth(RecordKey.of("k", name), v.value(), id).thenRun(removed::incrementAndGet);
             });
-        }).thenCompose(x -> deliverEach(aor, contact, target, name, id, values, i + 1));
+        }).thenCompose(x -> deliverEach(aor, contact, target, routes, name, id, values, i + 1));
     }
 
     private CompletableFuture<Optional<byte[]>> open(ValueContent.Encrypted enc, SigningIdentity id) {
@@ -262,6 +271,11 @@ public final class OfflineMessaging {
 
     /** The MESSAGE that delivers a stored plaintext to the phone. */
     SipRequest message(String aor, SipUri contact, byte[] plain) throws SipParseException {
+        return message(aor, contact, plain, List.of());
+    }
+
+    /** The MESSAGE that delivers a stored plaintext to the phone, with {@code routes} as its Route set. */
+    SipRequest message(String aor, SipUri contact, byte[] plain, List<String> routes) throws SipParseException {
         int end = indexOf(plain, "\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         if (end < 0) {
             throw new IllegalArgumentException("no end of headers");
@@ -300,6 +314,9 @@ public final class OfflineMessaging {
                 .header(HeaderNames.CSEQ, "1 " + SipRequest.MESSAGE);
         if (date != null) {
             b.header("Date", date);
+        }
+        for (String route : routes) {
+            b.header(HeaderNames.ROUTE, route);
         }
         return b.build().withBody(body, type);
     }

@@ -29,7 +29,8 @@ import org.p2psip.testing.Prerequisites;
  */
 class EdgePathTest {
     static final String DOMAIN = "p2p.test";
-    static final DigestAccounts ACCOUNTS = DigestAccounts.of(Map.of("alice", "alice-secret", "bob", "bob-secret"));
+    static final DigestAccounts ACCOUNTS = DigestAccounts.of(Map.of("alice", "alice-secret", "bob", "bob-secret",
+            "dave", "dave-secret"));
 
     @TempDir
     Path dir;
@@ -102,5 +103,42 @@ class EdgePathTest {
         // each INVITE came down the flow (the Contact's port 9 would have lost it), and so did the ACK
         assertTrue(edge.proxy().edgeStats().flowRouted() >= 2 * calls, edge.proxy().edgeStats().toString());
         assertTrue(registrar.proxy().stats().forwarded() >= calls, "the registrar relayed the calls");
+    }
+
+    /**
+     * Offline delivery to a phone behind the edge: dave's certificate is published (he registered once at B and
+     * left), alice's MESSAGE at C is stored for him (407, then 202); when dave registers through the edge, B delivers
+     * it along his Path, the edge sends it down his flow, his phone answers 200 and B removes the record.
+     */
+    @Test
+    void offlineMessagesReachAPhoneBehindTheEdge() throws Exception {
+        Sipp sipp = new Sipp(dir, DOMAIN);
+        int once = Sipp.freeUdpPort();
+        Sipp.assertAllSucceeded(sipp.await(sipp.start("register_auth.xml", registrar.localAddress(), once, 1,
+                "-s", "dave", "-au", "dave", "-ap", "dave-secret"), "register_auth.xml", once), 1, "dave registers");
+        Sipp.assertAllSucceeded(sipp.await(sipp.start("unregister_auth.xml", registrar.localAddress(), once, 1,
+                "-s", "dave", "-au", "dave", "-ap", "dave-secret"), "unregister_auth.xml", once), 1, "dave leaves");
+        int alicePort = Sipp.freeUdpPort();
+        Sipp.assertAllSucceeded(sipp.await(sipp.start("uac_message_offline.xml", callerPeer.localAddress(), alicePort,
+                1, "-s", "dave", "-au", "alice", "-ap", "alice-secret"), "uac_message_offline.xml", alicePort), 1,
+                "alice's MESSAGE to offline dave: 407, then 202");
+        var name = org.p2psip.storage.ResourceName.offline("dave@" + DOMAIN);
+        assertEquals(1, new org.p2psip.storage.api.DraftDht(overlay.node(2)).get(name).get(10, TimeUnit.SECONDS)
+                .size());
+
+        int davePhone = Sipp.freeUdpPort();
+        Sipp.assertAllSucceeded(sipp.await(sipp.start("register_edge.xml", edge.localAddress(), davePhone, 1,
+                "-s", "dave", "-au", "dave", "-ap", "dave-secret", "-key", "contact_port", "9"),
+                "register_edge.xml", davePhone), 1, "dave registers through the edge");
+        Sipp.assertAllSucceeded(sipp.await(sipp.start("uas_message_offline.xml", null, davePhone, 1),
+                "uas_message_offline.xml", davePhone), 1, "dave's phone behind the edge gets the message");
+        org.p2psip.testing.Waits.until(20_000, () -> new org.p2psip.storage.api.DraftDht(overlay.node(2)).get(name)
+                .join().isEmpty(), "the offline record removed after the phone's 200");
+        org.p2psip.testing.Waits.until(20_000, () -> registrar.offline().orElseThrow().stats().removed() >= 1,
+                "the registrar counts the removal");
+        var stats = registrar.offline().orElseThrow().stats();
+        assertEquals(1, stats.delivered(), stats.toString());
+        assertEquals(1, stats.removed(), stats.toString());
+        assertTrue(edge.proxy().edgeStats().flowRouted() >= 1, "down dave's flow: " + edge.proxy().edgeStats());
     }
 }
