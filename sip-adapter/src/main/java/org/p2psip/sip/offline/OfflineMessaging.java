@@ -101,6 +101,8 @@ public final class OfflineMessaging {
     private final LongSupplier clock;
     private final SecureRandom random = new SecureRandom();
     private final Set<String> delivering = ConcurrentHashMap.newKeySet();
+    /** Per user, the delivery asked for while a run was under way (the latest REGISTER's phone). */
+    private final Map<String, Runnable> again = new ConcurrentHashMap<>();
     private final AtomicLong stored = new AtomicLong();
     private final AtomicLong delivered = new AtomicLong();
     private final AtomicLong removed = new AtomicLong();
@@ -179,6 +181,9 @@ public final class OfflineMessaging {
     public void deliver(String aor, SipUri contact, Target target, List<String> routes) {
         String user = SignedContactStore.userOf(aor);
         if (!delivering.add(user)) {
+            // a run is under way (it may have read the record before this REGISTER's messages were left): one more
+            // run follows it, to the phone of the latest REGISTER
+            again.put(user, () -> deliver(aor, contact, target, routes));
             return;
         }
         ResourceName name;
@@ -196,6 +201,10 @@ public final class OfflineMessaging {
                     runs.incrementAndGet();
                     if (e != null) {
                         LOG.info("offline delivery to {} stopped: {}", user, e.toString());
+                    }
+                    Runnable next = again.remove(user);
+                    if (next != null) {
+                        next.run();
                     }
                 });
     }
