@@ -229,15 +229,17 @@ final class Calls {
 
         @Override
         public void onReinvite(Consumer<Reinvite> handler) {
-            reinviteHandler = handler;
-            Dialog d = dialog;
-            if (d != null) {
-                d.onReinvite(handler);
-            }
+            // on the transaction thread, in order with answer(): a handler set before the answer reaches the dialog
+            layer.execute(() -> {
+                reinviteHandler = handler;
+                if (dialog != null) {
+                    dialog.onReinvite(handler);
+                }
+            });
         }
 
-        /** A handler set before the answer, handed to the dialog when it is made. */
-        volatile Consumer<Reinvite> reinviteHandler;
+        /** A handler set before the answer, handed to the dialog when it is made; transaction thread only. */
+        Consumer<Reinvite> reinviteHandler;
     }
 
     // ------------------------------------------------------------------ UAC
