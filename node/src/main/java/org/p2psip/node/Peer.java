@@ -126,6 +126,8 @@ public final class Peer implements AutoCloseable {
     private volatile org.p2psip.nat.turn.TurnServer turn;
     /** A plain superpeer's NAT as discovered at start (site peers keep theirs in their site status). */
     private volatile org.p2psip.superpeer.discovery.NatInfo plainNat = org.p2psip.superpeer.discovery.NatInfo.UNKNOWN;
+    /** The address STUN saw a plain superpeer's discovery come from, or null (for {@link #reflexiveAddress()}). */
+    private volatile InetSocketAddress plainReflexive;
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
     private final Object lock = new Object();
 
@@ -480,6 +482,7 @@ public final class Peer implements AutoCloseable {
             if (nodeStun.server() != null) {
                 nodeStun.discover(bindAddress).thenAccept(f -> {
                     plainNat = f.nat();
+                    plainReflexive = f.reflexive();
                     LOG.info("node {}: NAT {} (discovered against {}{})", keys.id().shortHex(),
                             org.p2psip.node.site.StatusLines.nat(f.nat()), HostPort.format(nodeStun.server()),
                             f.note().isEmpty() ? "" : ": " + f.note());
@@ -1020,6 +1023,15 @@ public final class Peer implements AutoCloseable {
     /** A plain superpeer's NAT behaviour, discovered at start against its bootstrap's STUN server (else unknown). */
     public org.p2psip.superpeer.discovery.NatInfo plainNat() {
         return plainNat;
+    }
+
+    /**
+     * The address STUN discovery saw this peer's requests come from (its NAT's public address when behind one), or
+     * null when not discovered; the port is the discovery socket's mapping, not the overlay port's.
+     */
+    public InetSocketAddress reflexiveAddress() {
+        org.p2psip.node.site.SiteWiring w = site;
+        return w != null ? w.reflexive() : plainReflexive;
     }
 
     /** The site settings this peer was built with. */

@@ -5,62 +5,49 @@ import java.util.concurrent.CompletableFuture;
 /**
  * An INVITE for an AOR registered through the API. The application answers it ({@link #answer}: 200 with its
  * session description, retransmitted until the caller's ACK) or rejects it ({@link #reject}); a caller's CANCEL
- * ends it with 487 and {@link #ended()}. Once answered, the dialog ends with a BYE from either side
- * ({@link #hangup}). Methods are safe from any thread; only the first answer or rejection counts.
+ * ends it with 487 and {@link #ended()}. Once answered it is an established {@link Call}: re-INVITEs either way, and
+ * a BYE from either side ends it ({@link #hangup}). Methods are safe from any thread; only the first answer or
+ * rejection counts.
  */
-public final class IncomingCall implements IncomingRequest {
+public final class IncomingCall extends Call implements IncomingRequest {
     /** What the API does for a call; implemented by the endpoint that received the INVITE. */
-    interface Control {
+    interface Control extends Call.Control {
         void ringing();
 
-        CompletableFuture<Void> answer(String contentType, String body);
+        CompletableFuture<Void> answer(SessionDescription answer);
 
         void reject(int status, String reason);
-
-        CompletableFuture<Void> hangup();
-
-        CompletableFuture<Void> ended();
     }
 
-    private final String from;
-    private final String to;
-    private final String callId;
-    private final String offerType;
-    private final String offer;
+    private final SessionDescription offer;
     private final Control control;
 
-    IncomingCall(String from, String to, String callId, String offerType, String offer, Control control) {
-        this.from = from;
-        this.to = to;
-        this.callId = callId;
-        this.offerType = offerType;
+    IncomingCall(String from, String to, String callId, SessionDescription offer, Control control) {
+        super(from, to, callId, control);
         this.offer = offer;
         this.control = control;
     }
 
+    /** The caller's address as in the INVITE's From (without its tag), e.g. {@code <sip:alice@example.net>}. */
     @Override
     public String from() {
-        return from;
+        return super.from();
     }
 
+    /** The addressed AOR, {@code sip:bob@example.net}. */
     @Override
     public String to() {
-        return to;
-    }
-
-    /** The INVITE's Call-ID. */
-    public String callId() {
-        return callId;
+        return super.to();
     }
 
     /** The offer's content type ({@code application/sdp}), or null when the INVITE had no body. */
     public String offerType() {
-        return offerType;
+        return offer.contentType();
     }
 
     /** The caller's session description (the INVITE's body as text), empty when it had none. */
     public String offer() {
-        return offer;
+        return offer.body();
     }
 
     /** Sends 180 Ringing. */
@@ -70,10 +57,13 @@ public final class IncomingCall implements IncomingRequest {
 
     /**
      * Accepts the call with 200 OK carrying {@code body} (e.g. an SDP answer). Completes when the caller's ACK
-     * arrives; fails if none comes within 64*T1 (32 s), after which the call is over.
+     * arrives; fails if none comes within 64*T1 (32 s), after which the call is over, or when the call was already
+     * answered, rejected or cancelled.
+     *
+     * @throws IllegalArgumentException for a body without a content type
      */
     public CompletableFuture<Void> answer(String contentType, String body) {
-        return control.answer(contentType, body);
+        return control.answer(new SessionDescription(contentType, body));
     }
 
     /**
@@ -86,15 +76,5 @@ public final class IncomingCall implements IncomingRequest {
             throw new IllegalArgumentException("a call is rejected with a status of 300 to 699, not " + status);
         }
         control.reject(status, reason);
-    }
-
-    /** Ends an answered call with a BYE to the caller; completes with the BYE's final response. */
-    public CompletableFuture<Void> hangup() {
-        return control.hangup();
-    }
-
-    /** Completes when the call is over: BYE from the caller, {@link #hangup}, rejection, CANCEL or no ACK. */
-    public CompletableFuture<Void> ended() {
-        return control.ended();
     }
 }

@@ -18,7 +18,7 @@ import org.p2psip.sip.SipPeer;
  * p2psip embedded at SIP level: a {@link Peer} with its SIP adapter, whose application is itself a user agent. It
  * registers AORs (signed contact records pointing at this peer's SIP address, refreshed until unregistered), looks
  * up contacts, sends MESSAGEs through the real SIP path (this peer's proxy, the DHT lookup, the callee's peer, or
- * offline storage), places calls, subscribes to presence, and receives the MESSAGEs and INVITEs addressed to its
+ * offline storage), places, cancels and re-INVITEs calls, subscribes to presence, and receives the MESSAGEs and INVITEs addressed to its
  * AORs.
  *
  * <pre>{@code
@@ -230,7 +230,9 @@ public final class P2pSip implements AutoCloseable {
     /**
      * Calls {@code to} from {@code from}: an INVITE with {@code offer} (e.g. SDP) through this peer's proxy, routed
      * like a phone's (DHT lookup, forking to the callee's devices). The application is the caller's user agent:
-     * the callee's answer is acknowledged, and the call ends with {@link OutgoingCall#hangup} or the callee's BYE.
+     * the callee's answer is acknowledged (every retransmission of it too), and the call ends with
+     * {@link OutgoingCall#hangup} or the callee's BYE. The same as {@code dial(...).answered()}; use {@link #dial}
+     * to see it ring or to cancel it.
      *
      * @return completes with the established call (after the ACK is sent); fails with a
      *         {@link CallRefusedException} for a final non-2xx response (404, 480, 486, 603...; the proxy's Timer C
@@ -238,7 +240,18 @@ public final class P2pSip implements AutoCloseable {
      * @throws IllegalArgumentException for an address that is no AOR, or an offer without a content type
      */
     public CompletableFuture<OutgoingCall> call(String from, String to, String contentType, String offer) {
-        return ep().call(from, to, contentType, offer);
+        return dial(from, to, contentType, offer).answered();
+    }
+
+    /**
+     * Places a call as {@link #call} does, returned at once as an attempt that may ring
+     * ({@link CallAttempt#ringing()}), be answered ({@link CallAttempt#answered()}) or be cancelled before that
+     * ({@link CallAttempt#cancel()}: CANCEL, answered by 487 to the INVITE).
+     *
+     * @throws IllegalArgumentException for an address that is no AOR, or an offer without a content type
+     */
+    public CallAttempt dial(String from, String to, String contentType, String offer) {
+        return ep().dial(from, to, contentType, offer);
     }
 
     /**

@@ -219,14 +219,10 @@ final class SipEndpoint implements LocalEndpoint, AutoCloseable {
         return ua.send(m, self).thenApply(r -> new MessageResult(r.status(), r.reason()));
     }
 
-    CompletableFuture<OutgoingCall> call(String fromText, String toText, String contentType, String offer) {
+    CallAttempt dial(String fromText, String toText, String contentType, String offer) {
         String from = aor(fromText);
         String to = aor(toText);
-        if (offer != null && !offer.isEmpty() && (contentType == null || contentType.indexOf('/') < 0)) {
-            throw new IllegalArgumentException("an offer needs a content type such as application/sdp, not '"
-                    + contentType + "'");
-        }
-        return calls.call(from, to, contentType, offer);
+        return calls.dial(from, to, new SessionDescription(contentType, offer));
     }
 
     void onIncoming(IncomingListener l) {

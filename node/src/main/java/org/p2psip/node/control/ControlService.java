@@ -143,7 +143,7 @@ public final class ControlService {
             // a leaf (or a candidate warming up) runs no overlay node: its site, links and NAT are the status
             List<String> l = new ArrayList<>();
             l.add("id " + peer.id().toHex());
-            l.add("address " + HostPort.format(site.address()));
+            l.addAll(ReachableAddresses.lines(site.address(), peer.reflexiveAddress()));
             interfaces(l);
             l.add("joined " + (site.primary() != null ? "yes" : "no"));
             l.addAll(org.p2psip.node.site.StatusLines.of(site));
@@ -154,7 +154,7 @@ public final class ControlService {
             OverlayStats.Snapshot c = s.counters();
             List<String> l = new ArrayList<>();
             l.add("id " + s.id().toHex());
-            l.add("address " + HostPort.format(s.address()));
+            l.addAll(ReachableAddresses.lines(s.address(), peer.reflexiveAddress()));
             interfaces(l);
             l.add("joined " + (s.joined() ? "yes" : "no"));
             l.addAll(site != null ? org.p2psip.node.site.StatusLines.of(site) : org.p2psip.node.site.StatusLines.plain(peer.plainNat()));

@@ -183,7 +183,7 @@ public final class SiteWiring implements AutoCloseable {
      * The reflexive address announced: the one STUN saw behind a NAT; with no NAT, the discovery socket (where a
      * connect-back reaches this peer); null when unknown.
      */
-    private InetSocketAddress reflexive() {
+    public InetSocketAddress reflexive() {
         if (Boolean.FALSE.equals(nat.natDetected())) {
             return noNatReflexive;
         }
