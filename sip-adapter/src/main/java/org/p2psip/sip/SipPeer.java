@@ -13,6 +13,9 @@ import org.p2psip.sip.message.SipParseException;
 import org.p2psip.sip.message.SipRequest;
 import org.p2psip.sip.message.SipUri;
 import org.p2psip.sip.offline.OfflineMessaging;
+import org.p2psip.sip.overlay.OverlayRelay;
+import org.p2psip.sip.overlay.SipOverlay;
+import java.util.concurrent.CompletableFuture;
 import org.p2psip.sip.presence.PresenceAgent;
 import org.p2psip.sip.registrar.ContactBinding;
 import org.p2psip.sip.registrar.RegistrationListener;
@@ -178,6 +181,14 @@ public final class SipPeer implements AutoCloseable {
      * through the user's password-encrypted {@code private:} record).
      */
     public static SipPeer start(Config config, Dht dht) throws IOException {
+        return start(config, dht, null);
+    }
+
+    /**
+     * As {@link #start(Config, Dht)}, and carries SIP over the overlay ({@link OverlayRelay}) to peers of other sites
+     * whose addresses are not reachable from here; this peer's URIs name its {@link SipOverlay#location()}.
+     */
+    public static SipPeer start(Config config, Dht dht, SipOverlay overlay) throws IOException {
         // readers verify each record once: the proxy and the registrar re-read the same contacts constantly
         DraftDht draft = new DraftDht(dht, System::currentTimeMillis, DraftDht.Options.defaults(),
                 new CachingReadCheck(CachingReadCheck.DEFAULT_ENTRIES));
@@ -186,7 +197,7 @@ public final class SipPeer implements AutoCloseable {
                 config.keyKdf(), System::currentTimeMillis);
         try {
             return start(config, new SignedContactStore(draft, ids, System::currentTimeMillis,
-                    config.refreshStoreFraction()), draft, ids);
+                    config.refreshStoreFraction()), draft, ids, overlay);
         } catch (IOException | RuntimeException e) {
             ids.close();
             throw e;
@@ -195,12 +206,12 @@ public final class SipPeer implements AutoCloseable {
 
     /** Starts a peer over any binding store: registrar and proxy only, no offline messages or presence. */
     public static SipPeer start(Config config, ContactStore store) throws IOException {
-        return start(config, store, null, null);
+        return start(config, store, null, null, null);
     }
 
     /** With {@code draft} and {@code ids} (signed records), also offline messages; without, only registrar and proxy. */
-    private static SipPeer start(Config config, ContactStore store, DraftDht draft, UserIdentities ids)
-            throws IOException {
+    private static SipPeer start(Config config, ContactStore store, DraftDht draft, UserIdentities ids,
+            SipOverlay overlay) throws IOException {
         AutoCloseable resources = ids == null ? () -> { } : ids;
         AtomicReference<Proxy> tu = new AtomicReference<>();
         SipStack stack = SipStack.start(SipTransport.Config.of(config.bind()).withTls(config.tls()), config.timers(), new TransactionUser() {
@@ -238,7 +249,9 @@ public final class SipPeer implements AutoCloseable {
                 : new OfflineMessaging(draft, ids, ua, System::currentTimeMillis);
         RegistrationListener listener = offline == null ? RegistrationListener.NONE
                 : (aor, bindings) -> deliverOffline(offline, tu.get(), stack, aor, bindings);
-        Registrar registrar = new Registrar(auth, store, self, config.domains(), config.expiry(),
+        java.util.function.Supplier<String> selfNow = overlay == null ? () -> self
+                : () -> self + overlay.location().uriParams();
+        Registrar registrar = new Registrar(auth, store, selfNow, config.domains(), config.expiry(),
                 System::currentTimeMillis, listener);
         PresenceAgent presence = draft == null ? null : new PresenceAgent(stack.transactions(), ua, store, draft, ids,
                 config.domains(), config.presenceExpiry(), System::currentTimeMillis);
@@ -254,8 +267,21 @@ public final class SipPeer implements AutoCloseable {
                 before.close();
             };
         }
+        OverlayRelay relay = null;
+        if (overlay != null) {
+            relay = new OverlayRelay(overlay, stack.transport().localAddress());
+            proxy.overlay(overlay, relay);
+            OverlayRelay r = relay;
+            AutoCloseable before = resources;
+            resources = () -> {
+                r.close();
+                before.close();
+            };
+        }
         tu.set(proxy);
-        return new SipPeer(stack, registrar, proxy, offline, presence, store, resources);
+        SipPeer peer = new SipPeer(stack, registrar, proxy, offline, presence, store, resources);
+        peer.relay = relay;
+        return peer;
     }
 
     /** Delay between a REGISTER's 200 and the delivery of offline messages (the phone may still be busy). */
@@ -281,6 +307,29 @@ public final class SipPeer implements AutoCloseable {
                 // not a binding we can deliver to
             }
         }
+    }
+
+    private volatile OverlayRelay relay;
+
+    /** The SIP-over-overlay relay, present when the peer was started with a {@link SipOverlay}. */
+    public Optional<OverlayRelay> overlayRelay() {
+        return Optional.ofNullable(relay);
+    }
+
+    /**
+     * Tells the peer that its overlay location may have changed (a role change, a leaf's new superpeer, NAT
+     * discovery): bindings registered here are stored again with the new path where it differs. Any thread.
+     */
+    public CompletableFuture<Integer> locationChanged() {
+        CompletableFuture<Integer> done = new CompletableFuture<>();
+        stack.transactions().execute(() -> registrar.restore().whenComplete((n, e) -> {
+            if (e != null) {
+                done.completeExceptionally(e);
+            } else {
+                done.complete(n);
+            }
+        }));
+        return done;
     }
 
     public SipStack stack() {

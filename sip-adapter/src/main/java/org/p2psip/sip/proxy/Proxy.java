@@ -29,6 +29,9 @@ import org.p2psip.sip.message.SipUri;
 import org.p2psip.sip.message.Uri;
 import org.p2psip.sip.message.Via;
 import org.p2psip.sip.offline.OfflineMessaging;
+import org.p2psip.sip.overlay.OverlayRelay;
+import org.p2psip.sip.overlay.SipLocation;
+import org.p2psip.sip.overlay.SipOverlay;
 import org.p2psip.sip.presence.PresenceAgent;
 import org.p2psip.sip.registrar.ContactBinding;
 import org.p2psip.sip.registrar.ContactStore;
@@ -83,6 +86,11 @@ public final class Proxy implements TransactionUser {
     public record Stats(long forwarded, long lookups, long notFound, long unavailable, long loops, long tooManyHops) {
     }
 
+    /** Requests (and ACKs) this proxy sent towards the overlay: to its relay, or a leaf's to its superpeer. */
+    public long overlayHops() {
+        return overlayHops.get();
+    }
+
     private final TransactionLayer layer;
     private final SipTransport transport;
     private final Registrar registrar;
@@ -102,6 +110,9 @@ public final class Proxy implements TransactionUser {
     private final AtomicLong unavailable = new AtomicLong();
     private final AtomicLong loops = new AtomicLong();
     private final AtomicLong tooManyHops = new AtomicLong();
+    private final AtomicLong overlayHops = new AtomicLong();
+    private volatile SipOverlay overlay;
+    private volatile OverlayRelay relay;
     /** RFC 3263 lookups, or null: no DNS (only served domains and our phones are routed). */
     private final SipDnsResolver dns;
     /** Who may send requests to other domains through us: local users, with digest (407). Null with dns null. */
@@ -170,8 +181,48 @@ public final class Proxy implements TransactionUser {
         return "sip:" + h + ":" + local.getPort() + ";lr";
     }
 
+    /**
+     * This peer's URI as it writes it into Record-Route and contact records: {@code sip:host:port;lr}, followed by
+     * where it is on the overlay ({@link SipLocation#uriParams}) when another site cannot reach its address.
+     */
     public String selfUri() {
-        return selfUri;
+        SipOverlay o = overlay;
+        return o == null ? selfUri : selfUri + o.location().uriParams();
+    }
+
+    /**
+     * Carries SIP over the overlay ({@code relay}) to peer URIs that name another site ({@link SipLocation}), and
+     * names this peer's location in its Record-Route.
+     */
+    public void overlay(SipOverlay o, OverlayRelay r) {
+        this.relay = r;
+        this.overlay = o;
+    }
+
+    /**
+     * The next hop for a URI: over the overlay when it names another site's peer (through this leaf's superpeer, or
+     * to the peer's gateway from here), else its address ({@link #targetOf}).
+     */
+    Optional<Target> hop(Uri uri) {
+        SipOverlay o = overlay;
+        OverlayRelay r = relay;
+        if (o != null && r != null && uri instanceof SipUri u && !isSelf(u)) {
+            Optional<SipLocation> there = SipLocation.of(u);
+            SipLocation here = o.location();
+            if (there.isPresent() && here.needsOverlayTo(there.get())) {
+                overlayHops.incrementAndGet();
+                if (!here.routesItself()) {
+                    return Optional.of(new Target(Transport.UDP, here.outbound())); // our superpeer carries it
+                }
+                try {
+                    return Optional.of(r.target(there.get().gateways()));
+                } catch (RuntimeException e) {
+                    LOG.info("no overlay relay for {}: {}", u, e.getMessage());
+                    return Optional.empty();
+                }
+            }
+        }
+        return targetOf(uri);
     }
 
     /**
@@ -220,7 +271,7 @@ public final class Proxy implements TransactionUser {
         SipRequest req = popOwnRoute(r);
         List<Address> routes = req.routes();
         if (!routes.isEmpty()) {
-            Optional<Target> t = targetOf(routes.get(0).uri());
+            Optional<Target> t = hop(routes.get(0).uri());
             if (t.isEmpty()) {
                 tx.respond(400, "Unroutable Route");
                 return;
@@ -394,7 +445,7 @@ public final class Proxy implements TransactionUser {
             } else {
                 Optional<Target> t;
                 try {
-                    t = targetOf(Address.parse(routeSet.get(0), HeaderNames.ROUTE).uri());
+                    t = hop(Address.parse(routeSet.get(0), HeaderNames.ROUTE).uri());
                 } catch (SipParseException e) {
                     continue;
                 }
@@ -493,7 +544,7 @@ public final class Proxy implements TransactionUser {
         h = h.set(HeaderNames.MAX_FORWARDS, Integer.toString(mf.isPresent() ? mf.getAsInt() - 1
                 : DEFAULT_MAX_FORWARDS));
         if (req.isMethod(SipRequest.INVITE) || req.isMethod(SipRequest.SUBSCRIBE)) {
-            h = h.prepend(HeaderNames.RECORD_ROUTE, "<" + selfUri + ">");
+            h = h.prepend(HeaderNames.RECORD_ROUTE, "<" + selfUri() + ">");
         }
         String branch = Via.MAGIC_COOKIE + hash + "."
                 + org.p2psip.sip.transaction.Branch.next().substring(Via.MAGIC_COOKIE.length());
@@ -722,7 +773,7 @@ public final class Proxy implements TransactionUser {
             }
             Optional<Target> t;
             if (!routes.isEmpty()) {
-                t = targetOf(routes.get(0).uri());
+                t = hop(routes.get(0).uri());
             } else if (req.requestUri() instanceof SipUri ruri && !isSelf(ruri)
                     && (req != ack || registrar.flow(ruri.toString()).isPresent())) {
                 t = deliveryTarget(ruri);
