@@ -126,6 +126,7 @@ public final class Peer implements AutoCloseable {
     private volatile org.p2psip.nat.turn.TurnServer turn;
     /** A plain superpeer's NAT as discovered at start (site peers keep theirs in their site status). */
     private volatile org.p2psip.superpeer.discovery.NatInfo plainNat = org.p2psip.superpeer.discovery.NatInfo.UNKNOWN;
+    private volatile InetSocketAddress plainReflexive; // SIP over the overlay names the NAT's address as the site
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
     private final Object lock = new Object();
 
@@ -480,6 +481,7 @@ public final class Peer implements AutoCloseable {
             if (nodeStun.server() != null) {
                 nodeStun.discover(bindAddress).thenAccept(f -> {
                     plainNat = f.nat();
+                    plainReflexive = f.reflexive();
                     LOG.info("node {}: NAT {} (discovered against {}{})", keys.id().shortHex(),
                             org.p2psip.node.site.StatusLines.nat(f.nat()), HostPort.format(nodeStun.server()),
                             f.note().isEmpty() ? "" : ": " + f.note());
@@ -740,7 +742,18 @@ public final class Peer implements AutoCloseable {
             return true;
         }
         try {
-            org.p2psip.sip.SipPeer s = org.p2psip.node.sip.NodeSip.start(sipOptions, bindAddress, dataDir, dht());
+            // SIP to peers behind other sites' NATs goes over the overlay (a leaf's through its superpeer)
+            org.p2psip.node.sip.NodeSipLocation where = new org.p2psip.node.sip.NodeSipLocation(keys.id(),
+                    this::currentOverlay, () -> site, () -> plainNat, () -> plainReflexive);
+            where.sipPort(sipOptions.port());
+            org.p2psip.sip.SipPeer s = org.p2psip.node.sip.NodeSip.start(sipOptions, bindAddress, dataDir, dht(),
+                    new org.p2psip.sip.overlay.RoutedSipOverlay(this::currentOverlay, where));
+            where.sipPort(s.localAddress().getPort());
+            events.add(ev -> { // a new role or superpeer: the contact records name the new location
+                if (!(ev instanceof org.p2psip.node.event.PeerEvent.LinkDown)) {
+                    s.locationChanged();
+                }
+            });
             synchronized (lock) {
                 if (closed) {
                     s.close();

@@ -47,6 +47,7 @@ import org.p2psip.sip.transport.Source;
  * use it as registrar and outbound proxy.
  */
 public final class SipPeer implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SipPeer.class);
     /**
      * @param domains    the SIP domains the overlay serves (AORs in them are looked up in the DHT)
      * @param algorithms digest algorithms offered, in order of preference
@@ -281,6 +282,9 @@ public final class SipPeer implements AutoCloseable {
         tu.set(proxy);
         SipPeer peer = new SipPeer(stack, registrar, proxy, offline, presence, store, resources);
         peer.relay = relay;
+        if (overlay != null) {
+            peer.checkLocation();
+        }
         return peer;
     }
 
@@ -332,6 +336,30 @@ public final class SipPeer implements AutoCloseable {
         return done;
     }
 
+    /** How often the location is compared with the stored paths (NAT discovery may finish after a REGISTER). */
+    static final long LOCATION_CHECK_MS = 5_000;
+
+    /** Every {@link #LOCATION_CHECK_MS}: bindings whose path is not the current location are stored again. */
+    private void checkLocation() {
+        stack.transactions().schedule(LOCATION_CHECK_MS, () -> {
+            if (closed) {
+                return;
+            }
+            registrar.restore().whenComplete((n, e) -> {
+                if (e != null) {
+                    LOG.info("storing the bindings again with this peer's new overlay location failed: {}; trying"
+                            + " again in {} ms", e.toString(), LOCATION_CHECK_MS);
+                } else if (n > 0) {
+                    LOG.info("stored {} binding(s) again with this peer's overlay location {}", n,
+                            proxy.selfUri());
+                }
+            });
+            checkLocation();
+        });
+    }
+
+    private volatile boolean closed;
+
     public SipStack stack() {
         return stack;
     }
@@ -368,6 +396,7 @@ public final class SipPeer implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         stack.close();
         try {
             resources.close();

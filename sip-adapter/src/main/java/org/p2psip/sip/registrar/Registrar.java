@@ -256,8 +256,10 @@ public final class Registrar {
             if (l.expiresAtMillis() > t && !l.binding().path().equals(now)) {
                 ContactBinding moved = new ContactBinding(l.binding().aor(), l.binding().contact(), l.binding().q(),
                         now, l.binding().pathHeaders(), l.expiresAtMillis());
-                local.replace(e.getKey(), l, new Local(l.flow(), l.callId(), l.cseq(), l.expiresAtMillis(), moved));
-                puts.add(store.put(moved));
+                String key = e.getKey();
+                // remembered as moved only once stored: a failed put is tried again at the next call
+                puts.add(store.put(moved).thenRun(() -> local.replace(key, l,
+                        new Local(l.flow(), l.callId(), l.cseq(), l.expiresAtMillis(), moved))));
             }
         }
         return CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)).thenApply(x -> puts.size());
