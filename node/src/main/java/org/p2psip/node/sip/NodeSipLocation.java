@@ -16,7 +16,8 @@ import org.p2psip.superpeer.leaf.LeafDht;
  * Where a node's SIP side is on the overlay ({@link SipLocation}), from what the node knows now: behind a detected
  * NAT, its site is the NAT's public address; the overlay node that delivers SIP to it is its own while it runs one
  * (a plain node or a superpeer), else (a leaf) its primary and standby superpeers, and its requests for other sites go
- * to its primary superpeer's SIP port on the LAN. A node with no NAT detected is reached directly (no location).
+ * to its primary superpeer's SIP port on the LAN. A node with no NAT detected has no site: its URIs carry no location
+ * and are reached directly.
  *
  * <p>A leaf assumes its superpeer's SIP port is its own: the peers of a site run the same configuration (the leaf
  * protocol does not carry SIP ports).
@@ -54,17 +55,16 @@ public final class NodeSipLocation implements Supplier<SipLocation> {
         SiteWiring w = site.get();
         NatInfo nat = w != null ? w.natInfo() : plainNat.get();
         InetSocketAddress reflexive = w != null ? w.reflexiveAddress() : plainReflexive.get();
-        if (!Boolean.TRUE.equals(nat.natDetected()) || reflexive == null) {
-            return SipLocation.DIRECT;
-        }
-        String tag = reflexive.getAddress().getHostAddress();
+        // no site while no NAT is known: the URIs then carry no location and are reached directly, as before
+        String tag = Boolean.TRUE.equals(nat.natDetected()) && reflexive != null
+                ? reflexive.getAddress().getHostAddress() : null;
         if (overlay.get() != null) {
             return new SipLocation(tag, List.of(self), null);
         }
         SitePeer p = w == null ? null : w.peer();
         LeafDht leaf = p == null ? null : p.leafDht();
         if (leaf == null || leaf.primary().isEmpty()) {
-            return SipLocation.DIRECT; // a candidate not attached yet: nothing delivers to it over the overlay
+            return new SipLocation(tag, List.of(), null); // a candidate not attached yet: no gateway
         }
         LeafDht.SuperpeerRef primary = leaf.primary().get();
         List<NodeId> gateways = new ArrayList<>();

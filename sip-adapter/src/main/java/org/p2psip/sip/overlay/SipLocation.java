@@ -82,6 +82,14 @@ public record SipLocation(String site, List<NodeId> gateways, InetSocketAddress 
         return there.site() != null && !Objects.equals(site, there.site()) && !there.gateways().isEmpty();
     }
 
+    /**
+     * Whether this peer is itself a gateway of {@code there} (a superpeer and one of its leaves): then it reaches it
+     * on its LAN, even while it does not know its own site yet.
+     */
+    public boolean delivers(SipLocation there) {
+        return routesItself() && !gateways.isEmpty() && there.gateways().contains(gateways.get(0));
+    }
+
     private static boolean validSite(String s) {
         if (s.isEmpty() || s.length() > MAX_SITE_CHARS) {
             return false;

@@ -209,7 +209,7 @@ public final class Proxy implements TransactionUser {
         if (o != null && r != null && uri instanceof SipUri u && !isSelf(u)) {
             Optional<SipLocation> there = SipLocation.of(u);
             SipLocation here = o.location();
-            if (there.isPresent() && here.needsOverlayTo(there.get())) {
+            if (there.isPresent() && here.needsOverlayTo(there.get()) && !here.delivers(there.get())) {
                 overlayHops.incrementAndGet();
                 if (!here.routesItself()) {
                     return Optional.of(new Target(Transport.UDP, here.outbound())); // our superpeer carries it
