@@ -95,8 +95,7 @@ public final class OverlayRelay implements SipOverlay.Receiver, AutoCloseable {
      * overlay. Binds a socket the first time (a few ms; never call it on this relay's own thread).
      */
     public Target target(List<NodeId> gateways) {
-        return new Target(Transport.UDP, relay(gateways).channel().localAddress() instanceof InetSocketAddress a
-                ? a : sip);
+        return new Target(Transport.UDP, (InetSocketAddress) relay(gateways).channel().localAddress());
     }
 
     /** A datagram routed to this peer: handed to the SIP port from the socket standing for its origin. */

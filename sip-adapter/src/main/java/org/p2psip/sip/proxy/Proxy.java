@@ -70,7 +70,9 @@ import org.slf4j.LoggerFactory;
  * else gets 403; without DNS it is 404 (no open relay).</li>
  * </ol>
  * Forwarding adds our Via and, for INVITE and SUBSCRIBE, a Record-Route, so ACK, BYE and re-INVITE of the dialog
- * come through us (ACKs of 2xx are forwarded statelessly). Responses come back through the client transaction and
+ * come through us (ACKs of 2xx are forwarded statelessly). A next hop that names another site's peer
+ * ({@link SipLocation}) is reached over the overlay ({@link #hop}, {@link OverlayRelay}), a leaf's through its
+ * superpeer. Responses come back through the client transaction and
  * go up with our Via removed. CANCEL is answered here and sent on to the branch. Transport errors give 480,
  * timeouts 408. All work runs on the transaction thread.
  */
