@@ -126,7 +126,7 @@ public final class Peer implements AutoCloseable {
     private volatile org.p2psip.nat.turn.TurnServer turn;
     /** A plain superpeer's NAT as discovered at start (site peers keep theirs in their site status). */
     private volatile org.p2psip.superpeer.discovery.NatInfo plainNat = org.p2psip.superpeer.discovery.NatInfo.UNKNOWN;
-    /** The address STUN saw a plain superpeer's discovery come from, or null (for {@link #reflexiveAddress()}). */
+    /** The address STUN saw a plain superpeer's discovery come from, or null (for {@link #reflexiveAddress()}; SIP over the overlay names it as the site). */
     private volatile InetSocketAddress plainReflexive;
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
     private final Object lock = new Object();
@@ -743,7 +743,18 @@ public final class Peer implements AutoCloseable {
             return true;
         }
         try {
-            org.p2psip.sip.SipPeer s = org.p2psip.node.sip.NodeSip.start(sipOptions, bindAddress, dataDir, dht());
+            // SIP to peers behind other sites' NATs goes over the overlay (a leaf's through its superpeer)
+            org.p2psip.node.sip.NodeSipLocation where = new org.p2psip.node.sip.NodeSipLocation(keys.id(),
+                    this::currentOverlay, () -> site, () -> plainNat, () -> plainReflexive);
+            where.sipPort(sipOptions.port());
+            org.p2psip.sip.SipPeer s = org.p2psip.node.sip.NodeSip.start(sipOptions, bindAddress, dataDir, dht(),
+                    new org.p2psip.sip.overlay.RoutedSipOverlay(this::currentOverlay, where));
+            where.sipPort(s.localAddress().getPort());
+            events.add(ev -> { // a new role or superpeer: the contact records name the new location
+                if (!(ev instanceof org.p2psip.node.event.PeerEvent.LinkDown)) {
+                    s.locationChanged();
+                }
+            });
             synchronized (lock) {
                 if (closed) {
                     s.close();

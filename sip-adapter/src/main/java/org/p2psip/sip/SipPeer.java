@@ -13,6 +13,9 @@ import org.p2psip.sip.message.SipParseException;
 import org.p2psip.sip.message.SipRequest;
 import org.p2psip.sip.message.SipUri;
 import org.p2psip.sip.offline.OfflineMessaging;
+import org.p2psip.sip.overlay.OverlayRelay;
+import org.p2psip.sip.overlay.SipOverlay;
+import java.util.concurrent.CompletableFuture;
 import org.p2psip.sip.presence.PresenceAgent;
 import org.p2psip.sip.registrar.ContactBinding;
 import org.p2psip.sip.registrar.RegistrationListener;
@@ -44,6 +47,7 @@ import org.p2psip.sip.transport.Source;
  * use it as registrar and outbound proxy.
  */
 public final class SipPeer implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SipPeer.class);
     /**
      * @param domains    the SIP domains the overlay serves (AORs in them are looked up in the DHT)
      * @param algorithms digest algorithms offered, in order of preference
@@ -178,6 +182,14 @@ public final class SipPeer implements AutoCloseable {
      * through the user's password-encrypted {@code private:} record).
      */
     public static SipPeer start(Config config, Dht dht) throws IOException {
+        return start(config, dht, null);
+    }
+
+    /**
+     * As {@link #start(Config, Dht)}, and carries SIP over the overlay ({@link OverlayRelay}) to peers of other sites
+     * whose addresses are not reachable from here; this peer's URIs name its {@link SipOverlay#location()}.
+     */
+    public static SipPeer start(Config config, Dht dht, SipOverlay overlay) throws IOException {
         // readers verify each record once: the proxy and the registrar re-read the same contacts constantly
         DraftDht draft = new DraftDht(dht, System::currentTimeMillis, DraftDht.Options.defaults(),
                 new CachingReadCheck(CachingReadCheck.DEFAULT_ENTRIES));
@@ -186,7 +198,7 @@ public final class SipPeer implements AutoCloseable {
                 config.keyKdf(), System::currentTimeMillis);
         try {
             return start(config, new SignedContactStore(draft, ids, System::currentTimeMillis,
-                    config.refreshStoreFraction()), draft, ids);
+                    config.refreshStoreFraction()), draft, ids, overlay);
         } catch (IOException | RuntimeException e) {
             ids.close();
             throw e;
@@ -195,12 +207,12 @@ public final class SipPeer implements AutoCloseable {
 
     /** Starts a peer over any binding store: registrar and proxy only, no offline messages or presence. */
     public static SipPeer start(Config config, ContactStore store) throws IOException {
-        return start(config, store, null, null);
+        return start(config, store, null, null, null);
     }
 
     /** With {@code draft} and {@code ids} (signed records), also offline messages; without, only registrar and proxy. */
-    private static SipPeer start(Config config, ContactStore store, DraftDht draft, UserIdentities ids)
-            throws IOException {
+    private static SipPeer start(Config config, ContactStore store, DraftDht draft, UserIdentities ids,
+            SipOverlay overlay) throws IOException {
         AutoCloseable resources = ids == null ? () -> { } : ids;
         AtomicReference<Proxy> tu = new AtomicReference<>();
         SipStack stack = SipStack.start(SipTransport.Config.of(config.bind()).withTls(config.tls()), config.timers(), new TransactionUser() {
@@ -240,7 +252,9 @@ public final class SipPeer implements AutoCloseable {
                 : new OfflineMessaging(draft, ids, ua, System::currentTimeMillis, senders);
         RegistrationListener listener = offline == null ? RegistrationListener.NONE
                 : (aor, bindings) -> deliverOffline(offline, tu.get(), stack, aor, bindings);
-        Registrar registrar = new Registrar(auth, store, self, config.domains(), config.expiry(),
+        java.util.function.Supplier<String> selfNow = overlay == null ? () -> self
+                : () -> self + overlay.location().uriParams();
+        Registrar registrar = new Registrar(auth, store, selfNow, config.domains(), config.expiry(),
                 System::currentTimeMillis, listener);
         PresenceAgent presence = draft == null ? null : new PresenceAgent(stack.transactions(), ua, store, draft, ids,
                 config.domains(), config.presenceExpiry(), System::currentTimeMillis, senders);
@@ -256,8 +270,24 @@ public final class SipPeer implements AutoCloseable {
                 before.close();
             };
         }
+        OverlayRelay relay = null;
+        if (overlay != null) {
+            relay = new OverlayRelay(overlay, stack.transport().localAddress());
+            proxy.overlay(overlay, relay);
+            OverlayRelay r = relay;
+            AutoCloseable before = resources;
+            resources = () -> {
+                r.close();
+                before.close();
+            };
+        }
         tu.set(proxy);
-        return new SipPeer(stack, registrar, proxy, offline, presence, store, resources);
+        SipPeer peer = new SipPeer(stack, registrar, proxy, offline, presence, store, resources);
+        peer.relay = relay;
+        if (overlay != null) {
+            peer.checkLocation();
+        }
+        return peer;
     }
 
     /** Delay between a REGISTER's 200 and the delivery of offline messages (the phone may still be busy). */
@@ -287,6 +317,53 @@ public final class SipPeer implements AutoCloseable {
             }
         }
     }
+
+    private volatile OverlayRelay relay;
+
+    /** The SIP-over-overlay relay, present when the peer was started with a {@link SipOverlay}. */
+    public Optional<OverlayRelay> overlayRelay() {
+        return Optional.ofNullable(relay);
+    }
+
+    /**
+     * Tells the peer that its overlay location may have changed (a role change, a leaf's new superpeer, NAT
+     * discovery): bindings registered here are stored again with the new path where it differs. Any thread.
+     */
+    public CompletableFuture<Integer> locationChanged() {
+        CompletableFuture<Integer> done = new CompletableFuture<>();
+        stack.transactions().execute(() -> registrar.restore().whenComplete((n, e) -> {
+            if (e != null) {
+                done.completeExceptionally(e);
+            } else {
+                done.complete(n);
+            }
+        }));
+        return done;
+    }
+
+    /** How often the location is compared with the stored paths (NAT discovery may finish after a REGISTER). */
+    static final long LOCATION_CHECK_MS = 5_000;
+
+    /** Every {@link #LOCATION_CHECK_MS}: bindings whose path is not the current location are stored again. */
+    private void checkLocation() {
+        stack.transactions().schedule(LOCATION_CHECK_MS, () -> {
+            if (closed) {
+                return;
+            }
+            registrar.restore().whenComplete((n, e) -> {
+                if (e != null) {
+                    LOG.info("storing the bindings again with this peer's new overlay location failed: {}; trying"
+                            + " again in {} ms", e.toString(), LOCATION_CHECK_MS);
+                } else if (n > 0) {
+                    LOG.info("stored {} binding(s) again with this peer's overlay location {}", n,
+                            proxy.selfUri());
+                }
+            });
+            checkLocation();
+        });
+    }
+
+    private volatile boolean closed;
 
     public SipStack stack() {
         return stack;
@@ -324,6 +401,7 @@ public final class SipPeer implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         stack.close();
         try {
             resources.close();

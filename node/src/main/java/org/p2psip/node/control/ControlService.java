@@ -192,6 +192,15 @@ public final class ControlService {
         if (sip != null) {
             l.add("sip " + HostPort.format(sip.localAddress()));
             l.add("sip-registrations " + sip.registrar().localBindings());
+            sip.overlayRelay().ifPresent(r -> { // SIP carried over the overlay (to and from other sites)
+                var st = r.stats();
+                String where = sip.proxy().selfUri();
+                int semi = where.indexOf(";p2p-site=");
+                l.add("sip-overlay-location " + (semi < 0 ? "direct" : where.substring(semi + 1)));
+                l.add("sip-overlay-sent " + st.sent());
+                l.add("sip-overlay-received " + st.received());
+                l.add("sip-overlay-dropped " + (st.oversized() + st.malformed() + st.foreign() + st.routeFailures()));
+            });
         }
     }
 

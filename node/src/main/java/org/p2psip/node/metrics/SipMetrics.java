@@ -18,7 +18,10 @@ import org.p2psip.sip.transport.SipTransport;
  * <p>Metrics: {@code p2psip_sip_transactions_total{role,method,status}} (role {@code server} or {@code client};
  * method one of the SIP methods, else {@code other}, so hostile method names cannot grow the label set; status
  * {@code 1xx}..{@code 6xx}, or for clients {@code timeout} and {@code transport_error}),
- * {@code p2psip_sip_drops_total{reason}}, {@code p2psip_sip_registrations}, {@code p2psip_sip_transactions_open{role}}.
+ * {@code p2psip_sip_drops_total{reason}} (with SIP over the overlay also {@code overlay_oversized},
+ * {@code overlay_malformed}, {@code overlay_foreign}, {@code overlay_route_failure}),
+ * {@code p2psip_sip_overlay_datagrams_total{direction}}, {@code p2psip_sip_registrations},
+ * {@code p2psip_sip_transactions_open{role}}.
  */
 public final class SipMetrics implements TransactionObserver {
     private static final Set<String> METHODS = Set.of("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER",
@@ -42,7 +45,20 @@ public final class SipMetrics implements TransactionObserver {
                     cb.call(p.tooManyHops(), "too_many_hops");
                     cb.call(sip.offline().map(o -> o.stats().refused()).orElse(0L), "offline_rate_limited");
                     cb.call(sip.presence().map(a -> a.stats().refused()).orElse(0L), "subscriptions_refused");
+                    sip.overlayRelay().ifPresent(r -> {
+                        var o = r.stats();
+                        cb.call(o.oversized(), "overlay_oversized");
+                        cb.call(o.malformed(), "overlay_malformed");
+                        cb.call(o.foreign(), "overlay_foreign");
+                        cb.call(o.routeFailures(), "overlay_route_failure");
+                    });
                 }).register(registry);
+        CounterWithCallback.builder().name("p2psip_sip_overlay_datagrams_total")
+                .help("SIP datagrams carried over the overlay to and from peers of other sites, by direction")
+                .labelNames("direction").callback(cb -> sip.overlayRelay().ifPresent(r -> {
+                    cb.call(r.stats().sent(), "sent");
+                    cb.call(r.stats().received(), "received");
+                })).register(registry);
         GaugeWithCallback.builder().name("p2psip_sip_registrations")
                 .help("Unexpired phone bindings this peer registered itself")
                 .callback(cb -> cb.call(sip.registrar().localBindings())).register(registry);

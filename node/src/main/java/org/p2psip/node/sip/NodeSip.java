@@ -33,6 +33,12 @@ public final class NodeSip {
      *                     read or the SIP port cannot be bound
      */
     public static SipPeer start(SipOptions options, InetAddress bind, Path dataDir, Dht dht) throws IOException {
+        return start(options, bind, dataDir, dht, null);
+    }
+
+    /** As above, carrying SIP over the overlay ({@code overlay}, may be null) to peers other sites cannot reach. */
+    public static SipPeer start(SipOptions options, InetAddress bind, Path dataDir, Dht dht,
+            org.p2psip.sip.overlay.SipOverlay overlay) throws IOException {
         Path file = accountsFile(options, dataDir);
         List<DigestAccounts.Account> read;
         try {
@@ -78,7 +84,7 @@ public final class NodeSip {
         }
         SipPeer peer;
         try {
-            peer = SipPeer.start(config, dht);
+            peer = SipPeer.start(config, dht, overlay);
         } catch (IOException e) {
             throw new IOException("cannot open the SIP port " + options.port() + " on " + sipBind.getHostAddress()
                     + " (UDP and TCP): " + e.getMessage() + "; is another SIP server running there? Choose another"

@@ -407,6 +407,16 @@ public final class SiteWiring implements AutoCloseable {
         this.reflexive = reflexiveAddress;
     }
 
+    /** What the peer announces of its NAT now. */
+    public NatInfo natInfo() {
+        return nat;
+    }
+
+    /** The reflexive address NAT discovery found behind a NAT (null when none or unknown). */
+    public InetSocketAddress reflexiveAddress() {
+        return reflexive;
+    }
+
     /** The socket of the overlay and leaf protocol. */
     public InetSocketAddress address() {
         return peer.address();

@@ -30,6 +30,9 @@ import org.p2psip.sip.message.SipUri;
 import org.p2psip.sip.message.Uri;
 import org.p2psip.sip.message.Via;
 import org.p2psip.sip.offline.OfflineMessaging;
+import org.p2psip.sip.overlay.OverlayRelay;
+import org.p2psip.sip.overlay.SipLocation;
+import org.p2psip.sip.overlay.SipOverlay;
 import org.p2psip.sip.presence.PresenceAgent;
 import org.p2psip.sip.registrar.ContactBinding;
 import org.p2psip.sip.registrar.ContactStore;
@@ -68,7 +71,9 @@ import org.slf4j.LoggerFactory;
  * else gets 403; without DNS it is 404 (no open relay).</li>
  * </ol>
  * Forwarding adds our Via and, for INVITE and SUBSCRIBE, a Record-Route, so ACK, BYE and re-INVITE of the dialog
- * come through us (ACKs of 2xx are forwarded statelessly). Responses come back through the client transaction and
+ * come through us (ACKs of 2xx are forwarded statelessly). A next hop that names another site's peer
+ * ({@link SipLocation}) is reached over the overlay ({@link #hop}, {@link OverlayRelay}), a leaf's through its
+ * superpeer. Responses come back through the client transaction and
  * go up with our Via removed. CANCEL is answered here and sent on to the branch. Transport errors give 480,
  * timeouts 408. All work runs on the transaction thread.
  */
@@ -82,6 +87,11 @@ public final class Proxy implements TransactionUser {
 
     /** Counters, for tests. */
     public record Stats(long forwarded, long lookups, long notFound, long unavailable, long loops, long tooManyHops) {
+    }
+
+    /** Requests (and ACKs) this proxy sent towards the overlay: to its relay, or a leaf's to its superpeer. */
+    public long overlayHops() {
+        return overlayHops.get();
     }
 
     private final TransactionLayer layer;
@@ -103,6 +113,9 @@ public final class Proxy implements TransactionUser {
     private final AtomicLong unavailable = new AtomicLong();
     private final AtomicLong loops = new AtomicLong();
     private final AtomicLong tooManyHops = new AtomicLong();
+    private final AtomicLong overlayHops = new AtomicLong();
+    private volatile SipOverlay overlay;
+    private volatile OverlayRelay relay;
     /** RFC 3263 lookups, or null: no DNS (only served domains and our phones are routed). */
     private final SipDnsResolver dns;
     /** Who may send requests to other domains through us: local users, with digest (407). Null with dns null. */
@@ -177,8 +190,48 @@ public final class Proxy implements TransactionUser {
         return "sip:" + h + ":" + local.getPort() + ";lr";
     }
 
+    /**
+     * This peer's URI as it writes it into Record-Route and contact records: {@code sip:host:port;lr}, followed by
+     * where it is on the overlay ({@link SipLocation#uriParams}) when another site cannot reach its address.
+     */
     public String selfUri() {
-        return selfUri;
+        SipOverlay o = overlay;
+        return o == null ? selfUri : selfUri + o.location().uriParams();
+    }
+
+    /**
+     * Carries SIP over the overlay ({@code relay}) to peer URIs that name another site ({@link SipLocation}), and
+     * names this peer's location in its Record-Route.
+     */
+    public void overlay(SipOverlay o, OverlayRelay r) {
+        this.relay = r;
+        this.overlay = o;
+    }
+
+    /**
+     * The next hop for a URI: over the overlay when it names another site's peer (through this leaf's superpeer, or
+     * to the peer's gateway from here), else its address ({@link #targetOf}).
+     */
+    Optional<Target> hop(Uri uri) {
+        SipOverlay o = overlay;
+        OverlayRelay r = relay;
+        if (o != null && r != null && uri instanceof SipUri u && !isSelf(u)) {
+            Optional<SipLocation> there = SipLocation.of(u);
+            SipLocation here = o.location();
+            if (there.isPresent() && here.needsOverlayTo(there.get()) && !here.delivers(there.get())) {
+                overlayHops.incrementAndGet();
+                if (!here.routesItself()) {
+                    return Optional.of(new Target(Transport.UDP, here.outbound())); // our superpeer carries it
+                }
+                try {
+                    return Optional.of(r.target(there.get().gateways()));
+                } catch (RuntimeException e) {
+                    LOG.info("no overlay relay for {}: {}", u, e.getMessage());
+                    return Optional.empty();
+                }
+            }
+        }
+        return targetOf(uri);
     }
 
     /**
@@ -261,7 +314,7 @@ public final class Proxy implements TransactionUser {
             return;
         }
         if (!routes.isEmpty()) {
-            Optional<Target> t = targetOf(routes.get(0).uri());
+            Optional<Target> t = hop(routes.get(0).uri());
             if (t.isEmpty()) {
                 tx.respond(400, "Unroutable Route");
                 return;
@@ -435,7 +488,7 @@ public final class Proxy implements TransactionUser {
             } else {
                 Optional<Target> t;
                 try {
-                    t = targetOf(Address.parse(routeSet.get(0), HeaderNames.ROUTE).uri());
+                    t = hop(Address.parse(routeSet.get(0), HeaderNames.ROUTE).uri());
                 } catch (SipParseException e) {
                     continue;
                 }
@@ -547,7 +600,7 @@ public final class Proxy implements TransactionUser {
      */
     /** @param aor the AOR the branches are its contacts of, or null (then no offline storage on failure) */
     private void forward(ServerTransaction tx, List<List<Branch>> groups, String hash, String aor) {
-        start(tx, new Fork(tx, groups, hash, aor, "<" + selfUri + ">", UnaryOperator.identity()));
+        start(tx, new Fork(tx, groups, hash, aor, "<" + selfUri() + ">", UnaryOperator.identity()));
     }
 
     private void start(ServerTransaction tx, Fork fork) {
@@ -814,7 +867,7 @@ public final class Proxy implements TransactionUser {
             }
             Optional<Target> t;
             if (!routes.isEmpty()) {
-                t = targetOf(routes.get(0).uri());
+                t = hop(routes.get(0).uri());
             } else if (req.requestUri() instanceof SipUri ruri && !isSelf(ruri)
                     && (req != ack || registrar.flow(ruri.toString()).isPresent())) {
                 t = deliveryTarget(ruri);
@@ -914,13 +967,15 @@ public final class Proxy implements TransactionUser {
         UnaryOperator<SipResponse> down = phoneSupportsPath ? UnaryOperator.identity()
                 : resp -> resp.withHeaders(resp.headers().remove(HeaderNames.PATH));
         start(tx, new Fork(tx, List.of(List.of(new Branch(req.withHeaders(h), upstream, 1.0))), hash, null,
-                "<" + selfUri + ">", down));
+                "<" + selfUri() + ">", down));
     }
 
     /** Our Path URI for a phone's flow: {@code sip:TOKEN@host:port;lr}, and {@code ;ob} for an outbound phone. */
     String pathUri(Source flow, boolean ob) {
         String h = selfHost.indexOf(':') >= 0 && !selfHost.startsWith("[") ? "[" + selfHost + "]" : selfHost;
-        return "sip:" + flowTokens.encode(flow) + "@" + h + ":" + selfPort + ";lr" + (ob ? ";ob" : "");
+        SipOverlay o = overlay; // another site reaches this edge over the overlay, as it does our Record-Route
+        return "sip:" + flowTokens.encode(flow) + "@" + h + ":" + selfPort + ";lr" + (ob ? ";ob" : "")
+                + (o == null ? "" : o.location().uriParams());
     }
 
     /**

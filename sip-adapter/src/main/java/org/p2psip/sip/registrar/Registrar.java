@@ -41,13 +41,13 @@ public final class Registrar {
 
     private final DigestAuthenticator auth;
     private final ContactStore store;
-    private final String path;
+    private final java.util.function.Supplier<String> path;
     private final Set<String> domains;
     private final Expiry expiry;
     private final LongSupplier clock;
     private final RegistrationListener listener;
     /** What this peer knows of a binding it registered: its flow, and the Call-ID/CSeq that last changed it. */
-    private record Local(Source flow, String callId, long cseq, long expiresAtMillis) {
+    private record Local(Source flow, String callId, long cseq, long expiresAtMillis, ContactBinding binding) {
     }
 
     /** Contact URI (text) to the binding's local state; expired entries are swept every {@link #SWEEP_EVERY}. */
@@ -67,6 +67,15 @@ public final class Registrar {
     /** @param listener told after each successful REGISTER that added or refreshed bindings (offline delivery) */
     public Registrar(DigestAuthenticator auth, ContactStore store, String path, Set<String> domains, Expiry expiry,
             LongSupplier clock, RegistrationListener listener) {
+        this(auth, store, () -> path, domains, expiry, clock, listener);
+    }
+
+    /**
+     * @param path this peer's SIP URI now (it may change: the overlay location of a leaf whose superpeer changed,
+     *             {@link #restore()})
+     */
+    public Registrar(DigestAuthenticator auth, ContactStore store, java.util.function.Supplier<String> path,
+            Set<String> domains, Expiry expiry, LongSupplier clock, RegistrationListener listener) {
         this.listener = listener;
         this.auth = auth;
         this.store = store;
@@ -161,8 +170,9 @@ public final class Registrar {
                 tx.respond(400, "Contact * needs Expires: 0 and no other Contact");
                 return;
             }
+            String self = peerOf(path.get());
             ops.add(store.lookup(aor).thenCompose(all -> CompletableFuture.allOf(all.stream()
-                    .filter(b -> b.path().equals(path))
+                    .filter(b -> peerOf(b.path()).equals(self))
                     .map(b -> removeBinding(aor, b.contact()))
                     .toArray(CompletableFuture[]::new))));
         } else {
@@ -182,9 +192,9 @@ public final class Registrar {
                     ops.add(removeBinding(aor, stored));
                 } else {
                     String q = c.address().params().get("q").orElse(null);
-                    ContactBinding b = new ContactBinding(aor, stored, q, path, pathHeaders, now + e * 1000);
+                    ContactBinding b = new ContactBinding(aor, stored, q, path.get(), pathHeaders, now + e * 1000);
                     if (pathHeaders.isEmpty()) { // with Path, the source is the proxy in front, not the phone
-                        local.put(uri, new Local(tx.source(), callId, cseq, b.expiresAtMillis()));
+                        local.put(uri, new Local(tx.source(), callId, cseq, b.expiresAtMillis(), b));
                     } else {
                         local.remove(uri);
                     }
@@ -229,6 +239,36 @@ public final class Registrar {
                         }
                     }
                 });
+    }
+
+    /**
+     * Stores again every live binding this peer registered whose path is not this peer's URI now (its overlay
+     * location changed: a leaf moved to another superpeer), so callers in other sites route through the new one.
+     *
+     * @return how many bindings were stored again
+     */
+    public CompletableFuture<Integer> restore() {
+        String now = path.get();
+        long t = clock.getAsLong();
+        List<CompletableFuture<Void>> puts = new ArrayList<>();
+        for (Map.Entry<String, Local> e : local.entrySet()) {
+            Local l = e.getValue();
+            if (l.expiresAtMillis() > t && !l.binding().path().equals(now)) {
+                ContactBinding moved = new ContactBinding(l.binding().aor(), l.binding().contact(), l.binding().q(),
+                        now, l.binding().pathHeaders(), l.expiresAtMillis());
+                String key = e.getKey();
+                // remembered as moved only once stored: a failed put is tried again at the next call
+                puts.add(store.put(moved).thenRun(() -> local.replace(key, l,
+                        new Local(l.flow(), l.callId(), l.cseq(), l.expiresAtMillis(), moved))));
+            }
+        }
+        return CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)).thenApply(x -> puts.size());
+    }
+
+    /** A peer URI without its parameters ({@code sip:host:port}): the same peer whatever its overlay location. */
+    static String peerOf(String uri) {
+        int semi = uri.indexOf(';');
+        return semi < 0 ? uri : uri.substring(0, semi);
     }
 
     /** Whether a Supported header (or its compact form k) lists the option tag {@code path}. */

@@ -243,6 +243,13 @@ class NatTestbedScenarioTest {
                 peer.get("tb:" + run + ":nothing");
                 if (!isSuperpeer(peer)) {
                     Map<String, Integer> mapped = testbed.mappedPorts(s.name(), peer);
+                    if (!mapped.isEmpty() && peer.logs().contains("SUPERPEER -> LEAF")) {
+                        // a peer that started alone on a loaded machine was its own superpeer for a while: its
+                        // router's entries from then last their conntrack timeout; not a leaf's traffic
+                        System.out.println("[testbed] " + peer.name() + " was a superpeer before it became a leaf;"
+                                + " its router still maps its overlay port from then: " + mapped);
+                        continue;
+                    }
                     assertTrue(mapped.isEmpty(), peer.name() + " is a leaf, yet its router mapped its overlay port: "
                             + mapped);
                     continue;
@@ -326,7 +333,7 @@ class NatTestbedScenarioTest {
     @Test
     @Order(4)
     @Timeout(value = 240, unit = TimeUnit.SECONDS)
-    void phonesRegisterInEverySiteAndCallAndMessageWhereASignallingPathExists() throws Exception {
+    void phonesRegisterInEverySiteAndCallAndMessageAcrossTheSites() throws Exception {
         long t0 = System.nanoTime();
         testbed.startPhones();
         System.out.printf("[testbed] phase phones: %d phones started in %.1f s%n", testbed.topology().phones().size(),
@@ -347,18 +354,21 @@ class NatTestbedScenarioTest {
         System.out.printf("[testbed] phase phones: 6 phones registered in %.1f s%n", seconds(t0));
         await("boot counts bob's registration", Duration.ofSeconds(10),
                 () -> boot().statusNumber("sip-registrations") >= 1);
-        // Calls and MESSAGEs where a signalling path exists today: the caller's node forwards to the path in the
-        // callee's contact record, the callee node's own SIP address. The public bootstrap node is reachable from
-        // every site (through each router, with rport for the responses); a node is reachable from its own LAN.
-        // Not the other directions: a callee at a node behind any of the three NATs has its node's LAN address as
-        // its path, which no other site routes to (the full cone forwards only the overlay ports), until SIP is
-        // routed over the overlay's own links.
+        // Calls and MESSAGEs: the caller's node forwards to the path in the callee's contact record. The public
+        // bootstrap node is reachable from every site (through each router, with rport for the responses); a node
+        // is reachable from its own LAN. A callee's node behind another site's NAT is not: its path names its site
+        // and the overlay nodes that deliver to it (its superpeers for a leaf), and SIP goes there over the overlay's
+        // links, a leaf's through its superpeer on the LAN (sip-adapter README, "SIP over the overlay").
         List<String[]> directions = List.of(
                 new String[] {"alice", "bob"},    // port-restricted NAT -> public
                 new String[] {"carol", "bob"},    // symmetric NAT -> public
                 new String[] {"dave", "bob"},     // full-cone NAT -> public
                 new String[] {"dave", "erin"},    // within the office, leaf to leaf on the LAN
-                new String[] {"alice", "frank"}); // within home1
+                new String[] {"alice", "frank"},  // within home1
+                new String[] {"alice", "dave"},   // port-restricted NAT -> an office leaf, over the overlay
+                new String[] {"dave", "alice"},   // an office leaf -> port-restricted NAT, over the overlay
+                new String[] {"carol", "erin"},   // symmetric NAT -> an office leaf, over the overlay
+                new String[] {"bob", "carol"});   // public -> symmetric NAT, over the overlay
         for (String[] d : directions) {
             TestbedPhone caller = testbed.phone(d[0]);
             TestbedPhone callee = testbed.phone(d[1]);
@@ -368,8 +378,18 @@ class NatTestbedScenarioTest {
             System.out.printf("[testbed] phase phones: %s@%s -> %s@%s: %d calls and %d MESSAGEs, %.1f s%n",
                     d[0], via.name(), d[1], at.get(d[1]).name(), CALLS, CALLS, seconds(t1));
         }
-        System.out.printf("[testbed] phase phones: 6 phones registered, 5 directions called and messaged, %.1f s%n",
-                seconds(t0));
+        // Those across the NATs went over the overlay: alice's and carol's nodes sent and received SIP there.
+        for (String user : List.of("alice", "carol")) {
+            TestbedNode n = at.get(user);
+            Map<String, String> st = n.status();
+            System.out.println("[testbed] " + n.name() + ": sip-overlay-location " + st.get("sip-overlay-location")
+                    + ", sent " + st.get("sip-overlay-sent") + ", received " + st.get("sip-overlay-received")
+                    + ", dropped " + st.get("sip-overlay-dropped"));
+            assertTrue(n.statusNumber("sip-overlay-sent") > 0 && n.statusNumber("sip-overlay-received") > 0,
+                    n.name() + " carried no SIP over the overlay: " + st);
+        }
+        System.out.printf("[testbed] phase phones: 6 phones registered, %d directions called and messaged, %.1f s%n",
+                directions.size(), seconds(t0));
     }
 
     /**
@@ -469,6 +489,14 @@ class NatTestbedScenarioTest {
         assertTrue(view(daveAt).failovers() >= 1 || !view(daveAt).isLeaf(), daveAt.name() + " counts no failover");
         System.out.printf("[testbed] phase failover: office seen converged again %.1f s after the kill: %s%n",
                 seconds(kill), describe(views));
+        // dave's leaf stored his contact record again naming its new superpeers (or itself, if it was elected into
+        // the seat): a call from another site reaches him
+        await(daveAt.name() + " stores dave's binding again with its new overlay location", Duration.ofSeconds(30),
+                () -> daveAt.logs().contains("binding(s) again with this peer's overlay location"));
+        long t2 = System.nanoTime();
+        callAndMessage(testbed.phone("alice"), phoneAt.get("alice"), dave, 1);
+        System.out.printf("[testbed] phase failover: alice@%s -> dave@%s over the overlay after the failover, %.1f s%n",
+                phoneAt.get("alice").name(), daveAt.name(), seconds(t2));
         // Every value is still read from every site, and a new put from the symmetric site reaches the office.
         for (TestbedNode reader : oneNodePerSite(killed)) {
             written.forEach((key, value) -> awaitValue(reader, key, value, Duration.ofSeconds(60)));
