@@ -128,6 +128,8 @@ public final class Peer implements AutoCloseable {
     private volatile org.p2psip.superpeer.discovery.NatInfo plainNat = org.p2psip.superpeer.discovery.NatInfo.UNKNOWN;
     /** The address STUN saw a plain superpeer's discovery come from, or null (for {@link #reflexiveAddress()}; SIP over the overlay names it as the site). */
     private volatile InetSocketAddress plainReflexive;
+    /** The node key's service registration, shared by the services it advertises and the gateway's join/leave. */
+    private final org.p2psip.node.site.HostRegistration hostRegistration = new org.p2psip.node.site.HostRegistration();
     private final CompletableFuture<Peer> joined = new CompletableFuture<>();
     private final Object lock = new Object();
 
@@ -530,7 +532,7 @@ public final class Peer implements AutoCloseable {
                 return CompletableFuture.completedFuture(null);
             }
             return XmlRpcServer.bind(group, new InetSocketAddress(xmlrpcBind, xmlrpcPort), xmlrpcToken,
-                    new GatewayMethods(dht(), keys.signingIdentity())).thenAccept(s -> {
+                    new GatewayMethods(dht(), keys.signingIdentity(), hostRegistration)).thenAccept(s -> {
                 synchronized (lock) {
                     xmlrpc = s;
                     if (closed) {
@@ -569,7 +571,7 @@ public final class Peer implements AutoCloseable {
             overlayLinks = org.p2psip.node.event.OverlayLinkWatch.start(group, this::currentOverlay, events::publish,
                     OVERLAY_LINK_WATCH_MILLIS);
             serviceAds = new org.p2psip.node.site.ServiceAds(dht(), keys.signingIdentity(), this::serviceHosts,
-                    this::isJoined, group, keys.id().shortHex(), SERVICE_CHECK_MILLIS);
+                    this::isJoined, hostRegistration, group, keys.id().shortHex(), SERVICE_CHECK_MILLIS);
             if (site != null) {
                 site.ready().thenRun(() -> {
                     if (!closed && startSip()) {

@@ -5,7 +5,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -30,8 +29,9 @@ import org.slf4j.LoggerFactory;
  * site peer unseated). Any peer, a leaf through its superpeer, finds them with {@link ServiceDirectory#hosts} or
  * {@code lookup}. It checks every few seconds, so it follows role changes.
  *
- * <p>The registration has the node key's nonce, as the XML-RPC gateway's {@code join} does: a node that also joins
- * through its own gateway replaces one registration with the other.
+ * <p>The registration has the node key's nonce, as the XML-RPC gateway's {@code join} does; both share one
+ * {@link HostRegistration}, so the later one always wins, and once a client joins or leaves through the gateway this
+ * class stops advertising (the client owns the registration).
  */
 public final class ServiceAds implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ServiceAds.class);
@@ -43,10 +43,10 @@ public final class ServiceAds implements AutoCloseable {
     private final Supplier<List<DhtService.ServiceHost>> services;
     private final BooleanSupplier serving;
     private final String name;
+    private final HostRegistration registration;
     private final ScheduledFuture<?> task;
     private List<DhtService.ServiceHost> advertised;
     private Instant renewAt;
-    private Instant lastExpiry;
     private boolean busy;
     private volatile boolean closed;
 
@@ -54,14 +54,17 @@ public final class ServiceAds implements AutoCloseable {
      * @param dht      where registrations go (the peer's, whatever its role)
      * @param services the service hosts the peer runs now (empty when none), with addresses others reach
      * @param serving  whether the peer has joined and serves (registrations wait for it)
+     * @param registration the host key's registration, shared with the XML-RPC gateway's join and leave
      */
     public ServiceAds(Dht dht, SigningIdentity host, Supplier<List<DhtService.ServiceHost>> services,
-                      BooleanSupplier serving, EventLoopGroup group, String name, long checkMillis) {
+                      BooleanSupplier serving, HostRegistration registration, EventLoopGroup group, String name,
+                      long checkMillis) {
         this.directory = new ServiceDirectory(new DraftDht(dht));
         this.host = host;
         this.services = services;
         this.serving = serving;
         this.name = name;
+        this.registration = registration;
         this.task = group.next().scheduleWithFixedDelay(this::check, checkMillis, checkMillis, TimeUnit.MILLISECONDS);
     }
 
@@ -89,6 +92,14 @@ public final class ServiceAds implements AutoCloseable {
         if (closed || busy) {
             return;
         }
+        if (!registration.automatic()) {
+            if (advertised != null) {
+                LOG.info("node {}: a client joined or left through the gateway; it now owns the service registration",
+                        name);
+                advertised = null;
+            }
+            return;
+        }
         List<DhtService.ServiceHost> now;
         try {
             now = List.copyOf(services.get());
@@ -99,7 +110,7 @@ public final class ServiceAds implements AutoCloseable {
         if (!now.isEmpty() && serving.getAsBoolean()
                 && (!now.equals(advertised) || Instant.now().isAfter(renewAt))) {
             busy = true;
-            Instant expires = nextExpiry();
+            Instant expires = registration.nextExpiry(REGISTRATION);
             directory.join(Namespaces.P2P_SIP, now, host, expires).whenComplete((id, e) -> done(() -> {
                 if (e == null) {
                     if (!now.equals(advertised)) {
@@ -130,16 +141,6 @@ public final class ServiceAds implements AutoCloseable {
         r.run();
     }
 
-    /** now + {@link #REGISTRATION} in whole seconds, always after the previous one (a tombstone only yields to later). */
-    private Instant nextExpiry() {
-        Instant e = Instant.now().plus(REGISTRATION).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1);
-        if (lastExpiry != null && !e.isAfter(lastExpiry)) {
-            e = lastExpiry.plusSeconds(1);
-        }
-        lastExpiry = e;
-        return e;
-    }
-
     /** The service hosts listed now (null when none), for tests and status. */
     public synchronized List<DhtService.ServiceHost> advertised() {
         return advertised;
@@ -152,7 +153,7 @@ public final class ServiceAds implements AutoCloseable {
             a = advertised;
             advertised = null;
         }
-        if (a == null) {
+        if (a == null || !registration.automatic()) { // a client's registration stays until it leaves or expires
             return;
         }
         try {

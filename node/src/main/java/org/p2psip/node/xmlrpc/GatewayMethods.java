@@ -23,9 +23,16 @@ public final class GatewayMethods implements XmlRpcHandler {
 
     /** @param host the key service registrations ({@code join}, {@code leave}) are signed with, or null */
     public GatewayMethods(Dht dht, SigningIdentity host) {
+        this(dht, host, new org.p2psip.node.site.HostRegistration());
+    }
+
+    /**
+     * @param registration the host key's service registration, shared with the peer's own advertisement
+     */
+    public GatewayMethods(Dht dht, SigningIdentity host, org.p2psip.node.site.HostRegistration registration) {
         this.openDht = new OpenDhtGateway(dht);
         this.draft = new DraftGateway(dht);
-        this.service = new ServiceGateway(dht, host);
+        this.service = new ServiceGateway(dht, host, registration);
     }
 
     @Override

@@ -2,7 +2,6 @@ package org.p2psip.node.xmlrpc;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -13,6 +12,7 @@ import org.p2psip.storage.DhtService;
 import org.p2psip.storage.Namespaces;
 import org.p2psip.storage.RecordException;
 import org.p2psip.storage.RecordXml;
+import org.p2psip.node.site.HostRegistration;
 import org.p2psip.storage.SigningIdentity;
 import org.p2psip.storage.api.DraftDht;
 import org.p2psip.storage.api.ServiceDirectory;
@@ -44,15 +44,24 @@ public final class ServiceGateway implements XmlRpcHandler {
 
     private final ServiceDirectory directory;
     private final SigningIdentity host;
-    private Instant lastExpiry;
+    private final HostRegistration registration;
 
     /**
      * @param dht  the DHT registrations are stored in
      * @param host the key registrations are signed with (the node's own), or null to serve only {@code lookup}
      */
     public ServiceGateway(Dht dht, SigningIdentity host) {
+        this(dht, host, new HostRegistration());
+    }
+
+    /**
+     * @param registration the host key's registration, shared with the peer's own advertisement
+     *                     ({@link org.p2psip.node.site.ServiceAds}): a join or leave here takes it over
+     */
+    public ServiceGateway(Dht dht, SigningIdentity host, HostRegistration registration) {
         this.directory = new ServiceDirectory(new DraftDht(Objects.requireNonNull(dht, "dht")));
         this.host = host;
+        this.registration = Objects.requireNonNull(registration, "registration");
     }
 
     /** Whether this gateway serves {@code method}. */
@@ -93,7 +102,8 @@ public final class ServiceGateway implements XmlRpcHandler {
                 throw DraftGateway.params("each serviceHost needs a service attribute (e.g. stun, turn, presence) and a URI");
             }
         }
-        Instant expires = nextExpiry();
+        registration.takenByClient();
+        Instant expires = registration.nextExpiry(REGISTRATION);
         return DraftGateway.timed(directory.join(namespace, hosts, h, expires)).handle((id, e) -> {
             if (e != null) {
                 throw new CompletionException(DraftGateway.fault(e));
@@ -102,22 +112,10 @@ public final class ServiceGateway implements XmlRpcHandler {
         });
     }
 
-    /**
-     * now + {@link #REGISTRATION} in whole seconds, and always after the previous join's: a leave leaves a tombstone
-     * on the replicas until the removed registration's expiry, and only a later expiry passes it.
-     */
-    private synchronized Instant nextExpiry() {
-        Instant e = Instant.now().plus(REGISTRATION).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1);
-        if (lastExpiry != null && !e.isAfter(lastExpiry)) {
-            e = lastExpiry.plusSeconds(1);
-        }
-        lastExpiry = e;
-        return e;
-    }
-
     private CompletableFuture<Object> leave(DhtService svc, String namespace) throws XmlRpcFault {
         SigningIdentity h = hostKey("leave");
         checkIdentifier(svc, h);
+        registration.takenByClient();
         return DraftGateway.timed(directory.leave(namespace, h)).handle((removed, e) -> {
             if (e != null) {
                 return DraftGateway.failure(e);
