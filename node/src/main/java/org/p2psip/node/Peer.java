@@ -45,8 +45,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One running p2psip peer, embedded in a Java program: its node key, a UDP overlay node that stores
- * OpenDHT-style values ({@link SecretHashPolicy}), and optionally the local control port.
+ * One running p2psip peer, embedded in a Java program: its node key, an overlay node that stores
+ * OpenDHT-style values ({@link SecretHashPolicy}), and optionally the local control port. Its overlay links are DTLS
+ * sessions authenticated with the node key, plus ICE links to superpeers it cannot reach directly
+ * ({@link Builder#linkSecurity}, {@link org.p2psip.node.links.NodeLinks}).
  *
  * <pre>{@code
  * Peer peer = Peer.builder()
