@@ -45,8 +45,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One running p2psip peer, embedded in a Java program: its node key, a UDP overlay node that stores
- * OpenDHT-style values ({@link SecretHashPolicy}), and optionally the local control port.
+ * One running p2psip peer, embedded in a Java program: its node key, an overlay node that stores
+ * OpenDHT-style values ({@link SecretHashPolicy}), and optionally the local control port. Its overlay links are DTLS
+ * sessions authenticated with the node key, plus ICE links to superpeers it cannot reach directly
+ * ({@link Builder#linkSecurity}, {@link org.p2psip.node.links.NodeLinks}).
  *
  * <pre>{@code
  * Peer peer = Peer.builder()
@@ -122,6 +124,10 @@ public final class Peer implements AutoCloseable {
     private volatile org.p2psip.node.site.ServiceAds serviceAds;
     private final Integer turnPort;
     private final org.p2psip.node.site.TurnMode turnMode;
+    private final org.p2psip.node.links.LinkSecurity linkSecurity;
+    private final org.p2psip.node.links.LinkTurn linkTurn;
+    /** A plain superpeer's overlay node and its links (DTLS and ICE, or plain UDP). */
+    private volatile org.p2psip.node.links.NodeLinks links;
     /** A plain superpeer's TURN server (a site peer's is in its SiteWiring). */
     private volatile org.p2psip.nat.turn.TurnServer turn;
     /** A plain superpeer's NAT as discovered at start (site peers keep theirs in their site status). */
@@ -159,6 +165,8 @@ public final class Peer implements AutoCloseable {
         this.stunServer = b.stunServer;
         this.turnPort = b.turnPort;
         this.turnMode = b.turnMode;
+        this.linkSecurity = b.linkSecurity;
+        this.linkTurn = b.linkTurn;
         this.bindAddress = b.bindAddress;
         this.port = b.port;
         this.bootstrap = List.copyOf(b.bootstrap);
@@ -216,8 +224,30 @@ public final class Peer implements AutoCloseable {
         private InetSocketAddress stunServer;
         private Integer turnPort;
         private org.p2psip.node.site.TurnMode turnMode = org.p2psip.node.site.TurnMode.AUTO;
+        private org.p2psip.node.links.LinkSecurity linkSecurity = org.p2psip.node.links.LinkSecurity.DTLS;
+        private org.p2psip.node.links.LinkTurn linkTurn;
+
+        /**
+         * The TURN relay and account ICE links use for relayed candidates (where both NATs map per destination); none by
+         * default (links are then direct or fail, and the overlay keeps reaching such peers through other nodes).
+         */
+        public Builder linkTurn(org.p2psip.node.links.LinkTurn turn) {
+            this.linkTurn = turn;
+            return this;
+        }
 
         private Builder() { }
+
+        /**
+         * What protects the overlay links: {@link org.p2psip.node.links.LinkSecurity#DTLS} (the default: DTLS 1.2 on
+         * every link, authenticated with the node key, and ICE links to superpeers behind NATs) or
+         * {@link org.p2psip.node.links.LinkSecurity#NONE} (plain UDP, for labs and benchmarks). Every node of an
+         * overlay, and of a site, needs the same.
+         */
+        public Builder linkSecurity(org.p2psip.node.links.LinkSecurity security) {
+            this.linkSecurity = java.util.Objects.requireNonNull(security, "security");
+            return this;
+        }
 
         /**
          * The UDP port of the TURN relay a superpeer runs (RFC 8656; on the bind address, relaying on its advertised
@@ -505,16 +535,22 @@ public final class Peer implements AutoCloseable {
                 return joined;
             }
         }
-        CompletableFuture<Void> core = siteOptions.siteMode() ? startSite(udp, nodeStun, nodeTurn) : UdpLinkLayer.bind(group, udp,
-                config.maxDatagramBytes()).thenAccept(link -> {
-            synchronized (lock) {
-                if (closed) {
-                    link.close();
-                    throw new CancellationException("the peer was closed while starting");
-                }
-                node = new OverlayNode(keys.id(), link, config, newStore(), new WireCodec(), new SecureRandom()).start();
-            }
-        });
+        CompletableFuture<Void> core = siteOptions.siteMode() ? startSite(udp, nodeStun, nodeTurn)
+                : org.p2psip.node.links.NodeLinks.start(linkSecurity, group, udp,
+                        new java.security.KeyPair(keys.publicKey(), keys.privateKey()), config.maxDatagramBytes(),
+                        org.p2psip.node.links.NodeLinks.iceConfig(nodeStun.server(),
+                                linkTurn == null ? null : linkTurn.resolve(bootstrap, port)),
+                        link -> new OverlayNode(keys.id(), link, config, newStore(), new WireCodec(), new SecureRandom())
+                                .start()).thenAccept(l -> {
+                    synchronized (lock) {
+                        if (closed) {
+                            l.close();
+                            throw new CancellationException("the peer was closed while starting");
+                        }
+                        links = l;
+                        node = l.node();
+                    }
+                });
         core.thenCompose(x -> {
             if (controlPort < 0) {
                 return CompletableFuture.completedFuture(null);
@@ -541,11 +577,12 @@ public final class Peer implements AutoCloseable {
                 }
             });
         }).thenCompose(x -> {
-            metrics = new PeerMetrics(this::currentOverlay);
+            metrics = new PeerMetrics(this::currentOverlay).links(() -> links);
             if (site != null) {
                 site.observer(metrics);
             } else {
-                node.observer(metrics);
+                org.p2psip.node.links.NodeLinks nl = links;
+                node.observer(nl != null ? nl.observer(metrics, group) : metrics);
             }
             if (metricsPort < 0) {
                 return CompletableFuture.completedFuture(null);
@@ -600,7 +637,7 @@ public final class Peer implements AutoCloseable {
         try {
             org.p2psip.node.site.SiteWiring w = org.p2psip.node.site.SiteWiring.start(siteOptions, keys.id(),
                     new java.security.KeyPair(keys.publicKey(), keys.privateKey()), udp, bootstrap, config, group,
-                    this::newStore, events::publish, nodeStun, nodeTurn);
+                    this::newStore, events::publish, nodeStun, nodeTurn, linkSecurity);
             synchronized (lock) {
                 site = w;
                 if (closed) {
@@ -922,7 +959,10 @@ public final class Peer implements AutoCloseable {
                 LOG.debug("closing the metrics endpoint: {}", e.toString());
             }
         }
-        if (n != null) {
+        org.p2psip.node.links.NodeLinks nl = links;
+        if (nl != null) {
+            nl.close();
+        } else if (n != null) {
             n.close();
         }
         org.p2psip.nat.turn.TurnServer tu;
@@ -1192,6 +1232,30 @@ public final class Peer implements AutoCloseable {
     public InetSocketAddress metricsAddress() {
         MetricsServer m = metricsServer;
         return m == null ? null : m.localAddress();
+    }
+
+    /**
+     * A plain superpeer's open overlay links by kind (direct, ICE, relayed); in site mode, or before start, the overlay
+     * node's link table counts as direct.
+     */
+    public CompletableFuture<org.p2psip.node.links.LinkCounts> linkCounts() {
+        org.p2psip.node.links.NodeLinks nl = links;
+        OverlayNode n = currentOverlay();
+        if (n == null) {
+            return CompletableFuture.completedFuture(org.p2psip.node.links.LinkCounts.NONE);
+        }
+        return n.status().thenApply(s -> nl != null ? nl.counts(s.links())
+                : new org.p2psip.node.links.LinkCounts(s.links(), 0, 0));
+    }
+
+    /** A plain superpeer's overlay links (null in site mode and before start): the DTLS layer, ICE links. */
+    public org.p2psip.node.links.NodeLinks links() {
+        return links;
+    }
+
+    /** What protects the overlay links ({@code --link-security}). */
+    public org.p2psip.node.links.LinkSecurity linkSecurity() {
+        return linkSecurity;
     }
 
     /** The peer's metrics (Prometheus registry and text), once the overlay node runs; null before. */

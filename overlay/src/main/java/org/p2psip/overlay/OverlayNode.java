@@ -586,6 +586,11 @@ public final class OverlayNode implements Dht, AutoCloseable {
         IterativeLookup.Querier counted = c -> q.query(c).whenComplete((r, e) -> {
             if (e != null) {
                 routing.failed(c.id(), scheduler.nowMillis());
+                try {
+                    observer.contactUnanswered(c);
+                } catch (RuntimeException x) {
+                    LOG.warn("the overlay observer failed: {}", x.toString());
+                }
             }
         });
         return new IterativeLookup(target, size, config.alpha(), self, includeSelf, counted, scheduler,

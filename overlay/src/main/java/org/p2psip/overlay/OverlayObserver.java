@@ -18,4 +18,11 @@ public interface OverlayObserver {
      * @param found   whether it ended with at least one node
      */
     default void lookupFinished(long millis, int hops, int queries, boolean found) { }
+
+    /**
+     * A request of a lookup to {@code contact} (from the routing table, or reported by another node) got no answer.
+     * A node behind a NAT that other nodes reach but this one does not shows up here: the embedding program may set
+     * up another kind of link to it (ICE, with an Attach routed through the overlay).
+     */
+    default void contactUnanswered(Contact contact) { }
 }

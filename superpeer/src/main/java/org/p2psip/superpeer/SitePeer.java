@@ -18,6 +18,7 @@ import org.p2psip.overlay.OverlayConfig;
 import org.p2psip.overlay.OverlayNode;
 import org.p2psip.overlay.PutResult;
 import org.p2psip.overlay.ValueEvent;
+import org.p2psip.overlay.link.LinkLayer;
 import org.p2psip.overlay.link.UdpLinkLayer;
 import org.p2psip.overlay.runtime.Scheduler;
 import org.p2psip.overlay.store.LocalStore;
@@ -93,7 +94,7 @@ public final class SitePeer implements Dht, AutoCloseable {
     private volatile boolean closed;
     private volatile NatInfo nat = NatInfo.UNKNOWN;
 
-    private SitePeer(Ed25519Keys keys, Config config, Supplier<LocalStore> stores, WireCodec codec, UdpLinkLayer link,
+    private SitePeer(Ed25519Keys keys, Config config, Supplier<LocalStore> stores, WireCodec codec, LinkLayer link,
                      Listener listener) {
         this.keys = keys;
         this.config = config;
@@ -132,9 +133,22 @@ public final class SitePeer implements Dht, AutoCloseable {
                                  Function<InetSocketAddress, SiteNode.SelfInfo> self, LanDiscovery.Config discovery,
                                  Config config, Supplier<LocalStore> stores, WireCodec codec, Listener listener)
             throws InterruptedException {
-        UdpLinkLayer link;
+        return start(links, lan, keys, bind, self, discovery, config, stores, codec, listener,
+                a -> UdpLinkLayer.bind(links, a, config.overlay().maxDatagramBytes()));
+    }
+
+    /**
+     * As the method above, with the peer's shared socket bound by {@code binder} instead of as plain UDP: e.g. nat's
+     * {@code DtlsLinkLayer}, so the overlay and the leaf protocol run over DTLS sessions authenticated with node keys.
+     */
+    public static SitePeer start(EventLoopGroup links, EventLoopGroup lan, Ed25519Keys keys, InetSocketAddress bind,
+                                 Function<InetSocketAddress, SiteNode.SelfInfo> self, LanDiscovery.Config discovery,
+                                 Config config, Supplier<LocalStore> stores, WireCodec codec, Listener listener,
+                                 Function<InetSocketAddress, CompletableFuture<? extends LinkLayer>> binder)
+            throws InterruptedException {
+        LinkLayer link;
         try {
-            link = UdpLinkLayer.bind(links, bind, config.overlay().maxDatagramBytes()).get(10, TimeUnit.SECONDS);
+            link = binder.apply(bind).get(10, TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             throw new IllegalStateException("cannot bind the site peer's socket at " + bind + ": " + e.getMessage(), e);
         }

@@ -193,6 +193,27 @@ final class RunCommand implements Callable<Integer> {
                     + "NAT or a port mapping; 'on' always; 'off' never. With --role auto, only while elected.")
     String turn;
 
+    @Option(names = "--link-security", paramLabel = "dtls|none", defaultValue = "dtls",
+            description = "What protects the overlay links: 'dtls' (default: DTLS 1.2 on every link, authenticated with "
+                    + "the node key, and ICE links through NATs) or 'none' (plain UDP, for labs and benchmarks). Every node "
+                    + "of an overlay needs the same.")
+    String linkSecurity;
+
+    @Option(names = "--link-turn-user", paramLabel = "USER",
+            description = "An account on a superpeer's TURN relay (one of its SIP accounts) for ICE links that need a "
+                    + "relay (both NATs map per destination); with --link-turn-password. Default: none (such links fail "
+                    + "and the overlay reaches those peers through others).")
+    String linkTurnUser;
+
+    @Option(names = "--link-turn-password", paramLabel = "PASSWORD",
+            description = "The password of --link-turn-user (better set as P2PSIP_LINK_TURN_PASSWORD).")
+    String linkTurnPassword;
+
+    @Option(names = "--link-turn-server", paramLabel = "HOST:PORT",
+            description = "The TURN relay of --link-turn-user; default the first --bootstrap node's host at its port + 5 "
+                    + "(a superpeer's default TURN port).")
+    String linkTurnServer;
+
     @Option(names = {"-v", "--verbose"}, description = "Log at debug level.")
     boolean verbose;
 
@@ -278,6 +299,25 @@ final class RunCommand implements Callable<Integer> {
             builder.turn(org.p2psip.node.site.TurnMode.parse(turn));
         } catch (IllegalArgumentException e) {
             throw usage("--" + e.getMessage());
+        }
+        try {
+            builder.linkSecurity(org.p2psip.node.links.LinkSecurity.parse(linkSecurity));
+        } catch (IllegalArgumentException e) {
+            throw usage("--" + e.getMessage());
+        }
+        if (linkTurnUser != null || linkTurnPassword != null || linkTurnServer != null) {
+            if (linkTurnUser == null || linkTurnUser.isBlank() || linkTurnPassword == null || linkTurnPassword.isEmpty()) {
+                throw usage("--link-turn-user needs --link-turn-password (and the reverse); --link-turn-server needs both");
+            }
+            InetSocketAddress server = null;
+            if (linkTurnServer != null && !linkTurnServer.isBlank()) {
+                try {
+                    server = HostPort.parse(linkTurnServer, 3478);
+                } catch (IllegalArgumentException e) {
+                    throw usage("--link-turn-server " + e.getMessage());
+                }
+            }
+            builder.linkTurn(new org.p2psip.node.links.LinkTurn(server, linkTurnUser.strip(), linkTurnPassword));
         }
         if (xmlrpcPort != null) {
             builder.xmlrpcPort(xmlrpcPort);

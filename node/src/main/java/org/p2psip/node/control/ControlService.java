@@ -150,7 +150,7 @@ public final class ControlService {
             l.add("uptime-seconds " + peer.uptimeMillis() / 1000);
             return CompletableFuture.completedFuture(Reply.ok(l));
         }
-        return peer.status().thenApply(s -> {
+        return peer.status().thenCombine(peer.linkCounts(), (s, kinds) -> {
             OverlayStats.Snapshot c = s.counters();
             List<String> l = new ArrayList<>();
             l.add("id " + s.id().toHex());
@@ -160,7 +160,14 @@ public final class ControlService {
             l.addAll(site != null ? org.p2psip.node.site.StatusLines.of(site) : org.p2psip.node.site.StatusLines.plain(peer.plainNat()));
             l.add("neighbours " + s.neighbours());
             l.add("buckets " + s.buckets());
-            l.add("links " + s.links() + "/" + s.maxLinks());
+            l.add("links " + s.links() + "/" + s.maxLinks() + " (" + kinds + ")");
+            l.add("link-security " + peer.linkSecurity());
+            org.p2psip.node.links.NodeLinks nl = peer.links();
+            if (nl != null && nl.secure() != null) {
+                org.p2psip.node.links.Attacher.Stats a = nl.attachStats();
+                l.add("ice-attach linked " + a.linked() + ", failed " + a.failed() + ", gone " + a.gone() + ", direct "
+                        + a.directAgain());
+            }
             l.add("keys " + s.keys());
             l.add("values " + s.values());
             l.add("store-bytes " + s.storeBytes() + "/" + s.storeMaxBytes());

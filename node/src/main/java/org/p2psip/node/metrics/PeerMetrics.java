@@ -28,7 +28,7 @@ import org.p2psip.overlay.OverlayStats;
  * the JVM-wide default), so several peers in one process keep their metrics apart.
  *
  * <p>Metrics (all prefixed {@code p2psip_}): {@code overlay_size_estimate}, {@code overlay_neighbours},
- * {@code overlay_joined}, {@code links{kind}} and {@code links_max}, {@code lookup_duration_seconds} and
+ * {@code overlay_joined}, {@code links{kind}} (direct, ice, relayed) and {@code links_max}, {@code lookup_duration_seconds} and
  * {@code lookup_hops} (histograms), {@code lookups_total{result}}, {@code store_keys}, {@code store_values},
  * {@code store_bytes}, {@code store_max_bytes}, {@code datagrams_total{direction}}, {@code rpc_served_total},
  * {@code rpc_timeouts_total}, {@code rpc_pending}, {@code drops_total{reason}}, {@code uptime_seconds}.
@@ -52,6 +52,8 @@ public final class PeerMetrics implements OverlayObserver {
     private volatile long sizeEstimate = 1;
     private final AtomicLong lookupsFound = new AtomicLong();
     private final AtomicLong lookupsEmpty = new AtomicLong();
+    /** The plain superpeer's links (DTLS layer, ICE), or null: then the overlay's link table counts as direct. */
+    private volatile Supplier<org.p2psip.node.links.NodeLinks> links = () -> null;
 
     /** Metrics of {@code node}; call {@link OverlayNode#observer} with this to record lookups. */
     public PeerMetrics(OverlayNode node) {
@@ -83,10 +85,28 @@ public final class PeerMetrics implements OverlayObserver {
         GaugeWithCallback.builder().name("p2psip_links").help("Open links to other nodes, by kind").labelNames("kind")
                 .callback(cb -> {
                     NodeStatus s = status;
-                    // The overlay's links are all direct UDP for now; ICE and relayed links come with the NAT layer.
-                    cb.call(s == null ? 0 : s.links(), "direct");
+                    org.p2psip.node.links.NodeLinks l = links.get();
+                    int table = s == null ? 0 : s.links();
+                    org.p2psip.node.links.LinkCounts c = l != null ? l.counts(table)
+                            : new org.p2psip.node.links.LinkCounts(table, 0, 0);
+                    cb.call(c.direct(), "direct");
+                    cb.call(c.ice(), "ice");
+                    cb.call(c.relayed(), "relayed");
                 }).register(registry);
         gauge("p2psip_links_max", "Most links the node keeps open", NodeStatus::maxLinks);
+        CounterWithCallback.builder().name("p2psip_link_attach_total")
+                .help("ICE links to contacts that did not answer directly, by outcome: linked, failed (Attach or checks), "
+                        + "gone (not reachable through the overlay either), direct (answered directly on a second try)")
+                .labelNames("result").callback(cb -> {
+                    org.p2psip.node.links.NodeLinks l = links.get();
+                    if (l != null) {
+                        org.p2psip.node.links.Attacher.Stats a = l.attachStats();
+                        cb.call(a.linked(), "linked");
+                        cb.call(a.failed(), "failed");
+                        cb.call(a.gone(), "gone");
+                        cb.call(a.directAgain(), "direct");
+                    }
+                }).register(registry);
         gauge("p2psip_store_keys", "Keys this node stores values under", NodeStatus::keys);
         gauge("p2psip_store_values", "Values this node stores (its share of the DHT)", NodeStatus::values);
         gauge("p2psip_store_bytes", "Bytes of the values this node stores", NodeStatus::storeBytes);
@@ -111,6 +131,18 @@ public final class PeerMetrics implements OverlayObserver {
                     cb.call(c.refusedPuts(), "refused_put");
                     cb.call(c.fragmentStreamsDropped(), "fragment_stream");
                     cb.call(c.routedDropped(), "routed");
+                    org.p2psip.node.links.NodeLinks l = links.get();
+                    org.p2psip.nat.dtls.DtlsStats d = l == null ? null : l.dtlsStats();
+                    if (d != null) {
+                        // the DTLS layer's drops: datagrams that are not DTLS or fail in a session, and refused peers
+                        cb.call(d.get(org.p2psip.nat.dtls.DtlsStats.Counter.NOT_DTLS)
+                                + d.get(org.p2psip.nat.dtls.DtlsStats.Counter.NO_SESSION)
+                                + d.get(org.p2psip.nat.dtls.DtlsStats.Counter.RECORDS_DROPPED)
+                                + d.get(org.p2psip.nat.dtls.DtlsStats.Counter.CLIENT_HELLO_INVALID), "link_malformed");
+                        cb.call(d.get(org.p2psip.nat.dtls.DtlsStats.Counter.AUTH_FAILURES)
+                                + d.get(org.p2psip.nat.dtls.DtlsStats.Counter.IMPOSTOR_FRAMES), "link_refused_peer");
+                        cb.call(d.get(org.p2psip.nat.dtls.DtlsStats.Counter.HANDSHAKES_FAILED), "link_handshake_failed");
+                    }
                 }).register(registry);
         CounterWithCallback.builder().name("p2psip_routed_total")
                 .help("Routed requests (Attach and other applications' messages carried hop by hop), by what this node did")
@@ -121,6 +153,16 @@ public final class PeerMetrics implements OverlayObserver {
                 }).register(registry);
         GaugeWithCallback.builder().name("p2psip_uptime_seconds").help("Seconds since the peer started")
                 .callback(cb -> cb.call((System.currentTimeMillis() - startedAtMillis) / 1000.0)).register(registry);
+    }
+
+    /**
+     * Where the {@code links{kind}} gauge and the link layer's drops come from: a plain superpeer's {@link
+     * org.p2psip.node.links.NodeLinks} (direct DTLS sessions, ICE and relayed links); without them (site mode, plain
+     * UDP) every link of the overlay's link table counts as direct.
+     */
+    public PeerMetrics links(Supplier<org.p2psip.node.links.NodeLinks> links) {
+        this.links = java.util.Objects.requireNonNull(links, "links");
+        return this;
     }
 
     /** The current overlay node's counters; zeros when there is none (a leaf). */

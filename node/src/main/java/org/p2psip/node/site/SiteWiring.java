@@ -99,17 +99,20 @@ public final class SiteWiring implements AutoCloseable {
      * @param events    receives role and link events (on the site peer's threads)
      * @param stun      the STUN server it runs while superpeer, and the one it discovers its NAT against
      * @param turn      the TURN server it runs while superpeer (and, with {@link TurnMode#AUTO}, publicly reachable)
+     * @param security  what protects the peer's shared socket: DTLS authenticated with {@code keyPair}, or plain UDP
      */
     public static SiteWiring start(SiteOptions options, NodeId id, java.security.KeyPair keyPair, InetSocketAddress bind,
                                    List<InetSocketAddress> bootstrap, OverlayConfig overlay, EventLoopGroup links,
                                    Supplier<LocalStore> stores, Consumer<PeerEvent> events, NodeStun stun,
-                                   NodeTurn turn) throws InterruptedException {
+                                   NodeTurn turn, org.p2psip.node.links.LinkSecurity security)
+            throws InterruptedException {
         if (!options.siteMode()) {
             throw new IllegalArgumentException("role superpeer runs a plain overlay node, not a site peer");
         }
         SiteWiring w = new SiteWiring(options, id, events, stun, turn);
         try {
-            w.startPeer(Ed25519Keys.of(keyPair), bind, bootstrap, overlay, links, stores);
+            w.startPeer(Ed25519Keys.of(keyPair), bind, bootstrap, overlay, links, stores,
+                    org.p2psip.node.links.NodeLinks.binder(security, links, keyPair, overlay.maxDatagramBytes()));
         } catch (RuntimeException | InterruptedException e) {
             w.lan.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
@@ -118,7 +121,9 @@ public final class SiteWiring implements AutoCloseable {
     }
 
     private void startPeer(Ed25519Keys keys, InetSocketAddress bind, List<InetSocketAddress> bootstrap,
-                           OverlayConfig overlay, EventLoopGroup links, Supplier<LocalStore> stores)
+                           OverlayConfig overlay, EventLoopGroup links, Supplier<LocalStore> stores,
+                           java.util.function.Function<InetSocketAddress,
+                                   java.util.concurrent.CompletableFuture<? extends org.p2psip.overlay.link.LinkLayer>> binder)
             throws InterruptedException {
         InetAddress announced = announcedAddress(bind.getAddress());
         int prefix = prefixLength(announced);
@@ -165,7 +170,7 @@ public final class SiteWiring implements AutoCloseable {
                         local.getAddress().isAnyLocalAddress() ? announced : local.getAddress(), local.getPort())),
                         prefix, reflexive(), nat, options.effectivePreference(), capacity().cpuPermille(),
                         capacity().memoryMiB(), BANDWIDTH_KBPS),
-                discovery, cfg, stores, new WireCodec(), new Listener());
+                discovery, cfg, stores, new WireCodec(), new Listener(), binder);
         readyPoll = links.next().scheduleAtFixedRate(this::checkReady, 100, 100, TimeUnit.MILLISECONDS);
         this.links = links;
         this.bindAddress = bind.getAddress();

@@ -162,6 +162,13 @@ class ConfigTest {
         Cli env = cli(Map.of("P2PSIP_CONTROL_PORT", "many"), "run", "--data-dir", tmp.resolve("d3").toString());
         assertEquals(Main.USAGE, env.code());
         assertTrue(env.err().contains("P2PSIP_CONTROL_PORT") && env.err().contains("many"), env.err());
+        Cli security = cli(Map.of(), "run", "--data-dir", dataDir("link-security = \"tls\"\n").toString());
+        assertEquals(Main.USAGE, security.code());
+        assertTrue(security.err().contains("--link-security must be 'dtls'") && security.err().contains("'tls'")
+                && security.err().contains("key 'link-security'"), security.err());
+        Cli securityEnv = cli(Map.of("P2PSIP_LINK_SECURITY", "off"), "run", "--data-dir", tmp.resolve("d4").toString());
+        assertEquals(Main.USAGE, securityEnv.code());
+        assertTrue(securityEnv.err().contains("P2PSIP_LINK_SECURITY"), securityEnv.err());
         Cli missing = cli(Map.of(), "run", "--config", tmp.resolve("nope.toml").toString());
         assertEquals(Main.USAGE, missing.code());
         assertTrue(missing.err().contains("nope.toml does not exist"), missing.err());

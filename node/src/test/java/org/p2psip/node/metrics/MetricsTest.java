@@ -99,12 +99,16 @@ class MetricsTest {
         for (int i = 0; i < gets; i++) {
             p0.dht().get(NodeId.ofName("metrics-" + i)).get(20, TimeUnit.SECONDS);
         }
-        // A datagram that is not an overlay frame: counted as a drop, not a crash.
+        // A datagram that is not DTLS (the peers' links are DTLS by default): counted as a drop, not a crash.
         try (DatagramSocket s = new DatagramSocket()) {
             byte[] junk = "not an overlay frame".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
             s.send(new DatagramPacket(junk, junk.length, p0.overlayAddress()));
         }
-        String after = awaitMetric(p0, "p2psip_drops_total{reason=\"malformed\"}", v -> v >= 1);
+        String after = awaitMetric(p0, "p2psip_drops_total{reason=\"link_malformed\"}", v -> v >= 1);
+        // the links by kind come from the DTLS layer: on loopback every link is a direct DTLS session
+        assertTrue(value(after, "p2psip_links{kind=\"direct\"}") >= 2, after);
+        assertEquals(0, value(after, "p2psip_links{kind=\"ice\"}"), after);
+        assertEquals(0, value(after, "p2psip_links{kind=\"relayed\"}"), after);
         // With 3 nodes and 8 replicas every node stores every value.
         assertTrue(value(after, "p2psip_store_values") >= values0 + puts, after);
         assertTrue(value(after, "p2psip_store_bytes") > bytes0, after);

@@ -1,0 +1,194 @@
+package org.p2psip.node.links;
+
+import io.netty.channel.EventLoopGroup;
+import java.net.InetSocketAddress;
+import java.security.KeyPair;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import org.p2psip.nat.dtls.DtlsConfig;
+import org.p2psip.nat.dtls.DtlsIdentity;
+import org.p2psip.nat.dtls.DtlsLinkLayer;
+import org.p2psip.nat.dtls.DtlsStats;
+import org.p2psip.nat.ice.IceConfig;
+import org.p2psip.nat.ice.IceLink;
+import org.p2psip.nat.links.SecureOverlayLinks;
+import org.p2psip.overlay.OverlayNode;
+import org.p2psip.overlay.OverlayObserver;
+import org.p2psip.overlay.link.LinkLayer;
+import org.p2psip.overlay.link.UdpLinkLayer;
+
+/**
+ * The overlay node of a plain superpeer and the links it runs on: with {@link LinkSecurity#DTLS} nat's
+ * {@link SecureOverlayLinks} (a {@link DtlsLinkLayer} authenticated with the node key, ICE links whose Attach is routed
+ * through the overlay), with {@link LinkSecurity#NONE} a plain {@link UdpLinkLayer}. Counts its open links by kind.
+ */
+public final class NodeLinks implements AutoCloseable {
+    /**
+     * The DTLS MTU of a site peer's socket: one full DTLS record (16 KiB of data). The leaf protocol sends a call or
+     * answer as one datagram (on the LAN, where IP fragmentation carries it), and overlay frames stay at the overlay's
+     * own fragment size, so only leaf messages use the room.
+     */
+    public static final int SITE_MTU = 16_384 + DtlsConfig.RECORD_OVERHEAD;
+
+    private final LinkSecurity security;
+    private final OverlayNode node;
+    private final SecureOverlayLinks secure;
+    private volatile Attacher attacher;
+
+    private NodeLinks(LinkSecurity security, OverlayNode node, SecureOverlayLinks secure) {
+        this.security = security;
+        this.node = node;
+        this.secure = secure;
+    }
+
+    /**
+     * Binds the link layer on {@code bind} and builds the overlay node on it with {@code nodeFactory} (which starts it,
+     * with the id of {@code keys}).
+     *
+     * @param keys the node's Ed25519 key pair: its DTLS identity, so peers authenticate the node id as its hash
+     * @param ice  where ICE links find STUN and TURN (unused with {@link LinkSecurity#NONE})
+     */
+    public static CompletableFuture<NodeLinks> start(LinkSecurity security, EventLoopGroup group, InetSocketAddress bind,
+            KeyPair keys, int maxUdpDatagramBytes, IceConfig ice, Function<LinkLayer, OverlayNode> nodeFactory) {
+        if (security == LinkSecurity.NONE) {
+            return UdpLinkLayer.bind(group, bind, maxUdpDatagramBytes).thenApply(link -> {
+                try {
+                    return new NodeLinks(security, nodeFactory.apply(link), null);
+                } catch (RuntimeException e) {
+                    link.close();
+                    throw e;
+                }
+            });
+        }
+        DtlsIdentity identity = DtlsIdentity.of(keys.getPrivate(), keys.getPublic());
+        return SecureOverlayLinks.start(group, bind, identity, DtlsConfig.defaults(), ice, nodeFactory::apply)
+                .thenApply(s -> {
+                    Attacher.serveProbes(s.node());
+                    return new NodeLinks(security, s.node(), s);
+                });
+    }
+
+    /**
+     * A binder for a site peer's shared socket ({@code SitePeer}): a DTLS link layer authenticated with {@code keys}, or
+     * plain UDP. Site peers get no ICE links (yet): their superpeers reach the overlay through their site's NAT.
+     */
+    public static Function<InetSocketAddress, CompletableFuture<? extends LinkLayer>> binder(LinkSecurity security,
+            EventLoopGroup group, KeyPair keys, int maxUdpDatagramBytes) {
+        if (security == LinkSecurity.NONE) {
+            return a -> UdpLinkLayer.bind(group, a, maxUdpDatagramBytes);
+        }
+        DtlsIdentity identity = DtlsIdentity.of(keys.getPrivate(), keys.getPublic());
+        DtlsConfig config = DtlsConfig.defaults().withMtu(SITE_MTU);
+        return a -> DtlsLinkLayer.bind(group, a, identity, config);
+    }
+
+    /**
+     * ICE settings of a plain superpeer: server-reflexive candidates from {@code stun} (the {@code --stun-server}, by
+     * default the bootstrap's STUN server), relayed ones from {@code turn} when given; each resolved now and skipped when
+     * it does not resolve; host candidates always.
+     */
+    public static IceConfig iceConfig(InetSocketAddress stun, LinkTurn turn) {
+        IceConfig c = IceConfig.hostOnly();
+        InetSocketAddress r = resolve(stun);
+        if (r != null) {
+            c = c.withStun(r);
+        }
+        InetSocketAddress t = turn == null ? null : resolve(turn.server());
+        if (t != null) {
+            c = c.withTurn(t, turn.user(), turn.password());
+        }
+        return c;
+    }
+
+    private static InetSocketAddress resolve(InetSocketAddress a) {
+        if (a == null) {
+            return null;
+        }
+        InetSocketAddress r = a.isUnresolved() ? new InetSocketAddress(a.getHostString(), a.getPort()) : a;
+        return r.isUnresolved() ? null : r;
+    }
+
+    public LinkSecurity security() {
+        return security;
+    }
+
+    public OverlayNode node() {
+        return node;
+    }
+
+    /** The secure links (DTLS layer, ICE), or null with {@link LinkSecurity#NONE}. */
+    public SecureOverlayLinks secure() {
+        return secure;
+    }
+
+    /** The DTLS layer's counters, or null with {@link LinkSecurity#NONE}. */
+    public DtlsStats dtlsStats() {
+        return secure == null ? null : secure.layer().stats();
+    }
+
+    /**
+     * Open links by kind. DTLS: sessions established over the node's own socket are direct; ICE links count as ice, or
+     * relayed when either end of the selected pair is a TURN candidate. Plain UDP: {@code overlayLinks} (the overlay's
+     * link table) are all direct.
+     */
+    public LinkCounts counts(int overlayLinks) {
+        if (secure == null) {
+            return new LinkCounts(overlayLinks, 0, 0);
+        }
+        List<IceLink> ice = secure.ice().links();
+        Set<InetSocketAddress> overPaths = new HashSet<>(secure.layer().pathPeers());
+        int iceCount = 0;
+        int relayed = 0;
+        for (IceLink l : ice) {
+            overPaths.add(l.remote());
+            if (l.relayed()) {
+                relayed++;
+            } else {
+                iceCount++;
+            }
+        }
+        int direct = 0;
+        for (InetSocketAddress a : secure.layer().establishedPeers()) {
+            if (!overPaths.contains(a)) {
+                direct++;
+            }
+        }
+        return new LinkCounts(direct, iceCount, relayed);
+    }
+
+    /**
+     * The observer to install on the overlay node: {@code next} (metrics), and with DTLS the {@link Attacher} that sets
+     * up ICE links to contacts that do not answer directly. Call once; its timers run on {@code group}.
+     */
+    public OverlayObserver observer(OverlayObserver next, EventLoopGroup group) {
+        if (secure == null) {
+            return next;
+        }
+        Attacher a = new Attacher(secure, next, group);
+        attacher = a;
+        return a;
+    }
+
+    /** What the ICE attempts came to (zeros without DTLS or before {@link #observer}). */
+    public Attacher.Stats attachStats() {
+        Attacher a = attacher;
+        return a == null ? new Attacher.Stats(0, 0, 0, 0, 0) : a.stats();
+    }
+
+    /** Closes the ICE links, the overlay node and the link layer. */
+    @Override
+    public void close() {
+        Attacher a = attacher;
+        if (a != null) {
+            a.close();
+        }
+        if (secure != null) {
+            secure.close();
+        } else {
+            node.close();
+        }
+    }
+}
