@@ -31,6 +31,7 @@ public final class OverlaySignaling implements Signaling {
     private final AtomicLong served = new AtomicLong();
     private final AtomicLong malformed = new AtomicLong();
     private volatile int lastHops = -1;
+    private volatile java.util.function.Consumer<AttachMessage.Candidates> candidates = c -> { };
 
     /**
      * @param timeoutMillis how long an Attach may wait for its answer through the overlay (the target gathers its
@@ -79,6 +80,26 @@ public final class OverlaySignaling implements Signaling {
     }
 
     @Override
+    public boolean supportsTrickle() {
+        return true;
+    }
+
+    /** Routes the candidates to their node like an Attach; the empty answer is ignored (best effort). */
+    @Override
+    public void trickle(AttachMessage.Candidates m) {
+        if (!m.from().equals(node.id())) {
+            throw new IllegalArgumentException("candidates from " + m.from().shortHex() + " cannot be sent by node "
+                    + node.id().shortHex());
+        }
+        node.route(m.to(), APP_ID, Bytes.wrap(AttachCodec.encode(m)), RouteMode.EXACT, timeoutMillis);
+    }
+
+    @Override
+    public void onCandidates(java.util.function.Consumer<AttachMessage.Candidates> listener) {
+        this.candidates = listener;
+    }
+
+    @Override
     public void serve(Handler handler) {
         node.handle(APP_ID, req -> onRouted(req, handler));
     }
@@ -90,6 +111,16 @@ public final class OverlaySignaling implements Signaling {
         } catch (AttachFormatException e) {
             malformed.incrementAndGet();
             return CompletableFuture.failedFuture(new IOException("malformed attach: " + e.getMessage()));
+        }
+        if (m instanceof AttachMessage.Candidates c) {
+            if (!c.to().equals(node.id()) || !c.from().equals(req.origin())) {
+                malformed.incrementAndGet();
+                return CompletableFuture.failedFuture(new IOException("candidates for " + c.to().shortHex() + " from "
+                        + c.from().shortHex() + " reached node " + node.id().shortHex() + " from "
+                        + req.origin().shortHex()));
+            }
+            candidates.accept(c);
+            return CompletableFuture.completedFuture(Bytes.EMPTY);
         }
         if (!(m instanceof AttachMessage.Request r)) {
             malformed.incrementAndGet();
