@@ -32,6 +32,8 @@ public final class OverlaySignaling implements Signaling {
     private final AtomicLong malformed = new AtomicLong();
     private volatile int lastHops = -1;
     private volatile java.util.function.Consumer<AttachMessage.Candidates> candidates = c -> { };
+    private volatile Handler handler = r -> CompletableFuture.completedFuture(new AttachMessage.Refused(r.to(), r.from(),
+            r.transaction(), "this node accepts no Attach requests"));
 
     /**
      * @param timeoutMillis how long an Attach may wait for its answer through the overlay (the target gathers its
@@ -97,14 +99,16 @@ public final class OverlaySignaling implements Signaling {
     @Override
     public void onCandidates(java.util.function.Consumer<AttachMessage.Candidates> listener) {
         this.candidates = listener;
+        node.handle(APP_ID, this::onRouted);
     }
 
     @Override
     public void serve(Handler handler) {
-        node.handle(APP_ID, req -> onRouted(req, handler));
+        this.handler = handler;
+        node.handle(APP_ID, this::onRouted);
     }
 
-    private CompletableFuture<Bytes> onRouted(RoutedRequest req, Handler handler) {
+    private CompletableFuture<Bytes> onRouted(RoutedRequest req) {
         AttachMessage m;
         try {
             m = AttachCodec.decode(req.payload().toArray());
