@@ -109,8 +109,14 @@ public final class IceLink implements AutoCloseable {
         }
         path.close();
         layer.detachPath(path);
-        agent.free();
-        release.run();
+        // ice4j's shutdown of the agent (threads, sockets, TURN refresh with lifetime 0) runs on its own thread:
+        // closing a link must not wait for it (see IceLinks.freeAgent)
+        Thread free = new Thread(() -> {
+            IceLinks.freeAgent(agent);
+            release.run();
+        }, "ice-free-" + peer.shortHex());
+        free.setDaemon(true);
+        free.start();
         onClose.accept(this);
     }
 

@@ -243,11 +243,11 @@ public final class IceLinks implements AutoCloseable {
                 s.awaitCompletion(config.checkTimeout().toMillis());
             } catch (TimeoutException e) {
                 String why = s.describe();
-                s.free();
+                freeLater(s);
                 throw new IceRunFailed(new IOException("no ICE completion with " + target.shortHex() + " within "
                         + config.checkTimeout() + ": " + why, e));
             } catch (IOException e) {
-                s.free();
+                freeLater(s);
                 throw new IceRunFailed(e);
             }
             return finish(s, target, true, start);
@@ -255,14 +255,26 @@ public final class IceLinks implements AutoCloseable {
             throw e;
         } catch (TimeoutException e) {
             String why = s.describe();
-            s.free();
+            freeLater(s);
             throw new CompletionException(new IOException("no attach answer from " + target.shortHex() + " within "
                     + config.signalingTimeout() + ": " + why, e));
         } catch (Exception e) {
-            s.free();
+            freeLater(s);
             throw e instanceof CompletionException ce ? ce : new CompletionException(e);
         } finally {
             inboxes.remove(key, inbox);
+        }
+    }
+
+    /**
+     * Frees a failed session's agent on another thread: the caller (a setup, perhaps about to retry) must not wait
+     * for ice4j's shutdown of the agent's threads and sockets.
+     */
+    private void freeLater(Session s) {
+        try {
+            executor.execute(s::free);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            s.free();
         }
     }
 
@@ -318,7 +330,7 @@ public final class IceLinks implements AutoCloseable {
                 inbox.attach(s, trickleDropped);
             } catch (Exception e) {
                 if (s != null) {
-                    s.free();
+                    freeLater(s);
                 }
                 link.completeExceptionally(e);
                 LOG.warn("{}: cannot answer the attach from {}: {}", self.shortHex(), request.from().shortHex(), e.toString());
@@ -340,7 +352,7 @@ public final class IceLinks implements AutoCloseable {
                     link.complete(finish(session, request.from(), false, start));
                 } catch (Exception e) {
                     String why = session.describe();
-                    session.free();
+                    freeLater(session);
                     LOG.info("{}: ICE with {} failed: {} ({})", self.shortHex(), request.from().shortHex(), e.toString(),
                             why);
                     link.completeExceptionally(e);
@@ -376,6 +388,30 @@ public final class IceLinks implements AutoCloseable {
         links.add(link);
         LOG.info("{}: {}", self.shortHex(), link);
         return link;
+    }
+
+    /**
+     * Frees an agent, closing its relayed candidates' sockets first. {@code Agent.free()} alone can deadlock in ice4j
+     * (seen as the "rare ICE stall", with a thread dump): {@code StunStack.shutDown} holds the NetAccessManager's
+     * connector map while it closes a relayed socket, whose close waits for the socket's send queue, which the
+     * socket's send thread holds while it waits for that same map to send a TURN Send indication. Closed first, out
+     * of that lock, the relayed socket waits only for the send in progress, and {@code free()} then finds it closed.
+     */
+    static void freeAgent(Agent agent) {
+        for (IceMediaStream stream : agent.getStreams()) {
+            for (Component component : stream.getComponents()) {
+                for (LocalCandidate c : component.getLocalCandidates()) {
+                    if (c instanceof org.ice4j.ice.RelayedCandidate relayed) {
+                        try {
+                            relayed.getCandidateIceSocketWrapper().close();
+                        } catch (RuntimeException e) {
+                            LOG.debug("closing relayed candidate {} failed: {}", c.getTransportAddress(), e.toString());
+                        }
+                    }
+                }
+            }
+        }
+        agent.free();
     }
 
     static IceCandidate.Type type(CandidateType t) {
@@ -477,6 +513,8 @@ public final class IceLinks implements AutoCloseable {
         volatile long firstValid = -1;
         volatile long completed = -1;
         final AtomicInteger trickled = new AtomicInteger();
+        /** The last state of each pair, from ice4j's events: describes the check list without taking its lock. */
+        final java.util.Map<String, String> pairStates = new ConcurrentHashMap<>();
 
         private Session(Agent agent, IceMediaStream stream, Component component, long startNanos,
                 PortMappedCandidates portMapping) {
@@ -551,13 +589,22 @@ public final class IceLinks implements AutoCloseable {
                     if (IceMediaStream.PROPERTY_PAIR_VALIDATED.equals(e.getPropertyName()) && s.firstValid < 0) {
                         s.firstValid = s.sinceStart();
                     }
+                    if (e.getSource() instanceof CandidatePair p) {
+                        String name = e.getPropertyName();
+                        if (IceMediaStream.PROPERTY_PAIR_STATE_CHANGED.equals(name)) {
+                            s.pairStates.merge(p.toShortString(), String.valueOf(e.getNewValue()),
+                                    (old, now) -> old.endsWith(" nominated") ? now + " nominated" : now);
+                        } else if (IceMediaStream.PROPERTY_PAIR_NOMINATED.equals(name)) {
+                            s.pairStates.merge(p.toShortString(), "nominated", (old, now) -> old + " nominated");
+                        }
+                    }
                 });
                 if (component.getLocalCandidates().isEmpty()) {
                     throw new IOException("no usable local candidates");
                 }
                 return s;
             } catch (IOException | RuntimeException e) {
-                agent.free();
+                freeAgent(agent);
                 throw new CompletionException(new IOException("ICE candidate gathering failed: " + e.getMessage()
                         + " (is a non-loopback interface up? ice4j never uses loopback)", e));
             }
@@ -610,7 +657,7 @@ public final class IceLinks implements AutoCloseable {
 
         /** Frees the agent (sockets, TURN allocation) and the port mappings. */
         void free() {
-            agent.free();
+            freeAgent(agent);
             release();
         }
 
@@ -746,20 +793,14 @@ public final class IceLinks implements AutoCloseable {
             }
         }
 
-        /** The agent's state and its check list, for errors; call before {@code agent.free()}, which empties both. */
+        /**
+         * The agent's state and its check list, for errors; call before {@code agent.free()}, which empties both.
+         * Takes none of ice4j's locks (the pairs' states come from its events): it must not hang on an agent that
+         * does.
+         */
         String describe() {
-            StringBuilder pairs = new StringBuilder();
-            List<CandidatePair> list;
-            synchronized (stream.getCheckList()) {
-                list = new ArrayList<>(stream.getCheckList());
-            }
-            for (CandidatePair p : list) {
-                pairs.append(pairs.length() == 0 ? "" : ", ").append(p.toShortString()).append(' ').append(p.getState())
-                        .append(p.isNominated() ? " nominated" : "");
-            }
-            return "state " + agent.getState() + ", local " + component.getLocalCandidates().size() + " candidates, remote "
-                    + component.getRemoteCandidates().size() + ", selected " + component.getSelectedPair() + ", phases "
-                    + phases() + ", pairs [" + pairs + "]";
+            return "state " + agent.getState() + ", local " + component.getLocalCandidateCount() + " candidates, remote "
+                    + component.getRemoteCandidateCount() + ", phases " + phases() + ", pairs " + pairStates;
         }
     }
 
