@@ -15,10 +15,13 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code bench nat-matrix}: ICE links between nodes behind real kernel NATs (the nat module's lab: network
- * namespaces, iptables), for every pair of {public, full cone, address-restricted, port-restricted, symmetric}.
+ * namespaces, iptables), for every pair of {public, full cone, address-restricted, port-restricted, symmetric, UPnP
+ * router}.
  * Prints per pair whether the selected candidate pair is direct or relayed, the setup time of the first link (cold
  * JVM: ice4j's start-up included) and, over {@code --links - 1} more links set up in the warm JVM, p50/p99 of the
- * ICE setup time and of the time until the DTLS session authenticated the peer. Needs root, iproute2 and iptables.
+ * ICE setup time and of the time until the DTLS session authenticated the peer, then the phases of the warm setups
+ * (Attach sent, answer, gathering done, first valid pair, ICE done, DTLS authenticated, first overlay ping). Needs
+ * root, iproute2, iptables and miniupnpd.
  */
 @Command(name = "nat-matrix", mixinStandardHelpOptions = true,
         description = "ICE link setup between every pair of NAT behaviours in a kernel NAT lab (needs root).")
@@ -40,8 +43,50 @@ final class NatMatrixBench implements Callable<Integer> {
         return samples.isEmpty() ? -1 : (long) Stats.percentile(samples.stream().mapToDouble(Long::doubleValue).toArray(), p);
     }
 
+    /** The requester's {@code warm_phases}: per link attach/answer/gathered/first valid/completed/dtls/ping. */
+    static List<long[]> phases(String text) {
+        List<long[]> out = new ArrayList<>();
+        if (text == null || text.isBlank()) {
+            return out;
+        }
+        for (String link : text.split(";")) {
+            String[] f = link.split("/");
+            long[] v = new long[f.length];
+            try {
+                for (int i = 0; i < f.length; i++) {
+                    v[i] = Long.parseLong(f[i].trim());
+                }
+            } catch (NumberFormatException e) {
+                continue;
+            }
+            if (v.length == 7) {
+                out.add(v);
+            }
+        }
+        return out;
+    }
+
+    private static String phaseRow(String name, List<long[]> links) {
+        StringBuilder sb = new StringBuilder(String.format("%-40s", name));
+        int[] widths = {6, 6, 8, 8, 8, 6, 6};
+        for (int i = 0; i < 7; i++) {
+            List<Long> col = new ArrayList<>();
+            for (long[] l : links) {
+                if (l[i] >= 0) {
+                    col.add(l[i]);
+                }
+            }
+            sb.append(String.format(" %" + widths[i] + "d", pct(col, 50)));
+        }
+        return sb.append(String.format(" %6d", links.size())).toString();
+    }
+
+    @Option(names = "--node-option", paramLabel = "OPTION",
+            description = "an IceNodeMain option for both nodes, e.g. --no-trickle or --regular-nomination (repeatable)")
+    List<String> nodeOptions = new ArrayList<>();
+
     @Option(names = "--pair", paramLabel = "TARGET:REQUESTER",
-            description = "run only these pairs, e.g. symmetric:port_restricted (repeatable; default: all 15)")
+            description = "run only these pairs, e.g. symmetric:port_restricted (repeatable; default: all 21)")
     List<String> only = new ArrayList<>();
 
     /** The pairs to run: those given with --pair, or every unordered pair of behaviours. */
@@ -57,7 +102,7 @@ final class NatMatrixBench implements Callable<Integer> {
                     out.add(new Behaviour[] {Behaviour.valueOf(parts[0]), Behaviour.valueOf(parts[1])});
                 } catch (IllegalArgumentException e) {
                     throw new CommandLine.ParameterException(spec.commandLine(), "unknown behaviour in " + p
-                            + "; use public, full_cone, address_restricted, port_restricted or symmetric");
+                            + "; use public, full_cone, address_restricted, port_restricted, symmetric or upnp");
                 }
             }
             return out;
@@ -84,6 +129,11 @@ final class NatMatrixBench implements Callable<Integer> {
         try (NatLab lab = NatLab.create()) {
             java.util.EnumSet<Behaviour> used = java.util.EnumSet.noneOf(Behaviour.class);
             pairs.forEach(ab -> used.addAll(List.of(ab)));
+            if (used.contains(Behaviour.UPNP) && !NatLab.upnpPrerequisiteProblems().isEmpty()) {
+                err.println("nat-matrix: the UPnP router needs " + String.join("; ", NatLab.upnpPrerequisiteProblems())
+                        + " (apt-get install miniupnpd-iptables), or leave upnp out with --pair");
+                return 2;
+            }
             NatMatrix matrix = NatMatrix.start(lab, new ArrayList<>(used), 30);
             String delayNote = "no added delay";
             if (delayMs > 0) {
@@ -98,13 +148,16 @@ final class NatMatrixBench implements Callable<Integer> {
             int failed = 0;
             int done = 0;
             List<Long> directReady = new ArrayList<>();
+            List<Long> directSetup = new ArrayList<>();
+            List<String> phaseRows = new ArrayList<>();
+            List<long[]> directPhases = new ArrayList<>();
             for (Behaviour[] ab : pairs) {
                 done++;
                 Behaviour a = ab[0];
                 Behaviour b = ab[1];
                 err.printf("pair %d/%d: %s <- %s%n", done, pairs.size(), a, b);
                 err.flush();
-                PairResult r = matrix.run(a, b, links);
+                PairResult r = matrix.run(a, b, links, nodeOptions);
                 boolean ok = r.connected() && r.authenticated() && r.rpcOk() && r.error() == null;
                 if (!ok) {
                     failed++;
@@ -117,10 +170,23 @@ final class NatMatrixBench implements Callable<Integer> {
                         pct(r.warmReadyMillis(), 50), pct(r.warmReadyMillis(), 99),
                         ok ? "0" : "1 (" + r.error() + ")");
                 out.flush();
+                List<long[]> phases = phases(NatMatrix.requesterValues(r).get("warm_phases"));
                 if (r.connected() && !r.relayed()) {
                     directReady.addAll(r.warmReadyMillis());
+                    directSetup.addAll(r.warmSetupMillis());
+                    directPhases.addAll(phases);
                 }
+                phaseRows.add(phaseRow(a + " <- " + b, phases));
             }
+            out.println();
+            out.println("phases of the warm links, p50 in ms from the start of the setup (each column includes the ones"
+                    + " before it):");
+            out.printf("%-40s %6s %6s %8s %8s %8s %6s %6s %6s%n", "pair", "attach", "answer", "gathered", "1stvalid",
+                    "ice_done", "dtls", "ping", "links");
+            phaseRows.forEach(out::println);
+            out.println(phaseRow("all direct links", directPhases));
+            out.printf("direct links (warm): ICE setup p50 %d ms, p99 %d ms over %d links%n", pct(directSetup, 50),
+                    pct(directSetup, 99), directSetup.size());
             out.printf("connected %d/%d pairs; direct links (warm): setup-to-authenticated p50 %d ms, p99 %d ms over %d links; %s%n",
                     pairs.size() - failed, pairs.size(), pct(directReady, 50), pct(directReady, 99),
                     directReady.size(), delayNote);

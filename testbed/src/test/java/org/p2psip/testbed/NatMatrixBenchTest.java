@@ -38,6 +38,8 @@ class NatMatrixBenchTest {
         String[] lines = text.strip().split("\\R");
         assertTrue(lines[1].matches("PORT_RESTRICTED +PORT_RESTRICTED +direct +\\S+ +\\d+ +\\d+ +\\d+ +\\d+ +\\d+ 0"),
                 "row: " + lines[1]);
+        String phases = text.lines().filter(l -> l.startsWith("all direct links")).findFirst().orElse("");
+        assertTrue(phases.matches("all direct links +(-?\\d+ +){7}2"), "the phases of the 2 warm links: " + phases);
         assertTrue(lines[lines.length - 1].startsWith("connected 1/1 pairs; direct links (warm): setup-to-authenticated p50 "),
                 "summary: " + lines[lines.length - 1]);
         assertTrue(lines[lines.length - 1].contains("10 ms one-way delay on every segment"),

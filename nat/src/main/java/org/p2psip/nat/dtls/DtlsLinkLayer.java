@@ -537,9 +537,13 @@ public final class DtlsLinkLayer implements LinkLayer {
                 default -> throw new IllegalStateException(p.state.toString());
             }
         }
+        // Over an attached path (ICE) the peer's address answered connectivity checks with the ICE credentials, so
+        // it cannot be a spoofed victim: no cookie exchange there (RFC 6347 4.2.1 allows it; WebRTC stacks do
+        // likewise), which saves a round trip. Everywhere else a ClientHello must return the cookie first.
+        boolean viaPath = paths.containsKey(from);
         HelloVerifySender sender = new HelloVerifySender(from);
-        DTLSRequest request = verifier.verifyRequest(clientId(from), d, 0, d.length, sender);
-        if (request == null) {
+        DTLSRequest request = viaPath ? null : verifier.verifyRequest(clientId(from), d, 0, d.length, sender);
+        if (request == null && !viaPath) {
             LOG.trace("{}: ClientHello from {} without a valid cookie (HelloVerifyRequest: {})", this, from, sender.attempted);
             if (!sender.attempted) {
                 stats.inc(Counter.CLIENT_HELLO_INVALID);
@@ -571,7 +575,10 @@ public final class DtlsLinkLayer implements LinkLayer {
             p.since = now;
         }
         p.clientRandom = random;
-        startServer(p, request);
+        if (viaPath) {
+            stats.inc(Counter.COOKIELESS_OVER_PATH);
+        }
+        startServer(p, request, viaPath ? d : null);
     }
 
     /**
@@ -730,9 +737,16 @@ public final class DtlsLinkLayer implements LinkLayer {
         }
     }
 
-    private void startServer(Peer p, DTLSRequest request) {
+    /**
+     * @param request     the verified ClientHello (cookie returned), or null for one over an attached path
+     * @param clientHello with a null request: the ClientHello, which the handshake then reads first
+     */
+    private void startServer(Peer p, DTLSRequest request, byte[] clientHello) {
         PeerTransport t = newTransport(p.remote, false);
         p.transport = t;
+        if (request == null) {
+            t.offer(clientHello);
+        }
         serverHandshakesRunning++;
         stats.inc(Counter.HANDSHAKES_STARTED_SERVER);
         try {
@@ -742,7 +756,12 @@ public final class DtlsLinkLayer implements LinkLayer {
                 Throwable error = null;
                 try {
                     DTLSServerProtocol protocol = new DTLSServerProtocol();
-                    dtls = protocol.accept(server, t, request);
+                    if (request == null) {
+                        protocol.setVerifyRequests(false);
+                        dtls = protocol.accept(server, t);
+                    } else {
+                        dtls = protocol.accept(server, t, request);
+                    }
                 } catch (Throwable e) {
                     error = e;
                 }

@@ -35,6 +35,8 @@ public final class DtlsStats {
         CLIENT_HELLO_DUPLICATE,
         HANDSHAKES_STARTED_CLIENT,
         HANDSHAKES_STARTED_SERVER,
+        /** Server handshakes started without a cookie exchange: the ClientHello came over an attached (ICE) path. */
+        COOKIELESS_OVER_PATH,
         HANDSHAKES_COMPLETED,
         /** Handshakes that failed: timeout, alert, refused certificate. */
         HANDSHAKES_FAILED,

@@ -17,12 +17,13 @@ import org.p2psip.overlay.NodeId;
  * bytes left and a limit before use, and anything wrong is an {@link AttachFormatException} naming the rule.
  *
  * <pre>
- *  'A' 'T'  magic          1 version = 1    1 kind: 1 request, 2 answer, 3 refused
+ *  'A' 'T'  magic          1 version = 1    1 kind: 1 request, 2 answer, 3 refused, 4 trickled candidates
  *  20 from node id         20 to node id     8 transaction
  *  request/answer: ufrag (1-byte length, ASCII), password (same), candidate count (1 byte), per candidate:
  *      type (1: 0 host, 1 srflx, 2 prflx, 3 relay), foundation (1-byte length, ASCII), priority (4),
  *      address, related flag (1: 0 or 1) [+ address]; an address is family (1: 4 or 6), the IP, the port (2)
  *  refused: reason (2-byte length, UTF-8, at most 512 bytes)
+ *  candidates: candidate count (1 byte, 1..32) and the candidates as above
  * </pre>
  */
 public final class AttachCodec {
@@ -41,7 +42,8 @@ public final class AttachCodec {
         out.write(MAGIC0);
         out.write(MAGIC1);
         out.write(VERSION);
-        out.write(m instanceof AttachMessage.Request ? 1 : m instanceof AttachMessage.Answer ? 2 : 3);
+        out.write(m instanceof AttachMessage.Request ? 1 : m instanceof AttachMessage.Answer ? 2
+                : m instanceof AttachMessage.Refused ? 3 : 4);
         out.writeBytes(m.from().toBytes());
         out.writeBytes(m.to().toBytes());
         out.writeBytes(ByteBuffer.allocate(8).putLong(m.transaction()).array());
@@ -54,6 +56,8 @@ public final class AttachCodec {
             out.write(reason.length >>> 8);
             out.write(reason.length);
             out.writeBytes(reason);
+        } else if (m instanceof AttachMessage.Candidates c) {
+            writeCandidates(out, c.candidates());
         }
         if (out.size() > MAX_BYTES) {
             throw new IllegalArgumentException("attach message of " + out.size() + " bytes exceeds " + MAX_BYTES);
@@ -64,8 +68,12 @@ public final class AttachCodec {
     private static void writeIce(ByteArrayOutputStream out, IceParameters ice) {
         writeShortAscii(out, ice.ufrag());
         writeShortAscii(out, ice.password());
-        out.write(ice.candidates().size());
-        for (IceCandidate c : ice.candidates()) {
+        writeCandidates(out, ice.candidates());
+    }
+
+    private static void writeCandidates(ByteArrayOutputStream out, List<IceCandidate> candidates) {
+        out.write(candidates.size());
+        for (IceCandidate c : candidates) {
             out.write(c.type().ordinal());
             writeShortAscii(out, c.foundation());
             out.writeBytes(ByteBuffer.allocate(4).putInt((int) c.priority()).array());
@@ -132,6 +140,7 @@ public final class AttachCodec {
                 }
                 yield new AttachMessage.Refused(from, to, tx, utf8(r.bytes(len, "reason")));
             }
+            case 4 -> new AttachMessage.Candidates(from, to, tx, readCandidates(r));
             default -> throw new AttachFormatException("unknown attach kind " + kind);
         };
         if (r.remaining() != 0) {
@@ -143,6 +152,15 @@ public final class AttachCodec {
     private static IceParameters readIce(Reader r) throws AttachFormatException {
         String ufrag = r.shortAscii("ufrag");
         String password = r.shortAscii("password");
+        List<IceCandidate> candidates = readCandidates(r);
+        try {
+            return new IceParameters(ufrag, password, candidates);
+        } catch (IllegalArgumentException e) {
+            throw new AttachFormatException(e.getMessage());
+        }
+    }
+
+    private static List<IceCandidate> readCandidates(Reader r) throws AttachFormatException {
         int n = r.u8("candidate count");
         if (n < 1 || n > IceParameters.MAX_CANDIDATES) {
             throw new AttachFormatException("candidate count " + n + " outside 1.." + IceParameters.MAX_CANDIDATES);
@@ -167,11 +185,7 @@ public final class AttachCodec {
                 throw new AttachFormatException("candidate " + i + ": " + e.getMessage());
             }
         }
-        try {
-            return new IceParameters(ufrag, password, candidates);
-        } catch (IllegalArgumentException e) {
-            throw new AttachFormatException(e.getMessage());
-        }
+        return candidates;
     }
 
     private static InetSocketAddress readAddress(Reader r) throws AttachFormatException {

@@ -30,15 +30,19 @@ final class DirectFirstNominator implements PropertyChangeListener {
     private final IceMediaStream stream;
     private final ScheduledExecutorService timer;
     private final long graceMillis;
-    /** The first relayed pair that became valid. */
-    private CandidatePair relayed;
+    /** Relayed pairs that became valid, in that order (the first one starts the grace time). */
+    private final List<CandidatePair> validRelayed = new ArrayList<>();
     private boolean graceOver;
+    /** Whether direct pairs are nominated aggressively (their first check carries USE-CANDIDATE). */
+    private final boolean aggressive;
     /** Direct pairs that became valid, in that order. */
     private final List<CandidatePair> validDirect = new ArrayList<>();
     /** The pair nominated last; null before, or after its nomination check failed. */
     private CandidatePair nominee;
 
-    private DirectFirstNominator(Agent agent, IceMediaStream stream, ScheduledExecutorService timer, long graceMillis) {
+    private DirectFirstNominator(Agent agent, IceMediaStream stream, ScheduledExecutorService timer, long graceMillis,
+            boolean aggressive) {
+        this.aggressive = aggressive;
         this.agent = agent;
         this.stream = stream;
         this.timer = timer;
@@ -46,8 +50,9 @@ final class DirectFirstNominator implements PropertyChangeListener {
     }
 
     /** Installs the nominator on a controlling agent's stream; call before the checks start. */
-    static void install(Agent agent, IceMediaStream stream, ScheduledExecutorService timer, long graceMillis) {
-        stream.addPairChangeListener(new DirectFirstNominator(agent, stream, timer, graceMillis));
+    static void install(Agent agent, IceMediaStream stream, ScheduledExecutorService timer, long graceMillis,
+            boolean aggressive) {
+        stream.addPairChangeListener(new DirectFirstNominator(agent, stream, timer, graceMillis, aggressive));
     }
 
     static boolean isRelayed(CandidatePair p) {
@@ -62,15 +67,33 @@ final class DirectFirstNominator implements PropertyChangeListener {
             return;
         }
         String name = e.getPropertyName();
+        if (IceMediaStream.PROPERTY_PAIR_STATE_CHANGED.equals(name) && e.getNewValue() == CandidatePairState.WAITING) {
+            // Aggressive nomination of direct pairs (RFC 5245 8.1.1.2): the pair's check carries USE-CANDIDATE, so
+            // the first direct pair that works is selected by that check's answer, without a second round trip.
+            // Only direct pairs: a relayed one still waits for the direct ones (relayGrace). Runs on ice4j's
+            // pacing thread just before the check is sent; takes no lock.
+            if (aggressive && !isRelayed(pair) && !pair.isNominated()) {
+                pair.nominate();
+            }
+            return;
+        }
+        boolean relevant = IceMediaStream.PROPERTY_PAIR_VALIDATED.equals(name)
+                || (IceMediaStream.PROPERTY_PAIR_STATE_CHANGED.equals(name)
+                        && e.getNewValue() == CandidatePairState.FAILED);
+        if (!relevant) {
+            return;
+        }
         // Read outside this object's lock: ice4j may fire events while holding the check list's.
         boolean allDirectFailed = allDirectPairsFailed();
         CandidatePair choice;
         synchronized (this) {
             if (IceMediaStream.PROPERTY_PAIR_VALIDATED.equals(name)) {
                 if (isRelayed(pair)) {
-                    if (relayed == null) {
-                        relayed = pair;
+                    if (validRelayed.isEmpty()) {
                         timer.schedule(this::graceOver, graceMillis, TimeUnit.MILLISECONDS);
+                    }
+                    if (!validRelayed.contains(pair)) {
+                        validRelayed.add(pair);
                     }
                 } else if (!validDirect.contains(pair)) {
                     validDirect.add(pair);
@@ -78,12 +101,11 @@ final class DirectFirstNominator implements PropertyChangeListener {
             } else if (IceMediaStream.PROPERTY_PAIR_STATE_CHANGED.equals(name)
                     && e.getNewValue() == CandidatePairState.FAILED) {
                 validDirect.remove(pair);
+                validRelayed.remove(pair);
                 if (pair == nominee) {
                     LOG.debug("the nominated pair {} failed; choosing another", pair.toShortString());
                     nominee = null;
                 }
-            } else {
-                return;
             }
             choice = choose(allDirectFailed);
         }
@@ -115,11 +137,17 @@ final class DirectFirstNominator implements PropertyChangeListener {
                 return p;
             }
         }
-        if (relayed != null && relayed.getState() != CandidatePairState.FAILED && (graceOver || allDirectFailed)) {
-            nominee = relayed;
-            LOG.debug("nominating the relayed pair {} ({})", relayed.toShortString(),
-                    graceOver ? "no direct pair within " + graceMillis + " ms" : "every direct pair failed");
-            return relayed;
+        if (!graceOver && !allDirectFailed) {
+            return null;
+        }
+        // the next relayed pair whose nomination has not failed: one whose check was lost must not end the setup
+        for (CandidatePair relayed : validRelayed) {
+            if (relayed.getState() != CandidatePairState.FAILED) {
+                nominee = relayed;
+                LOG.debug("nominating the relayed pair {} ({})", relayed.toShortString(),
+                        graceOver ? "no direct pair within " + graceMillis + " ms" : "every direct pair failed");
+                return relayed;
+            }
         }
         return null;
     }

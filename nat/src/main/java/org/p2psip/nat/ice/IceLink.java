@@ -18,15 +18,19 @@ public final class IceLink implements AutoCloseable {
     private final InetSocketAddress localAddress;
     private final InetSocketAddress remote;
     private final long setupMillis;
+    private final IcePhases phases;
     private final Agent agent;
     private final IcePath path;
     private final DtlsLinkLayer layer;
     private final java.util.function.Consumer<IceLink> onClose;
+    /** Frees what the setup holds besides the agent (a port mapping). */
+    private final Runnable release;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     IceLink(NodeId peer, boolean controlling, IceCandidate.Type localType, IceCandidate.Type remoteType,
-            InetSocketAddress localAddress, long setupMillis, Agent agent, IcePath path, DtlsLinkLayer layer,
-            java.util.function.Consumer<IceLink> onClose) {
+            InetSocketAddress localAddress, long setupMillis, IcePhases phases, Agent agent, IcePath path,
+            DtlsLinkLayer layer, Runnable release, java.util.function.Consumer<IceLink> onClose) {
+        this.release = release;
         this.peer = peer;
         this.controlling = controlling;
         this.localType = localType;
@@ -34,6 +38,7 @@ public final class IceLink implements AutoCloseable {
         this.localAddress = localAddress;
         this.remote = path.remote();
         this.setupMillis = setupMillis;
+        this.phases = phases;
         this.agent = agent;
         this.path = path;
         this.layer = layer;
@@ -78,6 +83,11 @@ public final class IceLink implements AutoCloseable {
         return setupMillis;
     }
 
+    /** When the steps of this link's setup ended (Attach, gathering, first valid pair, completion). */
+    public IcePhases phases() {
+        return phases;
+    }
+
     /** True once the DTLS session over this link authenticated exactly {@link #peer()}. */
     public boolean authenticated() {
         return layer.authenticatedId(remote).map(peer::equals).orElse(false);
@@ -88,7 +98,10 @@ public final class IceLink implements AutoCloseable {
         return path.received();
     }
 
-    /** Ends the link: the DTLS session over it, the path and the ICE agent (its sockets and TURN allocation). Idempotent. */
+    /**
+     * Ends the link: the DTLS session over it, the path and the ICE agent (its sockets and TURN allocation), and a
+     * port mapping made for it. Idempotent.
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
@@ -96,7 +109,14 @@ public final class IceLink implements AutoCloseable {
         }
         path.close();
         layer.detachPath(path);
-        agent.free();
+        // ice4j's shutdown of the agent (threads, sockets, TURN refresh with lifetime 0) runs on its own thread:
+        // closing a link must not wait for it (see IceLinks.freeAgent)
+        Thread free = new Thread(() -> {
+            IceLinks.freeAgent(agent);
+            release.run();
+        }, "ice-free-" + peer.shortHex());
+        free.setDaemon(true);
+        free.start();
         onClose.accept(this);
     }
 

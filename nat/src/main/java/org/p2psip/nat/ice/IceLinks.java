@@ -1,6 +1,5 @@
 package org.p2psip.nat.ice;
 
-import java.beans.PropertyChangeListener;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
@@ -13,22 +12,16 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.ice4j.Transport;
+import java.util.concurrent.atomic.AtomicLong;
 import org.ice4j.TransportAddress;
 import org.ice4j.ice.Agent;
 import org.ice4j.ice.CandidatePair;
 import org.ice4j.ice.CandidateType;
 import org.ice4j.ice.Component;
 import org.ice4j.ice.IceMediaStream;
-import org.ice4j.ice.IceProcessingState;
-import org.ice4j.ice.KeepAliveStrategy;
 import org.ice4j.ice.LocalCandidate;
-import org.ice4j.ice.NominationStrategy;
-import org.ice4j.ice.RemoteCandidate;
-import org.ice4j.ice.harvest.StunCandidateHarvester;
-import org.ice4j.ice.harvest.TurnCandidateHarvester;
-import org.ice4j.security.LongTermCredential;
 import org.p2psip.nat.dtls.DtlsLinkLayer;
 import org.p2psip.overlay.NodeId;
 import org.slf4j.Logger;
@@ -37,20 +30,22 @@ import org.slf4j.LoggerFactory;
 /**
  * Sets up overlay links with ICE (RFC 8445, through ice4j) for one node, in both roles.
  *
- * <p><b>Requester</b> ({@link #connect}): gathers host, server-reflexive (STUN) and relayed (TURN) candidates, sends
- * an {@link AttachMessage.Request} through {@link Signaling}, applies the answer and runs the checks as the
- * controlling agent. <b>Target</b> (requests from {@link Signaling}): gathers, starts its checks as the controlled
- * agent and answers. On both sides, when the agent completes, the selected pair becomes an {@link IcePath} attached
- * to the {@link DtlsLinkLayer}: the overlay then sends to {@link IceLink#remote()} and its DTLS records, node-key
- * authenticated, travel over exactly the selected 5-tuple.
+ * <p><b>Requester</b> ({@link #connect}): sends an {@link AttachMessage.Request} through {@link Signaling} with its
+ * host candidates, trickles its server-reflexive (STUN), relayed (TURN) and port-mapped candidates as they are found
+ * ({@link AttachMessage.Candidates}), applies the answer and runs the checks as the controlling agent. <b>Target</b>
+ * (requests from {@link Signaling}): starts its checks as the controlled agent, answers at once and trickles too.
+ * Without a trickling signaling both gather everything first. One {@link IceSession} per setup; trickled candidates
+ * wait in a {@link TrickleInbox} until their session can take them. On both sides, when the agent completes, the
+ * selected pair becomes an {@link IcePath} attached to the {@link DtlsLinkLayer}: the overlay then sends to
+ * {@link IceLink#remote()} and its DTLS records, node-key authenticated, travel over exactly the selected 5-tuple.
  *
- * <p>Nomination ({@link DirectFirstNominator}): a direct pair is nominated as soon as it is valid; a relayed pair only
- * when every direct pair failed or {@link IceConfig#relayGrace()} passed without a valid direct one, so a link is
- * direct wherever the NATs allow hole punching and relayed only where they do not.
+ * <p>Nomination ({@link DirectFirstNominator}): a direct pair is nominated aggressively (its first check carries
+ * USE-CANDIDATE); a relayed pair only when every direct pair failed or {@link IceConfig#relayGrace()} passed without
+ * a valid direct one, so a link is direct wherever the NATs allow hole punching and relayed only where they do not.
  */
 public final class IceLinks implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IceLinks.class);
-    private static final String STREAM = "overlay";
+    static final String STREAM = "overlay";
     /** {@link #accepted()} keeps the most recent answers only. */
     private static final int MAX_ACCEPTED_KEPT = 64;
     /**
@@ -58,21 +53,49 @@ public final class IceLinks implements AutoCloseable {
      * allocation) until its checks end, and signaling is not trusted.
      */
     static final int MAX_CONCURRENT_ANSWERS = 16;
+    /** Sessions (or early trickles waiting for their Attach) that trickled candidates are kept for at most. */
+    static final int MAX_INBOXES = 64;
+    /** Set to {@code false} to gather every candidate before the Attach message (no trickle), e.g. to compare. */
+    public static final String TRICKLE_PROPERTY = "p2psip.ice.trickle";
+    /** Set to {@code false} for regular nomination only (a second check on the chosen pair), e.g. to compare. */
+    public static final String AGGRESSIVE_PROPERTY = "p2psip.ice.aggressive";
 
     private final NodeId self;
     private final DtlsLinkLayer layer;
     private final Signaling signaling;
     private final IceConfig config;
+    private final PortMappedCandidates portMapping;
     private final ExecutorService executor;
     private final java.util.concurrent.ScheduledExecutorService timer;
     private final SecureRandom random = new SecureRandom();
     private final CopyOnWriteArrayList<IceLink> links = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<CompletableFuture<IceLink>> accepted = new CopyOnWriteArrayList<>();
     private final AtomicInteger answering = new AtomicInteger();
+    /** Trickled candidates by (peer, transaction): for sessions running here, or arrived before their Attach. */
+    private final ConcurrentHashMap<SessionKey, TrickleInbox> inboxes = new ConcurrentHashMap<>();
+    private final AtomicLong trickleDropped = new AtomicLong();
+    private final AtomicLong retries = new AtomicLong();
     private volatile boolean closed;
+    /** Trickle candidates when the signaling can (system property {@value #TRICKLE_PROPERTY}, default true). */
+    private final boolean trickle = !"false".equals(System.getProperty(TRICKLE_PROPERTY));
+    /** Nominate direct pairs aggressively (system property {@value #AGGRESSIVE_PROPERTY}, default true). */
+    private final boolean aggressive = !"false".equals(System.getProperty(AGGRESSIVE_PROPERTY));
 
     public IceLinks(NodeId self, DtlsLinkLayer layer, Signaling signaling, IceConfig config) {
+        this(self, layer, signaling, config, null);
+    }
+
+    /**
+     * As {@link #IceLinks(NodeId, DtlsLinkLayer, Signaling, IceConfig)}, and each agent's host port is also mapped at
+     * the router through {@code portMapping} (UPnP-IGD, NAT-PMP, PCP), whose public address is advertised as a
+     * server-reflexive candidate.
+     *
+     * @param portMapping null for none
+     */
+    public IceLinks(NodeId self, DtlsLinkLayer layer, Signaling signaling, IceConfig config,
+            PortMappedCandidates portMapping) {
         Ice4jSettings.apply();
+        this.portMapping = portMapping;
         this.self = self;
         this.layer = layer;
         this.signaling = signaling;
@@ -89,6 +112,20 @@ public final class IceLinks implements AutoCloseable {
             return t;
         });
         signaling.serve(this::onRequest);
+        signaling.onCandidates(this::onCandidates);
+    }
+
+    /** Trickled candidates dropped: no such session, too many early ones, or more than a session takes. */
+    public long trickleDropped() {
+        return trickleDropped.get();
+    }
+
+    /**
+     * Setups tried a second time because the first ICE run ended without a link (checks failed or timed out); each
+     * is logged with the state of the check list.
+     */
+    public long retries() {
+        return retries.get();
     }
 
     private final CopyOnWriteArrayList<java.util.function.Consumer<IceLink>> closeListeners = new CopyOnWriteArrayList<>();
@@ -125,44 +162,133 @@ public final class IceLinks implements AutoCloseable {
         return new ArrayList<>(accepted);
     }
 
-    /** Sets up a link to {@code target}: Attach through signaling, then ICE checks as the controlling agent. */
+    /**
+     * Sets up a link to {@code target}: Attach through signaling, then ICE checks as the controlling agent. When the
+     * signaling can trickle, the Attach carries the host candidates and the others follow as they are found. An ICE
+     * run that ends without a link (not a refusal) is tried once more with fresh candidates, and counted
+     * ({@link #retries()}).
+     */
     public CompletableFuture<IceLink> connect(NodeId target) {
         long start = System.nanoTime();
         return CompletableFuture.supplyAsync(() -> {
-            Session s = Session.open(true, config);
-            DirectFirstNominator.install(s.agent, s.stream, timer, config.relayGrace().toMillis());
             try {
-                long tx = random.nextLong();
-                AttachMessage.Request request = new AttachMessage.Request(self, target, tx, s.localParameters());
-                LOG.info("{}: attach to {} with {}", self.shortHex(), target.shortHex(), request.ice());
-                CompletableFuture<AttachMessage> pending = signaling.attach(request);
-                AttachMessage reply;
+                return attempt(target, start);
+            } catch (IceRunFailed first) {
+                if (closed) {
+                    throw new CompletionException(first.getCause());
+                }
+                retries.incrementAndGet();
+                LOG.warn("{}: ICE with {} ended without a link ({}); trying once more with fresh candidates",
+                        self.shortHex(), target.shortHex(), first.getCause().getMessage());
                 try {
-                    reply = pending.get(config.signalingTimeout().toMillis(), TimeUnit.MILLISECONDS);
-                } finally {
-                    pending.cancel(false); // no-op when answered; otherwise the signaling forgets the transaction
+                    return attempt(target, start);
+                } catch (IceRunFailed second) {
+                    throw new CompletionException(second.getCause());
                 }
-                if (reply instanceof AttachMessage.Refused r) {
-                    throw new IOException("node " + target.shortHex() + " refused the attach: " + r.reason());
-                }
-                AttachMessage.Answer answer = (AttachMessage.Answer) reply;
-                if (answer.transaction() != tx || !answer.from().equals(target)) {
-                    throw new IOException("the attach answer does not match the request (transaction or sender)");
-                }
-                s.setRemote(answer.ice());
-                s.agent.startConnectivityEstablishment();
-                s.awaitCompletion(config.checkTimeout().toMillis());
-                return finish(s, target, true, start);
-            } catch (TimeoutException e) {
-                s.agent.free();
-                throw new CompletionException(new IOException("no attach answer or ICE completion with " + target.shortHex()
-                        + " within the timeout (signaling " + config.signalingTimeout() + ", checks " + config.checkTimeout()
-                        + "): " + s.describe(), e));
-            } catch (Exception e) {
-                s.agent.free();
-                throw e instanceof CompletionException ce ? ce : new CompletionException(e);
             }
         }, executor);
+    }
+
+    /** A run of the checks that ended without a link (as opposed to a refusal or a signaling failure). */
+    private static final class IceRunFailed extends RuntimeException {
+        IceRunFailed(IOException cause) {
+            super(cause);
+        }
+    }
+
+    private IceLink attempt(NodeId target, long start) {
+        boolean trickle = this.trickle && signaling.supportsTrickle();
+        IceSession s = IceSession.open(true, config, trickle, start, portMapping);
+        DirectFirstNominator.install(s.agent, s.stream, timer, config.relayGrace().toMillis(), aggressive);
+        long tx = random.nextLong();
+        SessionKey key = new SessionKey(target, tx);
+        TrickleInbox inbox = new TrickleInbox(System.nanoTime());
+        inboxes.put(key, inbox);
+        try {
+            AttachMessage.Request request = new AttachMessage.Request(self, target, tx, s.localParameters());
+            LOG.info("{}: attach to {} with {}", self.shortHex(), target.shortHex(), request.ice());
+            CompletableFuture<AttachMessage> pending = signaling.attach(request);
+            s.attachSent = s.sinceStart();
+            if (trickle) {
+                executor.execute(() -> s.trickleLocal(c -> signaling.trickle(
+                        new AttachMessage.Candidates(self, target, tx, c)), executor));
+            }
+            AttachMessage reply;
+            try {
+                reply = pending.get(config.signalingTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            } finally {
+                pending.cancel(false); // no-op when answered; otherwise the signaling forgets the transaction
+            }
+            if (reply instanceof AttachMessage.Refused r) {
+                throw new IOException("node " + target.shortHex() + " refused the attach: " + r.reason());
+            }
+            AttachMessage.Answer answer = (AttachMessage.Answer) reply;
+            if (answer.transaction() != tx || !answer.from().equals(target)) {
+                throw new IOException("the attach answer does not match the request (transaction or sender)");
+            }
+            s.answer = s.sinceStart();
+            s.setRemote(answer.ice());
+            s.startChecks();
+            inbox.attach(s, trickleDropped);
+            try {
+                s.awaitCompletion(config.checkTimeout().toMillis());
+            } catch (TimeoutException e) {
+                String why = s.describe();
+                freeLater(s);
+                throw new IceRunFailed(new IOException("no ICE completion with " + target.shortHex() + " within "
+                        + config.checkTimeout() + ": " + why, e));
+            } catch (IOException e) {
+                freeLater(s);
+                throw new IceRunFailed(e);
+            }
+            return finish(s, target, true, start);
+        } catch (IceRunFailed e) {
+            throw e;
+        } catch (TimeoutException e) {
+            String why = s.describe();
+            freeLater(s);
+            throw new CompletionException(new IOException("no attach answer from " + target.shortHex() + " within "
+                    + config.signalingTimeout() + ": " + why, e));
+        } catch (Exception e) {
+            freeLater(s);
+            throw e instanceof CompletionException ce ? ce : new CompletionException(e);
+        } finally {
+            inboxes.remove(key, inbox);
+        }
+    }
+
+    /**
+     * Frees a failed session's agent on another thread: the caller (a setup, perhaps about to retry) must not wait
+     * for ice4j's shutdown of the agent's threads and sockets.
+     */
+    private void freeLater(IceSession s) {
+        try {
+            executor.execute(s::free);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            s.free();
+        }
+    }
+
+    /** Trickled candidates from signaling: to their session, or kept a while if their Attach is still on its way. */
+    private void onCandidates(AttachMessage.Candidates c) {
+        if (!c.to().equals(self)) {
+            trickleDropped.addAndGet(c.candidates().size());
+            return;
+        }
+        SessionKey key = new SessionKey(c.from(), c.transaction());
+        TrickleInbox inbox = inboxes.get(key);
+        if (inbox == null) {
+            long now = System.nanoTime();
+            inboxes.entrySet().removeIf(e -> e.getValue().expired(now));
+            if (inboxes.size() >= MAX_INBOXES) {
+                trickleDropped.addAndGet(c.candidates().size());
+                LOG.debug("{}: dropped {} trickled candidates from {}: too many sessions pending", self.shortHex(),
+                        c.candidates().size(), c.from().shortHex());
+                return;
+            }
+            inbox = inboxes.computeIfAbsent(key, k -> new TrickleInbox(now));
+        }
+        inbox.add(c.candidates(), trickleDropped);
     }
 
     private CompletableFuture<AttachMessage> onRequest(AttachMessage.Request request) {
@@ -182,37 +308,60 @@ public final class IceLinks implements AutoCloseable {
         while (accepted.size() > MAX_ACCEPTED_KEPT) {
             accepted.remove(0);
         }
+        boolean trickle = this.trickle && signaling.supportsTrickle();
+        SessionKey key = new SessionKey(request.from(), request.transaction());
+        TrickleInbox inbox = inboxes.computeIfAbsent(key, k -> new TrickleInbox(System.nanoTime()));
+        link.whenComplete((l, e) -> inboxes.remove(key, inbox));
         return CompletableFuture.supplyAsync(() -> {
-            Session s;
+            IceSession s = null;
             try {
-                s = Session.open(false, config);
+                s = IceSession.open(false, config, trickle, start, portMapping);
                 s.setRemote(request.ice());
-                s.agent.startConnectivityEstablishment();
+                s.startChecks();
+                inbox.attach(s, trickleDropped);
             } catch (Exception e) {
+                if (s != null) {
+                    freeLater(s);
+                }
                 link.completeExceptionally(e);
                 LOG.warn("{}: cannot answer the attach from {}: {}", self.shortHex(), request.from().shortHex(), e.toString());
                 return new AttachMessage.Refused(self, request.from(), request.transaction(),
                         "candidate gathering failed at the target: " + e.getMessage());
             }
-            Session session = s;
+            IceSession session = s;
+            AttachMessage.Answer answer = new AttachMessage.Answer(self, request.from(), request.transaction(),
+                    session.localParameters());
+            session.attachSent = session.sinceStart();
+            session.answer = session.attachSent;
+            if (trickle) {
+                executor.execute(() -> session.trickleLocal(c -> signaling.trickle(
+                        new AttachMessage.Candidates(self, request.from(), request.transaction(), c)), executor));
+            }
             executor.execute(() -> {
                 try {
                     session.awaitCompletion(config.checkTimeout().toMillis() + config.signalingTimeout().toMillis());
                     link.complete(finish(session, request.from(), false, start));
                 } catch (Exception e) {
-                    session.agent.free();
-                    LOG.info("{}: ICE with {} failed: {}", self.shortHex(), request.from().shortHex(), e.toString());
+                    String why = session.describe();
+                    freeLater(session);
+                    LOG.info("{}: ICE with {} failed: {} ({})", self.shortHex(), request.from().shortHex(), e.toString(),
+                            why);
                     link.completeExceptionally(e);
                 }
             });
-            return new AttachMessage.Answer(self, request.from(), request.transaction(), session.localParameters());
+            return answer;
         }, executor);
     }
 
-    private IceLink finish(Session s, NodeId peer, boolean controlling, long startNanos) throws IOException {
+    private IceLink finish(IceSession s, NodeId peer, boolean controlling, long startNanos) throws IOException {
         CandidatePair pair = s.component.getSelectedPair();
         if (pair == null) {
             throw new IOException("ICE completed without a selected pair");
+        }
+        org.ice4j.ice.ComponentSocket cs = s.component.getComponentSocket();
+        if (cs != null) { // now the component socket sends over the selected pair (see IceSession.open)
+            cs.propertyChange(new java.beans.PropertyChangeEvent(pair, IceMediaStream.PROPERTY_PAIR_NOMINATED, false,
+                    true));
         }
         TransportAddress remote = pair.getRemoteCandidate().getTransportAddress();
         InetSocketAddress remoteAddress = new InetSocketAddress(remote.getAddress(), remote.getPort());
@@ -220,7 +369,8 @@ public final class IceLinks implements AutoCloseable {
         TransportAddress local = pair.getLocalCandidate().getTransportAddress();
         IceLink link = new IceLink(peer, controlling, type(pair.getLocalCandidate().getType()),
                 type(pair.getRemoteCandidate().getType()), new InetSocketAddress(local.getAddress(), local.getPort()),
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), s.agent, path, layer, this::closed);
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), s.phases(), s.agent, path, layer,
+                s::release, this::closed);
         if (closed) {
             link.close();
             throw new IOException("closed");
@@ -229,6 +379,30 @@ public final class IceLinks implements AutoCloseable {
         links.add(link);
         LOG.info("{}: {}", self.shortHex(), link);
         return link;
+    }
+
+    /**
+     * Frees an agent, closing its relayed candidates' sockets first. {@code Agent.free()} alone can deadlock in ice4j
+     * (seen as the "rare ICE stall", with a thread dump): {@code StunStack.shutDown} holds the NetAccessManager's
+     * connector map while it closes a relayed socket, whose close waits for the socket's send queue, which the
+     * socket's send thread holds while it waits for that same map to send a TURN Send indication. Closed first, out
+     * of that lock, the relayed socket waits only for the send in progress, and {@code free()} then finds it closed.
+     */
+    static void freeAgent(Agent agent) {
+        for (IceMediaStream stream : agent.getStreams()) {
+            for (Component component : stream.getComponents()) {
+                for (LocalCandidate c : component.getLocalCandidates()) {
+                    if (c instanceof org.ice4j.ice.RelayedCandidate relayed) {
+                        try {
+                            relayed.getCandidateIceSocketWrapper().close();
+                        } catch (RuntimeException e) {
+                            LOG.debug("closing relayed candidate {} failed: {}", c.getTransportAddress(), e.toString());
+                        }
+                    }
+                }
+            }
+        }
+        agent.free();
     }
 
     static IceCandidate.Type type(CandidateType t) {
@@ -249,101 +423,8 @@ public final class IceLinks implements AutoCloseable {
         };
     }
 
-    /** One ICE agent with one stream of one component. */
-    private static final class Session {
-        final Agent agent;
-        final IceMediaStream stream;
-        final Component component;
-        final CompletableFuture<IceProcessingState> done = new CompletableFuture<>();
-
-        private Session(Agent agent, IceMediaStream stream, Component component) {
-            this.agent = agent;
-            this.stream = stream;
-            this.component = component;
-        }
-
-        static Session open(boolean controlling, IceConfig config) {
-            Agent agent = new Agent();
-            try {
-                agent.setControlling(controlling);
-                agent.setPerformConsentFreshness(config.consentFreshness());
-                agent.setNominationStrategy(NominationStrategy.NONE); // DirectFirstNominator nominates
-                if (config.stunServer() != null) {
-                    agent.addCandidateHarvester(new StunCandidateHarvester(
-                            new TransportAddress(config.stunServer(), Transport.UDP)));
-                }
-                if (config.turnServer() != null) {
-                    agent.addCandidateHarvester(new TurnCandidateHarvester(
-                            new TransportAddress(config.turnServer(), Transport.UDP),
-                            new LongTermCredential(config.turnUser(), config.turnPassword())));
-                }
-                IceMediaStream stream = agent.createMediaStream(STREAM);
-                Component component = agent.createComponent(stream, KeepAliveStrategy.SELECTED_ONLY, true);
-                Session s = new Session(agent, stream, component);
-                PropertyChangeListener l = e -> {
-                    if (!Agent.PROPERTY_ICE_PROCESSING_STATE.equals(e.getPropertyName())) {
-                        return;
-                    }
-                    Object v = e.getNewValue();
-                    if (v == IceProcessingState.COMPLETED || v == IceProcessingState.TERMINATED) {
-                        s.done.complete(IceProcessingState.COMPLETED);
-                    } else if (v == IceProcessingState.FAILED) {
-                        s.done.complete(IceProcessingState.FAILED);
-                    }
-                };
-                agent.addStateChangeListener(l);
-                if (s.localParameters().candidates().isEmpty()) {
-                    throw new IOException("no usable local candidates");
-                }
-                return s;
-            } catch (IOException | RuntimeException e) {
-                agent.free();
-                throw new CompletionException(new IOException("ICE candidate gathering failed: " + e.getMessage()
-                        + " (is a non-loopback interface up? ice4j never uses loopback)", e));
-            }
-        }
-
-        IceParameters localParameters() {
-            List<IceCandidate> out = new ArrayList<>();
-            for (LocalCandidate c : component.getLocalCandidates()) {
-                TransportAddress a = c.getTransportAddress();
-                if (a.getTransport() != Transport.UDP || out.size() >= IceParameters.MAX_CANDIDATES) {
-                    continue;
-                }
-                TransportAddress rel = c.getRelatedAddress();
-                out.add(new IceCandidate(type(c.getType()), c.getFoundation(), c.getPriority(),
-                        new InetSocketAddress(a.getAddress(), a.getPort()),
-                        rel == null ? null : new InetSocketAddress(rel.getAddress(), rel.getPort())));
-            }
-            return new IceParameters(agent.getLocalUfrag(), agent.getLocalPassword(), out);
-        }
-
-        void setRemote(IceParameters remote) {
-            stream.setRemoteUfrag(remote.ufrag());
-            stream.setRemotePassword(remote.password());
-            List<RemoteCandidate> list = new ArrayList<>();
-            for (IceCandidate c : remote.candidates()) {
-                list.add(new RemoteCandidate(new TransportAddress(c.address(), Transport.UDP), component, type(c.type()),
-                        c.foundation(), c.priority(), null));
-            }
-            component.addRemoteCandidates(list);
-        }
-
-        void awaitCompletion(long timeoutMillis) throws Exception {
-            IceProcessingState st = agent.getState();
-            if (st == IceProcessingState.COMPLETED || st == IceProcessingState.TERMINATED) {
-                done.complete(IceProcessingState.COMPLETED);
-            }
-            IceProcessingState result = done.get(timeoutMillis, TimeUnit.MILLISECONDS);
-            if (result != IceProcessingState.COMPLETED) {
-                throw new IOException("ICE connectivity checks failed: " + describe());
-            }
-        }
-
-        String describe() {
-            return "state " + agent.getState() + ", local " + component.getLocalCandidates().size() + " candidates, remote "
-                    + component.getRemoteCandidates().size() + ", selected " + component.getSelectedPair();
-        }
+    /** Which session trickled candidates belong to: the peer and the Attach transaction. */
+    private record SessionKey(NodeId peer, long transaction) {
     }
 
     @Override

@@ -29,6 +29,9 @@ import org.p2psip.overlay.wire.WireCodec;
  *   IceNodeMain requester --rendezvous IP:PORT --peer NODE_ID_HEX [--bind IP] [--links N] [--idle-seconds S]
  *   (both) [--binding-lifetime-ms L]: DTLS keepalives for a NAT binding lifetime of L (every L/2)
  *          [--no-consent-freshness]: no ICE consent checks (RFC 7675) on the link, only the DTLS keepalives
+ *          [--port-map]: map each ICE agent's host port at the router (PCP, NAT-PMP, UPnP-IGD) and advertise it
+ *          [--no-trickle]: gather every candidate before the Attach message and its answer (as before trickle)
+ *          [--regular-nomination]: no aggressive nomination of direct pairs (a second check nominates)
  * </pre>
  *
  * The rendezvous address is an {@link IceRendezvousMain}'s: its TURN server gives server-reflexive and relayed
@@ -58,6 +61,7 @@ public final class IceNodeMain {
         long bindingLifetimeMillis = 0;
         int idleSeconds = 0;
         boolean consent = true;
+        boolean portMap = false;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--rendezvous" -> rendezvous = parse(args[++i]);
@@ -68,6 +72,9 @@ public final class IceNodeMain {
                 case "--binding-lifetime-ms" -> bindingLifetimeMillis = Long.parseLong(args[++i]);
                 case "--idle-seconds" -> idleSeconds = Integer.parseInt(args[++i]);
                 case "--no-consent-freshness" -> consent = false;
+                case "--port-map" -> portMap = true;
+                case "--no-trickle" -> System.setProperty(IceLinks.TRICKLE_PROPERTY, "false");
+                case "--regular-nomination" -> System.setProperty(IceLinks.AGGRESSIVE_PROPERTY, "false");
                 default -> usage();
             }
         }
@@ -88,8 +95,14 @@ public final class IceNodeMain {
         OverlayNode node = new OverlayNode(identity.id(), layer, OverlayConfig.defaults(), new SecretHashPolicy(),
                 new WireCodec(), new Random()).start();
         int status = 0;
+        org.p2psip.nat.portmap.PortMapper mapper = null;
+        if (portMap) {
+            mapper = org.p2psip.nat.portmap.PortMapper.create(org.p2psip.nat.portmap.PortMapConfig.defaults());
+            System.out.println("port_mapper router=" + mapper.router().getHostAddress());
+        }
         try (RelaySignaling signaling = RelaySignaling.connect(identity.id(), rendezvous, 10_000);
-                IceLinks links = new IceLinks(identity.id(), layer, signaling, ice)) {
+                IceLinks links = new IceLinks(identity.id(), layer, signaling, ice,
+                        mapper == null ? null : PortMappedCandidates.of(mapper, Duration.ofMinutes(10)))) {
             if (role.equals("target")) {
                 node.join(List.of()).get(10, TimeUnit.SECONDS);
                 System.out.println("ready id=" + identity.id().toHex());
@@ -108,10 +121,13 @@ public final class IceNodeMain {
             } else {
                 status = request(node, layer, links, peer, idleSeconds);
                 if (status == 0 && extraLinks > 0) {
-                    status = warmLinks(layer, links, peer, extraLinks);
+                    status = warmLinks(node, layer, links, peer, extraLinks);
                 }
             }
         } finally {
+            if (mapper != null) {
+                mapper.close();
+            }
             node.close();
             layer.close();
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
@@ -126,6 +142,7 @@ public final class IceNodeMain {
             IceLink link = links.connect(peer).get(60, TimeUnit.SECONDS);
             System.out.println("link=" + describe(link));
             System.out.println("setup_ms=" + link.setupMillis());
+            System.out.println("phases=" + link.phases());
             System.out.println("relayed=" + link.relayed());
             long t1 = System.nanoTime();
             joinThrough(node, link);
@@ -196,12 +213,15 @@ public final class IceNodeMain {
 
     /**
      * Sets up {@code n} more links to the same peer one after the other, in this now warm JVM, and prints their ICE
-     * setup times and the times until their DTLS session authenticated the peer. A one-byte probe datagram makes
-     * the link layer open the session (the peer's overlay drops it as a malformed frame).
+     * setup times, the times until their DTLS session authenticated the peer, and per link the phases
+     * ({@code warm_phases}: Attach sent, answer, gathering done, first valid pair, ICE completed, DTLS authenticated,
+     * first overlay ping answered over the link; milliseconds from the start). A one-byte probe datagram makes the
+     * link layer open the session (the peer's overlay drops it as a malformed frame); the ping is an overlay RPC.
      */
-    private static int warmLinks(DtlsLinkLayer layer, IceLinks links, NodeId peer, int n) {
+    private static int warmLinks(OverlayNode node, DtlsLinkLayer layer, IceLinks links, NodeId peer, int n) {
         StringBuilder setup = new StringBuilder();
         StringBuilder ready = new StringBuilder();
+        StringBuilder phases = new StringBuilder();
         int failures = 0;
         for (int i = 0; i < n; i++) {
             long t0 = System.nanoTime();
@@ -209,15 +229,22 @@ public final class IceNodeMain {
                 layer.send(link.remote(), new byte[] {0});
                 long end = System.currentTimeMillis() + 20_000;
                 while (!link.authenticated() && System.currentTimeMillis() < end) {
-                    Thread.sleep(2);
+                    Thread.sleep(1);
                 }
                 if (!link.authenticated()) {
                     throw new IOException("the DTLS session over " + link + " did not authenticate the peer");
                 }
                 long readyMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+                node.ping(link.remote()).get(20, TimeUnit.SECONDS);
+                long pingMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
                 setup.append(setup.length() == 0 ? "" : ",").append(link.setupMillis());
                 ready.append(ready.length() == 0 ? "" : ",").append(readyMs);
-                System.out.println("warm_link=" + describe(link));
+                IcePhases p = link.phases();
+                phases.append(phases.length() == 0 ? "" : ";").append(p.attachSentMillis()).append('/')
+                        .append(p.answerMillis()).append('/').append(p.gatheredMillis()).append('/')
+                        .append(p.firstValidMillis()).append('/').append(p.completedMillis()).append('/').append(readyMs)
+                        .append('/').append(pingMs);
+                System.out.println("warm_link=" + describe(link) + " " + p);
             } catch (Exception e) {
                 failures++;
                 System.out.println("warm_error=" + (e.getCause() != null ? e.getCause() : e));
@@ -225,7 +252,9 @@ public final class IceNodeMain {
         }
         System.out.println("warm_setup_ms=" + setup);
         System.out.println("warm_ready_ms=" + ready);
+        System.out.println("warm_phases=" + phases);
         System.out.println("warm_failures=" + failures);
+        System.out.println("ice_retries=" + links.retries() + " trickle_dropped=" + links.trickleDropped());
         return failures == 0 ? 0 : 1;
     }
 

@@ -25,7 +25,9 @@ import org.p2psip.nat.lab.Site;
 public final class NatMatrix {
     /** Where a node sits. */
     public enum Behaviour {
-        PUBLIC, FULL_CONE, ADDRESS_RESTRICTED, PORT_RESTRICTED, SYMMETRIC;
+        PUBLIC, FULL_CONE, ADDRESS_RESTRICTED, PORT_RESTRICTED, SYMMETRIC,
+        /** Behind a router that grants port mappings (miniupnpd): the node maps its ICE port and advertises it. */
+        UPNP;
 
         NatType natType() {
             return this == PUBLIC ? null : NatType.valueOf(name());
@@ -55,14 +57,18 @@ public final class NatMatrix {
     /**
      * The link is relayed only where the NATs cannot be punched: symmetric with symmetric, and symmetric with
      * port-restricted (the symmetric side's new mapping for the peer is unknown, and the port-restricted side only
-     * admits the exact address and port it sent to).
+     * admits the exact address and port it sent to). A UPnP router's node advertises a mapped port that admits
+     * anyone, so it links directly with every other.
      */
     public static boolean expectRelayed(Behaviour a, Behaviour b) {
         return (a == Behaviour.SYMMETRIC && (b == Behaviour.SYMMETRIC || b == Behaviour.PORT_RESTRICTED))
                 || (b == Behaviour.SYMMETRIC && a == Behaviour.PORT_RESTRICTED);
     }
 
-    /** Builds the rendezvous host and the sites for {@code behaviours} in {@code lab} (at most four NAT types). */
+    /**
+     * Builds the rendezvous host and the sites for {@code behaviours} in {@code lab} (two sites per NAT type; UPnP
+     * needs miniupnpd, see {@link NatLab#upnpPrerequisiteProblems()}).
+     */
     public static NatMatrix start(NatLab lab, List<Behaviour> behaviours, int conntrackUdpTimeoutSeconds) throws Exception {
         PublicHost infra = lab.addPublicHost("rdv", 1);
         String ip = infra.addresses().get(0).getHostAddress();
@@ -100,8 +106,8 @@ public final class NatMatrix {
     }
 
     /**
-     * Impairs every site router (delay needs the kernel's sch_netem: without it the lab refuses delay with a
-     * {@link org.p2psip.nat.lab.LabException}; see {@link NatLab#netemAvailable()}).
+     * Impairs every site router (netem, or without sch_netem the lab's NFQUEUE delay program; see
+     * {@link NatLab#netemAvailable()}). {@link NatLab#delayEverySegment} delays the public segment too.
      */
     public void impairSites(org.p2psip.nat.lab.Impairment impairment) {
         for (Site s : sites) {
@@ -129,6 +135,9 @@ public final class NatMatrix {
         List<String> tArgs = new ArrayList<>(List.of("target", "--rendezvous", rendezvous, "--bind",
                 addresses.get(target).get(0)));
         tArgs.addAll(nodeOptions);
+        if (target == Behaviour.UPNP) {
+            tArgs.add("--port-map");
+        }
         Process t = lab.spawn(tNs, NatLab.javaCommand(IceNodeMain.class.getName(), tArgs));
         try {
             BufferedReader tOut = new BufferedReader(new InputStreamReader(t.getInputStream(), StandardCharsets.UTF_8));
@@ -144,6 +153,9 @@ public final class NatMatrix {
             List<String> rArgs = new ArrayList<>(List.of("requester", "--rendezvous", rendezvous, "--peer", id, "--bind",
                     addresses.get(requester).get(1), "--links", String.valueOf(links)));
             rArgs.addAll(nodeOptions);
+            if (requester == Behaviour.UPNP) {
+                rArgs.add("--port-map");
+            }
             Process r = lab.spawn(rNs, NatLab.javaCommand(IceNodeMain.class.getName(), rArgs));
             r.getOutputStream().close();
             CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
@@ -155,7 +167,15 @@ public final class NatMatrix {
             });
             if (!r.waitFor(120L + 30L * links, TimeUnit.SECONDS)) {
                 r.destroyForcibly();
-                return failed(target, requester, "the requester hung");
+                String partial;
+                try {
+                    partial = out.get(10, TimeUnit.SECONDS); // the output ends with the process
+                } catch (Exception e) {
+                    partial = "(the requester's output did not end)";
+                }
+                PairResult f = failed(target, requester, "the requester hung");
+                return new PairResult(target, requester, false, false, "", -1, -1, false, false, 0, 0, List.of(),
+                        List.of(), f.error(), "requester (killed after hanging):\n" + partial.trim());
             }
             String text = out.get(10, TimeUnit.SECONDS);
             t.getOutputStream().close();

@@ -31,6 +31,9 @@ public final class OverlaySignaling implements Signaling {
     private final AtomicLong served = new AtomicLong();
     private final AtomicLong malformed = new AtomicLong();
     private volatile int lastHops = -1;
+    private volatile java.util.function.Consumer<AttachMessage.Candidates> candidates = c -> { };
+    private volatile Handler handler = r -> CompletableFuture.completedFuture(new AttachMessage.Refused(r.to(), r.from(),
+            r.transaction(), "this node accepts no Attach requests"));
 
     /**
      * @param timeoutMillis how long an Attach may wait for its answer through the overlay (the target gathers its
@@ -79,17 +82,49 @@ public final class OverlaySignaling implements Signaling {
     }
 
     @Override
-    public void serve(Handler handler) {
-        node.handle(APP_ID, req -> onRouted(req, handler));
+    public boolean supportsTrickle() {
+        return true;
     }
 
-    private CompletableFuture<Bytes> onRouted(RoutedRequest req, Handler handler) {
+    /** Routes the candidates to their node like an Attach; the empty answer is ignored (best effort). */
+    @Override
+    public void trickle(AttachMessage.Candidates m) {
+        if (!m.from().equals(node.id())) {
+            throw new IllegalArgumentException("candidates from " + m.from().shortHex() + " cannot be sent by node "
+                    + node.id().shortHex());
+        }
+        node.route(m.to(), APP_ID, Bytes.wrap(AttachCodec.encode(m)), RouteMode.EXACT, timeoutMillis);
+    }
+
+    @Override
+    public void onCandidates(java.util.function.Consumer<AttachMessage.Candidates> listener) {
+        this.candidates = listener;
+        node.handle(APP_ID, this::onRouted);
+    }
+
+    @Override
+    public void serve(Handler handler) {
+        this.handler = handler;
+        node.handle(APP_ID, this::onRouted);
+    }
+
+    private CompletableFuture<Bytes> onRouted(RoutedRequest req) {
         AttachMessage m;
         try {
             m = AttachCodec.decode(req.payload().toArray());
         } catch (AttachFormatException e) {
             malformed.incrementAndGet();
             return CompletableFuture.failedFuture(new IOException("malformed attach: " + e.getMessage()));
+        }
+        if (m instanceof AttachMessage.Candidates c) {
+            if (!c.to().equals(node.id()) || !c.from().equals(req.origin())) {
+                malformed.incrementAndGet();
+                return CompletableFuture.failedFuture(new IOException("candidates for " + c.to().shortHex() + " from "
+                        + c.from().shortHex() + " reached node " + node.id().shortHex() + " from "
+                        + req.origin().shortHex()));
+            }
+            candidates.accept(c);
+            return CompletableFuture.completedFuture(Bytes.EMPTY);
         }
         if (!(m instanceof AttachMessage.Request r)) {
             malformed.incrementAndGet();

@@ -23,6 +23,7 @@ public final class RelaySignaling implements Signaling {
     private final ConcurrentHashMap<Long, CompletableFuture<AttachMessage>> pending = new ConcurrentHashMap<>();
     private volatile Handler handler = r -> CompletableFuture.completedFuture(
             new AttachMessage.Refused(r.to(), r.from(), r.transaction(), "this node accepts no Attach requests"));
+    private volatile java.util.function.Consumer<AttachMessage.Candidates> candidates = c -> { };
     private volatile boolean closed;
 
     private RelaySignaling(NodeId self, Socket socket) throws IOException {
@@ -69,6 +70,25 @@ public final class RelaySignaling implements Signaling {
         this.handler = handler;
     }
 
+    @Override
+    public boolean supportsTrickle() {
+        return true;
+    }
+
+    @Override
+    public void trickle(AttachMessage.Candidates m) {
+        try {
+            Frames.write(out, AttachCodec.encode(m));
+        } catch (IOException e) {
+            LOG.debug("{}: could not send trickled candidates: {}", this, e.toString());
+        }
+    }
+
+    @Override
+    public void onCandidates(java.util.function.Consumer<AttachMessage.Candidates> listener) {
+        this.candidates = listener;
+    }
+
     private void readLoop(DataInputStream in) {
         try {
             while (!closed) {
@@ -99,6 +119,12 @@ public final class RelaySignaling implements Signaling {
                             LOG.debug("{}: could not send the attach answer: {}", this, io.toString());
                         }
                     });
+                } else if (m instanceof AttachMessage.Candidates c) {
+                    try {
+                        candidates.accept(c);
+                    } catch (RuntimeException e) {
+                        LOG.debug("{}: the candidates listener failed: {}", this, e.toString());
+                    }
                 } else {
                     complete(m);
                 }

@@ -80,13 +80,13 @@ final class MiniUpnpd {
 
     /**
      * The daemon's configuration: WAN wan0, LAN lan0, all three protocols, secure mode (a client maps only to its
-     * own address), mappings allowed only for the site's /26 and ports 1024-65535, PCP lifetimes from 1 s (so tests
+     * own address), mappings allowed only for the site's /27 and ports 1024-65535, PCP lifetimes from 1 s (so tests
      * can watch renewals), and files in the lab's own directory.
      */
     static String config(Site site, InetSocketAddress stun, Path dir) {
         byte[] h = site.hostAddress().getAddress();
-        String lan = String.format(Locale.ROOT, "%d.%d.%d.%d/26", h[0] & 0xFF, h[1] & 0xFF, h[2] & 0xFF,
-                h[3] & 0xC0);
+        String lan = String.format(Locale.ROOT, "%d.%d.%d.%d/27", h[0] & 0xFF, h[1] & 0xFF, h[2] & 0xFF,
+                h[3] & 0xE0);
         return String.join("\n",
                 "ext_ifname=wan0",
                 "listening_ip=lan0",

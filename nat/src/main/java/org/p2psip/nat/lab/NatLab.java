@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
 /**
  * A NAT lab of real kernel NATs in network namespaces: a public segment (203.0.113.0/24, a bridge in its own
  * namespace), public hosts on it, and sites, each a router namespace (WAN on the public segment, netfilter NAT of
- * one {@link NatType}) with one host namespace behind it on a /26 of 192.0.2.0/24 or 198.51.100.0/24.
+ * one {@link NatType}) with one host namespace behind it on a /27 of 192.0.2.0/24 or 198.51.100.0/24.
  *
  * <p>Only the documentation ranges 192.0.2.0/24, 198.51.100.0/24 and 203.0.113.0/24 are ever assigned, and nothing
  * is added to the root namespace: every veth pair is created directly inside its two namespaces. Namespace names
@@ -33,7 +33,7 @@ import java.util.regex.Pattern;
 public final class NatLab implements AutoCloseable {
     static final String NAME_ROOT = "p2pnat";
     private static final Pattern OUR_NAMESPACE = Pattern.compile("^(" + NAME_ROOT + "-(\\d+)-[0-9a-f]{4})-\\S+");
-    private static final int MAX_SITES = 8;
+    private static final int MAX_SITES = 16;
     private static final int MAX_PUBLIC_HOSTS = 90;
     private static final int COMMAND_TIMEOUT_SECONDS = 20;
 
@@ -210,8 +210,8 @@ public final class NatLab implements AutoCloseable {
     }
 
     /**
-     * A site: a router namespace whose WAN address is 203.0.113.(101+i) and whose LAN is the i-th /26 (192.0.2.0/26,
-     * .64/26, .128/26, .192/26, then 198.51.100.0/26 ...), with the router at .1 and one host at .2 of it.
+     * A site: a router namespace whose WAN address is 203.0.113.(101+i) and whose LAN is the i-th /27 (192.0.2.0/27,
+     * .32/27, ... .224/27, then 198.51.100.0/27 ...; 16 sites at most), with the router at .1 and one host at .2 of it.
      *
      * @param udpTimeoutSeconds the router's conntrack UDP timeouts (both unreplied and stream), i.e. how long an
      *     idle UDP mapping lives; also how long an address-restricted router remembers a destination
@@ -225,7 +225,8 @@ public final class NatLab implements AutoCloseable {
             throw new IllegalArgumentException("UDP timeout must be at least 1 s");
         }
         int i = sites.size();
-        String base = i < 4 ? "192.0.2." + (64 * i) : "198.51.100." + (64 * (i - 4));
+        // a /27 per site: 8 in each of the two LAN ranges
+        String base = i < 8 ? "192.0.2." + (32 * i) : "198.51.100." + (32 * (i - 8));
         String lanNet = base.substring(0, base.lastIndexOf('.') + 1);
         int lanBase = Integer.parseInt(base.substring(base.lastIndexOf('.') + 1));
         InetAddress routerLan = address(lanNet + (lanBase + 1));
@@ -242,9 +243,9 @@ public final class NatLab implements AutoCloseable {
         ip(router, "addr", "add", wan.getHostAddress() + "/24", "dev", "wan0");
         ip(router, "link", "set", "wan0", "up");
         veth(router, "lan0", hostNs, "eth0");
-        ip(router, "addr", "add", routerLan.getHostAddress() + "/26", "dev", "lan0");
+        ip(router, "addr", "add", routerLan.getHostAddress() + "/27", "dev", "lan0");
         ip(router, "link", "set", "lan0", "up");
-        ip(hostNs, "addr", "add", host.getHostAddress() + "/26", "dev", "eth0");
+        ip(hostNs, "addr", "add", host.getHostAddress() + "/27", "dev", "eth0");
         ip(hostNs, "link", "set", "eth0", "up");
         ip(hostNs, "route", "add", "default", "via", routerLan.getHostAddress());
         writeProc(router, "net/ipv4/ip_forward", "1");

@@ -31,7 +31,8 @@ class AttachCodecTest {
     void roundTrips() throws Exception {
         List<AttachMessage> all = List.of(new AttachMessage.Request(A, B, 42, params()),
                 new AttachMessage.Answer(B, A, -7, params()),
-                new AttachMessage.Refused(B, A, 1, "busy: try again later – ünïcode"));
+                new AttachMessage.Refused(B, A, 1, "busy: try again later – ünïcode"),
+                new AttachMessage.Candidates(A, B, 42, params().candidates()));
         for (AttachMessage m : all) {
             assertEquals(m, AttachCodec.decode(AttachCodec.encode(m)));
         }
@@ -77,8 +78,21 @@ class AttachCodecTest {
     }
 
     @Test
+    void trickledCandidatesNeedOneToThirtyTwo() {
+        byte[] good = AttachCodec.encode(new AttachMessage.Candidates(A, B, 42, params().candidates()));
+        byte[] none = Arrays.copyOf(good, 53);
+        none[52] = 0; // the candidate count right after the header
+        assertRefused(none, "candidate count 0");
+        assertThrows(IllegalArgumentException.class, () -> new AttachMessage.Candidates(A, B, 1, List.of()));
+    }
+
+    @Test
     void randomMutationsNeverEscapeAsAnythingElse() {
-        byte[] good = AttachCodec.encode(new AttachMessage.Answer(B, A, 9, params()));
+        mutate(AttachCodec.encode(new AttachMessage.Answer(B, A, 9, params())));
+        mutate(AttachCodec.encode(new AttachMessage.Candidates(B, A, 9, params().candidates())));
+    }
+
+    private static void mutate(byte[] good) {
         Random rnd = new Random(4);
         int refused = 0;
         for (int i = 0; i < 20_000; i++) {

@@ -97,6 +97,23 @@ class OverlaySignalingTest {
     }
 
     @Test
+    void trickledCandidatesAreRoutedToTheTargetAndForgedOnesRefused() throws Exception {
+        CompletableFuture<AttachMessage.Candidates> got = new CompletableFuture<>();
+        target.onCandidates(got::complete);
+        List<IceCandidate> candidates = ice("trick").candidates();
+        requester.trickle(new AttachMessage.Candidates(a.id(), b.id(), 5, candidates));
+        AttachMessage.Candidates c = got.get(20, TimeUnit.SECONDS);
+        assertEquals(5, c.transaction());
+        assertEquals(candidates, c.candidates());
+
+        // candidates claiming another sender than the route's origin are refused and counted
+        AttachMessage.Candidates forged = new AttachMessage.Candidates(NodeId.random(rnd), b.id(), 6, candidates);
+        Throwable e = cause(a.route(b.id(), OverlaySignaling.APP_ID, Bytes.wrap(AttachCodec.encode(forged))));
+        assertTrue(e.getMessage().contains("reached node"), e.getMessage());
+        assertEquals(1, target.malformed());
+    }
+
+    @Test
     void answersThatDoNotMatchTheRequestAreRefused() {
         target.serve(r -> CompletableFuture.completedFuture(new AttachMessage.Answer(b.id(), r.from(), r.transaction() + 1,
                 ice("answr"))));

@@ -44,6 +44,23 @@ class SignalingRelayTest {
         }
     }
 
+    @Test
+    void trickledCandidatesReachTheirNode() throws Exception {
+        try (SignalingRelay relay = SignalingRelay.start(new InetSocketAddress("127.0.0.1", 0));
+                RelaySignaling a = RelaySignaling.connect(A, relay.address(), 5_000);
+                RelaySignaling b = RelaySignaling.connect(B, relay.address(), 5_000)) {
+            CompletableFuture<AttachMessage.Candidates> got = new CompletableFuture<>();
+            b.onCandidates(got::complete);
+            awaitConnected(relay, A);
+            awaitConnected(relay, B);
+            assertTrue(a.supportsTrickle());
+            a.trickle(new AttachMessage.Candidates(A, B, 77, AttachCodecTest.params().candidates()));
+            AttachMessage.Candidates c = got.get(10, TimeUnit.SECONDS);
+            assertEquals(77, c.transaction());
+            assertEquals(AttachCodecTest.params().candidates(), c.candidates());
+        }
+    }
+
     /** The relay reads hellos on its own threads: wait until it has. */
     static void awaitConnected(SignalingRelay relay, NodeId id) throws InterruptedException {
         long end = System.currentTimeMillis() + 10_000;
