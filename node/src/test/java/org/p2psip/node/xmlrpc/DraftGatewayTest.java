@@ -165,6 +165,18 @@ class DraftGatewayTest {
         String join0 = "<dhtService xmlns=\"" + Namespaces.DHT + "\"><namespace>" + Namespaces.P2P_SIP + "</namespace>"
                 + "<serviceHosts><serviceHost service=\"stun\">stun:192.0.2.10:3478</serviceHost>"
                 + "<serviceHost service=\"turn\">turn:192.0.2.10:3478</serviceHost></serviceHosts></dhtService>";
+        // Peer 0 advertises its own STUN server (ServiceAds) under the same host key and nonce a moment after it
+        // started, expiring an hour later in whole seconds like a gateway join. A join before that advertisement
+        // was replaced by it (a later expiry), and one in the same second is refused as a replay: wait for the
+        // advertisement, then for the next second, so the join is the later registration.
+        org.p2psip.testing.Waits.until(30_000, () -> {
+            try {
+                return lookup(0, host0).contains("<hostIdentifier>" + host0.toHex() + "</hostIdentifier>");
+            } catch (Exception e) {
+                return false;
+            }
+        }, "peer 0's own service advertisement");
+        Thread.sleep(1_100);
         String joined = (String) client(0).execute("join", new Object[] {join0});
         assertTrue(joined.contains("<hostIdentifier>" + host0.toHex() + "</hostIdentifier>") && joined.contains("stun:192.0.2.10:3478"), joined);
         // base64 in, base64 out; the short namespace name is accepted.
