@@ -56,6 +56,7 @@ public final class RecordSigner {
         }
         Document doc;
         try {
+            // validated: a record the schemas refuse fails here, not at every replica (and LocallySigned relies on it)
             doc = SecureXml.defaults().parse(RecordXml.toBytes(record));
         } catch (RecordException e) {
             throw new IllegalArgumentException("the record does not serialize to a valid document: " + e.getMessage(), e);
@@ -87,7 +88,7 @@ public final class RecordSigner {
         KeyInfo ki = kif.newKeyInfo(content);
         XMLSignature sig = FACTORY.newXMLSignature(si, ki);
         try {
-            DOMSignContext ctx = new DOMSignContext(id.privateKey(), root);
+            DOMSignContext ctx = new DOMSignContext(engineKey(id.privateKey()), root);
             ctx.setProperty(RecordVerifier.SIGNATURE_PROVIDER_PROPERTY, Crypto.provider());
             sig.sign(ctx);
         } catch (MarshalException | XMLSignatureException e) {
@@ -95,6 +96,40 @@ public final class RecordSigner {
         }
         return doc;
     }
+
+    /**
+     * The private key as the signature provider's own type, converted once per key. Bouncy Castle converts a JDK
+     * key on every {@code initSign} into fresh domain parameters, and so recomputed its fixed-point table for the
+     * P-256 generator on every signature: 60 % of an ECDSA signature here; its own key uses the named curve, whose
+     * table is computed once.
+     */
+    static java.security.PrivateKey engineKey(java.security.PrivateKey k) {
+        if (k.getClass().getName().startsWith("org.bouncycastle.")) {
+            return k;
+        }
+        java.security.PrivateKey cached = ENGINE_KEYS.get(k);
+        if (cached == null) {
+            String alg = k instanceof ECKey ? "EC" : k instanceof java.security.interfaces.EdECKey ? "Ed25519" : null;
+            byte[] pkcs8 = k.getEncoded();
+            if (alg == null || pkcs8 == null) {
+                return k;
+            }
+            try {
+                cached = java.security.KeyFactory.getInstance(alg, Crypto.provider())
+                        .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(pkcs8));
+            } catch (GeneralSecurityException e) {
+                return k; // the provider converts (or refuses) it itself
+            } finally {
+                java.util.Arrays.fill(pkcs8, (byte) 0);
+            }
+            ENGINE_KEYS.put(k, cached);
+        }
+        return cached;
+    }
+
+    /** JDK private keys → the provider's; weak keys: an entry goes when its identity is no longer used. */
+    private static final java.util.Map<java.security.PrivateKey, java.security.PrivateKey> ENGINE_KEYS =
+            java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
     /** The SignatureMethod URI for a key: ECDSA P-256/SHA-256 or Ed25519; other keys are refused. */
     public static String signatureMethodFor(Key k) throws NoSuchAlgorithmException, InvalidAlgorithmParameterException {

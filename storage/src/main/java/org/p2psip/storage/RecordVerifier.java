@@ -76,9 +76,51 @@ public final class RecordVerifier {
         this(SecureXml.defaults());
     }
 
-    /** Parses (hardened, validated) and verifies a signed {@code dhtRecord} document. */
+    /**
+     * Parses (hardened, validated) and verifies a signed {@code dhtRecord} document. A document with the same
+     * SHA-256 as one this verifier accepted before (a re-replication, a republish, a re-read) is answered from a
+     * bounded cache of successes; refusals are never cached. What does not depend on the bytes alone (expiry,
+     * certificate validity, entitlement) is the caller's to check each time, as {@link SignedRecordPolicy} does.
+     */
     public VerifiedRecord verify(byte[] xml) throws RecordException {
-        return verify(RecordXml.rootNamed(parser.parse(xml), Namespaces.DHT, "dhtRecord"));
+        if (xml.length > parser.limits().maxBytes()) {
+            throw new RecordException(Refusal.TOO_LARGE,
+                    "document of " + xml.length + " bytes exceeds the limit of " + parser.limits().maxBytes());
+        }
+        VerifiedRecord mine = LocallySigned.of(xml);
+        if (mine != null) {
+            return mine; // this very array was signed in this process a moment ago (see LocallySigned)
+        }
+        Bytes digest = sha256(xml);
+        VerifiedRecord hit = verified.get(digest);
+        if (hit != null) {
+            return hit;
+        }
+        VerifiedRecord vr = verify(RecordXml.rootNamed(parser.parse(xml), Namespaces.DHT, "dhtRecord"));
+        verified.put(digest, vr);
+        return vr;
+    }
+
+    /** Documents this verifier accepted, by SHA-256 of their bytes (LRU). */
+    private final java.util.Map<Bytes, VerifiedRecord> verified = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(256, 0.75f, true) {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<Bytes, VerifiedRecord> eldest) {
+                    return size() > VERIFIED_ENTRIES;
+                }
+            });
+
+    /** Entries of that cache: a verified contact record with its certificate is a few KiB. */
+    static final int VERIFIED_ENTRIES = 4_096;
+
+    private static Bytes sha256(byte[] xml) {
+        try {
+            return Bytes.wrap(java.security.MessageDigest.getInstance("SHA-256").digest(xml));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JDK", e);
+        }
     }
 
     /** Verifies a {@code dhtRecord} element of a validated document (e.g. one record of a dhtRecords list). */

@@ -24,7 +24,15 @@ public final class SignedValues {
         if (v == null || v.nonce() == null || v.expires() == null) {
             throw new IllegalArgumentException("a put-auth record needs a value with a nonce and an expiry");
         }
-        byte[] xml = RecordSigner.sign(record, writer);
+        org.w3c.dom.Document doc = RecordSigner.signToDocument(record, writer);
+        byte[] xml = SecureXml.serialize(doc);
+        try {
+            // what verifying these bytes gives, for this process's own replica and read-back (LocallySigned)
+            LocallySigned.remember(xml, new VerifiedRecord(RecordXml.readRecord(doc.getDocumentElement()),
+                    writer.publicKey(), writer.chain(), writer.keyName(), RecordSigner.signatureMethodFor(writer.privateKey())));
+        } catch (RecordException e) {
+            throw new IllegalArgumentException("the signed record does not read back: " + e.getMessage(), e);
+        }
         return new DhtValue(writer.owner(), Bytes.utf8(v.nonce()), Bytes.wrap(xml), v.expires().toEpochMilli());
     }
 

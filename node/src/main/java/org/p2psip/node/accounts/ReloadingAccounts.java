@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.LongSupplier;
 import org.p2psip.sip.registrar.Credentials;
 import org.p2psip.sip.registrar.Ha1Accounts;
 import org.slf4j.Logger;
@@ -17,8 +18,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The node's {@code sip-users} file as the SIP adapter's {@link Credentials}, re-read when it changes: each use
  * compares the file's modification time, size and identity (inode; {@code p2psip user add} replaces the file
- * atomically) with those last read, one {@code stat} per lookup, so an account added or removed on a running node
- * takes effect at the next REGISTER without a restart. A file that cannot be read or parsed (e.g. edited by hand
+ * atomically) with those last read, at most one {@code stat} a second ({@link #CHECK_INTERVAL_NANOS}; a digest check
+ * per REGISTER made it one per lookup before), so an account added or removed on a running node takes effect within
+ * a second, without a restart. A file that cannot be read or parsed (e.g. edited by hand
  * and half written) keeps the accounts read before, with a warning naming the line; a deleted file means no
  * accounts. The served domains and the realm stay those chosen at start.
  */
@@ -30,16 +32,23 @@ public final class ReloadingAccounts implements Credentials {
         static final Version ABSENT = new Version(null, -1, -1);
     }
 
+    /** How long a check of the file's version holds before the next lookup stats it again. */
+    public static final long CHECK_INTERVAL_NANOS = 1_000_000_000L;
+
     private final Path file;
     private final String realm;
+    private final LongSupplier nanoClock;
+    private long checkedAtNanos;
     private Version version;
     private Version refused;
     private Ha1Accounts accounts;
     private long reloads;
 
-    private ReloadingAccounts(Path file, String realm, Version version, Ha1Accounts accounts) {
+    private ReloadingAccounts(Path file, String realm, Version version, Ha1Accounts accounts, LongSupplier nanoClock) {
         this.file = file;
         this.realm = realm;
+        this.nanoClock = nanoClock;
+        this.checkedAtNanos = nanoClock.getAsLong();
         this.version = version;
         this.accounts = accounts;
     }
@@ -51,8 +60,13 @@ public final class ReloadingAccounts implements Credentials {
      * @throws IOException when the file exists but cannot be read or has a bad line (the message names it)
      */
     public static ReloadingAccounts open(Path file, String realm) throws IOException {
+        return open(file, realm, System::nanoTime);
+    }
+
+    /** As {@link #open(Path, String)}, with the clock ({@link System#nanoTime()} units) that spaces the checks. */
+    public static ReloadingAccounts open(Path file, String realm, LongSupplier nanoClock) throws IOException {
         Version v = versionOf(file);
-        return new ReloadingAccounts(file, realm, v, toHa1(DigestAccounts.read(file)));
+        return new ReloadingAccounts(file, realm, v, toHa1(DigestAccounts.read(file)), nanoClock);
     }
 
     /** The accounts as the adapter's HA1 accounts. */
@@ -73,8 +87,13 @@ public final class ReloadingAccounts implements Credentials {
         }
     }
 
-    /** The current accounts, re-read first if the file changed since the last read. */
+    /** The current accounts, re-read first if the file changed since the last read (checked at most once a second). */
     public synchronized Ha1Accounts current() {
+        long t = nanoClock.getAsLong();
+        if (t - checkedAtNanos < CHECK_INTERVAL_NANOS) {
+            return accounts;
+        }
+        checkedAtNanos = t;
         Version now;
         try {
             now = versionOf(file);

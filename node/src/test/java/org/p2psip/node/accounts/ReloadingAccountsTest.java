@@ -9,7 +9,10 @@ import java.nio.file.StandardOpenOption;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The accounts file is re-read when it changes; a broken version keeps the accounts read before. */
+/**
+ * The accounts file is re-read when it changes (its version checked at most once a second); a broken version keeps
+ * the accounts read before.
+ */
 class ReloadingAccountsTest {
     @TempDir
     Path tmp;
@@ -17,7 +20,8 @@ class ReloadingAccountsTest {
     @Test
     void followsTheFile() throws Exception {
         Path f = tmp.resolve(DigestAccounts.FILE_NAME);
-        ReloadingAccounts acc = ReloadingAccounts.open(f, "p2p.test");
+        long[] nanos = {0};
+        ReloadingAccounts acc = ReloadingAccounts.open(f, "p2p.test", () -> nanos[0] += ReloadingAccounts.CHECK_INTERVAL_NANOS);
         assertEquals(0, acc.size(), "no file: no accounts");
 
         DigestAccounts.Account bob = DigestAccounts.account("bob", "p2p.test", "pw".toCharArray());
@@ -39,5 +43,19 @@ class ReloadingAccountsTest {
         Files.delete(f);
         assertEquals(0, acc.size(), "deleted: no accounts");
         assertTrue(acc.reloads() >= 4, "reloads: " + acc.reloads());
+    }
+
+    @Test
+    void statsTheFileAtMostOnceASecond() throws Exception {
+        Path f = tmp.resolve(DigestAccounts.FILE_NAME);
+        long[] nanos = {0};
+        ReloadingAccounts acc = ReloadingAccounts.open(f, "p2p.test", () -> nanos[0]);
+        DigestAccounts.put(f, DigestAccounts.account("bob", "p2p.test", "pw".toCharArray()));
+        nanos[0] += ReloadingAccounts.CHECK_INTERVAL_NANOS - 1;
+        assertEquals(0, acc.size(), "within a second of the last check: the file is not looked at");
+        assertEquals(0, acc.reloads());
+        nanos[0] += 1;
+        assertEquals(1, acc.size(), "a second later: the change is seen");
+        assertEquals(1, acc.reloads());
     }
 }

@@ -45,13 +45,20 @@ class AccountsReloadTest {
             CliRunner.Cli add = CliRunner.cli("user", "add", "bob@" + DOMAIN, "--password-file", pw.toString(),
                     "--data-dir", dir.toString());
             assertEquals(0, add.code(), add.err());
+            awaitRecheck();
             Sipp.assertAllSucceeded(register(sipp, p), 1, "REGISTER after 'p2psip user add', no restart");
             assertEquals(1, p.sip().registrar().localBindings());
 
             CliRunner.Cli rm = CliRunner.cli("user", "rm", "bob@" + DOMAIN, "--data-dir", dir.toString());
             assertEquals(0, rm.code(), rm.err());
+            awaitRecheck();
             assertNotEquals(1, register(sipp, p).successful(), "the account is gone: refused again");
         }
+    }
+
+    /** The node looks at the accounts file at most once a second: let that second pass. */
+    static void awaitRecheck() throws InterruptedException {
+        Thread.sleep(org.p2psip.node.accounts.ReloadingAccounts.CHECK_INTERVAL_NANOS / 1_000_000 + 200);
     }
 
     private static Sipp.Result register(Sipp sipp, Peer p) throws Exception {

@@ -132,6 +132,7 @@ class TurnServiceTest {
 
         // 'p2psip user add' on the running node: the new account allocates, and data goes both ways
         DigestAccounts.put(users, DigestAccounts.account("bob", DOMAIN, "bob-secret".toCharArray()));
+        Thread.sleep(org.p2psip.node.accounts.ReloadingAccounts.CHECK_INTERVAL_NANOS / 1_000_000 + 200); // checked once a second
         try (DatagramSocket peer = new DatagramSocket(new InetSocketAddress(TestSupport.localhost(), 0));
              TurnClient bob = TurnClient.allocate(TurnClient.Config.of(turn, "bob", "bob-secret"),
                      new InetSocketAddress(TestSupport.localhost(), 0)).get(20, TimeUnit.SECONDS)) {
