@@ -27,9 +27,9 @@ import org.p2psip.overlay.link.UdpLinkLayer;
  */
 public final class NodeLinks implements AutoCloseable {
     /**
-     * The DTLS MTU of a site peer's socket: one full DTLS record (16 KiB of data). The leaf protocol sends a call or
-     * answer as one datagram (on the LAN, where IP fragmentation carries it), and overlay frames stay at the overlay's
-     * own fragment size, so only leaf messages use the room.
+     * The DTLS MTU of a site peer's socket: one full DTLS record (16 KiB of data). Leaf-protocol messages up to this
+     * size travel as one datagram (on the LAN, where IP fragmentation carries it); larger ones are fragmented by
+     * superpeer's {@code LinkMux}; overlay frames stay at the overlay's own fragment size.
      */
     public static final int SITE_MTU = 16_384 + DtlsConfig.RECORD_OVERHEAD;
 
