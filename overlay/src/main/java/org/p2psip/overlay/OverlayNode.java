@@ -67,6 +67,12 @@ public final class OverlayNode implements Dht, AutoCloseable {
     private static final String LOCAL_SOURCE = "local";
     /** A contact silent this long is questionable: a newcomer finding its bucket full pings it (see {@link #learn}). */
     static final long QUESTIONABLE_AFTER_MILLIS = 60_000;
+    /**
+     * A lookup converges once its closest set shares this many bits fewer with the target than this node's own
+     * closest contacts share with it (see {@link IterativeLookup#convergeWithin}): the closest set's spread at a
+     * uniform density varies by about a bit from one id to another.
+     */
+    private static final int NEIGHBOURHOOD_SLACK_BITS = 1;
 
     private final NodeId id;
     private final OverlayConfig config;
@@ -210,6 +216,11 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 }
                 return findNodes(id, config.k(), false);
             }).thenCompose(closest -> {
+                if (closest.isEmpty()) {
+                    // without its own-id lookup the node never meets its neighbours, and nobody would route to it
+                    return CompletableFuture.failedFuture(new IOException("no node answered this node's lookup of its "
+                            + "own id through " + bootstrap + "; the network loses too much, join again"));
+                }
                 List<CompletableFuture<List<Contact>>> refreshes = new ArrayList<>();
                 for (int i = 0; i < routing.bucketCount(); i++) {
                     refreshes.add(findNodes(id.randomWithPrefix(i, random), config.k(), false));
@@ -588,8 +599,15 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 routing.failed(c.id(), scheduler.nowMillis());
             }
         });
-        return new IterativeLookup(target, size, config.alpha(), self, includeSelf, counted, scheduler,
+        IterativeLookup l = new IterativeLookup(target, size, config.alpha(), self, includeSelf, counted, scheduler,
                 config.attemptTimeoutMillis());
+        // The closest set looks final once it is about as tight around the target as this node's own closest
+        // contacts are around it (every node knows its own neighbourhood completely); one bit of slack.
+        List<Contact> mine = routing.closest(id, size);
+        if (mine.size() == size) {
+            l.convergeWithin(Math.max(0, id.commonPrefixLength(mine.get(size - 1).id()) - NEIGHBOURHOOD_SLACK_BITS));
+        }
+        return l;
     }
 
     private CompletableFuture<List<Contact>> fetchPages(Contact c, NodeId key, Bytes placemark,
