@@ -720,11 +720,11 @@ public final class OverlayNode implements Dht, AutoCloseable {
             }
             Contact c = new Contact(f.sender(), from);
             if (f.reply()) {
-                if (!rpc.onReply(from, f, () -> learn(c, now))) {
+                if (!rpc.onReply(from, f, () -> learn(c, now, true))) {
                     stats.unmatchedReplies.incrementAndGet();
                 }
             } else {
-                learn(c, now);
+                learn(c, now, false);
                 serve(c, f, now);
             }
         } catch (MalformedFrameException e) {
@@ -739,14 +739,26 @@ public final class OverlayNode implements Dht, AutoCloseable {
      * from recently is alive, and pinging it for every newcomer that finds its bucket full (most of a large
      * table's far buckets) doubled a loaded node's datagrams for nothing (see overlay/README.md, "Ping before
      * evict"). Dead contacts still go after {@link RoutingTable#MAX_FAILURES} failed requests.
+     *
+     * <p>A requester that would diversify its full bucket (see {@link RoutingTable}) is asked to answer a PING
+     * first: only a contact that answered us may displace another, and its PONG brings it back here as such.
+     *
+     * @param answered {@code c} answered a request of ours (else it sent one)
      */
-    private void learn(Contact c, long now) {
+    private void learn(Contact c, long now, boolean answered) {
         linkTable.received(c.address(), now);
-        RoutingTable.Outcome o = routing.seen(c, now);
-        if (o instanceof RoutingTable.Outcome.Added) {
+        RoutingTable.Outcome o = routing.seen(c, now, answered);
+        if (o instanceof RoutingTable.Outcome.Added || o instanceof RoutingTable.Outcome.Diversified) {
             newContacts.add(c);
-        } else if (o instanceof RoutingTable.Outcome.Full full && now - full.oldestLastSeen() >= QUESTIONABLE_AFTER_MILLIS
-                && pinging.add(full.oldest().id())) {
+            return;
+        }
+        if (!(o instanceof RoutingTable.Outcome.Full full)) {
+            return;
+        }
+        if (!answered && full.diversifies() && pinging.add(c.id())) {
+            rpc.call(c.address(), new Ping()).whenComplete((f, e) -> pinging.remove(c.id()));
+        }
+        if (now - full.oldestLastSeen() >= QUESTIONABLE_AFTER_MILLIS && pinging.add(full.oldest().id())) {
             Contact oldest = full.oldest();
             rpc.call(oldest.address(), new Ping()).whenComplete((f, e) -> {
                 pinging.remove(oldest.id());
