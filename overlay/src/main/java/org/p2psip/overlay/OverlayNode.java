@@ -67,6 +67,12 @@ public final class OverlayNode implements Dht, AutoCloseable {
     private static final String LOCAL_SOURCE = "local";
     /** A contact silent this long is questionable: a newcomer finding its bucket full pings it (see {@link #learn}). */
     static final long QUESTIONABLE_AFTER_MILLIS = 60_000;
+    /**
+     * A lookup converges once its closest set shares this many bits fewer with the target than this node's own
+     * closest contacts share with it (see {@link IterativeLookup#convergeWithin}): the closest set's spread at a
+     * uniform density varies by about a bit from one id to another.
+     */
+    private static final int NEIGHBOURHOOD_SLACK_BITS = 1;
 
     private final NodeId id;
     private final OverlayConfig config;
@@ -210,6 +216,11 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 }
                 return findNodes(id, config.k(), false);
             }).thenCompose(closest -> {
+                if (closest.isEmpty()) {
+                    // without its own-id lookup the node never meets its neighbours, and nobody would route to it
+                    return CompletableFuture.failedFuture(new IOException("no node answered this node's lookup of its "
+                            + "own id through " + bootstrap + "; the network loses too much, join again"));
+                }
                 List<CompletableFuture<List<Contact>>> refreshes = new ArrayList<>();
                 for (int i = 0; i < routing.bucketCount(); i++) {
                     refreshes.add(findNodes(id.randomWithPrefix(i, random), config.k(), false));
@@ -593,8 +604,15 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 }
             }
         });
-        return new IterativeLookup(target, size, config.alpha(), self, includeSelf, counted, scheduler,
+        IterativeLookup l = new IterativeLookup(target, size, config.alpha(), self, includeSelf, counted, scheduler,
                 config.attemptTimeoutMillis());
+        // The closest set looks final once it is about as tight around the target as this node's own closest
+        // contacts are around it (every node knows its own neighbourhood completely); one bit of slack.
+        List<Contact> mine = routing.closest(id, size);
+        if (mine.size() == size) {
+            l.convergeWithin(Math.max(0, id.commonPrefixLength(mine.get(size - 1).id()) - NEIGHBOURHOOD_SLACK_BITS));
+        }
+        return l;
     }
 
     private CompletableFuture<List<Contact>> fetchPages(Contact c, NodeId key, Bytes placemark,
@@ -707,11 +725,11 @@ public final class OverlayNode implements Dht, AutoCloseable {
             }
             Contact c = new Contact(f.sender(), from);
             if (f.reply()) {
-                if (!rpc.onReply(from, f, () -> learn(c, now))) {
+                if (!rpc.onReply(from, f, () -> learn(c, now, true))) {
                     stats.unmatchedReplies.incrementAndGet();
                 }
             } else {
-                learn(c, now);
+                learn(c, now, false);
                 serve(c, f, now);
             }
         } catch (MalformedFrameException e) {
@@ -726,14 +744,26 @@ public final class OverlayNode implements Dht, AutoCloseable {
      * from recently is alive, and pinging it for every newcomer that finds its bucket full (most of a large
      * table's far buckets) doubled a loaded node's datagrams for nothing (see overlay/README.md, "Ping before
      * evict"). Dead contacts still go after {@link RoutingTable#MAX_FAILURES} failed requests.
+     *
+     * <p>A requester that would diversify its full bucket (see {@link RoutingTable}) is asked to answer a PING
+     * first: only a contact that answered us may displace another, and its PONG brings it back here as such.
+     *
+     * @param answered {@code c} answered a request of ours (else it sent one)
      */
-    private void learn(Contact c, long now) {
+    private void learn(Contact c, long now, boolean answered) {
         linkTable.received(c.address(), now);
-        RoutingTable.Outcome o = routing.seen(c, now);
-        if (o instanceof RoutingTable.Outcome.Added) {
+        RoutingTable.Outcome o = routing.seen(c, now, answered);
+        if (o instanceof RoutingTable.Outcome.Added || o instanceof RoutingTable.Outcome.Diversified) {
             newContacts.add(c);
-        } else if (o instanceof RoutingTable.Outcome.Full full && now - full.oldestLastSeen() >= QUESTIONABLE_AFTER_MILLIS
-                && pinging.add(full.oldest().id())) {
+            return;
+        }
+        if (!(o instanceof RoutingTable.Outcome.Full full)) {
+            return;
+        }
+        if (!answered && full.diversifies() && pinging.add(c.id())) {
+            rpc.call(c.address(), new Ping()).whenComplete((f, e) -> pinging.remove(c.id()));
+        }
+        if (now - full.oldestLastSeen() >= QUESTIONABLE_AFTER_MILLIS && pinging.add(full.oldest().id())) {
             Contact oldest = full.oldest();
             rpc.call(oldest.address(), new Ping()).whenComplete((f, e) -> {
                 pinging.remove(oldest.id());

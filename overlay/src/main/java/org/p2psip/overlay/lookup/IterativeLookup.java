@@ -21,14 +21,24 @@ import org.p2psip.overlay.runtime.Scheduler;
  * lookup the set rarely changes, so this saves the rounds that {@code size / alpha} sequential batches
  * would cost (on a small overlay, where the routing table already holds the closest nodes, a lookup of
  * 8 takes 2 rounds instead of 3). It only adds parallelism: the end condition is unchanged, so the
- * result is the same set of nodes. Queries in flight stay bounded by {@code max(alpha, size)}.
+ * result is the same set of nodes. While converging, every unasked node among the {@code size} closest is
+ * asked at once, whatever is still in flight to nodes that answers have since pushed out of them (a cap of
+ * {@code alpha} + {@code size} in flight held the last of the closest back for one more round trip).
+ *
+ * <p>A lookup may also converge as soon as the closest set <em>looks final</em>: when the {@code size}
+ * closest candidates all share at least {@link #convergeWithin} leading bits with the target. The caller
+ * sets that from its own neighbourhood (ids are uniform, so the {@code size} nodes closest to any target are
+ * about as close to it as this node's {@code size} closest contacts are to this node). Without it, an
+ * answer that already holds the final closest set, but brings new nodes into it, costs a round trip before
+ * the next answer shows that nothing changes.
  *
  * <p>A query that has not answered after {@code stallMillis} (the RPC's first-attempt timeout) is
  * <em>stalled</em>: it frees its alpha slot, so the lookup goes on asking others while the RPC retries.
  * A stalled node among the closest still keeps the lookup from finishing, since on a lossy path its
  * retry usually answers, until {@code 2 x stallMillis}: then the lookup gives up on it (a dead node
- * costs the lookup that, not the RPC's whole retry schedule). An answer that still arrives while the
- * lookup runs is used as any other.
+ * costs the lookup that, not the RPC's whole retry schedule), but only once some node has answered: with
+ * no answer yet, giving up would end the lookup empty while a retry may still answer. An answer that still
+ * arrives while the lookup runs is used as any other.
  */
 public final class IterativeLookup {
     /** Asks one node; completes with the closer contacts it returned, or fails. */
@@ -71,9 +81,13 @@ public final class IterativeLookup {
     private int queries;
     private int hops = -1;
     private int stalls;
+    /** Nodes that answered (this node itself not counted). */
+    private int answered;
     /** Set once an answer brought no new node among the closest: from then on every slot among them is used. */
     private boolean converging;
     private Consumer<Contact> settled;
+    /** Converge once the size closest candidates share this many leading bits with the target (-1: never). */
+    private int finalPrefixBits = -1;
 
     /**
      * @param self this node: never queried
@@ -109,6 +123,17 @@ public final class IterativeLookup {
      */
     public IterativeLookup onSettled(Consumer<Contact> listener) {
         this.settled = listener;
+        return this;
+    }
+
+    /**
+     * Lets the lookup converge (see the class comment) as soon as the {@code size} closest candidates all share
+     * at least {@code prefixBits} leading bits with the target, i.e. once they are as close as the caller
+     * expects the final closest set to be. It changes how many queries run at once, never the result. Set it
+     * before {@link #run}; negative turns it off (the default).
+     */
+    public IterativeLookup convergeWithin(int prefixBits) {
+        this.finalPrefixBits = prefixBits;
         return this;
     }
 
@@ -182,7 +207,9 @@ public final class IterativeLookup {
         }
         int considered = 0;
         int stalledAmongClosest = 0;
-        int limit = converging ? Math.max(alpha, size) : alpha;
+        // converging: every unasked node among the closest goes now (at most size of them, plus the alpha
+        // queries that may still be in flight to nodes pushed out of the closest)
+        int limit = converging ? alpha + size : alpha;
         boolean allAnswered = true;
         for (int i = 0; i < candidates.size() && considered < size; i++) {
             Candidate c = candidates.get(i);
@@ -248,7 +275,10 @@ public final class IterativeLookup {
                 }
             }, stallMillis);
             giveUp = scheduler.schedule(() -> {
-                if (c.state == State.STALLED && !result.isDone()) {
+                // Not before any node answered: giving up on the only nodes it has would end the lookup with
+                // nothing while their retries may still answer (a joining node whose bootstrap's first reply was
+                // lost finished its own-id lookup empty and never met its neighbours).
+                if (c.state == State.STALLED && !result.isDone() && answered > 0) {
                     c.state = State.GAVE_UP;
                     pump();
                 }
@@ -268,15 +298,35 @@ public final class IterativeLookup {
                 c.state = State.FAILED;
             } else {
                 c.state = State.ANSWERED;
+                answered++;
                 for (Contact n : closer) {
                     insert(n, c.depth + 1, c);
                 }
-                if (!converging && !broughtAmongClosest(c)) {
+                if (!converging && (!broughtAmongClosest(c) || closestLookFinal())) {
                     converging = true;
                 }
             }
             pump();
         });
+    }
+
+    /** Whether the {@code size} closest live candidates all share {@link #finalPrefixBits} leading bits with the target. */
+    private boolean closestLookFinal() {
+        if (finalPrefixBits < 0) {
+            return false;
+        }
+        int considered = 0;
+        for (int i = 0; i < candidates.size(); i++) {
+            Candidate c = candidates.get(i);
+            if (c.state == State.FAILED || c.state == State.GAVE_UP) {
+                continue;
+            }
+            if (++considered == size) {
+                // sorted by distance: the size-th is the farthest of them
+                return target.commonPrefixLength(c.contact.id()) >= finalPrefixBits;
+            }
+        }
+        return false;
     }
 
     /** Whether {@code answered}'s reply put a new node among the {@code size} closest live candidates. */

@@ -72,6 +72,19 @@ final class KBucket {
         }
     }
 
+    /**
+     * Keeps {@code c}, a live contact displaced to diversify the bucket, as the oldest replacement: the first
+     * to go when the cache overflows and the last to be promoted (newer replacements are likelier alive).
+     * Dropped when the cache is full.
+     */
+    void addReplacementOldest(Contact c) {
+        removeReplacement(c.id());
+        if (replacements.size() < k) {
+            replacements.addFirst(c);
+            counted(c.address(), 1);
+        }
+    }
+
     /** Removes entry {@code i} and promotes the newest replacement, if any. */
     Contact removeAndPromote(int i, long now) {
         entries.remove(i);

@@ -16,7 +16,19 @@ import org.p2psip.overlay.NodeId;
  * the bucket that covers its own id when that bucket overflows, so bucket {@code i} (but the last)
  * holds contacts sharing exactly {@code i} leading bits with this node, and the last holds the rest.
  * A full bucket that cannot split keeps its old contacts: the caller pings the least recently seen
- * and evicts it only if it does not answer (see {@link Outcome.Full}). Used on one thread only.
+ * and evicts it only if it does not answer (see {@link Outcome.Full}).
+ *
+ * <p><b>Diverse buckets.</b> A far bucket covers a large part of the id space but holds only k contacts,
+ * and the first k it hears from tend to sit together (the answers to one refresh lookup all come from
+ * around its random target), so a lookup for a key elsewhere in that range starts from far away and takes
+ * an extra round trip. So each bucket is divided into {@code 2^b} sub-ranges by the {@code b} bits after its
+ * prefix ({@code b = floor(log2 k)}, 16 sub-ranges for k = 20), and a contact of a sub-range the full bucket
+ * has no contact in takes the place of the least recently seen contact of its most crowded sub-range (one
+ * with two or more), which moves to the replacement cache. Only a contact that answered a request of ours
+ * may do so ({@link #seen(Contact, long, boolean)}), so a stranger's requests cannot push real neighbours
+ * out; {@link Outcome.Full#diversifies()} tells the caller that a requester would, so that it can ask it
+ * to answer a PING first. At most one contact per sub-range enters this way, so the old contacts keep
+ * at least {@code k - 2^b} places. Used on one thread only.
  */
 public final class RoutingTable {
     /** Consecutive failed RPCs after which a contact is dropped. */
@@ -24,6 +36,8 @@ public final class RoutingTable {
 
     private final NodeId self;
     private final int k;
+    /** The bits after a bucket's prefix that name its sub-ranges (see the class comment). */
+    private final int subRangeBits;
     private final List<KBucket> buckets = new ArrayList<>();
     /** The address of every contact in the buckets (one contact per address). */
     private final Map<InetSocketAddress, NodeId> byAddress = new HashMap<>();
@@ -36,6 +50,7 @@ public final class RoutingTable {
         }
         this.self = self;
         this.k = k;
+        this.subRangeBits = 31 - Integer.numberOfLeadingZeros(k);
         buckets.add(new KBucket(k, now, replacementAddresses));
     }
 
@@ -44,14 +59,22 @@ public final class RoutingTable {
         /** The contact is now in the table. */
         record Added(Contact contact) implements Outcome { }
 
+        /**
+         * The contact, which answered a request of ours, took the place of {@code displaced} in its full bucket:
+         * it covers a sub-range the bucket had no contact in. {@code displaced} waits in the replacement cache.
+         */
+        record Diversified(Contact contact, Contact displaced) implements Outcome { }
+
         /** The contact was known; its entry is refreshed. */
         record Refreshed(Contact contact) implements Outcome { }
 
         /**
          * The bucket is full: the newcomer waits in the replacement cache. The caller may ping {@code oldest}
-         * (last heard from at {@code oldestLastSeen}) and evict it if it does not answer.
+         * (last heard from at {@code oldestLastSeen}) and evict it if it does not answer. {@code diversifies}:
+         * the newcomer covers a sub-range the bucket has no contact in and would take a place if it answered
+         * a request of ours (see the class comment), so the caller may ping it.
          */
-        record Full(Contact newcomer, Contact oldest, long oldestLastSeen) implements Outcome { }
+        record Full(Contact newcomer, Contact oldest, long oldestLastSeen, boolean diversifies) implements Outcome { }
 
         /** The contact is this node itself. */
         record Ignored() implements Outcome { }
@@ -69,12 +92,20 @@ public final class RoutingTable {
         return Math.min(self.commonPrefixLength(id), buckets.size() - 1);
     }
 
+    /** {@link #seen(Contact, long, boolean)} for a contact that sent us a request (it may not displace others). */
+    public Outcome seen(Contact c, long now) {
+        return seen(c, now, false);
+    }
+
     /**
      * Records that {@code c} is alive (it sent us a valid message or answered one). The table keeps one
      * contact per address: a new id at a known address replaces the old one (the peer restarted with a
      * new id, or it lies), so one socket cannot fill the table with made-up ids.
+     *
+     * @param answered {@code c} answered a request of ours (a reply with our request id from the address we
+     *                 sent it to): only then may it displace a contact to diversify a full bucket
      */
-    public Outcome seen(Contact c, long now) {
+    public Outcome seen(Contact c, long now, boolean answered) {
         if (c.id().equals(self)) {
             return new Outcome.Ignored();
         }
@@ -109,9 +140,59 @@ public final class RoutingTable {
                 split(now);
                 continue;
             }
+            int displace = displaceable(b, bi, c.id());
+            if (displace >= 0 && answered) {
+                KBucket.Entry gone = b.entries.remove(displace);
+                byAddress.remove(gone.contact.address(), gone.contact.id());
+                b.removeReplacement(c.id());
+                b.entries.add(new KBucket.Entry(c, now));
+                byAddress.put(c.address(), c.id());
+                b.addReplacementOldest(gone.contact);
+                return new Outcome.Diversified(c, gone.contact);
+            }
             b.addReplacement(c);
-            return new Outcome.Full(c, b.oldest().contact, b.oldest().lastSeen);
+            return new Outcome.Full(c, b.oldest().contact, b.oldest().lastSeen, displace >= 0);
         }
+    }
+
+    /** The sub-range of bucket {@code bi} that {@code id} falls in: the {@link #subRangeBits} bits after the prefix. */
+    private int subRange(NodeId id, int bi) {
+        int r = 0;
+        for (int j = bi + 1; j <= bi + subRangeBits; j++) {
+            r = (r << 1) | (j < NodeId.BITS && id.bit(j) ? 1 : 0);
+        }
+        return r;
+    }
+
+    /**
+     * The entry of full bucket {@code b} (index {@code bi}) that {@code newcomer} may displace: when no contact
+     * is in the newcomer's sub-range, the least recently seen of the most crowded sub-range, if that holds
+     * two or more. -1 otherwise.
+     */
+    private int displaceable(KBucket b, int bi, NodeId newcomer) {
+        if (subRangeBits == 0) {
+            return -1;
+        }
+        int[] count = new int[1 << subRangeBits];
+        for (KBucket.Entry e : b.entries) {
+            count[subRange(e.contact.id(), bi)]++;
+        }
+        if (count[subRange(newcomer, bi)] > 0) {
+            return -1;
+        }
+        int max = 0;
+        for (int n : count) {
+            max = Math.max(max, n);
+        }
+        if (max < 2) {
+            return -1;
+        }
+        for (int i = 0; i < b.entries.size(); i++) { // least recently seen first
+            if (count[subRange(b.entries.get(i).contact.id(), bi)] == max) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** Removes entry {@code i} of {@code b}, promoting a replacement, and keeps the address index. */

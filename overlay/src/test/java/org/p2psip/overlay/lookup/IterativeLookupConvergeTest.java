@@ -74,4 +74,68 @@ class IterativeLookupConvergeTest {
         assertFalse(l.converged());
         assertEquals(3, asked.size());
     }
+
+    private static final Contact SELF = new Contact(NodeId.fromHex("f000000000000000000000000000000000000000"),
+            new InetSocketAddress("192.0.2.2", 1));
+    private static final List<Contact> FAR_SEEDS = List.of(contact(100), contact(101), contact(102));
+
+    private static List<Contact> ranks(int from, int to) {
+        List<Contact> out = new ArrayList<>();
+        for (int i = from; i < to; i++) {
+            out.add(contact(i));
+        }
+        return out;
+    }
+
+    @Test
+    void convergingAsksAllOfTheClosestWhileQueriesToFartherNodesAreStillOut() {
+        Map<Contact, CompletableFuture<List<Contact>>> asked = new LinkedHashMap<>();
+        IterativeLookup l = new IterativeLookup(TARGET, 8, 3, SELF, false, c -> {
+            CompletableFuture<List<Contact>> f = new CompletableFuture<>();
+            asked.put(c, f);
+            return f;
+        });
+        CompletableFuture<List<Contact>> result = l.run(FAR_SEEDS);
+        // a far seed brings the 8 closest: new nodes, so one query goes into its free slot
+        asked.get(FAR_SEEDS.get(0)).complete(ranks(0, 8));
+        assertFalse(l.converged());
+        assertTrue(asked.containsKey(contact(0)));
+        // the closest brings nothing new: the other 7 go at once, though 2 queries to far seeds are still out
+        asked.get(contact(0)).complete(ranks(1, 8));
+        assertTrue(l.converged());
+        assertTrue(asked.keySet().containsAll(ranks(0, 8)), "asked: " + asked.keySet());
+        for (int i = 1; i < 8; i++) {
+            asked.get(contact(i)).complete(List.of());
+        }
+        assertEquals(ranks(0, 8), result.join(), "the 8 closest answered: done, without waiting for the far seeds");
+    }
+
+    @Test
+    void aClosestSetAsTightAsExpectedConvergesAtOnce() {
+        // contact(7) shares 4 leading bits with the target, the far seeds 1
+        for (int bits : new int[] {4, 5, -1}) {
+            Map<Contact, CompletableFuture<List<Contact>>> asked = new LinkedHashMap<>();
+            IterativeLookup l = new IterativeLookup(TARGET, 8, 3, SELF, false, c -> {
+                CompletableFuture<List<Contact>> f = new CompletableFuture<>();
+                asked.put(c, f);
+                return f;
+            }).convergeWithin(bits);
+            CompletableFuture<List<Contact>> result = l.run(FAR_SEEDS);
+            asked.get(FAR_SEEDS.get(0)).complete(ranks(0, 8));
+            if (bits == 4) {
+                assertTrue(l.converged(), "the 8 closest share 4 bits with the target: converged");
+                assertTrue(asked.keySet().containsAll(ranks(0, 8)), "all 8 asked after one answer: " + asked.keySet());
+            } else {
+                assertFalse(l.converged(), "expected " + bits + " bits: not yet");
+                assertEquals(4, asked.size(), "alpha at a time: " + asked.keySet());
+            }
+            // the result is the same either way
+            for (int round = 0; round < 3 && !result.isDone(); round++) {
+                for (Map.Entry<Contact, CompletableFuture<List<Contact>>> e : List.copyOf(asked.entrySet())) {
+                    e.getValue().complete(List.of());
+                }
+            }
+            assertEquals(ranks(0, 8), result.join());
+        }
+    }
 }

@@ -130,4 +130,25 @@ class IterativeLookupHopsTest {
         assertEquals(List.of(slow, alive), result.join());
         assertEquals(1, l.stalls());
     }
+
+    @Test
+    void aLookupDoesNotGiveUpOnItsOnlyNodeBeforeAnyoneAnswered() {
+        // A joining node's own-id lookup starts from its bootstrap alone; on a lossy path the first reply is lost
+        // and the retry comes after the give-up time. Giving up then ended the lookup empty: the node never met its
+        // neighbours and stayed in no routing table (SimRouteTest's lost routes).
+        NodeId target = NodeId.fromHex("0000000000000000000000000000000000000000");
+        Contact self = contact("0000000000000000000000000000000000000001", 1);
+        Contact bootstrap = contact("8000000000000000000000000000000000000000", 2);
+        Contact neighbour = contact("0000000000000000000000000000000000000002", 3);
+        CompletableFuture<List<Contact>> retried = new CompletableFuture<>();
+        ManualScheduler sched = new ManualScheduler();
+        IterativeLookup l = new IterativeLookup(target, 2, 3, self, false,
+                c -> c.equals(bootstrap) ? retried : CompletableFuture.completedFuture(List.of()), sched, 500);
+        CompletableFuture<List<Contact>> result = l.run(List.of(bootstrap));
+        sched.fireAll(); // stalls
+        sched.fireAll(); // and would give up
+        assertEquals(false, result.isDone(), "nobody answered yet: the lookup waits for the bootstrap's retry");
+        retried.complete(List.of(neighbour));
+        assertEquals(List.of(neighbour, bootstrap), result.join());
+    }
 }

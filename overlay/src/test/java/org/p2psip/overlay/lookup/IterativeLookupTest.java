@@ -117,7 +117,8 @@ class IterativeLookupTest {
             net.drain();
             assertTrue(r.isDone(), "the lookup finishes when no query is pending");
             // alpha (3) at a time until the closest set stops improving, then the rest of the K closest at once
-            assertTrue(net.maxInFlight <= K, "in flight: " + net.maxInFlight);
+            // (beside up to alpha queries to nodes that answers pushed out of the closest)
+            assertTrue(net.maxInFlight <= K + 3, "in flight: " + net.maxInFlight);
             List<NodeId> got = r.join().stream().map(Contact::id).toList();
             assertTrue(!got.contains(self.id()), "without includeSelf the node is not in the result");
             if (got.equals(trueClosest(target, K, Set.of(self.id())))) {

@@ -337,4 +337,53 @@ class RoutingTableTest {
         assertTrue(t.refreshTargets(1200, 500, rnd).isEmpty(), "refreshing marks the buckets fresh");
         assertEquals(buckets, t.refreshTargets(1600, 500, rnd).size());
     }
+
+    private Contact far(String firstByte, int n) {
+        return contact(NodeId.fromHex(firstByte + String.format("%038x", n)));
+    }
+
+    @Test
+    void aFullBucketTakesContactsOfItsEmptySubRangesFromAnswersOnly() {
+        // k = 4: the 2 bits after a bucket's prefix make 4 sub-ranges; bucket 0 here holds 80..ff:
+        // 80-9f, a0-bf, c0-df, e0-ff
+        RoutingTable t = new RoutingTable(NodeId.fromHex("00" + "0".repeat(38)), 4, 0);
+        List<Contact> crowded = List.of(far("80", 1), far("84", 2), far("88", 3), far("8c", 4));
+        for (Contact c : crowded) {
+            assertInstanceOf(RoutingTable.Outcome.Added.class, t.seen(c, 1));
+        }
+        assertInstanceOf(RoutingTable.Outcome.Full.class, t.seen(far("90", 5), 2)); // splits; bucket 0 is full
+        assertEquals(crowded, t.bucket(0));
+
+        // a requester of an empty sub-range does not get in, but the caller learns that it would
+        Contact c0 = far("c0", 6);
+        RoutingTable.Outcome.Full full = assertInstanceOf(RoutingTable.Outcome.Full.class, t.seen(c0, 3));
+        assertTrue(full.diversifies());
+        assertFalse(t.contains(c0.id()));
+        // once it answered us, it takes the place of the least recently seen of the crowded sub-range
+        RoutingTable.Outcome.Diversified d = assertInstanceOf(RoutingTable.Outcome.Diversified.class, t.seen(c0, 4, true));
+        assertEquals(crowded.get(0), d.displaced());
+        assertTrue(t.contains(c0.id()));
+        assertFalse(t.contains(crowded.get(0).id()));
+
+        // a sub-range with a contact already: no displacement, answered or not
+        full = assertInstanceOf(RoutingTable.Outcome.Full.class, t.seen(far("c8", 7), 5, true));
+        assertFalse(full.diversifies());
+        assertInstanceOf(RoutingTable.Outcome.Diversified.class, t.seen(far("e0", 8), 6, true));
+        assertInstanceOf(RoutingTable.Outcome.Diversified.class, t.seen(far("a0", 9), 7, true));
+        // one contact per sub-range now: nobody is displaced any more
+        full = assertInstanceOf(RoutingTable.Outcome.Full.class, t.seen(far("a8", 10), 8, true));
+        assertFalse(full.diversifies());
+        Set<Integer> subRanges = new HashSet<>();
+        for (Contact c : t.bucket(0)) {
+            subRanges.add((c.id().toBytes()[0] & 0x60) >> 5);
+        }
+        assertEquals(Set.of(0, 1, 2, 3), subRanges, "bucket 0: " + t.bucket(0));
+        assertLayout(t);
+
+        // the displaced contacts wait in the replacement cache and come back when a contact fails
+        Contact last = crowded.get(3);
+        t.failed(last.id(), 9);
+        assertTrue(t.failed(last.id(), 10));
+        assertEquals(4, t.bucket(0).size());
+    }
 }
