@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import org.p2psip.testing.CommandChild;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -66,11 +67,11 @@ class OverlayAttachLabTest {
         Site targetSite = lab.addSite(publicName + "t", targetNat, 30);
         Site requesterSite = lab.addSite(publicName + "r", requesterNat, 30);
         String label = requesterNat + " -> " + targetNat;
-        try (LabNode p = LabNode.start(lab, publicName, pub.namespace(),
+        try (CommandChild p = LabNode.start(lab, publicName, pub.namespace(),
                         List.of("--bind", pubIp, "--port", "4222", "--ice", ice, "--turn-server"));
-                LabNode target = LabNode.start(lab, "target", targetSite.hostNamespace(),
+                CommandChild target = LabNode.start(lab, "target", targetSite.hostNamespace(),
                         List.of("--bind", targetSite.hostAddress().getHostAddress(), "--ice", ice));
-                LabNode requester = LabNode.start(lab, "requester", requesterSite.hostNamespace(),
+                CommandChild requester = LabNode.start(lab, "requester", requesterSite.hostNamespace(),
                         List.of("--bind", requesterSite.hostAddress().getHostAddress(), "--ice", ice))) {
             try {
                 run(label, p, target, requester, relayed);
@@ -86,7 +87,7 @@ class OverlayAttachLabTest {
         }
     }
 
-    private static void run(String label, LabNode p, LabNode target, LabNode requester, boolean relayed) throws Exception {
+    private static void run(String label, CommandChild p, CommandChild target, CommandChild requester, boolean relayed) throws Exception {
         // the target joins first: the requester's join then tries it directly and its NAT drops that
         target.run("join " + p.address);
         requester.run("join " + p.address);

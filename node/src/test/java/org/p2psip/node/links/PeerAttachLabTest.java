@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import org.p2psip.testing.CommandChild;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -49,11 +50,11 @@ class PeerAttachLabTest {
         Site prSite = lab.addSite("pr", NatType.PORT_RESTRICTED, 60);
         Site symSite = lab.addSite("sym", NatType.SYMMETRIC, 60);
         String boot = pubIp + ":4222";
-        try (LabPeer b = LabPeer.start(lab, "boot", pub.namespace(),
+        try (CommandChild b = LabPeer.start(lab, "boot", pub.namespace(),
                         List.of("--bind", pubIp, "--port", "4222", "--turn-account", "overlay:lab-secret"));
-                LabPeer pr = LabPeer.start(lab, "port-restricted", prSite.hostNamespace(), List.of("--bind",
+                CommandChild pr = LabPeer.start(lab, "port-restricted", prSite.hostNamespace(), List.of("--bind",
                         prSite.hostAddress().getHostAddress(), "--bootstrap", boot, "--link-turn", "overlay:lab-secret"));
-                LabPeer sym = LabPeer.start(lab, "symmetric", symSite.hostNamespace(), List.of("--bind",
+                CommandChild sym = LabPeer.start(lab, "symmetric", symSite.hostNamespace(), List.of("--bind",
                         symSite.hostAddress().getHostAddress(), "--bootstrap", boot, "--link-turn", "overlay:lab-secret"))) {
             try {
                 run(b, pr, sym);
@@ -65,7 +66,7 @@ class PeerAttachLabTest {
         }
     }
 
-    private static void run(LabPeer b, LabPeer pr, LabPeer sym) throws Exception {
+    private static void run(CommandChild b, CommandChild pr, CommandChild sym) throws Exception {
         long t0 = System.nanoTime();
         // no command asks for the link: the peers notice that the other does not answer and attach by themselves
         Waits.until(180_000, () -> linked(pr, sym) && linked(sym, pr),
@@ -86,7 +87,7 @@ class PeerAttachLabTest {
                 "the bootstrap and both NATed peers store the value");
         assertEquals("over the relayed link", sym.run("local attach-lab").get("local_values"));
         assertEquals("over the relayed link", sym.run("get attach-lab").get("get_values"));
-        for (LabPeer p : List.of(pr, sym)) {
+        for (CommandChild p : List.of(pr, sym)) {
             Map<String, String> m = p.run("metrics");
             assertTrue(Integer.parseInt(m.get("metric_relayed").replace(".0", "")) >= 1, p.name + ": " + m);
             assertTrue(Integer.parseInt(m.get("metric_direct").replace(".0", "")) >= 1, p.name + " (bootstrap): " + m);
@@ -95,7 +96,7 @@ class PeerAttachLabTest {
     }
 
     /** Whether {@code p} has a relayed ICE link whose DTLS session authenticated {@code other}. */
-    private static boolean linked(LabPeer p, LabPeer other) {
+    private static boolean linked(CommandChild p, CommandChild other) {
         try {
             Map<String, String> l = p.run("links");
             String link = l.get("ice_link");
