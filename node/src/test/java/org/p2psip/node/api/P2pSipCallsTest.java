@@ -21,7 +21,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.p2psip.node.TestSupport;
 import org.p2psip.node.accounts.DigestAccounts;
-import org.p2psip.node.sip.Sipp;
+import org.p2psip.testing.Sipp;
 import org.p2psip.testing.Waits;
 
 /**

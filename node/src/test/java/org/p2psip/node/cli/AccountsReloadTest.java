@@ -13,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.p2psip.node.Peer;
 import org.p2psip.node.TestSupport;
 import org.p2psip.node.sip.SipOptions;
-import org.p2psip.node.sip.Sipp;
+import org.p2psip.testing.Sipp;
 import org.p2psip.storage.PrivateKeyRecord;
 
 /**

@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.p2psip.testing.Sipp;
 import org.p2psip.node.Peer;
 import org.p2psip.node.TestSupport;
 import org.p2psip.node.accounts.DigestAccounts;

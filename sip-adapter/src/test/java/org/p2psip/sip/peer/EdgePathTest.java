@@ -14,6 +14,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.p2psip.testing.Sipp;
 import org.p2psip.sip.SipPeer;
 import org.p2psip.sip.message.SipUri;
 import org.p2psip.sip.registrar.ContactBinding;
@@ -71,7 +72,7 @@ class EdgePathTest {
 
     @Test
     void aPhoneRegisteredThroughTheEdgeIsCalledThroughItsPath() throws Exception {
-        Sipp sipp = new Sipp(dir, DOMAIN);
+        Sipp sipp = Sipp.require(dir, DOMAIN);
         int bobPort = Sipp.freeUdpPort();
         Sipp.Result reg = sipp.await(sipp.start("register_edge.xml", edge.localAddress(), bobPort, 1,
                 "-s", "bob", "-au", "bob", "-ap", "bob-secret", "-key", "contact_port", "9"),
@@ -112,7 +113,7 @@ class EdgePathTest {
      */
     @Test
     void offlineMessagesReachAPhoneBehindTheEdge() throws Exception {
-        Sipp sipp = new Sipp(dir, DOMAIN);
+        Sipp sipp = Sipp.require(dir, DOMAIN);
         int once = Sipp.freeUdpPort();
         Sipp.assertAllSucceeded(sipp.await(sipp.start("register_auth.xml", registrar.localAddress(), once, 1,
                 "-s", "dave", "-au", "dave", "-ap", "dave-secret"), "register_auth.xml", once), 1, "dave registers");

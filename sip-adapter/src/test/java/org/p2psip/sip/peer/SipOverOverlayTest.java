@@ -3,16 +3,12 @@ package org.p2psip.sip.peer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.InputStream;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -29,6 +25,7 @@ import org.p2psip.sip.overlay.RoutedSipOverlay;
 import org.p2psip.sip.overlay.SipLocation;
 import org.p2psip.sip.registrar.ContactBinding;
 import org.p2psip.testing.Prerequisites;
+import org.p2psip.testing.Sipp;
 import org.p2psip.testing.Waits;
 
 /**
@@ -81,8 +78,8 @@ class SipOverOverlayTest {
 
     @Test
     void callsAndMessagesCrossTheOverlayBothWays() throws Exception {
-        int alice = SippAcrossPeersTest.freeUdpPort();
-        int bob = SippAcrossPeersTest.freeUdpPort();
+        int alice = Sipp.freeUdpPort();
+        int bob = Sipp.freeUdpPort();
         register("alice", peer1, alice);
         register("bob", peer2, bob);
         String path = peer1.contacts().lookup("sip:bob@" + SippAcrossPeersTest.DOMAIN).get(10, TimeUnit.SECONDS)
@@ -123,7 +120,7 @@ class SipOverOverlayTest {
         }
         Waits.until(10_000, () -> relay2.stats().foreign() > foreign, "the foreign datagram counted");
 
-        int carol = SippAcrossPeersTest.freeUdpPort();
+        int carol = Sipp.freeUdpPort();
         register("carol", peer2, carol);
         String aor = "sip:carol@" + SippAcrossPeersTest.DOMAIN;
         site2.set(new SipLocation("site-b", List.of(overlay.node(0).id(), overlay.node(2).id()), null));
@@ -148,61 +145,32 @@ class SipOverOverlayTest {
     void callAndMessage(String from, int fromPort, SipPeer at, String to, int toPort) throws Exception {
         Process callee = sipp("uas_call.xml", null, toPort, 2);
         Thread.sleep(300); // let the UAS bind
-        SippAcrossPeersTest.Result caller = await(sipp("uac_call.xml", at, fromPort, 2, "-s", to, "-key", "caller", from), "uac_call.xml",
+        Sipp.Result caller = await(sipp("uac_call.xml", at, fromPort, 2, "-s", to, "-key", "caller", from), "uac_call.xml",
                 fromPort);
-        SippAcrossPeersTest.Result answered = await(callee, "uas_call.xml", toPort);
-        SippAcrossPeersTest.assertAllSucceeded(caller, 2, from + " calls " + to + " (caller)");
-        SippAcrossPeersTest.assertAllSucceeded(answered, 2, from + " calls " + to + " (callee)");
+        Sipp.Result answered = await(callee, "uas_call.xml", toPort);
+        Sipp.assertAllSucceeded(caller, 2, from + " calls " + to + " (caller)");
+        Sipp.assertAllSucceeded(answered, 2, from + " calls " + to + " (callee)");
 
         Process receiver = sipp("uas_message.xml", null, toPort, 2);
         Thread.sleep(300);
-        SippAcrossPeersTest.Result sent = await(sipp("uac_message.xml", at, fromPort, 2, "-s", to, "-key", "caller", from),
+        Sipp.Result sent = await(sipp("uac_message.xml", at, fromPort, 2, "-s", to, "-key", "caller", from),
                 "uac_message.xml", fromPort);
-        SippAcrossPeersTest.Result received = await(receiver, "uas_message.xml", toPort);
-        SippAcrossPeersTest.assertAllSucceeded(sent, 2, from + " messages " + to + " (sender)");
-        SippAcrossPeersTest.assertAllSucceeded(received, 2, from + " messages " + to + " (receiver)");
+        Sipp.Result received = await(receiver, "uas_message.xml", toPort);
+        Sipp.assertAllSucceeded(sent, 2, from + " messages " + to + " (sender)");
+        Sipp.assertAllSucceeded(received, 2, from + " messages " + to + " (receiver)");
     }
 
     void register(String user, SipPeer at, int port) throws Exception {
         Process p = sipp("register_auth.xml", at, port, 1, "-s", user, "-au", user, "-ap", user + "-secret");
-        SippAcrossPeersTest.assertAllSucceeded(await(p, "register_auth.xml", port), 1, "REGISTER " + user);
-    }
-
-    Path scenario(String name) throws Exception {
-        Path p = dir.resolve(name);
-        if (!Files.exists(p)) {
-            try (InputStream in = getClass().getResourceAsStream("/sipp/" + name)) {
-                Files.copy(in, p);
-            }
-        }
-        return p;
+        Sipp.assertAllSucceeded(await(p, "register_auth.xml", port), 1, "REGISTER " + user);
     }
 
     Process sipp(String scenario, SipPeer remote, int localPort, int calls, String... extra) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Prerequisites.which("sipp")));
-        if (remote != null) {
-            cmd.add("127.0.0.1:" + remote.localAddress().getPort());
-        }
-        cmd.addAll(List.of("-sf", scenario(scenario).toString(), "-t", "u1", "-i", "127.0.0.1",
-                "-p", Integer.toString(localPort), "-m", Integer.toString(calls), "-r", "10", "-l", "1",
-                "-key", "domain", SippAcrossPeersTest.DOMAIN, "-key", "expires", "3600", "-key", "caller", "alice",
-                "-nostdin", "-timeout", "30s", "-timeout_error",
-                "-trace_stat", "-stf", dir.resolve(scenario + "-" + localPort + ".csv").toString(), "-fd", "1"));
-        cmd.addAll(Arrays.asList(extra));
-        return new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        return Sipp.require(dir, SippAcrossPeersTest.DOMAIN).start(scenario,
+                remote == null ? null : remote.localAddress(), localPort, calls, extra);
     }
 
-    SippAcrossPeersTest.Result await(Process p, String scenario, int port) throws Exception {
-        p.getOutputStream().close();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("sipp did not finish: " + scenario);
-        }
-        List<String> lines = Files.readAllLines(dir.resolve(scenario + "-" + port + ".csv"));
-        List<String> header = Arrays.asList(lines.get(0).split(";"));
-        String[] last = lines.get(lines.size() - 1).split(";");
-        return new SippAcrossPeersTest.Result(p.exitValue(), Long.parseLong(last[header.indexOf("SuccessfulCall(C)")]),
-                Long.parseLong(last[header.indexOf("FailedCall(C)")]), new String(out, StandardCharsets.UTF_8));
+    Sipp.Result await(Process p, String scenario, int port) throws Exception {
+        return Sipp.require(dir, SippAcrossPeersTest.DOMAIN).await(p, scenario, port);
     }
 }

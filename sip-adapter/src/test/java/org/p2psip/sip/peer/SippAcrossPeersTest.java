@@ -4,15 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.InputStream;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.security.KeyPair;
@@ -39,6 +35,8 @@ import org.p2psip.storage.api.DraftDht;
 import org.p2psip.sip.SipPeer;
 import org.p2psip.sip.registrar.DigestAccounts;
 import org.p2psip.testing.Prerequisites;
+import org.p2psip.testing.Sipp;
+import org.p2psip.testing.Sipp.Result;
 
 /**
  * Real sipp against two adapter peers on a 3-node loopback overlay: bob registers with digest at peer 2, alice at
@@ -90,23 +88,13 @@ class SippAcrossPeersTest {
         }
     }
 
-    record Result(int exit, long successful, long failed, String output) {
+    /** The shared sipp runner, in this class's directory. */
+    Sipp runner() {
+        return Sipp.require(dir, DOMAIN);
     }
 
     static int freeUdpPort() throws Exception {
-        try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    Path scenario(String name) throws Exception {
-        Path p = dir.resolve(name);
-        if (!Files.exists(p)) {
-            try (InputStream in = getClass().getResourceAsStream("/sipp/" + name)) {
-                Files.copy(in, p);
-            }
-        }
-        return p;
+        return Sipp.freeUdpPort();
     }
 
     /** Starts sipp: {@code remote} null for a UAS. */
@@ -116,44 +104,16 @@ class SippAcrossPeersTest {
 
     Process sipp(String transport, String scenario, SipPeer remote, int localPort, int calls, String... extra)
             throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Prerequisites.which("sipp")));
-        if (remote != null) {
-            cmd.add("127.0.0.1:" + remote.localAddress().getPort());
-        }
-        cmd.addAll(List.of("-sf", scenario(scenario).toString(), "-t", transport, "-i", "127.0.0.1",
-                "-p", Integer.toString(localPort), "-m", Integer.toString(calls), "-r", "10", "-l", "1",
-                "-key", "domain", DOMAIN, "-key", "expires", "3600", "-key", "caller", "alice",
-                "-nostdin", "-timeout", "30s", "-timeout_error",
-                "-trace_stat", "-stf", stats(scenario, localPort).toString(), "-fd", "1"));
-        cmd.addAll(Arrays.asList(extra));
-        return new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
-    }
-
-    Path stats(String scenario, int port) {
-        return dir.resolve(scenario + "-" + port + ".csv");
+        return runner().startOver(transport, scenario, remote == null ? null : remote.localAddress(), localPort, calls,
+                extra);
     }
 
     Result await(Process p, String scenario, int port) throws Exception {
-        p.getOutputStream().close();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("sipp did not finish: " + scenario);
-        }
-        String output = new String(out, StandardCharsets.UTF_8);
-        List<String> lines = Files.readAllLines(stats(scenario, port));
-        List<String> header = Arrays.asList(lines.get(0).split(";"));
-        String[] last = lines.get(lines.size() - 1).split(";");
-        long ok = Long.parseLong(last[header.indexOf("SuccessfulCall(C)")]);
-        long failed = Long.parseLong(last[header.indexOf("FailedCall(C)")]);
-        return new Result(p.exitValue(), ok, failed, output);
+        return runner().await(p, scenario, port);
     }
 
     static void assertAllSucceeded(Result r, int calls, String what) {
-        String tail = r.output().length() > 4000 ? r.output().substring(r.output().length() - 4000) : r.output();
-        assertEquals(0, r.exit(), what + ": sipp exit status; output:\n" + tail);
-        assertEquals(calls, r.successful(), what + "\n" + tail);
-        assertEquals(0, r.failed(), what + "\n" + tail);
+        Sipp.assertAllSucceeded(r, calls, what);
     }
 
     void register(String user, String password, SipPeer at, int port) throws Exception {

@@ -1,8 +1,11 @@
-package org.p2psip.node.sip;
+package org.p2psip.testing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.io.IOException;
 import java.io.InputStream;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,12 +14,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.p2psip.testing.Prerequisites;
 
 /**
- * Runs real sipp (Debian: sip-tester) with the scenarios in {@code src/test/resources/sipp} (the sip-adapter's
- * style: {@code -key domain}, {@code -key caller}, {@code -key expires}; {@code -s} is the callee or registering
- * user). Without sipp a test fails under {@code CI=true} and skips elsewhere.
+ * Runs real sipp (Debian: sip-tester) with the scenarios of the calling module's {@code src/test/resources/sipp}, in
+ * the project's style: {@code -key domain}, {@code -key caller}, {@code -key expires}; {@code -s} is the callee or
+ * registering user. Each run writes its statistics file in the test's directory, from which the final success and
+ * failure counts are read. Without sipp a test fails under {@code CI=true} and skips elsewhere.
  */
 public final class Sipp {
     /** A finished sipp run: exit status, final success and failure counts, output. */
@@ -35,17 +38,24 @@ public final class Sipp {
 
     /** sipp with its work files in {@code dir}; fails (CI) or skips (elsewhere) when it is not installed. */
     public static Sipp require(Path dir, String domain) {
-        String found = Prerequisites.which("sipp");
-        if (found == null) {
-            Prerequisites.require(List.of("'sipp' not on PATH (Debian package sip-tester)"));
-        }
-        return new Sipp(dir, domain, found);
+        Prerequisites.requireTools("sipp");
+        return new Sipp(dir, domain, Prerequisites.which("sipp"));
     }
 
-    private Path scenario(String name) throws Exception {
+    /** A UDP port on the loopback address that was free a moment ago (for a sipp phone). */
+    public static int freeUdpPort() throws IOException {
+        try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private Path scenario(String name) throws IOException {
         Path p = dir.resolve(name);
         if (!Files.exists(p)) {
             try (InputStream in = Sipp.class.getResourceAsStream("/sipp/" + name)) {
+                if (in == null) {
+                    throw new IOException("no sipp scenario /sipp/" + name + " in the test resources");
+                }
                 Files.copy(in, p);
             }
         }
@@ -58,12 +68,18 @@ public final class Sipp {
 
     /** Starts sipp over UDP on 127.0.0.1:{@code localPort}; {@code remote} null for a UAS. */
     public Process start(String scenario, InetSocketAddress remote, int localPort, int calls, String... extra)
-            throws Exception {
+            throws IOException {
+        return startOver("u1", scenario, remote, localPort, calls, extra);
+    }
+
+    /** As {@link #start}, over sipp's {@code -t} {@code transport} ({@code u1}, {@code t1}, {@code l1}...). */
+    public Process startOver(String transport, String scenario, InetSocketAddress remote, int localPort, int calls,
+                             String... extra) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(binary));
         if (remote != null) {
             cmd.add("127.0.0.1:" + remote.getPort());
         }
-        cmd.addAll(List.of("-sf", scenario(scenario).toString(), "-t", "u1", "-i", "127.0.0.1",
+        cmd.addAll(List.of("-sf", scenario(scenario).toString(), "-t", transport, "-i", "127.0.0.1",
                 "-p", Integer.toString(localPort), "-m", Integer.toString(calls), "-r", "10", "-l", "1",
                 "-key", "domain", domain, "-key", "expires", "3600", "-key", "caller", "alice",
                 "-nostdin", "-timeout", "30s", "-timeout_error",
@@ -72,7 +88,7 @@ public final class Sipp {
         return new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
     }
 
-    /** Waits for a sipp run and reads its final success and failure counts. */
+    /** Waits for a sipp run (at most 60 s) and reads its final success and failure counts. */
     public Result await(Process p, String scenario, int port) throws Exception {
         p.getOutputStream().close();
         byte[] out = p.getInputStream().readAllBytes();
@@ -88,6 +104,7 @@ public final class Sipp {
                 Long.parseLong(last[header.indexOf("FailedCall(C)")]), output);
     }
 
+    /** Asserts exit 0, exactly {@code calls} successful and none failed, with sipp's output tail in the message. */
     public static void assertAllSucceeded(Result r, int calls, String what) {
         String tail = r.output().length() > 4000 ? r.output().substring(r.output().length() - 4000) : r.output();
         assertEquals(0, r.exit(), what + ": sipp exit status; output:\n" + tail);
