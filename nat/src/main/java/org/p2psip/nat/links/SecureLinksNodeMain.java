@@ -124,9 +124,28 @@ public final class SecureLinksNodeMain {
         System.exit(0);
     }
 
+    /**
+     * Joins through {@code bootstrap}, up to 4 attempts 2 s apart, as the runnable peer retries its join: the first
+     * DTLS handshake between two cold JVMs on a loaded machine can outlast one join's request retries.
+     */
+    private static int join(OverlayNode node, InetSocketAddress bootstrap) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return node.join(List.of(bootstrap)).get(60, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (attempt == 4) {
+                    throw e;
+                }
+                System.err.println("join attempt " + attempt + " through " + bootstrap + " failed ("
+                        + e.getCause().getMessage() + "); retrying in 2 s");
+                Thread.sleep(2_000);
+            }
+        }
+    }
+
     private static void command(SecureOverlayLinks links, OverlayNode node, String[] w) throws Exception {
         switch (w[0]) {
-            case "join" -> System.out.println("neighbours=" + node.join(List.of(address(w[1]))).get(60, TimeUnit.SECONDS));
+            case "join" -> System.out.println("neighbours=" + join(node, address(w[1])));
             case "neighbours" -> {
                 for (Contact c : node.neighbours().get(10, TimeUnit.SECONDS)) {
                     System.out.println("neighbour=" + c.id().toHex() + "@" + hostPort(c.address()));
