@@ -32,6 +32,7 @@ import org.p2psip.overlay.wire.WireCodec;
  *          [--port-map]: map each ICE agent's host port at the router (PCP, NAT-PMP, UPnP-IGD) and advertise it
  *          [--no-trickle]: gather every candidate before the Attach message and its answer (as before trickle)
  *          [--regular-nomination]: no aggressive nomination of direct pairs (a second check nominates)
+ *          [--relay-grace-ms G]: how long a valid relayed pair waits for a direct one (default 2000)
  * </pre>
  *
  * The rendezvous address is an {@link IceRendezvousMain}'s: its TURN server gives server-reflexive and relayed
@@ -62,6 +63,7 @@ public final class IceNodeMain {
         int idleSeconds = 0;
         boolean consent = true;
         boolean portMap = false;
+        Duration relayGrace = null;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--rendezvous" -> rendezvous = parse(args[++i]);
@@ -73,6 +75,7 @@ public final class IceNodeMain {
                 case "--idle-seconds" -> idleSeconds = Integer.parseInt(args[++i]);
                 case "--no-consent-freshness" -> consent = false;
                 case "--port-map" -> portMap = true;
+                case "--relay-grace-ms" -> relayGrace = Duration.ofMillis(Long.parseLong(args[++i]));
                 case "--no-trickle" -> System.setProperty(IceLinks.TRICKLE_PROPERTY, "false");
                 case "--regular-nomination" -> System.setProperty(IceLinks.AGGRESSIVE_PROPERTY, "false");
                 default -> usage();
@@ -86,6 +89,9 @@ public final class IceNodeMain {
         IceConfig ice = IceConfig.hostOnly().withStun(rendezvous)
                 .withTurn(rendezvous, user.substring(0, colon), user.substring(colon + 1))
                 .withTimeouts(Duration.ofSeconds(20), Duration.ofSeconds(20)).withConsentFreshness(consent);
+        if (relayGrace != null) {
+            ice = ice.withRelayGrace(relayGrace);
+        }
         EventLoopGroup group = UdpLinkLayer.newEventLoopGroup(1);
         DtlsIdentity identity = DtlsIdentity.generate();
         DtlsConfig dtls = bindingLifetimeMillis > 0 ? DtlsConfig.defaults().withBindingLifetime(bindingLifetimeMillis)
