@@ -149,7 +149,12 @@ public final class UserIdentities implements AutoCloseable {
                     LOG.info("key of {} restored from its private: record", user);
                     return CompletableFuture.supplyAsync(() -> saved(user, shared.get()), work);
                 }
-                return create(user, mayCreate);
+                // a certificate: record without a private: record we can open (its put was lost, or the get missed it):
+                // a new key would be accepted by any storing node that missed the owner's claim and refused by the
+                // others, and the nodes would then disagree on who owns the user
+                return dht.get(ResourceName.certificate(user)).thenCompose(certs -> certs.isEmpty()
+                        ? create(user, mayCreate)
+                        : CompletableFuture.<SigningIdentity>failedFuture(ownedByAnother(user)));
             });
         });
     }
@@ -189,15 +194,19 @@ public final class UserIdentities implements AutoCloseable {
                         unconfirmed.remove(user, id);
                         return CompletableFuture.supplyAsync(() -> saved(user, shared.get()), work);
                     }
-                    return CompletableFuture.<SigningIdentity>failedFuture(new IllegalStateException("the user " + user
-                            + " is owned by another key, and its private: record cannot be opened with this"
-                            + " account's password; check that every peer has the same password for it"));
+                    return CompletableFuture.<SigningIdentity>failedFuture(ownedByAnother(user));
                 });
             }
             return CompletableFuture.<SigningIdentity>failedFuture(new IllegalStateException(
                     "cannot publish the certificate of " + user + " (the next request retries with the same key): "
                             + why, unwrap(e)));
         }).thenCompose(f -> f);
+    }
+
+    private static IllegalStateException ownedByAnother(String user) {
+        return new IllegalStateException("the user " + user + " is owned by another key, and its private: record"
+                + " cannot be found or opened with this account's password; check that every peer has the same password"
+                + " for it, and retry (the record may be missing only for a moment)");
     }
 
     /** Puts (or refreshes) the certificate: record, then the private: record. */
@@ -207,6 +216,12 @@ public final class UserIdentities implements AutoCloseable {
             DhtRecord cert = DhtRecord.of(ResourceName.certificate(user), expires, CERT_NONCE,
                     new ValueContent.Certificates(null, id.chain()));
             return dht.putAuth(cert, id).thenComposeAsync(r -> {
+                if (r.refusals().stream().anyMatch(why -> why.contains("NOT_ENTITLED"))) {
+                    // some storing nodes own the user by another key: this key must not be used, even where accepted
+                    return CompletableFuture.<Void>failedFuture(new IllegalStateException("NOT_ENTITLED: "
+                            + (r.contacted() - r.stored()) + " of " + r.contacted() + " storing nodes refused the"
+                            + " certificate of " + user + ": " + r.refusals()));
+                }
                 published.put(user, clock.getAsLong());
                 Optional<String> pw = passwords.apply(user);
                 if (pw.isEmpty()) {
