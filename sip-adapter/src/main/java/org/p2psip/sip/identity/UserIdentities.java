@@ -178,9 +178,9 @@ public final class UserIdentities implements AutoCloseable {
 
     /** Publishes the certificate of a key this peer created; on success the key is confirmed as the user's. */
     private CompletableFuture<SigningIdentity> claim(String user, SigningIdentity id, boolean mayRetry) {
-        return publish(user, id).handle((x, e) -> {
+        return publish(user, id, true).handle((x, e) -> {
             // REPLAY: a storing node already holds this very key's certificate (the reply to an earlier try was lost)
-            if (e == null || String.valueOf(unwrap(e).getMessage()).contains("REPLAY")) {
+            if (e == null || onlyReplays(e)) {
                 unconfirmed.remove(user, id);
                 LOG.info("created a key pair for {} and published its certificate", user);
                 return CompletableFuture.supplyAsync(() -> saved(user, id), work);
@@ -203,6 +203,13 @@ public final class UserIdentities implements AutoCloseable {
         }).thenCompose(f -> f);
     }
 
+    /** Every storing node refused the put as a replay: they all hold this very key's certificate already. */
+    private static boolean onlyReplays(Throwable e) {
+        String why = String.valueOf(unwrap(e).getMessage());
+        return unwrap(e) instanceof org.p2psip.overlay.DhtException && why.contains("REPLAY")
+                && !why.contains("NOT_ENTITLED") && !why.contains("AGAIN");
+    }
+
     private static IllegalStateException ownedByAnother(String user) {
         return new IllegalStateException("the user " + user + " is owned by another key, and its private: record"
                 + " cannot be found or opened with this account's password; check that every peer has the same password"
@@ -211,6 +218,14 @@ public final class UserIdentities implements AutoCloseable {
 
     /** Puts (or refreshes) the certificate: record, then the private: record. */
     private CompletableFuture<Void> publish(String user, SigningIdentity id) {
+        return publish(user, id, false);
+    }
+
+    /**
+     * @param newKey a key created here: it counts as published only if every storing node asked stored its
+     *               certificate (a node that did not answer may hold another key's claim on the user)
+     */
+    private CompletableFuture<Void> publish(String user, SigningIdentity id, boolean newKey) {
         return CompletableFuture.supplyAsync(() -> {
             Instant expires = Instant.ofEpochMilli(clock.getAsLong()).plus(RECORD_LIFETIME);
             DhtRecord cert = DhtRecord.of(ResourceName.certificate(user), expires, CERT_NONCE,
@@ -221,6 +236,11 @@ public final class UserIdentities implements AutoCloseable {
                     return CompletableFuture.<Void>failedFuture(new IllegalStateException("NOT_ENTITLED: "
                             + (r.contacted() - r.stored()) + " of " + r.contacted() + " storing nodes refused the"
                             + " certificate of " + user + ": " + r.refusals()));
+                }
+                long replays = r.refusals().stream().filter(why -> why.contains("REPLAY")).count(); // hold it already
+                if (newKey && r.stored() + replays < r.contacted()) {
+                    return CompletableFuture.<Void>failedFuture(new IllegalStateException("only " + r.stored() + " of "
+                            + r.contacted() + " storing nodes stored the certificate of " + user + ": " + r.refusals()));
                 }
                 published.put(user, clock.getAsLong());
                 Optional<String> pw = passwords.apply(user);

@@ -1,5 +1,6 @@
 package org.p2psip.sip.identity;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -56,10 +57,11 @@ class NoSecondKeyTest {
             int stored = 0;
             int asked = 0;
             for (PolicyMemoryDht r : List.of(a, b)) {
+                asked++;
                 if (r == a ? !putToA : !putToB) {
+                    refusals.add("AGAIN: the node did not answer (test)");
                     continue;
                 }
-                asked++;
                 try {
                     r.put(key, value).join();
                     stored++;
@@ -107,20 +109,39 @@ class NoSecondKeyTest {
         peers.forEach(UserIdentities::close);
     }
 
-    SigningIdentity firstPeerClaimsAtAOnly() throws Exception {
+    /** The first peer's certificate reaches A only (B does not answer): its key is not confirmed yet. */
+    UserIdentities firstPeerClaimsAtAOnly() {
         putToB = false;
-        SigningIdentity first = peer().identity(USER).get(20, TimeUnit.SECONDS);
+        UserIdentities first = peer();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> first.identity(USER).get(20, TimeUnit.SECONDS));
+        assertTrue(e.getCause().getMessage().contains("1 of 2 storing nodes"), e.toString());
         putToB = true;
         return first;
     }
 
     @Test
     void aSecondPeerThatFindsTheCertificateCreatesNoKey() throws Exception {
-        firstPeerClaimsAtAOnly();
+        UserIdentities first = firstPeerClaimsAtAOnly();
         ExecutionException e = assertThrows(ExecutionException.class, () -> peer().identity(USER).get(20, TimeUnit.SECONDS));
         assertTrue(e.getCause().getMessage().contains("owned by another key"), e.toString());
         assertTrue(b.get(org.p2psip.storage.ResourceName.certificate(USER).key()).join().isEmpty(),
                 "no second key may claim the user at the node that missed the first claim");
+        SigningIdentity key = first.identity(USER).get(20, TimeUnit.SECONDS); // retried with its one key, now on both
+        assertEquals(key.owner(), b.get(org.p2psip.storage.ResourceName.certificate(USER).key()).join().get(0).owner());
+    }
+
+    @Test
+    void aSecondKeyStoredWhereTheOwnerDidNotAnswerIsNotUsed() throws Exception {
+        firstPeerClaimsAtAOnly();
+        getFromA = false; // A does not answer: the second peer's get misses the certificate...
+        putToA = false; // ...and its put does not reach A
+        UserIdentities second = peer();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> second.identity(USER).get(20, TimeUnit.SECONDS));
+        assertTrue(e.getCause().getMessage().contains("1 of 2 storing nodes"), e.toString());
+        getFromA = true; // A answers again: the retry (same key) is refused there, and the second key is never used
+        putToA = true;
+        e = assertThrows(ExecutionException.class, () -> second.identity(USER).get(20, TimeUnit.SECONDS));
+        assertTrue(e.getCause().getMessage().contains("owned by another key"), e.toString());
     }
 
     @Test
