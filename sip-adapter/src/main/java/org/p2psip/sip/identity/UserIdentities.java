@@ -230,7 +230,14 @@ public final class UserIdentities implements AutoCloseable {
             Instant expires = Instant.ofEpochMilli(clock.getAsLong()).plus(RECORD_LIFETIME);
             DhtRecord cert = DhtRecord.of(ResourceName.certificate(user), expires, CERT_NONCE,
                     new ValueContent.Certificates(null, id.chain()));
-            return dht.putAuth(cert, id).thenComposeAsync(r -> {
+            return dht.putAuth(cert, id).handle((r, e) -> {
+                if (e != null && !onlyReplays(e)) {
+                    throw new CompletionException(unwrap(e));
+                }
+                // all refused as a replay: every node holds this certificate (an earlier reply was lost), but the
+                // private: record may never have been stored, so it is put below all the same
+                return r != null ? r : new org.p2psip.overlay.PutResult(0, 0, List.of());
+            }).thenComposeAsync(r -> {
                 if (r.refusals().stream().anyMatch(why -> why.contains("NOT_ENTITLED"))) {
                     // some storing nodes own the user by another key: this key must not be used, even where accepted
                     return CompletableFuture.<Void>failedFuture(new IllegalStateException("NOT_ENTITLED: "

@@ -117,4 +117,21 @@ class OneKeyPerUserTest {
                 List.of(), now.get() + 3_600_000)).get(20, TimeUnit.SECONDS);
         assertEquals(1, store.lookup("sip:" + USER).get(20, TimeUnit.SECONDS).size(), first::toString);
     }
+
+    @Test
+    void theRetryAlsoStoresThePrivateRecordSoASecondPeerGetsTheSameKey() throws Exception {
+        UserIdentities withPassword = new UserIdentities(draft, null, u -> Optional.of("secret"),
+                new PrivateKeyRecord.KdfParams(1024, 1, 1), now::get);
+        UserIdentities secondPeer = new UserIdentities(draft, null, u -> Optional.of("secret"),
+                new PrivateKeyRecord.KdfParams(1024, 1, 1), now::get);
+        try {
+            lostReplies.set(1); // the certificate is stored, its reply lost: the private: record was not put
+            assertThrows(ExecutionException.class, () -> withPassword.identity(USER).get(20, TimeUnit.SECONDS));
+            SigningIdentity key = withPassword.identity(USER).get(20, TimeUnit.SECONDS); // the retry: a replay
+            assertEquals(key.publicKey(), secondPeer.identity(USER).get(20, TimeUnit.SECONDS).publicKey());
+        } finally {
+            withPassword.close();
+            secondPeer.close();
+        }
+    }
 }
