@@ -190,9 +190,19 @@ public final class SipPeer implements AutoCloseable {
      * whose addresses are not reachable from here; this peer's URIs name its {@link SipOverlay#location()}.
      */
     public static SipPeer start(Config config, Dht dht, SipOverlay overlay) throws IOException {
+        return start(config, dht, overlay, null);
+    }
+
+    /**
+     * As {@link #start(Config, Dht, SipOverlay)}; the records this peer signs are remembered in {@code signedHere}, so
+     * the local overlay node's verifier, built with the same instance
+     * ({@code SignedRecordPolicy.tofu(owners, signedHere)}), does not re-check the very arrays signed here.
+     */
+    public static SipPeer start(Config config, Dht dht, SipOverlay overlay,
+            org.p2psip.storage.LocallySigned signedHere) throws IOException {
         // readers verify each record once: the proxy and the registrar re-read the same contacts constantly
         DraftDht draft = new DraftDht(dht, System::currentTimeMillis, DraftDht.Options.defaults(),
-                new CachingReadCheck(CachingReadCheck.DEFAULT_ENTRIES));
+                new CachingReadCheck(CachingReadCheck.DEFAULT_ENTRIES), signedHere);
         UserIdentities ids = new UserIdentities(draft,
                 config.dataDir() == null ? null : config.dataDir().resolve("sip-keys"), config::passwordOf,
                 config.keyKdf(), System::currentTimeMillis);

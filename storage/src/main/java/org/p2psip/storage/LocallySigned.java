@@ -11,10 +11,12 @@ import java.util.Map;
  * just made. A copy that came over the network is a new array and is always verified: being equal is not enough,
  * being the same object is required, and only this package's signer adds entries.
  *
- * <p>Process-wide on purpose: array identity is itself process-local, and the signer and the local replica's
- * verifier are different objects that share nothing else. Bounded (LRU); an entry only saves work.
+ * <p>One instance is owned by whoever signs and stores: created once and handed both to the signer
+ * ({@code DraftDht}, {@link SignedValues#put(DhtRecord, SigningIdentity, LocallySigned)}) and to the verifier of the
+ * local replica ({@link RecordVerifier#RecordVerifier(LocallySigned)}, {@link SignedRecordPolicy#tofu(NameOwners,
+ * LocallySigned)}). A verifier without one verifies everything. Bounded (LRU); an entry only saves work. Thread-safe.
  */
-final class LocallySigned {
+public final class LocallySigned {
     /** Enough for the puts in flight at a few thousand per second; each entry holds one record (a few KiB). */
     static final int ENTRIES = 1_024;
 
@@ -35,7 +37,7 @@ final class LocallySigned {
     private record Entry(byte[] copy, VerifiedRecord record) {
     }
 
-    private static final Map<Ref, Entry> RECENT = java.util.Collections.synchronizedMap(
+    private final Map<Ref, Entry> recent = java.util.Collections.synchronizedMap(
             new LinkedHashMap<>(256, 0.75f, true) {
                 private static final long serialVersionUID = 1L;
 
@@ -45,16 +47,17 @@ final class LocallySigned {
                 }
             });
 
-    private LocallySigned() {
+    /** An empty set of remembered signatures, to share between one signer and its local replica's verifier. */
+    public LocallySigned() {
     }
 
-    static void remember(byte[] signed, VerifiedRecord what) {
-        RECENT.put(new Ref(signed), new Entry(signed.clone(), what));
+    void remember(byte[] signed, VerifiedRecord what) {
+        recent.put(new Ref(signed), new Entry(signed.clone(), what));
     }
 
     /** What verifying {@code data} gives, if this process signed this very array; else null. */
-    static VerifiedRecord of(byte[] data) {
-        Entry e = RECENT.get(new Ref(data));
+    VerifiedRecord of(byte[] data) {
+        Entry e = recent.get(new Ref(data));
         return e != null && java.util.Arrays.equals(e.copy(), data) ? e.record() : null;
     }
 }

@@ -115,7 +115,16 @@ public final class SignedRecordPolicy implements StoragePolicy {
 
     /** {@code tofu} mode, with the ownership registry to use. */
     public static SignedRecordPolicy tofu(NameOwners owners) {
-        return new SignedRecordPolicy(Mode.TOFU, Set.of(), Objects.requireNonNull(owners, "owners"), true, new RecordVerifier());
+        return tofu(owners, null);
+    }
+
+    /**
+     * {@code tofu} mode; the local replica of a value this process's signer made with {@code signedHere} (the very
+     * same array, unchanged) is not verified again. Null: every value is verified.
+     */
+    public static SignedRecordPolicy tofu(NameOwners owners, LocallySigned signedHere) {
+        return new SignedRecordPolicy(Mode.TOFU, Set.of(), Objects.requireNonNull(owners, "owners"), true,
+                new RecordVerifier(SecureXml.defaults(), Crypto.provider(), signedHere));
     }
 
     public Mode mode() {

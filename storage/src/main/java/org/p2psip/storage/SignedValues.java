@@ -20,15 +20,27 @@ public final class SignedValues {
      * writer's public key, nonce = the record's nonce, expiry = the record's {@code expires}.
      */
     public static DhtValue put(DhtRecord record, SigningIdentity writer) throws GeneralSecurityException {
+        return put(record, writer, null);
+    }
+
+    /**
+     * As {@link #put(DhtRecord, SigningIdentity)}, and remembers the signed array in {@code signedHere} (if not null),
+     * so that a verifier sharing it does not re-check this very array (the local replica, the writer's read-back).
+     */
+    public static DhtValue put(DhtRecord record, SigningIdentity writer, LocallySigned signedHere)
+            throws GeneralSecurityException {
         RecordValue v = record.value();
         if (v == null || v.nonce() == null || v.expires() == null) {
             throw new IllegalArgumentException("a put-auth record needs a value with a nonce and an expiry");
         }
         org.w3c.dom.Document doc = RecordSigner.signToDocument(record, writer);
         byte[] xml = SecureXml.serialize(doc);
+        if (signedHere == null) {
+            return new DhtValue(writer.owner(), Bytes.utf8(v.nonce()), Bytes.wrap(xml), v.expires().toEpochMilli());
+        }
         try {
             // what verifying these bytes gives, for this process's own replica and read-back (LocallySigned)
-            LocallySigned.remember(xml, new VerifiedRecord(RecordXml.readRecord(doc.getDocumentElement()),
+            signedHere.remember(xml, new VerifiedRecord(RecordXml.readRecord(doc.getDocumentElement()),
                     writer.publicKey(), writer.chain(), writer.keyName(), RecordSigner.signatureMethodFor(writer.privateKey())));
         } catch (RecordException e) {
             throw new IllegalArgumentException("the signed record does not read back: " + e.getMessage(), e);

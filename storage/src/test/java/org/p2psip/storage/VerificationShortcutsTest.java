@@ -22,10 +22,14 @@ import org.p2psip.overlay.DhtValue;
 class VerificationShortcutsTest {
     private static final ResourceName BOB = ResourceName.sip("bob@example.net");
 
-    private static DhtValue signedContact(String uri) throws Exception {
+    /** Shared by the signer and the verifiers below, as a peer shares it between its signer and its local replica. */
+    private final LocallySigned signedHere = new LocallySigned();
+
+    private DhtValue signedContact(String uri) throws Exception {
         SigningIdentity bob = SigningIdentity.of(TestPki.ec(), List.of(), "bob@example.net");
         Instant exp = Instant.now().plusSeconds(3600).truncatedTo(ChronoUnit.SECONDS);
-        return SignedValues.put(DhtRecord.of(BOB, exp, "n1", new ValueContent.Contacts(List.of(Contact.of(uri)))), bob);
+        return SignedValues.put(DhtRecord.of(BOB, exp, "n1", new ValueContent.Contacts(List.of(Contact.of(uri)))), bob,
+                signedHere);
     }
 
     /** The array with the first occurrence of {@code from} replaced by {@code to} (same length). */
@@ -40,12 +44,13 @@ class VerificationShortcutsTest {
     void aLocallySignedArrayChangedInPlaceIsVerifiedAndRefused() throws Exception {
         DhtValue v = signedContact("sip:bob@192.0.2.10");
         byte[] data = v.data().unsafeArray();
-        assertNotNull(LocallySigned.of(data), "the signer remembered its array");
-        RecordVerifier verifier = new RecordVerifier();
+        assertNotNull(signedHere.of(data), "the signer remembered its array");
+        assertNull(new LocallySigned().of(data), "another signer's set does not know it");
+        RecordVerifier verifier = new RecordVerifier(signedHere);
         assertEquals("sip:bob@192.0.2.10", contactOf(verifier.verify(data)));
 
         replaceInPlace(data, "192.0.2.10", "192.0.2.66");
-        assertNull(LocallySigned.of(data), "changed bytes: no longer trusted as signed here");
+        assertNull(signedHere.of(data), "changed bytes: no longer trusted as signed here");
         RecordException e = assertThrows(RecordException.class, () -> verifier.verify(data));
         assertEquals(Refusal.BAD_SIGNATURE, e.code(), e.getMessage());
     }
@@ -54,8 +59,8 @@ class VerificationShortcutsTest {
     void aCopyIsVerifiedAndAForgedCopyIsRefusedAfterTheOriginalWasAccepted() throws Exception {
         DhtValue v = signedContact("sip:bob@192.0.2.20");
         byte[] copy = v.data().unsafeArray().clone();
-        assertNull(LocallySigned.of(copy), "an equal array is not the signed one");
-        RecordVerifier verifier = new RecordVerifier();
+        assertNull(signedHere.of(copy), "an equal array is not the signed one");
+        RecordVerifier verifier = new RecordVerifier(signedHere);
         assertEquals("sip:bob@192.0.2.20", contactOf(verifier.verify(copy)));
         assertEquals("sip:bob@192.0.2.20", contactOf(verifier.verify(copy.clone())), "the same bytes again");
 

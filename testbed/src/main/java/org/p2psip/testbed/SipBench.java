@@ -29,6 +29,7 @@ import org.p2psip.overlay.wire.WireCodec;
 import org.p2psip.sip.SipPeer;
 import org.p2psip.sip.registrar.DigestAccounts;
 import org.p2psip.sip.registrar.SignedContactStore;
+import org.p2psip.storage.LocallySigned;
 import org.p2psip.storage.NameOwners;
 import org.p2psip.storage.PrivateKeyRecord;
 import org.p2psip.storage.SignedRecordPolicy;
@@ -183,13 +184,15 @@ final class SipBench implements Callable<Integer> {
         EventLoopGroup group = UdpLinkLayer.newEventLoopGroup(overlayThreads);
         List<OverlayNode> nodes = new ArrayList<>();
         List<SipPeer> peers = new ArrayList<>();
+        // node i's verifier and peer i's signer share what peer i signed (its local replica is not re-verified)
+        List<LocallySigned> signedHere = List.of(new LocallySigned(), new LocallySigned(), new LocallySigned());
         Random rnd = new Random(1);
         try {
             for (int i = 0; i < 3; i++) {
                 UdpLinkLayer link = UdpLinkLayer.bind(group, new InetSocketAddress("127.0.0.1", 0), cfg.maxDatagramBytes())
                         .get(10, TimeUnit.SECONDS);
                 OverlayNode n = new OverlayNode(NodeId.random(rnd), link, cfg,
-                        DraftPolicy.of(SignedRecordPolicy.tofu(NameOwners.inMemory())), new WireCodec(),
+                        DraftPolicy.of(SignedRecordPolicy.tofu(NameOwners.inMemory(), signedHere.get(i))), new WireCodec(),
                         new Random(rnd.nextLong())).start();
                 n.join(nodes.isEmpty() ? List.of() : List.of(nodes.get(0).contact().address())).get(30, TimeUnit.SECONDS);
                 nodes.add(n);
@@ -203,7 +206,8 @@ final class SipBench implements Callable<Integer> {
                 SipPeer.Config c = SipPeer.Config.of(any, DOMAIN, DigestAccounts.of(passwords))
                         .withAlgorithms(List.of("MD5")).withDataDir(dir.resolve("peer" + i))
                         .withKeyKdf(new PrivateKeyRecord.KdfParams(1024, 1, 1));
-                peers.add(SipPeer.start(i == 0 ? c.withRefreshStoreFraction(0) : c, nodes.get(i)));
+                peers.add(SipPeer.start(i == 0 ? c.withRefreshStoreFraction(0) : c, nodes.get(i), null,
+                        signedHere.get(i)));
             }
             out.printf("sip bench: 3 overlay nodes (DraftPolicy, tofu) and 2 SIP peers on 127.0.0.1, %d users, sipp %s;"
                     + " our sweeps offer up to %d REGISTER/s, so each user's REGISTERs are a second or more apart and"

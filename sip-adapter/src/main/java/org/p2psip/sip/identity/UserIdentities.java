@@ -51,7 +51,9 @@ import org.slf4j.LoggerFactory;
  * where the same account registers (a second device) signs with the same key — in the overlay's {@code tofu} mode
  * any other key would be refused as a takeover;</li>
  * <li>else created: a P-256 key pair with a self-signed certificate ({@link UserCertificates}); the
- * {@code certificate:} record is published first (it claims the user), then the {@code private:} record.</li>
+ * {@code certificate:} record is published first (it claims the user), then the {@code private:} record. The new
+ * key is kept (and written to the key directory) before that first publication, and a publication that failed (a
+ * timeout may still have stored the certificate on some nodes) is retried with the same key: a user has one key.</li>
  * </ol>
  * Both records are re-published when an identity is used and its last publication is older than
  * {@link #REPUBLISH}, so others can always find the user's certificate to encrypt to it. Slow work (Argon2id,
@@ -74,6 +76,8 @@ public final class UserIdentities implements AutoCloseable {
     private final ExecutorService work;
     private final Map<String, CompletableFuture<SigningIdentity>> identities = new ConcurrentHashMap<>();
     private final Map<String, Long> published = new ConcurrentHashMap<>();
+    /** Keys created here whose certificate is not yet known to be published: reused, never replaced, on retry. */
+    private final Map<String, SigningIdentity> unconfirmed = new ConcurrentHashMap<>();
 
     /**
      * @param dir       where key files are kept, or null to keep keys only in memory and in the {@code private:} record
@@ -125,6 +129,11 @@ public final class UserIdentities implements AutoCloseable {
     }
 
     private CompletableFuture<SigningIdentity> resolve(String user, boolean mayCreate) {
+        SigningIdentity pending = unconfirmed.get(user);
+        if (pending != null) {
+            LOG.info("retrying the publication of the certificate of {} with the key created for it before", user);
+            return claim(user, pending, mayCreate);
+        }
         return CompletableFuture.supplyAsync(() -> readFile(user), work).thenCompose(file -> {
             if (file.isPresent()) {
                 LOG.info("key of {} loaded from {}", user, keyFile(user));
@@ -140,7 +149,12 @@ public final class UserIdentities implements AutoCloseable {
                     LOG.info("key of {} restored from its private: record", user);
                     return CompletableFuture.supplyAsync(() -> saved(user, shared.get()), work);
                 }
-                return create(user, mayCreate);
+                // a certificate: record without a private: record we can open (its put was lost, or the get missed it):
+                // a new key would be accepted by any storing node that missed the owner's claim and refused by the
+                // others, and the nodes would then disagree on who owns the user
+                return dht.get(ResourceName.certificate(user)).thenCompose(certs -> certs.isEmpty()
+                        ? create(user, mayCreate)
+                        : CompletableFuture.<SigningIdentity>failedFuture(ownedByAnother(user)));
             });
         });
     }
@@ -150,12 +164,24 @@ public final class UserIdentities implements AutoCloseable {
             try {
                 KeyPair kp = UserCertificates.newKeyPair();
                 X509Certificate cert = UserCertificates.selfSigned(user, kp);
-                return SigningIdentity.of(kp, List.of(cert), user);
+                SigningIdentity id = SigningIdentity.of(kp, List.of(cert), user);
+                // kept before its first use: a publication that times out may still have stored the certificate on
+                // some nodes, which then own the user by this key, so any retry must use it again
+                unconfirmed.put(user, id);
+                persist(user, id);
+                return id;
             } catch (GeneralSecurityException e) {
                 throw new CompletionException(e);
             }
-        }, work).thenCompose(id -> publish(user, id).handle((x, e) -> {
-            if (e == null) {
+        }, work).thenCompose(id -> claim(user, id, mayRetry));
+    }
+
+    /** Publishes the certificate of a key this peer created; on success the key is confirmed as the user's. */
+    private CompletableFuture<SigningIdentity> claim(String user, SigningIdentity id, boolean mayRetry) {
+        return publish(user, id, true).handle((x, e) -> {
+            // REPLAY: a storing node already holds this very key's certificate (the reply to an earlier try was lost)
+            if (e == null || onlyReplays(e)) {
+                unconfirmed.remove(user, id);
                 LOG.info("created a key pair for {} and published its certificate", user);
                 return CompletableFuture.supplyAsync(() -> saved(user, id), work);
             }
@@ -163,24 +189,66 @@ public final class UserIdentities implements AutoCloseable {
             if (mayRetry && why.contains("NOT_ENTITLED")) {
                 // another peer created the user's key at the same moment and won the claim: use its key
                 LOG.info("{} was claimed by another peer meanwhile; fetching the shared key", user);
-                return fromPrivateRecord(user).thenCompose(shared -> shared.isPresent()
-                        ? CompletableFuture.supplyAsync(() -> saved(user, shared.get()), work)
-                        : CompletableFuture.<SigningIdentity>failedFuture(new IllegalStateException("the user " + user
-                                + " is owned by another key, and its private: record cannot be opened with this"
-                                + " account's password; check that every peer has the same password for it")));
+                return fromPrivateRecord(user).thenCompose(shared -> {
+                    if (shared.isPresent()) {
+                        unconfirmed.remove(user, id);
+                        return CompletableFuture.supplyAsync(() -> saved(user, shared.get()), work);
+                    }
+                    return CompletableFuture.<SigningIdentity>failedFuture(ownedByAnother(user));
+                });
             }
             return CompletableFuture.<SigningIdentity>failedFuture(new IllegalStateException(
-                    "cannot publish the certificate of " + user + ": " + why, unwrap(e)));
-        }).thenCompose(f -> f));
+                    "cannot publish the certificate of " + user + " (the next request retries with the same key): "
+                            + why, unwrap(e)));
+        }).thenCompose(f -> f);
+    }
+
+    /** Every storing node refused the put as a replay: they all hold this very key's certificate already. */
+    private static boolean onlyReplays(Throwable e) {
+        String why = String.valueOf(unwrap(e).getMessage());
+        return unwrap(e) instanceof org.p2psip.overlay.DhtException && why.contains("REPLAY")
+                && !why.contains("NOT_ENTITLED") && !why.contains("AGAIN");
+    }
+
+    private static IllegalStateException ownedByAnother(String user) {
+        return new IllegalStateException("the user " + user + " is owned by another key, and its private: record"
+                + " cannot be found or opened with this account's password; check that every peer has the same password"
+                + " for it, and retry (the record may be missing only for a moment)");
     }
 
     /** Puts (or refreshes) the certificate: record, then the private: record. */
     private CompletableFuture<Void> publish(String user, SigningIdentity id) {
+        return publish(user, id, false);
+    }
+
+    /**
+     * @param newKey a key created here: it counts as published only if every storing node asked stored its
+     *               certificate (a node that did not answer may hold another key's claim on the user)
+     */
+    private CompletableFuture<Void> publish(String user, SigningIdentity id, boolean newKey) {
         return CompletableFuture.supplyAsync(() -> {
             Instant expires = Instant.ofEpochMilli(clock.getAsLong()).plus(RECORD_LIFETIME);
             DhtRecord cert = DhtRecord.of(ResourceName.certificate(user), expires, CERT_NONCE,
                     new ValueContent.Certificates(null, id.chain()));
-            return dht.putAuth(cert, id).thenComposeAsync(r -> {
+            return dht.putAuth(cert, id).handle((r, e) -> {
+                if (e != null && !onlyReplays(e)) {
+                    throw new CompletionException(unwrap(e));
+                }
+                // all refused as a replay: every node holds this certificate (an earlier reply was lost), but the
+                // private: record may never have been stored, so it is put below all the same
+                return r != null ? r : new org.p2psip.overlay.PutResult(0, 0, List.of());
+            }).thenComposeAsync(r -> {
+                if (r.refusals().stream().anyMatch(why -> why.contains("NOT_ENTITLED"))) {
+                    // some storing nodes own the user by another key: this key must not be used, even where accepted
+                    return CompletableFuture.<Void>failedFuture(new IllegalStateException("NOT_ENTITLED: "
+                            + (r.contacted() - r.stored()) + " of " + r.contacted() + " storing nodes refused the"
+                            + " certificate of " + user + ": " + r.refusals()));
+                }
+                long replays = r.refusals().stream().filter(why -> why.contains("REPLAY")).count(); // hold it already
+                if (newKey && r.stored() + replays < r.contacted()) {
+                    return CompletableFuture.<Void>failedFuture(new IllegalStateException("only " + r.stored() + " of "
+                            + r.contacted() + " storing nodes stored the certificate of " + user + ": " + r.refusals()));
+                }
                 published.put(user, clock.getAsLong());
                 Optional<String> pw = passwords.apply(user);
                 if (pw.isEmpty()) {
@@ -228,8 +296,14 @@ public final class UserIdentities implements AutoCloseable {
 
     private SigningIdentity saved(String user, SigningIdentity id) {
         published.putIfAbsent(user, clock.getAsLong());
+        persist(user, id);
+        return id;
+    }
+
+    /** Writes the key file (atomically), if there is a key directory; a failure is logged, the key kept in memory. */
+    private void persist(String user, SigningIdentity id) {
         if (dir == null) {
-            return id;
+            return;
         }
         Path f = keyFile(user);
         try {
@@ -256,7 +330,6 @@ public final class UserIdentities implements AutoCloseable {
             LOG.warn("cannot write the key file {} (the key stays in memory and in the private: record): {}", f,
                     e.toString());
         }
-        return id;
     }
 
     private Optional<SigningIdentity> readFile(String user) {

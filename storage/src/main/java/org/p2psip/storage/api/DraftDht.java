@@ -119,7 +119,16 @@ public final class DraftDht {
          * the record's, and it has not expired. Does not check entitlement (who may write the name).
          */
         static ReadCheck signatureOnly() {
-            RecordVerifier verifier = new RecordVerifier();
+            return signatureOnly(null);
+        }
+
+        /**
+         * As {@link #signatureOnly()}; the very arrays this process's signer signed with {@code signedHere} (unchanged)
+         * are not verified again. Null: every value is verified.
+         */
+        static ReadCheck signatureOnly(org.p2psip.storage.LocallySigned signedHere) {
+            RecordVerifier verifier = new RecordVerifier(org.p2psip.storage.SecureXml.defaults(),
+                    org.p2psip.storage.Crypto.provider(), signedHere);
             return (key, v, now) -> {
                 VerifiedRecord vr = verifier.verify(v.data().unsafeArray());
                 DhtRecord r = vr.record();
@@ -182,15 +191,25 @@ public final class DraftDht {
     private final LongSupplier clock;
     private final Options options;
     private final ReadCheck readCheck;
+    private final org.p2psip.storage.LocallySigned signedHere;
 
     /**
      * @param clock epoch milliseconds (the simulation's virtual time in a {@code SimNetwork})
+     * @param signedHere where the records this object signs are remembered, shared with the local replica's verifier
+     *        (see {@link org.p2psip.storage.LocallySigned}); null to remember nothing
      */
-    public DraftDht(Dht dht, LongSupplier clock, Options options, ReadCheck readCheck) {
+    public DraftDht(Dht dht, LongSupplier clock, Options options, ReadCheck readCheck,
+            org.p2psip.storage.LocallySigned signedHere) {
         this.dht = Objects.requireNonNull(dht, "dht");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.options = Objects.requireNonNull(options, "options");
         this.readCheck = Objects.requireNonNull(readCheck, "readCheck");
+        this.signedHere = signedHere;
+    }
+
+    /** As the five-argument constructor, remembering nothing of what it signs. */
+    public DraftDht(Dht dht, LongSupplier clock, Options options, ReadCheck readCheck) {
+        this(dht, clock, options, readCheck, null);
     }
 
     /** Default options, signature-only read checks, the system clock. */
@@ -222,7 +241,7 @@ public final class DraftDht {
     public CompletableFuture<PutResult> putAuth(DhtRecord record, SigningIdentity writer) {
         DhtValue v;
         try {
-            v = signed(record, writer);
+            v = signed(record, writer, signedHere);
         } catch (GeneralSecurityException | IllegalArgumentException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -231,12 +250,17 @@ public final class DraftDht {
 
     /** Signs a record as {@link #putAuth} stores it (data = signed XML, owner = H(Kp), nonce, expiry). */
     public static DhtValue signed(DhtRecord record, SigningIdentity writer) throws GeneralSecurityException {
+        return signed(record, writer, null);
+    }
+
+    private static DhtValue signed(DhtRecord record, SigningIdentity writer, org.p2psip.storage.LocallySigned signedHere)
+            throws GeneralSecurityException {
         int unsigned = org.p2psip.storage.RecordXml.toBytes(record).length;
         if (unsigned > DhtValue.MAX_DATA_BYTES) {
             throw tooLarge(unsigned, null);
         }
         try {
-            return SignedValues.put(record, writer);
+            return SignedValues.put(record, writer, signedHere);
         } catch (IllegalArgumentException e) {
             if (e.getMessage() != null && (e.getMessage().startsWith("a value is at most") || e.getMessage().contains("TOO_LARGE"))) {
                 throw tooLarge(unsigned, e);
