@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.p2psip.testing.Waits.await;
 import static org.p2psip.testing.Waits.until;
 
-import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -17,7 +16,6 @@ import org.p2psip.overlay.OverlayConfig;
 import org.p2psip.overlay.OverlayNode;
 import org.p2psip.overlay.PutResult;
 import org.p2psip.overlay.link.LinkLayer;
-import org.p2psip.overlay.runtime.Scheduler;
 import org.p2psip.overlay.store.SecretHashPolicy;
 import org.p2psip.overlay.wire.Fragmenter;
 import org.p2psip.superpeer.discovery.Ed25519Keys;
@@ -30,61 +28,17 @@ import org.p2psip.superpeer.discovery.Ed25519Keys;
 class LargeLeafMessageTest {
     private static final int MTU = 1_200;
 
-    /** A real UDP link that carries at most {@link #MTU} bytes per datagram: larger ones are dropped and counted. */
-    static final class SmallMtuLink implements LinkLayer {
-        final LinkLayer inner;
-        final AtomicInteger oversize = new AtomicInteger();
-
-        SmallMtuLink(LinkLayer inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public InetSocketAddress localAddress() {
-            return inner.localAddress();
-        }
-
-        @Override
-        public Scheduler scheduler() {
-            return inner.scheduler();
-        }
-
-        @Override
-        public void setReceiver(Receiver receiver) {
-            inner.setReceiver(receiver);
-        }
-
-        @Override
-        public void send(InetSocketAddress to, byte[] datagram) {
-            if (datagram.length > MTU) {
-                oversize.incrementAndGet();
-                return;
-            }
-            inner.send(to, datagram);
-        }
-
-        @Override
-        public int maxDatagramBytes() {
-            return MTU;
-        }
-
-        @Override
-        public void close() {
-            inner.close();
-        }
-    }
-
     @Test
     void aLeafStoresAndReadsAValueLargerThanTheLinksDatagrams() throws Exception {
         try (LoopbackSite site = new LoopbackSite()) {
             OverlayConfig cfg = LoopbackSite.LOOPBACK.withMaxDatagramBytes(MTU);
-            OverlayNode boot = new OverlayNode(NodeId.random(site.rnd), new SmallMtuLink(site.bind()), cfg,
+            OverlayNode boot = new OverlayNode(NodeId.random(site.rnd), FilteringLink.withMtu(site.bind(), MTU), cfg,
                     new SecretHashPolicy(), site.codec, new Random(1)).start();
             site.closing.add(boot);
             await(boot.join(List.of()));
 
             Ed25519Keys spKeys = Ed25519Keys.generate();
-            SmallMtuLink spLink = new SmallMtuLink(site.bind());
+            FilteringLink spLink = FilteringLink.withMtu(site.bind(), MTU);
             LinkMux spMux = new LinkMux(spLink);
             OverlayNode sp = new OverlayNode(spKeys.id(), spMux.overlay(), cfg, new SecretHashPolicy(), site.codec,
                     new Random(2)).start();
@@ -94,7 +48,7 @@ class LargeLeafMessageTest {
                     () -> null).start();
             site.closing.add(service);
 
-            SmallMtuLink leafLink = new SmallMtuLink(site.bind());
+            FilteringLink leafLink = FilteringLink.withMtu(site.bind(), MTU);
             LinkMux leafMux = new LinkMux(leafLink);
             LeafDht.SuperpeerRef ref = new LeafDht.SuperpeerRef(spKeys.id(), spLink.localAddress());
             LeafDht leaf = new LeafDht(Ed25519Keys.generate(), leafMux.leafSide(), () -> List.of(ref),
@@ -109,7 +63,7 @@ class LargeLeafMessageTest {
             PutResult r = await(leaf.put(key, v));
             assertTrue(r.stored() >= 2, "stored on both overlay nodes: " + r);
             assertEquals(List.of(v), await(leaf.get(key)), "the leaf reads the whole value back");
-            assertEquals(0, spLink.oversize.get() + leafLink.oversize.get(), "no datagram above the link's limit");
+            assertEquals(0, spLink.dropped.get() + leafLink.dropped.get(), "no datagram above the link's limit");
             assertEquals(0, spMux.droppedFragments() + leafMux.droppedFragments());
         }
     }

@@ -16,7 +16,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.p2psip.overlay.link.LinkLayer;
-import org.p2psip.overlay.runtime.Scheduler;
 import org.p2psip.overlay.Bytes;
 import org.p2psip.overlay.DhtException;
 import org.p2psip.overlay.NodeId;
@@ -90,58 +89,19 @@ class LeafHostileInputTest {
     }
 
     /** Drops the first {@code n} NOTIFY datagrams the superpeer sends. */
-    static final class DropNotifies implements LinkLayer {
-        final LinkLayer inner;
-        final AtomicInteger toDrop;
-        final AtomicInteger dropped = new AtomicInteger();
-
-        DropNotifies(LinkLayer inner, int n) {
-            this.inner = inner;
-            this.toDrop = new AtomicInteger(n);
-        }
-
-        @Override
-        public InetSocketAddress localAddress() {
-            return inner.localAddress();
-        }
-
-        @Override
-        public Scheduler scheduler() {
-            return inner.scheduler();
-        }
-
-        @Override
-        public void setReceiver(Receiver receiver) {
-            inner.setReceiver(receiver);
-        }
-
-        @Override
-        public void send(InetSocketAddress to, byte[] d) {
-            if (d.length > 4 && d[3] == LeafCodec.NOTIFY && toDrop.getAndDecrement() > 0) {
-                dropped.incrementAndGet();
-                return;
-            }
-            inner.send(to, d);
-        }
-
-        @Override
-        public int maxDatagramBytes() {
-            return inner.maxDatagramBytes();
-        }
-
-        @Override
-        public void close() {
-            inner.close();
-        }
+    static FilteringLink dropNotifies(LinkLayer inner, int n) {
+        AtomicInteger toDrop = new AtomicInteger(n);
+        return new FilteringLink(inner, inner.maxDatagramBytes(),
+                d -> d.length > 4 && d[3] == LeafCodec.NOTIFY && toDrop.getAndDecrement() > 0);
     }
 
     @Test
     void aLostNotificationIsSentAgain() throws Exception {
         try (LoopbackSite site = new LoopbackSite()) {
             site.startBootstrap();
-            DropNotifies[] lossy = new DropNotifies[1];
+            FilteringLink[] lossy = new FilteringLink[1];
             Superpeer sp = site.startSuperpeer(LeafService.Config.defaults(), () -> null,
-                    l -> lossy[0] = new DropNotifies(l, 2));
+                    l -> lossy[0] = dropNotifies(l, 2));
             LeafDht leaf = site.startLeaf(Ed25519Keys.generate(), () -> List.of(sp.ref()));
             until(10_000, () -> leaf.primary().isPresent(), "attachment");
             NodeId k = NodeId.ofName("sip:lossy@example.net");
