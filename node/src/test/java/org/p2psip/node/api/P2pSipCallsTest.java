@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -109,7 +110,10 @@ class P2pSipCallsTest {
         assertTrue(call.answer().contains("m=audio"), call.answer());
         // the phone sent its 200 twice and re-INVITEs only once both ACKs came
         Reinvite refresh = fromPhone.poll(30, TimeUnit.SECONDS);
-        assertNotNull(refresh, "the phone's re-INVITE reached the caller's application");
+        if (refresh == null) { // say what the phone saw: its sipp output
+            fail("the phone's re-INVITE did not reach the caller's application; the phone's sipp output:\n"
+                    + sipp.await(phone, "uas_reack_reinvite.xml", port).output());
+        }
         assertTrue(refresh.offer().body().contains("m=audio"), refresh.offer().toString());
         acks.poll(5, TimeUnit.SECONDS).get(30, TimeUnit.SECONDS); // the phone ACKed our 200
         SessionDescription held = call.reinvite("application/sdp", HOLD).get(30, TimeUnit.SECONDS);
