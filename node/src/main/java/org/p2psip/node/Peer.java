@@ -1248,6 +1248,20 @@ public final class Peer implements AutoCloseable {
                 : new org.p2psip.node.links.LinkCounts(s.links(), 0, 0));
     }
 
+    /**
+     * The counters of the DTLS layer under the overlay, a plain superpeer's or a site peer's; null over plain UDP or
+     * before start.
+     */
+    public org.p2psip.nat.dtls.DtlsStats linkStats() {
+        org.p2psip.node.links.NodeLinks nl = links;
+        if (nl != null) {
+            return nl.dtlsStats();
+        }
+        org.p2psip.node.site.SiteWiring w = site;
+        org.p2psip.superpeer.SitePeer sp = w == null ? null : w.peer();
+        return sp != null && sp.link() instanceof org.p2psip.nat.dtls.DtlsLinkLayer d ? d.stats() : null;
+    }
+
     /** A plain superpeer's overlay links (null in site mode and before start): the DTLS layer, ICE links. */
     public org.p2psip.node.links.NodeLinks links() {
         return links;

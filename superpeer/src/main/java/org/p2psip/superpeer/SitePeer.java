@@ -105,6 +105,11 @@ public final class SitePeer implements Dht, AutoCloseable {
         this.scheduler = link.scheduler();
     }
 
+    /** The link layer of the peer's one socket (plain UDP, or the DTLS layer the node bound), for its counters. */
+    public org.p2psip.overlay.link.LinkLayer link() {
+        return mux.link();
+    }
+
     /**
      * Binds the peer's socket at {@code bind}, starts its leaf client and its site node.
      *

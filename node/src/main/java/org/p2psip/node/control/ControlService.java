@@ -179,6 +179,7 @@ public final class ControlService {
             l.add("requests-served " + c.requestsServed());
             l.add("rpc-timeouts " + c.rpcTimeouts());
             l.add("malformed " + c.malformed());
+            l.add("link-malformed " + org.p2psip.node.links.NodeLinks.malformed(peer.linkStats()));
             l.add("rate-limited " + c.rateLimited());
             l.add("refused-puts " + c.refusedPuts());
             return Reply.ok(l);

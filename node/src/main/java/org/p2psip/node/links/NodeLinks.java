@@ -124,6 +124,15 @@ public final class NodeLinks implements AutoCloseable {
         return secure;
     }
 
+    /**
+     * Datagrams a DTLS layer dropped as malformed: not DTLS, no session for them, records that failed, invalid
+     * ClientHellos. 0 for null (plain UDP, where the overlay counts its own malformed frames).
+     */
+    public static long malformed(DtlsStats d) {
+        return d == null ? 0 : d.get(DtlsStats.Counter.NOT_DTLS) + d.get(DtlsStats.Counter.NO_SESSION)
+                + d.get(DtlsStats.Counter.RECORDS_DROPPED) + d.get(DtlsStats.Counter.CLIENT_HELLO_INVALID);
+    }
+
     /** The DTLS layer's counters, or null with {@link LinkSecurity#NONE}. */
     public DtlsStats dtlsStats() {
         return secure == null ? null : secure.layer().stats();

@@ -135,10 +135,7 @@ public final class PeerMetrics implements OverlayObserver {
                     org.p2psip.nat.dtls.DtlsStats d = l == null ? null : l.dtlsStats();
                     if (d != null) {
                         // the DTLS layer's drops: datagrams that are not DTLS or fail in a session, and refused peers
-                        cb.call(d.get(org.p2psip.nat.dtls.DtlsStats.Counter.NOT_DTLS)
-                                + d.get(org.p2psip.nat.dtls.DtlsStats.Counter.NO_SESSION)
-                                + d.get(org.p2psip.nat.dtls.DtlsStats.Counter.RECORDS_DROPPED)
-                                + d.get(org.p2psip.nat.dtls.DtlsStats.Counter.CLIENT_HELLO_INVALID), "link_malformed");
+                        cb.call(org.p2psip.node.links.NodeLinks.malformed(d), "link_malformed");
                         cb.call(d.get(org.p2psip.nat.dtls.DtlsStats.Counter.AUTH_FAILURES)
                                 + d.get(org.p2psip.nat.dtls.DtlsStats.Counter.IMPOSTOR_FRAMES), "link_refused_peer");
                         cb.call(d.get(org.p2psip.nat.dtls.DtlsStats.Counter.HANDSHAKES_FAILED), "link_handshake_failed");
