@@ -3,10 +3,8 @@ package org.p2psip.nat.turn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.p2psip.testing.EchoPeer;
 import org.p2psip.testing.Prerequisites;
 
 /**
@@ -37,44 +36,6 @@ class TurnCoturnInteropTest {
     static TurnServer start(boolean rfc5766Channels) throws Exception {
         return TurnServer.start(TurnServer.Config.builder(new InetSocketAddress(LO, 0), LO, "p2psip.test",
                 CredentialStore.passwords(Map.of("user", "secret"))).rfc5766Channels(rfc5766Channels).build());
-    }
-
-    /** A port p with p+1 free as well (uclient's RTCP goes to the peer's port + 1). */
-    static int freePortPair() throws Exception {
-        for (int i = 0; i < 50; i++) {
-            int port;
-            try (DatagramSocket s = new DatagramSocket(0)) {
-                port = s.getLocalPort();
-            }
-            if (port >= 65000) {
-                continue;
-            }
-            try (DatagramSocket a = new DatagramSocket(port + 1)) {
-                return port;
-            } catch (SocketException taken) {
-                // try again
-            }
-        }
-        throw new IllegalStateException("no free UDP port pair");
-    }
-
-    /** Starts {@code turnutils_peer} on 127.0.0.1 and waits until it holds its port. */
-    static Process startPeer(int port) throws Exception {
-        Process p = new ProcessBuilder(Prerequisites.which("turnutils_peer"), "-L", "127.0.0.1", "-p",
-                String.valueOf(port)).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (true) {
-            try (DatagramSocket probe = new DatagramSocket(new InetSocketAddress(LO, port))) {
-                // still free: not up yet
-            } catch (SocketException bound) {
-                return p;
-            }
-            if (!p.isAlive() || System.nanoTime() > deadline) {
-                p.destroyForcibly();
-                throw new AssertionError("turnutils_peer did not bind port " + port);
-            }
-            Thread.sleep(20);
-        }
     }
 
     /** Runs uclient against {@code server}; returns its output after checking its exit status. */
@@ -117,35 +78,25 @@ class TurnCoturnInteropTest {
     @Test
     void uclientSendAndDataIndicationsWithEvenPortReservation() throws Exception {
         Prerequisites.requireTools("turnutils_uclient", "turnutils_peer");
-        int peerPort = freePortPair();
-        Process peer = startPeer(peerPort);
-        try (TurnServer server = start(false)) {
-            String out = uclient(server, peerPort, "-s", "-g"); // Send indications; DONT-FRAGMENT
+        try (EchoPeer peer = EchoPeer.start(); TurnServer server = start(false)) {
+            String out = uclient(server, peer.port(), "-s", "-g"); // Send indications; DONT-FRAGMENT
             int n = assertAllEchoed(out, server);
             assertEquals(2 * MESSAGES, n, "RTP and RTCP sessions each echoed\n" + out);
             assertTrue(server.stats().allocationsCreated() >= 2, server.stats().toString());
             assertEquals(1, server.stats().reservationsUsed(), "RTCP took the port RTP's EVEN-PORT reserved");
             assertTrue(server.stats().toPeer() >= n && server.stats().fromPeer() >= n, server.stats().toString());
             assertEquals(0, server.stats().channelData(), "indications only");
-        } finally {
-            peer.destroy();
-            peer.waitFor(5, TimeUnit.SECONDS);
         }
     }
 
     @Test
     void uclientChannelData() throws Exception {
         Prerequisites.requireTools("turnutils_uclient", "turnutils_peer");
-        int peerPort = freePortPair();
-        Process peer = startPeer(peerPort);
-        try (TurnServer server = start(true)) {
-            String out = uclient(server, peerPort);
+        try (EchoPeer peer = EchoPeer.start(); TurnServer server = start(true)) {
+            String out = uclient(server, peer.port());
             int n = assertAllEchoed(out, server);
             assertEquals(2 * MESSAGES, n, out);
             assertTrue(server.stats().channelData() >= 2L * n, "ChannelData both ways: " + server.stats());
-        } finally {
-            peer.destroy();
-            peer.waitFor(5, TimeUnit.SECONDS);
         }
     }
 

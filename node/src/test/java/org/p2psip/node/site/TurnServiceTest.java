@@ -33,6 +33,7 @@ import org.p2psip.node.sip.SipOptions;
 import org.p2psip.storage.Namespaces;
 import org.p2psip.storage.api.ServiceDirectory;
 import org.p2psip.superpeer.discovery.Role;
+import org.p2psip.testing.EchoPeer;
 import org.p2psip.testing.Prerequisites;
 
 /**
@@ -51,11 +52,13 @@ class TurnServiceTest {
     Path tmp;
 
     private final List<Peer> peers = new ArrayList<>();
-    private final List<Process> processes = new ArrayList<>();
+    private final List<EchoPeer> echoPeers = new ArrayList<>();
 
     @AfterEach
-    void stop() {
-        processes.forEach(Process::destroyForcibly);
+    void stop() throws InterruptedException {
+        for (EchoPeer e : echoPeers) {
+            e.close();
+        }
         peers.forEach(Peer::close);
     }
 
@@ -109,9 +112,9 @@ class TurnServiceTest {
         }, "the leaf to find the superpeer's " + stunUri + ", " + turnUri + " and " + presenceUri);
 
         // a standard TURN client allocates with alice's SIP credentials and relays to an echo peer and back
-        int peerPort = freePortPair();
-        processes.add(startEchoPeer(peerPort));
-        String out = uclient(turn, peerPort, "alice", "alice-secret");
+        EchoPeer echo = EchoPeer.start();
+        echoPeers.add(echo);
+        String out = uclient(turn, echo.port(), "alice", "alice-secret");
         Matcher m = TOTALS.matcher(out);
         int sent = -1;
         int received = -1;
@@ -169,44 +172,6 @@ class TurnServiceTest {
             peers.add(q);
             q.start().get(30, TimeUnit.SECONDS);
             assertNotNull(q.turnAddress(), "--turn on: a plain superpeer relays");
-        }
-    }
-
-    /** A port p with p+1 free as well (uclient's RTCP goes to the peer's port + 1). */
-    private static int freePortPair() throws Exception {
-        for (int i = 0; i < 50; i++) {
-            int port;
-            try (DatagramSocket s = new DatagramSocket(0)) {
-                port = s.getLocalPort();
-            }
-            if (port >= 65_000) {
-                continue;
-            }
-            try (DatagramSocket next = new DatagramSocket(port + 1)) {
-                return port;
-            } catch (java.net.SocketException taken) {
-                // try another
-            }
-        }
-        throw new IllegalStateException("no free UDP port pair");
-    }
-
-    /** coturn's echo peer on 127.0.0.1, once it holds its port. */
-    private static Process startEchoPeer(int port) throws Exception {
-        Process p = new ProcessBuilder(Prerequisites.which("turnutils_peer"), "-L", "127.0.0.1", "-p",
-                String.valueOf(port)).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (true) {
-            try (DatagramSocket probe = new DatagramSocket(new InetSocketAddress(TestSupport.localhost(), port))) {
-                // still free: not up yet
-            } catch (java.net.SocketException bound) {
-                return p;
-            }
-            if (!p.isAlive() || System.nanoTime() > deadline) {
-                p.destroyForcibly();
-                throw new AssertionError("turnutils_peer did not bind port " + port);
-            }
-            Thread.sleep(20);
         }
     }
 
