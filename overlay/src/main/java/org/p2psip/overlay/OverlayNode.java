@@ -541,6 +541,11 @@ public final class OverlayNode implements Dht, AutoCloseable {
         return stats.snapshot(reassembler.droppedStreams(), rpc.timeouts());
     }
 
+    /** Datagrams this node has sent, as {@code counters().datagramsOut()} without building a snapshot (for per-operation sampling). */
+    public long datagramsOut() {
+        return stats.datagramsOut.get();
+    }
+
     // ------------------------------------------------------------------ lookups
 
     /**

@@ -72,6 +72,15 @@ final class OverlayBench implements Callable<Integer> {
     @Option(names = "--op-timeout", defaultValue = "10", description = "seconds before a put or get counts as failed (default ${DEFAULT-VALUE})")
     int opTimeoutSeconds;
 
+    @Option(names = "--timeline", description = "write every timed operation as a CSV line to this file: its start (JVM uptime),"
+            + " latency, GCs, JIT, and the CPU waits of the event loops and of the bench thread meanwhile")
+    java.nio.file.Path timeline;
+
+    @Option(names = "--gc-before-timing", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "collect garbage once between the warm-up and the timed phase, so the timed phase starts with an"
+                    + " empty young generation (default on; --no-gc-before-timing leaves it out)")
+    boolean gcBeforeTiming;
+
     @Override
     public Integer call() throws Exception {
         if (nodes < 2 || ops < 1 || threads < 1) {
@@ -109,7 +118,11 @@ final class OverlayBench implements Callable<Integer> {
             out.flush();
 
             loopTasks = findLoopTasks();
-            out.printf("event-loop threads found for scheduler statistics: %d%n", loopTasks.size());
+            benchTask = ProcReader.open(java.nio.file.Path.of("/proc/thread-self/schedstat"));
+            loadavg = ProcReader.open(java.nio.file.Path.of("/proc/loadavg"));
+            out.printf("event-loop threads found for scheduler statistics: %d; threads in this JVM: %d Java, %d in all"
+                    + " (GC and JIT included)%n", loopTasks.size(),
+                    java.lang.management.ManagementFactory.getThreadMXBean().getThreadCount(), osThreads());
             if (warmup > 0) {
                 // Compilations during the timed phase take one of the two cores from the event loops and showed
                 // in the slowest operations (see testbed/README.md, "The p99 tail"), so warm up until the JIT is quiet.
@@ -133,10 +146,27 @@ final class OverlayBench implements Callable<Integer> {
                         roundJit < 0 ? "not measured" : roundJit + " ms", (System.nanoTime() - w0) / 1e9);
                 out.flush();
             }
+            if (gcBeforeTiming) {
+                // The warm-up leaves the young generation part full; a young collection in the timed phase then
+                // stops every node for tens of ms on this machine. One collection now gives the timed phase an
+                // empty young generation, larger than its garbage (printed below), as OpenDHT's C++ has no GC.
+                System.gc();
+                out.printf("one GC before the timed phase (--no-gc-before-timing to leave it out)%n");
+            }
+            long gc0 = gcCount();
+            long gcMs0 = gcMillis();
+            long alloc0 = allocatedBytes();
             long r0 = System.nanoTime();
             Result r = run(all, rnd, ops, "bench", err);
-            out.printf("timed: %d sequential puts (%d ok) and %d sequential gets in %.1f s%n",
-                    ops, r.putOk, ops, (System.nanoTime() - r0) / 1e9);
+            long alloc = allocatedBytes() - alloc0;
+            out.printf("timed: %d sequential puts (%d ok) and %d sequential gets in %.1f s; meanwhile %d GCs (%d ms),"
+                            + " %s MiB allocated (%.0f KiB per operation)%n",
+                    ops, r.putOk, ops, (System.nanoTime() - r0) / 1e9, gcCount() - gc0, gcMillis() - gcMs0,
+                    Stats.mb(alloc), alloc / 1024.0 / (2.0 * ops));
+            if (timeline != null) {
+                writeTimeline(r);
+                out.printf("timeline of the timed operations written to %s%n", timeline);
+            }
             out.printf("put_ms p50=%s p90=%s p99=%s max=%s%n", Stats.ms(Stats.percentile(r.putMs, 50)),
                     Stats.ms(Stats.percentile(r.putMs, 90)), Stats.ms(Stats.percentile(r.putMs, 99)), Stats.ms(Stats.percentile(r.putMs, 100)));
             out.printf("get_ms p50=%s p90=%s p99=%s max=%s%n", Stats.ms(Stats.percentile(r.getMs, 50)),
@@ -154,6 +184,13 @@ final class OverlayBench implements Callable<Integer> {
                 n.close();
             }
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            loopTasks.forEach(ProcReader::close);
+            if (benchTask != null) {
+                benchTask.close();
+            }
+            if (loadavg != null) {
+                loadavg.close();
+            }
         }
     }
 
@@ -236,20 +273,36 @@ final class OverlayBench implements Callable<Integer> {
      * wake-up of the waiting bench thread).
      */
     record Sample(double ms, OpTrace trace, long allDatagrams, long gcs, long jitMillis, long wakeNanos,
-                  long loopRunNanos, long loopWaitNanos, long loopSlices) {
-        static final Sample FAILED = new Sample(Double.NaN, null, 0, 0, 0, 0, 0, 0, 0);
+                  long loopRunNanos, long loopWaitNanos, long loopSlices, double startUptimeMs, long gcMillis,
+                  long benchWaitNanos, long runnableMax) {
+        static final Sample FAILED = new Sample(Double.NaN, null, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     }
 
-    /** Linux task ids of the event-loop threads, for their scheduler statistics (empty elsewhere). */
-    private List<java.nio.file.Path> loopTasks = List.of();
+    /** JVM uptime in ms at {@code nanoTime} 0 of this process's clock, so samples line up with -Xlog's uptime. */
+    private final double uptimeBaseMs = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime()
+            - System.nanoTime() / 1e6;
 
-    private static List<java.nio.file.Path> findLoopTasks() {
-        List<java.nio.file.Path> out = new ArrayList<>();
+    /** Readers of the event-loop threads' scheduler statistics (empty elsewhere than Linux). */
+    private List<ProcReader> loopTasks = List.of();
+    /** The bench thread's own scheduler statistics: its wait for a CPU after the operation completed. */
+    private ProcReader benchTask;
+    /** {@code /proc/loadavg}: its fourth field counts the runnable threads of the whole machine right now. */
+    private ProcReader loadavg;
+    private final long[] procFields = new long[5];
+    private final java.util.List<java.lang.management.GarbageCollectorMXBean> gcBeans =
+            java.lang.management.ManagementFactory.getGarbageCollectorMXBeans();
+    private final java.lang.management.CompilationMXBean jitBean = java.lang.management.ManagementFactory.getCompilationMXBean();
+
+    private static List<ProcReader> findLoopTasks() {
+        List<ProcReader> out = new ArrayList<>();
         try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
             for (java.nio.file.Path t : (Iterable<java.nio.file.Path>) tasks::iterator) {
                 String comm = java.nio.file.Files.readString(t.resolve("comm")).trim();
                 if (comm.startsWith("multiThreadIoEv") || comm.startsWith("epollEventLoop")) {
-                    out.add(t.resolve("schedstat"));
+                    ProcReader r = ProcReader.open(t.resolve("schedstat"));
+                    if (r != null) {
+                        out.add(r);
+                    }
                 }
             }
         } catch (java.io.IOException | RuntimeException e) {
@@ -261,38 +314,98 @@ final class OverlayBench implements Callable<Integer> {
     /** Sums of the event-loop threads' /proc schedstat: on-CPU ns, runnable-but-waiting ns, time slices. */
     private long[] loopSchedstat() {
         long[] sum = new long[3];
-        for (java.nio.file.Path p : loopTasks) {
-            try {
-                String[] f = java.nio.file.Files.readString(p).trim().split(" ");
+        for (ProcReader p : loopTasks) {
+            if (p.read(procFields)) {
                 for (int i = 0; i < 3; i++) {
-                    sum[i] += Long.parseLong(f[i]);
+                    sum[i] += procFields[i];
                 }
-            } catch (java.io.IOException | RuntimeException e) {
-                // the thread ended or /proc differs: leave it out
             }
         }
         return sum;
     }
 
+    /** The bench thread's time runnable but waiting for a CPU so far, ns (0 where unknown). */
+    private long benchRunqNanos() {
+        return benchTask != null && benchTask.read(procFields) ? procFields[1] : 0;
+    }
+
+    /** Runnable threads on the whole machine now (the fourth field of /proc/loadavg), -1 where unknown. */
+    private long runnableNow() {
+        return loadavg != null && loadavg.read(procFields) ? procFields[3] : -1;
+    }
+
+    private static int osThreads() {
+        try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
+            return (int) tasks.count();
+        } catch (java.io.IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** Bytes allocated by all live threads so far (HotSpot), 0 where unsupported. */
+    private static long allocatedBytes() {
+        if (java.lang.management.ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t
+                && t.isThreadAllocatedMemorySupported() && t.isThreadAllocatedMemoryEnabled()) {
+            long sum = 0;
+            for (long b : t.getThreadAllocatedBytes(t.getAllThreadIds())) {
+                sum += Math.max(0, b);
+            }
+            return sum;
+        }
+        return 0;
+    }
+
+    /** One CSV line per timed operation, for correlating slow ones with GC logs and the machine's load. */
+    private void writeTimeline(Result r) throws java.io.IOException {
+        try (PrintWriter w = new PrintWriter(java.nio.file.Files.newBufferedWriter(timeline))) {
+            w.println("op,i,start_uptime_ms,ms,rounds,gcs,gc_ms,jit_ms,queued_us,node_us,wake_us,loops_cpu_us,"
+                    + "loops_runq_us,bench_runq_us,runnable_max");
+            for (String kind : List.of("put", "get")) {
+                Sample[] ss = kind.equals("put") ? r.puts : r.gets;
+                for (int i = 0; i < ss.length; i++) {
+                    Sample x = ss[i];
+                    if (x == null || x.trace() == null) {
+                        w.printf("%s,%d,,failed,,,,,,,,,,,%n", kind, i);
+                        continue;
+                    }
+                    long queued = x.trace().queuedNanos() / 1000;
+                    long wake = x.wakeNanos() / 1000;
+                    w.printf(java.util.Locale.ROOT, "%s,%d,%.3f,%.3f,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d%n", kind, i,
+                            x.startUptimeMs(), x.ms(), x.trace().rounds(), x.gcs(), x.gcMillis(), x.jitMillis(), queued,
+                            Math.round(x.ms() * 1000) - queued - wake, wake, x.loopRunNanos() / 1000,
+                            x.loopWaitNanos() / 1000, x.benchWaitNanos() / 1000, x.runnableMax());
+                }
+            }
+        }
+    }
+
     private static long allDatagramsOut(List<OverlayNode> all) {
         long n = 0;
         for (OverlayNode o : all) {
-            n += o.counters().datagramsOut();
+            n += o.datagramsOut();
         }
         return n;
     }
 
-    private static long gcCount() {
+    private long gcCount() {
         long n = 0;
-        for (var gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+        for (var gc : gcBeans) {
             n += Math.max(0, gc.getCollectionCount());
         }
         return n;
     }
 
-    private static long jitMillis() {
-        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
-        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+    /** Accumulated collection time, ms (for G1 the pauses' time, not its concurrent marking). */
+    private long gcMillis() {
+        long n = 0;
+        for (var gc : gcBeans) {
+            n += Math.max(0, gc.getCollectionTime());
+        }
+        return n;
+    }
+
+    private long jitMillis() {
+        return jitBean != null && jitBean.isCompilationTimeMonitoringSupported() ? jitBean.getTotalCompilationTime() : 0;
     }
 
     /** Times one operation and collects its structure; {@link Sample#FAILED} when it failed or timed out. */
@@ -300,19 +413,25 @@ final class OverlayBench implements Callable<Integer> {
                              java.util.function.Predicate<T> ok, String what, PrintWriter err) {
         long d0 = allDatagramsOut(all);
         long g0 = gcCount();
+        long gm0 = gcMillis();
         long j0 = jitMillis();
         long[] k0 = loopSchedstat();
+        long b0 = benchRunqNanos();
+        long run0 = runnableNow();
         long s = System.nanoTime();
         try {
             OpTrace.Traced<T> t = op.get().get(opTimeoutSeconds, TimeUnit.SECONDS);
             long e = System.nanoTime();
+            long b1 = benchRunqNanos();
             long[] k1 = loopSchedstat();
+            long runnable = Math.max(run0, runnableNow());
             if (!ok.test(t.result())) {
                 err.printf("%s: value not found%n", what);
-                return new Sample((e - s) / 1e6, null, 0, 0, 0, 0, 0, 0, 0);
+                return new Sample((e - s) / 1e6, null, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
             }
             return new Sample((e - s) / 1e6, t.trace(), allDatagramsOut(all) - d0, gcCount() - g0, jitMillis() - j0,
-                    e - t.trace().doneNanos(), k1[0] - k0[0], k1[1] - k0[1], k1[2] - k0[2]);
+                    e - t.trace().doneNanos(), k1[0] - k0[0], k1[1] - k0[1], k1[2] - k0[2], uptimeBaseMs + s / 1e6,
+                    gcMillis() - gm0, b1 - b0, runnable);
         } catch (Exception e) {
             err.printf("%s failed: %s%n", what, e);
             return Sample.FAILED;
@@ -337,7 +456,7 @@ final class OverlayBench implements Callable<Integer> {
         ok.sort(java.util.Comparator.comparingDouble(Sample::ms));
         int n = ok.size();
         int tail = Math.max(1, (int) Math.ceil(n / 100.0));
-        out.printf("%s structure (slowest %d vs p40..p60): rounds queries stores stalls retx timeouts dgrams_node dgrams_all gcs jit_ms | queued_us node_us wake_us | loops: cpu_us runq_wait_us slices%n",
+        out.printf("%s structure (slowest %d vs p40..p60): rounds queries stores stalls retx timeouts dgrams_node dgrams_all gcs jit_ms | queued_us node_us wake_us | loops: cpu_us runq_wait_us slices | bench_runq_us runnable_max%n",
                 what, tail);
         out.println("  p40..p60 mean  " + mean(ok.subList(n * 2 / 5, Math.max(n * 2 / 5 + 1, n * 3 / 5))));
         out.println("  all mean       " + mean(ok));
@@ -346,11 +465,11 @@ final class OverlayBench implements Callable<Integer> {
             Sample x = ok.get(i);
             OpTrace t = x.trace();
             long nodeUs = Math.round(x.ms() * 1000 - t.queuedNanos() / 1e3 - x.wakeNanos() / 1e3);
-            out.printf(java.util.Locale.ROOT, "  %s %7.2f ms  %d %d %d %d %d %d %d %d %d %d | %d %d %d | %d %d %d%n",
+            out.printf(java.util.Locale.ROOT, "  %s %7.2f ms  %d %d %d %d %d %d %d %d %d %d | %d %d %d | %d %d %d | %d %d%n",
                     i >= n - tail ? "tail" : "next", x.ms(), t.rounds(), t.queries(), t.stores(), t.stalls(),
                     t.retransmissions(), t.timeouts(), t.datagramsOut() + t.datagramsIn(), x.allDatagrams(), x.gcs(),
                     x.jitMillis(), t.queuedNanos() / 1000, nodeUs, x.wakeNanos() / 1000,
-                    x.loopRunNanos() / 1000, x.loopWaitNanos() / 1000, x.loopSlices());
+                    x.loopRunNanos() / 1000, x.loopWaitNanos() / 1000, x.loopSlices(), x.benchWaitNanos() / 1000, x.runnableMax());
         }
         java.util.Map<Integer, Integer> rounds = new java.util.TreeMap<>();
         java.util.Map<Integer, Integer> tailRounds = new java.util.TreeMap<>();
@@ -365,19 +484,21 @@ final class OverlayBench implements Callable<Integer> {
     }
 
     private static String mean(List<Sample> s) {
-        double[] m = new double[16];
+        double[] m = new double[18];
         for (Sample x : s) {
             OpTrace t = x.trace();
             double[] v = {x.ms(), t.rounds(), t.queries(), t.stores(), t.stalls(), t.retransmissions(), t.timeouts(),
                     t.datagramsOut() + t.datagramsIn(), x.allDatagrams(), x.gcs(), x.jitMillis(), t.queuedNanos() / 1e3,
-                    x.wakeNanos() / 1e3, x.loopRunNanos() / 1e3, x.loopWaitNanos() / 1e3, x.loopSlices()};
+                    x.wakeNanos() / 1e3, x.loopRunNanos() / 1e3, x.loopWaitNanos() / 1e3, x.loopSlices(),
+                    x.benchWaitNanos() / 1e3, x.runnableMax()};
             for (int i = 0; i < m.length; i++) {
                 m[i] += v[i] / s.size();
             }
         }
         double nodeUs = m[0] * 1000 - m[11] - m[12];
-        return String.format(java.util.Locale.ROOT, "%7.2f ms  %.2f %.1f %.1f %.2f %.2f %.2f %.1f %.1f %.2f %.1f | %.0f %.0f %.0f | %.0f %.0f %.1f",
-                m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8], m[9], m[10], m[11], nodeUs, m[12], m[13], m[14], m[15]);
+        return String.format(java.util.Locale.ROOT, "%7.2f ms  %.2f %.1f %.1f %.2f %.2f %.2f %.1f %.1f %.2f %.1f | %.0f %.0f %.0f | %.0f %.0f %.1f | %.0f %.1f",
+                m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8], m[9], m[10], m[11], nodeUs, m[12], m[13], m[14], m[15],
+                m[16], m[17]);
     }
 
     /** {@code m} sequential puts of distinct keys from random nodes, then {@code m} sequential gets of them from other nodes. */

@@ -63,6 +63,19 @@ public final class WireCodec {
         }
     };
 
+    /**
+     * Encoding buffers, reused: a fresh 512-byte Output per frame grew (copying) for every NODES answer and made a
+     * large share of the overlay's garbage. A buffer that grew past {@link #POOLED_OUTPUT_BYTES} (a large value)
+     * is not kept, so the pool stays small.
+     */
+    private final Pool<Output> outputs = new Pool<>(true, false, 64) {
+        @Override
+        protected Output create() {
+            return new Output(2048, Frame.MAX_FRAME_BYTES);
+        }
+    };
+    private static final int POOLED_OUTPUT_BYTES = 8192;
+
     private static Kryo newKryo() {
         Kryo k = new Kryo();
         k.setRegistrationRequired(true);
@@ -293,8 +306,9 @@ public final class WireCodec {
     /** Encodes a frame; the result may exceed the link's datagram size (see {@link Fragmenter}). */
     public byte[] encode(Frame frame) {
         Kryo k = kryos.obtain();
+        Output out = outputs.obtain();
         try {
-            Output out = new Output(512, Frame.MAX_FRAME_BYTES);
+            out.reset();
             out.writeByte(Frame.MAGIC0);
             out.writeByte(Frame.MAGIC1);
             out.writeByte(Frame.VERSION);
@@ -309,6 +323,9 @@ public final class WireCodec {
             throw new IllegalArgumentException("frame exceeds " + Frame.MAX_FRAME_BYTES + " bytes: " + frame.message().getClass().getSimpleName(), e);
         } finally {
             kryos.free(k);
+            if (out.getBuffer().length <= POOLED_OUTPUT_BYTES) {
+                outputs.free(out);
+            }
         }
     }
 
