@@ -5,7 +5,10 @@ Starts N OpenDHT nodes (opendht.DhtRunner) inside one process, all bound to
 127.0.0.1 only (no IPv6 socket, no peer discovery / multicast), bootstraps them
 to the first node, waits until they have joined, then performs M sequential
 puts of distinct keys from random nodes and M sequential gets of those keys from
-random other nodes, timing every operation with time.perf_counter().
+random other nodes, timing every operation with time.perf_counter() from the
+call to its done callback (on the runner's thread), as bench overlay times from
+the call to the completion of its future; the time until the waiting main
+thread woke up is logged on stderr as well ("to wake-up").
 
 Last stdout line:
   opendht nodes=N put_ms p50=X p99=X get_ms p50=X p99=X found=F/M
@@ -84,14 +87,16 @@ def timed_put(runner, key, value_bytes, timeout):
     res = {"ok": False}
 
     def done(ok, nodes):
+        res["t"] = time.perf_counter()
         res["ok"] = bool(ok)
         ev.set()
 
     t0 = time.perf_counter()
     runner.put(key, dht.Value(value_bytes), done)
     finished = ev.wait(timeout)
-    dt = time.perf_counter() - t0
-    return dt, finished and res["ok"], finished
+    woke = time.perf_counter() - t0
+    dt = res["t"] - t0 if finished else woke
+    return dt, finished and res["ok"], finished, woke
 
 
 def timed_get(runner, key, expected, timeout):
@@ -106,12 +111,14 @@ def timed_get(runner, key, expected, timeout):
         return True  # keep the lookup running until it completes (done_cb)
 
     def done(ok, nodes):
+        res["t"] = time.perf_counter()
         ev.set()
 
     runner.get(key, on_value, done)
     finished = ev.wait(timeout)
-    dt = time.perf_counter() - t0
-    return dt, res["found"], finished, res["first"]
+    woke = time.perf_counter() - t0
+    dt = res["t"] - t0 if finished else woke
+    return dt, res["found"], finished, res["first"], woke
 
 
 def main():
@@ -199,13 +206,14 @@ def main():
 
         # ---- puts -------------------------------------------------------------------
         keys, values, putters = [], [], []
-        put_times, put_ok, put_to = [], 0, 0
+        put_times, put_ok, put_to, put_woke = [], 0, 0, []
         for i in range(args.ops):
             key = dht.InfoHash.get("bench-key-%d-%d" % (i, rng.getrandbits(32)))
             val = rng.getrandbits(8 * args.value_size).to_bytes(args.value_size, "big")
             n = rng.randrange(args.nodes)
-            dt, ok, finished = timed_put(runners[n], key, val, args.op_timeout)
+            dt, ok, finished, woke = timed_put(runners[n], key, val, args.op_timeout)
             put_times.append(dt * 1000.0)
+            put_woke.append(woke * 1000.0)
             put_ok += ok
             put_to += not finished
             keys.append(key)
@@ -215,13 +223,14 @@ def main():
                 log("put %d/%d (ok=%d timeouts=%d)" % (i + 1, args.ops, put_ok, put_to))
 
         # ---- gets -------------------------------------------------------------------
-        get_times, first_times, found, get_to = [], [], 0, 0
+        get_times, first_times, found, get_to, get_woke = [], [], 0, 0, []
         for i in range(args.ops):
             n = rng.randrange(args.nodes - 1)
             if n >= putters[i]:
                 n += 1  # any node other than the putter
-            dt, ok, finished, first = timed_get(runners[n], keys[i], values[i], args.op_timeout)
+            dt, ok, finished, first, woke = timed_get(runners[n], keys[i], values[i], args.op_timeout)
             get_times.append(dt * 1000.0)
+            get_woke.append(woke * 1000.0)
             if first is not None:
                 first_times.append(first * 1000.0)
             found += ok
@@ -235,6 +244,9 @@ def main():
         if first_times:
             log("get time-to-first-value ms p50=%.1f p99=%.1f"
                 % (percentile(first_times, 50), percentile(first_times, 99)))
+        log("to wake-up of the waiting thread: put_ms p50=%.1f p99=%.1f get_ms p50=%.1f p99=%.1f"
+            % (percentile(put_woke, 50), percentile(put_woke, 99),
+               percentile(get_woke, 50), percentile(get_woke, 99)))
         log("ops phase %.1f s" % (t_ops - t_joined))
         state["result"] = ("opendht nodes=%d put_ms p50=%.1f p99=%.1f get_ms p50=%.1f p99=%.1f found=%d/%d"
                            % (args.nodes, percentile(put_times, 50), percentile(put_times, 99),
