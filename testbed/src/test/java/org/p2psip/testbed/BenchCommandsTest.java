@@ -56,8 +56,10 @@ class BenchCommandsTest {
     }
 
     @Test
-    void overlayBenchFindsEveryValue() {
-        String[] lines = run("bench", "overlay", "--nodes", "30", "--ops", "20", "--warmup-max", "300");
+    void overlayBenchFindsEveryValue(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path timeline = dir.resolve("ops.csv");
+        String[] lines = run("bench", "overlay", "--nodes", "30", "--ops", "20", "--warmup-max", "300",
+                "--timeline", timeline.toString());
         String last = lines[lines.length - 1];
         Matcher m = Pattern.compile("nodes=30 put_ms p50=(\\d+\\.\\d{2}) p99=(\\d+\\.\\d{2}) "
                 + "get_ms p50=(\\d+\\.\\d{2}) p99=(\\d+\\.\\d{2}) found=(\\d+)/20").matcher(last);
@@ -65,6 +67,21 @@ class BenchCommandsTest {
         assertEquals("20", m.group(5), last);
         assertTrue(Double.parseDouble(m.group(1)) <= Double.parseDouble(m.group(2)), last);
         assertTrue(Double.parseDouble(m.group(3)) <= Double.parseDouble(m.group(4)), last);
+        // the timeline: a header and one line per timed operation, each timed to completion before its waiter woke
+        java.util.List<String> csv = java.nio.file.Files.readAllLines(timeline);
+        assertEquals(41, csv.size(), String.join("\n", csv));
+        String[] header = csv.get(0).split(",");
+        assertEquals("ms", header[3]);
+        assertEquals("woke_ms", header[4]);
+        for (String row : csv.subList(1, csv.size())) {
+            String[] f = row.split(",", -1);
+            assertEquals(header.length, f.length, row);
+            assertTrue(f[0].equals("put") || f[0].equals("get"), row);
+            double ms = Double.parseDouble(f[3]);
+            assertTrue(ms > 0 && ms <= Double.parseDouble(f[4]), row);
+        }
+        assertTrue(java.util.Arrays.stream(lines).anyMatch(l -> l.startsWith("timed: ") && l.contains("KiB per operation")),
+                String.join("\n", lines));
     }
 
     @Test
