@@ -1091,7 +1091,19 @@ public final class OverlayNode implements Dht, AutoCloseable {
                     if (v == null || v.expiredAt(scheduler.nowMillis())) {
                         return CompletableFuture.completedFuture(null);
                     }
-                    return store(key, v, false, null).exceptionally(x -> null);
+                    return store(key, v, false, null).handle((r, x) -> {
+                        Throwable cause = x instanceof CompletionException && x.getCause() != null ? x.getCause() : x;
+                        if (cause instanceof DhtException d && d.status() == Status.REFUSED) {
+                            // every replica refused it (removed by its owner elsewhere, or replaced by a newer
+                            // version): re-putting it each round would only be refused again
+                            Map<ValueId, DhtValue> now = published.get(key);
+                            if (now != null && now.remove(vid, v) && now.isEmpty()) {
+                                published.remove(key);
+                            }
+                            stats.republishDropped.incrementAndGet();
+                        }
+                        return null;
+                    });
                 });
             }
         }

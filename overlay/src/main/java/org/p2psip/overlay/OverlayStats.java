@@ -17,6 +17,7 @@ public final class OverlayStats {
     final AtomicLong routedDelivered = new AtomicLong();
     final AtomicLong routedDropped = new AtomicLong();
     final AtomicLong unansweredGets = new AtomicLong();
+    final AtomicLong republishDropped = new AtomicLong();
 
     /**
      * Values of the counters at one moment.
@@ -29,16 +30,18 @@ public final class OverlayStats {
      *                        duplicates from another node, hop limit or time spent, no route, no handler for the
      *                        application id, too many in transit (malformed ones count in {@code malformed})
      * @param unansweredGets  gets that failed because none of the nodes asked answered (see {@link Dht#get})
+     * @param republishDropped values this node wrote that every replica refused when republished (removed by their
+     *                        owner elsewhere, or replaced), no longer republished
      */
     public record Snapshot(long datagramsIn, long datagramsOut, long malformed, long rateLimited, long requestsServed,
                            long unmatchedReplies, long rpcTimeouts, long refusedPuts, long fragmentStreamsDropped,
                            long extraCopies, long routedForwarded, long routedDelivered, long routedDropped,
-                           long unansweredGets) { }
+                           long unansweredGets, long republishDropped) { }
 
     Snapshot snapshot(long fragmentStreamsDropped, long timeouts) {
         return new Snapshot(datagramsIn.get(), datagramsOut.get(), malformed.get(), rateLimited.get(),
                 requestsServed.get(), unmatchedReplies.get(), timeouts, refusedPuts.get(), fragmentStreamsDropped,
                 extraCopies.get(), routedForwarded.get(), routedDelivered.get(), routedDropped.get(),
-                unansweredGets.get());
+                unansweredGets.get(), republishDropped.get());
     }
 }

@@ -68,4 +68,37 @@ class PacedMaintenanceTest {
             assertEquals(List.of(stored.get(i)), net.await(nodes.get(2).get(keys.get(i)), 60_000), "value " + i);
         }
     }
+
+    @Test
+    void aValueItsOwnerRemovedThroughAnotherNodeIsNoLongerRepublished() {
+        SimNetwork net = new SimNetwork(23, 2, 10, 0);
+        Random rnd = new Random(24);
+        OverlayConfig cfg = OverlayConfig.defaults().withMaintenance(15 * 60_000L, 60_000L, 60_000L, 30_000L);
+        List<OverlayNode> nodes = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            OverlayNode n = new OverlayNode(NodeId.random(rnd), net.newLink(), cfg, new SecretHashPolicy(),
+                    new WireCodec(), new Random(rnd.nextLong())).start();
+            net.await(n.join(nodes.isEmpty() ? List.of() : List.of(nodes.get(0).contact().address())), 60_000);
+            nodes.add(n);
+        }
+        Bytes secret = Bytes.utf8("bob's secret");
+        DhtValue v = SecretHashPolicy.value(Bytes.utf8("bob's old binding"), secret, net.now() + 3_600_000);
+        NodeId key = NodeId.ofName("sip:bob@example.net");
+        net.await(nodes.get(0).put(key, v), 60_000);
+        // the owner removes it through another node (a phone that moved to another peer): the writer still has it
+        net.await(nodes.get(1).remove(key, v.owner(), v.nonce(), secret), 60_000);
+        net.runFor(70_000); // first republish round: every replica refuses it
+        assertEquals(1, nodes.get(0).counters().republishDropped());
+        long refused = 0;
+        for (OverlayNode n : nodes) {
+            refused += n.counters().refusedPuts();
+        }
+        net.runFor(120_000); // two more rounds: it is not sent again
+        long refusedLater = 0;
+        for (OverlayNode n : nodes) {
+            refusedLater += n.counters().refusedPuts();
+        }
+        assertEquals(refused, refusedLater, "puts refused in later rounds");
+        assertEquals(List.of(), net.await(nodes.get(2).get(key), 60_000));
+    }
 }
