@@ -93,7 +93,16 @@ public record Entitlement(SignedRecordPolicy.Mode mode, List<X509Certificate> an
 
     /** The storing node's signed-record policy for this mode; {@code owners} keeps first-writer claims. */
     public SignedRecordPolicy policy(NameOwners owners) {
-        return mode == SignedRecordPolicy.Mode.CA ? SignedRecordPolicy.ca(anchors, true, owners) : SignedRecordPolicy.tofu(owners);
+        return policy(owners, null);
+    }
+
+    /**
+     * As {@link #policy(NameOwners)}; values this process signed with {@code signedHere} (the node's own SIP adapter)
+     * are not verified again in the local replica. Null: every value is verified.
+     */
+    public SignedRecordPolicy policy(NameOwners owners, org.p2psip.storage.LocallySigned signedHere) {
+        return mode == SignedRecordPolicy.Mode.CA ? SignedRecordPolicy.ca(anchors, true, owners, signedHere)
+                : SignedRecordPolicy.tofu(owners, signedHere);
     }
 
     @Override

@@ -114,6 +114,8 @@ public final class Peer implements AutoCloseable {
     private final org.p2psip.node.sip.SipOptions sipOptions;
     private volatile org.p2psip.sip.SipPeer sip;
     private final Entitlement entitlement;
+    /** What this peer's SIP adapter signed: its local replica of those records is not verified again. */
+    private final org.p2psip.storage.LocallySigned signedHere = new org.p2psip.storage.LocallySigned();
     private final org.p2psip.node.site.SiteOptions siteOptions;
     private final org.p2psip.node.event.EventHub events = new org.p2psip.node.event.EventHub();
     private volatile org.p2psip.node.site.SiteWiring site;
@@ -473,7 +475,7 @@ public final class Peer implements AutoCloseable {
         RecordStore.Options o = new RecordStore.Options(config.storeMaxBytes(), config.storeMaxBytesPerSource(),
                 config.maxValuesPerKey(), config.maxTtlMillis(), true, 16);
         return RecordStore.open(dataDir.resolve(RECORDS_FILE), o,
-                rs -> new PeerPolicy(DraftPolicy.of(entitlement.policy(rs.nameOwners()))));
+                rs -> new PeerPolicy(DraftPolicy.of(entitlement.policy(rs.nameOwners(), signedHere))));
     }
 
     public CompletableFuture<Peer> start() {
@@ -627,7 +629,8 @@ public final class Peer implements AutoCloseable {
         if (records != null) {
             return new PersistentLocalStore(records);
         }
-        return new org.p2psip.overlay.store.ValueStore(new PeerPolicy(DraftPolicy.of(entitlement.policy(NameOwners.inMemory()))),
+        return new org.p2psip.overlay.store.ValueStore(new PeerPolicy(DraftPolicy.of(entitlement.policy(NameOwners.inMemory(),
+                signedHere))),
                 config.storeMaxBytes(), config.storeMaxBytesPerSource(), config.maxValuesPerKey(), config.maxTtlMillis());
     }
 
@@ -787,7 +790,7 @@ public final class Peer implements AutoCloseable {
                     this::currentOverlay, () -> site, () -> plainNat, () -> plainReflexive);
             where.sipPort(sipOptions.port());
             org.p2psip.sip.SipPeer s = org.p2psip.node.sip.NodeSip.start(sipOptions, bindAddress, dataDir, dht(),
-                    new org.p2psip.sip.overlay.RoutedSipOverlay(this::currentOverlay, where));
+                    new org.p2psip.sip.overlay.RoutedSipOverlay(this::currentOverlay, where), signedHere);
             where.sipPort(s.localAddress().getPort());
             events.add(ev -> { // a new role or superpeer: the contact records name the new location
                 if (!(ev instanceof org.p2psip.node.event.PeerEvent.LinkDown)) {

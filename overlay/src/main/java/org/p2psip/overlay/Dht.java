@@ -22,7 +22,11 @@ public interface Dht {
      */
     CompletableFuture<PutResult> put(NodeId key, DhtValue value);
 
-    /** Every live value at {@code key}, from all writers. */
+    /**
+     * Every live value at {@code key}, from all writers. Fails with a {@link DhtException} (AGAIN) when no node
+     * that was asked answered and none is known to hold a value: an empty list means "nothing stored there", never
+     * "nobody could tell".
+     */
     CompletableFuture<List<DhtValue>> get(NodeId key);
 
     /** Removes the value (owner, nonce) at {@code key}; {@code proof} is what the storage policy asks for. */

@@ -65,6 +65,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
     private static final int MAX_LISTEN_REGISTRATIONS = 16_384;
     private static final int MAX_LISTENERS_PER_KEY = 256;
     private static final String LOCAL_SOURCE = "local";
+    /** Republish operations, and re-replication pushes, in flight at once. */
+    static final int MAINTENANCE_IN_FLIGHT = 16;
+    /** Republish and re-replication each start at most 1/4 of the neighbours' rate limit per source a second. */
+    private static final int MAINTENANCE_SHARE_OF_RATE_LIMIT = 4;
     /** A contact silent this long is questionable: a newcomer finding its bucket full pings it (see {@link #learn}). */
     static final long QUESTIONABLE_AFTER_MILLIS = 60_000;
     /**
@@ -99,6 +103,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
     private final ArrayDeque<Contact> newContacts = new ArrayDeque<>();
     private final Set<NodeId> pinging = new HashSet<>();
     private final List<Scheduler.Cancellable> timers = new ArrayList<>();
+    /** Republish rounds: each operation a value's lookup and STOREs (see {@link PacedWork}). */
+    private final PacedWork republishing;
+    /** Re-replication rounds: each operation one push of one value to one replica. */
+    private final PacedWork replicating;
     private long streamIds;
     private volatile boolean joined;
     private volatile boolean closed;
@@ -138,6 +146,11 @@ public final class OverlayNode implements Dht, AutoCloseable {
         this.limiter = new RateLimiter(config.requestsPerSecondPerSource(), 65_536);
         this.reassembler = new Reassembler(4 << 20, 8, 5_000);
         this.router = new Router(id, scheduler, rpc, routing, this::send, stats, random, config.k());
+        // a quarter of what a neighbour accepts from one source, leaving the rest to the users' own requests
+        int limit = config.requestsPerSecondPerSource();
+        int paced = limit == 0 ? 0 : Math.max(1, limit / MAINTENANCE_SHARE_OF_RATE_LIMIT);
+        this.republishing = new PacedWork("republish", MAINTENANCE_IN_FLIGHT, paced, scheduler);
+        this.replicating = new PacedWork("replication", MAINTENANCE_IN_FLIGHT, paced, scheduler);
     }
 
     public NodeId id() {
@@ -386,6 +399,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 : request(c, new Put(key, value, false));
     }
 
+    /**
+     * {@inheritDoc} Fails with {@link DhtException} (AGAIN) when this node knows other nodes, none of them answered,
+     * and it holds no value itself: an empty list means that the nodes asked hold nothing.
+     */
     @Override
     public CompletableFuture<List<DhtValue>> get(NodeId key) {
         return onThread(() -> fetch(key, null));
@@ -409,6 +426,13 @@ public final class OverlayNode implements Dht, AutoCloseable {
                         }
                     }
                     out.sort((a, b) -> a.id().compareTo(b.id()));
+                    if (out.isEmpty() && l.queries() > 0 && l.answered() == 0) {
+                        // nobody could say whether the key holds anything: not "no value" (a proxy would answer 404
+                        // for a user whose record lives on the nodes that did not answer)
+                        stats.unansweredGets.incrementAndGet();
+                        throw new DhtException(Status.AGAIN, "none of the " + l.queries() + " nodes asked for key "
+                                + key.shortHex() + " answered (overloaded or unreachable); retry later");
+                    }
                     return out;
                 });
     }
@@ -1031,6 +1055,12 @@ public final class OverlayNode implements Dht, AutoCloseable {
      * keeps traffic at 2 x replicas per value per interval while surviving the loss of either.
      */
     private void replicate() {
+        if (!replicating.idle()) {
+            // the previous round is still being sent: this node is behind, and a second round on top would only add load
+            LOG.info("node {}: re-replication round skipped, {} pushes of the previous round still queued",
+                    id.shortHex(), replicating.queued());
+            return;
+        }
         store.forEachKey(scheduler.nowMillis(), (key, values) -> {
             List<Contact> set = replicaSet(key);
             int rank = set.indexOf(self);
@@ -1042,7 +1072,8 @@ public final class OverlayNode implements Dht, AutoCloseable {
                     continue;
                 }
                 for (DhtValue v : values) {
-                    rpc.call(c.address(), new Put(key, v, true)).exceptionally(e -> null);
+                    // the value may have expired or been replaced by the time its push leaves: it is sent as it was
+                    replicating.add(() -> rpc.call(c.address(), new Put(key, v, true)).exceptionally(e -> null));
                 }
             }
         });
@@ -1050,12 +1081,35 @@ public final class OverlayNode implements Dht, AutoCloseable {
 
     /** The writer re-puts its live values, so they reach the nodes now responsible for them. */
     private void republish() {
-        long now = scheduler.nowMillis();
+        if (!republishing.idle()) {
+            LOG.info("node {}: republish round skipped, {} values of the previous round still queued", id.shortHex(),
+                    republishing.queued());
+            return;
+        }
         for (Map.Entry<NodeId, Map<ValueId, DhtValue>> e : published.entrySet()) {
-            for (DhtValue v : List.copyOf(e.getValue().values())) {
-                if (!v.expiredAt(now)) {
-                    store(e.getKey(), v, false, null).exceptionally(x -> null);
-                }
+            NodeId key = e.getKey();
+            for (ValueId vid : List.copyOf(e.getValue().keySet())) {
+                republishing.add(() -> {
+                    // looked up when its turn comes: removed, replaced or expired meanwhile is not re-put as it was
+                    Map<ValueId, DhtValue> mine = published.get(key);
+                    DhtValue v = mine == null ? null : mine.get(vid);
+                    if (v == null || v.expiredAt(scheduler.nowMillis())) {
+                        return CompletableFuture.completedFuture(null);
+                    }
+                    return store(key, v, false, null).handle((r, x) -> {
+                        Throwable cause = x instanceof CompletionException && x.getCause() != null ? x.getCause() : x;
+                        if (cause instanceof DhtException d && d.status() == Status.REFUSED) {
+                            // every replica refused it (removed by its owner elsewhere, or replaced by a newer
+                            // version): re-putting it each round would only be refused again
+                            Map<ValueId, DhtValue> now = published.get(key);
+                            if (now != null && now.remove(vid, v) && now.isEmpty()) {
+                                published.remove(key);
+                            }
+                            stats.republishDropped.incrementAndGet();
+                        }
+                        return null;
+                    });
+                });
             }
         }
     }
@@ -1118,6 +1172,8 @@ public final class OverlayNode implements Dht, AutoCloseable {
         CompletableFuture<Void> done = new CompletableFuture<>();
         scheduler.execute(() -> {
             closed = true;
+            republishing.stop();
+            replicating.stop();
             timers.forEach(Scheduler.Cancellable::cancel);
             timers.clear();
             listens.values().forEach(s -> {

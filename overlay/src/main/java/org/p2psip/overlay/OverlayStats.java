@@ -16,6 +16,8 @@ public final class OverlayStats {
     final AtomicLong routedForwarded = new AtomicLong();
     final AtomicLong routedDelivered = new AtomicLong();
     final AtomicLong routedDropped = new AtomicLong();
+    final AtomicLong unansweredGets = new AtomicLong();
+    final AtomicLong republishDropped = new AtomicLong();
 
     /**
      * Values of the counters at one moment.
@@ -27,14 +29,19 @@ public final class OverlayStats {
      * @param routedDropped   routed requests not delivered nor forwarded: loops, forged or repeated via lists,
      *                        duplicates from another node, hop limit or time spent, no route, no handler for the
      *                        application id, too many in transit (malformed ones count in {@code malformed})
+     * @param unansweredGets  gets that failed because none of the nodes asked answered (see {@link Dht#get})
+     * @param republishDropped values this node wrote that every replica refused when republished (removed by their
+     *                        owner elsewhere, or replaced), no longer republished
      */
     public record Snapshot(long datagramsIn, long datagramsOut, long malformed, long rateLimited, long requestsServed,
                            long unmatchedReplies, long rpcTimeouts, long refusedPuts, long fragmentStreamsDropped,
-                           long extraCopies, long routedForwarded, long routedDelivered, long routedDropped) { }
+                           long extraCopies, long routedForwarded, long routedDelivered, long routedDropped,
+                           long unansweredGets, long republishDropped) { }
 
     Snapshot snapshot(long fragmentStreamsDropped, long timeouts) {
         return new Snapshot(datagramsIn.get(), datagramsOut.get(), malformed.get(), rateLimited.get(),
                 requestsServed.get(), unmatchedReplies.get(), timeouts, refusedPuts.get(), fragmentStreamsDropped,
-                extraCopies.get(), routedForwarded.get(), routedDelivered.get(), routedDropped.get());
+                extraCopies.get(), routedForwarded.get(), routedDelivered.get(), routedDropped.get(),
+                unansweredGets.get(), republishDropped.get());
     }
 }

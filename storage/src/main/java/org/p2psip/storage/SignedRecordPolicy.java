@@ -102,6 +102,15 @@ public final class SignedRecordPolicy implements StoragePolicy {
      * record store's, so they survive a restart).
      */
     public static SignedRecordPolicy ca(Collection<X509Certificate> trustAnchors, boolean digestKeys, NameOwners owners) {
+        return ca(trustAnchors, digestKeys, owners, null);
+    }
+
+    /**
+     * {@code ca} mode; as {@link #tofu(NameOwners, LocallySigned)}, the local replica of a value signed here with
+     * {@code signedHere} is not verified again (null: every value is verified).
+     */
+    public static SignedRecordPolicy ca(Collection<X509Certificate> trustAnchors, boolean digestKeys, NameOwners owners,
+            LocallySigned signedHere) {
         Objects.requireNonNull(owners, "owners");
         if (trustAnchors.isEmpty()) {
             throw new IllegalArgumentException("ca mode needs at least one trust anchor");
@@ -110,7 +119,8 @@ public final class SignedRecordPolicy implements StoragePolicy {
         for (X509Certificate c : trustAnchors) {
             a.add(new TrustAnchor(c, null));
         }
-        return new SignedRecordPolicy(Mode.CA, Set.copyOf(a), owners, digestKeys, new RecordVerifier());
+        return new SignedRecordPolicy(Mode.CA, Set.copyOf(a), owners, digestKeys,
+                new RecordVerifier(SecureXml.defaults(), Crypto.provider(), signedHere));
     }
 
     /** {@code tofu} mode, with the ownership registry to use. */

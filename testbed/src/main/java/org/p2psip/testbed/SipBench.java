@@ -93,6 +93,12 @@ final class SipBench implements Callable<Integer> {
     @Option(names = "--call-rate", defaultValue = "100", description = "offered call rate per second (default ${DEFAULT-VALUE})")
     int callRate;
 
+    @Option(names = "--republish-seconds", defaultValue = "600",
+            description = "the overlay's republish and re-replication interval (default ${DEFAULT-VALUE}, the"
+                    + " deployment default; shorter makes the maintenance bursts of many users' records fall inside"
+                    + " the REGISTER rounds and the calls)")
+    int republishSeconds;
+
     @Option(names = "--sipp", defaultValue = "sipp", description = "the sipp binary (default ${DEFAULT-VALUE}; Debian: sip-tester)")
     String sipp;
 
@@ -145,7 +151,7 @@ final class SipBench implements Callable<Integer> {
     public Integer call() throws Exception {
         if (users < 1 || overlayThreads < 1 || startRate < 1 || jitWarmupSeconds < 0 || jitWarmupRate < 1 || warmupRate < 1
                 || maxRate < startRate || stepSeconds < 1 || calls < 1 || callRate < 1
-                || kamailioStartRate < 1 || kamailioMaxRate < kamailioStartRate) {
+                || republishSeconds < 1 || kamailioStartRate < 1 || kamailioMaxRate < kamailioStartRate) {
             throw new CommandLine.ParameterException(spec.commandLine(), "need positive sizes and --max-rate >= --start-rate");
         }
         if (users < startRate) {
@@ -179,6 +185,9 @@ final class SipBench implements Callable<Integer> {
         // thousand users (each has a certificate:, a private: and a contact record, 2 to 3 kB each, on every node)
         OverlayConfig cfg = OverlayConfig.defaults().withRateLimit(0, OverlayConfig.SourceKey.ENDPOINT)
                 .withStoreQuota(1L << 30, 1L << 30);
+        OverlayConfig base = cfg;
+        cfg = cfg.withMaintenance(base.refreshIntervalMillis(), republishSeconds * 1000L, republishSeconds * 1000L,
+                base.sweepIntervalMillis());
         // one line per created key pair would bury the figures (thousands of users)
         System.setProperty("org.slf4j.simpleLogger.log.org.p2psip.sip.identity.UserIdentities", "warn");
         EventLoopGroup group = UdpLinkLayer.newEventLoopGroup(overlayThreads);
@@ -275,6 +284,7 @@ final class SipBench implements Callable<Integer> {
                 throw new IllegalStateException("the callee could not register at peer 2; see " + dir);
             }
             Process callee = start(binary, dir, "bench_uas_call.xml", 0, calleePort, 1, calls, null, "uas");
+            org.p2psip.sip.proxy.Proxy.Stats before = peers.get(0).proxy().stats();
             Thread.sleep(300);
             Run callsRun = sipp(binary, dir, "bench_uac_call.xml", peers.get(0).localAddress().getPort(), callerPort, callRate, calls, null, "uac",
                     "-s", "callee", "-key", "caller", "caller");
@@ -282,11 +292,30 @@ final class SipBench implements Callable<Integer> {
             callee.destroy();
             out.printf("calls caller@peer1 -> callee@peer2 offered %d/s: %d ok, %d failed, %.1f s%n", callRate,
                     callsRun.successful(), callsRun.failed(), callsRun.seconds());
+            org.p2psip.sip.proxy.Proxy.Stats after = peers.get(0).proxy().stats();
+            // why calls failed, as the caller's peer answered them (sipp's counters say only that they did)
+            out.printf("calls at peer 1: %d lookups, %d answered 404 (no contact record found), %d answered 480 (lookup"
+                    + " failed or no reachable contact)%n", after.lookups() - before.lookups(),
+                    after.notFound() - before.notFound(), after.unavailable() - before.unavailable());
+            for (int i = 0; i < nodes.size(); i++) {
+                var c = nodes.get(i).counters();
+                out.printf("overlay node %d: %d RPC timeouts, %d requests dropped over the rate limit, %d refused puts,"
+                        + " %d gets no node answered, %d fragment streams dropped, %d refused values no longer"
+                        + " republished%n", i, c.rpcTimeouts(), c.rateLimited(), c.refusedPuts(), c.unansweredGets(),
+                        c.fragmentStreamsDropped(), c.republishDropped());
+            }
+            // a run with failed calls or REGISTERs is no measurement: say so, and exit with 1 (the last line stays
+            // the exact format)
+            boolean failed = callsRun.failed() > 0 || ours.failed() > 0;
+            if (failed) {
+                out.printf("FAILED: %d of %d calls and %d REGISTERs of the reported round failed; see the lines above and"
+                        + " sipp's output in %s%n", callsRun.failed(), calls, ours.failed(), dir);
+            }
             out.printf("register_per_s=%.0f register_failed=%d calls_per_s=%.0f calls_failed=%d%n",
                     ours.perSecond(), ours.failed(), callsRun.perSecond(),
                     callsRun.failed());
             out.flush();
-            return 0;
+            return failed ? 1 : 0;
         } finally {
             peers.forEach(SipPeer::close);
             nodes.forEach(OverlayNode::close);

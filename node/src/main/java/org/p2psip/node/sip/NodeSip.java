@@ -33,12 +33,16 @@ public final class NodeSip {
      *                     read or the SIP port cannot be bound
      */
     public static SipPeer start(SipOptions options, InetAddress bind, Path dataDir, Dht dht) throws IOException {
-        return start(options, bind, dataDir, dht, null);
+        return start(options, bind, dataDir, dht, null, null);
     }
 
-    /** As above, carrying SIP over the overlay ({@code overlay}, may be null) to peers other sites cannot reach. */
+    /**
+     * As above, carrying SIP over the overlay ({@code overlay}, may be null) to peers other sites cannot reach. The
+     * records the adapter signs are remembered in {@code signedHere} (may be null), which the node's own storage
+     * policy shares, so that its local replica of them is not verified again.
+     */
     public static SipPeer start(SipOptions options, InetAddress bind, Path dataDir, Dht dht,
-            org.p2psip.sip.overlay.SipOverlay overlay) throws IOException {
+            org.p2psip.sip.overlay.SipOverlay overlay, org.p2psip.storage.LocallySigned signedHere) throws IOException {
         Path file = accountsFile(options, dataDir);
         List<DigestAccounts.Account> read;
         try {
@@ -84,7 +88,7 @@ public final class NodeSip {
         }
         SipPeer peer;
         try {
-            peer = SipPeer.start(config, dht, overlay);
+            peer = SipPeer.start(config, dht, overlay, signedHere);
         } catch (IOException e) {
             throw new IOException("cannot open the SIP port " + options.port() + " on " + sipBind.getHostAddress()
                     + " (UDP and TCP): " + e.getMessage() + "; is another SIP server running there? Choose another"

@@ -168,6 +168,11 @@ public final class IterativeLookup {
         return hops;
     }
 
+    /** Nodes that answered a query of this lookup (this node itself not counted). */
+    public int answered() {
+        return answered;
+    }
+
     /** Queries that stalled (see the class comment). */
     public int stalls() {
         return stalls;

@@ -33,6 +33,8 @@ import org.p2psip.overlay.NodeId;
 public final class RoutingTable {
     /** Consecutive failed RPCs after which a contact is dropped. */
     public static final int MAX_FAILURES = 2;
+    /** A stale contact kept for want of a replacement goes at its next failure once silent this long (see {@link #failed}). */
+    public static final long STALE_KEPT_MILLIS = 15 * 60_000L;
 
     private final NodeId self;
     private final int k;
@@ -43,6 +45,8 @@ public final class RoutingTable {
     private final Map<InetSocketAddress, NodeId> byAddress = new HashMap<>();
     /** How many replacement-cache entries have each address (kept by the buckets). */
     private final Map<InetSocketAddress, Integer> replacementAddresses = new HashMap<>();
+    /** Entries kept stale (see {@link #failed}). */
+    private int staleEntries;
 
     public RoutingTable(NodeId self, int k, long now) {
         if (k < 1) {
@@ -126,6 +130,9 @@ public final class RoutingTable {
                 }
                 e.contact = c; // the address may have changed (NAT rebinding)
                 e.lastSeen = now;
+                if (e.failures >= MAX_FAILURES) {
+                    staleEntries--;
+                }
                 e.failures = 0;
                 b.entries.add(e);
                 return new Outcome.Refreshed(c);
@@ -143,6 +150,9 @@ public final class RoutingTable {
             int displace = displaceable(b, bi, c.id());
             if (displace >= 0 && answered) {
                 KBucket.Entry gone = b.entries.remove(displace);
+                if (gone.failures >= MAX_FAILURES) {
+                    staleEntries--;
+                }
                 byAddress.remove(gone.contact.address(), gone.contact.id());
                 b.removeReplacement(c.id());
                 b.entries.add(new KBucket.Entry(c, now));
@@ -197,6 +207,9 @@ public final class RoutingTable {
 
     /** Removes entry {@code i} of {@code b}, promoting a replacement, and keeps the address index. */
     private void removeAt(KBucket b, int i, long now) {
+        if (b.entries.get(i).failures >= MAX_FAILURES) {
+            staleEntries--;
+        }
         Contact gone = b.entries.get(i).contact;
         Contact promoted = b.removeAndPromote(i, now);
         byAddress.remove(gone.address(), gone.id());
@@ -252,8 +265,14 @@ public final class RoutingTable {
     }
 
     /**
-     * Records a failed RPC to {@code id}. After {@link #MAX_FAILURES} in a row the contact is dropped
-     * and the newest replacement takes its place.
+     * Records a failed RPC to {@code id}. After {@link #MAX_FAILURES} in a row the contact is <em>stale</em>: it is
+     * dropped, and the newest replacement takes its place, when the bucket has a replacement or the table keeps
+     * more than k contacts without it. Otherwise it stays, stale (Kademlia §4.1 keeps stale contacts that have no
+     * replacement for the same reason): a node whose own RPCs all time out (it is overloaded, or its network is
+     * down) would otherwise forget every neighbour of a small overlay within seconds, and nothing would bring them
+     * back but their own requests; it then answered gets from its local store alone. A stale contact comes after
+     * the live ones in {@link #closest}, and any message from it makes it live again ({@link #seen}); one silent for
+     * {@link #STALE_KEPT_MILLIS} goes at its next failure (a node that left for good, not a busy one).
      *
      * @return true when the contact was dropped
      */
@@ -263,11 +282,31 @@ public final class RoutingTable {
         if (i < 0) {
             return false;
         }
-        if (++b.entries.get(i).failures >= MAX_FAILURES) {
+        KBucket.Entry e = b.entries.get(i);
+        if (e.failures >= MAX_FAILURES) {
+            // stale already, kept for want of a replacement; silent for so long that it is gone rather than busy
+            if (now - e.lastSeen >= STALE_KEPT_MILLIS) {
+                removeAt(b, i, now);
+                return true;
+            }
+            return false;
+        }
+        if (++e.failures < MAX_FAILURES) {
+            return false;
+        }
+        staleEntries++;
+        if (!b.replacements.isEmpty() || size() > k || now - e.lastSeen >= STALE_KEPT_MILLIS) {
             removeAt(b, i, now);
             return true;
         }
         return false;
+    }
+
+    /** Whether {@code id} is in the table and stale (see {@link #failed}). */
+    public boolean isStale(NodeId id) {
+        KBucket b = buckets.get(bucketIndex(id));
+        int i = b.indexOf(id);
+        return i >= 0 && b.entries.get(i).failures >= MAX_FAILURES;
     }
 
     /** Drops {@code id} at once (its link closed), promoting a replacement. */
@@ -307,6 +346,28 @@ public final class RoutingTable {
      * buckets (exactly i), then buckets i-1, i-2, ... 0 (exactly j).
      */
     public List<Contact> closest(NodeId target, int n) {
+        int stale = staleEntries;
+        if (stale == 0 || n <= 0) {
+            return closestAny(target, n);
+        }
+        // the n closest live contacts first, then stale ones if too few are live
+        List<Contact> all = closestAny(target, n + stale);
+        List<Contact> out = new ArrayList<>(Math.min(n, all.size()));
+        List<Contact> staleOnes = new ArrayList<>();
+        for (Contact c : all) {
+            if (isStale(c.id())) {
+                staleOnes.add(c);
+            } else if (out.size() < n) {
+                out.add(c);
+            }
+        }
+        for (int i = 0; i < staleOnes.size() && out.size() < n; i++) {
+            out.add(staleOnes.get(i));
+        }
+        return out;
+    }
+
+    private List<Contact> closestAny(NodeId target, int n) {
         List<Contact> out = new ArrayList<>(Math.max(0, Math.min(n, size())));
         if (n <= 0) {
             return out;

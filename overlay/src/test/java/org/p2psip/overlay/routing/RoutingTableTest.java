@@ -162,9 +162,53 @@ class RoutingTableTest {
         t.seen(c, 2);
         assertFalse(t.failed(c.id(), 3));
         assertTrue(t.contains(c.id()));
-        assertTrue(t.failed(c.id(), 4));
+        assertFalse(t.isStale(c.id()));
+        // the second failure in a row makes it stale; with no replacement and at most k contacts it stays
+        assertFalse(t.failed(c.id(), 4));
+        assertTrue(t.isStale(c.id()));
+        assertEquals(List.of(c), t.closest(c.id(), 3));
+        t.seen(c, 5);
+        assertFalse(t.isStale(c.id()), "a message from a stale contact makes it live again");
+        t.failed(c.id(), 6);
+        assertFalse(t.failed(c.id(), 7));
+        assertTrue(t.contains(c.id()));
+        assertTrue(t.failed(c.id(), 5 + RoutingTable.STALE_KEPT_MILLIS), "silent for long: gone at its next failure");
         assertFalse(t.contains(c.id()));
-        assertFalse(t.failed(c.id(), 5), "failing an unknown contact does nothing");
+        NodeId unknown = self.randomWithPrefix(3, rnd);
+        assertFalse(t.failed(unknown, 6 + RoutingTable.STALE_KEPT_MILLIS), "failing an unknown contact does nothing");
+    }
+
+    @Test
+    void staleContactsComeLastAndGoOnceTheTableHasMoreThanK() {
+        Random rnd = new Random(5);
+        NodeId self = NodeId.random(rnd);
+        RoutingTable t = new RoutingTable(self, 4, 0);
+        List<Contact> cs = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            Contact c = contact(self.randomWithPrefix(i, rnd));
+            cs.add(c);
+            t.seen(c, 0);
+        }
+        NodeId target = cs.get(0).id();
+        // every RPC of an overloaded node times out: it keeps all of its (at most k) contacts, stale
+        for (Contact c : cs) {
+            t.failed(c.id(), 1);
+            assertFalse(t.failed(c.id(), 2));
+        }
+        assertEquals(4, t.size());
+        assertEquals(4, t.closest(target, 4).size(), "lookups still start from stale contacts when nothing else is left");
+        // a live contact comes before a stale one closer to the target
+        t.seen(cs.get(3), 3);
+        assertEquals(cs.get(3), t.closest(target, 4).get(0));
+        assertEquals(cs.get(3), t.closest(target, 1).get(0));
+        // with more than k contacts, a contact failing without a replacement goes as before
+        Contact fifth = contact(self.randomWithPrefix(5, rnd));
+        t.seen(fifth, 4);
+        t.seen(cs.get(2), 5);
+        assertEquals(5, t.size());
+        t.failed(cs.get(2).id(), 6);
+        assertTrue(t.failed(cs.get(2).id(), 7));
+        assertFalse(t.contains(cs.get(2).id()));
     }
 
     @Test

@@ -85,7 +85,10 @@ public final class Proxy implements TransactionUser {
     /** Timer C: more than 3 minutes (§16.6 item 11). */
     public static final long DEFAULT_TIMER_C_MS = 181_000;
 
-    /** Counters, for tests. */
+    /**
+     * Counters, for tests and benchmarks: {@code notFound} counts 404s (no record, or a domain not served),
+     * {@code unavailable} 480s (a failed lookup, or no reachable contact).
+     */
     public record Stats(long forwarded, long lookups, long notFound, long unavailable, long loops, long tooManyHops) {
     }
 
@@ -451,7 +454,9 @@ public final class Proxy implements TransactionUser {
     private void routeToBindings(ServerTransaction tx, SipRequest req, String aor, String hash,
             List<ContactBinding> bindings, Throwable err) {
         if (err != null) {
+            // not 404: nobody could say whether the user has a record (e.g. no storing node answered)
             LOG.info("lookup of {} failed: {}", aor, err.toString());
+            unavailable.incrementAndGet();
             tx.respond(480, "Temporarily Unavailable (lookup failed)");
             return;
         }
