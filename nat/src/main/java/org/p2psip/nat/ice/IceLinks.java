@@ -67,7 +67,8 @@ public final class IceLinks implements AutoCloseable {
     private final NodeId self;
     private final DtlsLinkLayer layer;
     private final Signaling signaling;
-    private final IceConfig config;
+    /** Read once per setup; {@link #config(IceConfig)} changes it for later setups (a relay found later). */
+    private volatile IceConfig config;
     private final PortMappedCandidates portMapping;
     private final ExecutorService executor;
     private final java.util.concurrent.ScheduledExecutorService timer;
@@ -163,6 +164,19 @@ public final class IceLinks implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /** The settings setups start with now. */
+    public IceConfig config() {
+        return config;
+    }
+
+    /**
+     * Changes the settings of later setups in both roles (those under way keep theirs): e.g. the TURN relay and
+     * credentials a node found in the service directory after it started. Any thread.
+     */
+    public void config(IceConfig config) {
+        this.config = java.util.Objects.requireNonNull(config, "config");
     }
 
     /** Trickled candidates dropped: no such session, too many early ones, or more than a session takes. */
@@ -341,6 +355,7 @@ public final class IceLinks implements AutoCloseable {
     }
 
     private IceLink attempt(NodeId target, long start) {
+        IceConfig config = this.config;
         boolean trickle = this.trickle && signaling.supportsTrickle();
         IceSession s = IceSession.open(true, config, trickle, start, portMapping);
         DirectFirstNominator.install(s.agent, s.stream, timer, config.relayGrace().toMillis(), aggressive);
@@ -480,6 +495,7 @@ public final class IceLinks implements AutoCloseable {
         SessionKey key = new SessionKey(request.from(), request.transaction());
         TrickleInbox inbox = inboxes.computeIfAbsent(key, k -> new TrickleInbox(System.nanoTime()));
         link.whenComplete((l, e) -> inboxes.remove(key, inbox));
+        IceConfig config = this.config;
         return CompletableFuture.supplyAsync(() -> {
             IceSession s = null;
             try {
