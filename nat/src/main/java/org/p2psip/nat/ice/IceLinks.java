@@ -249,7 +249,7 @@ public final class IceLinks implements AutoCloseable {
             if (running != null) {
                 setupsShared.incrementAndGet();
                 LOG.debug("{}: a link with {} is being set up already; waiting for it", self.shortHex(), target.shortHex());
-                return running;
+                return running.thenApply(l -> l); // a caller that cancels its future leaves the setup alone
             }
             result = new CompletableFuture<>();
             connecting.put(target, result);
