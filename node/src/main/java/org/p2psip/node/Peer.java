@@ -130,6 +130,8 @@ public final class Peer implements AutoCloseable {
     private final org.p2psip.node.links.LinkTurn linkTurn;
     /** A plain superpeer's overlay node and its links (DTLS and ICE, or plain UDP). */
     private volatile org.p2psip.node.links.NodeLinks links;
+    /** Grants of this peer's TURN relay to other superpeers' ICE links (found through the service directory). */
+    private final org.p2psip.node.links.RelayGrants relayGrants = new org.p2psip.node.links.RelayGrants();
     /** A plain superpeer's TURN server (a site peer's is in its SiteWiring). */
     private volatile org.p2psip.nat.turn.TurnServer turn;
     /** A plain superpeer's NAT as discovered at start (site peers keep theirs in their site status). */
@@ -529,7 +531,8 @@ public final class Peer implements AutoCloseable {
                 stun = nodeStun.startServer(bindAddress, group, keys.id().shortHex());
                 if (nodeTurn.mode() == org.p2psip.node.site.TurnMode.ON) {
                     turn = nodeTurn.start(bindAddress,
-                            org.p2psip.node.site.SiteWiring.announcedAddress(bindAddress), keys.id().shortHex());
+                            org.p2psip.node.site.SiteWiring.announcedAddress(bindAddress), keys.id().shortHex(),
+                            relayGrants::credentials);
                 }
             } catch (IllegalStateException e) {
                 joined.completeExceptionally(e);
@@ -551,6 +554,11 @@ public final class Peer implements AutoCloseable {
                         }
                         links = l;
                         node = l.node();
+                    }
+                    relayGrants.serve(l.node(), () -> turn != null);
+                    if (linkTurn == null) { // no --link-turn-*: a relay from the service directory
+                        l.useDirectoryRelay(() -> services().hosts(org.p2psip.storage.Namespaces.P2P_SIP),
+                                () -> turn != null, group);
                     }
                 });
         core.thenCompose(x -> {
@@ -1165,7 +1173,7 @@ public final class Peer implements AutoCloseable {
         org.p2psip.nat.turn.TurnServer t;
         try {
             t = nodeTurn.start(bindAddress, org.p2psip.node.site.SiteWiring.announcedAddress(bindAddress),
-                    keys.id().shortHex());
+                    keys.id().shortHex(), relayGrants::credentials);
         } catch (IllegalStateException e) {
             LOG.error("node {}: {}", keys.id().shortHex(), e.getMessage());
             return;
@@ -1196,8 +1204,10 @@ public final class Peer implements AutoCloseable {
         }
         InetSocketAddress t = turnAddress();
         if (t != null) {
+            // Id: this node's overlay id, where superpeers' ICE links ask for a grant (RelayGrants)
             out.add(new org.p2psip.storage.DhtService.ServiceHost("turn",
-                    org.p2psip.node.site.NodeTurn.uri(org.p2psip.node.site.ServiceAds.reach(t, ip)), null));
+                    org.p2psip.node.site.NodeTurn.uri(org.p2psip.node.site.ServiceAds.reach(t, ip)),
+                    org.p2psip.node.links.DirectoryRelay.serviceHostId(keys.id())));
         }
         org.p2psip.sip.SipPeer sp = sip;
         org.p2psip.node.site.SiteWiring w = site;

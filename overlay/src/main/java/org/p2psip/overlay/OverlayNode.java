@@ -14,6 +14,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.Function;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.p2psip.overlay.DhtValue.ValueId;
@@ -111,6 +112,8 @@ public final class OverlayNode implements Dht, AutoCloseable {
     private volatile boolean joined;
     private volatile boolean closed;
     private volatile OverlayObserver observer = OverlayObserver.NONE;
+    /** Where a node id is reached over a link set up outside the overlay (an ICE link); null: nowhere special. */
+    private volatile Function<NodeId, InetSocketAddress> linkPaths = x -> null;
 
     private record ListenerKey(InetSocketAddress address, long token) { }
 
@@ -320,7 +323,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
             if (!(everyQuery || lookup[0].converged()) || stores.containsKey(c.id())) {
                 return findNode.query(c);
             }
-            CompletableFuture<Frame> call = rpc.call(c.address(), conditional);
+            CompletableFuture<Frame> call = rpc.call(addressOf(c), conditional);
             stores.put(c.id(), call.handle((f, e) -> e != null ? new Ack(Status.AGAIN, c + " did not answer")
                     : f.message() instanceof PutReply r ? r.ack() : new Ack(Status.BAD_REQUEST, "unexpected reply from " + c)));
             return call.thenApply(f -> {
@@ -538,6 +541,24 @@ public final class OverlayNode implements Dht, AutoCloseable {
         }
     }
 
+    /**
+     * Sets where node ids are reached over links set up outside the overlay: {@code paths} returns, for a node id, the
+     * address of such a link to it (an authenticated ICE link), or null. Requests of lookups, stores and listens to a
+     * contact then go to that address whatever address other nodes reported for it: a node behind a NAT is reported at
+     * an address only its own neighbours can reach, and trying it there costs a timeout per lookup. Called on the
+     * node's thread for every such request, so it must be fast. Any thread.
+     */
+    public OverlayNode linkPaths(Function<NodeId, InetSocketAddress> paths) {
+        this.linkPaths = java.util.Objects.requireNonNull(paths, "paths");
+        return this;
+    }
+
+    /** Where requests to {@code c} go: over a link set up outside the overlay if there is one, else its address. */
+    private InetSocketAddress addressOf(Contact c) {
+        InetSocketAddress p = linkPaths.apply(c.id());
+        return p != null ? p : c.address();
+    }
+
     /** Neighbours in the routing table, for tests and status. */
     public CompletableFuture<List<Contact>> neighbours() {
         return onThread(() -> CompletableFuture.completedFuture(routing.contacts()));
@@ -591,7 +612,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
     }
 
     private IterativeLookup.Querier findNodeQuerier(NodeId target) {
-        return c -> rpc.call(c.address(), new FindNode(target)).thenApply(f -> {
+        return c -> rpc.call(addressOf(c), new FindNode(target)).thenApply(f -> {
             if (!(f.message() instanceof Nodes n)) {
                 throw new CompletionException(new IOException("unexpected reply to FIND_NODE"));
             }
@@ -646,7 +667,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
 
     private CompletableFuture<List<Contact>> fetchPages(Contact c, NodeId key, Bytes placemark,
                                                         Map<ValueId, DhtValue> found, int page) {
-        return rpc.call(c.address(), new Get(key, 0, placemark)).thenCompose(f -> {
+        return rpc.call(addressOf(c), new Get(key, 0, placemark)).thenCompose(f -> {
             if (!(f.message() instanceof GetReply r)) {
                 return CompletableFuture.failedFuture(new IOException("unexpected reply to GET"));
             }
@@ -665,7 +686,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
     }
 
     private CompletableFuture<Ack> request(Contact c, Message.Request req) {
-        return rpc.call(c.address(), req).handle((f, e) -> {
+        return rpc.call(addressOf(c), req).handle((f, e) -> {
             if (e != null) {
                 routing.failed(c.id(), scheduler.nowMillis());
                 return new Ack(Status.AGAIN, c + " did not answer");
@@ -941,7 +962,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
             }
             findNodes(key, config.replicas(), false).thenAccept(nodes -> {
                 for (Contact c : nodes) {
-                    rpc.call(c.address(), new Listen(key, token, config.listenSeconds())).exceptionally(e -> null);
+                    rpc.call(addressOf(c), new Listen(key, token, config.listenSeconds())).exceptionally(e -> null);
                 }
             });
             get(key).thenAccept(values -> {
@@ -1030,7 +1051,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
             for (Contact c : replicaSet(key)) {
                 if (fresh.contains(c.id())) {
                     for (DhtValue v : values) {
-                        rpc.call(c.address(), new Put(key, v, true)).exceptionally(e -> null);
+                        rpc.call(addressOf(c), new Put(key, v, true)).exceptionally(e -> null);
                     }
                 }
             }
@@ -1073,7 +1094,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 }
                 for (DhtValue v : values) {
                     // the value may have expired or been replaced by the time its push leaves: it is sent as it was
-                    replicating.add(() -> rpc.call(c.address(), new Put(key, v, true)).exceptionally(e -> null));
+                    replicating.add(() -> rpc.call(addressOf(c), new Put(key, v, true)).exceptionally(e -> null));
                 }
             }
         });

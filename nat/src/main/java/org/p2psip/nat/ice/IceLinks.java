@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -59,11 +61,14 @@ public final class IceLinks implements AutoCloseable {
     public static final String TRICKLE_PROPERTY = "p2psip.ice.trickle";
     /** Set to {@code false} for regular nomination only (a second check on the chosen pair), e.g. to compare. */
     public static final String AGGRESSIVE_PROPERTY = "p2psip.ice.aggressive";
+    /** How a refusal for glare (both ends attaching at once, see {@link #connect}) starts. */
+    static final String GLARE = "glare:";
 
     private final NodeId self;
     private final DtlsLinkLayer layer;
     private final Signaling signaling;
-    private final IceConfig config;
+    /** Read once per setup; {@link #config(IceConfig)} changes it for later setups (a relay found later). */
+    private volatile IceConfig config;
     private final PortMappedCandidates portMapping;
     private final ExecutorService executor;
     private final java.util.concurrent.ScheduledExecutorService timer;
@@ -74,6 +79,12 @@ public final class IceLinks implements AutoCloseable {
     /** Trickled candidates by (peer, transaction): for sessions running here, or arrived before their Attach. */
     private final ConcurrentHashMap<SessionKey, TrickleInbox> inboxes = new ConcurrentHashMap<>();
     private final AtomicLong trickleDropped = new AtomicLong();
+    /** Setups in progress per peer, this node's own (controlling) and those it answers (controlled); under itself. */
+    private final Map<NodeId, CompletableFuture<IceLink>> connecting = new HashMap<>();
+    private final Map<NodeId, CompletableFuture<IceLink>> answeringFor = new HashMap<>();
+    private final AtomicLong glareRefused = new AtomicLong();
+    private final AtomicLong glareYielded = new AtomicLong();
+    private final AtomicLong setupsShared = new AtomicLong();
     private final AtomicLong retries = new AtomicLong();
     private volatile boolean closed;
     /** Trickle candidates when the signaling can (system property {@value #TRICKLE_PROPERTY}, default true). */
@@ -113,6 +124,59 @@ public final class IceLinks implements AutoCloseable {
         });
         signaling.serve(this::onRequest);
         signaling.onCandidates(this::onCandidates);
+    }
+
+    /**
+     * Attach requests refused because this node was attaching to the requester at the same moment and has the lower
+     * id: its own Attach carries the one link (see {@link #connect}).
+     */
+    public long glareRefused() {
+        return glareRefused.get();
+    }
+
+    /**
+     * Own setups that gave way to the peer's Attach when both attached at the same moment (this node has the higher
+     * id): they end with the link the peer set up.
+     */
+    public long glareYielded() {
+        return glareYielded.get();
+    }
+
+    /** {@link #connect} calls that took a setup already in progress with the same peer (either role) instead of a new one. */
+    public long setupsShared() {
+        return setupsShared.get();
+    }
+
+    /**
+     * The address the overlay reaches {@code peer} at over an open link whose DTLS session authenticated exactly that
+     * peer (the newest such link), or null. Any thread.
+     */
+    public InetSocketAddress pathTo(NodeId peer) {
+        for (int i = links.size() - 1; i >= 0; i--) {
+            IceLink l;
+            try {
+                l = links.get(i);
+            } catch (IndexOutOfBoundsException e) {
+                continue; // a link closed meanwhile
+            }
+            if (l.peer().equals(peer) && l.authenticated()) {
+                return l.remote();
+            }
+        }
+        return null;
+    }
+
+    /** The settings setups start with now. */
+    public IceConfig config() {
+        return config;
+    }
+
+    /**
+     * Changes the settings of later setups in both roles (those under way keep theirs): e.g. the TURN relay and
+     * credentials a node found in the service directory after it started. Any thread.
+     */
+    public void config(IceConfig config) {
+        this.config = java.util.Objects.requireNonNull(config, "config");
     }
 
     /** Trickled candidates dropped: no such session, too many early ones, or more than a session takes. */
@@ -167,26 +231,120 @@ public final class IceLinks implements AutoCloseable {
      * signaling can trickle, the Attach carries the host candidates and the others follow as they are found. An ICE
      * run that ends without a link (not a refusal) is tried once more with fresh candidates, and counted
      * ({@link #retries()}).
+     *
+     * <p>One setup per pair of nodes: while a setup with {@code target} is in progress, in either role, this returns
+     * it ({@link #setupsShared()}). When both attach to each other at the same moment (each Attach reaches the other
+     * while its own is under way), the node with the lower id refuses the other's Attach ({@link #glareRefused()}) and
+     * the one with the higher id answers it, its own setup then ending with that link ({@link #glareYielded()}): one
+     * ICE session, one link, whatever the timing. A link already open is not looked at: callers that want at most one
+     * check {@link #links()} first.
      */
     public CompletableFuture<IceLink> connect(NodeId target) {
+        CompletableFuture<IceLink> result;
+        synchronized (connecting) {
+            CompletableFuture<IceLink> running = connecting.get(target);
+            if (running == null) {
+                running = answeringFor.get(target);
+            }
+            if (running != null) {
+                setupsShared.incrementAndGet();
+                LOG.debug("{}: a link with {} is being set up already; waiting for it", self.shortHex(), target.shortHex());
+                return running.thenApply(l -> l); // a caller that cancels its future leaves the setup alone
+            }
+            result = new CompletableFuture<>();
+            connecting.put(target, result);
+        }
+        result.whenComplete((l, e) -> {
+            synchronized (connecting) {
+                connecting.remove(target, result);
+            }
+        });
         long start = System.nanoTime();
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return attempt(target, start);
-            } catch (IceRunFailed first) {
-                if (closed) {
-                    throw new CompletionException(first.getCause());
-                }
-                retries.incrementAndGet();
-                LOG.warn("{}: ICE with {} ended without a link ({}); trying once more with fresh candidates",
-                        self.shortHex(), target.shortHex(), first.getCause().getMessage());
+        try {
+            CompletableFuture.supplyAsync(() -> {
                 try {
                     return attempt(target, start);
-                } catch (IceRunFailed second) {
-                    throw new CompletionException(second.getCause());
+                } catch (GlareRefused g) {
+                    IceLink theirs = theirLink(target, config.signalingTimeout().toMillis());
+                    if (theirs != null) {
+                        return theirs;
+                    }
+                    throw new CompletionException(new IOException("node " + target.shortHex() + " refused the attach ("
+                            + g.getMessage() + ") but its own Attach did not arrive"));
+                } catch (IceRunFailed first) {
+                    if (closed) {
+                        throw new CompletionException(first.getCause());
+                    }
+                    IceLink theirs = theirLink(target, 0);
+                    if (theirs != null) {
+                        return theirs;
+                    }
+                    retries.incrementAndGet();
+                    LOG.warn("{}: ICE with {} ended without a link ({}); trying once more with fresh candidates",
+                            self.shortHex(), target.shortHex(), first.getCause().getMessage());
+                    try {
+                        return attempt(target, start);
+                    } catch (IceRunFailed second) {
+                        throw new CompletionException(second.getCause());
+                    }
                 }
+            }, executor).whenComplete((l, e) -> {
+                if (e != null) {
+                    result.completeExceptionally(e instanceof CompletionException && e.getCause() != null ? e.getCause() : e);
+                } else {
+                    result.complete(l);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            result.completeExceptionally(new IOException("node is closing", e));
+        }
+        return result;
+    }
+
+    /**
+     * The link {@code peer} is setting up with this node (an Attach from it being answered), waited for; null when there
+     * is none after {@code waitMillis} (a peer's Attach may arrive after its refusal of ours: both travel the overlay).
+     */
+    private IceLink theirLink(NodeId peer, long waitMillis) {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMillis);
+        CompletableFuture<IceLink> theirs;
+        while (true) {
+            synchronized (connecting) {
+                theirs = answeringFor.get(peer);
             }
-        }, executor);
+            if (theirs != null || System.nanoTime() >= end || closed) {
+                break;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        }
+        if (theirs == null) {
+            return null;
+        }
+        glareYielded.incrementAndGet();
+        LOG.info("{}: {} is attaching to this node at the same moment; using its link", self.shortHex(), peer.shortHex());
+        try {
+            return theirs.get(config.checkTimeout().toMillis() + config.signalingTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CompletionException(e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new CompletionException(e.getCause());
+        } catch (TimeoutException e) {
+            throw new CompletionException(new IOException("the link " + peer.shortHex() + " set up with this node did "
+                    + "not complete", e));
+        }
+    }
+
+    /** The peer refused this node's Attach because it attaches to this node at the same moment (it has the lower id). */
+    private static final class GlareRefused extends RuntimeException {
+        GlareRefused(String reason) {
+            super(reason);
+        }
     }
 
     /** A run of the checks that ended without a link (as opposed to a refusal or a signaling failure). */
@@ -197,6 +355,7 @@ public final class IceLinks implements AutoCloseable {
     }
 
     private IceLink attempt(NodeId target, long start) {
+        IceConfig config = this.config;
         boolean trickle = this.trickle && signaling.supportsTrickle();
         IceSession s = IceSession.open(true, config, trickle, start, portMapping);
         DirectFirstNominator.install(s.agent, s.stream, timer, config.relayGrace().toMillis(), aggressive);
@@ -220,6 +379,9 @@ public final class IceLinks implements AutoCloseable {
                 pending.cancel(false); // no-op when answered; otherwise the signaling forgets the transaction
             }
             if (reply instanceof AttachMessage.Refused r) {
+                if (r.reason().startsWith(GLARE)) {
+                    throw new GlareRefused(r.reason());
+                }
                 throw new IOException("node " + target.shortHex() + " refused the attach: " + r.reason());
             }
             AttachMessage.Answer answer = (AttachMessage.Answer) reply;
@@ -243,6 +405,9 @@ public final class IceLinks implements AutoCloseable {
             }
             return finish(s, target, true, start);
         } catch (IceRunFailed e) {
+            throw e;
+        } catch (GlareRefused e) {
+            freeLater(s);
             throw e;
         } catch (TimeoutException e) {
             String why = s.describe();
@@ -303,7 +468,25 @@ public final class IceLinks implements AutoCloseable {
                     "busy: " + MAX_CONCURRENT_ANSWERS + " attaches are being set up here; try again in a few seconds"));
         }
         CompletableFuture<IceLink> link = new CompletableFuture<>();
-        link.whenComplete((l, e) -> answering.decrementAndGet());
+        NodeId from = request.from();
+        synchronized (connecting) {
+            // both ends attach at once: the lower id's Attach carries the one link, the higher id answers it
+            if (connecting.containsKey(from) && self.compareTo(from) < 0) {
+                answering.decrementAndGet();
+                glareRefused.incrementAndGet();
+                LOG.info("{}: {} attaches while this node attaches to it; this node's Attach (lower id) carries the link",
+                        self.shortHex(), from.shortHex());
+                return CompletableFuture.completedFuture(new AttachMessage.Refused(self, from, request.transaction(),
+                        GLARE + " this node is attaching to you at the same moment and has the lower id; answer its Attach"));
+            }
+            answeringFor.put(from, link); // a later Attach from the same peer (its retry) replaces an earlier one
+        }
+        link.whenComplete((l, e) -> {
+            answering.decrementAndGet();
+            synchronized (connecting) {
+                answeringFor.remove(from, link);
+            }
+        });
         accepted.add(link);
         while (accepted.size() > MAX_ACCEPTED_KEPT) {
             accepted.remove(0);
@@ -312,6 +495,7 @@ public final class IceLinks implements AutoCloseable {
         SessionKey key = new SessionKey(request.from(), request.transaction());
         TrickleInbox inbox = inboxes.computeIfAbsent(key, k -> new TrickleInbox(System.nanoTime()));
         link.whenComplete((l, e) -> inboxes.remove(key, inbox));
+        IceConfig config = this.config;
         return CompletableFuture.supplyAsync(() -> {
             IceSession s = null;
             try {

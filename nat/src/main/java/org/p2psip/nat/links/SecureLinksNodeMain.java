@@ -47,8 +47,9 @@ import org.p2psip.overlay.wire.WireCodec;
  *   put NAME TEXT        stores TEXT at the key of NAME (put_stored=replicas that acknowledged)
  *   get NAME             get_values=the texts found
  *   local NAME           local_values=the texts this node stores itself
- *   link HEX             the ICE link with that node: remote, path datagrams, sessions authenticated as it
- *   counters             overlay and signaling counters
+ *   link HEX             the ICE link with that node: how many there are, role, remote, path datagrams, sessions
+ *                        authenticated as it
+ *   counters             overlay, signaling and glare counters
  *   bench HEX N          N more links to that node one after the other, each closed after its ping was answered:
  *                        bench_setup_ms (Attach to ICE completion) and bench_ready_ms (to the answered ping)
  *   quit
@@ -171,6 +172,8 @@ public final class SecureLinksNodeMain {
                 NodeId peer = NodeId.fromHex(w[1]);
                 IceLink link = links.ice().links().stream().filter(l -> l.peer().equals(peer)).findFirst()
                         .orElseThrow(() -> new IllegalStateException("no ICE link with " + peer.shortHex()));
+                System.out.println("links_with_peer=" + links.ice().links().stream().filter(l -> l.peer().equals(peer)).count());
+                System.out.println("link_controlling=" + link.controlling());
                 System.out.println("link_remote=" + hostPort(link.remote()));
                 System.out.println("link_relayed=" + link.relayed());
                 System.out.println("path_datagrams=" + link.datagramsReceived());
@@ -189,6 +192,9 @@ public final class SecureLinksNodeMain {
                 System.out.println("routed_dropped=" + c.routedDropped());
                 System.out.println("attach_sent=" + links.signaling().sent());
                 System.out.println("attach_served=" + links.signaling().served());
+                System.out.println("glare_refused=" + links.ice().glareRefused());
+                System.out.println("glare_yielded=" + links.ice().glareYielded());
+                System.out.println("setups_shared=" + links.ice().setupsShared());
                 System.out.println("dtls_datagrams_in=" + links.layer().stats().get(DtlsStats.Counter.DATAGRAMS_IN));
             }
             case "bench" -> {

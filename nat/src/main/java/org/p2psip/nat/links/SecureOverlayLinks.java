@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * An overlay node whose links are secure and can cross NATs, turned on with one call: a {@link DtlsLinkLayer} (every
  * link authenticated with the node key), the {@link OverlayNode} on it, and {@link IceLinks} whose Attach travels
  * through the overlay itself ({@link OverlaySignaling}). {@link #connect} gives a link to a superpeer this node cannot
- * reach directly, over which the overlay then talks to it.
+ * reach directly, over which the overlay then talks to it: every request of the overlay to that node id goes over the
+ * link once its DTLS session authenticated the node ({@link OverlayNode#linkPaths}).
  *
  * <pre>
  *   SecureOverlayLinks s = SecureOverlayLinks.start(group, bind, identity, DtlsConfig.defaults(), iceConfig,
@@ -70,6 +71,8 @@ public final class SecureOverlayLinks implements AutoCloseable {
                 IceLinks links = new IceLinks(identity.id(), layer, signaling, ice);
                 // a closed ICE link leaves no routing entry behind: routes to that peer go through the overlay again
                 links.onClosed(l -> node.linkClosed(l.remote()));
+                // lookups reach a linked peer over its link, not at the address other nodes report (its NAT's)
+                node.linkPaths(links::pathTo);
                 LOG.info("node {}: secure links on {} (DTLS, ICE with Attach through the overlay)", identity.id().shortHex(),
                         layer.localAddress());
                 return new SecureOverlayLinks(layer, node, signaling, links);

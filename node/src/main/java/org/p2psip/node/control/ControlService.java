@@ -165,8 +165,10 @@ public final class ControlService {
             org.p2psip.node.links.NodeLinks nl = peer.links();
             if (nl != null && nl.secure() != null) {
                 org.p2psip.node.links.Attacher.Stats a = nl.attachStats();
+                org.p2psip.nat.ice.IceLinks ice = nl.secure().ice();
                 l.add("ice-attach linked " + a.linked() + ", failed " + a.failed() + ", gone " + a.gone() + ", direct "
-                        + a.directAgain());
+                        + a.directAgain() + ", glare " + (ice.glareRefused() + ice.glareYielded()) + ", shared "
+                        + ice.setupsShared() + ", unanswered-linked " + a.unansweredLinked());
             }
             l.add("keys " + s.keys());
             l.add("values " + s.values());

@@ -5,7 +5,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.p2psip.nat.ice.IceLink;
 import org.p2psip.nat.links.SecureOverlayLinks;
@@ -29,8 +28,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Bounded: at most {@link #MAX_LINKS} ICE links this node opened and {@link #MAX_CONCURRENT} attempts at once;
  * after a failed attempt a contact waits {@link #FIRST_BACKOFF_MILLIS}, doubling up to {@link #MAX_BACKOFF_MILLIS};
- * {@link #MAX_TRACKED} contacts are remembered. When both ends cannot reach each other both notice, so the node with
- * the higher id waits {@link #HIGHER_ID_GRACE_MILLIS} first and, if the other's link arrived meanwhile, uses it.
+ * {@link #MAX_TRACKED} contacts are remembered. When both ends cannot reach each other both notice and may attach at
+ * the same moment: nat's {@code IceLinks.connect} makes that one link (the lower id's Attach carries it, the higher id
+ * answers it and its own attempt ends with that link), and an attempt that finds a link open or being set up with
+ * the contact uses it. Once a link is open, the overlay sends every request for the contact over it
+ * ({@code OverlayNode.linkPaths}); a contact that still goes unanswered while linked is counted
+ * ({@link Stats#unansweredLinked()}).
  * Observer callbacks arrive on the overlay's thread; all work happens later on the peer's event loop group.
  */
 public final class Attacher implements OverlayObserver {
@@ -41,16 +44,16 @@ public final class Attacher implements OverlayObserver {
     static final int MAX_CONCURRENT = 2;
     static final long FIRST_BACKOFF_MILLIS = 15_000;
     static final long MAX_BACKOFF_MILLIS = 10 * 60_000;
-    static final long HIGHER_ID_GRACE_MILLIS = 10_000;
     static final int MAX_TRACKED = 256;
     private static final long PROBE_TIMEOUT_MILLIS = 5_000;
+    /** How long an attach waits for a relay from the service directory before it goes without one. */
+    private static final long RELAY_WAIT_MILLIS = 10_000;
     /** A contact with a link is re-pinged over it at most this often when lookups report it silent elsewhere. */
     private static final long REPING_MILLIS = 30_000;
 
     /** What happened to a contact's attempts. */
     private static final class State {
         boolean busy;
-        boolean tried;
         long notBefore;
         long backoff = FIRST_BACKOFF_MILLIS;
         long lastReping;
@@ -60,6 +63,7 @@ public final class Attacher implements OverlayObserver {
     private final SecureOverlayLinks links;
     private final OverlayObserver next;
     private final EventLoopGroup group;
+    private final java.util.function.Supplier<DirectoryRelay> relay;
     private final Map<NodeId, State> states = new LinkedHashMap<>(64, 0.75f, true) {
         private static final long serialVersionUID = 1L;
 
@@ -76,16 +80,25 @@ public final class Attacher implements OverlayObserver {
     private final AtomicLong failed = new AtomicLong();
     private final AtomicLong gone = new AtomicLong();
     private final AtomicLong directAgain = new AtomicLong();
+    private final AtomicLong unansweredLinked = new AtomicLong();
 
-    /** What the attempts came to; see {@link Attacher}. */
-    public record Stats(long attempts, long linked, long failed, long gone, long directAgain) { }
+    /**
+     * What the attempts came to; see {@link Attacher}. {@code unansweredLinked}: requests of lookups to a contact that
+     * went unanswered while an ICE link to it was open (the link may have died; it is pinged again).
+     */
+    public record Stats(long attempts, long linked, long failed, long gone, long directAgain, long unansweredLinked) { }
 
-    /** Attempts through {@code links}; overlay events go on to {@code next}; timers run on {@code group}. */
-    Attacher(SecureOverlayLinks links, OverlayObserver next, EventLoopGroup group) {
+    /**
+     * Attempts through {@code links}; overlay events go on to {@code next}; timers run on {@code group}; {@code relay}
+     * gives the relay finder to consult before an Attach, or null when the relay is configured.
+     */
+    Attacher(SecureOverlayLinks links, OverlayObserver next, EventLoopGroup group,
+            java.util.function.Supplier<DirectoryRelay> relay) {
         this.self = links.node().id();
         this.links = links;
         this.next = next;
         this.group = group;
+        this.relay = relay;
     }
 
     /** Makes {@code node} answer the probes of other nodes' attachers. */
@@ -94,7 +107,7 @@ public final class Attacher implements OverlayObserver {
     }
 
     Stats stats() {
-        return new Stats(attempts.get(), linked.get(), failed.get(), gone.get(), directAgain.get());
+        return new Stats(attempts.get(), linked.get(), failed.get(), gone.get(), directAgain.get(), unansweredLinked.get());
     }
 
     void close() {
@@ -114,11 +127,12 @@ public final class Attacher implements OverlayObserver {
         }
         long now = System.currentTimeMillis();
         IceLink existing = linkTo(contact.id());
-        long delay;
         synchronized (this) {
             State s = states.computeIfAbsent(contact.id(), k -> new State());
             if (existing != null) {
-                // a lookup tried the contact at the address others report, not over the link: keep the route on it
+                // the link did not answer, or is not authenticated yet (the request went to the address others
+                // report): ping over it, which keeps the route on it and shows whether it still carries anything
+                unansweredLinked.incrementAndGet();
                 if (now - s.lastReping >= REPING_MILLIS) {
                     s.lastReping = now;
                     links.node().ping(existing.remote()).exceptionally(e -> null);
@@ -142,11 +156,9 @@ public final class Attacher implements OverlayObserver {
             warnedFull = false;
             s.busy = true;
             running++;
-            delay = !s.tried && self.compareTo(contact.id()) > 0 ? HIGHER_ID_GRACE_MILLIS : 0;
-            s.tried = true;
         }
         try {
-            group.next().schedule(() -> attempt(contact), delay, TimeUnit.MILLISECONDS);
+            group.next().execute(() -> attempt(contact));
         } catch (java.util.concurrent.RejectedExecutionException e) {
             finish(contact.id(), false);
         }
@@ -210,7 +222,10 @@ public final class Attacher implements OverlayObserver {
         attempts.incrementAndGet();
         LOG.info("node {}: {} is reached through the overlay ({} hops) but not directly at {}; setting up an ICE link "
                 + "(Attach through the overlay)", self.shortHex(), id.shortHex(), hops, contact.address());
-        links.connect(id).whenComplete((link, e) -> {
+        DirectoryRelay r = relay.get();
+        CompletableFuture<Boolean> ready = r == null ? CompletableFuture.completedFuture(false)
+                : r.ensure().completeOnTimeout(false, RELAY_WAIT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        ready.thenCompose(x -> links.connect(id)).whenComplete((link, e) -> {
             if (e == null) {
                 linked.incrementAndGet();
                 LOG.info("node {}: ICE link to {} up: {} ({} -> {}, {} ms)", self.shortHex(), id.shortHex(),

@@ -37,6 +37,16 @@ public final class NodeLinks implements AutoCloseable {
     private final OverlayNode node;
     private final SecureOverlayLinks secure;
     private volatile Attacher attacher;
+    private volatile DirectoryRelay directoryRelay;
+    private volatile java.util.concurrent.ScheduledFuture<?> relayTask;
+    private volatile boolean closed;
+    /**
+     * How often a node without a configured relay looks for one in the service directory while it has none: first
+     * after this, then twice as long each time up to {@link #RELAY_CHECK_MAX_MILLIS}; once it has one, every
+     * {@link #RELAY_CHECK_MAX_MILLIS} (cheap: nothing is asked until its grant runs low).
+     */
+    static final long RELAY_CHECK_MILLIS = 2_000;
+    static final long RELAY_CHECK_MAX_MILLIS = 300_000;
 
     private NodeLinks(LinkSecurity security, OverlayNode node, SecureOverlayLinks secure) {
         this.security = security;
@@ -176,15 +186,51 @@ public final class NodeLinks implements AutoCloseable {
         if (secure == null) {
             return next;
         }
-        Attacher a = new Attacher(secure, next, group);
+        Attacher a = new Attacher(secure, next, group, () -> directoryRelay);
         attacher = a;
         return a;
+    }
+
+    /**
+     * With DTLS and no relay configured for the ICE links: finds one in the service directory ({@link DirectoryRelay};
+     * {@code hosts} lists the registrations of namespace {@code p2p-sip}), now and every {@value #RELAY_CHECK_MILLIS}
+     * ms on {@code group} until found (then before its grant runs out), and before each attach. Nothing with plain
+     * UDP. Call once.
+     *
+     * @param relaysItself whether this node runs a TURN relay itself now (then it looks for none)
+     */
+    public void useDirectoryRelay(java.util.function.Supplier<CompletableFuture<List<org.p2psip.storage.api.ServiceDirectory.Registration>>> hosts,
+            java.util.function.BooleanSupplier relaysItself, EventLoopGroup group) {
+        if (secure == null) {
+            return;
+        }
+        DirectoryRelay r = new DirectoryRelay(node, secure.ice(), hosts, relaysItself);
+        directoryRelay = r;
+        checkRelay(r, group, RELAY_CHECK_MILLIS);
+    }
+
+    private void checkRelay(DirectoryRelay r, EventLoopGroup group, long delay) {
+        if (closed) {
+            return;
+        }
+        try {
+            relayTask = group.next().schedule(() -> r.ensure().thenAccept(found -> checkRelay(r, group,
+                    found ? RELAY_CHECK_MAX_MILLIS : Math.min(RELAY_CHECK_MAX_MILLIS, delay * 2))),
+                    delay, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the event loop is shutting down
+        }
+    }
+
+    /** The relay found in the service directory, or null (none found, one configured, or not looking). */
+    public DirectoryRelay directoryRelay() {
+        return directoryRelay;
     }
 
     /** What the ICE attempts came to (zeros without DTLS or before {@link #observer}). */
     public Attacher.Stats attachStats() {
         Attacher a = attacher;
-        return a == null ? new Attacher.Stats(0, 0, 0, 0, 0) : a.stats();
+        return a == null ? new Attacher.Stats(0, 0, 0, 0, 0, 0) : a.stats();
     }
 
     /** Closes the ICE links, the overlay node and the link layer. */
@@ -193,6 +239,11 @@ public final class NodeLinks implements AutoCloseable {
         Attacher a = attacher;
         if (a != null) {
             a.close();
+        }
+        closed = true;
+        java.util.concurrent.ScheduledFuture<?> t = relayTask;
+        if (t != null) {
+            t.cancel(false);
         }
         if (secure != null) {
             secure.close();

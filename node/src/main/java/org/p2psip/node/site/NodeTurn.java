@@ -75,6 +75,15 @@ public record NodeTurn(int port, boolean explicit, TurnMode mode, String realm, 
      * @throws IllegalStateException when a configured port cannot be bound (the message names {@code --turn-port})
      */
     public TurnServer start(InetAddress bind, InetAddress relayIp, String node) {
+        return start(bind, relayIp, node, c -> c);
+    }
+
+    /**
+     * As {@link #start(InetAddress, InetAddress, String)}, with the credentials the SIP accounts give wrapped by
+     * {@code credentials} (a plain superpeer adds its relay's grants to other superpeers' ICE links).
+     */
+    public TurnServer start(InetAddress bind, InetAddress relayIp, String node,
+            java.util.function.UnaryOperator<org.p2psip.nat.turn.CredentialStore> credentials) {
         if (!(relayIp instanceof Inet4Address)) {
             LOG.warn("node {}: no TURN server: the relay address {} is not IPv4 (the relay supports IPv4 only); "
                     + "give --bind an IPv4 address", node, relayIp.getHostAddress());
@@ -82,7 +91,8 @@ public record NodeTurn(int port, boolean explicit, TurnMode mode, String realm, 
         }
         InetSocketAddress listen = new InetSocketAddress(bind, port);
         try {
-            TurnServer s = TurnServer.start(TurnServer.Config.builder(listen, relayIp, realm, new TurnAccounts(accounts))
+            TurnServer s = TurnServer.start(TurnServer.Config.builder(listen, relayIp, realm,
+                    credentials.apply(new TurnAccounts(accounts)))
                     .build());
             LOG.info("node {}: TURN server on UDP {} (relaying on {}, realm {}, {} SIP account(s) as credentials: "
                             + "users log in with their SIP username and password; accounts without an MD5 HA1 cannot)",

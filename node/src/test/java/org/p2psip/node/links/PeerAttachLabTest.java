@@ -23,7 +23,8 @@ import org.p2psip.testing.Waits;
  * DTLS (the defaults). Each learns the other from the bootstrap, cannot reach it directly (the symmetric NAT maps every
  * destination to a new port, the port-restricted one filters by address and port), and its {@link Attacher} sets up an
  * ICE link with the Attach routed through the bootstrap, with no command from the test. This pair of NATs needs the
- * relay, so the link is relayed. Then a put from one NATed Peer is stored on all three, including the other NATed one,
+ * relay, so the link is relayed. Both attachers notice the silence, and both may attach at once (no one waits): they
+ * must end with one link, its two ends the controlling and controlled agents of one ICE session. Then a put from one NATed Peer is stored on all three, including the other NATed one,
  * and the metrics of both show the relayed link. Needs root, iproute2 and iptables; under CI=true their absence fails.
  */
 @Timeout(600)
@@ -82,6 +83,11 @@ class PeerAttachLabTest {
                 "the link authenticated the port-restricted peer's key: " + symLinks);
         assertTrue(Long.parseLong(prLinks.get("attach_linked")) + Long.parseLong(symLinks.get("attach_linked")) >= 1,
                 "an attacher counted the link");
+        // both attachers notice the silence and may attach at the same moment: still one link, one ICE session
+        assertEquals("1", prLinks.get("ice_links"), "one ICE link at the port-restricted peer: " + prLinks);
+        assertEquals("1", symLinks.get("ice_links"), "one ICE link at the symmetric peer: " + symLinks);
+        assertTrue(prLinks.get("ice_link").contains("controlling=true") != symLinks.get("ice_link").contains(
+                "controlling=true"), "the two ends are the controlling and the controlled agent of one session");
 
         assertEquals("3", pr.run("put attach-lab over the relayed link").get("put_stored"),
                 "the bootstrap and both NATed peers store the value");
