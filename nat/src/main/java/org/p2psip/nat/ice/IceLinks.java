@@ -142,7 +142,7 @@ public final class IceLinks implements AutoCloseable {
             return t;
         });
         this.prepared = trickle && signaling.supportsTrickle() && !config.preparedMaxAge().isZero()
-                ? new PreparedSessions<>(this::prepareSession, IceSession::free, executor, timer,
+                ? new PreparedSessions<>(this::prepareSession, this::freeUnused, executor, timer,
                         System::currentTimeMillis, config.preparedMaxAge().toMillis(), PREPARED_IDLE_MILLIS)
                 : null;
         signaling.serve(this::onRequest);
@@ -159,6 +159,18 @@ public final class IceLinks implements AutoCloseable {
             throw e;
         }
         return s;
+    }
+
+    /**
+     * Frees a prepared session that was not used: in the background (a setup or the timer must not wait for ice4j's
+     * shutdown), or at once when closing (the executor is about to stop).
+     */
+    private void freeUnused(IceSession s) {
+        if (closed) {
+            s.free();
+        } else {
+            freeLater(s);
+        }
     }
 
     /** The session for a setup that began at {@code startNanos}: the prepared one if ready, else a new one. */
@@ -226,7 +238,7 @@ public final class IceLinks implements AutoCloseable {
      */
     public CompletableFuture<IceLink> connect(NodeId target) {
         long start = System.nanoTime();
-        return CompletableFuture.supplyAsync(() -> {
+        CompletableFuture<IceLink> setup = CompletableFuture.supplyAsync(() -> {
             try {
                 return attempt(target, start);
             } catch (IceRunFailed first) {
@@ -243,6 +255,15 @@ public final class IceLinks implements AutoCloseable {
                 }
             }
         }, executor);
+        setup.whenComplete((l, e) -> replenish());
+        return setup;
+    }
+
+    /** A setup ended: the next one gets an agent prepared now (not during the setup, see PreparedSessions). */
+    private void replenish() {
+        if (prepared != null) {
+            prepared.replenish();
+        }
     }
 
     /** A run of the checks that ended without a link (as opposed to a refusal or a signaling failure). */
@@ -359,7 +380,10 @@ public final class IceLinks implements AutoCloseable {
                     "busy: " + MAX_CONCURRENT_ANSWERS + " attaches are being set up here; try again in a few seconds"));
         }
         CompletableFuture<IceLink> link = new CompletableFuture<>();
-        link.whenComplete((l, e) -> answering.decrementAndGet());
+        link.whenComplete((l, e) -> {
+            answering.decrementAndGet();
+            replenish();
+        });
         accepted.add(link);
         while (accepted.size() > MAX_ACCEPTED_KEPT) {
             accepted.remove(0);

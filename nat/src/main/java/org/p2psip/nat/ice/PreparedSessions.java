@@ -20,10 +20,13 @@ import org.slf4j.LoggerFactory;
  * trip and a trickle later.
  *
  * <p>Rules: nothing is prepared before the first {@link #take} (a node that never sets up an ICE link keeps no agent
- * and sends no STUN); every take prepares the next one in the background; the ready one is replaced by a fresh one
- * every half of {@code maxAgeMillis}, so the NAT bindings its candidates describe are recent, and one older than
- * {@code maxAgeMillis} is never handed out; after {@code idleMillis} without a take the ready one is freed and
- * preparing stops until the next take. A take that finds none ready returns null (the setup gathers its own).
+ * and sends no STUN); the next one is prepared in the background when a setup ends ({@link #replenish}), not while it
+ * runs, so that preparing (an agent, a STUN round trip, a port mapping) does not compete with the setup's own
+ * gathering and checks (in a cold JVM on a loaded machine it delayed a trickled server-reflexive candidate enough
+ * for a relayed pair to win); the ready one is replaced by a fresh one every half of {@code maxAgeMillis}, so the NAT
+ * bindings its candidates describe are recent, and one older than {@code maxAgeMillis} is never handed out; after
+ * {@code idleMillis} without a take the ready one is freed and preparing stops until the next take. A take that finds
+ * none ready returns null (the setup gathers its own).
  *
  * @param <S> the session type ({@link IceSession}; tests use a plain object)
  */
@@ -68,13 +71,12 @@ final class PreparedSessions<S> implements AutoCloseable {
     }
 
     /**
-     * The ready session (then owned by the caller), or null when none is ready or it is too old; either way the next
-     * one is prepared.
+     * The ready session (then owned by the caller), or null when none is ready or it is too old. Call
+     * {@link #replenish} when the setup ends.
      */
     S take() {
         lastTake = clock.getAsLong();
         Ready<S> r = ready.getAndSet(null);
-        prepare();
         if (r == null) {
             return null;
         }
@@ -83,6 +85,13 @@ final class PreparedSessions<S> implements AutoCloseable {
             return null;
         }
         return r.session();
+    }
+
+    /** A setup that took (or tried to take) a session ended: prepares the next one, unless one is ready. */
+    void replenish() {
+        if (lastTake >= 0 && ready.get() == null) {
+            prepare();
+        }
     }
 
     /** Whether a session is ready now (for tests and status). */

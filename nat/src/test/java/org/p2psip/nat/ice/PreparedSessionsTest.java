@@ -16,8 +16,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The rules of the prepared ICE session: none before the first setup, the next prepared on each take, replaced when
- * half its maximum age old, never handed out older, freed when idle and on close. Sessions are numbered objects here
+ * The rules of the prepared ICE session: none before the first setup, the next prepared when a setup ends, replaced
+ * when half its maximum age old, never handed out older, freed when idle and on close. Sessions are numbered objects here
  * (preparing a real one needs an ICE agent on a non-loopback interface: the NAT lab tests cover that), the executor
  * runs preparations at once and the clock is moved by hand.
  */
@@ -46,14 +46,19 @@ class PreparedSessionsTest {
     }
 
     @Test
-    void nothingIsPreparedBeforeTheFirstSetupThenEachTakePreparesTheNext() {
+    void nothingIsPreparedBeforeTheFirstSetupThenTheNextWhenASetupEnds() {
         try (PreparedSessions<Integer> p = sessions()) {
             p.refresh();
+            p.replenish();
             assertEquals(0, made.get(), "a node that sets up no link prepares nothing");
             assertNull(p.take(), "the first setup gathers its own");
+            assertFalse(p.hasReady(), "nothing is prepared while the setup runs");
+            p.replenish();
             assertTrue(p.hasReady());
             assertEquals(1, p.take());
-            assertEquals(2, p.take(), "the take prepared the next");
+            p.replenish();
+            p.replenish();
+            assertEquals(2, p.take(), "one prepared per setup");
             assertTrue(freed.isEmpty());
         }
     }
@@ -61,7 +66,8 @@ class PreparedSessionsTest {
     @Test
     void theReadySessionIsReplacedAtHalfItsAgeAndNeverHandedOutOlder() {
         try (PreparedSessions<Integer> p = sessions()) {
-            p.take(); // starts preparing: session 1
+            p.take();
+            p.replenish(); // session 1
             now.addAndGet(MAX_AGE / 2 - 1);
             p.refresh();
             assertEquals(1, made.get(), "young enough");
@@ -72,7 +78,8 @@ class PreparedSessionsTest {
             now.addAndGet(MAX_AGE + 1); // the timer did not run (a stalled machine): too old to use
             assertNull(p.take());
             assertEquals(List.of(1, 2), freed);
-            assertEquals(3, p.take(), "the take prepared a fresh one");
+            p.replenish();
+            assertEquals(3, p.take(), "a fresh one after the setup");
         }
     }
 
@@ -80,6 +87,7 @@ class PreparedSessionsTest {
     void anIdleNodeFreesItsSessionAndStopsUntilTheNextSetup() {
         try (PreparedSessions<Integer> p = sessions()) {
             p.take();
+            p.replenish();
             assertTrue(p.hasReady());
             now.addAndGet(IDLE);
             p.refresh();
@@ -89,6 +97,7 @@ class PreparedSessionsTest {
             p.refresh();
             assertEquals(1, made.get(), "nothing prepared while idle");
             assertNull(p.take());
+            p.replenish();
             assertEquals(2, p.take());
         }
     }
@@ -98,15 +107,19 @@ class PreparedSessionsTest {
         PreparedSessions<Integer> p = sessions();
         failing.set(true);
         assertNull(p.take());
+        p.replenish();
         assertNull(p.take());
+        p.replenish();
         assertFalse(p.hasReady());
         failing.set(false);
         assertNull(p.take());
+        p.replenish();
         assertTrue(p.hasReady());
         p.close();
         assertFalse(p.hasReady());
         assertEquals(List.of(1), freed);
         assertNull(p.take(), "nothing after close");
+        p.replenish();
         assertEquals(1, made.get());
     }
 }
