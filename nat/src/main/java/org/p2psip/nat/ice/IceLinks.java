@@ -276,7 +276,8 @@ public final class IceLinks implements AutoCloseable {
     private IceLink attempt(NodeId target, long start) {
         boolean trickle = this.trickle && signaling.supportsTrickle();
         IceSession s = session(true, trickle, start);
-        DirectFirstNominator.install(s.agent, s.stream, timer, config.relayGrace().toMillis(), aggressive);
+        DirectFirstNominator.install(s.agent, s.stream, timer, config.relayGrace().toMillis(), aggressive,
+                config.turnServer() == null ? null : config.turnServer().getAddress());
         long tx = random.nextLong();
         SessionKey key = new SessionKey(target, tx);
         TrickleInbox inbox = new TrickleInbox(System.nanoTime());

@@ -38,8 +38,6 @@ import org.slf4j.LoggerFactory;
  */
 final class IceSession {
     private static final Logger LOG = LoggerFactory.getLogger(IceSession.class);
-    /** Ta, the pacing of connectivity checks (and of STUN/TURN transactions while gathering), in ms. */
-    static final long CHECK_PACING_MILLIS = 5;
 
     final LinkAgent agent;
     final IceMediaStream stream;
@@ -118,9 +116,6 @@ final class IceSession {
             agent.setTrickling(trickle); // then createComponent gathers host candidates only
             agent.setPerformConsentFreshness(config.consentFreshness());
             agent.setNominationStrategy(NominationStrategy.NONE); // DirectFirstNominator nominates
-            // ice4j paces checks every 20 ms; a link has a handful of pairs, and the one that works often comes after
-            // a host-to-host pair between two private networks: 5 ms (RFC 8445 14.2's floor) starts it sooner
-            agent.setTa(CHECK_PACING_MILLIS);
             StunCandidateHarvester stun = config.stunServer() == null ? null
                     : new StunCandidateHarvester(new TransportAddress(config.stunServer(), Transport.UDP));
             TurnCandidateHarvester turn = config.turnServer() == null ? null
