@@ -85,6 +85,9 @@ final class NatMatrixBench implements Callable<Integer> {
             description = "an IceNodeMain option for both nodes, e.g. --no-trickle or --regular-nomination (repeatable)")
     List<String> nodeOptions = new ArrayList<>();
 
+    @Option(names = "--verbose", description = "print both nodes' output of every pair on stderr (it is printed for failed pairs anyway)")
+    boolean verbose;
+
     @Option(names = "--pair", paramLabel = "TARGET:REQUESTER",
             description = "run only these pairs, e.g. symmetric:port_restricted (repeatable; default: all 21)")
     List<String> only = new ArrayList<>();
@@ -143,8 +146,9 @@ final class NatMatrixBench implements Callable<Integer> {
                         + (lab.netemAvailable() ? "netem" : "nfq-delay: this kernel has no sch_netem") + ")";
             }
             err.println("nat-matrix: " + delayNote + "; " + links + " link setups per pair");
+            // setup_* = ICE only (Attach to ICE completed), auth_* = until the DTLS session authenticated the peer
             out.printf("%-18s %-18s %-8s %-14s %8s %9s %9s %9s %9s %s%n", "target", "requester", "path", "pair", "cold_ms",
-                    "setup_p50", "setup_p99", "ready_p50", "ready_p99", "failures");
+                    "setup_p50", "setup_p99", "auth_p50", "auth_p99", "failures");
             int failed = 0;
             int done = 0;
             List<Long> directReady = new ArrayList<>();
@@ -161,6 +165,8 @@ final class NatMatrixBench implements Callable<Integer> {
                 boolean ok = r.connected() && r.authenticated() && r.rpcOk() && r.error() == null;
                 if (!ok) {
                     failed++;
+                }
+                if (!ok || verbose) {
                     err.println(r.output());
                 }
                 String pair = r.selected().isEmpty() ? "-" : r.selected().substring(0, r.selected().indexOf(' '));
@@ -185,11 +191,16 @@ final class NatMatrixBench implements Callable<Integer> {
                     "ice_done", "dtls", "ping", "links");
             phaseRows.forEach(out::println);
             out.println(phaseRow("all direct links", directPhases));
-            out.printf("direct links (warm): ICE setup p50 %d ms, p99 %d ms over %d links%n", pct(directSetup, 50),
+            out.printf("direct links (warm): ICE only p50 %d ms, p99 %d ms over %d links%n", pct(directSetup, 50),
                     pct(directSetup, 99), directSetup.size());
+            long readyP50 = pct(directReady, 50);
+            long readyP99 = pct(directReady, 99);
+            out.printf("direct links (warm): setup until DTLS-authenticated (the link carries overlay traffic)"
+                    + " p50 %d ms, p99 %d ms over %d links; target p50 < 500 ms and p99 < 2000 ms: %s%n", readyP50,
+                    readyP99, directReady.size(), directReady.isEmpty() ? "no direct links"
+                            : readyP50 < 500 && readyP99 < 2000 ? "met" : "NOT met");
             out.printf("connected %d/%d pairs; direct links (warm): setup-to-authenticated p50 %d ms, p99 %d ms over %d links; %s%n",
-                    pairs.size() - failed, pairs.size(), pct(directReady, 50), pct(directReady, 99),
-                    directReady.size(), delayNote);
+                    pairs.size() - failed, pairs.size(), readyP50, readyP99, directReady.size(), delayNote);
             return failed == 0 ? 0 : 1;
         }
     }

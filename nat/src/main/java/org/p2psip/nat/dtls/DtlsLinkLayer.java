@@ -336,6 +336,54 @@ public final class DtlsLinkLayer implements LinkLayer {
     }
 
     /**
+     * Attaches {@code path} (as {@link #attachPath}) and opens the session over it at once as the DTLS client, without
+     * waiting for data to send. An ICE link's controlled side (the node that answered the Attach) does this the moment
+     * it knows the path, while the controlling side, which learns the path at about the moment this ClientHello
+     * arrives, waits for it ({@link #attachPathForPeer}): the handshake then ends one round trip after the controlling
+     * side's ICE checks, instead of two. Does nothing more when a session with that address exists or is opening.
+     */
+    public void openOverPath(LinkPath path) {
+        attachPath(path);
+        executeOnLoop(() -> {
+            if (closed || paths.get(path.remote()) != path || peers.containsKey(path.remote()) || !makeRoom()) {
+                return;
+            }
+            Peer p = new Peer(path.remote(), State.CONNECTING, now());
+            peers.put(path.remote(), p);
+            startClient(p);
+        });
+    }
+
+    /**
+     * Attaches {@code path} (as {@link #attachPath}) for a session the peer opens ({@link #openOverPath} on its side):
+     * datagrams sent to the path's address meanwhile wait (as during a handshake) for the peer's ClientHello, which
+     * makes this side the server. If none has come within {@code waitMillis}, this side opens the session itself
+     * (counted as {@link Counter#PEER_OPEN_FALLBACKS}; a ClientHello that still comes then is a simultaneous open,
+     * decided as usual). Without this wait, a send before the peer's ClientHello arrived would start a second client
+     * handshake.
+     */
+    public void attachPathForPeer(LinkPath path, long waitMillis) {
+        attachPath(path);
+        executeOnLoop(() -> {
+            if (closed || paths.get(path.remote()) != path || peers.containsKey(path.remote()) || !makeRoom()) {
+                return;
+            }
+            Peer p = new Peer(path.remote(), State.WAITING, now());
+            peers.put(path.remote(), p);
+            loop.schedule(() -> {
+                if (!closed && peers.get(p.remote) == p && p.state == State.WAITING) {
+                    stats.inc(Counter.PEER_OPEN_FALLBACKS);
+                    LOG.debug("{}: no ClientHello from {} within {} ms; opening the session from this side", this,
+                            p.remote, waitMillis);
+                    p.state = State.CONNECTING;
+                    p.since = now();
+                    startClient(p);
+                }
+            }, Math.max(1, waitMillis), TimeUnit.MILLISECONDS);
+        });
+    }
+
+    /**
      * Stops using {@code path} and closes the session with its address (without close_notify, which could no longer
      * travel). Does nothing when another path has replaced it.
      */
@@ -713,13 +761,21 @@ public final class DtlsLinkLayer implements LinkLayer {
 
     // ------------------------------------------------------------------ handshakes
 
+    /** The first handshake retransmission timeout with {@code remote}: its path's, if lower than the config's. */
+    private int resendMillis(InetSocketAddress remote) {
+        LinkPath path = paths.get(remote);
+        int hint = path == null ? 0 : path.handshakeResendMillis();
+        return hint > 0 ? Math.min(hint, config.handshakeResendMillis()) : config.handshakeResendMillis();
+    }
+
     private void startClient(Peer p) {
+        int resend = resendMillis(p.remote);
         PeerTransport t = newTransport(p.remote, true);
         p.transport = t;
         stats.inc(Counter.HANDSHAKES_STARTED_CLIENT);
         try {
             clientHandshakes.execute(() -> {
-                NodeTls.Client client = new NodeTls.Client(crypto, identity, config, this::authFailed);
+                NodeTls.Client client = new NodeTls.Client(crypto, identity, config, resend, this::authFailed);
                 DTLSTransport dtls = null;
                 Throwable error = null;
                 try {
@@ -742,6 +798,7 @@ public final class DtlsLinkLayer implements LinkLayer {
      * @param clientHello with a null request: the ClientHello, which the handshake then reads first
      */
     private void startServer(Peer p, DTLSRequest request, byte[] clientHello) {
+        int resend = resendMillis(p.remote);
         PeerTransport t = newTransport(p.remote, false);
         p.transport = t;
         if (request == null) {
@@ -751,7 +808,7 @@ public final class DtlsLinkLayer implements LinkLayer {
         stats.inc(Counter.HANDSHAKES_STARTED_SERVER);
         try {
             serverHandshakes.execute(() -> {
-                NodeTls.Server server = new NodeTls.Server(crypto, identity, config, this::authFailed);
+                NodeTls.Server server = new NodeTls.Server(crypto, identity, config, resend, this::authFailed);
                 DTLSTransport dtls = null;
                 Throwable error = null;
                 try {
@@ -827,7 +884,15 @@ public final class DtlsLinkLayer implements LinkLayer {
         stats.inc(Counter.HANDSHAKES_COMPLETED);
         LOG.debug("{}: {} session with {} = {}", this, server ? "server" : "client", p.remote, peerId.shortHex());
         t.established();
-        if (server) {
+        if (server && paths.containsKey(p.remote)) {
+            // Over an ICE path (the controlled side opened the session, this side waited for it) data goes at once:
+            // our Finished left before it on the same socket, and the client reads its records in order, so only a
+            // lost Finished makes the client drop it (the overlay's RPC retries resend it). Waiting for the client's
+            // first record, as below, would cost every new link a round trip before it carries overlay traffic.
+            p.confirmed = true;
+            flushPending(p);
+            drain(p);
+        } else if (server) {
             // The client may still wait for our Finished; data sent now could arrive before and be dropped. Wait for
             // its first record (it sends one at once, see below), or CONFIRM_WAIT_MILLIS.
             p.confirmed = false;

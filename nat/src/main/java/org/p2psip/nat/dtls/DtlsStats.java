@@ -37,6 +37,11 @@ public final class DtlsStats {
         HANDSHAKES_STARTED_SERVER,
         /** Server handshakes started without a cookie exchange: the ClientHello came over an attached (ICE) path. */
         COOKIELESS_OVER_PATH,
+        /**
+         * Paths attached for the peer to open the session ({@link DtlsLinkLayer#attachPathForPeer}) whose ClientHello
+         * did not come within the wait, so this side opened it.
+         */
+        PEER_OPEN_FALLBACKS,
         HANDSHAKES_COMPLETED,
         /** Handshakes that failed: timeout, alert, refused certificate. */
         HANDSHAKES_FAILED,

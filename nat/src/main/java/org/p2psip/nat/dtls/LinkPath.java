@@ -16,4 +16,13 @@ public interface LinkPath {
 
     /** Sends one datagram to {@link #remote()}. May be called from any thread. */
     void send(byte[] buf, int off, int len) throws IOException;
+
+    /**
+     * The first retransmission timeout for a DTLS handshake over this path, from a round trip measured on it (an ICE
+     * check), or 0 for the layer's {@link DtlsConfig#handshakeResendMillis()}. The layer never uses more than that.
+     * RFC 6347's 1 s default would add most of a second to a setup whose first flight was lost.
+     */
+    default int handshakeResendMillis() {
+        return 0;
+    }
 }

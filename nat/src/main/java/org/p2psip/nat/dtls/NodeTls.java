@@ -60,10 +60,12 @@ final class NodeTls {
         private final DtlsIdentity identity;
         private final DtlsConfig config;
         private final Observer observer;
+        private final int resendMillis;
         volatile NodeId peerId;
 
-        Client(BcTlsCrypto crypto, DtlsIdentity identity, DtlsConfig config, Observer observer) {
+        Client(BcTlsCrypto crypto, DtlsIdentity identity, DtlsConfig config, int resendMillis, Observer observer) {
             super(crypto);
+            this.resendMillis = resendMillis;
             this.crypto = crypto;
             this.identity = identity;
             this.config = config;
@@ -93,7 +95,7 @@ final class NodeTls {
 
         @Override
         public int getHandshakeResendTimeMillis() {
-            return config.handshakeResendMillis();
+            return resendMillis;
         }
 
         @Override
@@ -128,10 +130,12 @@ final class NodeTls {
         private final DtlsIdentity identity;
         private final DtlsConfig config;
         private final Observer observer;
+        private final int resendMillis;
         volatile NodeId peerId;
 
-        Server(BcTlsCrypto crypto, DtlsIdentity identity, DtlsConfig config, Observer observer) {
+        Server(BcTlsCrypto crypto, DtlsIdentity identity, DtlsConfig config, int resendMillis, Observer observer) {
             super(crypto);
+            this.resendMillis = resendMillis;
             this.crypto = crypto;
             this.identity = identity;
             this.config = config;
@@ -155,7 +159,7 @@ final class NodeTls {
 
         @Override
         public int getHandshakeResendTimeMillis() {
-            return config.handshakeResendMillis();
+            return resendMillis;
         }
 
         @Override

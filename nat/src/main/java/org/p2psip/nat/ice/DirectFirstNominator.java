@@ -40,8 +40,12 @@ final class DirectFirstNominator implements PropertyChangeListener {
     /** The pair nominated last; null before, or after its nomination check failed. */
     private CandidatePair nominee;
 
+    /** The IP of this node's TURN server, or null. */
+    private final java.net.InetAddress turnServerIp;
+
     private DirectFirstNominator(Agent agent, IceMediaStream stream, ScheduledExecutorService timer, long graceMillis,
-            boolean aggressive) {
+            boolean aggressive, java.net.InetAddress turnServerIp) {
+        this.turnServerIp = turnServerIp;
         this.aggressive = aggressive;
         this.agent = agent;
         this.stream = stream;
@@ -51,14 +55,31 @@ final class DirectFirstNominator implements PropertyChangeListener {
 
     /** Installs the nominator on a controlling agent's stream; call before the checks start. */
     static void install(Agent agent, IceMediaStream stream, ScheduledExecutorService timer, long graceMillis,
-            boolean aggressive) {
-        stream.addPairChangeListener(new DirectFirstNominator(agent, stream, timer, graceMillis, aggressive));
+            boolean aggressive, java.net.InetAddress turnServerIp) {
+        stream.addPairChangeListener(new DirectFirstNominator(agent, stream, timer, graceMillis, aggressive,
+                turnServerIp));
     }
 
-    static boolean isRelayed(CandidatePair p) {
-        return p.getLocalCandidate() instanceof RelayedCandidate
+    /**
+     * Whether {@code p} goes through a TURN relay at either end. A peer-reflexive remote candidate whose address is a
+     * relay's is one too: the peer's checks from its relayed candidate can arrive before that candidate is trickled
+     * (seen in a cold start whose Attach answer came late), and then ice4j knows the address only as peer-reflexive.
+     * Nominated aggressively as if direct, such a pair made the peer select the relayed path while this side selected
+     * a direct one, and DTLS then found no common path (IceLabTest, full cone <- address-restricted, once). The relay
+     * address known here is this node's own TURN server's IP (the lab's nodes, and overlay nodes that take TURN from
+     * the same superpeer, share one); a peer on another TURN server is not recognised this way.
+     */
+    boolean isRelayed(CandidatePair p) {
+        if (p.getLocalCandidate() instanceof RelayedCandidate
                 || p.getLocalCandidate().getType() == CandidateType.RELAYED_CANDIDATE
-                || p.getRemoteCandidate().getType() == CandidateType.RELAYED_CANDIDATE;
+                || p.getRemoteCandidate().getType() == CandidateType.RELAYED_CANDIDATE) {
+            return true;
+        }
+        if (p.getRemoteCandidate().getType() != CandidateType.PEER_REFLEXIVE_CANDIDATE) {
+            return false;
+        }
+        // takes no lock (this runs on ice4j's pacing thread): the remote candidate list is not consulted
+        return p.getRemoteCandidate().getTransportAddress().getAddress().equals(turnServerIp);
     }
 
     @Override

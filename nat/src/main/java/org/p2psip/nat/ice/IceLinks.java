@@ -19,8 +19,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.ice4j.TransportAddress;
 import org.ice4j.ice.Agent;
+import org.ice4j.Transport;
 import org.ice4j.ice.CandidatePair;
+import org.ice4j.ice.CandidatePairState;
 import org.ice4j.ice.CandidateType;
+import org.ice4j.ice.HostCandidate;
+import org.ice4j.ice.RelayedCandidate;
+import org.ice4j.ice.RemoteCandidate;
+import org.ice4j.socket.IceSocketWrapper;
 import org.ice4j.ice.Component;
 import org.ice4j.ice.IceMediaStream;
 import org.ice4j.ice.LocalCandidate;
@@ -41,6 +47,13 @@ import org.slf4j.LoggerFactory;
  * selected pair becomes an {@link IcePath} attached to the {@link DtlsLinkLayer}: the overlay then sends to
  * {@link IceLink#remote()} and its DTLS records, node-key authenticated, travel over exactly the selected 5-tuple.
  *
+ * <p>DTLS roles: the target (controlled) opens the DTLS session as the client the moment it answers the first check
+ * that carries USE-CANDIDATE ({@link LinkAgent}), before its own ICE completes; the requester (controlling) learns
+ * the pair from that check's answer, which arrives just before the ClientHello, and waits for it as the server. So a
+ * link is authenticated one round trip after the requester's checks instead of two. Setups take an agent prepared
+ * ahead when one is ready ({@link PreparedSessions}): the Attach and its answer then carry the server-reflexive and
+ * port-mapped candidates instead of trickling them after a STUN round trip.
+ *
  * <p>Nomination ({@link DirectFirstNominator}): a direct pair is nominated aggressively (its first check carries
  * USE-CANDIDATE); a relayed pair only when every direct pair failed or {@link IceConfig#relayGrace()} passed without
  * a valid direct one, so a link is direct wherever the NATs allow hole punching and relayed only where they do not.
@@ -59,10 +72,23 @@ public final class IceLinks implements AutoCloseable {
     static final int MAX_INBOXES = 64;
     /** Set to {@code false} to gather every candidate before the Attach message (no trickle), e.g. to compare. */
     public static final String TRICKLE_PROPERTY = "p2psip.ice.trickle";
+    /**
+     * How long the controlling side waits for the controlled side's DTLS ClientHello over a new link before it opens
+     * the session itself. The controlled side sends it as soon as it answered the nominated check, so it arrives
+     * about when the controlling side's ICE completes; the wait only matters when something went wrong.
+     */
+    static final long PEER_OPENS_WITHIN_MILLIS = 2_000;
+    /** A node that set up no ICE link for this long frees its prepared agent (and prepares again on the next setup). */
+    static final long PREPARED_IDLE_MILLIS = 10 * 60_000L;
     /** Set to {@code false} for regular nomination only (a second check on the chosen pair), e.g. to compare. */
     public static final String AGGRESSIVE_PROPERTY = "p2psip.ice.aggressive";
     /** How a refusal for glare (both ends attaching at once, see {@link #connect}) starts. */
     static final String GLARE = "glare:";
+    /**
+     * Set to {@code false} to let whichever side sends first open the DTLS session, after ICE completed on both sides
+     * (as before the controlled side opened it early), e.g. to compare.
+     */
+    public static final String CONTROLLED_OPENS_PROPERTY = "p2psip.ice.controlledOpens";
 
     private final NodeId self;
     private final DtlsLinkLayer layer;
@@ -72,6 +98,8 @@ public final class IceLinks implements AutoCloseable {
     private final PortMappedCandidates portMapping;
     private final ExecutorService executor;
     private final java.util.concurrent.ScheduledExecutorService timer;
+    /** An agent gathered ahead for the next setup, or null (no trickle, or {@link IceConfig#preparedMaxAge()} 0). */
+    private final PreparedSessions<IceSession> prepared;
     private final SecureRandom random = new SecureRandom();
     private final CopyOnWriteArrayList<IceLink> links = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<CompletableFuture<IceLink>> accepted = new CopyOnWriteArrayList<>();
@@ -91,6 +119,8 @@ public final class IceLinks implements AutoCloseable {
     private final boolean trickle = !"false".equals(System.getProperty(TRICKLE_PROPERTY));
     /** Nominate direct pairs aggressively (system property {@value #AGGRESSIVE_PROPERTY}, default true). */
     private final boolean aggressive = !"false".equals(System.getProperty(AGGRESSIVE_PROPERTY));
+    /** The controlled side opens DTLS early (system property {@value #CONTROLLED_OPENS_PROPERTY}, default true). */
+    private final boolean controlledOpens = !"false".equals(System.getProperty(CONTROLLED_OPENS_PROPERTY));
 
     public IceLinks(NodeId self, DtlsLinkLayer layer, Signaling signaling, IceConfig config) {
         this(self, layer, signaling, config, null);
@@ -122,6 +152,10 @@ public final class IceLinks implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.prepared = trickle && signaling.supportsTrickle() && !config.preparedMaxAge().isZero()
+                ? new PreparedSessions<>(this::prepareSession, this::freeUnused, executor, timer,
+                        System::currentTimeMillis, config.preparedMaxAge().toMillis(), PREPARED_IDLE_MILLIS)
+                : null;
         signaling.serve(this::onRequest);
         signaling.onCandidates(this::onCandidates);
     }
@@ -177,6 +211,43 @@ public final class IceLinks implements AutoCloseable {
      */
     public void config(IceConfig config) {
         this.config = java.util.Objects.requireNonNull(config, "config");
+        if (prepared != null) {
+            prepared.discard(); // gathered with the old settings (e.g. without the relay)
+        }
+    }
+
+    /** Opens a trickling session and gathers its server-reflexive and port-mapped candidates now. */
+    private IceSession prepareSession() {
+        IceSession s = IceSession.open(config, true, portMapping);
+        try {
+            s.prepareAhead();
+        } catch (RuntimeException e) {
+            s.free();
+            throw e;
+        }
+        return s;
+    }
+
+    /**
+     * Frees a prepared session that was not used: in the background (a setup or the timer must not wait for ice4j's
+     * shutdown), or at once when closing (the executor is about to stop).
+     */
+    private void freeUnused(IceSession s) {
+        if (closed) {
+            s.free();
+        } else {
+            freeLater(s);
+        }
+    }
+
+    /** The session for a setup that began at {@code startNanos}: the prepared one if ready, else a new one. */
+    private IceSession session(boolean controlling, boolean trickle, long startNanos) {
+        IceSession s = trickle && prepared != null ? prepared.take() : null;
+        if (s == null) {
+            s = IceSession.open(config, trickle, portMapping);
+        }
+        s.begin(controlling, startNanos);
+        return s;
     }
 
     /** Trickled candidates dropped: no such session, too many early ones, or more than a session takes. */
@@ -289,6 +360,7 @@ public final class IceLinks implements AutoCloseable {
                     }
                 }
             }, executor).whenComplete((l, e) -> {
+                replenish();
                 if (e != null) {
                     result.completeExceptionally(e instanceof CompletionException && e.getCause() != null ? e.getCause() : e);
                 } else {
@@ -347,6 +419,13 @@ public final class IceLinks implements AutoCloseable {
         }
     }
 
+    /** A setup ended: the next one gets an agent prepared now (not during the setup, see PreparedSessions). */
+    private void replenish() {
+        if (prepared != null) {
+            prepared.replenish();
+        }
+    }
+
     /** A run of the checks that ended without a link (as opposed to a refusal or a signaling failure). */
     private static final class IceRunFailed extends RuntimeException {
         IceRunFailed(IOException cause) {
@@ -357,8 +436,9 @@ public final class IceLinks implements AutoCloseable {
     private IceLink attempt(NodeId target, long start) {
         IceConfig config = this.config;
         boolean trickle = this.trickle && signaling.supportsTrickle();
-        IceSession s = IceSession.open(true, config, trickle, start, portMapping);
-        DirectFirstNominator.install(s.agent, s.stream, timer, config.relayGrace().toMillis(), aggressive);
+        IceSession s = session(true, trickle, start);
+        DirectFirstNominator.install(s.agent, s.stream, timer, config.relayGrace().toMillis(), aggressive,
+                config.turnServer() == null ? null : config.turnServer().getAddress());
         long tx = random.nextLong();
         SessionKey key = new SessionKey(target, tx);
         TrickleInbox inbox = new TrickleInbox(System.nanoTime());
@@ -483,6 +563,7 @@ public final class IceLinks implements AutoCloseable {
         }
         link.whenComplete((l, e) -> {
             answering.decrementAndGet();
+            replenish();
             synchronized (connecting) {
                 answeringFor.remove(from, link);
             }
@@ -499,12 +580,17 @@ public final class IceLinks implements AutoCloseable {
         return CompletableFuture.supplyAsync(() -> {
             IceSession s = null;
             try {
-                s = IceSession.open(false, config, trickle, start, portMapping);
+                s = session(false, trickle, start);
+                IceSession opened = s;
+                if (controlledOpens) {
+                    opened.onNominatedCheck((remote, local) -> openEarly(opened, request.from(), remote, local));
+                }
                 s.setRemote(request.ice());
                 s.startChecks();
                 inbox.attach(s, trickleDropped);
             } catch (Exception e) {
                 if (s != null) {
+                    endEarly(s);
                     freeLater(s);
                 }
                 link.completeExceptionally(e);
@@ -527,6 +613,7 @@ public final class IceLinks implements AutoCloseable {
                     link.complete(finish(session, request.from(), false, start));
                 } catch (Exception e) {
                     String why = session.describe();
+                    endEarly(session);
                     freeLater(session);
                     LOG.info("{}: ICE with {} failed: {} ({})", self.shortHex(), request.from().shortHex(), e.toString(),
                             why);
@@ -535,6 +622,60 @@ public final class IceLinks implements AutoCloseable {
             });
             return answer;
         }, executor);
+    }
+
+    /**
+     * The controlled side answered the first check that carries USE-CANDIDATE ({@link LinkAgent}): the controlling
+     * side's ICE completes when that answer arrives. So this side opens the DTLS session over that pair now, as the
+     * client: its ClientHello follows the answer and the handshake ends one round trip after the controlling side's
+     * checks (the controlling side waits for it, {@link IcePath.Opening#PEER}). ice4j would select the pair only when
+     * this side's own triggered check on it succeeds, a round trip later. Host candidates only: a check that arrived
+     * through this side's TURN allocation means a relayed pair, which ICE completes at once anyway.
+     */
+    private void openEarly(IceSession s, NodeId peer, InetSocketAddress remote, LocalCandidate local) {
+        if (!(local instanceof HostCandidate host)) {
+            return;
+        }
+        try {
+            executor.execute(() -> {
+                IcePath path;
+                synchronized (s.pathLock) {
+                    org.ice4j.ice.ComponentSocket cs = s.component.getComponentSocket();
+                    if (s.ended || s.earlyPath != null || closed || cs == null) {
+                        return;
+                    }
+                    // the component socket hands the application only datagrams from addresses of succeeded pairs;
+                    // the peer's DTLS records may come before this side's own check on the pair succeeds
+                    RemoteCandidate peerAddress = new RemoteCandidate(new TransportAddress(remote, Transport.UDP),
+                            s.component, CandidateType.PEER_REFLEXIVE_CANDIDATE, "early", 0, null);
+                    cs.propertyChange(new java.beans.PropertyChangeEvent(new CandidatePair(host, peerAddress),
+                            IceMediaStream.PROPERTY_PAIR_STATE_CHANGED, CandidatePairState.IN_PROGRESS,
+                            CandidatePairState.SUCCEEDED));
+                    path = new IcePath(s.component.getSocket(), host.getCandidateIceSocketWrapper(), remote,
+                            s.rttEstimateMillis(null));
+                    s.earlyPath = path;
+                }
+                LOG.debug("{}: opening DTLS with {} over {} before ICE completes here", self.shortHex(),
+                        peer.shortHex(), remote);
+                path.start(layer, peer.shortHex(), IcePath.Opening.THIS_SIDE, 0);
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    /** A setup ended without a link: closes the path opened early, if any, and lets none be opened. */
+    private void endEarly(IceSession s) {
+        IcePath early;
+        synchronized (s.pathLock) {
+            s.ended = true;
+            early = s.earlyPath;
+            s.earlyPath = null;
+        }
+        if (early != null) {
+            early.close();
+            layer.detachPath(early);
+        }
     }
 
     private IceLink finish(IceSession s, NodeId peer, boolean controlling, long startNanos) throws IOException {
@@ -549,7 +690,33 @@ public final class IceLinks implements AutoCloseable {
         }
         TransportAddress remote = pair.getRemoteCandidate().getTransportAddress();
         InetSocketAddress remoteAddress = new InetSocketAddress(remote.getAddress(), remote.getPort());
-        IcePath path = new IcePath(s.component.getSocket(), remoteAddress);
+        LocalCandidate base = pair.getLocalCandidate().getBase() != null ? pair.getLocalCandidate().getBase()
+                : pair.getLocalCandidate();
+        IceSocketWrapper sendVia = base instanceof HostCandidate h ? h.getCandidateIceSocketWrapper()
+                : base instanceof RelayedCandidate r ? r.getCandidateIceSocketWrapper() : null;
+        if (sendVia == null) {
+            throw new IOException("the selected pair's local candidate " + base + " has no socket to send from");
+        }
+        IcePath early;
+        synchronized (s.pathLock) {
+            s.ended = true;
+            early = s.earlyPath;
+        }
+        IcePath path;
+        boolean started;
+        if (early != null && early.remote().equals(remoteAddress) && early.sendsThrough(sendVia)) {
+            path = early; // the DTLS session opened over it already
+            started = true;
+        } else {
+            if (early != null) {
+                LOG.info("{}: ICE selected {} with {}, not the pair DTLS was opened over early ({}); reopening",
+                        self.shortHex(), pair.toShortString(), peer.shortHex(), early.remote());
+                early.close();
+                layer.detachPath(early);
+            }
+            path = new IcePath(s.component.getSocket(), sendVia, remoteAddress, s.rttEstimateMillis(pair));
+            started = false;
+        }
         TransportAddress local = pair.getLocalCandidate().getTransportAddress();
         IceLink link = new IceLink(peer, controlling, type(pair.getLocalCandidate().getType()),
                 type(pair.getRemoteCandidate().getType()), new InetSocketAddress(local.getAddress(), local.getPort()),
@@ -559,7 +726,12 @@ public final class IceLinks implements AutoCloseable {
             link.close();
             throw new IOException("closed");
         }
-        path.start(layer, peer.shortHex());
+        if (!started) {
+            // the controlled side (it answered the Attach) opens the DTLS session; the controlling side waits for it
+            IcePath.Opening opening = !controlledOpens ? IcePath.Opening.FIRST_SENDER
+                    : controlling ? IcePath.Opening.PEER : IcePath.Opening.THIS_SIDE;
+            path.start(layer, peer.shortHex(), opening, PEER_OPENS_WITHIN_MILLIS);
+        }
         links.add(link);
         LOG.info("{}: {}", self.shortHex(), link);
         return link;
@@ -618,6 +790,9 @@ public final class IceLinks implements AutoCloseable {
             l.close();
         }
         links.clear();
+        if (prepared != null) {
+            prepared.close();
+        }
         executor.shutdownNow();
         timer.shutdownNow();
     }

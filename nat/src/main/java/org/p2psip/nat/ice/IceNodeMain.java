@@ -33,6 +33,8 @@ import org.p2psip.overlay.wire.WireCodec;
  *          [--no-trickle]: gather every candidate before the Attach message and its answer (as before trickle)
  *          [--regular-nomination]: no aggressive nomination of direct pairs (a second check nominates)
  *          [--relay-grace-ms G]: how long a valid relayed pair waits for a direct one (default 2000)
+ *          [--prepared-max-age-ms A]: age of the agent gathered ahead (default 20000; 0 gathers per setup)
+ *          [--first-sender-opens]: whichever side sends first opens DTLS after ICE (not the controlled side early)
  * </pre>
  *
  * The rendezvous address is an {@link IceRendezvousMain}'s: its TURN server gives server-reflexive and relayed
@@ -64,6 +66,7 @@ public final class IceNodeMain {
         boolean consent = true;
         boolean portMap = false;
         Duration relayGrace = null;
+        Duration preparedMaxAge = null;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--rendezvous" -> rendezvous = parse(args[++i]);
@@ -77,6 +80,8 @@ public final class IceNodeMain {
                 case "--port-map" -> portMap = true;
                 case "--relay-grace-ms" -> relayGrace = Duration.ofMillis(Long.parseLong(args[++i]));
                 case "--no-trickle" -> System.setProperty(IceLinks.TRICKLE_PROPERTY, "false");
+                case "--prepared-max-age-ms" -> preparedMaxAge = Duration.ofMillis(Long.parseLong(args[++i]));
+                case "--first-sender-opens" -> System.setProperty(IceLinks.CONTROLLED_OPENS_PROPERTY, "false");
                 case "--regular-nomination" -> System.setProperty(IceLinks.AGGRESSIVE_PROPERTY, "false");
                 default -> usage();
             }
@@ -91,6 +96,9 @@ public final class IceNodeMain {
                 .withTimeouts(Duration.ofSeconds(20), Duration.ofSeconds(20)).withConsentFreshness(consent);
         if (relayGrace != null) {
             ice = ice.withRelayGrace(relayGrace);
+        }
+        if (preparedMaxAge != null) {
+            ice = ice.withPreparedMaxAge(preparedMaxAge);
         }
         EventLoopGroup group = UdpLinkLayer.newEventLoopGroup(1);
         DtlsIdentity identity = DtlsIdentity.generate();
@@ -260,6 +268,7 @@ public final class IceNodeMain {
         System.out.println("warm_ready_ms=" + ready);
         System.out.println("warm_phases=" + phases);
         System.out.println("warm_failures=" + failures);
+        System.out.println("dtls_after_warm " + layer.stats());
         System.out.println("ice_retries=" + links.retries() + " trickle_dropped=" + links.trickleDropped());
         return failures == 0 ? 0 : 1;
     }

@@ -13,13 +13,16 @@ package org.p2psip.nat.ice;
  * @param firstValidMillis  the first candidate pair was validated by a connectivity check
  * @param completedMillis   ICE completed (a pair nominated and selected)
  * @param trickled          candidates this side trickled after its Attach message
+ * @param prepared          the agent was prepared ahead: its server-reflexive and port-mapped candidates were
+ *                          gathered before the setup, so the Attach message (or answer) carried them
  */
 public record IcePhases(long attachSentMillis, long answerMillis, long gatheredMillis, long firstValidMillis,
-        long completedMillis, int trickled) {
+        long completedMillis, int trickled, boolean prepared) {
 
     @Override
     public String toString() {
         return "attach_sent=" + attachSentMillis + " answer=" + answerMillis + " gathered=" + gatheredMillis
-                + " first_valid=" + firstValidMillis + " completed=" + completedMillis + " trickled=" + trickled;
+                + " first_valid=" + firstValidMillis + " completed=" + completedMillis + " trickled=" + trickled
+                + " prepared=" + prepared;
     }
 }

@@ -31,22 +31,43 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One ICE agent with one stream of one component. With trickle the agent starts with its host candidates;
- * {@link #trickleLocal} then runs the STUN and TURN harvesters and reports what they find, and pairs candidates
- * found after the checks started (a relayed one) with the remote candidates, which ice4j does not do by itself.
+ * {@link #trickleLocal} then runs the STUN and TURN harvesters (and the port mapping) and reports what they find, and
+ * pairs candidates found after the checks started (a relayed one) with the remote candidates, which ice4j does not do
+ * by itself. A session can be prepared ahead ({@link #prepareAhead}: STUN and port mapping done before any Attach),
+ * then {@link #begin begun} in either role when a setup needs it; only TURN is then left to trickle.
  */
 final class IceSession {
     private static final Logger LOG = LoggerFactory.getLogger(IceSession.class);
 
-    final Agent agent;
+    final LinkAgent agent;
     final IceMediaStream stream;
     final Component component;
-    final long startNanos;
+    /** When the setup began (requester: {@code connect}; target: the request's arrival); set by {@link #begin}. */
+    private volatile long startNanos;
+    /** With trickle, the harvesters {@link #trickleLocal} (or {@link #prepareAhead}) runs; null without servers. */
+    private final StunCandidateHarvester stunHarvester;
+    private final TurnCandidateHarvester turnHarvester;
+    private final java.util.concurrent.atomic.AtomicBoolean stunRun = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicBoolean portsMapped = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Without trickle: when {@link #open} had gathered every candidate; else -1. */
+    private volatile long gatheredAtOpen = -1;
+    /** When {@link #prepareAhead} ended; -1 for a session gathered for its setup. */
+    private volatile long preparedNanos = -1;
+    /** The controlled side's first USE-CANDIDATE check: (remote, local) reported once to this listener. */
+    private volatile java.util.function.BiConsumer<InetSocketAddress, LocalCandidate> nominatedCheck;
+    private final java.util.concurrent.atomic.AtomicBoolean nominatedCheckSeen = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Guards {@link #earlyPath} and {@link #ended}. */
+    final Object pathLock = new Object();
+    /** The path the DTLS session was opened over before ICE completed (controlled side), or null; see IceLinks. */
+    IcePath earlyPath;
+    /** Set by IceLinks when the session finished or failed: no early path may be opened after it. */
+    boolean ended;
     final CompletableFuture<IceProcessingState> done = new CompletableFuture<>();
     /** Local candidates told to the peer (type and address). */
     private final java.util.Set<String> advertised = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Local candidates that have been paired with the remote candidates (at the start of the checks or later). */
     private final java.util.Set<LocalCandidate> paired = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    private boolean started;
+    private volatile boolean started;
     private final PortMappedCandidates portMapping;
     /** Host addresses mapped at the router, and the candidates that advertise their public addresses. */
     private final List<InetSocketAddress> mappedHosts = new CopyOnWriteArrayList<>();
@@ -58,16 +79,23 @@ final class IceSession {
     volatile long firstValid = -1;
     volatile long completed = -1;
     final AtomicInteger trickled = new AtomicInteger();
+    /** When each pair's check was last sent (nanoTime), and the round trip of each pair's last successful check. */
+    private final java.util.Map<String, Long> checkSent = new ConcurrentHashMap<>();
+    private final java.util.Map<String, Long> checkRttMillis = new ConcurrentHashMap<>();
+    /** The controlled side: when the first USE-CANDIDATE check arrived (nanoTime; see nominatedCheckSeen). */
+    private volatile long nominatedCheckNanos;
     /** The last state of each pair, from ice4j's events: describes the check list without taking its lock. */
     final java.util.Map<String, String> pairStates = new ConcurrentHashMap<>();
 
-    private IceSession(Agent agent, IceMediaStream stream, Component component, long startNanos,
-            PortMappedCandidates portMapping) {
+    private IceSession(LinkAgent agent, IceMediaStream stream, Component component, PortMappedCandidates portMapping,
+            StunCandidateHarvester stunHarvester, TurnCandidateHarvester turnHarvester) {
         this.portMapping = portMapping;
         this.agent = agent;
         this.stream = stream;
         this.component = component;
-        this.startNanos = startNanos;
+        this.stunHarvester = stunHarvester;
+        this.turnHarvester = turnHarvester;
+        this.startNanos = System.nanoTime();
     }
 
     long sinceStart() {
@@ -75,25 +103,31 @@ final class IceSession {
     }
 
     IcePhases phases() {
-        return new IcePhases(attachSent, answer, gathered, firstValid, completed, trickled.get());
+        return new IcePhases(attachSent, answer, gathered, firstValid, completed, trickled.get(), preparedNanos >= 0);
     }
 
-    static IceSession open(boolean controlling, IceConfig config, boolean trickle, long startNanos,
-            PortMappedCandidates portMapping) {
-        Agent agent = new Agent();
+    /**
+     * Opens an agent with its host candidates; without trickle it also gathers every other candidate first (STUN,
+     * TURN, port mapping). Its role and start are set by {@link #begin}.
+     */
+    static IceSession open(IceConfig config, boolean trickle, PortMappedCandidates portMapping) {
+        LinkAgent agent = new LinkAgent();
         try {
-            agent.setControlling(controlling);
             agent.setTrickling(trickle); // then createComponent gathers host candidates only
             agent.setPerformConsentFreshness(config.consentFreshness());
             agent.setNominationStrategy(NominationStrategy.NONE); // DirectFirstNominator nominates
-            if (config.stunServer() != null) {
-                agent.addCandidateHarvester(new StunCandidateHarvester(
-                        new TransportAddress(config.stunServer(), Transport.UDP)));
-            }
-            if (config.turnServer() != null) {
-                agent.addCandidateHarvester(new TurnCandidateHarvester(
-                        new TransportAddress(config.turnServer(), Transport.UDP),
-                        new LongTermCredential(config.turnUser(), config.turnPassword())));
+            StunCandidateHarvester stun = config.stunServer() == null ? null
+                    : new StunCandidateHarvester(new TransportAddress(config.stunServer(), Transport.UDP));
+            TurnCandidateHarvester turn = config.turnServer() == null ? null
+                    : new TurnCandidateHarvester(new TransportAddress(config.turnServer(), Transport.UDP),
+                            new LongTermCredential(config.turnUser(), config.turnPassword()));
+            if (!trickle) { // createComponent runs them; with trickle, trickleLocal or prepareAhead does
+                if (stun != null) {
+                    agent.addCandidateHarvester(stun);
+                }
+                if (turn != null) {
+                    agent.addCandidateHarvester(turn);
+                }
             }
             IceMediaStream stream = agent.createMediaStream(IceLinks.STREAM);
             Component component = agent.createComponent(stream, KeepAliveStrategy.SELECTED_ONLY, true);
@@ -110,10 +144,12 @@ final class IceSession {
                     }
                 });
             }
-            IceSession s = new IceSession(agent, stream, component, startNanos, portMapping);
+            IceSession s = new IceSession(agent, stream, component, portMapping, trickle ? stun : null,
+                    trickle ? turn : null);
             if (!trickle) {
+                s.stunRun.set(true);
                 s.mapPorts(); // the mapped candidate goes with the others in the Attach message
-                s.gathered = s.sinceStart();
+                s.gatheredAtOpen = System.nanoTime();
             }
             PropertyChangeListener l = e -> {
                 if (!Agent.PROPERTY_ICE_PROCESSING_STATE.equals(e.getPropertyName())) {
@@ -139,11 +175,13 @@ final class IceSession {
                     if (IceMediaStream.PROPERTY_PAIR_STATE_CHANGED.equals(name)) {
                         s.pairStates.merge(p.toShortString(), String.valueOf(e.getNewValue()),
                                 (old, now) -> old.endsWith(" nominated") ? now + " nominated" : now);
+                        s.timeCheck(p, e.getNewValue());
                     } else if (IceMediaStream.PROPERTY_PAIR_NOMINATED.equals(name)) {
                         s.pairStates.merge(p.toShortString(), "nominated", (old, now) -> old + " nominated");
                     }
                 }
             });
+            agent.onNominatedCheck((remote, local) -> s.nominatedCheck(remote, local));
             if (component.getLocalCandidates().isEmpty()) {
                 throw new IOException("no usable local candidates");
             }
@@ -153,6 +191,77 @@ final class IceSession {
             throw new CompletionException(new IOException("ICE candidate gathering failed: " + e.getMessage()
                     + " (is a non-loopback interface up? ice4j never uses loopback)", e));
         }
+    }
+
+    /**
+     * Gathers ahead of any setup (blocking): the server-reflexive candidate (a STUN round trip) and the port mapping,
+     * so that {@link #localParameters()} carries them in the Attach or its answer. TURN is left for
+     * {@link #trickleLocal}: an allocation held for a setup that may never come would cost the server.
+     */
+    void prepareAhead() {
+        if (stunHarvester != null && stunRun.compareAndSet(false, true)) {
+            stunHarvester.harvest(component);
+        }
+        mapPorts();
+        preparedNanos = System.nanoTime();
+    }
+
+    /** Sets the role and the start of the setup the session serves; call once, before its checks. */
+    void begin(boolean controlling, long startNanos) {
+        this.startNanos = startNanos;
+        if (gatheredAtOpen >= 0) {
+            gathered = Math.max(0, TimeUnit.NANOSECONDS.toMillis(gatheredAtOpen - startNanos));
+        }
+        agent.setControlling(controlling);
+    }
+
+    /**
+     * Calls {@code listener} once, with the remote address and the local candidate, when this controlled agent answers
+     * the first connectivity check that carries USE-CANDIDATE (see {@link LinkAgent}).
+     */
+    void onNominatedCheck(java.util.function.BiConsumer<InetSocketAddress, LocalCandidate> listener) {
+        this.nominatedCheck = listener;
+    }
+
+    private void nominatedCheck(TransportAddress remote, TransportAddress local) {
+        java.util.function.BiConsumer<InetSocketAddress, LocalCandidate> l = nominatedCheck;
+        if (l == null || !started || !nominatedCheckSeen.compareAndSet(false, true)) {
+            return;
+        }
+        nominatedCheckNanos = System.nanoTime();
+        LocalCandidate c = agent.findLocalCandidate(local);
+        if (c != null) {
+            l.accept(new InetSocketAddress(remote.getAddress(), remote.getPort()), c);
+        }
+    }
+
+    /** Times connectivity checks from ice4j's pair events: sent (in progress) to succeeded. */
+    private void timeCheck(CandidatePair p, Object state) {
+        if (state == org.ice4j.ice.CandidatePairState.IN_PROGRESS) {
+            checkSent.put(p.toShortString(), System.nanoTime());
+        } else if (state == org.ice4j.ice.CandidatePairState.SUCCEEDED) {
+            Long sent = checkSent.get(p.toShortString());
+            if (sent != null) {
+                checkRttMillis.put(p.toShortString(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent));
+            }
+        }
+    }
+
+    /**
+     * A round trip estimate for the path of {@code pair} (null: the pair the controlled side opened early over), in
+     * milliseconds, or -1: the round trip of this side's last successful check on it; else, on the controlled side,
+     * the time from its Attach answer to the first nominated check (the answer's way through signaling and the
+     * check's way back, longer than a round trip on the path); else the Attach round trip through signaling.
+     */
+    long rttEstimateMillis(CandidatePair pair) {
+        Long measured = pair == null ? null : checkRttMillis.get(pair.toShortString());
+        if (measured != null) {
+            return measured;
+        }
+        if (nominatedCheckSeen.get() && attachSent >= 0) {
+            return Math.max(1, TimeUnit.NANOSECONDS.toMillis(nominatedCheckNanos - startNanos) - attachSent);
+        }
+        return answer >= 0 && attachSent >= 0 && answer > attachSent ? answer - attachSent : -1;
     }
 
     /** The local parameters with every candidate found so far, which then count as told to the peer. */
@@ -166,7 +275,7 @@ final class IceSession {
      * as server-reflexive candidates (type preference 100, RFC 8445 5.1.2.2), which {@link #fresh} then reports.
      */
     void mapPorts() {
-        if (portMapping == null) {
+        if (portMapping == null || !portsMapped.compareAndSet(false, true)) {
             return;
         }
         for (LocalCandidate c : component.getLocalCandidates()) {
@@ -230,25 +339,32 @@ final class IceSession {
     }
 
     /**
-     * Runs the STUN and TURN harvesters (blocking until all are done) and hands each batch of new candidates to
-     * {@code send}; candidates found after the checks started are paired here.
+     * Runs what is left of the gathering on {@code executor} (the port mapping, STUN, unless prepared ahead, and TURN,
+     * in parallel) and hands each batch of new candidates to {@code send}; candidates found after the checks started
+     * are paired here.
      */
     void trickleLocal(java.util.function.Consumer<List<IceCandidate>> send, java.util.concurrent.Executor executor) {
-        if (portMapping != null) {
-            executor.execute(() -> {
-                mapPorts(); // a round trip to the router, in parallel with STUN and TURN
-                List<IceCandidate> fresh = fresh();
-                if (!fresh.isEmpty() && agent.getState() != IceProcessingState.TERMINATED) {
-                    trickled.addAndGet(fresh.size());
-                    send.accept(fresh);
-                }
-            });
+        List<Runnable> jobs = new ArrayList<>();
+        if (portMapping != null && !portsMapped.get()) {
+            jobs.add(this::mapPorts); // a round trip to the router
         }
-        try {
-            agent.startCandidateTrickle(batch -> {
-                if (batch == null) {
-                    gathered = sinceStart();
-                    return;
+        if (stunHarvester != null && stunRun.compareAndSet(false, true)) {
+            jobs.add(() -> stunHarvester.harvest(component));
+        }
+        if (turnHarvester != null) {
+            jobs.add(() -> turnHarvester.harvest(component)); // two round trips with the 401 challenge
+        }
+        if (jobs.isEmpty()) {
+            gathered = sinceStart();
+            return;
+        }
+        AtomicInteger left = new AtomicInteger(jobs.size());
+        for (Runnable job : jobs) {
+            executor.execute(() -> {
+                try {
+                    job.run();
+                } catch (RuntimeException e) {
+                    LOG.info("candidate gathering failed: {}", e.toString());
                 }
                 pairLateLocals();
                 List<IceCandidate> fresh = fresh();
@@ -256,9 +372,10 @@ final class IceSession {
                     trickled.addAndGet(fresh.size());
                     send.accept(fresh);
                 }
+                if (left.decrementAndGet() == 0) {
+                    gathered = sinceStart();
+                }
             });
-        } catch (RuntimeException e) {
-            LOG.info("trickle gathering ended early: {}", e.toString());
         }
     }
 

@@ -216,7 +216,7 @@ class DtlsHostileInputTest {
                     BcTlsCrypto crypto = new BcTlsCrypto(new SecureRandom());
                     try {
                         new DTLSClientProtocol().connect(new NodeTls.Client(crypto, DtlsIdentity.generate(), attackerCfg,
-                                why -> { }), new StallingTransport(sock));
+                                attackerCfg.handshakeResendMillis(), why -> { }), new StallingTransport(sock));
                     } catch (IOException | RuntimeException e) {
                         // expected: the handshake times out
                     } finally {

@@ -23,10 +23,18 @@ class LinkPathTest {
         final DatagramSocket socket;
         final InetSocketAddress remote;
         volatile int sent;
+        /** Outbound datagrams to drop before sending the rest (a lost first flight). */
+        volatile int dropFirst;
+        int resendHint;
 
         SocketPath(DatagramSocket socket, InetSocketAddress remote) {
             this.socket = socket;
             this.remote = remote;
+        }
+
+        @Override
+        public int handshakeResendMillis() {
+            return resendHint;
         }
 
         @Override
@@ -37,11 +45,20 @@ class LinkPathTest {
         @Override
         public void send(byte[] buf, int off, int len) throws IOException {
             sent++;
+            if (dropFirst > 0) {
+                dropFirst--;
+                return;
+            }
             socket.send(new DatagramPacket(buf, off, len, remote));
         }
 
         void start(DtlsLinkLayer layer) {
             layer.attachPath(this);
+            read(layer);
+        }
+
+        /** Hands what arrives from {@link #remote} to {@code layer} (the caller attached the path). */
+        void read(DtlsLinkLayer layer) {
             Thread t = new Thread(() -> {
                 byte[] b = new byte[65535];
                 while (!socket.isClosed()) {
@@ -105,6 +122,95 @@ class LinkPathTest {
             b.layer.detachPath(ba);
             DtlsTestSupport.await("b's session over the path closed", 5_000, () -> b.layer.authenticatedId(aEnd).isEmpty());
             assertEquals(1, b.layer.pathPeers().size(), "only the spoof test's path is left");
+        }
+    }
+
+    /**
+     * ICE's roles: the controlled side opens the session over the path at once ({@code openOverPath}), the controlling
+     * side waits for it ({@code attachPathForPeer}) even though it has data to send: one handshake, no simultaneous
+     * open, no cookie exchange, and both sides' queued data arrives.
+     */
+    @Test
+    void onePeerOpensOverThePathWhileTheOtherWaitsForIt() throws Exception {
+        try (DtlsTestSupport s = new DtlsTestSupport();
+                DatagramSocket sa = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
+                DatagramSocket sb = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+            DtlsTestSupport.Node a = s.node(DtlsTestSupport.quick());
+            DtlsTestSupport.Node b = s.node(DtlsTestSupport.quick());
+            InetSocketAddress aEnd = (InetSocketAddress) sa.getLocalSocketAddress();
+            InetSocketAddress bEnd = (InetSocketAddress) sb.getLocalSocketAddress();
+            SocketPath ab = new SocketPath(sa, bEnd);
+            SocketPath ba = new SocketPath(sb, aEnd);
+            a.layer.attachPathForPeer(ab, 30_000);
+            ab.read(a.layer);
+            a.sendTo(bEnd, "waits for b's handshake");
+            b.layer.openOverPath(ba);
+            ba.read(b.layer);
+
+            DtlsTestSupport.Received r = b.take(10_000);
+            assertEquals("waits for b's handshake", r.text());
+            assertEquals(aEnd, r.from());
+            b.sendTo(aEnd, "and back");
+            assertEquals("and back", a.take(10_000).text());
+            assertEquals(b.identity.id(), a.layer.authenticatedId(bEnd).orElseThrow());
+            assertEquals(a.identity.id(), b.layer.authenticatedId(aEnd).orElseThrow());
+            assertEquals(0, a.stat(Counter.HANDSHAKES_STARTED_CLIENT), "the waiting side never opened: " + a.layer.stats());
+            assertEquals(1, a.stat(Counter.HANDSHAKES_STARTED_SERVER));
+            assertEquals(1, a.stat(Counter.COOKIELESS_OVER_PATH));
+            assertEquals(1, b.stat(Counter.HANDSHAKES_STARTED_CLIENT));
+            assertEquals(0, a.stat(Counter.PEER_OPEN_FALLBACKS) + a.stat(Counter.SIMULTANEOUS_OPEN_YIELDED)
+                    + b.stat(Counter.SIMULTANEOUS_OPEN_YIELDED));
+        }
+    }
+
+    /** A peer that never opens: the waiting side opens the session itself after the wait. */
+    @Test
+    void theWaitingSideOpensWhenThePeerDoesNot() throws Exception {
+        try (DtlsTestSupport s = new DtlsTestSupport();
+                DatagramSocket sa = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
+                DatagramSocket sb = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+            DtlsTestSupport.Node a = s.node(DtlsTestSupport.quick());
+            DtlsTestSupport.Node b = s.node(DtlsTestSupport.quick());
+            InetSocketAddress aEnd = (InetSocketAddress) sa.getLocalSocketAddress();
+            InetSocketAddress bEnd = (InetSocketAddress) sb.getLocalSocketAddress();
+            SocketPath ab = new SocketPath(sa, bEnd);
+            SocketPath ba = new SocketPath(sb, aEnd);
+            a.layer.attachPathForPeer(ab, 300);
+            ab.read(a.layer);
+            ba.start(b.layer); // attached, but b does not open
+            a.sendTo(bEnd, "after the wait");
+            assertEquals("after the wait", b.take(10_000).text());
+            assertEquals(1, a.stat(Counter.PEER_OPEN_FALLBACKS));
+            assertEquals(1, a.stat(Counter.HANDSHAKES_STARTED_CLIENT));
+            assertEquals(b.identity.id(), a.layer.authenticatedId(bEnd).orElseThrow());
+        }
+    }
+
+    /**
+     * A path's round-trip-based retransmission timeout applies to handshakes over it: the first ClientHello is lost,
+     * and the session still comes up long before the layer's own (here 20 s) first retransmission would resend it.
+     */
+    @Test
+    void aLostFirstFlightIsResentAfterThePathsTimeout() throws Exception {
+        DtlsConfig slowResend = DtlsConfig.defaults().withHandshake(30_000, 20_000, 4);
+        try (DtlsTestSupport s = new DtlsTestSupport();
+                DatagramSocket sa = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
+                DatagramSocket sb = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+            DtlsTestSupport.Node a = s.node(slowResend);
+            DtlsTestSupport.Node b = s.node(slowResend);
+            InetSocketAddress aEnd = (InetSocketAddress) sa.getLocalSocketAddress();
+            InetSocketAddress bEnd = (InetSocketAddress) sb.getLocalSocketAddress();
+            SocketPath ab = new SocketPath(sa, bEnd);
+            SocketPath ba = new SocketPath(sb, aEnd);
+            ba.resendHint = 200;
+            ba.dropFirst = 1;
+            a.layer.attachPathForPeer(ab, 60_000);
+            ab.read(a.layer);
+            b.layer.openOverPath(ba);
+            ba.read(b.layer);
+            b.sendTo(aEnd, "despite the lost ClientHello");
+            assertEquals("despite the lost ClientHello", a.take(10_000).text());
+            assertTrue(ba.sent >= 2, "the ClientHello was sent again");
         }
     }
 }
