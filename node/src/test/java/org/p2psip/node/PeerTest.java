@@ -94,7 +94,7 @@ class PeerTest {
         int port = TestSupport.freeUdpPort();
         try (Peer p = TestSupport.peer(tmp.resolve("p"), HostPort.parse("localhost:" + port, Peer.DEFAULT_PORT))
                 .port(port).build()) {
-            p.start().get(5, TimeUnit.SECONDS);
+            p.start().get(20, TimeUnit.SECONDS);
             assertTrue(p.status().get().joined());
         }
     }

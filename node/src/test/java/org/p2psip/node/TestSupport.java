@@ -1,10 +1,8 @@
 package org.p2psip.node;
 
 import java.io.IOException;
-import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URL;
 import java.nio.file.Path;
 import java.util.List;
@@ -13,6 +11,7 @@ import java.util.function.UnaryOperator;
 import org.apache.xmlrpc.client.XmlRpcClient;
 import org.apache.xmlrpc.client.XmlRpcClientConfigImpl;
 import org.p2psip.overlay.OverlayConfig;
+import org.p2psip.testing.Ports;
 
 /** Helpers for tests that run real peers on 127.0.0.1. */
 public final class TestSupport {
@@ -67,17 +66,13 @@ public final class TestSupport {
         return c;
     }
 
-    /** A TCP port on 127.0.0.1 that was free a moment ago. */
+    /** A TCP port on 127.0.0.1 that was free a moment ago, outside the ephemeral range ({@link Ports}). */
     public static int freeTcpPort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, localhost())) {
-            return s.getLocalPort();
-        }
+        return Ports.freeTcpPort();
     }
 
-    /** A UDP port on 127.0.0.1 that was free a moment ago. */
+    /** A UDP port on 127.0.0.1 that was free a moment ago, outside the ephemeral range ({@link Ports}). */
     public static int freeUdpPort() throws IOException {
-        try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(localhost(), 0))) {
-            return s.getLocalPort();
-        }
+        return Ports.freeUdpPort();
     }
 }

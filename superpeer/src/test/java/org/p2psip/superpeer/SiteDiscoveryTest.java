@@ -31,6 +31,7 @@ import org.p2psip.superpeer.discovery.NatInfo;
 import org.p2psip.superpeer.discovery.Preference;
 import org.p2psip.superpeer.discovery.Role;
 import org.p2psip.superpeer.election.ElectionConfig;
+import org.p2psip.testing.Ports;
 
 /** Static-peer-list discovery on 127.0.0.1: five peers, one site, two superpeers, and failover. */
 class SiteDiscoveryTest {
@@ -51,15 +52,18 @@ class SiteDiscoveryTest {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
+    /**
+     * {@code n} distinct free UDP ports for discovery sockets bound later, below the ephemeral range so that no
+     * socket bound to port 0 meanwhile takes one ({@link Ports}).
+     */
     static List<Integer> freePorts(int n) throws Exception {
-        List<DatagramSocket> socks = new ArrayList<>();
         List<Integer> ports = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            DatagramSocket s = new DatagramSocket(0, LO);
-            socks.add(s);
-            ports.add(s.getLocalPort());
+        while (ports.size() < n) {
+            int p = Ports.freeUdpPort();
+            if (!ports.contains(p)) {
+                ports.add(p);
+            }
         }
-        socks.forEach(DatagramSocket::close);
         return ports;
     }
 

@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -42,11 +40,12 @@ public final class Sipp {
         return new Sipp(dir, domain, Prerequisites.which("sipp"));
     }
 
-    /** A UDP port on the loopback address that was free a moment ago (for a sipp phone). */
+    /**
+     * A UDP port on the loopback address that was free a moment ago (for a sipp phone), outside the ephemeral range
+     * so that no socket bound to port 0 takes it before sipp binds it ({@link Ports}).
+     */
     public static int freeUdpPort() throws IOException {
-        try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return Ports.freeUdpPort();
     }
 
     private Path scenario(String name) throws IOException {
@@ -86,6 +85,26 @@ public final class Sipp {
                 "-trace_stat", "-stf", stats(scenario, localPort).toString(), "-fd", "1"));
         cmd.addAll(Arrays.asList(extra));
         return new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+    }
+
+    /**
+     * Starts a sipp UAS (a phone that waits for calls) over UDP on 127.0.0.1:{@code localPort} and returns once it
+     * holds that port, so that what the test sends next finds it listening (a fixed sleep was too short for a cold
+     * sipp on a loaded machine).
+     *
+     * @throws AssertionError with sipp's output when it exited first (e.g. another process took the port) or did
+     *         not bind within 20 s
+     */
+    public Process startUas(String scenario, int localPort, int calls, String... extra) throws Exception {
+        Process p = start(scenario, null, localPort, calls, extra);
+        if (UdpPorts.awaitBound(p, localPort, 20_000)) {
+            return p;
+        }
+        p.destroyForcibly();
+        p.waitFor(5, TimeUnit.SECONDS);
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        throw new AssertionError("the sipp UAS " + scenario + " did not bind 127.0.0.1:" + localPort
+                + " within 20 s (was the port taken by another process?); its output:\n" + output);
     }
 
     /** Waits for a sipp run (at most 60 s) and reads its final success and failure counts. */

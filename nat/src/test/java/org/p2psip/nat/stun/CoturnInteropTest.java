@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
-import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -23,6 +22,7 @@ import org.p2psip.nat.discovery.FilteringBehavior;
 import org.p2psip.nat.discovery.MappingBehavior;
 import org.p2psip.nat.discovery.NatDiscovery;
 import org.p2psip.nat.discovery.StunBindingProbe;
+import org.p2psip.testing.Ports;
 import org.p2psip.testing.Prerequisites;
 
 /**
@@ -97,28 +97,10 @@ class CoturnInteropTest {
         return out;
     }
 
-    static int freePortPair() throws Exception {
-        for (int i = 0; i < 50; i++) {
-            int port;
-            try (DatagramSocket s = new DatagramSocket(0)) {
-                port = s.getLocalPort();
-            }
-            if (port >= 65000) {
-                continue;
-            }
-            try (DatagramSocket a = new DatagramSocket(port + 1)) {
-                return port;
-            } catch (java.net.SocketException taken) {
-                // try again
-            }
-        }
-        throw new IllegalStateException("no free UDP port pair");
-    }
-
     @Test
     void ourClientAndDiscoveryAgainstCoturnTurnserver() throws Exception {
         Prerequisites.requireTools("turnserver");
-        int port = freePortPair();
+        int port = Ports.freeUdpPortPair();
         File db = Files.createTempFile("turndb", ".sqlite").toFile();
         File log = Files.createTempFile("turnserver", ".log").toFile();
         Process turn = new ProcessBuilder(Prerequisites.which("turnserver"), "-n", "--no-cli", "--no-tls", "--no-dtls",

@@ -76,8 +76,8 @@ public abstract sealed class Call permits IncomingCall, OutgoingCall {
     }
 
     /**
-     * Sets what happens to re-INVITEs the other side sends in this call (replacing the previous handler); it runs on
-     * the API's event thread and must {@link Reinvite#accept} or {@link Reinvite#reject} each. Without a handler a
+     * Sets what happens to re-INVITEs the other side sends in this call (replacing the previous handler, for every
+     * re-INVITE that arrives once this returns); it runs on the API's event thread and must {@link Reinvite#accept} or {@link Reinvite#reject} each. Without a handler a
      * re-INVITE is accepted with this side's current session description (the last one it sent), which is right for
      * a session refresh. A re-INVITE that arrives while one is in progress gets 491 (ours) or 500 (theirs) as
      * §14 says.

@@ -175,9 +175,11 @@ final class Calls {
                 Dialog d = Dialog.asCallee(ep, invite, tx.toTag(), remoteTarget, aor, answer,
                         x -> dialogs.remove(key, x));
                 d.call(call);
-                d.onReinvite(reinviteHandler);
+                synchronized (this) { // with onReinvite: the handler set last reaches the dialog
+                    d.onReinvite(reinviteHandler);
+                    dialog = d;
+                }
                 dialogs.put(key, d);
-                dialog = d;
                 d.ended().whenComplete((x, e) -> ended.complete(null));
                 SipResponse ok = Dialog.withBody(withDialogHeaders(d.ok(tx)), answer);
                 d.sendOk(tx, ok).whenComplete((x, e) -> Dialog.complete(result, null, e));
@@ -229,16 +231,18 @@ final class Calls {
 
         @Override
         public void onReinvite(Consumer<Reinvite> handler) {
-            // on the transaction thread, in order with answer(): a handler set before the answer reaches the dialog
-            layer.execute(() -> {
+            // At once, not queued on the transaction thread: Netty runs a loop's ready I/O before its queued tasks, so
+            // a re-INVITE the application provokes right after setting the handler could meet the previous one (a
+            // test saw its 488 handler bypassed so). The lock orders this with answer(), which hands over the handler.
+            synchronized (this) {
                 reinviteHandler = handler;
                 if (dialog != null) {
                     dialog.onReinvite(handler);
                 }
-            });
+            }
         }
 
-        /** A handler set before the answer, handed to the dialog when it is made; transaction thread only. */
+        /** A handler set before the answer, handed to the dialog when it is made; guarded by this. */
         Consumer<Reinvite> reinviteHandler;
     }
 

@@ -79,23 +79,11 @@ class P2pSipCallsTest {
         }
     }
 
-    /** Registers a sipp phone for {@code user} at B and starts {@code scenario} as its UAS. */
-    private Process phoneAtB(Sipp sipp, String user, int port, String scenario) throws Exception {
-        Process reg = sipp.start("register_auth.xml", b.sipAddress(), port, 1, "-s", user, "-au", user, "-ap",
-                user + "-secret");
-        Sipp.assertAllSucceeded(sipp.await(reg, "register_auth.xml", port), 1, user + "'s phone registers at B");
-        Process phone = sipp.start(scenario, null, port, 1);
-        Thread.sleep(300); // let the UAS bind
-        return phone;
-    }
-
     @Test
     void everyRetransmitted200IsAckedAndReinvitesGoBothWaysWithAPhone() throws Exception {
-        Path dir = tmp.resolve("sipp-kate");
-        Files.createDirectories(dir);
-        Sipp sipp = Sipp.require(dir, DOMAIN);
+        Sipp sipp = P2pSipTest.sippIn(tmp, "sipp-kate");
         int port = TestSupport.freeUdpPort();
-        Process phone = phoneAtB(sipp, "kate", port, "uas_reack_reinvite.xml");
+        Process phone = P2pSipTest.phoneAt(b, sipp, "kate", port, "uas_reack_reinvite.xml");
         BlockingQueue<Reinvite> fromPhone = new LinkedBlockingQueue<>();
         BlockingQueue<CompletableFuture<Void>> acks = new LinkedBlockingQueue<>();
         // the handler is set as the call is established (dependents of answered() run before the next message)
@@ -126,11 +114,9 @@ class P2pSipCallsTest {
 
     @Test
     void theApiCancelsARingingPhone() throws Exception {
-        Path dir = tmp.resolve("sipp-liam");
-        Files.createDirectories(dir);
-        Sipp sipp = Sipp.require(dir, DOMAIN);
+        Sipp sipp = P2pSipTest.sippIn(tmp, "sipp-liam");
         int port = TestSupport.freeUdpPort();
-        Process phone = phoneAtB(sipp, "liam", port, "uas_cancel.xml");
+        Process phone = P2pSipTest.phoneAt(b, sipp, "liam", port, "uas_cancel.xml");
         CallAttempt attempt = a.dial("sip:alice@" + DOMAIN, "sip:liam@" + DOMAIN, "application/sdp", SDP);
         assertEquals(180, attempt.ringing().get(30, TimeUnit.SECONDS));
         attempt.cancel().get(30, TimeUnit.SECONDS); // the INVITE's final response came
@@ -141,9 +127,7 @@ class P2pSipCallsTest {
 
     @Test
     void aPhoneReinvitesAnApiCallee() throws Exception {
-        Path dir = tmp.resolve("sipp-reinvite");
-        Files.createDirectories(dir);
-        Sipp sipp = Sipp.require(dir, DOMAIN);
+        Sipp sipp = P2pSipTest.sippIn(tmp, "sipp-reinvite");
         String mia = "sip:mia@" + DOMAIN;
         b.register(mia).get(30, TimeUnit.SECONDS);
         BlockingQueue<Reinvite> reinvites = new LinkedBlockingQueue<>();
@@ -167,6 +151,37 @@ class P2pSipCallsTest {
         assertNotNull(c);
         assertTrue(r.call() == c, "the re-INVITE names its call");
         c.ended().get(20, TimeUnit.SECONDS);
+    }
+
+    /**
+     * A handler set with {@link Call#onReinvite} applies to the very next re-INVITE: each round sets one that refuses
+     * with the round's number in its reason, then re-INVITEs at once. (The handler used to be handed over through a
+     * task queued on the transaction thread, and Netty runs a loop's ready I/O before its queued tasks: under load
+     * the re-INVITE met the previous handler, which made theApiReinvitesAndCancelsTheApi flaky.)
+     */
+    @Test
+    void aNewReinviteHandlerAppliesToTheNextReinvite() throws Exception {
+        String kim = "sip:kim@" + DOMAIN;
+        b.register(kim).get(30, TimeUnit.SECONDS);
+        BlockingQueue<IncomingCall> calls = new LinkedBlockingQueue<>();
+        callsAtB = c -> {
+            calls.add(c);
+            c.answer("application/sdp", "v=0\r\ns=kim\r\n");
+        };
+        OutgoingCall call = a.call("sip:alice@" + DOMAIN, kim, "application/sdp", "v=0\r\ns=alice\r\n")
+                .get(30, TimeUnit.SECONDS);
+        IncomingCall in = calls.poll(5, TimeUnit.SECONDS);
+        assertNotNull(in);
+        for (int round = 1; round <= 30; round++) {
+            String reason = "Not Acceptable Here (round " + round + ")";
+            in.onReinvite(r -> r.reject(488, reason));
+            ExecutionException refused = assertThrows(ExecutionException.class,
+                    () -> call.reinvite("application/sdp", "v=0\r\ns=alice again\r\n").get(30, TimeUnit.SECONDS));
+            assertTrue(refused.getCause() instanceof CallRefusedException e && e.status() == 488
+                    && e.reason().equals(reason), "the refusal of round " + round + ": " + refused);
+        }
+        call.hangup().get(30, TimeUnit.SECONDS);
+        in.ended().get(20, TimeUnit.SECONDS);
     }
 
     @Test

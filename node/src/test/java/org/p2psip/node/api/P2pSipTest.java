@@ -262,17 +262,29 @@ class P2pSipTest {
                 + " within 20 s");
     }
 
+    /** sipp with its files in a fresh directory {@code name} below {@code tmp}. */
+    static Sipp sippIn(Path tmp, String name) throws Exception {
+        Path dir = tmp.resolve(name);
+        Files.createDirectories(dir);
+        return Sipp.require(dir, DOMAIN);
+    }
+
+    /**
+     * Registers a sipp phone for {@code user} (password {@code user-secret}, an account of {@code at}) at
+     * {@code at} from 127.0.0.1:{@code port}, then starts {@code scenario} there as its UAS, listening once this returns.
+     */
+    static Process phoneAt(P2pSip at, Sipp sipp, String user, int port, String scenario) throws Exception {
+        Process reg = sipp.start("register_auth.xml", at.sipAddress(), port, 1, "-s", user, "-au", user, "-ap",
+                user + "-secret");
+        Sipp.assertAllSucceeded(sipp.await(reg, "register_auth.xml", port), 1, user + "'s phone registers");
+        return sipp.startUas(scenario, port, 1);
+    }
+
     @Test
     void sippPhoneAtOnePeerGetsAMessageFromTheApiAtTheOther() throws Exception {
-        Path dir = tmp.resolve("sipp-message");
-        Files.createDirectories(dir);
-        Sipp sipp = Sipp.require(dir, DOMAIN);
+        Sipp sipp = sippIn(tmp, "sipp-message");
         int erinPort = TestSupport.freeUdpPort();
-        Process reg = sipp.start("register_auth.xml", b.sipAddress(), erinPort, 1, "-s", "erin", "-au", "erin",
-                "-ap", "erin-secret");
-        Sipp.assertAllSucceeded(sipp.await(reg, "register_auth.xml", erinPort), 1, "erin's phone registers at B");
-        Process phone = sipp.start("uas_message.xml", null, erinPort, 1);
-        Thread.sleep(300); // let the UAS bind
+        Process phone = phoneAt(b, sipp, "erin", erinPort, "uas_message.xml");
         MessageResult r = a.sendMessage("sip:alice@" + DOMAIN, "sip:erin@" + DOMAIN, "text/plain", "to your phone")
                 .get(30, TimeUnit.SECONDS);
         assertEquals(200, r.status(), "the phone's 200 came back through both peers: " + r);
@@ -310,15 +322,9 @@ class P2pSipTest {
 
     @Test
     void theApiCallsASippPhoneThatAnswersAndGetsTheBye() throws Exception {
-        Path dir = tmp.resolve("sipp-ivan");
-        Files.createDirectories(dir);
-        Sipp sipp = Sipp.require(dir, DOMAIN);
+        Sipp sipp = sippIn(tmp, "sipp-ivan");
         int port = TestSupport.freeUdpPort();
-        Process reg = sipp.start("register_auth.xml", b.sipAddress(), port, 1, "-s", "ivan", "-au", "ivan",
-                "-ap", "ivan-secret");
-        Sipp.assertAllSucceeded(sipp.await(reg, "register_auth.xml", port), 1, "ivan's phone registers at B");
-        Process phone = sipp.start("uas_call.xml", null, port, 1);
-        Thread.sleep(300); // let the UAS bind
+        Process phone = phoneAt(b, sipp, "ivan", port, "uas_call.xml");
         OutgoingCall call = a.call("sip:alice@" + DOMAIN, "sip:ivan@" + DOMAIN, "application/sdp",
                 "v=0\r\no=alice 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
                         + "m=audio 40002 RTP/AVP 0\r\n").get(30, TimeUnit.SECONDS);
@@ -330,9 +336,7 @@ class P2pSipTest {
 
     @Test
     void sippPhoneCallsAnApiAorWhichAnswers() throws Exception {
-        Path dir = tmp.resolve("sipp-call");
-        Files.createDirectories(dir);
-        Sipp sipp = Sipp.require(dir, DOMAIN);
+        Sipp sipp = sippIn(tmp, "sipp-call");
         String frank = "sip:frank@" + DOMAIN;
         b.register(frank).get(30, TimeUnit.SECONDS);
         BlockingQueue<IncomingCall> calls = new LinkedBlockingQueue<>();

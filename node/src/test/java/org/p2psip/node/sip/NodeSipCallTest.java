@@ -69,8 +69,7 @@ class NodeSipCallTest {
             assertEquals(1, sip1.registrar().localBindings(), "alice's binding is peer 1's");
 
             int calls = 2;
-            Process callee = sipp.start("uas_call.xml", null, bobPort, calls);
-            Thread.sleep(300); // let the UAS bind
+            Process callee = sipp.startUas("uas_call.xml", bobPort, calls);
             Sipp.Result caller = sipp.await(sipp.start("uac_call.xml", sip1.localAddress(), alicePort, calls,
                     "-s", "bob", "-key", "caller", "alice"), "uac_call.xml", alicePort);
             Sipp.Result answered = sipp.await(callee, "uas_call.xml", bobPort);

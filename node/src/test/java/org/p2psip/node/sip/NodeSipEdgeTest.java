@@ -64,8 +64,7 @@ class NodeSipEdgeTest {
                     bound.toString());
 
             int calls = 2;
-            Process callee = sipp.start("uas_call.xml", null, bobPort, calls);
-            Thread.sleep(300); // let the UAS bind
+            Process callee = sipp.startUas("uas_call.xml", bobPort, calls);
             int alicePort = TestSupport.freeUdpPort();
             Sipp.Result caller = sipp.await(sipp.start("uac_call.xml", a.localAddress(), alicePort, calls,
                     "-s", "bob", "-key", "caller", "alice"), "uac_call.xml", alicePort);

@@ -42,7 +42,8 @@ import org.p2psip.superpeer.discovery.Role;
  * peers' events show the election and the leaves' links; closing a leaf's primary superpeer moves the leaf to its
  * standby and every leaf is still served.
  */
-@Timeout(value = 120, unit = TimeUnit.SECONDS)
+// a guard against a hang, not a speed limit: on a loaded 2-core machine the waits below may add up to minutes
+@Timeout(value = 300, unit = TimeUnit.SECONDS)
 class SiteModeTest {
     @TempDir
     Path tmp;
@@ -173,16 +174,16 @@ class SiteModeTest {
         until(40_000, this::settled, "2 superpeers joined and 3 leaves attached with a standby");
         System.out.printf("site of %d node peers converged in %d ms%n", n, (System.nanoTime() - t0) / 1_000_000);
 
-        until(10_000, () -> peers.stream().allMatch(p -> p.siteStatus().nat().natDetected() != null),
+        until(20_000, () -> peers.stream().allMatch(p -> p.siteStatus().nat().natDetected() != null),
                 "NAT discovery against the bootstrap's STUN server");
-        until(10_000, this::settled, "the site to stay settled");
+        until(20_000, this::settled, "the site to stay settled");
         List<Peer> sps = withRole(Role.SUPERPEER);
         List<Peer> leaves = withRole(Role.LEAF);
         List<String> spHex = sps.stream().map(p -> p.id().toHex()).sorted().toList();
 
         // STATUS of a superpeer and of a leaf
         Peer sp = sps.get(0);
-        until(10_000, () -> !sp.siteStatus().leaves().isEmpty(), "leaf links at the superpeer");
+        until(20_000, () -> !sp.siteStatus().leaves().isEmpty(), "leaf links at the superpeer");
         Map<String, String> spStatus = status(sp);
         System.out.println("superpeer status: " + spStatus);
         assertEquals("superpeer", spStatus.get("role"));
@@ -218,31 +219,31 @@ class SiteModeTest {
         assertEquals("none", leafStatus.get("nat"));
         assertEquals(null, leafA.stunAddress(), "a leaf runs no STUN server");
         // --turn auto (the default): a superpeer whose NAT discovery found no NAT relays; a leaf never does
-        until(10_000, () -> sps.stream().allMatch(p -> p.turnAddress() != null), "the superpeers' TURN relays");
+        until(20_000, () -> sps.stream().allMatch(p -> p.turnAddress() != null), "the superpeers' TURN relays");
         assertEquals(null, leafA.turnAddress(), "a leaf runs no TURN server");
         assertEquals(null, bootstrap.turnAddress(), "--turn auto with an undiscovered NAT relays nothing");
         assertEquals(leafA.id().toHex(), leafStatus.get("id"));
 
         // events: the elected peers saw their role change, the leaves their superpeer links
         for (Peer p : sps) {
-            until(5_000, () -> eventsOf(p).contains(new PeerEvent.RoleChanged(PeerRole.CANDIDATE, PeerRole.SUPERPEER))
+            until(20_000, () -> eventsOf(p).contains(new PeerEvent.RoleChanged(PeerRole.CANDIDATE, PeerRole.SUPERPEER))
                     || eventsOf(p).contains(new PeerEvent.RoleChanged(PeerRole.LEAF, PeerRole.SUPERPEER)),
                     "RoleChanged(.., SUPERPEER) at " + p.id().shortHex() + ": " + eventsOf(p));
         }
         NodeId primaryA = leafA.siteStatus().primary();
         NodeId standbyA = leafA.siteStatus().standby();
-        until(5_000, () -> eventsOf(leafA).contains(new PeerEvent.LinkUp(primaryA, LinkKind.SUPERPEER))
+        until(20_000, () -> eventsOf(leafA).contains(new PeerEvent.LinkUp(primaryA, LinkKind.SUPERPEER))
                 && eventsOf(leafA).contains(new PeerEvent.LinkUp(standbyA, LinkKind.STANDBY)),
                 "LinkUp of the leaf's primary and standby: " + eventsOf(leafA));
         Peer primaryPeer = peers.stream().filter(p -> p.id().equals(primaryA)).findFirst().orElseThrow();
-        until(10_000, () -> eventsOf(primaryPeer).contains(new PeerEvent.LinkUp(bootstrap.id(), LinkKind.OVERLAY)),
+        until(20_000, () -> eventsOf(primaryPeer).contains(new PeerEvent.LinkUp(bootstrap.id(), LinkKind.OVERLAY)),
                 "LinkUp(bootstrap, OVERLAY) at a superpeer: " + eventsOf(primaryPeer));
         if (eventsOf(leafA).stream().noneMatch(e -> e instanceof PeerEvent.RoleChanged r && r.to() == PeerRole.SUPERPEER)) {
             assertTrue(eventsOf(leafA).stream().noneMatch(e -> e instanceof PeerEvent.LinkUp u
                     && u.kind() == LinkKind.OVERLAY), "a peer that was never superpeer has no overlay links: "
                     + eventsOf(leafA));
         }
-        until(5_000, () -> eventsOf(primaryPeer).contains(new PeerEvent.LinkUp(leafA.id(), LinkKind.LEAF)),
+        until(20_000, () -> eventsOf(primaryPeer).contains(new PeerEvent.LinkUp(leafA.id(), LinkKind.LEAF)),
                 "LinkUp(leaf) at the superpeer: " + eventsOf(primaryPeer));
 
         // the superpeers (and the plain bootstrap) advertise STUN in the draft's service directory; a leaf finds them
@@ -281,7 +282,7 @@ class SiteModeTest {
         long stop = System.nanoTime();
         primaryPeer.close();
         peers.remove(primaryPeer);
-        until(10_000, () -> {
+        until(20_000, () -> {
             List<PeerEvent> after = eventsOf(leafA).subList(before, eventsOf(leafA).size());
             int down = after.indexOf(new PeerEvent.LinkDown(primaryA, LinkKind.SUPERPEER));
             int up = after.indexOf(new PeerEvent.LinkUp(standbyA, LinkKind.SUPERPEER));
@@ -291,9 +292,14 @@ class SiteModeTest {
                 (System.nanoTime() - stop) / 1_000_000);
         until(40_000, this::settled, "the site to refill after the superpeer stopped");
         System.out.printf("site back to 2 superpeers %d ms after the close%n", (System.nanoTime() - stop) / 1_000_000);
-        for (Peer p : peers) {
-            assertTrue(control(p, "GET sip:carol@example.net").stream().anyMatch(l -> l.startsWith("VALUE here ")),
-                    "the record is still read at " + p.id().shortHex() + " (" + role(p) + ")");
+        for (Peer p : peers) { // routing tables may still name the stopped node for a while: lookups then retry
+            until(20_000, () -> {
+                try {
+                    return control(p, "GET sip:carol@example.net").stream().anyMatch(l -> l.startsWith("VALUE here "));
+                } catch (Exception | AssertionError e) {
+                    return false;
+                }
+            }, "the record to be read at " + p.id().shortHex() + " (" + role(p) + ")");
         }
         until(30_000, () -> {
             try {
@@ -330,7 +336,7 @@ class SiteModeTest {
         assertEquals("superpeer", st.get("role"));
         assertEquals("1", st.get("site-size"));
         assertEquals("not-discovered", st.get("nat"));
-        until(5_000, () -> seen.contains(new PeerEvent.RoleChanged(PeerRole.CANDIDATE, PeerRole.SUPERPEER)),
+        until(20_000, () -> seen.contains(new PeerEvent.RoleChanged(PeerRole.CANDIDATE, PeerRole.SUPERPEER)),
                 "RoleChanged(CANDIDATE, SUPERPEER): " + seen);
         control(p, "PUT alone here 600");
         assertTrue(control(p, "GET alone").stream().anyMatch(l -> l.startsWith("VALUE here ")));
@@ -339,7 +345,7 @@ class SiteModeTest {
         Peer plain = TestSupport.peer(tmp.resolve("plain"), p.overlayAddress()).stunServer(p.stunAddress()).build();
         peers.add(plain);
         plain.start().get(30, TimeUnit.SECONDS);
-        until(10_000, () -> plain.plainNat().natDetected() != null, "the plain peer's NAT discovery");
+        until(20_000, () -> plain.plainNat().natDetected() != null, "the plain peer's NAT discovery");
         Map<String, String> ps = status(plain);
         assertEquals("superpeer", ps.get("role"));
         assertEquals("none", ps.get("site"));

@@ -94,8 +94,7 @@ class EdgePathTest {
 
         // alice at peer C calls bob: C -> B (registrar) -> A (Path) -> bob's flow; ACK and BYE along the route set
         int calls = 2;
-        Process callee = sipp.start("uas_call.xml", null, bobPort, calls);
-        Thread.sleep(300); // the UAS binds its port
+        Process callee = sipp.startUas("uas_call.xml", bobPort, calls);
         int alicePort = Sipp.freeUdpPort();
         Sipp.Result caller = sipp.await(sipp.start("uac_call.xml", callerPeer.localAddress(), alicePort, calls,
                 "-s", "bob"), "uac_call.xml", alicePort);

@@ -143,16 +143,14 @@ class SipOverOverlayTest {
     }
 
     void callAndMessage(String from, int fromPort, SipPeer at, String to, int toPort) throws Exception {
-        Process callee = sipp("uas_call.xml", null, toPort, 2);
-        Thread.sleep(300); // let the UAS bind
+        Process callee = Sipp.require(dir, SippAcrossPeersTest.DOMAIN).startUas("uas_call.xml", toPort, 2);
         Sipp.Result caller = await(sipp("uac_call.xml", at, fromPort, 2, "-s", to, "-key", "caller", from), "uac_call.xml",
                 fromPort);
         Sipp.Result answered = await(callee, "uas_call.xml", toPort);
         Sipp.assertAllSucceeded(caller, 2, from + " calls " + to + " (caller)");
         Sipp.assertAllSucceeded(answered, 2, from + " calls " + to + " (callee)");
 
-        Process receiver = sipp("uas_message.xml", null, toPort, 2);
-        Thread.sleep(300);
+        Process receiver = Sipp.require(dir, SippAcrossPeersTest.DOMAIN).startUas("uas_message.xml", toPort, 2);
         Sipp.Result sent = await(sipp("uac_message.xml", at, fromPort, 2, "-s", to, "-key", "caller", from),
                 "uac_message.xml", fromPort);
         Sipp.Result received = await(receiver, "uas_message.xml", toPort);

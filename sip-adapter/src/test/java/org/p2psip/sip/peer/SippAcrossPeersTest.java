@@ -108,6 +108,11 @@ class SippAcrossPeersTest {
                 extra);
     }
 
+    /** Starts a sipp UAS on {@code localPort} and returns once it holds the port. */
+    Process uas(String scenario, int localPort, int calls, String... extra) throws Exception {
+        return runner().startUas(scenario, localPort, calls, extra);
+    }
+
     Result await(Process p, String scenario, int port) throws Exception {
         return runner().await(p, scenario, port);
     }
@@ -162,7 +167,14 @@ class SippAcrossPeersTest {
      * record altered to point at her. The lookup still finds only bob's genuine contact.
      */
     void refuseForgeries(int bobPort) throws Exception {
+        // bob's phone released its port when its REGISTER finished: the kernel may hand that very port to mallory's
+        // ephemeral socket, and the altered record would then equal the genuine one
         mallory = new Listener();
+        while (mallory.port() == bobPort) {
+            Listener again = new Listener();
+            mallory.close();
+            mallory = again;
+        }
         String bob = "bob@" + DOMAIN;
         KeyPair kp = UserCertificates.newKeyPair();
         SigningIdentity forger = SigningIdentity.of(kp, List.of(UserCertificates.selfSigned(bob, kp)), bob);
@@ -178,7 +190,8 @@ class SippAcrossPeersTest {
         assertEquals(1, genuine.size());
         DhtValue v = genuine.get(0).value();
         String altered = v.data().utf8String().replace("127.0.0.1:" + bobPort, "127.0.0.1:" + mallory.port());
-        assertTrue(!altered.equals(v.data().utf8String()), "the contact's port is in the record");
+        assertTrue(!altered.equals(v.data().utf8String()), "bob's contact port " + bobPort + " is in the record: "
+                + v.data().utf8String());
         var tampered = assertThrows(ExecutionException.class, () -> overlay.node(2).put(ResourceName.sip(bob).key(),
                 new DhtValue(v.owner(), v.nonce(), Bytes.utf8(altered), v.expiresAtMillis() + 1000))
                 .get(10, TimeUnit.SECONDS));
@@ -349,8 +362,7 @@ class SippAcrossPeersTest {
         refuseForgeries(bobPort);
 
         int calls = 3;
-        Process callee = sipp("uas_call.xml", null, bobPort, calls);
-        Thread.sleep(300); // let the UAS bind
+        Process callee = uas("uas_call.xml", bobPort, calls);
         Result caller = await(sipp("uac_call.xml", peer1, alicePort, calls, "-s", "bob", "-key", "caller", "alice"),
                 "uac_call.xml", alicePort);
         Result answered = await(callee, "uas_call.xml", bobPort);
@@ -359,24 +371,21 @@ class SippAcrossPeersTest {
         assertEquals(0, mallory.receivedPackets, "nothing reached the forged contact");
         mallory.close();
 
-        Process receiver = sipp("uas_message.xml", null, bobPort, calls);
-        Thread.sleep(300);
+        Process receiver = uas("uas_message.xml", bobPort, calls);
         Result sent = await(sipp("uac_message.xml", peer1, alicePort, calls, "-s", "bob", "-key", "caller", "alice"),
                 "uac_message.xml", alicePort);
         Result received = await(receiver, "uas_message.xml", bobPort);
         assertAllSucceeded(sent, calls, "MESSAGE sender");
         assertAllSucceeded(received, calls, "MESSAGE receiver");
 
-        Process callee2 = sipp("uas_reinvite.xml", null, bobPort, calls, "-s", "bob");
-        Thread.sleep(300);
+        Process callee2 = uas("uas_reinvite.xml", bobPort, calls, "-s", "bob");
         Result reinvited = await(sipp("uac_reinvite.xml", peer1, alicePort, calls, "-s", "bob"),
                 "uac_reinvite.xml", alicePort);
         Result hungUp = await(callee2, "uas_reinvite.xml", bobPort);
         assertAllSucceeded(reinvited, calls, "re-INVITE caller");
         assertAllSucceeded(hungUp, calls, "re-INVITE callee hanging up");
 
-        Process ringing = sipp("uas_cancel.xml", null, bobPort, calls);
-        Thread.sleep(300);
+        Process ringing = uas("uas_cancel.xml", bobPort, calls);
         Result cancelled = await(sipp("uac_cancel.xml", peer1, alicePort, calls, "-s", "bob", "-key", "caller", "alice"),
                 "uac_cancel.xml", alicePort);
         Result rang = await(ringing, "uas_cancel.xml", bobPort);
@@ -398,9 +407,8 @@ class SippAcrossPeersTest {
         // answers after ringing, device 2 (at peer 1) rings and is cancelled by the proxy (487 absorbed).
         int bob2Port = freeUdpPort();
         register("bob", "bob-secret", peer1, bob2Port);
-        Process device1 = sipp("uas_call.xml", null, bobPort, calls);
-        Process device2 = sipp("uas_cancel.xml", null, bob2Port, calls);
-        Thread.sleep(300);
+        Process device1 = uas("uas_call.xml", bobPort, calls);
+        Process device2 = uas("uas_cancel.xml", bob2Port, calls);
         Result forked = await(sipp("uac_call.xml", peer1, alicePort, calls, "-s", "bob", "-key", "caller", "alice"),
                 "uac_call.xml", alicePort);
         Result answeredFork = await(device1, "uas_call.xml", bobPort);

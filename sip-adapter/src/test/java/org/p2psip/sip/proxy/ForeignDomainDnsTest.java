@@ -41,6 +41,8 @@ import org.p2psip.storage.NameOwners;
 import org.p2psip.storage.PrivateKeyRecord;
 import org.p2psip.storage.SignedRecordPolicy;
 import org.p2psip.storage.api.DraftPolicy;
+import org.p2psip.testing.Ports;
+import org.p2psip.testing.UdpPorts;
 
 /**
  * RFC 3263 against a real DNS server: dnsmasq (Debian {@code dnsmasq-base}), started by the test on 127.0.0.1 with
@@ -73,10 +75,7 @@ class ForeignDomainDnsTest {
             s.setSoTimeout(10_000);
         }
         dir = Files.createTempDirectory("dnsmasq");
-        int port;
-        try (DatagramSocket probe = new DatagramSocket(0, lo)) {
-            port = probe.getLocalPort();
-        }
+        int port = Ports.freeUdpPort(); // below the ephemeral range: no socket bound to port 0 takes it meanwhile
         List<String> cmd = new ArrayList<>(List.of(Prerequisites.which("dnsmasq"), "--no-daemon", "--conf-file=/dev/null",
                 "--port=" + port, "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
                 "--pid-file=" + dir.resolve("pid"), "--log-queries", "--log-facility=-",
@@ -95,13 +94,15 @@ class ForeignDomainDnsTest {
         dnsmasq = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("dnsmasq.log").toFile())
                 .start();
         dnsServer = new InetSocketAddress("127.0.0.1", port);
-        // wait until it answers (a query for plain.test through our own resolver)
+        // wait until it holds its port, then until it answers (a query for plain.test through our own resolver)
+        assertTrue(UdpPorts.awaitBound(dnsmasq, port, 20_000), () -> "dnsmasq did not bind 127.0.0.1:" + port
+                + " within 20 s: " + log());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         var group = loopGroup();
         try (SipDnsResolver r = new SipDnsResolver(group.next(), dnsServer)) {
             while (true) {
                 assertTrue(dnsmasq.isAlive(), () -> "dnsmasq exited: " + log());
-                List<Target> t = r.locate(SipUri.parse("sip:x@plain.test:5099")).get(5, TimeUnit.SECONDS);
+                List<Target> t = r.locate(SipUri.parse("sip:x@plain.test:5099")).get(20, TimeUnit.SECONDS);
                 if (!t.isEmpty()) {
                     break;
                 }

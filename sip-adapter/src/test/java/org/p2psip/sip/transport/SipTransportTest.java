@@ -179,7 +179,7 @@ class SipTransportTest {
             s.send(new DatagramPacket(badResponse, badResponse.length, transport.localAddress()));
             byte[] ping = "\r\n\r\n".getBytes(StandardCharsets.UTF_8);
             s.send(new DatagramPacket(ping, ping.length, transport.localAddress()));
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
             while (transport.stats().keepalives() < 1 && System.nanoTime() < deadline) {
                 Thread.sleep(10);
             }
@@ -312,7 +312,7 @@ class SipTransportTest {
             transport.sendRequest(req, new Target(Transport.TCP, b.localAddress())).get(5, TimeUnit.SECONDS);
             assertNotNull(other.poll(5, TimeUnit.SECONDS));
             // The connection is registered from its event loop; on a loaded machine that may trail the delivery.
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
             while (transport.stats().connections() != 1 && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }

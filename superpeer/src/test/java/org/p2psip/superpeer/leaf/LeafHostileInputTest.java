@@ -107,7 +107,9 @@ class LeafHostileInputTest {
             NodeId k = NodeId.ofName("sip:lossy@example.net");
             List<org.p2psip.overlay.ValueEvent> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
             leaf.listen(k, seen::add);
-            Thread.sleep(500); // the listen is registered
+            until(20_000, () -> sp.service.leaves().stream().anyMatch(l -> l.listens() >= 1),
+                    "the leaf's listen at the superpeer");
+            Thread.sleep(500); // and the superpeer's LISTEN at the storing nodes (no event tells when it is there)
             var v = SecretHashPolicy.value(Bytes.utf8("once"), Bytes.EMPTY, System.currentTimeMillis() + 600_000);
             await(sp.overlay.put(k, v));
             until(10_000, () -> !seen.isEmpty(), "the notification, sent again after the first copies were lost");
