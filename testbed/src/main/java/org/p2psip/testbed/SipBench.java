@@ -74,12 +74,14 @@ final class SipBench implements Callable<Integer> {
             description = "offered rate of the first REGISTER of each user (default ${DEFAULT-VALUE})")
     int warmupRate;
 
-    @Option(names = "--jit-warmup-seconds", defaultValue = "20",
-            description = "REGISTER load at --jit-warmup-rate before the timed rounds, not counted, so that the JIT has"
-                    + " compiled the path (default ${DEFAULT-VALUE}; 0: none)")
+    @Option(names = "--jit-warmup-seconds", defaultValue = "120",
+            description = "at most this long, REGISTER rounds of --step-seconds at --jit-warmup-rate before the timed"
+                    + " rounds, not counted, until the CPU per REGISTER of two rounds in a row differs by less than 5%%,"
+                    + " so that the JIT has compiled the path (default ${DEFAULT-VALUE}; 0: none)")
     int jitWarmupSeconds;
 
-    @Option(names = "--jit-warmup-rate", defaultValue = "200", description = "offered rate of that warm-up (default ${DEFAULT-VALUE})")
+    @Option(names = "--jit-warmup-rate", defaultValue = "1000",
+            description = "offered rate of that warm-up, at most --users (default ${DEFAULT-VALUE})")
     int jitWarmupRate;
 
     @Option(names = "--overlay-threads", defaultValue = "2",
@@ -229,13 +231,7 @@ final class SipBench implements Callable<Integer> {
 
             LongSupplier jvmCpu = SipBench::jvmCpuNanos;
             if (jitWarmupSeconds > 0) {
-                // the first few thousand REGISTERs run interpreted and compiling (C2 took a core here for ~20 s):
-                // Kamailio is native code, so both sides are measured warm
-                Run jit = sipp(binary, dir, "bench_register.xml", peers.get(0).localAddress().getPort(), port,
-                        jitWarmupRate, jitWarmupRate * jitWarmupSeconds, "users.csv", "jitwarmup", jvmCpu, () -> -1L);
-                out.printf("JIT warm-up (not counted): %d REGISTERs, %d failed, %.1f s, %.0f us CPU each%n",
-                        jit.successful(), jit.failed(), jit.seconds(), jit.cpuMicrosEach());
-                out.flush();
+                jitWarmUp(out, binary, dir, peers.get(0).localAddress().getPort(), port, jvmCpu);
             }
             Sweep ours = sweep(out, "REGISTER (refresh policy off)", binary, dir, "bench_register.xml",
                     peers.get(0).localAddress().getPort(), port, startRate, ourMaxRate, jvmCpu, stores(peers.get(0)));
@@ -445,6 +441,38 @@ final class SipBench implements Callable<Integer> {
         cmd.addAll(Arrays.asList(extra));
         return new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(dir.resolve(tag + ".out").toFile()).start();
+    }
+
+    /**
+     * Runs REGISTER rounds at peer 1 until the JIT has compiled the REGISTER path: C2 compiles a method after some
+     * ten thousand calls, and a profile of a 4,000-REGISTER warm-up showed C2 compiling the signer, the transaction
+     * layer and the overlay's put during the timed rounds, taking a third of the process's CPU. Kamailio is native
+     * code, so both sides are measured warm. Stops when two rounds in a row cost the same CPU per REGISTER (within
+     * 5%), or after {@code --jit-warmup-seconds}.
+     */
+    private void jitWarmUp(PrintWriter out, String binary, Path dir, int remotePort, int port, LongSupplier jvmCpu)
+            throws Exception {
+        int rate = Math.min(jitWarmupRate, users);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(jitWarmupSeconds);
+        double previous = Double.NaN;
+        long total = 0;
+        for (int round = 1; ; round++) {
+            Run r = sipp(binary, dir, "bench_register.xml", remotePort, port, rate, rate * stepSeconds, "users.csv",
+                    "jitwarmup" + round, jvmCpu, () -> -1L);
+            total += r.successful();
+            double each = r.cpuMicrosEach();
+            boolean steady = round >= 2 && Math.abs(each - previous) < 0.05 * previous;
+            out.printf("JIT warm-up round %d (not counted): %d REGISTERs offered at %d/s, %d failed, %.1f s, %.0f us CPU"
+                    + " each%s%n", round, r.successful(), rate, r.failed(), r.seconds(), each,
+                    steady ? ", steady" : "");
+            out.flush();
+            if (steady || System.nanoTime() >= deadline) {
+                out.printf("JIT warm-up: %d REGISTERs in %d rounds%s%n", total, round,
+                        steady ? "" : " (stopped at --jit-warmup-seconds before the CPU per REGISTER was steady)");
+                return;
+            }
+            previous = each;
+        }
     }
 
     private Run sipp(String binary, Path dir, String scenario, int remotePort, int port, int rate, int calls,
