@@ -116,6 +116,10 @@ class SiteLinksLabTest {
                 "an authenticated ICE link between the two site superpeers (relayed: port-restricted and symmetric NATs)");
         System.out.printf("[site links] relayed ICE link between the site superpeers up %d ms after their JVMs started%n",
                 (System.nanoTime() - t0) / 1_000_000);
+        for (CommandChild p : List.of(spA, spB)) { // how the link came about (attempts, relay search), for the figures
+            p.log().lines().filter(l -> l.contains("ICE link") || l.contains("TURN relay at") || l.contains("joined the overlay"))
+                    .forEach(l -> System.out.println("[site links] " + p.name + ": " + l));
+        }
         long beforeA = received(spA);
         long beforeB = received(spB);
         int relayFromDirectory = 0;
