@@ -540,11 +540,11 @@ public final class Peer implements AutoCloseable {
                 return joined;
             }
         }
-        CompletableFuture<Void> core = siteOptions.siteMode() ? startSite(udp, nodeStun, nodeTurn)
+        org.p2psip.nat.ice.IceConfig ice = org.p2psip.node.links.NodeLinks.iceConfig(nodeStun.server(),
+                linkTurn == null ? null : linkTurn.resolve(bootstrap, port));
+        CompletableFuture<Void> core = siteOptions.siteMode() ? startSite(udp, nodeStun, nodeTurn, ice)
                 : org.p2psip.node.links.NodeLinks.start(linkSecurity, group, udp,
-                        new java.security.KeyPair(keys.publicKey(), keys.privateKey()), config.maxDatagramBytes(),
-                        org.p2psip.node.links.NodeLinks.iceConfig(nodeStun.server(),
-                                linkTurn == null ? null : linkTurn.resolve(bootstrap, port)),
+                        new java.security.KeyPair(keys.publicKey(), keys.privateKey()), config.maxDatagramBytes(), ice,
                         link -> new OverlayNode(keys.id(), link, config, newStore(), new WireCodec(), new SecureRandom())
                                 .start()).thenAccept(l -> {
                     synchronized (lock) {
@@ -555,11 +555,7 @@ public final class Peer implements AutoCloseable {
                         links = l;
                         node = l.node();
                     }
-                    relayGrants.serve(l.node(), () -> turn != null);
-                    if (linkTurn == null) { // no --link-turn-*: a relay from the service directory
-                        l.useDirectoryRelay(() -> services().hosts(org.p2psip.storage.Namespaces.P2P_SIP),
-                                () -> turn != null, group);
-                    }
+                    manageLinks(l);
                 });
         core.thenCompose(x -> {
             if (controlPort < 0) {
@@ -587,7 +583,7 @@ public final class Peer implements AutoCloseable {
                 }
             });
         }).thenCompose(x -> {
-            metrics = new PeerMetrics(this::currentOverlay).links(() -> links);
+            metrics = new PeerMetrics(this::currentOverlay).links(this::links);
             if (site != null) {
                 site.observer(metrics);
             } else {
@@ -642,13 +638,28 @@ public final class Peer implements AutoCloseable {
                 config.storeMaxBytes(), config.storeMaxBytesPerSource(), config.maxValuesPerKey(), config.maxTtlMillis());
     }
 
+    /**
+     * What a superpeer adds to the links of its overlay node, a plain superpeer's for its life and a site peer's for
+     * each term as superpeer: grants of its TURN relay to other superpeers' ICE links, and with no {@code --link-turn-*}
+     * a relay for its own from the service directory.
+     */
+    private void manageLinks(org.p2psip.node.links.NodeLinks l) {
+        relayGrants.serve(l.node(), () -> turnAddress() != null);
+        if (linkTurn == null) { // no --link-turn-*: a relay from the service directory
+            l.useDirectoryRelay(() -> services().hosts(org.p2psip.storage.Namespaces.P2P_SIP),
+                    () -> turnAddress() != null, group);
+        }
+    }
+
     /** Site mode: a site peer in place of the plain overlay node (see {@link org.p2psip.node.site.SiteWiring}). */
     private CompletableFuture<Void> startSite(InetSocketAddress udp, org.p2psip.node.site.NodeStun nodeStun,
-                                              org.p2psip.node.site.NodeTurn nodeTurn) {
+                                              org.p2psip.node.site.NodeTurn nodeTurn, org.p2psip.nat.ice.IceConfig ice) {
         try {
             org.p2psip.node.site.SiteWiring w = org.p2psip.node.site.SiteWiring.start(siteOptions, keys.id(),
                     new java.security.KeyPair(keys.publicKey(), keys.privateKey()), udp, bootstrap, config, group,
-                    this::newStore, events::publish, nodeStun, nodeTurn, linkSecurity);
+                    this::newStore, events::publish, nodeStun, nodeTurn, new org.p2psip.node.site.SiteWiring.LinkSetup(
+                            linkSecurity, linkSecurity == org.p2psip.node.links.LinkSecurity.DTLS ? ice : null,
+                            this::manageLinks, relayGrants::credentials));
             synchronized (lock) {
                 site = w;
                 if (closed) {
@@ -1248,11 +1259,11 @@ public final class Peer implements AutoCloseable {
     }
 
     /**
-     * A plain superpeer's open overlay links by kind (direct, ICE, relayed); in site mode, or before start, the overlay
-     * node's link table counts as direct.
+     * The serving overlay node's open links by kind (direct, ICE, relayed): a plain superpeer's, or a site peer's while
+     * elected (its direct DTLS sessions include its leaves'); over plain UDP the overlay's link table counts as direct.
      */
     public CompletableFuture<org.p2psip.node.links.LinkCounts> linkCounts() {
-        org.p2psip.node.links.NodeLinks nl = links;
+        org.p2psip.node.links.NodeLinks nl = links();
         OverlayNode n = currentOverlay();
         if (n == null) {
             return CompletableFuture.completedFuture(org.p2psip.node.links.LinkCounts.NONE);
@@ -1266,7 +1277,7 @@ public final class Peer implements AutoCloseable {
      * before start.
      */
     public org.p2psip.nat.dtls.DtlsStats linkStats() {
-        org.p2psip.node.links.NodeLinks nl = links;
+        org.p2psip.node.links.NodeLinks nl = links();
         if (nl != null) {
             return nl.dtlsStats();
         }
@@ -1275,9 +1286,17 @@ public final class Peer implements AutoCloseable {
         return sp != null && sp.link() instanceof org.p2psip.nat.dtls.DtlsLinkLayer d ? d.stats() : null;
     }
 
-    /** A plain superpeer's overlay links (null in site mode and before start): the DTLS layer, ICE links. */
+    /**
+     * The overlay links of the node serving now: a plain superpeer's, or a site peer's while it is elected (null as a
+     * leaf, and before start): the DTLS layer, ICE links, the attacher.
+     */
     public org.p2psip.node.links.NodeLinks links() {
-        return links;
+        org.p2psip.node.links.NodeLinks nl = links;
+        if (nl != null) {
+            return nl;
+        }
+        org.p2psip.node.site.SiteWiring w = site;
+        return w == null ? null : w.links();
     }
 
     /** What protects the overlay links ({@code --link-security}). */

@@ -71,6 +71,15 @@ public final class SitePeer implements Dht, AutoCloseable {
 
         /** As a superpeer: the attached leaves (primary and standby links) changed. */
         default void leafLinks(List<LeafService.LeafInfo> leaves) { }
+
+        /**
+         * Elected: {@code node} was made on {@link #link()}'s overlay side and started, and joins next. The program may
+         * add to it here (handlers, an observer, links to other sites' superpeers) before any answer of its join.
+         */
+        default void overlayStarted(OverlayNode node) { }
+
+        /** Unseated or stopped: {@code node} handed its records over (when it could) and is closed. */
+        default void overlayStopped(OverlayNode node) { }
     }
 
     private final Ed25519Keys keys;
@@ -234,6 +243,11 @@ public final class SitePeer implements Dht, AutoCloseable {
         long t0 = System.nanoTime();
         OverlayNode n = new OverlayNode(keys.id(), mux.overlay(), config.overlay(), stores.get(), codec,
                 new Random(random.nextLong())).start();
+        try {
+            listener.overlayStarted(n);
+        } catch (RuntimeException e) {
+            LOG.warn("{}: an overlay listener threw {}", keys.id().shortHex(), e.toString(), e);
+        }
         List<InetSocketAddress> boot = new ArrayList<>(config.bootstrap());
         // the site's sitting superpeers too: a site with no (reachable) bootstrap node still forms one overlay
         for (LeafDht.SuperpeerRef r : superpeerRefs()) {
@@ -295,7 +309,16 @@ public final class SitePeer implements Dht, AutoCloseable {
             s.handOff().whenComplete((x, e) -> scheduler.execute(s::close));
         }
         if (n != null) {
-            n.handOverAll().whenComplete((x, e) -> scheduler.execute(n::close));
+            n.handOverAll().whenComplete((x, e) -> scheduler.execute(() -> closeOverlay(n)));
+        }
+    }
+
+    private void closeOverlay(OverlayNode n) {
+        n.close();
+        try {
+            listener.overlayStopped(n);
+        } catch (RuntimeException e) {
+            LOG.warn("{}: an overlay listener threw {}", keys.id().shortHex(), e.toString(), e);
         }
     }
 
@@ -401,7 +424,7 @@ public final class SitePeer implements Dht, AutoCloseable {
         }
         OverlayNode n = overlay;
         if (n != null) {
-            n.close();
+            closeOverlay(n);
         }
         LeafDht l = leaf;
         if (l != null) {

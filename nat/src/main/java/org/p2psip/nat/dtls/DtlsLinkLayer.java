@@ -241,6 +241,11 @@ public final class DtlsLinkLayer implements LinkLayer {
         ticker = loop.scheduleAtFixedRate(this::tick, period, period, TimeUnit.MILLISECONDS);
     }
 
+    /** The node identity this layer presents to its peers. */
+    public DtlsIdentity identity() {
+        return identity;
+    }
+
     // ------------------------------------------------------------------ LinkLayer
 
     @Override

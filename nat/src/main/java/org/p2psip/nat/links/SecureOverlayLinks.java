@@ -41,8 +41,12 @@ public final class SecureOverlayLinks implements AutoCloseable {
     private final OverlayNode node;
     private final OverlaySignaling signaling;
     private final IceLinks ice;
+    /** Whether {@link #close()} closes the node and the layer too (built by {@link #start}, not {@link #over}). */
+    private final boolean owned;
 
-    private SecureOverlayLinks(DtlsLinkLayer layer, OverlayNode node, OverlaySignaling signaling, IceLinks ice) {
+    private SecureOverlayLinks(DtlsLinkLayer layer, OverlayNode node, OverlaySignaling signaling, IceLinks ice,
+            boolean owned) {
+        this.owned = owned;
         this.layer = layer;
         this.node = node;
         this.signaling = signaling;
@@ -66,21 +70,40 @@ public final class SecureOverlayLinks implements AutoCloseable {
                     throw new IllegalArgumentException("the overlay node's id " + node.id().shortHex()
                             + " is not the DTLS identity's " + identity.id().shortHex() + "; build it with identity.id()");
                 }
-                OverlaySignaling signaling = new OverlaySignaling(node,
-                        Math.min(60_000, ice.signalingTimeout().toMillis()));
-                IceLinks links = new IceLinks(identity.id(), layer, signaling, ice);
-                // a closed ICE link leaves no routing entry behind: routes to that peer go through the overlay again
-                links.onClosed(l -> node.linkClosed(l.remote()));
-                // lookups reach a linked peer over its link, not at the address other nodes report (its NAT's)
-                node.linkPaths(links::pathTo);
-                LOG.info("node {}: secure links on {} (DTLS, ICE with Attach through the overlay)", identity.id().shortHex(),
-                        layer.localAddress());
-                return new SecureOverlayLinks(layer, node, signaling, links);
+                return wire(layer, node, ice, true);
             } catch (RuntimeException e) {
                 layer.close();
                 throw e;
             }
         });
+    }
+
+    /**
+     * The same links for an overlay node that runs over a DTLS layer it does not own: a site superpeer's node, which
+     * shares the peer's socket with the leaf protocol ({@code node}'s link layer is a view of {@code layer}) and comes
+     * and goes with elections while the socket stays. {@link #close()} then closes the ICE links and stops serving
+     * Attach, and leaves the node and the layer open.
+     *
+     * @throws IllegalArgumentException when the node's id is not the id {@code layer} authenticates as
+     */
+    public static SecureOverlayLinks over(DtlsLinkLayer layer, OverlayNode node, IceConfig ice) {
+        if (!node.id().equals(layer.identity().id())) {
+            throw new IllegalArgumentException("the overlay node's id " + node.id().shortHex()
+                    + " is not the DTLS identity's " + layer.identity().id().shortHex());
+        }
+        return wire(layer, node, ice, false);
+    }
+
+    private static SecureOverlayLinks wire(DtlsLinkLayer layer, OverlayNode node, IceConfig ice, boolean owned) {
+        OverlaySignaling signaling = new OverlaySignaling(node, Math.min(60_000, ice.signalingTimeout().toMillis()));
+        IceLinks links = new IceLinks(node.id(), layer, signaling, ice);
+        // a closed ICE link leaves no routing entry behind: routes to that peer go through the overlay again
+        links.onClosed(l -> node.linkClosed(l.remote()));
+        // lookups reach a linked peer over its link, not at the address other nodes report (its NAT's)
+        node.linkPaths(links::pathTo);
+        LOG.info("node {}: secure links on {} (DTLS, ICE with Attach through the overlay)", node.id().shortHex(),
+                layer.localAddress());
+        return new SecureOverlayLinks(layer, node, signaling, links, owned);
     }
 
     public OverlayNode node() {
@@ -135,12 +158,19 @@ public final class SecureOverlayLinks implements AutoCloseable {
         }).thenCompose(f -> f);
     }
 
-    /** Closes the ICE links, stops serving Attach, then the overlay node and the link layer. */
+    /**
+     * Closes the ICE links and stops serving Attach; then, when built by {@link #start}, the overlay node and the link
+     * layer (one built by {@link #over} leaves both open and its node sends to linked peers at their addresses again).
+     */
     @Override
     public void close() {
         ice.close();
         signaling.close();
-        node.close();
-        layer.close();
+        if (owned) {
+            node.close();
+            layer.close();
+        } else {
+            node.linkPaths(x -> null);
+        }
     }
 }

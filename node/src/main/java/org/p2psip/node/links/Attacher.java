@@ -61,7 +61,7 @@ public final class Attacher implements OverlayObserver {
 
     private final NodeId self;
     private final SecureOverlayLinks links;
-    private final OverlayObserver next;
+    private volatile OverlayObserver next;
     private final EventLoopGroup group;
     private final java.util.function.Supplier<DirectoryRelay> relay;
     private final Map<NodeId, State> states = new LinkedHashMap<>(64, 0.75f, true) {
@@ -99,6 +99,11 @@ public final class Attacher implements OverlayObserver {
         this.next = next;
         this.group = group;
         this.relay = relay;
+    }
+
+    /** Hands the overlay's events on to {@code next} from now on (e.g. metrics made after the node). */
+    void next(OverlayObserver next) {
+        this.next = java.util.Objects.requireNonNull(next, "next");
     }
 
     /** Makes {@code node} answer the probes of other nodes' attachers. */

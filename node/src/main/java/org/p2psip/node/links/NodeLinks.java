@@ -21,9 +21,11 @@ import org.p2psip.overlay.link.LinkLayer;
 import org.p2psip.overlay.link.UdpLinkLayer;
 
 /**
- * The overlay node of a plain superpeer and the links it runs on: with {@link LinkSecurity#DTLS} nat's
+ * The overlay node of a superpeer and the links it runs on: with {@link LinkSecurity#DTLS} nat's
  * {@link SecureOverlayLinks} (a {@link DtlsLinkLayer} authenticated with the node key, ICE links whose Attach is routed
- * through the overlay), with {@link LinkSecurity#NONE} a plain {@link UdpLinkLayer}. Counts its open links by kind.
+ * through the overlay), with {@link LinkSecurity#NONE} a plain {@link UdpLinkLayer}. Counts its open links by kind, and
+ * runs the {@link Attacher} and the {@link DirectoryRelay}. A plain superpeer has one for its life ({@link #start}); a
+ * site peer gets one for each overlay node it runs while elected ({@link #over}), closed when it is unseated.
  */
 public final class NodeLinks implements AutoCloseable {
     /**
@@ -82,8 +84,23 @@ public final class NodeLinks implements AutoCloseable {
     }
 
     /**
+     * The same links for a site superpeer's overlay node, which runs on a view of the site peer's shared DTLS socket
+     * (the leaf protocol uses it too) and lives for one term as superpeer: ICE links with Attach through that node,
+     * lookups over them ({@code linkPaths}), probes answered. {@link #close()} closes the ICE links and this node's
+     * attacher and relay search, and leaves the node and the socket to the site peer.
+     *
+     * @param layer the site peer's socket, as bound by {@link #binder}
+     * @param node  its overlay node, with {@code layer}'s identity as id
+     */
+    public static NodeLinks over(DtlsLinkLayer layer, OverlayNode node, IceConfig ice) {
+        SecureOverlayLinks s = SecureOverlayLinks.over(layer, node, ice);
+        Attacher.serveProbes(node);
+        return new NodeLinks(LinkSecurity.DTLS, node, s);
+    }
+
+    /**
      * A binder for a site peer's shared socket ({@code SitePeer}): a DTLS link layer authenticated with {@code keys}, or
-     * plain UDP. Site peers get no ICE links (yet): their superpeers reach the overlay through their site's NAT.
+     * plain UDP. While the peer is elected, {@link #over} adds ICE links on the DTLS layer.
      */
     public static Function<InetSocketAddress, CompletableFuture<? extends LinkLayer>> binder(LinkSecurity security,
             EventLoopGroup group, KeyPair keys, int maxUdpDatagramBytes) {
@@ -180,13 +197,19 @@ public final class NodeLinks implements AutoCloseable {
 
     /**
      * The observer to install on the overlay node: {@code next} (metrics), and with DTLS the {@link Attacher} that sets
-     * up ICE links to contacts that do not answer directly. Call once; its timers run on {@code group}.
+     * up ICE links to contacts that do not answer directly. Its timers run on {@code group}. A later call keeps the
+     * attacher and hands the overlay's events on to the new {@code next}.
      */
-    public OverlayObserver observer(OverlayObserver next, EventLoopGroup group) {
+    public synchronized OverlayObserver observer(OverlayObserver next, EventLoopGroup group) {
         if (secure == null) {
             return next;
         }
-        Attacher a = new Attacher(secure, next, group, () -> directoryRelay);
+        Attacher a = attacher;
+        if (a != null) {
+            a.next(next);
+            return a;
+        }
+        a = new Attacher(secure, next, group, () -> directoryRelay);
         attacher = a;
         return a;
     }
@@ -233,7 +256,10 @@ public final class NodeLinks implements AutoCloseable {
         return a == null ? new Attacher.Stats(0, 0, 0, 0, 0, 0) : a.stats();
     }
 
-    /** Closes the ICE links, the overlay node and the link layer. */
+    /**
+     * Closes the ICE links and stops the attacher and the relay search; then the overlay node and the link layer, unless
+     * made by {@link #over} (the site peer owns those).
+     */
     @Override
     public void close() {
         Attacher a = attacher;

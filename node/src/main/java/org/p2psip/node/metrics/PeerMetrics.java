@@ -52,7 +52,7 @@ public final class PeerMetrics implements OverlayObserver {
     private volatile long sizeEstimate = 1;
     private final AtomicLong lookupsFound = new AtomicLong();
     private final AtomicLong lookupsEmpty = new AtomicLong();
-    /** The plain superpeer's links (DTLS layer, ICE), or null: then the overlay's link table counts as direct. */
+    /** The serving superpeer's links (DTLS layer, ICE), or null: then the overlay's link table counts as direct. */
     private volatile Supplier<org.p2psip.node.links.NodeLinks> links = () -> null;
 
     /** Metrics of {@code node}; call {@link OverlayNode#observer} with this to record lookups. */
@@ -153,9 +153,9 @@ public final class PeerMetrics implements OverlayObserver {
     }
 
     /**
-     * Where the {@code links{kind}} gauge and the link layer's drops come from: a plain superpeer's {@link
-     * org.p2psip.node.links.NodeLinks} (direct DTLS sessions, ICE and relayed links); without them (site mode, plain
-     * UDP) every link of the overlay's link table counts as direct.
+     * Where the {@code links{kind}} gauge and the link layer's drops come from: the serving superpeer's {@link
+     * org.p2psip.node.links.NodeLinks} (a plain superpeer's, or a site peer's while elected: direct DTLS sessions, ICE
+     * and relayed links); without them (plain UDP) every link of the overlay's link table counts as direct.
      */
     public PeerMetrics links(Supplier<org.p2psip.node.links.NodeLinks> links) {
         this.links = java.util.Objects.requireNonNull(links, "links");

@@ -78,8 +78,41 @@ public final class SiteWiring implements AutoCloseable {
     private LeafDht.SuperpeerRef primary;
     private LeafDht.SuperpeerRef standby;
     private final Set<NodeId> leaves = new HashSet<>();
+    private final LinkSetup linkSetup;
+    /** The site peer's DTLS socket once bound (null over plain UDP): the layer ICE links attach their paths to. */
+    private volatile org.p2psip.nat.dtls.DtlsLinkLayer dtls;
+    /** The links of the overlay node this peer runs while elected, else null. */
+    private volatile org.p2psip.node.links.NodeLinks siteLinks;
 
-    private SiteWiring(SiteOptions options, NodeId id, Consumer<PeerEvent> events, NodeStun stun, NodeTurn turn) {
+    /**
+     * How a site peer's links are made and managed.
+     *
+     * @param security        what protects the peer's shared socket: DTLS authenticated with the node key, or plain UDP
+     * @param ice             where the ICE links of an elected peer find STUN and TURN (as a plain superpeer's); null
+     *                        for none
+     * @param manage          called with the links of each overlay node the peer runs while elected, before its join
+     *                        (the peer adds what a plain superpeer adds to its own: relay grants, a relay from the
+     *                        service directory); on the overlay's thread
+     * @param turnCredentials wraps the SIP accounts its TURN relay checks (a relay grants other superpeers' links)
+     */
+    public record LinkSetup(org.p2psip.node.links.LinkSecurity security, org.p2psip.nat.ice.IceConfig ice,
+                            Consumer<org.p2psip.node.links.NodeLinks> manage,
+                            java.util.function.UnaryOperator<org.p2psip.nat.turn.CredentialStore> turnCredentials) {
+        public LinkSetup {
+            Objects.requireNonNull(security, "security");
+            Objects.requireNonNull(manage, "manage");
+            Objects.requireNonNull(turnCredentials, "turnCredentials");
+        }
+
+        /** Plain links of {@code security} and nothing else: no ICE, no grants. */
+        public static LinkSetup plain(org.p2psip.node.links.LinkSecurity security) {
+            return new LinkSetup(security, null, l -> { }, c -> c);
+        }
+    }
+
+    private SiteWiring(SiteOptions options, NodeId id, Consumer<PeerEvent> events, NodeStun stun, NodeTurn turn,
+                       LinkSetup linkSetup) {
+        this.linkSetup = linkSetup;
         this.options = options;
         this.stun = stun;
         this.turn = turn;
@@ -99,20 +132,29 @@ public final class SiteWiring implements AutoCloseable {
      * @param events    receives role and link events (on the site peer's threads)
      * @param stun      the STUN server it runs while superpeer, and the one it discovers its NAT against
      * @param turn      the TURN server it runs while superpeer (and, with {@link TurnMode#AUTO}, publicly reachable)
-     * @param security  what protects the peer's shared socket: DTLS authenticated with {@code keyPair}, or plain UDP
+     * @param linkSetup what protects the peer's shared socket (DTLS authenticated with {@code keyPair}, or plain UDP)
+     *                  and, with DTLS, the ICE links an elected peer sets up to other sites' superpeers
      */
     public static SiteWiring start(SiteOptions options, NodeId id, java.security.KeyPair keyPair, InetSocketAddress bind,
                                    List<InetSocketAddress> bootstrap, OverlayConfig overlay, EventLoopGroup links,
                                    Supplier<LocalStore> stores, Consumer<PeerEvent> events, NodeStun stun,
-                                   NodeTurn turn, org.p2psip.node.links.LinkSecurity security)
+                                   NodeTurn turn, LinkSetup linkSetup)
             throws InterruptedException {
         if (!options.siteMode()) {
             throw new IllegalArgumentException("role superpeer runs a plain overlay node, not a site peer");
         }
-        SiteWiring w = new SiteWiring(options, id, events, stun, turn);
+        SiteWiring w = new SiteWiring(options, id, events, stun, turn, linkSetup);
+        java.util.function.Function<InetSocketAddress, CompletableFuture<? extends org.p2psip.overlay.link.LinkLayer>> bind0
+                = org.p2psip.node.links.NodeLinks.binder(linkSetup.security(), links, keyPair, overlay.maxDatagramBytes());
         try {
-            w.startPeer(Ed25519Keys.of(keyPair), bind, bootstrap, overlay, links, stores,
-                    org.p2psip.node.links.NodeLinks.binder(security, links, keyPair, overlay.maxDatagramBytes()));
+            // keep the DTLS layer: an elected peer's ICE links attach their paths to it
+            w.startPeer(Ed25519Keys.of(keyPair), bind, bootstrap, overlay, links, stores, a -> bind0.apply(a)
+                    .thenApply(l -> {
+                        if (l instanceof org.p2psip.nat.dtls.DtlsLinkLayer d) {
+                            w.dtls = d;
+                        }
+                        return l;
+                    }));
         } catch (RuntimeException | InterruptedException e) {
             w.lan.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
@@ -165,6 +207,8 @@ public final class SiteWiring implements AutoCloseable {
         } else {
             LOG.info("node {}: NAT not discovered: no STUN server to ask (--stun-server, or a --bootstrap node)", name);
         }
+        this.links = links;
+        this.bindAddress = bind.getAddress();
         peer = SitePeer.start(links, lan, keys, bind,
                 local -> new SiteNode.SelfInfo(List.of(new InetSocketAddress(
                         local.getAddress().isAnyLocalAddress() ? announced : local.getAddress(), local.getPort())),
@@ -172,8 +216,6 @@ public final class SiteWiring implements AutoCloseable {
                         capacity().memoryMiB(), BANDWIDTH_KBPS),
                 discovery, cfg, stores, new WireCodec(), new Listener(), binder);
         readyPoll = links.next().scheduleAtFixedRate(this::checkReady, 100, 100, TimeUnit.MILLISECONDS);
-        this.links = links;
-        this.bindAddress = bind.getAddress();
         this.noNatReflexive = new InetSocketAddress(announced, peer.site().discovery().localAddress().getPort());
         if (late) {
             first.thenAccept(f -> apply(f, 2)); // found nothing: apply schedules the next attempt
@@ -253,7 +295,7 @@ public final class SiteWiring implements AutoCloseable {
         boolean wanted = superpeer && !closed && turn.runs(nat);
         if (wanted && t == null) {
             try {
-                turnServer = turn.start(bindAddress, announcedAddress(bindAddress), name);
+                turnServer = turn.start(bindAddress, announcedAddress(bindAddress), name, linkSetup.turnCredentials());
             } catch (IllegalStateException e) {
                 LOG.error("node {}: {}", name, e.getMessage());
             }
@@ -282,12 +324,6 @@ public final class SiteWiring implements AutoCloseable {
         @Override
         public void roleChanged(Role from, Role to) {
             SitePeer p = peer;
-            if (to == Role.SUPERPEER && p != null) {
-                OverlayNode n = p.overlayNode();
-                if (n != null) {
-                    n.observer(observer);
-                }
-            }
             LOG.info("node {}: role {} -> {} (site superpeers {})", name, from, to, p == null ? "?"
                     : p.site().superpeers().stream().map(NodeId::shortHex).toList());
             if (to == Role.SUPERPEER || from == Role.SUPERPEER) {
@@ -295,6 +331,29 @@ public final class SiteWiring implements AutoCloseable {
                 stunWhileSuperpeer(to == Role.SUPERPEER);
             }
             events.accept(new PeerEvent.RoleChanged(role(from), role(to)));
+        }
+
+        @Override
+        public void overlayStarted(OverlayNode n) {
+            org.p2psip.nat.dtls.DtlsLinkLayer d = dtls;
+            org.p2psip.node.links.NodeLinks l = null;
+            if (d != null && linkSetup.ice() != null && !closed) {
+                // the same link machinery as a plain superpeer's: ICE links to superpeers behind other NATs
+                l = org.p2psip.node.links.NodeLinks.over(d, n, linkSetup.ice());
+                siteLinks = l;
+                linkSetup.manage().accept(l);
+            }
+            n.observer(l != null ? l.observer(observer, links) : observer);
+        }
+
+        @Override
+        public void overlayStopped(OverlayNode n) {
+            org.p2psip.node.links.NodeLinks l = siteLinks;
+            if (l != null && l.node() == n) {
+                siteLinks = null;
+                l.close();
+                LOG.info("node {}: ICE links of its overlay node closed (unseated or stopping)", name);
+            }
         }
 
         @Override
@@ -402,8 +461,17 @@ public final class SiteWiring implements AutoCloseable {
         this.observer = Objects.requireNonNull(o, "observer");
         OverlayNode n = overlayNode();
         if (n != null) {
-            n.observer(o);
+            org.p2psip.node.links.NodeLinks l = siteLinks;
+            n.observer(l != null && l.node() == n ? l.observer(o, links) : o);
         }
+    }
+
+    /**
+     * The links of the overlay node this peer runs while elected (DTLS layer, ICE links, attacher), else null (a leaf,
+     * plain UDP, or no ICE configured).
+     */
+    public org.p2psip.node.links.NodeLinks links() {
+        return siteLinks;
     }
 
     /** What the peer announces of its NAT from now on (after NAT discovery). */

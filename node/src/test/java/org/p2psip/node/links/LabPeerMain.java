@@ -26,9 +26,12 @@ import org.p2psip.overlay.store.SecretHashPolicy;
  *
  * <pre>
  *   LabPeerMain --bind IP [--port P] [--bootstrap IP:PORT] [--turn-account USER:PASS] [--link-turn USER:PASS]
- *               [--turn-on] [--k K] [--id-prefix BITS]
+ *               [--turn-on] [--k K] [--id-prefix BITS] [--role auto|leaf --site-port P --site-peer IP:PORT]
  * </pre>
  *
+ * {@code --role auto} or {@code leaf} makes it a site peer (site mode, no multicast) with LAN discovery on
+ * {@code --site-port} and the static site list {@code --site-peer} (repeatable); {@code site} prints its role, its site's
+ * superpeers and its primary superpeer.
  * {@code --turn-account} runs the peer's TURN relay ({@code --turn on}) with that SIP account as its login
  * ({@code --turn-on}: with no account, so only the relay's grants to other superpeers log in);
  * {@code --link-turn} gives the peer's ICE links that account on the bootstrap's relay; {@code --k} sets the overlay's
@@ -53,6 +56,9 @@ public final class LabPeerMain {
         int k = 0;
         boolean turnOn = false;
         String idPrefix = "";
+        String role = null;
+        int sitePort = org.p2psip.node.site.SiteOptions.DEFAULT_PORT;
+        List<java.net.InetSocketAddress> sitePeers = new java.util.ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--bind" -> bind = args[++i];
@@ -63,6 +69,9 @@ public final class LabPeerMain {
                 case "--turn-on" -> turnOn = true;
                 case "--k" -> k = Integer.parseInt(args[++i]);
                 case "--id-prefix" -> idPrefix = args[++i];
+                case "--role" -> role = args[++i];
+                case "--site-port" -> sitePort = Integer.parseInt(args[++i]);
+                case "--site-peer" -> sitePeers.add(HostPort.parse(args[++i], sitePort));
                 default -> {
                     System.out.println("error=unknown option " + args[i]);
                     System.exit(2);
@@ -84,6 +93,11 @@ public final class LabPeerMain {
             DigestAccounts.put(dir.resolve(DigestAccounts.FILE_NAME),
                     DigestAccounts.account(up[0], "lab.example", up[1].toCharArray()));
             b.turn(org.p2psip.node.site.TurnMode.ON);
+        }
+        if ("auto".equals(role)) {
+            b.site(org.p2psip.node.site.SiteOptions.auto(sitePeers, sitePort, false));
+        } else if ("leaf".equals(role)) {
+            b.site(org.p2psip.node.site.SiteOptions.leaf(sitePeers, sitePort, false));
         }
         if (turnOn) {
             b.turn(org.p2psip.node.site.TurnMode.ON);
@@ -159,7 +173,8 @@ public final class LabPeerMain {
                 System.out.println("ice_links=" + ice.size());
                 for (IceLink l : ice) {
                     System.out.println("ice_link=" + l.peer().toHex() + " relayed=" + l.relayed() + " authenticated="
-                            + l.authenticated() + " controlling=" + l.controlling() + " " + l);
+                            + l.authenticated() + " controlling=" + l.controlling() + " received="
+                            + l.datagramsReceived() + " " + l);
                 }
             }
             case "metrics" -> {
@@ -167,6 +182,12 @@ public final class LabPeerMain {
                 String text = new String(peer.metrics().scrape(), StandardCharsets.UTF_8);
                 text.lines().filter(l -> l.startsWith("p2psip_links{")).forEach(l -> System.out.println(
                         "metric_" + l.substring(l.indexOf('"') + 1, l.lastIndexOf('"')) + "=" + l.substring(l.lastIndexOf(' ') + 1)));
+            }
+            case "site" -> {
+                org.p2psip.superpeer.SiteStatus st = peer.siteStatus();
+                System.out.println("site_role=" + st.role());
+                System.out.println("site_superpeers=" + String.join(",", st.superpeers().stream().map(NodeId::toHex).toList()));
+                System.out.println("site_primary=" + (st.primary() == null ? "none" : st.primary().toHex()));
             }
             case "lookup" -> {
                 long t0 = System.nanoTime();
