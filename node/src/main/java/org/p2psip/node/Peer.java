@@ -145,6 +145,12 @@ public final class Peer implements AutoCloseable {
 
     private volatile NodeKeys keys;
     private volatile EventLoopGroup group;
+    /**
+     * Verifies the records other nodes ask this one to store, one thread per core, so that the overlay's single
+     * event-loop thread keeps answering meanwhile (see {@link OverlayNode#checkValuesOn}).
+     */
+    private final java.util.concurrent.ExecutorService recordChecks = org.p2psip.overlay.store.AheadChecks.newWorkers(
+            "record-check", Math.max(1, Runtime.getRuntime().availableProcessors()));
     private volatile OverlayNode node;
     private volatile RecordStore records;
     private volatile ControlServer control;
@@ -546,7 +552,7 @@ public final class Peer implements AutoCloseable {
                 : org.p2psip.node.links.NodeLinks.start(linkSecurity, group, udp,
                         new java.security.KeyPair(keys.publicKey(), keys.privateKey()), config.maxDatagramBytes(), ice,
                         link -> new OverlayNode(keys.id(), link, config, newStore(), new WireCodec(), new SecureRandom())
-                                .start()).thenAccept(l -> {
+                                .checkValuesOn(recordChecks).start()).thenAccept(l -> {
                     synchronized (lock) {
                         if (closed) {
                             l.close();
@@ -1015,6 +1021,7 @@ public final class Peer implements AutoCloseable {
             }
         }
         events.close();
+        recordChecks.shutdownNow(); // requests still waiting are checked on the node's thread, or dropped with it
         RecordStore r = records;
         if (r != null) {
             try {

@@ -54,6 +54,16 @@ public final class PeerPolicy implements StoragePolicy {
     }
 
     @Override
+    public Decision precheckPut(NodeId key, DhtValue value, long nowMillis) {
+        return isOpenDht(value) ? null : draft.precheckPut(key, value, nowMillis);
+    }
+
+    @Override
+    public Decision precheckRemove(NodeId key, RemoveRequest request, long nowMillis) {
+        return request.proof().length() <= 40 ? null : draft.precheckRemove(key, request, nowMillis);
+    }
+
+    @Override
     public String toString() {
         return "PeerPolicy(OpenDHT secret hashes + " + draft + ")";
     }

@@ -28,6 +28,7 @@ import org.p2psip.overlay.routing.RoutingTable;
 import org.p2psip.overlay.rpc.RateLimiter;
 import org.p2psip.overlay.rpc.RpcEngine;
 import org.p2psip.overlay.runtime.Scheduler;
+import org.p2psip.overlay.store.AheadChecks;
 import org.p2psip.overlay.store.LocalStore;
 import org.p2psip.overlay.store.StoragePolicy;
 import org.p2psip.overlay.store.ValueStore;
@@ -94,6 +95,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
     private final Router router;
     private final Random random;
     private final OverlayStats stats = new OverlayStats();
+    /** Store requests waiting for a check off this thread (see {@link #checkValuesOn}); null: checks run here. */
+    private volatile AheadChecks aheadChecks;
+    /** Store requests that may wait for their check at once; about 2.5 MB of 2.5 KB records. */
+    static final int MAX_PENDING_CHECKS = 1024;
     /** Who listens at keys this node stores: key -> (listener address, token) -> expiry. */
     private final Map<NodeId, LinkedHashMap<ListenerKey, Long>> listeners = new HashMap<>();
     private int listenRegistrations;
@@ -837,13 +842,21 @@ public final class OverlayNode implements Dht, AutoCloseable {
             reply = new GetReply(closestExcept(g.key(), from.id()), page.values(), page.placemark());
         } else if (m instanceof Put p && p.wantCloser()) {
             List<Contact> closer = closestExcept(p.key(), from.id());
-            Ack a = amongClosest(p.key()) ? storeLocally(p.key(), p.value(), sourceKey(from.address()))
-                    : new Ack(Status.NOT_CLOSEST, "this node knows " + config.replicas() + " nodes closer to the key");
-            reply = new PutReply(a.status(), a.reason(), closer);
+            if (!amongClosest(p.key())) {
+                reply = new PutReply(Status.NOT_CLOSEST, "this node knows " + config.replicas() + " nodes closer to the key",
+                        closer);
+            } else {
+                servePut(from, f, p, a -> new PutReply(a.status(), a.reason(), closer), now);
+                return;
+            }
         } else if (m instanceof Put p) {
-            reply = storeLocally(p.key(), p.value(), sourceKey(from.address()));
+            servePut(from, f, p, a -> a, now);
+            return;
         } else if (m instanceof Remove r) {
-            reply = removeLocally(r, sourceKey(from.address()));
+            serveChecked(from, f, () -> store.precheckRemove(
+                    new StoragePolicy.RemoveRequest(r.key(), r.owner(), r.nonce(), r.proof()), now),
+                    () -> removeLocally(r, sourceKey(from.address())), a -> a);
+            return;
         } else if (m instanceof Listen l) {
             reply = register(from.address(), l, now);
         } else if (m instanceof Route r) {
@@ -859,6 +872,63 @@ public final class OverlayNode implements Dht, AutoCloseable {
             reply = new Ack(Status.BAD_REQUEST, "unsupported request");
         }
         send(from.address(), new Frame(true, f.requestId(), id, reply));
+    }
+
+    private void servePut(Contact from, Frame f, Put p, Function<Ack, Message> wrap, long now) {
+        Supplier<Ack> apply = () -> storeLocally(p.key(), p.value(), sourceKey(from.address()));
+        if (aheadChecks == null || store.holds(p.key(), p.value(), now)) {
+            send(from.address(), new Frame(true, f.requestId(), id, wrap.apply(apply.get()))); // a copy already held: no check
+            return;
+        }
+        serveChecked(from, f, () -> store.precheckPut(p.key(), p.value(), now), apply, wrap);
+    }
+
+    /**
+     * Answers a store or remove request: at once when the node checks on its own thread, else once {@code check}
+     * ran on the check executor ({@link #checkValuesOn}) and every request before it was applied. A refusal of the
+     * check is the answer; otherwise {@code apply} (the store's full check and the write) gives it.
+     */
+    private void serveChecked(Contact from, Frame f, Supplier<StoragePolicy.Decision> check, Supplier<Ack> apply,
+            Function<Ack, Message> wrap) {
+        if (aheadChecks == null) {
+            send(from.address(), new Frame(true, f.requestId(), id, wrap.apply(apply.get())));
+            return;
+        }
+        boolean queued = aheadChecks.submit(check, refusal -> {
+            Ack a;
+            if (refusal != null) {
+                stats.refusedPuts.incrementAndGet();
+                a = new Ack(Status.REFUSED, refusal.reason());
+            } else {
+                a = apply.get();
+            }
+            send(from.address(), new Frame(true, f.requestId(), id, wrap.apply(a)));
+        });
+        if (!queued) {
+            send(from.address(), new Frame(true, f.requestId(), id, wrap.apply(new Ack(Status.AGAIN, "this node has "
+                    + aheadChecks.pending() + " store requests waiting for their signature check; retry later"))));
+        }
+    }
+
+    /**
+     * Checks the values of incoming store and remove requests (signature verification, see
+     * {@link StoragePolicy#precheckPut}) on {@code workers} rather than on this node's thread, which keeps answering
+     * pings, lookups and gets meanwhile; requests are still applied in arrival order, and at most
+     * {@value #MAX_PENDING_CHECKS} wait (more are answered {@code AGAIN}). Call before {@link #start()}. The
+     * executor may be shared by several nodes; the caller shuts it down after closing them.
+     */
+    public OverlayNode checkValuesOn(java.util.concurrent.Executor workers) {
+        this.aheadChecks = new AheadChecks(workers, scheduler::execute, MAX_PENDING_CHECKS);
+        return this;
+    }
+
+    /** Store requests applied after a check on the check executor, and refused because too many waited. */
+    public record AheadCheckCounts(long applied, long shed) { }
+
+    /** See {@link #checkValuesOn}; zeros without a check executor. Any thread. */
+    public AheadCheckCounts aheadCheckCounts() {
+        AheadChecks a = aheadChecks;
+        return a == null ? new AheadCheckCounts(0, 0) : new AheadCheckCounts(a.applied(), a.shed());
     }
 
     /** Whether fewer than {@code replicas} contacts this node knows are closer to {@code key} than itself. */

@@ -31,6 +31,16 @@ public final class PersistentLocalStore implements LocalStore {
     }
 
     @Override
+    public StoragePolicy.Decision precheckPut(NodeId key, DhtValue value, long now) {
+        return records.precheckPut(key, value, now);
+    }
+
+    @Override
+    public StoragePolicy.Decision precheckRemove(StoragePolicy.RemoveRequest req, long now) {
+        return records.precheckRemove(req, now);
+    }
+
+    @Override
     public List<DhtValue> get(NodeId key, long now) {
         return records.get(key, now);
     }

@@ -127,6 +127,16 @@ public final class RecordStore implements AutoCloseable {
         return s;
     }
 
+    /** Its policy's {@link StoragePolicy#precheckPut} (signature verification ahead); any thread. */
+    public StoragePolicy.Decision precheckPut(NodeId key, DhtValue value, long now) {
+        return policy.precheckPut(key, value, now);
+    }
+
+    /** Its policy's {@link StoragePolicy#precheckRemove}; any thread. */
+    public StoragePolicy.Decision precheckRemove(StoragePolicy.RemoveRequest req, long now) {
+        return policy.precheckRemove(req.key(), req, now);
+    }
+
     /**
      * Stores {@code value} under {@code key} if the policy, the tombstones and the quotas allow it; with
      * {@link Options#commitEachWrite()} it returns once the write is durable (a commit shared with concurrent writers).

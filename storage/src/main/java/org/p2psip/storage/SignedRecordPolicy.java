@@ -154,6 +154,37 @@ public final class SignedRecordPolicy implements StoragePolicy {
     }
 
     /**
+     * Parses and verifies the value's signed document ahead of {@link #checkPut}, which then finds it in the
+     * verifier's cache of successes (by SHA-256 of the bytes). A document that fails is refused here for good: no
+     * stored state can make a bad signature or a malformed record acceptable. An expired value is left to
+     * {@code checkPut}, which refuses it before verifying anything.
+     */
+    @Override
+    public Decision precheckPut(NodeId key, DhtValue value, long nowMillis) {
+        if (value.expiresAtMillis() <= nowMillis) {
+            return null;
+        }
+        return verifyAhead(value.data().unsafeArray());
+    }
+
+    /** As {@link #precheckPut}, for a remove-auth proof. */
+    @Override
+    public Decision precheckRemove(NodeId key, RemoveRequest request, long nowMillis) {
+        return verifyAhead(request.proof().unsafeArray());
+    }
+
+    private Decision verifyAhead(byte[] document) {
+        try {
+            verifier.verify(document);
+            return null;
+        } catch (RecordException e) {
+            return Decision.refuse(e.getMessage());
+        } catch (RuntimeException e) {
+            return internalError(e);
+        }
+    }
+
+    /**
      * Checks a put and returns the verified record (for callers that need its content); refusals are thrown.
      * Same rules as {@link #checkPut}.
      */

@@ -2,6 +2,7 @@ package org.p2psip.storage;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.security.KeyPair;
@@ -163,6 +164,30 @@ class SignedRecordPolicyTest {
         DhtValue badName = SignedValues.put(new DhtRecord(null, new RecordKey("k", "mailto:bob@example.net", null),
                 new RecordValue("v", exp, "n5", null, new ValueContent.Text("x"))), bob);
         assertRefused(Refusal.BAD_NAME, p.checkPut(NodeId.ofName("mailto:bob@example.net"), badName, null, now));
+    }
+
+    @Test
+    void theCheckAheadRefusesWhatNoStoredStateCouldMakeAcceptableAndLeavesTheRestToCheckPut() throws Exception {
+        SignedRecordPolicy p = caPolicy();
+        long now = System.currentTimeMillis();
+        SigningIdentity bob = bob();
+        DhtValue v = SignedValues.put(contact(BOB, in(Duration.ofHours(1)), "n1", "sip:bob@192.1.2.3:5060"), bob);
+        assertNull(p.precheckPut(BOB.key(), v, now), "a genuine record passes ahead");
+        assertTrue(p.checkPut(BOB.key(), v, null, now).accepted());
+        Bytes tampered = Bytes.utf8(v.data().utf8String().replace("192.1.2.3", "6.6.6.6"));
+        assertRefused(Refusal.BAD_SIGNATURE, p.precheckPut(BOB.key(), new DhtValue(v.owner(), v.nonce(), tampered, v.expiresAtMillis()), now));
+        assertRefused(Refusal.MALFORMED, p.precheckPut(BOB.key(), new DhtValue(v.owner(), v.nonce(), Bytes.utf8("<x"), v.expiresAtMillis()), now));
+        // what depends on the key, the owner or the store is checkPut's: it passes ahead, and checkPut refuses it
+        DhtValue foreignKey = v;
+        assertNull(p.precheckPut(ResourceName.sip("eve@example.net").key(), foreignKey, now));
+        assertRefused(Refusal.KEY_MISMATCH, p.checkPut(ResourceName.sip("eve@example.net").key(), foreignKey, null, now));
+        // an expired value is not verified ahead at all; checkPut refuses it before verifying
+        DhtValue expired = new DhtValue(v.owner(), v.nonce(), tampered, now - 1);
+        assertNull(p.precheckPut(BOB.key(), expired, now));
+        assertRefused(Refusal.EXPIRED, p.checkPut(BOB.key(), expired, null, now));
+        // a removal's proof
+        assertRefused(Refusal.MALFORMED, p.precheckRemove(BOB.key(),
+                new StoragePolicy.RemoveRequest(BOB.key(), v.owner(), v.nonce(), Bytes.utf8("<x")), now));
     }
 
     @Test

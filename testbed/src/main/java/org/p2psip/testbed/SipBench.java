@@ -193,6 +193,9 @@ final class SipBench implements Callable<Integer> {
         // one line per created key pair would bury the figures (thousands of users)
         System.setProperty("org.slf4j.simpleLogger.log.org.p2psip.sip.identity.UserIdentities", "warn");
         EventLoopGroup group = UdpLinkLayer.newEventLoopGroup(overlayThreads);
+        // the storing nodes verify records on these, as a peer does on one thread per core (OverlayNode.checkValuesOn)
+        java.util.concurrent.ExecutorService recordChecks = org.p2psip.overlay.store.AheadChecks.newWorkers("record-check",
+                overlayThreads);
         List<OverlayNode> nodes = new ArrayList<>();
         List<SipPeer> peers = new ArrayList<>();
         // node i's verifier and peer i's signer share what peer i signed (its local replica is not re-verified)
@@ -204,7 +207,7 @@ final class SipBench implements Callable<Integer> {
                         .get(10, TimeUnit.SECONDS);
                 OverlayNode n = new OverlayNode(NodeId.random(rnd), link, cfg,
                         DraftPolicy.of(SignedRecordPolicy.tofu(NameOwners.inMemory(), signedHere.get(i))), new WireCodec(),
-                        new Random(rnd.nextLong())).start();
+                        new Random(rnd.nextLong())).checkValuesOn(recordChecks).start();
                 n.join(nodes.isEmpty() ? List.of() : List.of(nodes.get(0).contact().address())).get(30, TimeUnit.SECONDS);
                 nodes.add(n);
             }
@@ -316,6 +319,7 @@ final class SipBench implements Callable<Integer> {
             peers.forEach(SipPeer::close);
             nodes.forEach(OverlayNode::close);
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            recordChecks.shutdownNow();
         }
     }
 

@@ -24,6 +24,24 @@ public interface LocalStore {
     /** Removes the value (owner, nonce) if the policy allows, leaving a tombstone until {@code tombstoneUntil}. */
     ValueStore.Outcome remove(StoragePolicy.RemoveRequest req, long tombstoneUntil, Object source, long now);
 
+    /**
+     * Runs its policy's {@link StoragePolicy#precheckPut} (the checks of a value that do not depend on what is
+     * stored). Any thread; the default does nothing ahead.
+     */
+    default StoragePolicy.Decision precheckPut(NodeId key, DhtValue value, long now) {
+        return null;
+    }
+
+    /** Runs its policy's {@link StoragePolicy#precheckRemove}. Any thread; the default does nothing ahead. */
+    default StoragePolicy.Decision precheckRemove(StoragePolicy.RemoveRequest req, long now) {
+        return null;
+    }
+
+    /** Whether exactly {@code value} is stored under {@code key} (a repeated put changes nothing, checks nothing). */
+    default boolean holds(NodeId key, DhtValue value, long now) {
+        return get(key, now).contains(value);
+    }
+
     /** The live values at {@code key}, in value-id order. */
     List<DhtValue> get(NodeId key, long now);
 

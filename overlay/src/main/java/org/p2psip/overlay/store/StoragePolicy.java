@@ -20,6 +20,24 @@ public interface StoragePolicy {
      */
     Decision checkRemove(NodeId key, RemoveRequest request, DhtValue existing, long nowMillis);
 
+    /**
+     * Does ahead the part of {@link #checkPut} that depends on the value alone (for signed records: parsing and
+     * verifying the signature), so that {@code checkPut} then finds it done and stays cheap. A node calls it on
+     * another thread than its own, so that verifying one writer's record does not hold up every other request.
+     * May be slow; must be thread-safe and must not change what {@code checkPut} decides.
+     *
+     * @return the refusal {@code checkPut} would give whatever the store holds, or null when that is not known yet
+     *     (the default: nothing is done ahead)
+     */
+    default Decision precheckPut(NodeId key, DhtValue value, long nowMillis) {
+        return null;
+    }
+
+    /** As {@link #precheckPut}, for the proof of a removal. */
+    default Decision precheckRemove(NodeId key, RemoveRequest request, long nowMillis) {
+        return null;
+    }
+
     /** A request to remove the value (owner, nonce) at key, with the policy's proof (secret or signature). */
     record RemoveRequest(NodeId key, Bytes owner, Bytes nonce, Bytes proof) { }
 

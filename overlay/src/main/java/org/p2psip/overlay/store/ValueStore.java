@@ -92,6 +92,16 @@ public final class ValueStore implements LocalStore {
         }
     }
 
+    @Override
+    public StoragePolicy.Decision precheckPut(NodeId key, DhtValue value, long now) {
+        return policy.precheckPut(key, value, now);
+    }
+
+    @Override
+    public StoragePolicy.Decision precheckRemove(StoragePolicy.RemoveRequest req, long now) {
+        return policy.precheckRemove(req.key(), req, now);
+    }
+
     /**
      * Stores {@code value} under {@code key} if the policy and the quotas allow it.
      *

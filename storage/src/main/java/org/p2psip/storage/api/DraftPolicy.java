@@ -85,6 +85,16 @@ public final class DraftPolicy implements StoragePolicy {
     }
 
     @Override
+    public Decision precheckPut(NodeId key, DhtValue value, long nowMillis) {
+        return value.owner().isEmpty() ? null : records.precheckPut(key, value, nowMillis);
+    }
+
+    @Override
+    public Decision precheckRemove(NodeId key, RemoveRequest request, long nowMillis) {
+        return request.owner().isEmpty() ? null : records.precheckRemove(key, request, nowMillis);
+    }
+
+    @Override
     public String toString() {
         return "DraftPolicy[" + records + ", services=" + serviceKeys.values() + "]";
     }
