@@ -665,7 +665,7 @@ public final class Peer implements AutoCloseable {
                     new java.security.KeyPair(keys.publicKey(), keys.privateKey()), udp, bootstrap, config, group,
                     this::newStore, events::publish, nodeStun, nodeTurn, new org.p2psip.node.site.SiteWiring.LinkSetup(
                             linkSecurity, linkSecurity == org.p2psip.node.links.LinkSecurity.DTLS ? ice : null,
-                            this::manageLinks, relayGrants::credentials));
+                            this::manageLinks, relayGrants::credentials), recordChecks);
             synchronized (lock) {
                 site = w;
                 if (closed) {

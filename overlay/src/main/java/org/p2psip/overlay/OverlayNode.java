@@ -914,10 +914,14 @@ public final class OverlayNode implements Dht, AutoCloseable {
      * Checks the values of incoming store and remove requests (signature verification, see
      * {@link StoragePolicy#precheckPut}) on {@code workers} rather than on this node's thread, which keeps answering
      * pings, lookups and gets meanwhile; requests are still applied in arrival order, and at most
-     * {@value #MAX_PENDING_CHECKS} wait (more are answered {@code AGAIN}). Call before {@link #start()}. The
-     * executor may be shared by several nodes; the caller shuts it down after closing them.
+     * {@value #MAX_PENDING_CHECKS} wait (more are answered {@code AGAIN}). Takes effect for the requests that arrive
+     * after it; call it once, before {@link #start()} or right after (an elected site peer's node). The executor may
+     * be shared by several nodes; the caller shuts it down after closing them.
      */
     public OverlayNode checkValuesOn(java.util.concurrent.Executor workers) {
+        if (aheadChecks != null) {
+            throw new IllegalStateException("this node already checks values on an executor");
+        }
         this.aheadChecks = new AheadChecks(workers, scheduler::execute, MAX_PENDING_CHECKS);
         return this;
     }

@@ -110,9 +110,13 @@ public final class SiteWiring implements AutoCloseable {
         }
     }
 
+    /** Where an elected peer's overlay node verifies records (see {@link OverlayNode#checkValuesOn}). */
+    private final java.util.concurrent.Executor recordChecks;
+
     private SiteWiring(SiteOptions options, NodeId id, Consumer<PeerEvent> events, NodeStun stun, NodeTurn turn,
-                       LinkSetup linkSetup) {
+                       LinkSetup linkSetup, java.util.concurrent.Executor recordChecks) {
         this.linkSetup = linkSetup;
+        this.recordChecks = Objects.requireNonNull(recordChecks, "recordChecks");
         this.options = options;
         this.stun = stun;
         this.turn = turn;
@@ -134,16 +138,18 @@ public final class SiteWiring implements AutoCloseable {
      * @param turn      the TURN server it runs while superpeer (and, with {@link TurnMode#AUTO}, publicly reachable)
      * @param linkSetup what protects the peer's shared socket (DTLS authenticated with {@code keyPair}, or plain UDP)
      *                  and, with DTLS, the ICE links an elected peer sets up to other sites' superpeers
+     * @param recordChecks where an elected peer's overlay node verifies the records it is asked to store
+     *                  ({@link OverlayNode#checkValuesOn}), off its event-loop thread
      */
     public static SiteWiring start(SiteOptions options, NodeId id, java.security.KeyPair keyPair, InetSocketAddress bind,
                                    List<InetSocketAddress> bootstrap, OverlayConfig overlay, EventLoopGroup links,
                                    Supplier<LocalStore> stores, Consumer<PeerEvent> events, NodeStun stun,
-                                   NodeTurn turn, LinkSetup linkSetup)
+                                   NodeTurn turn, LinkSetup linkSetup, java.util.concurrent.Executor recordChecks)
             throws InterruptedException {
         if (!options.siteMode()) {
             throw new IllegalArgumentException("role superpeer runs a plain overlay node, not a site peer");
         }
-        SiteWiring w = new SiteWiring(options, id, events, stun, turn, linkSetup);
+        SiteWiring w = new SiteWiring(options, id, events, stun, turn, linkSetup, recordChecks);
         java.util.function.Function<InetSocketAddress, CompletableFuture<? extends org.p2psip.overlay.link.LinkLayer>> bind0
                 = org.p2psip.node.links.NodeLinks.binder(linkSetup.security(), links, keyPair, overlay.maxDatagramBytes());
         try {
@@ -335,6 +341,7 @@ public final class SiteWiring implements AutoCloseable {
 
         @Override
         public void overlayStarted(OverlayNode n) {
+            n.checkValuesOn(recordChecks);
             org.p2psip.nat.dtls.DtlsLinkLayer d = dtls;
             org.p2psip.node.links.NodeLinks l = null;
             if (d != null && linkSetup.ice() != null && !closed) {
