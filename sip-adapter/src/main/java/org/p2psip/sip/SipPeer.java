@@ -196,13 +196,14 @@ public final class SipPeer implements AutoCloseable {
     /**
      * As {@link #start(Config, Dht, SipOverlay)}; the records this peer signs are remembered in {@code signedHere}, so
      * the local overlay node's verifier, built with the same instance
-     * ({@code SignedRecordPolicy.tofu(owners, signedHere)}), does not re-check the very arrays signed here.
+     * ({@code SignedRecordPolicy.tofu(owners, signedHere)}), does not re-check them, and this peer's reads (the
+     * registrar's read-back for the 200) do not verify again a record whose bytes are equal to one it signed.
      */
     public static SipPeer start(Config config, Dht dht, SipOverlay overlay,
             org.p2psip.storage.LocallySigned signedHere) throws IOException {
         // readers verify each record once: the proxy and the registrar re-read the same contacts constantly
         DraftDht draft = new DraftDht(dht, System::currentTimeMillis, DraftDht.Options.defaults(),
-                new CachingReadCheck(CachingReadCheck.DEFAULT_ENTRIES), signedHere);
+                new CachingReadCheck(CachingReadCheck.DEFAULT_ENTRIES, signedHere), signedHere);
         UserIdentities ids = new UserIdentities(draft,
                 config.dataDir() == null ? null : config.dataDir().resolve("sip-keys"), config::passwordOf,
                 config.keyKdf(), System::currentTimeMillis);
@@ -294,6 +295,7 @@ public final class SipPeer implements AutoCloseable {
         tu.set(proxy);
         SipPeer peer = new SipPeer(stack, registrar, proxy, offline, presence, store, resources);
         peer.relay = relay;
+        peer.draft = draft;
         if (overlay != null) {
             peer.checkLocation();
         }
@@ -329,6 +331,12 @@ public final class SipPeer implements AutoCloseable {
     }
 
     private volatile OverlayRelay relay;
+    private volatile DraftDht draft;
+
+    /** The signed-record DHT the peer's records go through, when it runs on a {@link Dht} (its {@code stats()}). */
+    public Optional<DraftDht> dht() {
+        return Optional.ofNullable(draft);
+    }
 
     /** The SIP-over-overlay relay, present when the peer was started with a {@link SipOverlay}. */
     public Optional<OverlayRelay> overlayRelay() {

@@ -62,8 +62,8 @@ public final class RecordVerifier {
     /**
      * @param signatureProvider the JCA provider for the SignatureValue step, or null for the JDK's default
      *        provider lookup
-     * @param signedHere        the arrays this process's signer signed (trusted as the very same unchanged array
-     *                          only), or null to verify everything
+     * @param signedHere        the documents this process's signer signed (trusted when the bytes are equal to
+     *                          them, see {@link LocallySigned}), or null to verify everything
      */
     public RecordVerifier(SecureXml parser, java.security.Provider signatureProvider, LocallySigned signedHere) {
         this.parser = parser;
@@ -76,7 +76,7 @@ public final class RecordVerifier {
         this(parser, signatureProvider, null);
     }
 
-    /** With the default parser and Bouncy Castle, trusting the very arrays the signer sharing {@code signedHere} made. */
+    /** With the default parser and Bouncy Castle, trusting documents equal to those the signer sharing {@code signedHere} made. */
     public RecordVerifier(LocallySigned signedHere) {
         this(SecureXml.defaults(), Crypto.provider(), signedHere);
     }
@@ -101,11 +101,12 @@ public final class RecordVerifier {
             throw new RecordException(Refusal.TOO_LARGE,
                     "document of " + xml.length + " bytes exceeds the limit of " + parser.limits().maxBytes());
         }
-        VerifiedRecord mine = signedHere == null ? null : signedHere.of(xml);
+        byte[] sha256 = LocallySigned.sha256(xml);
+        VerifiedRecord mine = signedHere == null ? null : signedHere.of(xml, sha256);
         if (mine != null) {
-            return mine; // this very array was signed in this process a moment ago (see LocallySigned)
+            return mine; // these very bytes were signed in this process a moment ago (see LocallySigned)
         }
-        Bytes digest = sha256(xml);
+        Bytes digest = Bytes.wrap(sha256);
         VerifiedRecord hit = verified.get(digest);
         if (hit != null) {
             return hit;
@@ -129,13 +130,6 @@ public final class RecordVerifier {
     /** Entries of that cache: a verified contact record with its certificate is a few KiB. */
     static final int VERIFIED_ENTRIES = 4_096;
 
-    private static Bytes sha256(byte[] xml) {
-        try {
-            return Bytes.wrap(java.security.MessageDigest.getInstance("SHA-256").digest(xml));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JDK", e);
-        }
-    }
 
     /** Verifies a {@code dhtRecord} element of a validated document (e.g. one record of a dhtRecords list). */
     public VerifiedRecord verify(Element record) throws RecordException {

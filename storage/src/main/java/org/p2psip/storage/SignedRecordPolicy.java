@@ -106,7 +106,7 @@ public final class SignedRecordPolicy implements StoragePolicy {
     }
 
     /**
-     * {@code ca} mode; as {@link #tofu(NameOwners, LocallySigned)}, the local replica of a value signed here with
+     * {@code ca} mode; as {@link #tofu(NameOwners, LocallySigned)}, a value equal to a document signed here with
      * {@code signedHere} is not verified again (null: every value is verified).
      */
     public static SignedRecordPolicy ca(Collection<X509Certificate> trustAnchors, boolean digestKeys, NameOwners owners,
@@ -129,8 +129,9 @@ public final class SignedRecordPolicy implements StoragePolicy {
     }
 
     /**
-     * {@code tofu} mode; the local replica of a value this process's signer made with {@code signedHere} (the very
-     * same array, unchanged) is not verified again. Null: every value is verified.
+     * {@code tofu} mode; a value whose bytes are equal to a document this process's signer made with
+     * {@code signedHere} (its local replica, or a copy of it coming back) is not verified again; every other rule is
+     * applied as usual. Null: every value is verified.
      */
     public static SignedRecordPolicy tofu(NameOwners owners, LocallySigned signedHere) {
         return new SignedRecordPolicy(Mode.TOFU, Set.of(), Objects.requireNonNull(owners, "owners"), true,

@@ -24,8 +24,9 @@ public final class SignedValues {
     }
 
     /**
-     * As {@link #put(DhtRecord, SigningIdentity)}, and remembers the signed array in {@code signedHere} (if not null),
-     * so that a verifier sharing it does not re-check this very array (the local replica, the writer's read-back).
+     * As {@link #put(DhtRecord, SigningIdentity)}, and remembers a private copy of the signed document in
+     * {@code signedHere} (if not null), so that a verifier sharing it does not re-check equal bytes (the local
+     * replica, the writer's read-back from any replica).
      */
     public static DhtValue put(DhtRecord record, SigningIdentity writer, LocallySigned signedHere)
             throws GeneralSecurityException {

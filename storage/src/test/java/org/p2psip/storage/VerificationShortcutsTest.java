@@ -3,6 +3,7 @@ package org.p2psip.storage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.nio.charset.StandardCharsets;
@@ -13,11 +14,13 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.p2psip.overlay.Bytes;
 import org.p2psip.overlay.DhtValue;
+import org.p2psip.storage.api.DraftDht;
 
 /**
- * The verification shortcuts refuse what a full verification refuses: a record this process signed is trusted only
- * as the very array it signed and only while its bytes are unchanged; the cache of verified documents answers only
- * byte-identical copies and never remembers a refusal.
+ * The verification shortcuts refuse what a full verification refuses: a record this process signed is trusted without
+ * verification only while its bytes are equal to the private copy taken when signing (an equal copy from a remote
+ * replica is, one changed byte is not); the cache of verified documents answers only byte-identical copies and never
+ * remembers a refusal; the reader's clock and binding checks apply to remembered records too.
  */
 class VerificationShortcutsTest {
     private static final ResourceName BOB = ResourceName.sip("bob@example.net");
@@ -56,13 +59,15 @@ class VerificationShortcutsTest {
     }
 
     @Test
-    void aCopyIsVerifiedAndAForgedCopyIsRefusedAfterTheOriginalWasAccepted() throws Exception {
+    void anEqualCopyIsAnsweredWithoutVerificationAndAForgedCopyIsRefused() throws Exception {
         DhtValue v = signedContact("sip:bob@192.0.2.20");
-        byte[] copy = v.data().unsafeArray().clone();
-        assertNull(signedHere.of(copy), "an equal array is not the signed one");
+        VerifiedRecord remembered = signedHere.of(v.data().unsafeArray());
+        assertNotNull(remembered);
+        long before = signedHere.answered();
+        byte[] copy = v.data().unsafeArray().clone(); // as a remote replica returns it: a new array, equal bytes
         RecordVerifier verifier = new RecordVerifier(signedHere);
-        assertEquals("sip:bob@192.0.2.20", contactOf(verifier.verify(copy)));
-        assertEquals("sip:bob@192.0.2.20", contactOf(verifier.verify(copy.clone())), "the same bytes again");
+        assertSame(remembered, verifier.verify(copy), "equal bytes: the remembered result, no verification");
+        assertEquals(before + 1, signedHere.answered());
 
         byte[] forged = copy.clone();
         replaceInPlace(forged, "192.0.2.20", "192.0.2.99");
@@ -70,7 +75,48 @@ class VerificationShortcutsTest {
             RecordException e = assertThrows(RecordException.class, () -> verifier.verify(forged));
             assertEquals(Refusal.BAD_SIGNATURE, e.code(), e.getMessage());
         }
-        assertEquals("sip:bob@192.0.2.20", contactOf(verifier.verify(Bytes.wrap(copy).unsafeArray())));
+        byte[] oneByte = copy.clone();
+        oneByte[oneByte.length - 3] ^= 1; // inside the closing tags: no longer well-formed or no longer signed
+        assertThrows(RecordException.class, () -> verifier.verify(oneByte));
+        assertEquals(before + 1, signedHere.answered(), "altered copies are never answered from the set");
+        assertSame(remembered, verifier.verify(Bytes.wrap(copy).unsafeArray()));
+    }
+
+    @Test
+    void aForeignValueIsVerifiedInFull() throws Exception {
+        SigningIdentity bob = SigningIdentity.of(TestPki.ec(), List.of(), "bob@example.net");
+        Instant exp = Instant.now().plusSeconds(3600).truncatedTo(ChronoUnit.SECONDS);
+        DhtValue foreign = SignedValues.put(DhtRecord.of(BOB, exp, "n9",
+                new ValueContent.Contacts(List.of(Contact.of("sip:bob@192.0.2.30")))), bob, new LocallySigned());
+        long before = signedHere.answered();
+        VerifiedRecord vr = new RecordVerifier(signedHere).verify(foreign.data().unsafeArray().clone());
+        assertEquals("sip:bob@192.0.2.30", contactOf(vr));
+        assertEquals(before, signedHere.answered(), "signed by another process: verified, not answered from the set");
+    }
+
+    @Test
+    void theReadBackOfAnEqualCopyStillPassesTheClockAndBindingChecks() throws Exception {
+        DhtValue v = signedContact("sip:bob@192.0.2.40");
+        VerifiedRecord remembered = signedHere.of(v.data().unsafeArray());
+        DraftDht.ReadCheck check = DraftDht.ReadCheck.signatureOnly(signedHere);
+        DhtValue fromReplica = new DhtValue(v.owner(), v.nonce(), Bytes.wrap(v.data().unsafeArray().clone()),
+                v.expiresAtMillis());
+        long now = System.currentTimeMillis();
+        long before = signedHere.answered();
+        assertSame(remembered, check.check(BOB.key(), fromReplica, now), "not verified again");
+        assertEquals(before + 1, signedHere.answered());
+
+        RecordException expired = assertThrows(RecordException.class,
+                () -> check.check(BOB.key(), fromReplica, v.expiresAtMillis() + 1));
+        assertEquals(Refusal.EXPIRED, expired.code());
+        DhtValue longer = new DhtValue(v.owner(), v.nonce(), fromReplica.data(), v.expiresAtMillis() + 60_000);
+        assertEquals(Refusal.EXPIRED, assertThrows(RecordException.class, () -> check.check(BOB.key(), longer, now)).code(),
+                "the stored copy may not claim a later expiry than the signed one");
+        assertEquals(Refusal.KEY_MISMATCH, assertThrows(RecordException.class,
+                () -> check.check(ResourceName.sip("carol@example.net").key(), fromReplica, now)).code());
+        DhtValue otherNonce = new DhtValue(v.owner(), Bytes.utf8("n2"), fromReplica.data(), v.expiresAtMillis());
+        assertEquals(Refusal.NONCE_MISMATCH, assertThrows(RecordException.class,
+                () -> check.check(BOB.key(), otherNonce, now)).code());
     }
 
     @Test

@@ -135,7 +135,7 @@ final class SipBench implements Callable<Integer> {
     }
 
     /** The outcome of a rate sweep: the best clean round (null if none), and the failures of the round that ended it. */
-    record Sweep(Run best, long failedAtLimit) {
+    record Sweep(Run best, long failedAtLimit, long successful) {
         double perSecond() {
             return best == null ? 0.0 : best.perSecond();
         }
@@ -236,8 +236,12 @@ final class SipBench implements Callable<Integer> {
             if (jitWarmupSeconds > 0) {
                 jitWarmUp(out, binary, dir, peers.get(0).localAddress().getPort(), port, jvmCpu);
             }
+            var opsBefore = peers.get(0).dht().map(d -> d.stats()).orElse(null);
+            long answeredBefore = signedHere.get(0).answered();
             Sweep ours = sweep(out, "REGISTER (refresh policy off)", binary, dir, "bench_register.xml",
                     peers.get(0).localAddress().getPort(), port, startRate, ourMaxRate, jvmCpu, stores(peers.get(0)));
+            printDhtWork(out, opsBefore, peers.get(0).dht().map(d -> d.stats()).orElse(null),
+                    signedHere.get(0).answered() - answeredBefore, ours.successful());
 
             warmUp(out, "warm-up at peer 2 (each user's key from its private: record)", binary, dir,
                     peers.get(1).localAddress().getPort(), port, "warmup2");
@@ -348,6 +352,25 @@ final class SipBench implements Callable<Integer> {
         }
     }
 
+    /**
+     * The DHT work behind the REGISTERs of a sweep at peer 1, per successful REGISTER: what the registrar, offline
+     * delivery and presence asked of the DHT, and how many values read back needed no signature verification
+     * because this process signed them (a diagnostic line; it measures nothing the figures depend on).
+     */
+    private static void printDhtWork(PrintWriter out, org.p2psip.storage.api.DraftDht.Stats before,
+            org.p2psip.storage.api.DraftDht.Stats after, long answeredSelfSigned, long registers) {
+        if (before == null || after == null || registers == 0) {
+            return;
+        }
+        double n = registers;
+        out.printf("peer 1 DHT work per REGISTER over those rounds (%d REGISTERs): %.2f put-auth, %.2f get, %.2f"
+                + " remove-auth, %.2f values read back and checked, %.2f values (stored or read back) recognised as"
+                + " signed here without verification%n", registers, (after.putAuths() - before.putAuths()) / n,
+                (after.gets() - before.gets()) / n, (after.removes() - before.removes()) / n,
+                (after.valuesChecked() - before.valuesChecked()) / n, answeredSelfSigned / n);
+        out.flush();
+    }
+
     /** CPU time of this JVM: the 3 overlay nodes and both SIP peers, all the work behind a REGISTER but sipp's. */
     static long jvmCpuNanos() {
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
@@ -372,10 +395,12 @@ final class SipBench implements Callable<Integer> {
     private Sweep sweep(PrintWriter out, String label, String binary, Path dir, String scenario, int remotePort,
             int localPort, int from, int to, LongSupplier cpuNanos, LongSupplier stores) throws Exception {
         Run best = null;
+        long successful = 0;
         for (int rate = from; ; rate = Math.min(rate * 2, to)) {
             int n = rate * stepSeconds;
             Run r = sipp(binary, dir, scenario, remotePort, localPort, rate, n, "users.csv",
                     label.replaceAll("[^A-Za-z0-9]", "") + rate, cpuNanos, stores);
+            successful += r.successful();
             boolean clean = r.failed() == 0 && r.successful() == n;
             boolean keptUp = r.perSecond() >= 0.8 * rate;
             out.printf("%s offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s, %.0f us CPU each%s%s%n", label, rate,
@@ -385,7 +410,7 @@ final class SipBench implements Callable<Integer> {
                     clean && keptUp ? "" : clean ? " (could not keep up)" : " (failures)");
             out.flush();
             if (!clean) {
-                return new Sweep(best, r.failed());
+                return new Sweep(best, r.failed(), successful);
             }
             if (best == null || r.perSecond() > best.perSecond()) {
                 best = r;
@@ -394,7 +419,7 @@ final class SipBench implements Callable<Integer> {
                 break;
             }
         }
-        return new Sweep(best, 0);
+        return new Sweep(best, 0, successful);
     }
 
     private static int freeUdpPort() throws IOException {

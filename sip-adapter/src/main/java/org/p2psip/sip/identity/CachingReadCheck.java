@@ -8,6 +8,7 @@ import java.util.Map;
 import org.p2psip.overlay.Bytes;
 import org.p2psip.overlay.DhtValue;
 import org.p2psip.overlay.NodeId;
+import org.p2psip.storage.LocallySigned;
 import org.p2psip.storage.RecordException;
 import org.p2psip.storage.Refusal;
 import org.p2psip.storage.RecordValue;
@@ -20,6 +21,7 @@ import org.p2psip.storage.api.DraftDht;
  * costs far more than a hash. A hit requires the same DHT key, owner, nonce and the SHA-256 of the exact data
  * bytes (so the signed content is identical), and is still checked against the clock: the signed expiry must be
  * in the future and the stored value may not claim a later expiry than the signed one. Refusals are not cached.
+ * A miss on a record this process signed itself costs no verification either when a {@link LocallySigned} is given.
  */
 public final class CachingReadCheck implements DraftDht.ReadCheck {
     /** Entries kept (LRU); a contact record's verified form is a few KiB. */
@@ -29,7 +31,16 @@ public final class CachingReadCheck implements DraftDht.ReadCheck {
     private final Map<String, VerifiedRecord> cache;
 
     public CachingReadCheck(int entries) {
-        this.inner = DraftDht.ReadCheck.signatureOnly();
+        this(entries, null);
+    }
+
+    /**
+     * @param signedHere the records this process signed (see {@link LocallySigned}): a value equal to one of them
+     *        is not verified again on a miss (the registrar's read-back of the record it just stored, which is new to
+     *        this cache); null to verify every miss
+     */
+    public CachingReadCheck(int entries, LocallySigned signedHere) {
+        this.inner = DraftDht.ReadCheck.signatureOnly(signedHere);
         this.cache = Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<String, VerifiedRecord> eldest) {

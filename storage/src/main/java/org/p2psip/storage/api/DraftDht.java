@@ -123,8 +123,10 @@ public final class DraftDht {
         }
 
         /**
-         * As {@link #signatureOnly()}; the very arrays this process's signer signed with {@code signedHere} (unchanged)
-         * are not verified again. Null: every value is verified.
+         * As {@link #signatureOnly()}; a value whose bytes are equal to a document this process's signer signed with
+         * {@code signedHere} (the writer's read-back of its own record, whichever replica returns it) is not verified
+         * again, as {@link org.p2psip.storage.LocallySigned} explains; key, owner, nonce and expiry are still checked.
+         * Null: every value is verified.
          */
         static ReadCheck signatureOnly(org.p2psip.storage.LocallySigned signedHere) {
             RecordVerifier verifier = new RecordVerifier(org.p2psip.storage.SecureXml.defaults(),
@@ -187,6 +189,28 @@ public final class DraftDht {
      */
     public record Immutable(byte[] value, Instant expires, int chunks) { }
 
+    /**
+     * What this object asked of the overlay so far, for diagnostics and benchmarks (e.g. the DHT work behind one SIP
+     * REGISTER).
+     *
+     * @param putAuths signed values put ({@link #putAuth}, {@link #refresh}), each a lookup and a store per replica
+     * @param gets signed gets ({@link #get}, {@link #getAuth}, and the get behind a remove by nonce), each a lookup
+     * @param removes remove-auth requests, each a lookup and a REMOVE per node
+     * @param valuesChecked signed values a get returned that went through the {@link ReadCheck}
+     */
+    public record Stats(long putAuths, long gets, long removes, long valuesChecked) {
+    }
+
+    private final java.util.concurrent.atomic.LongAdder putAuths = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder gets = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder removes = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder valuesChecked = new java.util.concurrent.atomic.LongAdder();
+
+    /** The counts so far. */
+    public Stats stats() {
+        return new Stats(putAuths.sum(), gets.sum(), removes.sum(), valuesChecked.sum());
+    }
+
     private final Dht dht;
     private final LongSupplier clock;
     private final Options options;
@@ -245,6 +269,7 @@ public final class DraftDht {
         } catch (GeneralSecurityException | IllegalArgumentException e) {
             return CompletableFuture.failedFuture(e);
         }
+        putAuths.increment();
         return dht.put(record.key().dhtKey(), v);
     }
 
@@ -277,6 +302,7 @@ public final class DraftDht {
 
     /** put-auth of an already signed value (e.g. one received from a client). */
     public CompletableFuture<PutResult> putAuth(NodeId key, DhtValue signed) {
+        putAuths.increment();
         return dht.put(key, signed);
     }
 
@@ -302,6 +328,7 @@ public final class DraftDht {
             long exp = Math.max(Math.max(stored.expiresAtMillis(), SignedExpiry.of(stored.data().unsafeArray())), now() + 1_000);
             Instant expires = Instant.ofEpochSecond((exp + 999) / 1000);
             var req = SignedValues.remove(key, stored, expires, writer);
+            removes.increment();
             return dht.remove(req.key(), req.owner(), req.nonce(), req.proof());
         } catch (GeneralSecurityException | IllegalArgumentException e) {
             return CompletableFuture.failedFuture(e);
@@ -339,6 +366,7 @@ public final class DraftDht {
     }
 
     private CompletableFuture<List<SignedValue>> get(NodeId key, Bytes writer) {
+        gets.increment();
         return dht.get(key).thenApply(values -> {
             long now = now();
             List<SignedValue> out = new ArrayList<>(values.size());
@@ -346,6 +374,7 @@ public final class DraftDht {
                 if (v.owner().isEmpty() || (writer != null && !writer.equals(v.owner()))) {
                     continue;
                 }
+                valuesChecked.increment();
                 try {
                     out.add(new SignedValue(v, readCheck.check(key, v, now)));
                 } catch (RecordException e) {
