@@ -91,7 +91,8 @@ public class RecordBench {
     private int next;
     private SigningIdentity writer;
     private DhtRecord template;
-    private final RecordVerifier verifier = new RecordVerifier();
+    private RecordVerifier verifier = new RecordVerifier();
+    private TestPki.Ca ca;
     private long now;
     private static final java.lang.management.ThreadMXBean MX = java.lang.management.ManagementFactory.getThreadMXBean();
     private static final com.sun.management.OperatingSystemMXBean OS =
@@ -169,14 +170,14 @@ public class RecordBench {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-        TestPki.Ca ca = TestPki.ca("Bench CA", TestPki.ec());
+        ca = TestPki.ca("Bench CA", TestPki.ec());
         KeyPair kp = "ed25519".equals(alg) ? TestPki.ed25519() : TestPki.ec();
         String user = "bob@example.net";
         // ca: a domain certificate (dNSName), which may write every user of example.net, as a domain's proxy would
         writer = "ca".equals(mode)
                 ? SigningIdentity.of(kp, List.of(ca.issue("proxy.example.net", kp, TestPki.dns("example.net")).cert()), "proxy.example.net")
                 : SigningIdentity.of(kp, List.of(TestPki.selfSigned(user, kp).cert()), user);
-        policy = "ca".equals(mode) ? SignedRecordPolicy.ca(List.of(ca.cert()), false) : SignedRecordPolicy.tofu(NameOwners.inMemory());
+        policy = newPolicy();
         ResourceName aor = ResourceName.sip(user);
         key = aor.key();
         Instant base = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.SECONDS);
@@ -206,6 +207,14 @@ public class RecordBench {
         return new RecordStore.Options(d.maxBytes(), 64L << 20, POOL + 1, d.maxTtlMillis(), d.commitEachWrite(), d.cacheMegabytes());
     }
 
+    /**
+     * A fresh policy (its verifier's cache of accepted documents is empty): the pool is as large as that cache, so a
+     * verifier that had seen the whole pool would answer every later record from it, measuring a hash, not a verification.
+     */
+    private SignedRecordPolicy newPolicy() {
+        return "ca".equals(mode) ? SignedRecordPolicy.ca(List.of(ca.cert()), false) : SignedRecordPolicy.tofu(NameOwners.inMemory());
+    }
+
     private ValueStore newStore() {
         return new ValueStore(policy, 1L << 30, 1L << 30, POOL + 1, 7L * 24 * 3600 * 1000);
     }
@@ -221,6 +230,8 @@ public class RecordBench {
     private DhtValue nextValue(boolean rotateMemory) {
         if (next == POOL) {
             next = 0;
+            policy = newPolicy();
+            verifier = new RecordVerifier();
             if (rotateMemory) {
                 store = newStore();
             }

@@ -152,4 +152,51 @@ class SecureXmlTest {
         assertEquals(Refusal.TOO_MANY_ATTRIBUTES, assertThrows(RecordException.class,
                 () -> small.parseUnvalidated(b("<a x='1' y='2' z='3'/>"))).code());
     }
+    /**
+     * Parsers are reused per thread without {@code DocumentBuilder.reset()} (which put back the builder's original,
+     * non-throwing error handler and dropped the refusing entity resolver after the first parse): a refused document
+     * leaves nothing behind, each hostile input is refused with the same code on every parse of the thread, and valid
+     * and signed records in between still parse and verify.
+     */
+    @Test
+    void everyParseOfAThreadRefusesAlike() throws Exception {
+        java.security.KeyPair kp = TestPki.ec();
+        SigningIdentity writer = SigningIdentity.of(kp, java.util.List.of(TestPki.selfSigned("bob@example.net", kp).cert()), "bob@example.net");
+        byte[] signed = SignedValues.put(RecordBench.contact(ResourceName.sip("bob@example.net"),
+                java.time.Instant.now().plusSeconds(3600), "n1"), writer).data().unsafeArray();
+        java.util.Map<String, Refusal> hostile = new java.util.LinkedHashMap<>();
+        hostile.put("<!DOCTYPE dhtRecord [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><dhtRecord xmlns='" + D + "'><key>&x;</key></dhtRecord>",
+                Refusal.DTD_REFUSED);
+        hostile.put("<dhtRecord xmlns='" + D + "'><key>&undeclared;</key></dhtRecord>", Refusal.MALFORMED);
+        hostile.put("<dhtRecord xmlns='" + D + "'><key>", Refusal.MALFORMED);
+        hostile.put("<a>".repeat(30) + "</a>".repeat(30), Refusal.TOO_DEEP);
+        hostile.put("<a b0='' b1='' b2='' b3='' b4='' b5='' b6='' b7='' b8='' b9='' c0='' c1='' c2='' c3='' c4='' c5='' c6=''/>",
+                Refusal.TOO_MANY_ATTRIBUTES);
+        hostile.put("<dhtRecord xmlns='" + D + "'><bogus/></dhtRecord>", Refusal.INVALID);
+        hostile.put("<dhtRecord xmlns='" + D + "'><key>sip:a@example.net</key><value><base64>AA\u00e9=</base64></value></dhtRecord>",
+                Refusal.INVALID);
+        hostile.put("<dhtRecord xmlns='" + D + "'/><trailing/>", Refusal.MALFORMED);
+        java.util.List<String> failures = new java.util.ArrayList<>();
+        Thread t = new Thread(() -> {
+            try {
+                RecordVerifier verifier = new RecordVerifier();
+                for (int round = 0; round < 3; round++) {
+                    for (var e : hostile.entrySet()) {
+                        Refusal got = assertThrows(RecordException.class, () -> xml.parse(b(e.getKey()))).code();
+                        if (got != e.getValue()) {
+                            failures.add("round " + round + ": " + e.getKey() + " gave " + got + ", expected " + e.getValue());
+                        }
+                        // a valid and a signed record right after each refusal, on the same parser
+                        xml.parse(b("<dhtRecord xmlns='" + D + "'><key>sip:alice@example.net</key></dhtRecord>"));
+                        verifier.verify(RecordXml.rootNamed(xml.parse(signed), Namespaces.DHT, "dhtRecord"));
+                    }
+                }
+            } catch (Throwable ex) {
+                failures.add(ex.toString());
+            }
+        });
+        t.start();
+        t.join(60_000);
+        assertTrue(failures.isEmpty(), failures.toString());
+    }
 }
