@@ -40,14 +40,6 @@ public final class Sipp {
         return new Sipp(dir, domain, Prerequisites.which("sipp"));
     }
 
-    /**
-     * A UDP port on the loopback address that was free a moment ago (for a sipp phone), outside the ephemeral range
-     * so that no socket bound to port 0 takes it before sipp binds it ({@link Ports}).
-     */
-    public static int freeUdpPort() throws IOException {
-        return Ports.freeUdpPort();
-    }
-
     private Path scenario(String name) throws IOException {
         Path p = dir.resolve(name);
         if (!Files.exists(p)) {

@@ -83,45 +83,86 @@ class LinkPathTest {
         }
     }
 
+    /**
+     * Two nodes, each with a UDP socket on 127.0.0.1 and a {@link SocketPath} from it to the other's socket; the
+     * paths are neither attached nor read yet (each test does that its way).
+     */
+    static final class TwoNodes implements AutoCloseable {
+        final DtlsTestSupport support = new DtlsTestSupport();
+        final DtlsTestSupport.Node a;
+        final DtlsTestSupport.Node b;
+        /** The addresses of a's and b's path sockets. */
+        final InetSocketAddress aEnd;
+        final InetSocketAddress bEnd;
+        /** a's path to b, b's path to a. */
+        final SocketPath ab;
+        final SocketPath ba;
+
+        TwoNodes(DtlsConfig config) throws Exception {
+            DatagramSocket sa = null;
+            DatagramSocket sb = null;
+            try {
+                sa = new DatagramSocket(DtlsTestSupport.ANY_LOOPBACK);
+                sb = new DatagramSocket(DtlsTestSupport.ANY_LOOPBACK);
+                a = support.node(config);
+                b = support.node(config);
+            } catch (Exception e) { // nothing of a half-made fixture stays open
+                if (sa != null) {
+                    sa.close();
+                }
+                if (sb != null) {
+                    sb.close();
+                }
+                support.close();
+                throw e;
+            }
+            aEnd = (InetSocketAddress) sa.getLocalSocketAddress();
+            bEnd = (InetSocketAddress) sb.getLocalSocketAddress();
+            ab = new SocketPath(sa, bEnd);
+            ba = new SocketPath(sb, aEnd);
+        }
+
+        @Override
+        public void close() {
+            ba.close();
+            ab.close();
+            support.close();
+        }
+    }
+
     @Test
     void sessionTravelsOverTheAttachedPathAndDetachingEndsIt() throws Exception {
-        try (DtlsTestSupport s = new DtlsTestSupport();
-                DatagramSocket sa = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
-                DatagramSocket sb = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
-            DtlsTestSupport.Node a = s.node(DtlsTestSupport.quick());
-            DtlsTestSupport.Node b = s.node(DtlsTestSupport.quick());
-            InetSocketAddress aEnd = (InetSocketAddress) sa.getLocalSocketAddress();
-            InetSocketAddress bEnd = (InetSocketAddress) sb.getLocalSocketAddress();
-            SocketPath ab = new SocketPath(sa, bEnd);
-            SocketPath ba = new SocketPath(sb, aEnd);
-            ab.start(a.layer);
-            ba.start(b.layer);
+        try (TwoNodes t = new TwoNodes(DtlsTestSupport.quick())) {
+            t.ab.start(t.a.layer);
+            t.ba.start(t.b.layer);
 
-            a.sendTo(bEnd, "over the path");
-            DtlsTestSupport.Received r = b.take(10_000);
+            t.a.sendTo(t.bEnd, "over the path");
+            DtlsTestSupport.Received r = t.b.take(10_000);
             assertEquals("over the path", r.text());
-            assertEquals(aEnd, r.from(), "b knows a by the path's address");
-            b.sendTo(aEnd, "and back");
-            assertEquals("and back", a.take(10_000).text());
-            assertEquals(b.identity.id(), a.layer.authenticatedId(bEnd).orElseThrow());
-            assertEquals(a.identity.id(), b.layer.authenticatedId(aEnd).orElseThrow());
-            assertTrue(ab.sent > 0 && ba.sent > 0);
-            assertEquals(0, a.stat(Counter.NOT_DTLS) + b.stat(Counter.NOT_DTLS));
-            assertEquals(java.util.List.of(bEnd), a.layer.pathPeers());
+            assertEquals(t.aEnd, r.from(), "b knows a by the path's address");
+            t.b.sendTo(t.aEnd, "and back");
+            assertEquals("and back", t.a.take(10_000).text());
+            assertEquals(t.b.identity.id(), t.a.layer.authenticatedId(t.bEnd).orElseThrow());
+            assertEquals(t.a.identity.id(), t.b.layer.authenticatedId(t.aEnd).orElseThrow());
+            assertTrue(t.ab.sent > 0 && t.ba.sent > 0);
+            assertEquals(0, t.a.stat(Counter.NOT_DTLS) + t.b.stat(Counter.NOT_DTLS));
+            assertEquals(java.util.List.of(t.bEnd), t.a.layer.pathPeers());
 
             // the layer's own socket refuses datagrams from an address that has a path
             try (DatagramSocket spoof = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
                     DatagramSocket other = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
-                b.layer.attachPath(new SocketPath(other, (InetSocketAddress) spoof.getLocalSocketAddress()));
-                long noSession = b.stat(Counter.NO_SESSION);
+                t.b.layer.attachPath(new SocketPath(other, (InetSocketAddress) spoof.getLocalSocketAddress()));
+                long noSession = t.b.stat(Counter.NO_SESSION);
                 byte[] record = {23, (byte) 0xFE, (byte) 0xFD, 0, 1, 0, 0, 0, 0, 0, 9, 0, 1, 0};
-                spoof.send(new DatagramPacket(record, record.length, b.address()));
-                DtlsTestSupport.await("the stray record counted", 5_000, () -> b.stat(Counter.NO_SESSION) > noSession);
+                spoof.send(new DatagramPacket(record, record.length, t.b.address()));
+                DtlsTestSupport.await("the stray record counted", 5_000,
+                        () -> t.b.stat(Counter.NO_SESSION) > noSession);
             }
 
-            b.layer.detachPath(ba);
-            DtlsTestSupport.await("b's session over the path closed", 5_000, () -> b.layer.authenticatedId(aEnd).isEmpty());
-            assertEquals(1, b.layer.pathPeers().size(), "only the spoof test's path is left");
+            t.b.layer.detachPath(t.ba);
+            DtlsTestSupport.await("b's session over the path closed", 5_000,
+                    () -> t.b.layer.authenticatedId(t.aEnd).isEmpty());
+            assertEquals(1, t.b.layer.pathPeers().size(), "only the spoof test's path is left");
         }
     }
 
@@ -132,57 +173,42 @@ class LinkPathTest {
      */
     @Test
     void onePeerOpensOverThePathWhileTheOtherWaitsForIt() throws Exception {
-        try (DtlsTestSupport s = new DtlsTestSupport();
-                DatagramSocket sa = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
-                DatagramSocket sb = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
-            DtlsTestSupport.Node a = s.node(DtlsTestSupport.quick());
-            DtlsTestSupport.Node b = s.node(DtlsTestSupport.quick());
-            InetSocketAddress aEnd = (InetSocketAddress) sa.getLocalSocketAddress();
-            InetSocketAddress bEnd = (InetSocketAddress) sb.getLocalSocketAddress();
-            SocketPath ab = new SocketPath(sa, bEnd);
-            SocketPath ba = new SocketPath(sb, aEnd);
-            a.layer.attachPathForPeer(ab, 30_000);
-            ab.read(a.layer);
-            a.sendTo(bEnd, "waits for b's handshake");
-            b.layer.openOverPath(ba);
-            ba.read(b.layer);
+        try (TwoNodes t = new TwoNodes(DtlsTestSupport.quick())) {
+            t.a.layer.attachPathForPeer(t.ab, 30_000);
+            t.ab.read(t.a.layer);
+            t.a.sendTo(t.bEnd, "waits for b's handshake");
+            t.b.layer.openOverPath(t.ba);
+            t.ba.read(t.b.layer);
 
-            DtlsTestSupport.Received r = b.take(10_000);
+            DtlsTestSupport.Received r = t.b.take(10_000);
             assertEquals("waits for b's handshake", r.text());
-            assertEquals(aEnd, r.from());
-            b.sendTo(aEnd, "and back");
-            assertEquals("and back", a.take(10_000).text());
-            assertEquals(b.identity.id(), a.layer.authenticatedId(bEnd).orElseThrow());
-            assertEquals(a.identity.id(), b.layer.authenticatedId(aEnd).orElseThrow());
-            assertEquals(0, a.stat(Counter.HANDSHAKES_STARTED_CLIENT), "the waiting side never opened: " + a.layer.stats());
-            assertEquals(1, a.stat(Counter.HANDSHAKES_STARTED_SERVER));
-            assertEquals(1, a.stat(Counter.COOKIELESS_OVER_PATH));
-            assertEquals(1, b.stat(Counter.HANDSHAKES_STARTED_CLIENT));
-            assertEquals(0, a.stat(Counter.PEER_OPEN_FALLBACKS) + a.stat(Counter.SIMULTANEOUS_OPEN_YIELDED)
-                    + b.stat(Counter.SIMULTANEOUS_OPEN_YIELDED));
+            assertEquals(t.aEnd, r.from());
+            t.b.sendTo(t.aEnd, "and back");
+            assertEquals("and back", t.a.take(10_000).text());
+            assertEquals(t.b.identity.id(), t.a.layer.authenticatedId(t.bEnd).orElseThrow());
+            assertEquals(t.a.identity.id(), t.b.layer.authenticatedId(t.aEnd).orElseThrow());
+            assertEquals(0, t.a.stat(Counter.HANDSHAKES_STARTED_CLIENT),
+                    "the waiting side never opened: " + t.a.layer.stats());
+            assertEquals(1, t.a.stat(Counter.HANDSHAKES_STARTED_SERVER));
+            assertEquals(1, t.a.stat(Counter.COOKIELESS_OVER_PATH));
+            assertEquals(1, t.b.stat(Counter.HANDSHAKES_STARTED_CLIENT));
+            assertEquals(0, t.a.stat(Counter.PEER_OPEN_FALLBACKS) + t.a.stat(Counter.SIMULTANEOUS_OPEN_YIELDED)
+                    + t.b.stat(Counter.SIMULTANEOUS_OPEN_YIELDED));
         }
     }
 
     /** A peer that never opens: the waiting side opens the session itself after the wait. */
     @Test
     void theWaitingSideOpensWhenThePeerDoesNot() throws Exception {
-        try (DtlsTestSupport s = new DtlsTestSupport();
-                DatagramSocket sa = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
-                DatagramSocket sb = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
-            DtlsTestSupport.Node a = s.node(DtlsTestSupport.quick());
-            DtlsTestSupport.Node b = s.node(DtlsTestSupport.quick());
-            InetSocketAddress aEnd = (InetSocketAddress) sa.getLocalSocketAddress();
-            InetSocketAddress bEnd = (InetSocketAddress) sb.getLocalSocketAddress();
-            SocketPath ab = new SocketPath(sa, bEnd);
-            SocketPath ba = new SocketPath(sb, aEnd);
-            a.layer.attachPathForPeer(ab, 300);
-            ab.read(a.layer);
-            ba.start(b.layer); // attached, but b does not open
-            a.sendTo(bEnd, "after the wait");
-            assertEquals("after the wait", b.take(10_000).text());
-            assertEquals(1, a.stat(Counter.PEER_OPEN_FALLBACKS));
-            assertEquals(1, a.stat(Counter.HANDSHAKES_STARTED_CLIENT));
-            assertEquals(b.identity.id(), a.layer.authenticatedId(bEnd).orElseThrow());
+        try (TwoNodes t = new TwoNodes(DtlsTestSupport.quick())) {
+            t.a.layer.attachPathForPeer(t.ab, 300);
+            t.ab.read(t.a.layer);
+            t.ba.start(t.b.layer); // attached, but b does not open
+            t.a.sendTo(t.bEnd, "after the wait");
+            assertEquals("after the wait", t.b.take(10_000).text());
+            assertEquals(1, t.a.stat(Counter.PEER_OPEN_FALLBACKS));
+            assertEquals(1, t.a.stat(Counter.HANDSHAKES_STARTED_CLIENT));
+            assertEquals(t.b.identity.id(), t.a.layer.authenticatedId(t.bEnd).orElseThrow());
         }
     }
 
@@ -193,24 +219,16 @@ class LinkPathTest {
     @Test
     void aLostFirstFlightIsResentAfterThePathsTimeout() throws Exception {
         DtlsConfig slowResend = DtlsConfig.defaults().withHandshake(30_000, 20_000, 4);
-        try (DtlsTestSupport s = new DtlsTestSupport();
-                DatagramSocket sa = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
-                DatagramSocket sb = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
-            DtlsTestSupport.Node a = s.node(slowResend);
-            DtlsTestSupport.Node b = s.node(slowResend);
-            InetSocketAddress aEnd = (InetSocketAddress) sa.getLocalSocketAddress();
-            InetSocketAddress bEnd = (InetSocketAddress) sb.getLocalSocketAddress();
-            SocketPath ab = new SocketPath(sa, bEnd);
-            SocketPath ba = new SocketPath(sb, aEnd);
-            ba.resendHint = 200;
-            ba.dropFirst = 1;
-            a.layer.attachPathForPeer(ab, 60_000);
-            ab.read(a.layer);
-            b.layer.openOverPath(ba);
-            ba.read(b.layer);
-            b.sendTo(aEnd, "despite the lost ClientHello");
-            assertEquals("despite the lost ClientHello", a.take(10_000).text());
-            assertTrue(ba.sent >= 2, "the ClientHello was sent again");
+        try (TwoNodes t = new TwoNodes(slowResend)) {
+            t.ba.resendHint = 200;
+            t.ba.dropFirst = 1;
+            t.a.layer.attachPathForPeer(t.ab, 60_000);
+            t.ab.read(t.a.layer);
+            t.b.layer.openOverPath(t.ba);
+            t.ba.read(t.b.layer);
+            t.b.sendTo(t.aEnd, "despite the lost ClientHello");
+            assertEquals("despite the lost ClientHello", t.a.take(10_000).text());
+            assertTrue(t.ba.sent >= 2, "the ClientHello was sent again");
         }
     }
 }

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.p2psip.testing.Ports;
 import org.p2psip.testing.Sipp;
 import org.p2psip.sip.SipPeer;
 import org.p2psip.sip.message.SipUri;
@@ -73,7 +74,7 @@ class EdgePathTest {
     @Test
     void aPhoneRegisteredThroughTheEdgeIsCalledThroughItsPath() throws Exception {
         Sipp sipp = Sipp.require(dir, DOMAIN);
-        int bobPort = Sipp.freeUdpPort();
+        int bobPort = Ports.freeUdpPort();
         Sipp.Result reg = sipp.await(sipp.start("register_edge.xml", edge.localAddress(), bobPort, 1,
                 "-s", "bob", "-au", "bob", "-ap", "bob-secret", "-key", "contact_port", "9"),
                 "register_edge.xml", bobPort);
@@ -95,7 +96,7 @@ class EdgePathTest {
         // alice at peer C calls bob: C -> B (registrar) -> A (Path) -> bob's flow; ACK and BYE along the route set
         int calls = 2;
         Process callee = sipp.startUas("uas_call.xml", bobPort, calls);
-        int alicePort = Sipp.freeUdpPort();
+        int alicePort = Ports.freeUdpPort();
         Sipp.Result caller = sipp.await(sipp.start("uac_call.xml", callerPeer.localAddress(), alicePort, calls,
                 "-s", "bob"), "uac_call.xml", alicePort);
         Sipp.assertAllSucceeded(caller, calls, "alice's calls to bob through the edge");
@@ -113,7 +114,7 @@ class EdgePathTest {
     @Test
     void offlineMessagesReachAPhoneBehindTheEdge() throws Exception {
         Sipp sipp = Sipp.require(dir, DOMAIN);
-        int once = Sipp.freeUdpPort();
+        int once = Ports.freeUdpPort();
         Sipp.assertAllSucceeded(sipp.await(sipp.start("register_auth.xml", registrar.localAddress(), once, 1,
                 "-s", "dave", "-au", "dave", "-ap", "dave-secret"), "register_auth.xml", once), 1, "dave registers");
         // the delivery run this REGISTER starts finds nothing; one run per user at a time, so let it end first
@@ -121,7 +122,7 @@ class EdgePathTest {
                 "the registrar's first (empty) delivery run for dave");
         Sipp.assertAllSucceeded(sipp.await(sipp.start("unregister_auth.xml", registrar.localAddress(), once, 1,
                 "-s", "dave", "-au", "dave", "-ap", "dave-secret"), "unregister_auth.xml", once), 1, "dave leaves");
-        int alicePort = Sipp.freeUdpPort();
+        int alicePort = Ports.freeUdpPort();
         Sipp.assertAllSucceeded(sipp.await(sipp.start("uac_message_offline.xml", callerPeer.localAddress(), alicePort,
                 1, "-s", "dave", "-au", "alice", "-ap", "alice-secret"), "uac_message_offline.xml", alicePort), 1,
                 "alice's MESSAGE to offline dave: 407, then 202");
@@ -129,7 +130,7 @@ class EdgePathTest {
         assertEquals(1, new org.p2psip.storage.api.DraftDht(overlay.node(2)).get(name).get(10, TimeUnit.SECONDS)
                 .size());
 
-        int davePhone = Sipp.freeUdpPort();
+        int davePhone = Ports.freeUdpPort();
         Sipp.assertAllSucceeded(sipp.await(sipp.start("register_edge.xml", edge.localAddress(), davePhone, 1,
                 "-s", "dave", "-au", "dave", "-ap", "dave-secret", "-key", "contact_port", "9"),
                 "register_edge.xml", davePhone), 1, "dave registers through the edge");

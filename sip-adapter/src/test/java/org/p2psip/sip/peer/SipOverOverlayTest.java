@@ -24,6 +24,7 @@ import org.p2psip.sip.overlay.OverlayRelay;
 import org.p2psip.sip.overlay.RoutedSipOverlay;
 import org.p2psip.sip.overlay.SipLocation;
 import org.p2psip.sip.registrar.ContactBinding;
+import org.p2psip.testing.Ports;
 import org.p2psip.testing.Prerequisites;
 import org.p2psip.testing.Sipp;
 import org.p2psip.testing.Waits;
@@ -78,8 +79,8 @@ class SipOverOverlayTest {
 
     @Test
     void callsAndMessagesCrossTheOverlayBothWays() throws Exception {
-        int alice = Sipp.freeUdpPort();
-        int bob = Sipp.freeUdpPort();
+        int alice = Ports.freeUdpPort();
+        int bob = Ports.freeUdpPort();
         register("alice", peer1, alice);
         register("bob", peer2, bob);
         String path = peer1.contacts().lookup("sip:bob@" + SippAcrossPeersTest.DOMAIN).get(10, TimeUnit.SECONDS)
@@ -120,7 +121,7 @@ class SipOverOverlayTest {
         }
         Waits.until(10_000, () -> relay2.stats().foreign() > foreign, "the foreign datagram counted");
 
-        int carol = Sipp.freeUdpPort();
+        int carol = Ports.freeUdpPort();
         register("carol", peer2, carol);
         String aor = "sip:carol@" + SippAcrossPeersTest.DOMAIN;
         site2.set(new SipLocation("site-b", List.of(overlay.node(0).id(), overlay.node(2).id()), null));

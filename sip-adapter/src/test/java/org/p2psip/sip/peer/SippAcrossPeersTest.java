@@ -34,6 +34,7 @@ import org.p2psip.storage.ValueContent;
 import org.p2psip.storage.api.DraftDht;
 import org.p2psip.sip.SipPeer;
 import org.p2psip.sip.registrar.DigestAccounts;
+import org.p2psip.testing.Ports;
 import org.p2psip.testing.Prerequisites;
 import org.p2psip.testing.Sipp;
 import org.p2psip.testing.Sipp.Result;
@@ -91,10 +92,6 @@ class SippAcrossPeersTest {
     /** The shared sipp runner, in this class's directory. */
     Sipp runner() {
         return Sipp.require(dir, DOMAIN);
-    }
-
-    static int freeUdpPort() throws Exception {
-        return Sipp.freeUdpPort();
     }
 
     /** Starts sipp: {@code remote} null for a UAS. */
@@ -254,8 +251,8 @@ class SippAcrossPeersTest {
      */
     @Test
     void offlineMessageIsStoredThenDeliveredOnRegister() throws Exception {
-        int davePort = freeUdpPort();
-        int alicePort = freeUdpPort();
+        int davePort = Ports.freeUdpPort();
+        int alicePort = Ports.freeUdpPort();
         long runs = peer1.offline().orElseThrow().stats().runs();
         register("dave", "dave-secret", peer1, davePort);
         // the delivery run this REGISTER starts finds nothing yet; let it finish before messages are left
@@ -280,7 +277,7 @@ class SippAcrossPeersTest {
         }
         refuseForgedSenders(stored.get(0));
 
-        int davePhone = freeUdpPort();
+        int davePhone = Ports.freeUdpPort();
         register("dave", "dave-secret", peer2, davePhone);
         Result delivered = await(sipp("uas_message_offline.xml", null, davePhone, messages),
                 "uas_message_offline.xml", davePhone);
@@ -299,8 +296,8 @@ class SippAcrossPeersTest {
      */
     @Test
     void presenceNotifiesRegistrationChanges() throws Exception {
-        int erinPort = freeUdpPort();
-        int alicePort = freeUdpPort();
+        int erinPort = Ports.freeUdpPort();
+        int alicePort = Ports.freeUdpPort();
         // erin has registered before, so her certificate is published (watcher records are encrypted to it)
         register("erin", "erin-secret", peer2, erinPort);
         Process p = sipp("unregister_auth.xml", peer2, erinPort, 1, "-s", "erin", "-au", "erin", "-ap", "erin-secret");
@@ -335,7 +332,7 @@ class SippAcrossPeersTest {
 
     @Test
     void registerWithDigestOverTcp() throws Exception {
-        int port = freeUdpPort();
+        int port = Ports.freeUdpPort();
         Process p = sipp("t1", "register_auth.xml", peer2, port, 1, "-s", "carol", "-au", "carol", "-ap",
                 "carol-secret");
         assertAllSucceeded(await(p, "register_auth.xml", port), 1, "REGISTER carol over TCP");
@@ -353,8 +350,8 @@ class SippAcrossPeersTest {
 
     @Test
     void registerCallMessageAndNotFoundAcrossTwoPeers() throws Exception {
-        int bobPort = freeUdpPort();
-        int alicePort = freeUdpPort();
+        int bobPort = Ports.freeUdpPort();
+        int alicePort = Ports.freeUdpPort();
         register("bob", "bob-secret", peer2, bobPort);
         register("alice", "alice-secret", peer1, alicePort);
         assertEquals(1, overlay.node(2).get(NodeId.ofName("sip:bob@" + DOMAIN)).get(10, TimeUnit.SECONDS).size(),
@@ -405,7 +402,7 @@ class SippAcrossPeersTest {
 
         // Parallel forking: bob's second device registers at peer 1. The INVITE forks to both; device 1 (at peer 2)
         // answers after ringing, device 2 (at peer 1) rings and is cancelled by the proxy (487 absorbed).
-        int bob2Port = freeUdpPort();
+        int bob2Port = Ports.freeUdpPort();
         register("bob", "bob-secret", peer1, bob2Port);
         Process device1 = uas("uas_call.xml", bobPort, calls);
         Process device2 = uas("uas_cancel.xml", bob2Port, calls);
