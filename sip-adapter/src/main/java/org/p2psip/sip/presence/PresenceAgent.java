@@ -77,6 +77,9 @@ public final class PresenceAgent {
         boolean readAgain;
         TimerService.Cancellable recheck;
         TimerService.Cancellable settle;
+        /** The next read after a failed one, and the wait before it (0 after a success). */
+        TimerService.Cancellable retry;
+        long retryMillis;
 
         Watch(String aor) {
             this.aor = aor;
@@ -351,6 +354,9 @@ public final class PresenceAgent {
                 if (w.settle != null) {
                     w.settle.cancel();
                 }
+                if (w.retry != null) {
+                    w.retry.cancel();
+                }
             }
         }
     }
@@ -366,6 +372,10 @@ public final class PresenceAgent {
         long left = Math.max(0, (s.expiresAtMillis - clock.getAsLong() + 999) / 1000);
         return "active;expires=" + left;
     }
+
+    /** Wait before reading again after a failed read; doubled after each failure up to {@link #RETRY_MAX_MS}. */
+    static final long RETRY_FIRST_MS = 1_000;
+    static final long RETRY_MAX_MS = 30_000;
 
     /** How long after a listen report the contacts are read once more (replicas apply a change at different moments). */
     static final long SETTLE_MS = 1500;
@@ -399,8 +409,20 @@ public final class PresenceAgent {
         store.lookup(w.aor).whenComplete((bindings, err) -> layer.execute(() -> {
             w.reading = false;
             if (err != null) {
-                LOG.info("presence of {}: lookup failed: {}", w.aor, err.toString());
+                // read again, backing off: without it a watch whose first read failed got no NOTIFY until the
+                // presentity's next change (seen under load as watchers never told of a registered user)
+                w.retryMillis = w.retryMillis == 0 ? RETRY_FIRST_MS : Math.min(2 * w.retryMillis, RETRY_MAX_MS);
+                LOG.info("presence of {}: lookup failed: {}; reading again in {} ms", w.aor, err.toString(),
+                        w.retryMillis);
+                if (w.retry != null) {
+                    w.retry.cancel();
+                }
+                w.retry = layer.schedule(w.retryMillis, () -> {
+                    w.retry = null;
+                    refresh(w);
+                });
             } else {
+                w.retryMillis = 0;
                 long now = clock.getAsLong();
                 boolean open = bindings.stream().anyMatch(b -> b.expiresAtMillis() > now);
                 w.open = open;
