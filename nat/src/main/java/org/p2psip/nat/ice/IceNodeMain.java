@@ -174,8 +174,11 @@ public final class IceNodeMain {
             System.out.println("put_stored=" + put.stored());
             System.out.println("get_ok=" + got.contains(v));
             System.out.println("peer_in_routing_table=" + stored);
+            // the layer's count first: a datagram is counted by the path before the layer sees it, so read in this
+            // order every datagram the layer counted is in the path's count, even while a keepalive arrives
+            long layerDatagrams = layer.stats().get(org.p2psip.nat.dtls.DtlsStats.Counter.DATAGRAMS_IN);
             System.out.println("path_datagrams=" + link.datagramsReceived());
-            System.out.println("layer_datagrams=" + layer.stats().get(org.p2psip.nat.dtls.DtlsStats.Counter.DATAGRAMS_IN));
+            System.out.println("layer_datagrams=" + layerDatagrams);
             System.out.println("dtls " + layer.stats());
             if (idleSeconds > 0) {
                 // The link stays idle (only keepalives), then carries an RPC again: through NATs whose UDP bindings

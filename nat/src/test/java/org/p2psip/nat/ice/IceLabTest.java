@@ -89,9 +89,11 @@ class IceLabTest {
         assertTrue(r.connected(), "no ICE link " + target + " <- " + requester + ": " + r.error() + "\n" + r.output());
         assertTrue(r.authenticated(), "the link did not authenticate the target's node key:\n" + r.output());
         assertTrue(r.rpcOk(), "overlay RPCs over the link failed:\n" + r.output());
-        assertTrue(r.pathDatagrams() > 0 && r.pathDatagrams() == r.layerDatagrams(),
-                "every datagram the DTLS layer received came over the selected pair: " + r.pathDatagrams() + " of "
-                        + r.layerDatagrams());
+        // the layer's counter is read first (IceNodeMain): a datagram arriving in between may add to the path's
+        // count only, while one that reached the layer by another way would leave the path's count behind
+        assertTrue(r.layerDatagrams() > 0 && r.pathDatagrams() >= r.layerDatagrams(),
+                "every datagram the DTLS layer received came over the selected pair: " + r.pathDatagrams() + " over"
+                        + " the pair, " + r.layerDatagrams() + " at the layer");
         // both ends use the same 5-tuple: the address the requester sends from is the one the target sends to
         String targetLink = r.output().substring(r.output().indexOf("\ntarget:\n")).lines()
                 .filter(l -> l.startsWith("link ")).findFirst().orElse("");
