@@ -273,13 +273,15 @@ class StunServerClientTest {
             ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
             long total = (System.nanoTime() - start) / 1_000_000;
             assertInstanceOf(StunTimeoutException.class, e.getCause());
-            // Sent at 0, 40, 120, 280, 600 ms; fails at 760 ms. Allow scheduling slack on a busy machine.
+            // Sent at 0, 40, 120, 280, 600 ms; fails at 760 ms. Never earlier (that bound is what shows the doubling: a
+            // fixed 40 ms RTO would send at 40, 80, 120, 160); later by up to a second, as timers on a loaded machine
+            // fire late (a CI run at load 25 saw the fourth at 483 ms).
             long[] expected = {0, 40, 120, 280, 600};
             for (int i = 0; i < 5; i++) {
-                assertTrue(arrivals.get(i) >= expected[i] - 5 && arrivals.get(i) <= expected[i] + 150,
+                assertTrue(arrivals.get(i) >= expected[i] - 5 && arrivals.get(i) <= expected[i] + 1000,
                         "transmission " + i + " at " + arrivals.get(i) + " ms, expected about " + expected[i]);
             }
-            assertTrue(total >= 750 && total < 2000, "timed out after " + total + " ms");
+            assertTrue(total >= 750 && total < 3000, "timed out after " + total + " ms");
             silent.setSoTimeout(300);
             assertThrows(SocketTimeoutException.class, () -> silent.receive(new DatagramPacket(new byte[2048], 2048)));
         }
