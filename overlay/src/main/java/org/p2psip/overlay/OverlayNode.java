@@ -578,12 +578,12 @@ public final class OverlayNode implements Dht, AutoCloseable {
         return onThread(() -> CompletableFuture.completedFuture(new NodeStatus(id, links.localAddress(), joined,
                 routing.size(), routing.bucketCount(), linkTable.size(), linkTable.capacity(), store.keyCount(),
                 store.valueCount(), store.bytes(), store.maxBytes(), rpc.pendingCount(), listens.size(),
-                stats.snapshot(reassembler.droppedStreams(), rpc.timeouts()))));
+                stats.snapshot(reassembler.droppedStreams(), rpc.timeouts(), rpc.retransmissions(), rpc.retransmittedReplies()))));
     }
 
     /** Counters, readable from any thread. */
     public OverlayStats.Snapshot counters() {
-        return stats.snapshot(reassembler.droppedStreams(), rpc.timeouts());
+        return stats.snapshot(reassembler.droppedStreams(), rpc.timeouts(), rpc.retransmissions(), rpc.retransmittedReplies());
     }
 
     /** Datagrams this node has sent, as {@code counters().datagramsOut()} without building a snapshot (for per-operation sampling). */

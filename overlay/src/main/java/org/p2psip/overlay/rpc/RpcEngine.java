@@ -26,6 +26,7 @@ public final class RpcEngine {
     private long nextId;
     private long timeouts;
     private long retransmissions;
+    private long retransmittedReplies;
     /** The round of the reply (or timeout) whose continuations run now; 0 outside them. */
     private int currentRound;
     private Throwable cancelled;
@@ -132,6 +133,9 @@ public final class RpcEngine {
         }
         pending.remove(c.id);
         c.timer.cancel();
+        if (c.sent > 1) {
+            retransmittedReplies++;
+        }
         int outer = currentRound;
         currentRound = c.round;
         try {
@@ -169,6 +173,11 @@ public final class RpcEngine {
     /** Requests sent again because an attempt went unanswered. */
     public long retransmissions() {
         return retransmissions;
+    }
+
+    /** Replies to requests that had been sent more than once. */
+    public long retransmittedReplies() {
+        return retransmittedReplies;
     }
 
     /**
