@@ -1,6 +1,8 @@
 package org.p2psip.overlay;
 
 import java.util.concurrent.atomic.AtomicLong;
+import org.p2psip.overlay.rpc.ReplyCache;
+import org.p2psip.overlay.rpc.RpcEngine;
 
 /** Counters of one node, readable from any thread. */
 public final class OverlayStats {
@@ -18,9 +20,6 @@ public final class OverlayStats {
     final AtomicLong routedDropped = new AtomicLong();
     final AtomicLong unansweredGets = new AtomicLong();
     final AtomicLong republishDropped = new AtomicLong();
-    final AtomicLong duplicateRequests = new AtomicLong();
-    final AtomicLong replyCacheEvictions = new AtomicLong();
-    final AtomicLong requestIdReused = new AtomicLong();
 
     /**
      * Values of the counters at one moment.
@@ -56,11 +55,12 @@ public final class OverlayStats {
         public static final Snapshot NONE = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     }
 
-    Snapshot snapshot(long fragmentStreamsDropped, long timeouts, long retransmissions, long retransmittedReplies) {
+    /** The counters, with those the RPC engine and the reply cache keep (plain fields: may lag on other threads). */
+    Snapshot snapshot(long fragmentStreamsDropped, RpcEngine rpc, ReplyCache replies) {
         return new Snapshot(datagramsIn.get(), datagramsOut.get(), malformed.get(), rateLimited.get(),
-                requestsServed.get(), unmatchedReplies.get(), timeouts, refusedPuts.get(), fragmentStreamsDropped,
+                requestsServed.get(), unmatchedReplies.get(), rpc.timeouts(), refusedPuts.get(), fragmentStreamsDropped,
                 extraCopies.get(), routedForwarded.get(), routedDelivered.get(), routedDropped.get(),
-                unansweredGets.get(), republishDropped.get(), retransmissions, retransmittedReplies,
-                duplicateRequests.get(), replyCacheEvictions.get(), requestIdReused.get());
+                unansweredGets.get(), republishDropped.get(), rpc.retransmissions(), rpc.retransmittedReplies(),
+                replies.hits(), replies.evicted(), replies.reused());
     }
 }
