@@ -4,16 +4,23 @@ package org.p2psip.overlay.link;
  * Round-trip time of one peer, for the RPC engine's retransmission timeout, as RFC 6298 computes it: a smoothed
  * RTT and its mean deviation from samples of requests answered at their first transmission (Karn's rule: the
  * answer to a retransmitted request could be the answer to either copy), and a back-off that the engine raises
- * when answers come only after a retransmission and that the next sample clears. Used on the node's thread only.
+ * when answers come only after a retransmission. The back-off is cleared by a sample of a request sent after it
+ * was raised: with many requests in flight, the quick answers to requests sent before a slow spell would
+ * otherwise clear it at once, and Karn's rule keeps the slow answers out of the estimate, which would stay low.
+ * Used on the node's thread only.
  */
 public final class RttEstimator {
     private double srtt = -1;
     private double rttvar;
     private long backedOff;
+    private long backedOffAt;
     private long samples;
 
-    /** Adds the round trip of a request answered at its first transmission; clears any back-off. */
-    public void sample(long rttMillis) {
+    /**
+     * Adds the round trip of a request answered at its first transmission; clears the back-off if that request
+     * was sent after it was raised.
+     */
+    public void sample(long rttMillis, long sentAtMillis) {
         double r = Math.max(0, rttMillis);
         if (srtt < 0) {
             srtt = r;
@@ -22,7 +29,9 @@ public final class RttEstimator {
             rttvar = 0.75 * rttvar + 0.25 * Math.abs(srtt - r);
             srtt = 0.875 * srtt + 0.125 * r;
         }
-        backedOff = 0;
+        if (sentAtMillis >= backedOffAt) {
+            backedOff = 0;
+        }
         samples++;
     }
 
@@ -50,7 +59,8 @@ public final class RttEstimator {
     }
 
     /** Raises the back-off to at least {@code millis} (the engine passes twice the timeout that proved short). */
-    public void backOff(long millis) {
+    public void backOff(long millis, long nowMillis) {
         backedOff = Math.max(backedOff, millis);
+        backedOffAt = nowMillis;
     }
 }

@@ -27,7 +27,7 @@ import org.p2psip.overlay.wire.Message;
  * {@code , attemptTimeout)}], and each further one after twice the previous wait. A peer never measured starts at
  * the configured {@code attemptTimeoutMillis}. Only requests answered at their first transmission give samples
  * (Karn's rule); an answer that comes only after a retransmission doubles the peer's RTO (back-off, kept until
- * the next sample), so a peer that slowed down is soon given long enough to yield samples again. So a loaded but
+ * a sample of a request sent under it), so a peer that slowed down is soon given long enough to yield samples again. So a loaded but
  * alive peer is not sent copies of requests it is still working on, and a lost datagram to a quick peer is sent
  * again sooner than after a fixed timeout.
  *
@@ -257,7 +257,8 @@ public final class RpcEngine {
                 // the peer is alive but answered after the call's end: wait at least that long next time
                 failed.remove(reply.requestId());
                 retransmittedReplies++;
-                late.rtt.backOff(Math.min(maxRto, Math.max(2 * late.rto, scheduler.nowMillis() - late.firstSent)));
+                late.rtt.backOff(Math.min(maxRto, Math.max(2 * late.rto, scheduler.nowMillis() - late.firstSent)),
+                        scheduler.nowMillis());
             }
             return false;
         }
@@ -265,11 +266,11 @@ public final class RpcEngine {
         c.timer.cancel();
         if (c.rtt != null) {
             if (c.sent == 1) {
-                c.rtt.sample(scheduler.nowMillis() - c.firstSent);
+                c.rtt.sample(scheduler.nowMillis() - c.firstSent, c.firstSent);
             } else {
                 // Karn: no sample from a retransmitted request; the wait that proved short doubles
                 retransmittedReplies++;
-                c.rtt.backOff(Math.min(maxRto, 2 * c.rto));
+                c.rtt.backOff(Math.min(maxRto, 2 * c.rto), scheduler.nowMillis());
             }
         } else if (c.sent > 1) {
             retransmittedReplies++;

@@ -109,6 +109,22 @@ class AdaptiveRtoTest {
     }
 
     @Test
+    void quickAnswersToRequestsSentBeforeABackOffDoNotClearIt() {
+        engine(100, 3);
+        delay = 150;
+        CompletableFuture<Frame> slow = rpc.call(PEER, new Message.Ping()); // sent again at 100, answered at 150
+        clock.runUntil(140);
+        delay = 20;
+        CompletableFuture<Frame> quick = rpc.call(PEER, new Message.Ping()); // sent at 140, answered at 160
+        clock.runUntil(170);
+        assertTrue(slow.isDone() && quick.isDone());
+        assertEquals(200, rpc.rtoMillis(PEER), "the quick answer to a request sent before the back-off cleared it");
+        assertEquals(1, oneCall());
+        // srtt 20 (two samples of 20 ms), rttvar 7.5: 20 + the 100 ms floor
+        assertEquals(120, rpc.rtoMillis(PEER));
+    }
+
+    @Test
     void deadPeerIsReportedWithinTheConfiguredBudget() {
         engine(500, 2);
         delay = -1;
