@@ -103,8 +103,8 @@ class AdaptiveRtoTest {
         // no sample: the 150 ms could belong to either copy; the 100 ms that proved short doubled
         assertEquals(200, rpc.rtoMillis(PEER));
         assertEquals(1, oneCall(), "answered within the backed-off RTO");
-        // now measured: srtt 150, rttvar 75 -> 150 + 300
-        assertEquals(450, rpc.rtoMillis(PEER));
+        // now measured: srtt 150, rttvar 75 -> 150 + 300, at most twice the smoothed RTT
+        assertEquals(300, rpc.rtoMillis(PEER));
         assertEquals(1, rpc.retransmittedReplies());
     }
 
@@ -120,8 +120,21 @@ class AdaptiveRtoTest {
         assertTrue(slow.isDone() && quick.isDone());
         assertEquals(200, rpc.rtoMillis(PEER), "the quick answer to a request sent before the back-off cleared it");
         assertEquals(1, oneCall());
-        // srtt 20 (two samples of 20 ms), rttvar 7.5: 20 + the 100 ms floor
-        assertEquals(120, rpc.rtoMillis(PEER));
+        // srtt 20 (two samples of 20 ms), rttvar 7.5: 20 + the 100 ms floor, but at most the configured 100 ms
+        assertEquals(100, rpc.rtoMillis(PEER));
+    }
+
+    @Test
+    void aFirstSampleBelowHalfTheConfiguredTimeoutDoesNotRaiseTheRtoAboveIt() {
+        engine(500, 2);
+        delay = 200; // RFC 6298 alone: 200 + 4 x 100 = 600
+        assertEquals(1, oneCall());
+        assertEquals(500, rpc.rtoMillis(PEER));
+        delay = 400;
+        for (int i = 0; i < 10; i++) {
+            oneCall();
+        }
+        assertTrue(rpc.rtoMillis(PEER) > 500, "a 400 ms peer: " + rpc.rtoMillis(PEER));
     }
 
     @Test
