@@ -27,8 +27,9 @@ import org.p2psip.overlay.wire.Message;
  * within [{@code min(}{@value #MIN_RTO_MILLIS}{@code , attemptTimeout)}, {@code max(}{@value #MAX_RTO_MILLIS}
  * {@code , attemptTimeout)}], and each further one after twice the previous wait. A peer never measured starts at
  * the configured {@code attemptTimeoutMillis}. Only requests answered at their first transmission give samples
- * (Karn's rule); an answer that comes only after a retransmission doubles the peer's RTO (back-off, kept until
- * a sample of a request sent under it), so a peer that slowed down is soon given long enough to yield samples again. So a loaded but
+ * (Karn's rule); when two requests in a row are answered only after a retransmission, the peer's RTO doubles
+ * (back-off, kept until a sample of a request sent under it: one such answer is as likely a lost datagram, and
+ * backing off then only delays the next loss recovery), so a peer that slowed down is soon given long enough to yield samples again. So a loaded but
  * alive peer is not sent copies of requests it is still working on, and a lost datagram to a quick peer is sent
  * again sooner than after a fixed timeout.
  *
@@ -277,9 +278,12 @@ public final class RpcEngine {
             if (c.sent == 1) {
                 c.rtt.sample(scheduler.nowMillis() - c.firstSent, c.firstSent);
             } else {
-                // Karn: no sample from a retransmitted request; the wait that proved short doubles
+                // Karn: no sample from a retransmitted request; the wait that proved short doubles if it did so
+                // twice in a row (once is as likely a lost datagram: backing off then delays the next recovery)
                 retransmittedReplies++;
-                c.rtt.backOff(Math.min(maxRto, 2 * c.rto), scheduler.nowMillis());
+                if (c.rtt.answeredLateAgain()) {
+                    c.rtt.backOff(Math.min(maxRto, 2 * c.rto), scheduler.nowMillis());
+                }
             }
         } else if (c.sent > 1) {
             retransmittedReplies++;

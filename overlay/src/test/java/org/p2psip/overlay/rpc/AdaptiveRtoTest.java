@@ -95,28 +95,50 @@ class AdaptiveRtoTest {
     }
 
     @Test
-    void karnsRuleTakesNoSampleFromARetransmittedRequestAndBacksOff() {
+    void karnsRuleTakesNoSampleFromARetransmittedRequestAndBacksOffWhenItHappensTwiceInARow() {
         engine(100, 3);
         delay = 150;
         assertEquals(2, oneCall(), "answered after the retransmission at 100 ms");
         assertEquals(1, rpc.retransmittedReplies());
-        // no sample: the 150 ms could belong to either copy; the 100 ms that proved short doubled
+        // no sample: the 150 ms could belong to either copy; once may be a lost datagram: no back-off yet
+        assertEquals(100, rpc.rtoMillis(PEER));
+        assertEquals(2, oneCall());
+        // twice in a row: the 100 ms that proved short doubles
         assertEquals(200, rpc.rtoMillis(PEER));
         assertEquals(1, oneCall(), "answered within the backed-off RTO");
         // now measured: srtt 150, rttvar 75 -> 150 + 300, at most twice the smoothed RTT
         assertEquals(300, rpc.rtoMillis(PEER));
-        assertEquals(1, rpc.retransmittedReplies());
+        assertEquals(2, rpc.retransmittedReplies());
+    }
+
+    @Test
+    void oneAnswerAfterARetransmissionBetweenSamplesIsTakenForALossNotASlowPeer() {
+        engine(500, 2);
+        delay = 1;
+        for (int i = 0; i < 5; i++) {
+            oneCall();
+        }
+        assertEquals(200, rpc.rtoMillis(PEER));
+        delay = 250;
+        assertEquals(2, oneCall());
+        delay = 1;
+        assertEquals(1, oneCall());
+        delay = 250;
+        assertEquals(2, oneCall());
+        assertEquals(200, rpc.rtoMillis(PEER), "isolated late answers backed the RTO off");
     }
 
     @Test
     void quickAnswersToRequestsSentBeforeABackOffDoNotClearIt() {
         engine(100, 3);
         delay = 150;
-        CompletableFuture<Frame> slow = rpc.call(PEER, new Message.Ping()); // sent again at 100, answered at 150
-        clock.runUntil(140);
+        assertEquals(2, oneCall()); // the first late answer: no back-off yet
+        CompletableFuture<Frame> slow = rpc.call(PEER, new Message.Ping()); // sent again at +100, answered at +150
+        long t0 = clock.nowMillis();
+        clock.runUntil(t0 + 140);
         delay = 20;
-        CompletableFuture<Frame> quick = rpc.call(PEER, new Message.Ping()); // sent at 140, answered at 160
-        clock.runUntil(170);
+        CompletableFuture<Frame> quick = rpc.call(PEER, new Message.Ping()); // sent at +140, answered at +160
+        clock.runUntil(t0 + 170);
         assertTrue(slow.isDone() && quick.isDone());
         assertEquals(200, rpc.rtoMillis(PEER), "the quick answer to a request sent before the back-off cleared it");
         assertEquals(1, oneCall());
@@ -154,6 +176,7 @@ class AdaptiveRtoTest {
         assertEquals(2, sends - s0);
         // a back-off (answers only after retransmissions) does not stretch the budget either
         delay = 250;
+        oneCall();
         oneCall();
         assertEquals(400, rpc.rtoMillis(PEER));
         delay = -1;
