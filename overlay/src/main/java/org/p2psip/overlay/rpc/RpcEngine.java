@@ -208,8 +208,7 @@ public final class RpcEngine {
      * it past the configured timeout unless the smoothed RTT is over half of that, nor past twice the smoothed RTT:
      * a peer gets few samples in a large overlay, and RFC 6298's first one alone gives three times the RTT (in a
      * simulated 2,000-node overlay with 10..100 ms one-way delays, that put far peers' first retransmission after
-     * the configured 500 ms, and gets' p99 at 2 % loss went from 840 to 1,181 ms). Slower peers get there by
-     * back-off.
+     * the configured 500 ms). Slower peers get there by back-off.
      */
     private long measuredRto(RttEstimator r) {
         double v = r.srttMillis() + Math.max(4 * r.rttvarMillis(), VARIANCE_FLOOR_MILLIS);
