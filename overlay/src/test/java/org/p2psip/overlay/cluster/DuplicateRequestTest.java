@@ -61,7 +61,9 @@ class DuplicateRequestTest {
                     cfg.maxDatagramBytes()).get(10, TimeUnit.SECONDS);
             OverlayNode node = new OverlayNode(NodeId.random(new Random(1)), link, cfg, policy, codec, new Random(2)).start();
             try {
-                sock.setSoTimeout(10_000);
+                // the node sets its receiver on its thread after start(): until then datagrams to it are dropped
+                node.status().get(30, TimeUnit.SECONDS);
+                sock.setSoTimeout(30_000);
                 InetSocketAddress to = node.contact().address();
                 NodeId me = NodeId.random(new Random(3));
                 long expires = System.currentTimeMillis() + 600_000;
