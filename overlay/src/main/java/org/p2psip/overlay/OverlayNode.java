@@ -17,6 +17,7 @@ import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import java.util.zip.CRC32C;
 import org.p2psip.overlay.DhtValue.ValueId;
 import org.p2psip.overlay.link.LinkLayer;
 import org.p2psip.overlay.link.LinkTable;
@@ -26,6 +27,7 @@ import org.p2psip.overlay.route.RouteHandler;
 import org.p2psip.overlay.route.RouteMode;
 import org.p2psip.overlay.routing.RoutingTable;
 import org.p2psip.overlay.rpc.RateLimiter;
+import org.p2psip.overlay.rpc.ReplyCache;
 import org.p2psip.overlay.rpc.RpcEngine;
 import org.p2psip.overlay.runtime.Scheduler;
 import org.p2psip.overlay.store.AheadChecks;
@@ -79,6 +81,9 @@ public final class OverlayNode implements Dht, AutoCloseable {
      * uniform density varies by about a bit from one id to another.
      */
     private static final int NEIGHBOURHOOD_SLACK_BITS = 1;
+    /** Bounds of the reply cache: about 5 s of STOREs at a loaded storing node, 8 MiB at most. */
+    private static final int REPLY_CACHE_ENTRIES = 32_768;
+    private static final long REPLY_CACHE_BYTES = 8L << 20;
 
     private final NodeId id;
     private final OverlayConfig config;
@@ -90,6 +95,8 @@ public final class OverlayNode implements Dht, AutoCloseable {
     private final LinkTable linkTable;
     private final LocalStore store;
     private final RpcEngine rpc;
+    /** Answers to recent STOREs and REMOVEs, resent to their retransmissions instead of executing them again. */
+    private final ReplyCache replies;
     private final RateLimiter limiter;
     private final Reassembler reassembler;
     private final Router router;
@@ -150,7 +157,11 @@ public final class OverlayNode implements Dht, AutoCloseable {
         this.linkTable = new LinkTable(config.maxLinks(), addr -> routing.removeAddress(addr, scheduler.nowMillis()),
                 routing::containsAddress);
         this.store = store;
-        this.rpc = new RpcEngine(scheduler, id, this::send, config.attemptTimeoutMillis(), config.attempts(), random);
+        this.rpc = new RpcEngine(scheduler, id, this::send, addr -> {
+            LinkTable.Link l = linkTable.get(addr);
+            return l == null ? null : l.rtt();
+        }, config.attemptTimeoutMillis(), config.attempts(), random);
+        this.replies = new ReplyCache(REPLY_CACHE_ENTRIES, REPLY_CACHE_BYTES, replyCacheTtl(config));
         this.limiter = new RateLimiter(config.requestsPerSecondPerSource(), 65_536);
         this.reassembler = new Reassembler(4 << 20, 8, 5_000);
         this.router = new Router(id, scheduler, rpc, routing, this::send, stats, random, config.k());
@@ -159,6 +170,16 @@ public final class OverlayNode implements Dht, AutoCloseable {
         int paced = limit == 0 ? 0 : Math.max(1, limit / MAINTENANCE_SHARE_OF_RATE_LIMIT);
         this.republishing = new PacedWork("republish", MAINTENANCE_IN_FLIGHT, paced, scheduler);
         this.replicating = new PacedWork("replication", MAINTENANCE_IN_FLIGHT, paced, scheduler);
+    }
+
+    /**
+     * How long the reply cache keeps an answer: past a requester's last retransmission, which comes at most
+     * {@code (2^(attempts-1) - 1)} maximal RTOs after the first send, plus 2 s for queues; within 5..60 s.
+     */
+    static long replyCacheTtl(OverlayConfig config) {
+        long maxRto = Math.max(RpcEngine.MAX_RTO_MILLIS, config.attemptTimeoutMillis());
+        long lastSend = maxRto * ((1L << Math.min(config.attempts() - 1, 8)) - 1);
+        return Math.max(5_000, Math.min(60_000, lastSend + 2_000));
     }
 
     public NodeId id() {
@@ -188,6 +209,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
             every(1_000, () -> {
                 handOver();
                 router.sweep(scheduler.nowMillis()); // transits are short-lived: free them promptly (one timer for both)
+                replies.expire(scheduler.nowMillis());
             });
         });
         return this;
@@ -583,12 +605,12 @@ public final class OverlayNode implements Dht, AutoCloseable {
         return onThread(() -> CompletableFuture.completedFuture(new NodeStatus(id, links.localAddress(), joined,
                 routing.size(), routing.bucketCount(), linkTable.size(), linkTable.capacity(), store.keyCount(),
                 store.valueCount(), store.bytes(), store.maxBytes(), rpc.pendingCount(), listens.size(),
-                stats.snapshot(reassembler.droppedStreams(), rpc.timeouts()))));
+                stats.snapshot(reassembler.droppedStreams(), rpc, replies))));
     }
 
     /** Counters, readable from any thread. */
     public OverlayStats.Snapshot counters() {
-        return stats.snapshot(reassembler.droppedStreams(), rpc.timeouts());
+        return stats.snapshot(reassembler.droppedStreams(), rpc, replies);
     }
 
     /** Datagrams this node has sent, as {@code counters().datagramsOut()} without building a snapshot (for per-operation sampling). */
@@ -731,7 +753,13 @@ public final class OverlayNode implements Dht, AutoCloseable {
         if (closed) {
             return;
         }
-        byte[] bytes = codec.encode(frame);
+        sendEncoded(to, codec.encode(frame));
+    }
+
+    private void sendEncoded(InetSocketAddress to, byte[] bytes) {
+        if (closed) {
+            return;
+        }
         linkTable.sent(to, scheduler.nowMillis());
         for (byte[] d : Fragmenter.split(bytes, config.maxDatagramBytes(), streamIds++)) {
             stats.datagramsOut.incrementAndGet();
@@ -785,7 +813,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 }
             } else {
                 learn(c, now, false);
-                serve(c, f, now);
+                serve(c, f, now, bytes, length);
             }
         } catch (MalformedFrameException e) {
             stats.malformed.incrementAndGet();
@@ -829,9 +857,37 @@ public final class OverlayNode implements Dht, AutoCloseable {
         }
     }
 
-    private void serve(Contact from, Frame f, long now) {
-        stats.requestsServed.incrementAndGet();
+    /**
+     * STOREs and REMOVEs cost a storing node a policy check (the storage module's: an XML parse and a signature
+     * verification): their retransmissions are answered from {@link #replies}. The other requests are cheap or
+     * read-only and run again (a routed request's retransmission is answered by its transit, see {@link Router}).
+     */
+    private static boolean answeredOnce(Message m) {
+        return m instanceof Put || m instanceof Remove;
+    }
+
+    /** A checksum of a request's body (whole, after reassembly), telling a retransmission from another request. */
+    private static int bodyChecksum(byte[] frame, int length) {
+        CRC32C crc = new CRC32C();
+        crc.update(frame, Frame.HEADER_BYTES, length - Frame.HEADER_BYTES);
+        return (int) crc.getValue();
+    }
+
+    private void serve(Contact from, Frame f, long now, byte[] frameBytes, int frameLength) {
         Message m = f.message();
+        boolean once = answeredOnce(m);
+        int checksum = 0;
+        if (once) {
+            checksum = bodyChecksum(frameBytes, frameLength);
+            byte[] cached = replies.lookup(from.address(), f.requestId(), f.sender(), checksum, now);
+            if (cached != null) {
+                if (cached.length > 0) {
+                    sendEncoded(from.address(), cached);
+                } // else still waiting for its check ahead (IN_PROGRESS): the answer goes out when it is done
+                return;
+            }
+        }
+        stats.requestsServed.incrementAndGet();
         Message reply;
         if (m instanceof Ping) {
             reply = new Pong(from.address());
@@ -846,16 +902,16 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 reply = new PutReply(Status.NOT_CLOSEST, "this node knows " + config.replicas() + " nodes closer to the key",
                         closer);
             } else {
-                servePut(from, f, p, a -> new PutReply(a.status(), a.reason(), closer), now);
+                servePut(from, f, p, a -> new PutReply(a.status(), a.reason(), closer), now, checksum);
                 return;
             }
         } else if (m instanceof Put p) {
-            servePut(from, f, p, a -> a, now);
+            servePut(from, f, p, a -> a, now, checksum);
             return;
         } else if (m instanceof Remove r) {
             serveChecked(from, f, () -> store.precheckRemove(
                     new StoragePolicy.RemoveRequest(r.key(), r.owner(), r.nonce(), r.proof()), now),
-                    () -> removeLocally(r, sourceKey(from.address())), a -> a);
+                    () -> removeLocally(r, sourceKey(from.address())), a -> a, checksum);
             return;
         } else if (m instanceof Listen l) {
             reply = register(from.address(), l, now);
@@ -871,16 +927,30 @@ public final class OverlayNode implements Dht, AutoCloseable {
         } else {
             reply = new Ack(Status.BAD_REQUEST, "unsupported request");
         }
-        send(from.address(), new Frame(true, f.requestId(), id, reply));
+        byte[] encoded = codec.encode(new Frame(true, f.requestId(), id, reply));
+        if (once) {
+            replies.put(from.address(), f.requestId(), f.sender(), checksum, encoded, now);
+        }
+        sendEncoded(from.address(), encoded);
     }
 
-    private void servePut(Contact from, Frame f, Put p, Function<Ack, Message> wrap, long now) {
+    private void servePut(Contact from, Frame f, Put p, Function<Ack, Message> wrap, long now, int checksum) {
         Supplier<Ack> apply = () -> storeLocally(p.key(), p.value(), sourceKey(from.address()));
         if (aheadChecks == null || store.holds(p.key(), p.value(), now)) {
-            send(from.address(), new Frame(true, f.requestId(), id, wrap.apply(apply.get()))); // a copy already held: no check
+            answerOnce(from, f, wrap.apply(apply.get()), checksum); // a copy already held: no check
             return;
         }
-        serveChecked(from, f, () -> store.precheckPut(p.key(), p.value(), now), apply, wrap);
+        serveChecked(from, f, () -> store.precheckPut(p.key(), p.value(), now), apply, wrap, checksum);
+    }
+
+    /** Marks a request in {@link #replies} whose answer waits for its check ahead: a retransmission is dropped. */
+    private static final byte[] IN_PROGRESS = new byte[0];
+
+    /** Sends the answer to a STORE or REMOVE and keeps it for the request's retransmissions (see {@link #replies}). */
+    private void answerOnce(Contact from, Frame f, Message reply, int checksum) {
+        byte[] encoded = codec.encode(new Frame(true, f.requestId(), id, reply));
+        replies.put(from.address(), f.requestId(), f.sender(), checksum, encoded, scheduler.nowMillis());
+        sendEncoded(from.address(), encoded);
     }
 
     /**
@@ -889,12 +959,14 @@ public final class OverlayNode implements Dht, AutoCloseable {
      * check is the answer; otherwise {@code apply} (the store's full check and the write) gives it.
      */
     private void serveChecked(Contact from, Frame f, Supplier<StoragePolicy.Decision> check, Supplier<Ack> apply,
-            Function<Ack, Message> wrap) {
+            Function<Ack, Message> wrap, int checksum) {
         if (aheadChecks == null) {
-            send(from.address(), new Frame(true, f.requestId(), id, wrap.apply(apply.get())));
+            answerOnce(from, f, wrap.apply(apply.get()), checksum);
             return;
         }
+        boolean[] answered = {false}; // the check may end at once (its executor shut down): then no IN_PROGRESS mark
         boolean queued = aheadChecks.submit(check, refusal -> {
+            answered[0] = true;
             Ack a;
             if (refusal != null) {
                 stats.refusedPuts.incrementAndGet();
@@ -902,9 +974,11 @@ public final class OverlayNode implements Dht, AutoCloseable {
             } else {
                 a = apply.get();
             }
-            send(from.address(), new Frame(true, f.requestId(), id, wrap.apply(a)));
+            answerOnce(from, f, wrap.apply(a), checksum);
         });
-        if (!queued) {
+        if (queued && !answered[0]) {
+            replies.put(from.address(), f.requestId(), f.sender(), checksum, IN_PROGRESS, scheduler.nowMillis());
+        } else { // not kept: a retransmission may find room
             send(from.address(), new Frame(true, f.requestId(), id, wrap.apply(new Ack(Status.AGAIN, "this node has "
                     + aheadChecks.pending() + " store requests waiting for their signature check; retry later"))));
         }

@@ -149,6 +149,9 @@ final class SipBench implements Callable<Integer> {
         }
     }
 
+    /** Per-round deltas of the overlay nodes' RPC counters (null until the nodes run). */
+    private OverlayRounds rounds;
+
     @Override
     public Integer call() throws Exception {
         if (users < 1 || overlayThreads < 1 || startRate < 1 || jitWarmupSeconds < 0 || jitWarmupRate < 1 || warmupRate < 1
@@ -211,6 +214,7 @@ final class SipBench implements Callable<Integer> {
                 n.join(nodes.isEmpty() ? List.of() : List.of(nodes.get(0).contact().address())).get(30, TimeUnit.SECONDS);
                 nodes.add(n);
             }
+            rounds = new OverlayRounds(nodes);
             InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
             for (int i = 0; i < 2; i++) {
                 // MD5: sipp answers only MD5 challenges. The users' private: records use a cheap Argon2id here (the
@@ -339,6 +343,7 @@ final class SipBench implements Callable<Integer> {
                     tag + "-" + pass);
             out.printf("%s, pass %d: %d ok, %d failed, %.1f s%n", label, pass, warm.successful(), warm.failed(),
                     warm.seconds());
+            printRound(out);
             out.flush();
             if (warm.failed() == 0 && warm.successful() == users) {
                 return;
@@ -369,6 +374,13 @@ final class SipBench implements Callable<Integer> {
                 (after.gets() - before.gets()) / n, (after.removes() - before.removes()) / n,
                 (after.valuesChecked() - before.valuesChecked()) / n, answeredSelfSigned / n);
         out.flush();
+    }
+
+    /** Prints what the overlay nodes' RPC counters did since the last round. */
+    private void printRound(PrintWriter out) {
+        if (rounds != null) {
+            out.printf("  overlay this round: %s%n", rounds.next());
+        }
     }
 
     /** CPU time of this JVM: the 3 overlay nodes and both SIP peers, all the work behind a REGISTER but sipp's. */
@@ -408,6 +420,9 @@ final class SipBench implements Callable<Integer> {
                     r.signedStores() < 0 ? "" : String.format(", %d signed stores (%.0f/s)", r.signedStores(),
                             r.storesPerSecond()),
                     clean && keptUp ? "" : clean ? " (could not keep up)" : " (failures)");
+            if (stores.getAsLong() >= 0) { // a round against our peers (Kamailio's rounds leave the overlay idle)
+                printRound(out);
+            }
             out.flush();
             if (!clean) {
                 return new Sweep(best, r.failed(), successful);
@@ -494,6 +509,7 @@ final class SipBench implements Callable<Integer> {
             out.printf("JIT warm-up round %d (not counted): %d REGISTERs offered at %d/s, %d failed, %.1f s, %.0f us CPU"
                     + " each%s%n", round, r.successful(), rate, r.failed(), r.seconds(), each,
                     steady ? ", steady" : "");
+            printRound(out);
             out.flush();
             if (steady || System.nanoTime() >= deadline) {
                 out.printf("JIT warm-up: %d REGISTERs in %d rounds%s%n", total, round,

@@ -39,7 +39,7 @@ public final class PeerMetrics implements OverlayObserver {
     private static final double[] HOP_BUCKETS = {0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20};
     /** The overlay's state waited for at a scrape before the last known one is served. */
     private static final long REFRESH_SECONDS = 5;
-    private static final OverlayStats.Snapshot NO_COUNTERS = new OverlayStats.Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    private static final OverlayStats.Snapshot NO_COUNTERS = OverlayStats.Snapshot.NONE;
 
     /** The overlay node to read: fixed for a plain superpeer, the current one (null as a leaf) in site mode. */
     private final Supplier<OverlayNode> node;

@@ -45,6 +45,7 @@ public final class LinkTable {
         private final long opened;
         private long lastReceived;
         private long lastSent;
+        private RttEstimator rtt;
 
         Link(InetSocketAddress remote, long opened) {
             this.remote = remote;
@@ -61,6 +62,14 @@ public final class LinkTable {
 
         public long lastSentMillis() {
             return lastSent;
+        }
+
+        /** The peer's round-trip estimate, made on first use (only peers this node sends requests to need one). */
+        public RttEstimator rtt() {
+            if (rtt == null) {
+                rtt = new RttEstimator();
+            }
+            return rtt;
         }
     }
 
@@ -112,6 +121,11 @@ public final class LinkTable {
         }
         links.remove(victim);
         onEvict.accept(victim);
+    }
+
+    /** The link to {@code remote}, or null when there is none. */
+    public Link get(InetSocketAddress remote) {
+        return links.get(remote);
     }
 
     public boolean contains(InetSocketAddress remote) {

@@ -93,12 +93,15 @@ class CheckedAheadTest {
             // its thread is free: it answers a ping and serves another put while the slow check waits
             assertEquals(storing.id(), Cluster.await(writer.ping(storing.contact().address())).id());
             assertFalse(slow.isDone(), "the put was answered before its check ended");
+            Thread.sleep(1_000); // the writer resends the STORE meanwhile (its timeout is 300 ms at most)
             policy.gate.countDown();
             PutResult slowResult = Cluster.await(slow);
             assertEquals(2, slowResult.stored(), "writer and storing node both hold it: " + slowResult);
             assertEquals(List.of(value("slow value")), Cluster.await(storing.localValues(key)));
 
-            // (the writer may have resent the STORE while its check waited at the gate: that is checked again)
+            // the writer resent the STORE while its check waited: the reply cache dropped the copies, none was checked
+            assertTrue(writer.counters().rpcRetransmissions() > 0, "the writer never resent the STORE");
+            assertEquals(1, policy.aheadChecks.get(), "a resent STORE was checked again");
             int afterSlow = policy.aheadChecks.get();
             NodeId other = NodeId.random(c.rnd);
             PutResult forged = Cluster.await(writer.put(other, value("forged value")));
