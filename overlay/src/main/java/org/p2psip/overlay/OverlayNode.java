@@ -976,8 +976,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
             }
             answerOnce(from, f, wrap.apply(a), checksum);
         });
-        if (queued && !answered[0]) {
-            replies.put(from.address(), f.requestId(), f.sender(), checksum, IN_PROGRESS, scheduler.nowMillis());
+        if (queued) {
+            if (!answered[0]) {
+                replies.put(from.address(), f.requestId(), f.sender(), checksum, IN_PROGRESS, scheduler.nowMillis());
+            }
         } else { // not kept: a retransmission may find room
             send(from.address(), new Frame(true, f.requestId(), id, wrap.apply(new Ack(Status.AGAIN, "this node has "
                     + aheadChecks.pending() + " store requests waiting for their signature check; retry later"))));
