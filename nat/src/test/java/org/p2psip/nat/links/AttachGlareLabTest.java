@@ -8,16 +8,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.p2psip.nat.lab.NatLab;
 import org.p2psip.nat.lab.NatType;
 import org.p2psip.nat.lab.PublicHost;
 import org.p2psip.nat.lab.Site;
+import org.p2psip.testing.ClassResource;
 import org.p2psip.testing.CommandChild;
-import org.p2psip.testing.Prerequisites;
 
 /**
  * Two superpeers behind port-restricted kernel NATs attach to each other at the same moment, each with its Attach
@@ -29,33 +28,21 @@ import org.p2psip.testing.Prerequisites;
  */
 @Timeout(600)
 class AttachGlareLabTest {
-    static NatLab lab;
-
-    @BeforeAll
-    static void buildLab() {
-        Prerequisites.require(NatLab.prerequisiteProblems());
-        lab = NatLab.create();
-    }
-
-    @AfterAll
-    static void teardown() {
-        if (lab != null) {
-            lab.close();
-        }
-    }
+    @RegisterExtension
+    static final ClassResource<NatLab> LAB = ClassResource.of(NatLab::prerequisiteProblems, NatLab::create);
 
     @Test
     void twoPeersAttachingToEachOtherAtOnceEndWithOneLink() throws Exception {
-        PublicHost pub = lab.addPublicHost("glare", 1);
+        PublicHost pub = LAB.get().addPublicHost("glare", 1);
         String pubIp = pub.addresses().get(0).getHostAddress();
         String ice = pubIp + ":3478";
-        Site aSite = lab.addSite("glarea", NatType.PORT_RESTRICTED, 30);
-        Site bSite = lab.addSite("glareb", NatType.PORT_RESTRICTED, 30);
-        try (CommandChild p = LabNode.start(lab, "public", pub.namespace(),
+        Site aSite = LAB.get().addSite("glarea", NatType.PORT_RESTRICTED, 30);
+        Site bSite = LAB.get().addSite("glareb", NatType.PORT_RESTRICTED, 30);
+        try (CommandChild p = LabNode.start(LAB.get(), "public", pub.namespace(),
                         List.of("--bind", pubIp, "--port", "4222", "--ice", ice, "--turn-server"));
-                CommandChild a = LabNode.start(lab, "a", aSite.hostNamespace(),
+                CommandChild a = LabNode.start(LAB.get(), "a", aSite.hostNamespace(),
                         List.of("--bind", aSite.hostAddress().getHostAddress(), "--ice", ice));
-                CommandChild b = LabNode.start(lab, "b", bSite.hostNamespace(),
+                CommandChild b = LabNode.start(LAB.get(), "b", bSite.hostNamespace(),
                         List.of("--bind", bSite.hostAddress().getHostAddress(), "--ice", ice))) {
             try {
                 run(p, a, b);

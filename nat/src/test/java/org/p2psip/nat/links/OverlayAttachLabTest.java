@@ -5,17 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import org.p2psip.testing.ClassResource;
 import org.p2psip.testing.CommandChild;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.p2psip.nat.lab.NatLab;
 import org.p2psip.nat.lab.NatType;
 import org.p2psip.nat.lab.PublicHost;
 import org.p2psip.nat.lab.Site;
-import org.p2psip.testing.Prerequisites;
 
 /**
  * Attach carried by the overlay itself, through real kernel NATs. A public superpeer (which also runs TURN) and two
@@ -29,20 +28,8 @@ import org.p2psip.testing.Prerequisites;
  */
 @Timeout(600)
 class OverlayAttachLabTest {
-    static NatLab lab;
-
-    @BeforeAll
-    static void buildLab() {
-        Prerequisites.require(NatLab.prerequisiteProblems());
-        lab = NatLab.create();
-    }
-
-    @AfterAll
-    static void teardown() {
-        if (lab != null) {
-            lab.close();
-        }
-    }
+    @RegisterExtension
+    static final ClassResource<NatLab> LAB = ClassResource.of(NatLab::prerequisiteProblems, NatLab::create);
 
     @Test
     void fullConeLinksToPortRestrictedThroughAnAttachRoutedByThePublicSuperpeer() throws Exception {
@@ -61,17 +48,17 @@ class OverlayAttachLabTest {
 
     private static void scenario(String publicName, NatType targetNat, NatType requesterNat, boolean relayed)
             throws Exception {
-        PublicHost pub = lab.addPublicHost(publicName, 1);
+        PublicHost pub = LAB.get().addPublicHost(publicName, 1);
         String pubIp = pub.addresses().get(0).getHostAddress();
         String ice = pubIp + ":3478";
-        Site targetSite = lab.addSite(publicName + "t", targetNat, 30);
-        Site requesterSite = lab.addSite(publicName + "r", requesterNat, 30);
+        Site targetSite = LAB.get().addSite(publicName + "t", targetNat, 30);
+        Site requesterSite = LAB.get().addSite(publicName + "r", requesterNat, 30);
         String label = requesterNat + " -> " + targetNat;
-        try (CommandChild p = LabNode.start(lab, publicName, pub.namespace(),
+        try (CommandChild p = LabNode.start(LAB.get(), publicName, pub.namespace(),
                         List.of("--bind", pubIp, "--port", "4222", "--ice", ice, "--turn-server"));
-                CommandChild target = LabNode.start(lab, "target", targetSite.hostNamespace(),
+                CommandChild target = LabNode.start(LAB.get(), "target", targetSite.hostNamespace(),
                         List.of("--bind", targetSite.hostAddress().getHostAddress(), "--ice", ice));
-                CommandChild requester = LabNode.start(lab, "requester", requesterSite.hostNamespace(),
+                CommandChild requester = LabNode.start(LAB.get(), "requester", requesterSite.hostNamespace(),
                         List.of("--bind", requesterSite.hostAddress().getHostAddress(), "--ice", ice))) {
             try {
                 run(label, p, target, requester, relayed);

@@ -4,17 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import org.p2psip.testing.ClassResource;
 import org.p2psip.testing.CommandChild;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.p2psip.nat.lab.NatLab;
 import org.p2psip.nat.lab.NatType;
 import org.p2psip.nat.lab.PublicHost;
 import org.p2psip.nat.lab.Site;
-import org.p2psip.testing.Prerequisites;
 import org.p2psip.testing.Waits;
 
 /**
@@ -29,33 +28,21 @@ import org.p2psip.testing.Waits;
  */
 @Timeout(600)
 class PeerAttachLabTest {
-    static NatLab lab;
-
-    @BeforeAll
-    static void buildLab() {
-        Prerequisites.require(NatLab.prerequisiteProblems());
-        lab = NatLab.create();
-    }
-
-    @AfterAll
-    static void teardown() {
-        if (lab != null) {
-            lab.close();
-        }
-    }
+    @RegisterExtension
+    static final ClassResource<NatLab> LAB = ClassResource.of(NatLab::prerequisiteProblems, NatLab::create);
 
     @Test
     void peersBehindPortRestrictedAndSymmetricNatsAttachThroughTheOverlayAndRelay() throws Exception {
-        PublicHost pub = lab.addPublicHost("boot", 1);
+        PublicHost pub = LAB.get().addPublicHost("boot", 1);
         String pubIp = pub.addresses().get(0).getHostAddress();
-        Site prSite = lab.addSite("pr", NatType.PORT_RESTRICTED, 60);
-        Site symSite = lab.addSite("sym", NatType.SYMMETRIC, 60);
+        Site prSite = LAB.get().addSite("pr", NatType.PORT_RESTRICTED, 60);
+        Site symSite = LAB.get().addSite("sym", NatType.SYMMETRIC, 60);
         String boot = pubIp + ":4222";
-        try (CommandChild b = LabPeer.start(lab, "boot", pub.namespace(),
+        try (CommandChild b = LabPeer.start(LAB.get(), "boot", pub.namespace(),
                         List.of("--bind", pubIp, "--port", "4222", "--turn-account", "overlay:lab-secret"));
-                CommandChild pr = LabPeer.start(lab, "port-restricted", prSite.hostNamespace(), List.of("--bind",
+                CommandChild pr = LabPeer.start(LAB.get(), "port-restricted", prSite.hostNamespace(), List.of("--bind",
                         prSite.hostAddress().getHostAddress(), "--bootstrap", boot, "--link-turn", "overlay:lab-secret"));
-                CommandChild sym = LabPeer.start(lab, "symmetric", symSite.hostNamespace(), List.of("--bind",
+                CommandChild sym = LabPeer.start(LAB.get(), "symmetric", symSite.hostNamespace(), List.of("--bind",
                         symSite.hostAddress().getHostAddress(), "--bootstrap", boot, "--link-turn", "overlay:lab-secret"))) {
             try {
                 run(b, pr, sym);

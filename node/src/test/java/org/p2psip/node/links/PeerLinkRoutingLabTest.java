@@ -6,16 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.p2psip.nat.lab.NatLab;
 import org.p2psip.nat.lab.NatType;
 import org.p2psip.nat.lab.PublicHost;
 import org.p2psip.nat.lab.Site;
+import org.p2psip.testing.ClassResource;
 import org.p2psip.testing.CommandChild;
-import org.p2psip.testing.Prerequisites;
 import org.p2psip.testing.Waits;
 
 /**
@@ -31,39 +30,27 @@ import org.p2psip.testing.Waits;
  */
 @Timeout(600)
 class PeerLinkRoutingLabTest {
-    static NatLab lab;
-
-    @BeforeAll
-    static void buildLab() {
-        Prerequisites.require(NatLab.prerequisiteProblems());
-        lab = NatLab.create();
-    }
-
-    @AfterAll
-    static void teardown() {
-        if (lab != null) {
-            lab.close();
-        }
-    }
+    @RegisterExtension
+    static final ClassResource<NatLab> LAB = ClassResource.of(NatLab::prerequisiteProblems, NatLab::create);
 
     @Test
     void lookupsReachALinkedNatedPeerOverTheLinkNotAtItsReportedAddress() throws Exception {
-        PublicHost pub = lab.addPublicHost("rboot", 1);
-        PublicHost pub2 = lab.addPublicHost("rpub", 1);
+        PublicHost pub = LAB.get().addPublicHost("rboot", 1);
+        PublicHost pub2 = LAB.get().addPublicHost("rpub", 1);
         String pubIp = pub.addresses().get(0).getHostAddress();
         String pub2Ip = pub2.addresses().get(0).getHostAddress();
-        Site prSite = lab.addSite("rpr", NatType.PORT_RESTRICTED, 60);
-        Site symSite = lab.addSite("rsym", NatType.SYMMETRIC, 60);
+        Site prSite = LAB.get().addSite("rpr", NatType.PORT_RESTRICTED, 60);
+        Site symSite = LAB.get().addSite("rsym", NatType.SYMMETRIC, 60);
         String boot = pubIp + ":4222";
         List<String> k2 = List.of("--k", "2");
-        try (CommandChild b = LabPeer.start(lab, "boot", pub.namespace(), args(k2, "--bind", pubIp, "--port", "4222",
+        try (CommandChild b = LabPeer.start(LAB.get(), "boot", pub.namespace(), args(k2, "--bind", pubIp, "--port", "4222",
                         "--turn-account", "overlay:lab-secret", "--id-prefix", "10"));
-                CommandChild p2 = LabPeer.start(lab, "public2", pub2.namespace(), args(k2, "--bind", pub2Ip,
+                CommandChild p2 = LabPeer.start(LAB.get(), "public2", pub2.namespace(), args(k2, "--bind", pub2Ip,
                         "--bootstrap", boot, "--id-prefix", "11"));
-                CommandChild sym = LabPeer.start(lab, "symmetric", symSite.hostNamespace(), args(k2, "--bind",
+                CommandChild sym = LabPeer.start(LAB.get(), "symmetric", symSite.hostNamespace(), args(k2, "--bind",
                         symSite.hostAddress().getHostAddress(), "--bootstrap", boot, "--link-turn", "overlay:lab-secret",
                         "--id-prefix", "1"));
-                CommandChild pr = LabPeer.start(lab, "port-restricted", prSite.hostNamespace(), args(k2, "--bind",
+                CommandChild pr = LabPeer.start(LAB.get(), "port-restricted", prSite.hostNamespace(), args(k2, "--bind",
                         prSite.hostAddress().getHostAddress(), "--bootstrap", boot, "--link-turn", "overlay:lab-secret",
                         "--id-prefix", "0"))) {
             try {

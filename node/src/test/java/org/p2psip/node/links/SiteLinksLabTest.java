@@ -8,16 +8,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.p2psip.nat.lab.NatLab;
 import org.p2psip.nat.lab.NatType;
 import org.p2psip.nat.lab.PublicHost;
 import org.p2psip.nat.lab.Site;
+import org.p2psip.testing.ClassResource;
 import org.p2psip.testing.CommandChild;
-import org.p2psip.testing.Prerequisites;
 import org.p2psip.testing.Waits;
 
 /**
@@ -33,31 +32,19 @@ import org.p2psip.testing.Waits;
  */
 @Timeout(300)
 class SiteLinksLabTest {
-    static NatLab lab;
-
-    @BeforeAll
-    static void buildLab() {
-        Prerequisites.require(NatLab.prerequisiteProblems());
-        lab = NatLab.create();
-    }
-
-    @AfterAll
-    static void teardown() {
-        if (lab != null) {
-            lab.close();
-        }
-    }
+    @RegisterExtension
+    static final ClassResource<NatLab> LAB = ClassResource.of(NatLab::prerequisiteProblems, NatLab::create);
 
     @Test
     void siteSuperpeersBehindTwoNatsLinkAndCarryOverlayTraffic() throws Exception {
-        PublicHost pub = lab.addPublicHost("sboot", 1);
+        PublicHost pub = LAB.get().addPublicHost("sboot", 1);
         String pubIp = pub.addresses().get(0).getHostAddress();
-        Site a = lab.addSite("spr", NatType.PORT_RESTRICTED, 60);
-        Site b = lab.addSite("ssym", NatType.SYMMETRIC, 60);
+        Site a = LAB.get().addSite("spr", NatType.PORT_RESTRICTED, 60);
+        Site b = LAB.get().addSite("ssym", NatType.SYMMETRIC, 60);
         String boot = pubIp + ":4222";
         List<CommandChild> all = new ArrayList<>();
         try {
-            CommandChild bootPeer = LabPeer.start(lab, "boot", pub.namespace(),
+            CommandChild bootPeer = LabPeer.start(LAB.get(), "boot", pub.namespace(),
                     List.of("--bind", pubIp, "--port", "4222", "--turn-on"));
             all.add(bootPeer);
             long t0 = System.nanoTime();
@@ -94,7 +81,7 @@ class SiteLinksLabTest {
         String ip = site.hostAddress().getHostAddress();
         return CompletableFuture.supplyAsync(() -> {
             try {
-                return LabPeer.start(lab, name, site.hostNamespace(), List.of("--bind", ip, "--port", String.valueOf(port),
+                return LabPeer.start(LAB.get(), name, site.hostNamespace(), List.of("--bind", ip, "--port", String.valueOf(port),
                         "--bootstrap", boot, "--role", role, "--site-port", String.valueOf(sitePort),
                         "--site-peer", ip + ":" + otherSitePort));
             } catch (Exception e) {
