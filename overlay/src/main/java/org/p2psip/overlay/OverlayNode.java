@@ -927,11 +927,11 @@ public final class OverlayNode implements Dht, AutoCloseable {
         } else {
             reply = new Ack(Status.BAD_REQUEST, "unsupported request");
         }
-        byte[] encoded = codec.encode(new Frame(true, f.requestId(), id, reply));
         if (once) {
-            replies.put(from.address(), f.requestId(), f.sender(), checksum, encoded, now);
+            answerOnce(from, f, reply, checksum); // a PUT's NOT_CLOSEST; the others answered above
+        } else {
+            send(from.address(), new Frame(true, f.requestId(), id, reply));
         }
-        sendEncoded(from.address(), encoded);
     }
 
     private void servePut(Contact from, Frame f, Put p, Function<Ack, Message> wrap, long now, int checksum) {
