@@ -95,8 +95,11 @@ public final class RecordVerifier {
      * SHA-256 as one this verifier accepted before (a re-replication, a republish, a re-read) is answered from a
      * bounded cache of successes; refusals are never cached. What does not depend on the bytes alone (expiry,
      * certificate validity, entitlement) is the caller's to check each time, as {@link SignedRecordPolicy} does.
+     * A refreshed value's {@link RefreshTrailer} is not part of the signed document: only the signed part is verified
+     * (and cached), and checking the trailer's chain is the caller's.
      */
-    public VerifiedRecord verify(byte[] xml) throws RecordException {
+    public VerifiedRecord verify(byte[] data) throws RecordException {
+        byte[] xml = RefreshTrailer.signedPart(data);
         if (xml.length > parser.limits().maxBytes()) {
             throw new RecordException(Refusal.TOO_LARGE,
                     "document of " + xml.length + " bytes exceeds the limit of " + parser.limits().maxBytes());
@@ -111,9 +114,17 @@ public final class RecordVerifier {
         if (hit != null) {
             return hit;
         }
+        fullVerifications.increment();
         VerifiedRecord vr = verify(RecordXml.rootNamed(parser.parse(xml), Namespaces.DHT, "dhtRecord"));
         verified.put(digest, vr);
         return vr;
+    }
+
+    private final java.util.concurrent.atomic.LongAdder fullVerifications = new java.util.concurrent.atomic.LongAdder();
+
+    /** Documents {@link #verify(byte[])} parsed and verified in full (not answered from a cache): signature checks made. */
+    public long fullVerifications() {
+        return fullVerifications.sum();
     }
 
     /** Documents this verifier accepted, by SHA-256 of their bytes (LRU). */

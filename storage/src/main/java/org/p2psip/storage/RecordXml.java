@@ -94,6 +94,11 @@ public final class RecordXml {
         attr(b, "reference", v.reference());
         attr(b, "expires", v.expires() == null ? null : Times.format(v.expires()));
         attr(b, "nonce", v.nonce());
+        if (v.chain() != null) {
+            attr(b, "chainAnchor", Base64.getEncoder().encodeToString(v.chain().anchor().unsafeArray()));
+            attr(b, "chainStep", Integer.toString(v.chain().stepSeconds()));
+            attr(b, "chainLength", Integer.toString(v.chain().length()));
+        }
         b.append('>');
         ValueContent c = v.content();
         if (c instanceof ValueContent.Text t) {
@@ -324,6 +329,22 @@ public final class RecordXml {
         return new RecordKey(id, null, d.digest());
     }
 
+    /** The value's refresh chain attributes: all three or none (the schema checked each one's form). */
+    static RefreshChain.Params chain(String anchor, String step, String length) throws RecordException {
+        if (anchor == null && step == null && length == null) {
+            return null;
+        }
+        if (anchor == null || step == null || length == null) {
+            throw new RecordException(Refusal.BAD_RECORD, "a refresh chain needs chainAnchor, chainStep and chainLength together");
+        }
+        try {
+            return new RefreshChain.Params(Bytes.wrap(Base64.getMimeDecoder().decode(anchor.strip())),
+                    Integer.parseInt(step.strip()), Integer.parseInt(length.strip()));
+        } catch (IllegalArgumentException e) {
+            throw new RecordException(Refusal.BAD_RECORD, "bad refresh chain: " + e.getMessage());
+        }
+    }
+
     private static RecordKey named(String id, String name) throws RecordException {
         if (name.isEmpty() || name.length() > ResourceName.MAX_LENGTH) {
             throw new RecordException(Refusal.BAD_RECORD, "a key name has 1 to " + ResourceName.MAX_LENGTH + " characters");
@@ -335,9 +356,10 @@ public final class RecordXml {
         Instant expires = v.hasAttribute("expires") ? Times.parse(v.getAttribute("expires"), "expires") : null;
         String nonce = attrOrNull(v, "nonce");
         ValueContent content = readContent(v);
+        RefreshChain.Params chain = chain(attrOrNull(v, "chainAnchor"), attrOrNull(v, "chainStep"), attrOrNull(v, "chainLength"));
         try {
             return new RecordValue(attrOrNull(v, "Id"), expires, nonce == null ? null : nonce.strip(),
-                    attrOrNull(v, "reference"), content);
+                    attrOrNull(v, "reference"), content, chain);
         } catch (IllegalArgumentException e) {
             throw new RecordException(Refusal.BAD_RECORD, e.getMessage());
         }

@@ -165,6 +165,16 @@ public final class SignedRecordPolicy implements StoragePolicy {
         if (value.expiresAtMillis() <= nowMillis) {
             return null;
         }
+        try {
+            if (RefreshTrailer.parse(value.data().unsafeArray()) != null) {
+                // a refresh: checkPut decides it against the stored value, by hashing only when this node holds the
+                // record; verifying the signed part here would cost a replica that holds it (and whose verifier cache
+                // no longer has it) the very signature check the chain exists to save
+                return null;
+            }
+        } catch (RecordException e) {
+            return Decision.refuse(e.getMessage());
+        }
         return verifyAhead(value.data().unsafeArray());
     }
 
@@ -190,7 +200,13 @@ public final class SignedRecordPolicy implements StoragePolicy {
      * Same rules as {@link #checkPut}.
      */
     public VerifiedRecord verifyPut(NodeId key, DhtValue value, DhtValue existing, long nowMillis) throws RecordException {
-        return check(key, value, existing, nowMillis, null);
+        VerifiedRecord vr = check(key, value, existing, nowMillis, null);
+        return vr != null ? vr : verifier.verify(value.data().unsafeArray()); // a refresh checked by hashing
+    }
+
+    /** Signed documents this policy's verifier parsed and verified in full (each an XML-DSig verification). */
+    public long fullVerifications() {
+        return verifier.fullVerifications();
     }
 
     /** What an open key (one that is not a resource name) requires of a record's content. */
@@ -253,7 +269,12 @@ public final class SignedRecordPolicy implements StoragePolicy {
         if (existing != null && value.expiresAtMillis() < existing.expiresAtMillis()) {
             throw replay(existing.expiresAtMillis());
         }
-        VerifiedRecord vr = verifier.verify(value.data().unsafeArray());
+        byte[] data = value.data().unsafeArray();
+        RefreshTrailer.Trailer trailer = RefreshTrailer.parse(data);
+        if (trailer != null && existing != null && refreshesHeld(value, trailer, existing, now)) {
+            return null; // the signed part is the one stored, checked when stored; the token was checked by hashing
+        }
+        VerifiedRecord vr = verifier.verify(data); // the signed part only (RecordVerifier strips a trailer)
         DhtRecord r = vr.record();
         if (r.value().content() instanceof ValueContent.Digest) {
             throw new RecordException(Refusal.BAD_RECORD, "a value holding a digest is a remove-auth proof, not a put");
@@ -263,16 +284,25 @@ public final class SignedRecordPolicy implements StoragePolicy {
         if (exp == null) {
             throw new RecordException(Refusal.BAD_RECORD, "a signed value needs an expires attribute");
         }
-        if (exp.toEpochMilli() <= now) {
-            throw new RecordException(Refusal.EXPIRED, "the record expired at " + exp);
+        long until = exp.toEpochMilli();
+        if (trailer != null) {
+            RefreshChain.Params chain = r.value().chain();
+            if (chain == null) {
+                throw new RecordException(Refusal.BAD_RECORD, "the value carries a refresh token but its record signs no chain");
+            }
+            checkToken(chain.anchor().unsafeArray(), 0, trailer, chain);
+            until = chain.expiryAt(until, trailer.j());
         }
-        if (value.expiresAtMillis() > exp.toEpochMilli()) {
+        if (until <= now) {
+            throw new RecordException(Refusal.EXPIRED, "the record expired at " + Instant.ofEpochMilli(until));
+        }
+        if (value.expiresAtMillis() > until) {
             throw new RecordException(Refusal.EXPIRED, "the value claims to expire at " + Instant.ofEpochMilli(value.expiresAtMillis())
-                    + ", after the signed expiry " + exp);
+                    + ", after the signed expiry " + Instant.ofEpochMilli(until) + (trailer == null ? "" : " (E0 + j·d)"));
         }
         if (existing != null) {
-            long before = SignedExpiry.of(existing.data().unsafeArray());
-            if (exp.toEpochMilli() < before || (exp.toEpochMilli() == before && !value.data().equals(existing.data()))) {
+            long before = authenticatedExpiry(existing.data().unsafeArray());
+            if (until < before || (until == before && !value.data().equals(existing.data()))) {
                 throw replay(before);
             }
         }
@@ -287,6 +317,75 @@ public final class SignedRecordPolicy implements StoragePolicy {
         }
         entitle(key, r.key(), vr, now, false); // last: in tofu mode it claims the name
         return vr;
+    }
+
+    /**
+     * A refresh of the value this node holds: true when it was checked here (by hashing only), false when its signed
+     * part differs from the stored one (then it is checked in full). Refusals are thrown.
+     */
+    private static boolean refreshesHeld(DhtValue value, RefreshTrailer.Trailer t, DhtValue existing, long now) throws RecordException {
+        byte[] data = value.data().unsafeArray();
+        byte[] held = existing.data().unsafeArray();
+        RefreshTrailer.Trailer heldTrailer;
+        try {
+            heldTrailer = RefreshTrailer.parse(held);
+        } catch (RecordException e) {
+            return false; // not what this node stores; check in full
+        }
+        int len = t.signedLength();
+        int heldLen = heldTrailer == null ? held.length : heldTrailer.signedLength();
+        if (len != heldLen || !value.owner().equals(existing.owner()) || !value.nonce().equals(existing.nonce())
+                || !java.util.Arrays.equals(data, 0, len, held, 0, len)) {
+            return false;
+        }
+        SignedExpiry.Signed signed = SignedExpiry.read(held); // verified when stored
+        RefreshChain.Params chain = signed.chain();
+        if (chain == null || signed.expiresMillis() == Long.MIN_VALUE) {
+            throw new RecordException(Refusal.BAD_RECORD, "the value carries a refresh token but its record signs no chain");
+        }
+        if (heldTrailer == null) {
+            checkToken(chain.anchor().unsafeArray(), 0, t, chain);
+        } else {
+            checkToken(heldTrailer.token().unsafeArray(), heldTrailer.j(), t, chain);
+        }
+        long until = chain.expiryAt(signed.expiresMillis(), t.j());
+        if (until <= now) {
+            throw new RecordException(Refusal.EXPIRED, "the refreshed record expired at " + Instant.ofEpochMilli(until));
+        }
+        if (value.expiresAtMillis() > until) {
+            throw new RecordException(Refusal.EXPIRED, "the value claims to expire at " + Instant.ofEpochMilli(value.expiresAtMillis())
+                    + ", after what token " + t.j() + " grants (E0 + j·d = " + Instant.ofEpochMilli(until) + ")");
+        }
+        return true;
+    }
+
+    /** Token {@code t.j()} hashes to {@code known}, token {@code jKnown} (0: the anchor), within the chain. */
+    private static void checkToken(byte[] known, int jKnown, RefreshTrailer.Trailer t, RefreshChain.Params chain) throws RecordException {
+        if (t.j() > chain.length()) {
+            throw new RecordException(Refusal.BAD_RECORD, "refresh token " + t.j() + " is beyond the signed chain's length "
+                    + chain.length() + "; the writer must sign a new record");
+        }
+        if (t.j() <= jKnown) {
+            throw new RecordException(Refusal.REPLAY, "this node holds refresh token " + jKnown + " of this record; token "
+                    + t.j() + " is not newer (a refresh must reveal a later token)");
+        }
+        if (!RefreshChain.verify(known, jKnown, t.token().unsafeArray(), t.j())) {
+            throw new RecordException(Refusal.BAD_SIGNATURE, "refresh token " + t.j() + " is not in the record's signed chain (forged)");
+        }
+    }
+
+    /** The stored value's authenticated expiry: the signed {@code expires}, extended by its refresh token if any. */
+    private static long authenticatedExpiry(byte[] stored) {
+        SignedExpiry.Signed s = SignedExpiry.read(stored);
+        try {
+            RefreshTrailer.Trailer t = RefreshTrailer.parse(stored);
+            if (t != null && s.chain() != null && s.expiresMillis() != Long.MIN_VALUE) {
+                return s.chain().expiryAt(s.expiresMillis(), t.j());
+            }
+        } catch (RecordException e) {
+            // stored data was checked when stored; an unreadable trailer counts as none
+        }
+        return s.expiresMillis();
     }
 
     private void checkRemoval(NodeId key, RemoveRequest req, DhtValue existing, long now, boolean open) throws RecordException {
@@ -323,8 +422,15 @@ public final class SignedRecordPolicy implements StoragePolicy {
                 case Namespaces.DIGEST_SHA512 -> "SHA-512";
                 default -> throw new RecordException(Refusal.DIGEST_MISMATCH, "DigestMethod " + d.algorithm() + " is not accepted (SHA-256/384/512)");
             };
-            if (!MessageDigest.isEqual(digest(jca, existing.data()), d.digest().unsafeArray())) {
-                throw new RecordException(Refusal.DIGEST_MISMATCH, "the digest is not the hash of the stored value");
+            byte[] signedPart;
+            try {
+                signedPart = RefreshTrailer.signedPart(existing.data().unsafeArray());
+            } catch (RecordException e) {
+                signedPart = existing.data().unsafeArray();
+            }
+            // the signed part: a removal holds whichever refresh token each replica stores
+            if (!MessageDigest.isEqual(digest(jca, Bytes.wrap(signedPart)), d.digest().unsafeArray())) {
+                throw new RecordException(Refusal.DIGEST_MISMATCH, "the digest is not the hash of the stored value's signed part");
             }
         }
     }

@@ -50,13 +50,48 @@ public final class SignedValues {
     }
 
     /**
+     * A refresh of {@code signed} (a value this writer put, with or without a trailer) by token {@code j} of its
+     * record's {@link RefreshChain}: the same owner and nonce, data = the signed document unchanged followed by the
+     * {@link RefreshTrailer} of {@code (j, token)}, expiry = {@code E0 + j·d} (E0 = the signed {@code expires}). No
+     * signature is made; storing nodes and readers check the token by hashing. The token is not checked here
+     * ({@code token} should be {@code chain.token(j)}); a wrong one is refused by the storing nodes.
+     *
+     * @throws IllegalArgumentException when the record signs no chain or {@code j} is outside {@code 1..N}
+     */
+    public static DhtValue refresh(DhtValue signed, int j, byte[] token) {
+        byte[] part;
+        try {
+            part = RefreshTrailer.signedPart(signed.data().unsafeArray());
+        } catch (RecordException e) {
+            throw new IllegalArgumentException("not a value this writer put: " + e.getMessage(), e);
+        }
+        SignedExpiry.Signed s = SignedExpiry.read(part);
+        if (s.chain() == null || s.expiresMillis() == Long.MIN_VALUE) {
+            throw new IllegalArgumentException("the record signs no refresh chain (or no expiry): sign a new record to extend it");
+        }
+        if (j < 1 || j > s.chain().length()) {
+            throw new IllegalArgumentException("token " + j + " is outside the signed chain's 1.." + s.chain().length()
+                    + ": sign a new record with a new chain");
+        }
+        return new DhtValue(signed.owner(), signed.nonce(), Bytes.wrap(RefreshTrailer.append(part, j, token)),
+                s.chain().expiryAt(s.expiresMillis(), j));
+    }
+
+    /**
      * The remove-auth request for {@code stored} (a value this writer put under {@code key}): a record with the
-     * same key and nonce whose value is the SHA-256 of the stored data, expiring at {@code expires} (at least the
-     * stored value's expiry).
+     * same key and nonce whose value is the SHA-256 of the stored data's signed part (without a refresh trailer, so
+     * it removes the value whichever token a replica holds), expiring at {@code expires} (at least the stored value's
+     * expiry; with a chain, at least {@code E0 + N·d} covers every replica).
      */
     public static RemoveRequest remove(RecordKey key, DhtValue stored, Instant expires, SigningIdentity writer)
             throws GeneralSecurityException {
-        byte[] h = MessageDigest.getInstance("SHA-256").digest(stored.data().unsafeArray());
+        byte[] part;
+        try {
+            part = RefreshTrailer.signedPart(stored.data().unsafeArray());
+        } catch (RecordException e) {
+            throw new IllegalArgumentException("not a stored put-auth value: " + e.getMessage(), e);
+        }
+        byte[] h = MessageDigest.getInstance("SHA-256").digest(part);
         DhtRecord proof = new DhtRecord(null, new RecordKey("k", key.name(), key.digest()),
                 new RecordValue("v", expires, stored.nonce().utf8String(), null,
                         new ValueContent.Digest(Namespaces.DIGEST_SHA256, Bytes.wrap(h))));

@@ -129,10 +129,22 @@ public final class DraftDht {
          * Null: every value is verified.
          */
         static ReadCheck signatureOnly(org.p2psip.storage.LocallySigned signedHere) {
+            return signatureOnly(signedHere, new org.p2psip.storage.ChainCache());
+        }
+
+        /**
+         * As {@link #signatureOnly(org.p2psip.storage.LocallySigned)}, remembering verified refresh tokens in
+         * {@code chains}: a refreshed value (a {@link org.p2psip.storage.RefreshTrailer} after the signed document) is
+         * accepted when the signed part verifies (cached by its bytes, so unchanged across refreshes) and its token
+         * hashes to the signed anchor (only the gap from the highest token verified before); its expiry is then at
+         * most {@code E0 + j·d}.
+         */
+        static ReadCheck signatureOnly(org.p2psip.storage.LocallySigned signedHere, org.p2psip.storage.ChainCache chains) {
             RecordVerifier verifier = new RecordVerifier(org.p2psip.storage.SecureXml.defaults(),
                     org.p2psip.storage.Crypto.provider(), signedHere);
             return (key, v, now) -> {
-                VerifiedRecord vr = verifier.verify(v.data().unsafeArray());
+                org.p2psip.storage.RefreshTrailer.Trailer trailer = org.p2psip.storage.RefreshTrailer.parse(v.data().unsafeArray());
+                VerifiedRecord vr = verifier.verify(v.data().unsafeArray()); // the signed part
                 DhtRecord r = vr.record();
                 if (!r.key().dhtKey().equals(key)) {
                     throw new RecordException(Refusal.KEY_MISMATCH, "the record's key is not " + key.shortHex());
@@ -144,7 +156,21 @@ public final class DraftDht {
                 if (rv.nonce() == null || !Bytes.utf8(rv.nonce()).equals(v.nonce())) {
                     throw new RecordException(Refusal.NONCE_MISMATCH, "the value's nonce is not the record's");
                 }
-                if (rv.expires() == null || rv.expires().toEpochMilli() <= now || v.expiresAtMillis() > rv.expires().toEpochMilli()) {
+                if (rv.expires() == null) {
+                    throw new RecordException(Refusal.EXPIRED, "a signed value needs an expiry");
+                }
+                long until = rv.expires().toEpochMilli();
+                if (trailer != null) {
+                    if (rv.chain() == null) {
+                        throw new RecordException(Refusal.BAD_RECORD, "the value carries a refresh token but its record signs no chain");
+                    }
+                    if (!chains.check(rv.chain(), trailer)) {
+                        throw new RecordException(Refusal.BAD_SIGNATURE, "refresh token " + trailer.j()
+                                + " is not in the record's signed chain of " + rv.chain().length());
+                    }
+                    until = rv.chain().expiryAt(until, trailer.j());
+                }
+                if (until <= now || v.expiresAtMillis() > until) {
                     throw new RecordException(Refusal.EXPIRED, "expired, or the value claims a later expiry than the signed one");
                 }
                 if (rv.content() instanceof ValueContent.Digest) {
@@ -317,6 +343,19 @@ public final class DraftDht {
     }
 
     /**
+     * Extends {@code signed} (a value this writer put whose record signs a {@link org.p2psip.storage.RefreshChain})
+     * to {@code E0 + j·d} by revealing token {@code j} ({@code chain.token(j)}): no signature, storing nodes check
+     * it by hashing ({@link SignedValues#refresh}).
+     */
+    public CompletableFuture<PutResult> extend(NodeId key, DhtValue signed, int j, byte[] token) {
+        try {
+            return putAuth(key, SignedValues.refresh(signed, j, token));
+        } catch (IllegalArgumentException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /**
      * remove-auth of a value this writer stored ({@code stored} as returned by {@link #get}/{@link #getAuth}): a
      * signed record with the same key and nonce holding the SHA-256 of the stored data, expiring no earlier than
      * the stored value.
@@ -325,7 +364,8 @@ public final class DraftDht {
         try {
             // the signed expiry, not only the stored one: stores clamp expiries, and the tombstone this removal
             // leaves should outlive every replay of the removed record
-            long exp = Math.max(Math.max(stored.expiresAtMillis(), SignedExpiry.of(stored.data().unsafeArray())), now() + 1_000);
+            // with a refresh chain, the latest expiry any token grants (E0 + N·d): replicas may hold different tokens
+            long exp = Math.max(Math.max(stored.expiresAtMillis(), SignedExpiry.latest(stored.data().unsafeArray())), now() + 1_000);
             Instant expires = Instant.ofEpochSecond((exp + 999) / 1000);
             var req = SignedValues.remove(key, stored, expires, writer);
             removes.increment();
