@@ -20,6 +20,8 @@ import org.p2psip.storage.SigningIdentity;
 final class SimOverlay {
     final SimNetwork net;
     final List<OverlayNode> nodes = new ArrayList<>();
+    /** Each node's signed-record policy, in node order (to count its verifications). */
+    final List<SignedRecordPolicy> policies = new ArrayList<>();
     final Random rnd;
 
     SimOverlay(int size, long seed) {
@@ -28,7 +30,9 @@ final class SimOverlay {
         WireCodec codec = new WireCodec();
         OverlayConfig cfg = OverlayConfig.defaults();
         for (int i = 0; i < size; i++) {
-            DraftPolicy policy = DraftPolicy.of(SignedRecordPolicy.tofu(NameOwners.inMemory()));
+            SignedRecordPolicy signed = SignedRecordPolicy.tofu(NameOwners.inMemory());
+            policies.add(signed);
+            DraftPolicy policy = DraftPolicy.of(signed);
             OverlayNode n = new OverlayNode(NodeId.random(rnd), net.newLink(), cfg, policy, codec, rnd).start();
             nodes.add(n);
             net.await(n.join(i == 0 ? List.of() : List.of(nodes.get(0).contact().address())), 60_000);
