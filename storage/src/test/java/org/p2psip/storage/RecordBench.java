@@ -48,7 +48,11 @@ import org.p2psip.overlay.wire.Message.Status;
  * <li>{@code storeVerifiedPersistentGroup}: {@link RecordStore#putAsync}, one thread with up to {@value #WINDOW}
  * writes in flight as a storing node acknowledging each write only once durable would have, so writes share group
  * commits (the committer thread's CPU is in the process figure below);</li>
- * <li>{@code verify}: {@link RecordVerifier} alone; {@code sign}: {@link RecordSigner}, the writer's side.</li>
+ * <li>{@code verify}: {@link RecordVerifier} alone; {@code sign}: {@link RecordSigner}, the writer's side;</li>
+ * <li>{@code refreshHeld}: a refresh chain's refresh ({@link RefreshChain}, {@link SignedValues#refresh}) of a record the
+ * in-memory {@code ValueStore} holds: {@value #CHAINED} chained records (N = {@value #CHAIN_LENGTH}, d = 1 s) are
+ * stored in setup and refreshed in turn, token j+1 after token j, so each operation is the storing node's check by
+ * hashing (one link) and the store's replace; tokens are precomputed (the writer's side is not measured).</li>
  * </ul>
  * Parameters: {@code alg} = ed25519 | p256 (the writer's key), {@code mode} = tofu (a self-signed certificate) | ca
  * (a leaf certificate issued by the overlay's CA, chain of one plus the anchor).
@@ -72,6 +76,10 @@ public class RecordBench {
     private static final int POOL = 4096;
     /** Writes in flight in {@code storeVerifiedPersistentGroup}. */
     static final int WINDOW = 64;
+
+    /** Records refreshed in turn by {@code refreshHeld}, and the length of their chains. */
+    static final int CHAINED = 256;
+    static final int CHAIN_LENGTH = 3_600;
 
     @Param({"ed25519", "p256"})
     public String alg;
@@ -108,6 +116,11 @@ public class RecordBench {
     private long closedCommitterNanos;
     private long committerStart;
     private long measuredWorkCpuNanos;
+    private ValueStore refreshStore;
+    private final List<DhtValue> chained = new ArrayList<>();
+    private final List<NodeId> chainedKeys = new ArrayList<>();
+    private byte[][][] tokens;
+    private int refreshNext;
 
     @Setup(Level.Iteration)
     public void startCpu() {
@@ -187,6 +200,24 @@ public class RecordBench {
             keys.add(u.key());
         }
         template = contact(aor, base, "template");
+        tokens = new byte[CHAINED][][];
+        java.security.SecureRandom random = new java.security.SecureRandom();
+        for (int i = 0; i < CHAINED; i++) {
+            ResourceName u = ResourceName.sip("chained" + i + "@example.net");
+            byte[] seed = new byte[RefreshChain.TOKEN_BYTES];
+            random.nextBytes(seed);
+            RefreshChain chain = RefreshChain.fromSeed(seed, CHAIN_LENGTH, 1);
+            DhtRecord r = contact(u, base.plusSeconds(i), "chained-" + i);
+            chained.add(SignedValues.put(new DhtRecord(r.id(), r.key(), r.value().withChain(chain.params())), writer));
+            chainedKeys.add(u.key());
+            byte[][] t = new byte[CHAIN_LENGTH + 1][];
+            byte[] x = seed;
+            for (int k = 0; k <= CHAIN_LENGTH; k++) { // token j = H^(N-j)(seed)
+                t[CHAIN_LENGTH - k] = x;
+                x = RefreshChain.hash(x, 1);
+            }
+            tokens[i] = t;
+        }
         now = System.currentTimeMillis();
         store = newStore();
         dir = Files.createTempDirectory("recordbench");
@@ -295,6 +326,28 @@ public class RecordBench {
     public VerifiedRecord verify() throws RecordException {
         ops++;
         return verifier.verify(nextValue(false).data().unsafeArray());
+    }
+
+    /** A refresh (token j+1 of a held record) checked by hashing and stored; see the class comment. */
+    @Benchmark
+    public Status refreshHeld() {
+        ops++;
+        if (refreshStore == null || refreshNext == CHAINED * CHAIN_LENGTH) {
+            refreshStore = newStore();
+            for (int i = 0; i < CHAINED; i++) {
+                ok(refreshStore.put(chainedKeys.get(i), chained.get(i), "bench", now));
+            }
+            refreshNext = 0;
+        }
+        int r = refreshNext % CHAINED;
+        int j = refreshNext / CHAINED + 1;
+        refreshNext++;
+        DhtValue signed = chained.get(r);
+        DhtValue v = new DhtValue(signed.owner(), signed.nonce(), org.p2psip.overlay.Bytes.wrap(
+                RefreshTrailer.append(signed.data().unsafeArray(), j, tokens[r][j])), signed.expiresAtMillis() + j * 1000L);
+        ValueStore.Outcome o = refreshStore.put(chainedKeys.get(r), v, "bench", now);
+        ok(o);
+        return o.status();
     }
 
     @Benchmark
