@@ -56,46 +56,46 @@ public final class SipPeer implements AutoCloseable {
     public record Config(InetSocketAddress bind, Set<String> domains, String realm, Credentials accounts,
             List<String> algorithms, Registrar.Expiry expiry, TimerConfig timers, long timerCMillis, Path dataDir,
             PrivateKeyRecord.KdfParams keyKdf, PresenceAgent.Expiry presenceExpiry, double refreshStoreFraction,
-            SipTls tls, DnsSettings dns) {
+            SipTls tls, DnsSettings dns, boolean refreshChains) {
         public static Config of(InetSocketAddress bind, String domain, Credentials accounts) {
             return new Config(bind, Set.of(domain), domain, accounts, DigestAuthenticator.DEFAULT_ALGORITHMS,
                     Registrar.Expiry.DEFAULT, TimerConfig.DEFAULT, Proxy.DEFAULT_TIMER_C_MS, null,
                     PrivateKeyRecord.KdfParams.DEFAULT, PresenceAgent.Expiry.DEFAULT,
-                    SignedContactStore.DEFAULT_REFRESH_STORE_FRACTION, null, null);
+                    SignedContactStore.DEFAULT_REFRESH_STORE_FRACTION, null, null, true);
         }
 
         public Config withAlgorithms(List<String> a) {
             return new Config(bind, domains, realm, accounts, a, expiry, timers, timerCMillis, dataDir, keyKdf,
-                    presenceExpiry, refreshStoreFraction, tls, dns);
+                    presenceExpiry, refreshStoreFraction, tls, dns, refreshChains);
         }
 
         public Config withTimerC(long millis) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, millis, dataDir, keyKdf,
-                    presenceExpiry, refreshStoreFraction, tls, dns);
+                    presenceExpiry, refreshStoreFraction, tls, dns, refreshChains);
         }
 
         /** The node's data directory: users' keys are kept in its {@code sip-keys} subdirectory. */
         public Config withDataDir(Path dir) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dir, keyKdf,
-                    presenceExpiry, refreshStoreFraction, tls, dns);
+                    presenceExpiry, refreshStoreFraction, tls, dns, refreshChains);
         }
 
         /** The Argon2id cost of the users' {@code private:} records (tests lower it). */
         public Config withKeyKdf(PrivateKeyRecord.KdfParams kdf) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, kdf,
-                    presenceExpiry, refreshStoreFraction, tls, dns);
+                    presenceExpiry, refreshStoreFraction, tls, dns, refreshChains);
         }
 
         /** The registrar's expiry policy (tests shorten it). */
         public Config withExpiry(Registrar.Expiry e) {
             return new Config(bind, domains, realm, accounts, algorithms, e, timers, timerCMillis, dataDir, keyKdf,
-                    presenceExpiry, refreshStoreFraction, tls, dns);
+                    presenceExpiry, refreshStoreFraction, tls, dns, refreshChains);
         }
 
         /** The presence subscriptions' expiry policy (tests shorten it). */
         public Config withPresenceExpiry(PresenceAgent.Expiry e) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir,
-                    keyKdf, e, refreshStoreFraction, tls, dns);
+                    keyKdf, e, refreshStoreFraction, tls, dns, refreshChains);
         }
 
         /**
@@ -109,13 +109,23 @@ public final class SipPeer implements AutoCloseable {
                 throw new IllegalArgumentException("refresh store fraction " + f + " is not within 0..1");
             }
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, keyKdf,
-                    presenceExpiry, f, tls, dns);
+                    presenceExpiry, f, tls, dns, refreshChains);
+        }
+
+        /**
+         * Whether a binding's signed record carries a refresh chain (default), so that a refresh that extends it is
+         * stored as the chain's next token, checked by hashing at every replica, instead of a new signature that every
+         * replica verifies (storage README, "Refresh chains"). false signs every stored refresh.
+         */
+        public Config withRefreshChains(boolean on) {
+            return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, keyKdf,
+                    presenceExpiry, refreshStoreFraction, tls, dns, on);
         }
 
         /** Also SIP over TLS ({@code sips:}, {@code transport=tls}) on {@code t.port()}, with its certificate. */
         public Config withTls(SipTls t) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, keyKdf,
-                    presenceExpiry, refreshStoreFraction, t, dns);
+                    presenceExpiry, refreshStoreFraction, t, dns, refreshChains);
         }
 
         /**
@@ -124,7 +134,7 @@ public final class SipPeer implements AutoCloseable {
          */
         public Config withDns(DnsSettings d) {
             return new Config(bind, domains, realm, accounts, algorithms, expiry, timers, timerCMillis, dataDir, keyKdf,
-                    presenceExpiry, refreshStoreFraction, tls, d);
+                    presenceExpiry, refreshStoreFraction, tls, d, refreshChains);
         }
 
         /** The domains served and the realm (the first domain is the default realm). */
@@ -137,7 +147,7 @@ public final class SipPeer implements AutoCloseable {
                 lower.add(d.toLowerCase(java.util.Locale.ROOT));
             }
             return new Config(bind, Set.copyOf(lower), digestRealm, accounts, algorithms, expiry, timers,
-                    timerCMillis, dataDir, keyKdf, presenceExpiry, refreshStoreFraction, tls, dns);
+                    timerCMillis, dataDir, keyKdf, presenceExpiry, refreshStoreFraction, tls, dns, refreshChains);
         }
 
         /**
@@ -209,7 +219,7 @@ public final class SipPeer implements AutoCloseable {
                 config.keyKdf(), System::currentTimeMillis);
         try {
             return start(config, new SignedContactStore(draft, ids, System::currentTimeMillis,
-                    config.refreshStoreFraction()), draft, ids, overlay);
+                    config.refreshStoreFraction(), config.refreshChains()), draft, ids, overlay);
         } catch (IOException | RuntimeException e) {
             ids.close();
             throw e;

@@ -19,6 +19,9 @@ import org.p2psip.storage.CertificateNames;
 import org.p2psip.storage.Contact;
 import org.p2psip.storage.DhtRecord;
 import org.p2psip.storage.RecordKey;
+import org.p2psip.storage.RefreshChain;
+import org.p2psip.storage.SignedValues;
+import org.p2psip.overlay.DhtValue;
 import org.p2psip.storage.ResourceName;
 import org.p2psip.storage.SigningIdentity;
 import org.p2psip.storage.ValueContent;
@@ -42,9 +45,45 @@ import org.slf4j.LoggerFactory;
 public final class SignedContactStore implements ContactStore {
     private static final Logger LOG = LoggerFactory.getLogger(SignedContactStore.class);
 
-    /** The value we stored for one binding: its nonce, signed expiry and content. */
-    private record Mine(String nonce, Instant expires, Contact content) {
+    /**
+     * The value we stored for one binding: its nonce, its expiry now (the signed one, or what the last token
+     * extended it to), its content, and, when its record signs a refresh chain, the signed value as put, the chain
+     * and the last token revealed (0: none yet).
+     */
+    private record Mine(String nonce, Instant expires, Contact content, DhtValue signed, RefreshChain chain, int token) {
+        Mine(String nonce, Instant expires, Contact content) {
+            this(nonce, expires, content, null, null, 0);
+        }
+
+        /**
+         * The first token that extends the record to at least {@code wanted}, or 0 when none can (no chain, or
+         * beyond its end: sign again).
+         */
+        int tokenFor(Instant wanted) {
+            if (chain == null) {
+                return 0;
+            }
+            long step = chain.params().stepSeconds() * 1000L;
+            long e0 = expires.toEpochMilli() - token * step; // the signed expiry
+            long j = Math.max(1, (wanted.toEpochMilli() - e0 + step - 1) / step);
+            return j <= chain.params().length() ? (int) j : 0;
+        }
+
+        /** This binding extended by token {@code j}. */
+        Mine extended(int j) {
+            long step = chain.params().stepSeconds() * 1000L;
+            return new Mine(nonce, expires.plusMillis((j - token) * step), content, signed, chain, j);
+        }
     }
+
+    /**
+     * Tokens of the refresh chain signed in each binding's record: one per second of extension, so every refresh a
+     * second or more after the last one is stored (as a token, checked by hashing at every replica), for up to an
+     * hour of refreshes before the next signature. A cold reader hashes at most this many times (about 1 ms).
+     */
+    public static final int CHAIN_LENGTH = 3_600;
+    /** Seconds each token extends the record by. */
+    public static final int CHAIN_STEP_SECONDS = 1;
 
     static final int SWEEP_EVERY = 1024;
     /** See {@link #SignedContactStore(DraftDht, UserIdentities, LongSupplier, double)}. */
@@ -53,6 +92,8 @@ public final class SignedContactStore implements ContactStore {
     private final java.util.concurrent.atomic.AtomicLong puts = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong coalesced = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong signedPuts = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong chainRefreshes = new java.util.concurrent.atomic.AtomicLong();
+    private final boolean refreshChains;
     private final DraftDht dht;
     private final UserIdentities identities;
     private final LongSupplier clock;
@@ -75,6 +116,17 @@ public final class SignedContactStore implements ContactStore {
      *     REGISTER.
      */
     public SignedContactStore(DraftDht dht, UserIdentities identities, LongSupplier clock, double refreshStoreFraction) {
+        this(dht, identities, clock, refreshStoreFraction, true);
+    }
+
+    /**
+     * @param refreshChains whether each signed record carries a refresh chain ({@link #CHAIN_LENGTH} tokens of
+     *     {@link #CHAIN_STEP_SECONDS} s), so that a stored refresh of an unchanged binding is the chain's next token,
+     *     checked by hashing at every replica, rather than a new signature every replica verifies
+     */
+    public SignedContactStore(DraftDht dht, UserIdentities identities, LongSupplier clock, double refreshStoreFraction,
+            boolean refreshChains) {
+        this.refreshChains = refreshChains;
         if (!(refreshStoreFraction >= 0 && refreshStoreFraction <= 1)) {
             throw new IllegalArgumentException("refresh store fraction " + refreshStoreFraction + " is not within 0..1");
         }
@@ -91,6 +143,11 @@ public final class SignedContactStore implements ContactStore {
     /** Contact records signed and put (each one verified and stored by every replica). */
     public long signedPuts() {
         return signedPuts.get();
+    }
+
+    /** Refreshes stored as the next token of the record's refresh chain (no signature; replicas check by hashing). */
+    public long chainRefreshes() {
+        return chainRefreshes.get();
     }
 
     /** Refreshes answered from the stored record without a new signature and put (see the constructor). */
@@ -140,24 +197,32 @@ public final class SignedContactStore implements ContactStore {
                 return CompletableFuture.completedFuture(null); // the stored record still covers most of it
             }
             if (old != null && !expires.isAfter(old.expires())) {
-                if (expires.equals(old.expires()) && content.equals(old.content())) {
+                if (!expires.isBefore(old.expires()) && content.equals(old.content())) {
                     return CompletableFuture.completedFuture(null); // a refresh within the same second
                 }
                 // a shorter expiry: storing nodes keep the longer one for a nonce, so a new value replaces the old
                 String nonce = newNonce();
                 return putSigned(name, nonce, expires, content, id)
-                        .thenCompose(x -> dht.removeAuth(RecordKey.of("k", name), old.nonce(), id))
-                        .thenRun(() -> mine.put(k, new Mine(nonce, expires, content)));
+                        .thenCompose(m -> dht.removeAuth(RecordKey.of("k", name), old.nonce(), id)
+                                .thenRun(() -> mine.put(k, m)));
+            }
+            if (old != null && content.equals(old.content())) {
+                int j = old.tokenFor(expires);
+                if (j > 0) { // the signed chain reaches that far: reveal its token, no signature
+                    DhtValue token = SignedValues.refresh(old.signed(), j, old.chain().token(j));
+                    chainRefreshes.incrementAndGet();
+                    return dht.putAuth(RecordKey.of("k", name).dhtKey(), token)
+                            .thenRun(() -> mine.put(k, old.extended(j)));
+                }
             }
             if (old != null) {
-                return putSigned(name, old.nonce(), expires, content, id)
-                        .thenRun(() -> mine.put(k, new Mine(old.nonce(), expires, content)));
+                return putSigned(name, old.nonce(), expires, content, id).thenAccept(m -> mine.put(k, m));
             }
             // a binding new to this peer: the same Contact stored earlier with this key (before a restart, or
             // through another peer the phone used before) is replaced, not left to expire
             String nonce = newNonce();
             return putSigned(name, nonce, expires, content, id)
-                    .thenRun(() -> mine.put(k, new Mine(nonce, expires, content)))
+                    .thenAccept(m -> mine.put(k, m))
                     .thenCompose(x -> removeMatching(name, contactUri(b.contact()), nonce, id));
         }));
     }
@@ -196,11 +261,17 @@ public final class SignedContactStore implements ContactStore {
         });
     }
 
-    private CompletableFuture<Void> putSigned(ResourceName name, String nonce, Instant expires, Contact c,
+    /** Signs and puts a record for the binding (with a new refresh chain, if on); gives what to remember of it. */
+    private CompletableFuture<Mine> putSigned(ResourceName name, String nonce, Instant expires, Contact c,
             SigningIdentity id) {
         DhtRecord rec = DhtRecord.of(name, expires, nonce, new ValueContent.Contacts(List.of(c)));
         signedPuts.incrementAndGet();
-        return dht.putAuth(rec, id).thenApply(r -> (Void) null);
+        if (!refreshChains) {
+            return dht.putAuth(rec, id).thenApply(r -> new Mine(nonce, expires, c));
+        }
+        RefreshChain chain = RefreshChain.create(CHAIN_LENGTH, CHAIN_STEP_SECONDS, random);
+        rec = new DhtRecord(rec.id(), rec.key(), rec.value().withChain(chain.params()));
+        return dht.putAuthKeeping(rec, id).thenApply(v -> new Mine(nonce, expires, c, v, chain, 0));
     }
 
     @Override

@@ -197,8 +197,29 @@ public final class DraftDht {
             return record.record().value().nonce();
         }
 
-        /** The signed expiry (the stored copy may expire earlier if the overlay clamped it). */
+        /**
+         * The expiry its owner granted: the signed one, or, for a value refreshed through its record's refresh
+         * chain, the signed one extended by the token it carries (checked by the read). The stored copy may expire
+         * earlier if the overlay clamped it.
+         */
         public Instant expires() {
+            RecordValue v = record.record().value();
+            if (v.chain() != null && v.expires() != null) {
+                try {
+                    org.p2psip.storage.RefreshTrailer.Trailer t = org.p2psip.storage.RefreshTrailer.parse(
+                            value.data().unsafeArray());
+                    if (t != null) {
+                        return Instant.ofEpochMilli(v.chain().expiryAt(v.expires().toEpochMilli(), t.j()));
+                    }
+                } catch (org.p2psip.storage.RecordException e) {
+                    // the read refused malformed trailers before; the signed expiry is the safe answer
+                }
+            }
+            return v.expires();
+        }
+
+        /** The expiry signed in the record (without a refresh chain's extension). */
+        public Instant signedExpires() {
             return record.record().value().expires();
         }
 
@@ -326,7 +347,23 @@ public final class DraftDht {
                 + " its key", cause);
     }
 
-    /** put-auth of an already signed value (e.g. one received from a client). */
+    /**
+     * As {@link #putAuth(DhtRecord, SigningIdentity)}, completing with the value it signed and stored: a writer whose
+     * record signs a refresh chain keeps it to extend it later ({@link SignedValues#refresh}, then
+     * {@link #putAuth(NodeId, DhtValue)}).
+     */
+    public CompletableFuture<DhtValue> putAuthKeeping(DhtRecord record, SigningIdentity writer) {
+        DhtValue v;
+        try {
+            v = signed(record, writer, signedHere);
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        putAuths.increment();
+        return dht.put(record.key().dhtKey(), v).thenApply(r -> v);
+    }
+
+    /** put-auth of an already signed value (e.g. one received from a client, or a refresh of one's own). */
     public CompletableFuture<PutResult> putAuth(NodeId key, DhtValue signed) {
         putAuths.increment();
         return dht.put(key, signed);
