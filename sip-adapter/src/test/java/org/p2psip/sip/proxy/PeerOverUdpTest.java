@@ -214,6 +214,20 @@ class PeerOverUdpTest {
                 + "Content-Type: text/plain\nContent-Length: 2\n\nhi";
     }
 
+    @Test
+    void aDeliveryRunStoppedByTheDhtIsCountedAndTheNextRegisterTriesAgain() throws Exception {
+        String contact = "Contact: <sip:bob@127.0.0.1:" + port + ">\n";
+        NodeId offlineKey = org.p2psip.storage.ResourceName.offline("bob@" + DOMAIN).key();
+        dht.failGets = k -> k.equals(offlineKey);
+        var offline = peer.offline().orElseThrow();
+        assertEquals(200, authedRegister(1, contact, "600", "MD5").status(), "the REGISTER itself is not held up");
+        org.p2psip.testing.Waits.until(20_000, () -> offline.stats().stoppedRuns() == 1, "the stopped run is counted");
+        dht.failGets = k -> false;
+        assertEquals(200, authedRegister(3, contact, "600", "MD5").status());
+        org.p2psip.testing.Waits.until(20_000, () -> offline.stats().runs() == 2, "the next REGISTER's run");
+        assertEquals(1, offline.stats().stoppedRuns());
+    }
+
     /**
      * An offline: value bob's key cannot open (encrypted to another key) neither blocks the delivery of a genuine
      * message nor is removed by it; the genuine one reaches the phone and is removed after its 200.
