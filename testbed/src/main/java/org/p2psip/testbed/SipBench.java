@@ -70,6 +70,13 @@ final class SipBench implements Callable<Integer> {
     @Option(names = "--step-seconds", defaultValue = "5", description = "length of each REGISTER round (default ${DEFAULT-VALUE})")
     int stepSeconds;
 
+    @Option(names = "--sustain-seconds", defaultValue = "40",
+            description = "after each sweep, the best clean rate is offered again for this long, longer than the 32 s"
+                    + " for which SIP transactions (Timer J) and other per-request state are kept, and only a clean run"
+                    + " counts; on failures the offer drops by a quarter, at most 3 times (default ${DEFAULT-VALUE}; 0:"
+                    + " the best short round counts)")
+    int sustainSeconds;
+
     @Option(names = "--warmup-rate", defaultValue = "200",
             description = "offered rate of the first REGISTER of each user (default ${DEFAULT-VALUE})")
     int warmupRate;
@@ -118,9 +125,21 @@ final class SipBench implements Callable<Integer> {
     int kamailioMaxRate;
 
     /** One sipp run: its counters, wall time, and the CPU time the system under test used meanwhile (ns, -1 if unknown). */
-    record Run(long successful, long failed, double seconds, long cpuNanos, long signedStores) {
+    record Run(long successful, long failed, double seconds, long cpuNanos, long signedStores, long sippCpuNanos) {
         double perSecond() {
             return successful / Math.max(seconds, 1e-3);
+        }
+
+        /**
+         * sipp's CPU per successful scenario (microseconds), and the share of one core it used over the run: sipp is
+         * single-threaded, so a share near 1 means the offered rate was sipp's limit, not the registrar's.
+         */
+        String sippLoad() {
+            if (sippCpuNanos < 0 || successful == 0) {
+                return "";
+            }
+            return String.format(", sipp %.0f us CPU each (%.0f %% of a core)", sippCpuNanos / 1e3 / successful,
+                    100.0 * sippCpuNanos / 1e9 / Math.max(seconds, 1e-3));
         }
 
         /** CPU microseconds of the system under test per successful scenario (sipp's own CPU not included). */
@@ -407,6 +426,7 @@ final class SipBench implements Callable<Integer> {
     private Sweep sweep(PrintWriter out, String label, String binary, Path dir, String scenario, int remotePort,
             int localPort, int from, int to, LongSupplier cpuNanos, LongSupplier stores) throws Exception {
         Run best = null;
+        int bestRate = 0;
         long successful = 0;
         for (int rate = from; ; rate = Math.min(rate * 2, to)) {
             int n = rate * stepSeconds;
@@ -415,8 +435,9 @@ final class SipBench implements Callable<Integer> {
             successful += r.successful();
             boolean clean = r.failed() == 0 && r.successful() == n;
             boolean keptUp = r.perSecond() >= 0.8 * rate;
-            out.printf("%s offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s, %.0f us CPU each%s%s%n", label, rate,
-                    stepSeconds, r.successful(), r.failed(), r.seconds(), r.perSecond(), r.cpuMicrosEach(),
+            out.printf("%s offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s, %.0f us CPU each%s%s%s%n", label,
+                    rate, stepSeconds, r.successful(), r.failed(), r.seconds(), r.perSecond(), r.cpuMicrosEach(),
+                    r.sippLoad(),
                     r.signedStores() < 0 ? "" : String.format(", %d signed stores (%.0f/s)", r.signedStores(),
                             r.storesPerSecond()),
                     clean && keptUp ? "" : clean ? " (could not keep up)" : " (failures)");
@@ -425,16 +446,58 @@ final class SipBench implements Callable<Integer> {
             }
             out.flush();
             if (!clean) {
-                return new Sweep(best, r.failed(), successful);
+                return sustain(out, label, binary, dir, scenario, remotePort, localPort, cpuNanos, stores,
+                        new Sweep(best, r.failed(), successful), bestRate);
             }
             if (best == null || r.perSecond() > best.perSecond()) {
                 best = r;
+                bestRate = rate;
             }
             if (!keptUp || rate == to) {
                 break;
             }
         }
-        return new Sweep(best, 0, successful);
+        return sustain(out, label, binary, dir, scenario, remotePort, localPort, cpuNanos, stores,
+                new Sweep(best, 0, successful), bestRate);
+    }
+
+    /**
+     * Offers the sweep's best clean rate again for {@code --sustain-seconds}, so that the reported rate is one the
+     * registrar keeps up for longer than its per-request state lives (a 5-second round hid a transaction table that
+     * filled after 30 s). A clean run replaces the sweep's best; on failures the offer drops by a quarter, at most
+     * 3 times; if none is clean the sweep reports that run's failures.
+     */
+    private Sweep sustain(PrintWriter out, String label, String binary, Path dir, String scenario, int remotePort,
+            int localPort, LongSupplier cpuNanos, LongSupplier stores, Sweep sweep, int bestRate) throws Exception {
+        if (sustainSeconds == 0 || sweep.best() == null) {
+            return sweep;
+        }
+        // start from what the best round delivered (a round that could not keep up delivered less than it was offered)
+        int rate = (int) Math.min(bestRate, Math.max(1, Math.round(sweep.best().perSecond())));
+        long successful = sweep.successful();
+        for (int attempt = 1; ; attempt++) {
+            int n = rate * sustainSeconds;
+            Run r = sipp(binary, dir, scenario, remotePort, localPort, rate, n, "users.csv",
+                    label.replaceAll("[^A-Za-z0-9]", "") + "sustained" + rate, cpuNanos, stores);
+            successful += r.successful();
+            boolean clean = r.failed() == 0 && r.successful() == n;
+            out.printf("%s sustained: offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s, %.0f us CPU each%s%s%s%n",
+                    label, rate, sustainSeconds, r.successful(), r.failed(), r.seconds(), r.perSecond(),
+                    r.cpuMicrosEach(), r.sippLoad(),
+                    r.signedStores() < 0 ? "" : String.format(", %d signed stores (%.0f/s)", r.signedStores(),
+                            r.storesPerSecond()), clean ? "" : " (failures)");
+            if (stores.getAsLong() >= 0) {
+                printRound(out);
+            }
+            out.flush();
+            if (clean) {
+                return new Sweep(r, 0, successful);
+            }
+            if (attempt == 3) {
+                return new Sweep(null, r.failed(), successful);
+            }
+            rate = Math.max(1, rate * 3 / 4);
+        }
     }
 
     private static int freeUdpPort() throws IOException {
@@ -471,7 +534,18 @@ final class SipBench implements Callable<Integer> {
 
     private Process start(String binary, Path dir, String scenario, int remotePort, int port, int rate, int calls,
             String inf, String tag, String... extra) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(binary));
+        return start(false, binary, dir, scenario, remotePort, port, rate, calls, inf, tag, extra);
+    }
+
+    /**
+     * Starts sipp; {@code timed}: under a shell that prints sipp's CPU time when it exits ({@code times}, the last
+     * line of its output), read by {@link #sippCpuNanos}. Only for runs that end by themselves: stopping the shell
+     * would leave sipp running.
+     */
+    private Process start(boolean timed, String binary, Path dir, String scenario, int remotePort, int port, int rate,
+            int calls, String inf, String tag, String... extra) throws IOException {
+        List<String> cmd = new ArrayList<>(timed ? List.of("bash", "-c", "\"$0\" \"$@\"; rc=$?; times; exit $rc", binary)
+                : List.of(binary));
         if (remotePort > 0) {
             cmd.add("127.0.0.1:" + remotePort);
         }
@@ -530,7 +604,7 @@ final class SipBench implements Callable<Integer> {
         long cpu0 = cpuNanos.getAsLong();
         long stores0 = stores.getAsLong();
         long t0 = System.nanoTime();
-        Process p = start(binary, dir, scenario, remotePort, port, rate, calls, inf, tag, extra);
+        Process p = start(true, binary, dir, scenario, remotePort, port, rate, calls, inf, tag, extra);
         if (!p.waitFor(180, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new IllegalStateException("sipp did not finish (" + tag + "); its output is in " + dir.resolve(tag + ".out"));
@@ -543,7 +617,27 @@ final class SipBench implements Callable<Integer> {
         String[] last = lines.get(lines.size() - 1).split(";");
         return new Run(Long.parseLong(last[header.indexOf("SuccessfulCall(C)")]),
                 Long.parseLong(last[header.indexOf("FailedCall(C)")]), seconds, cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0,
-                stores0 < 0 ? -1 : stores1 - stores0);
+                stores0 < 0 ? -1 : stores1 - stores0, sippCpuNanos(dir.resolve(tag + ".out")));
+    }
+
+    private static final java.util.regex.Pattern TIMES = java.util.regex.Pattern.compile(
+            "^(\\d+)m([\\d.]+)s (\\d+)m([\\d.]+)s$");
+
+    /**
+     * sipp's user + system CPU time from the shell's {@code times} at the end of its output (the second of its two
+     * lines: the children's), or -1 if it is not there.
+     */
+    static long sippCpuNanos(Path output) throws IOException {
+        List<String> lines = Files.readAllLines(output, StandardCharsets.ISO_8859_1);
+        for (int i = lines.size() - 1; i >= 0; i--) {
+            java.util.regex.Matcher m = TIMES.matcher(lines.get(i).trim());
+            if (m.matches()) {
+                double s = Long.parseLong(m.group(1)) * 60 + Double.parseDouble(m.group(2))
+                        + Long.parseLong(m.group(3)) * 60 + Double.parseDouble(m.group(4));
+                return Math.round(s * 1e9);
+            }
+        }
+        return -1;
     }
 
     private static Path stats(Path dir, String tag) {

@@ -61,7 +61,9 @@ public final class OfflineMessaging {
     static final int MAX_PER_REGISTER = 64;
 
     /** Counters, for tests and logs. */
-    public record Stats(long stored, long delivered, long removed, long failed, long refused, long runs) {
+    /** {@code stoppedRuns}: delivery runs that ended early (the DHT read failed; the next REGISTER tries again). */
+    public record Stats(long stored, long delivered, long removed, long failed, long refused, long runs,
+            long stoppedRuns) {
     }
 
     /** Offline messages one source address may leave per minute (each costs a signature and a DHT put). */
@@ -109,6 +111,11 @@ public final class OfflineMessaging {
     private final AtomicLong failed = new AtomicLong();
     /** Delivery runs finished (one per REGISTER that found no run in progress). */
     private final AtomicLong runs = new AtomicLong();
+    private final AtomicLong stoppedRuns = new AtomicLong();
+    /** Logs a stopped delivery run at most every 10 s, with a count of the others (an overloaded DHT fails many). */
+    private final Object stoppedLog = new Object();
+    private long stoppedLoggedAt = Long.MIN_VALUE;
+    private long stoppedUnlogged;
 
     private final SenderAuthentication senders;
 
@@ -130,7 +137,8 @@ public final class OfflineMessaging {
     }
 
     public Stats stats() {
-        return new Stats(stored.get(), delivered.get(), removed.get(), failed.get(), refused.get(), runs.get());
+        return new Stats(stored.get(), delivered.get(), removed.get(), failed.get(), refused.get(), runs.get(),
+                stoppedRuns.get());
     }
 
     /** Whether {@code aor} is a user who can receive offline messages: one with a published certificate. */
@@ -200,13 +208,30 @@ public final class OfflineMessaging {
                     delivering.remove(user);
                     runs.incrementAndGet();
                     if (e != null) {
-                        LOG.info("offline delivery to {} stopped: {}", user, e.toString());
+                        stoppedRuns.incrementAndGet();
+                        logStopped(user, e);
                     }
                     Runnable next = again.remove(user);
                     if (next != null) {
                         next.run();
                     }
                 });
+    }
+
+    private void logStopped(String user, Throwable e) {
+        long others;
+        synchronized (stoppedLog) {
+            long now = clock.getAsLong();
+            if (stoppedLoggedAt != Long.MIN_VALUE && now - stoppedLoggedAt < 10_000) {
+                stoppedUnlogged++;
+                return;
+            }
+            stoppedLoggedAt = now;
+            others = stoppedUnlogged;
+            stoppedUnlogged = 0;
+        }
+        LOG.info("offline delivery to {} stopped: {}; it is tried again at the user's next REGISTER{}", user,
+                e.toString(), others == 0 ? "" : " (" + others + " other deliveries stopped since the last such line)");
     }
 
     private CompletableFuture<Void> deliverEach(String aor, SipUri contact, Target target, List<String> routes,

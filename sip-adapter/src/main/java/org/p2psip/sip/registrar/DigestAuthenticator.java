@@ -19,10 +19,17 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * HTTP digest for SIP (RFC 3261 §22, RFC 7616, RFC 8760): challenges offer the configured algorithms (SHA-256 and
  * MD5 by default, in that order of preference) with {@code qop="auth"}; credentials without qop (RFC 2069 style) are
- * accepted too. The nonce is stateless: an 8-byte timestamp and an HMAC-SHA256 of it under a key of this instance,
- * so a nonce older than the lifetime is answered {@code stale=true} and a forged one is re-challenged.
+ * accepted too. The nonce is stateless: an 8-byte timestamp, 8 random bytes (so that two challenges of the same
+ * millisecond differ) and an HMAC-SHA256 of both under a key of this instance, so a nonce older than the lifetime is
+ * answered {@code stale=true} and a forged one is re-challenged.
  *
- * <p>Not yet: nonce-count replay tracking, {@code qop=auth-int}, {@code userhash}, SHA-512-256.
+ * <p>Replays are refused ({@link NonceCounts}): a phone may reuse a nonce with a growing {@code nc} (RFC 7616), but
+ * credentials whose count was already accepted with that nonce, or credentials without qop (no count) presented a
+ * second time, get a fresh challenge with {@code stale=true}: a genuine phone whose request crossed another one, or
+ * whose retransmission came after its transaction ended, retries at once, while whoever copied the header cannot
+ * answer the new nonce. At most {@value #TRACKED_NONCES} nonces are tracked.
+ *
+ * <p>Not yet: {@code qop=auth-int}, {@code userhash}, SHA-512-256.
  */
 public final class DigestAuthenticator {
     /** Outcome of a check. */
@@ -38,6 +45,12 @@ public final class DigestAuthenticator {
     }
 
     public static final List<String> DEFAULT_ALGORITHMS = List.of("SHA-256", "MD5");
+    /**
+     * Nonces whose highest count is remembered: about 200 bytes each. One REGISTER with a 401 uses one nonce, so this
+     * covers 6.5 s of 10,000 fresh REGISTERs a second, and the 5-minute lifetime below 200 a second; a phone whose
+     * nonce was pushed out is asked again with {@code stale=true}.
+     */
+    public static final int TRACKED_NONCES = 65_536;
 
     private final String realm;
     private final Credentials accounts;
@@ -45,6 +58,7 @@ public final class DigestAuthenticator {
     private final long nonceLifetimeMillis;
     private final LongSupplier clock;
     private final byte[] key = new byte[32];
+    private final NonceCounts counts;
 
     public DigestAuthenticator(String realm, Credentials accounts) {
         this(realm, accounts, DEFAULT_ALGORITHMS, 300_000, System::currentTimeMillis);
@@ -57,6 +71,7 @@ public final class DigestAuthenticator {
         this.algorithms = List.copyOf(algorithms);
         this.nonceLifetimeMillis = nonceLifetimeMillis;
         this.clock = clock;
+        this.counts = new NonceCounts(TRACKED_NONCES, nonceLifetimeMillis);
         new SecureRandom().nextBytes(key);
         for (String a : this.algorithms) {
             digestName(a); // fails early on an unknown algorithm
@@ -103,6 +118,7 @@ public final class DigestAuthenticator {
             String ha1 = storedHa1.get().toLowerCase(Locale.ROOT);
             String ha2 = h(algorithm, method + ":" + uri);
             String expected;
+            long count = 1; // credentials without qop carry no count: such a nonce is good once
             if (qop == null) {
                 expected = h(algorithm, ha1 + ":" + nonce + ":" + ha2);
             } else if (qop.equalsIgnoreCase("auth")) {
@@ -110,6 +126,10 @@ public final class DigestAuthenticator {
                 String cnonce = p.get("cnonce");
                 if (nc == null || cnonce == null) {
                     return challenge(false, "qop=auth without nc or cnonce");
+                }
+                count = nonceCount(nc);
+                if (count < 1) {
+                    return challenge(false, "nc " + nc + " is not 8 hex digits above zero");
                 }
                 expected = h(algorithm, ha1 + ":" + nonce + ":" + nc + ":" + cnonce + ":" + qop + ":" + ha2);
             } else {
@@ -122,7 +142,16 @@ public final class DigestAuthenticator {
             if (age > nonceLifetimeMillis) {
                 return challenge(true, "stale nonce"); // right password, old nonce: the phone retries silently
             }
-            return new Authenticated(user);
+            // only now, with the response checked, so that a forgery cannot use up a genuine phone's counts
+            // per user too: another account holder who saw this nonce in a 401 cannot use up its counts first
+            switch (counts.accept(nonce + ":" + user, NonceCounts.issuedAtOf(nonce), count, clock.getAsLong())) {
+                case REPLAYED:
+                    return challenge(true, "nonce count " + count + " already used with this nonce (a replay)");
+                case FORGOTTEN:
+                    return challenge(true, "nonce no longer tracked");
+                default:
+                    return new Authenticated(user);
+            }
         }
         return challenge(false, "no credentials for realm " + realm);
     }
@@ -139,20 +168,37 @@ public final class DigestAuthenticator {
     }
 
     String newNonce() {
-        byte[] ts = ByteBuffer.allocate(8).putLong(clock.getAsLong()).array();
+        byte[] ts = ByteBuffer.allocate(16).putLong(clock.getAsLong())
+                .putLong(java.util.concurrent.ThreadLocalRandom.current().nextLong()).array();
         return HexFormat.of().formatHex(ts) + HexFormat.of().formatHex(mac(ts));
+    }
+
+    /** The value of an {@code nc} parameter (exactly 8 hex digits, RFC 7616 §3.4), or -1. */
+    static long nonceCount(String nc) {
+        if (nc.length() != 8 || !nc.chars().allMatch(HexFormat::isHexDigit)) {
+            return -1;
+        }
+        return Long.parseLong(nc, 16);
+    }
+
+    /** Nonces whose counts are tracked now, and how many were pushed out because the table was full. */
+    public record NonceStats(int tracked, long forgotten) {
+    }
+
+    public NonceStats nonceStats() {
+        return new NonceStats(counts.size(), counts.forgotten());
     }
 
     /** Milliseconds since the nonce was issued, or -1 if it is not one of ours. */
     long nonceAge(String nonce) {
-        if (nonce.length() != 16 + 32) {
+        if (nonce.length() != 32 + 32) {
             return -1;
         }
         byte[] ts;
         byte[] tag;
         try {
-            ts = HexFormat.of().parseHex(nonce.substring(0, 16));
-            tag = HexFormat.of().parseHex(nonce.substring(16));
+            ts = HexFormat.of().parseHex(nonce.substring(0, 32));
+            tag = HexFormat.of().parseHex(nonce.substring(32));
         } catch (IllegalArgumentException e) {
             return -1;
         }

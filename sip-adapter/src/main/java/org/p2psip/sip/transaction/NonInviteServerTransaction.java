@@ -43,6 +43,9 @@ public final class NonInviteServerTransaction extends ServerTransaction {
             lastFinal = r;
             state = TransactionState.COMPLETED;
             schedule(reliable() ? 0 : layer.config.timeoutMs(), this::terminate); // Timer J
+            if (!reliable()) {
+                layer.completed(this);
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 package org.p2psip.sip.transaction;
 
+import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -16,15 +17,25 @@ import org.slf4j.LoggerFactory;
 /**
  * The transaction layer (RFC 3261 §17): matches incoming messages to transactions (§17.1.3, §17.2.3), creates
  * server transactions for new requests and hands them to the {@link TransactionUser}, and starts client transactions.
- * Runs on one thread (the {@link TimerService}'s); {@link #onMessage} hops there if called from elsewhere. The number
- * of server transactions is bounded: beyond it new requests get a stateless 503.
+ * Runs on one thread (the {@link TimerService}'s); {@link #onMessage} hops there if called from elsewhere.
+ *
+ * <p>The number of server transactions is bounded. At the bound, a new request first makes room by ending the
+ * oldest <em>completed</em> non-INVITE transaction early: it has been answered and only waits out Timer J (32 s over
+ * UDP) in case its response was lost, and the oldest one is the least likely to see a retransmission (a client
+ * retransmits at most T2 = 4 s apart, and stops at its own Timer F). Without this, a sustained rate of
+ * bound / 32 s transactions a second (about 1,500 digest REGISTERs a second at the default bound) got 503s although
+ * every request had been answered. Only when every transaction is still waiting for its TU's answer does a new
+ * request get a stateless 503.
  */
 public final class TransactionLayer {
     private static final Logger LOG = LoggerFactory.getLogger(TransactionLayer.class);
 
-    /** Counters, for tests and metrics. */
+    /**
+     * Counters, for tests and metrics. {@code overload}: requests refused with a stateless 503;
+     * {@code evictedCompleted}: completed non-INVITE transactions ended before Timer J to make room at the bound.
+     */
     public record Stats(long retransmissions, long absorbed, long clientTimeouts, long serverTimeouts,
-            long overload, int clientTransactions, int serverTransactions) {
+            long overload, int clientTransactions, int serverTransactions, long evictedCompleted) {
     }
 
     final SipSender sender;
@@ -39,6 +50,9 @@ public final class TransactionLayer {
     long clientTimeouts;
     long serverTimeouts;
     long overload;
+    long evictedCompleted;
+    /** Completed non-INVITE server transactions in completion order (Timer J is the same for all, so oldest first). */
+    private final ArrayDeque<ServerTransaction> completed = new ArrayDeque<>();
     volatile TransactionObserver observer = TransactionObserver.NONE;
 
     public TransactionLayer(SipSender sender, TimerService timers, TimerConfig config, TransactionUser tu) {
@@ -79,7 +93,7 @@ public final class TransactionLayer {
 
     public Stats stats() {
         return new Stats(retransmissions, absorbed, clientTimeouts, serverTimeouts, overload, clients.size(),
-                servers.size());
+                servers.size(), evictedCompleted);
     }
 
     /** A message from the transport. */
@@ -114,7 +128,7 @@ public final class TransactionLayer {
             tx.onRetransmission(r);
             return;
         }
-        if (servers.size() >= maxServerTransactions) {
+        if (servers.size() >= maxServerTransactions && !evictOldestCompleted()) {
             overload++;
             SipResponse busy = SipResponse.forRequest(r, 503, "Service Unavailable");
             busy = busy.withHeaders(busy.headers().add("Retry-After", "5"));
@@ -211,5 +225,28 @@ public final class TransactionLayer {
 
     void removeServer(ServerTransaction tx) {
         servers.remove(tx.key, tx);
+        // Timer J ends them in completion order, so the ones that ended are at the head
+        while (!completed.isEmpty() && completed.peekFirst().state == TransactionState.TERMINATED) {
+            completed.pollFirst();
+        }
+    }
+
+    /** A non-INVITE server transaction entered Completed: it may be ended early at the bound. */
+    void completed(ServerTransaction tx) {
+        completed.addLast(tx);
+    }
+
+    /** Ends the oldest completed non-INVITE server transaction still held; false if there is none. */
+    private boolean evictOldestCompleted() {
+        ServerTransaction tx;
+        while ((tx = completed.pollFirst()) != null) {
+            // entries that already ended (Timer J, a transport error) are dropped here as they reach the head
+            if (tx.state == TransactionState.COMPLETED) {
+                tx.terminate();
+                evictedCompleted++;
+                return true;
+            }
+        }
+        return false;
     }
 }

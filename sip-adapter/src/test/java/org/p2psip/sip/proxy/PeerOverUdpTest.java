@@ -143,6 +143,29 @@ class PeerOverUdpTest {
     }
 
     @Test
+    void aCopiedAuthorizationCannotRegisterAnotherContact() throws Exception {
+        String contact = "Contact: <sip:bob@127.0.0.1:" + port + ">\n";
+        SipResponse challenge = send(register(1, contact, "600", null));
+        String authorization = credentials("MD5", "secret", nonce(challenge));
+        assertEquals(200, send(register(2, contact, "600", authorization)).status());
+        assertEquals(1, stored());
+        // someone who saw that REGISTER sends its Authorization again, in a REGISTER of its own with its own Contact
+        try (DatagramSocket attacker = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            attacker.setSoTimeout(5000);
+            RawPhone copier = new RawPhone(attacker);
+            String hijack = copier.register("bob", DOMAIN, "hijack-" + attacker.getLocalPort(), 1,
+                    "Contact: <sip:bob@127.0.0.1:" + attacker.getLocalPort() + ">\n", "600", authorization);
+            SipResponse refused = copier.send(peer.localAddress(), hijack);
+            assertEquals(401, refused.status(), refused.toString());
+            assertTrue(refused.headers().all(HeaderNames.WWW_AUTHENTICATE).get(0).contains("stale=true"),
+                    refused.toString());
+        }
+        List<ContactBinding> bindings = store.lookup("sip:bob@" + DOMAIN).join();
+        assertEquals(1, bindings.size(), bindings.toString());
+        assertTrue(bindings.get(0).contact().contains(":" + port), "still only bob's phone: " + bindings);
+    }
+
+    @Test
     void tooBriefIs423() throws Exception {
         SipResponse r = authedRegister(1, "Contact: <sip:bob@127.0.0.1:" + port + ">\n", "10", "MD5");
         assertEquals(423, r.status());
@@ -189,6 +212,20 @@ class PeerOverUdpTest {
                 + "CSeq: 1 MESSAGE\n"
                 + "Max-Forwards: " + maxForwards + "\n"
                 + "Content-Type: text/plain\nContent-Length: 2\n\nhi";
+    }
+
+    @Test
+    void aDeliveryRunStoppedByTheDhtIsCountedAndTheNextRegisterTriesAgain() throws Exception {
+        String contact = "Contact: <sip:bob@127.0.0.1:" + port + ">\n";
+        NodeId offlineKey = org.p2psip.storage.ResourceName.offline("bob@" + DOMAIN).key();
+        dht.failGets = k -> k.equals(offlineKey);
+        var offline = peer.offline().orElseThrow();
+        assertEquals(200, authedRegister(1, contact, "600", "MD5").status(), "the REGISTER itself is not held up");
+        org.p2psip.testing.Waits.until(20_000, () -> offline.stats().stoppedRuns() == 1, "the stopped run is counted");
+        dht.failGets = k -> false;
+        assertEquals(200, authedRegister(3, contact, "600", "MD5").status());
+        org.p2psip.testing.Waits.until(20_000, () -> offline.stats().runs() == 2, "the next REGISTER's run");
+        assertEquals(1, offline.stats().stoppedRuns());
     }
 
     /**

@@ -16,13 +16,30 @@ class DigestAuthenticatorTest {
 
     static String credentials(String alg, String user, String pass, String realm, String nonce, String method,
             String uri, boolean qop) {
+        return credentials(alg, user, pass, realm, nonce, method, uri, qop ? "00000001" : null);
+    }
+
+    /** Credentials with {@code qop=auth} and this {@code nc}, or without qop when {@code nc} is null. */
+    static String credentials(String alg, String user, String pass, String realm, String nonce, String method,
+            String uri, String nc) {
         String ha1 = DigestAuthenticator.h(alg, user + ":" + realm + ":" + pass);
         String ha2 = DigestAuthenticator.h(alg, method + ":" + uri);
-        String response = qop ? DigestAuthenticator.h(alg, ha1 + ":" + nonce + ":00000001:abcd:auth:" + ha2)
+        String response = nc != null ? DigestAuthenticator.h(alg, ha1 + ":" + nonce + ":" + nc + ":abcd:auth:" + ha2)
                 : DigestAuthenticator.h(alg, ha1 + ":" + nonce + ":" + ha2);
         return "Digest username=\"" + user + "\", realm=\"" + realm + "\", nonce=\"" + nonce + "\", uri=\"" + uri
                 + "\", response=\"" + response + "\", algorithm=" + alg
-                + (qop ? ", qop=auth, nc=00000001, cnonce=\"abcd\"" : "");
+                + (nc != null ? ", qop=auth, nc=" + nc + ", cnonce=\"abcd\"" : "");
+    }
+
+    DigestAuthenticator.Result register(String pass, String nonce, String nc) {
+        return auth.check("REGISTER",
+                List.of(credentials("MD5", "bob", pass, "p2p.test", nonce, "REGISTER", "sip:p2p.test", nc)), "bob");
+    }
+
+    static void assertStale(DigestAuthenticator.Result r, String why) {
+        var c = assertInstanceOf(DigestAuthenticator.Challenge.class, r);
+        assertTrue(c.wwwAuthenticate().get(0).contains("stale=true"), c.toString());
+        assertTrue(c.why().contains(why), c.why());
     }
 
     String nonceOf(DigestAuthenticator.Challenge c) {
@@ -43,9 +60,9 @@ class DigestAuthenticatorTest {
 
     @Test
     void sha256AndMd5WithAndWithoutQopAuthenticate() {
-        String nonce = nonceOf(auth.challenge(false, ""));
         for (String alg : List.of("SHA-256", "MD5")) {
             for (boolean qop : new boolean[] {true, false}) {
+                String nonce = nonceOf(auth.challenge(false, "")); // each is good once with nc=00000001
                 var r = auth.check("REGISTER",
                         List.of(credentials(alg, "bob", "secret", "p2p.test", nonce, "REGISTER", "sip:p2p.test", qop)),
                         "bob");
@@ -63,7 +80,7 @@ class DigestAuthenticatorTest {
         assertInstanceOf(DigestAuthenticator.Challenge.class, auth.check("REGISTER",
                 List.of(credentials("MD5", "bob", "secret", "p2p.test", nonce, "REGISTER", "sip:p2p.test", true)),
                 "alice"));
-        String forged = "0000018bcfe56800" + "00".repeat(16);
+        String forged = "0000018bcfe56800" + "00".repeat(8 + 16);
         assertInstanceOf(DigestAuthenticator.Challenge.class, auth.check("REGISTER",
                 List.of(credentials("MD5", "bob", "secret", "p2p.test", forged, "REGISTER", "sip:p2p.test", true)),
                 "bob"));
@@ -87,6 +104,70 @@ class DigestAuthenticatorTest {
     }
 
     @Test
+    void aReplayedAuthorizationIsChallengedAndAGrowingCountIsAccepted() {
+        String nonce = nonceOf(auth.challenge(false, ""));
+        var bob = new DigestAuthenticator.Authenticated("bob");
+        assertEquals(bob, register("secret", nonce, "00000001"));
+        // the same header again: whoever copied it cannot answer the fresh nonce of this challenge
+        assertStale(register("secret", nonce, "00000001"), "a replay");
+        // a phone reusing the nonce counts up (RFC 7616), also skipping counts
+        assertEquals(bob, register("secret", nonce, "00000002"));
+        assertEquals(bob, register("secret", nonce, "0000000a"));
+        assertStale(register("secret", nonce, "00000005"), "a replay");
+        assertStale(register("secret", nonce, "0000000A"), "a replay");
+        // without qop there is no count: such a nonce is good once
+        String plain = nonceOf(auth.challenge(false, ""));
+        assertEquals(bob, register("secret", plain, null));
+        assertStale(register("secret", plain, null), "a replay");
+        assertEquals(2, auth.nonceStats().tracked());
+    }
+
+    @Test
+    void aForgeryDoesNotUseUpTheCountsOfTheGenuinePhone() {
+        String nonce = nonceOf(auth.challenge(false, ""));
+        for (String nc : List.of("00000001", "00000002", "ffffffff")) {
+            var c = assertInstanceOf(DigestAuthenticator.Challenge.class, register("guess", nonce, nc));
+            assertEquals("wrong response", c.why());
+        }
+        assertEquals(new DigestAuthenticator.Authenticated("bob"), register("secret", nonce, "00000001"));
+    }
+
+    @Test
+    void malformedNonceCountsAreRefused() {
+        String nonce = nonceOf(auth.challenge(false, ""));
+        for (String nc : List.of("00000000", "0000001", "000000001", "+0000001", "0000000g")) {
+            var c = assertInstanceOf(DigestAuthenticator.Challenge.class, register("secret", nonce, nc));
+            assertTrue(c.why().contains("8 hex digits"), nc + ": " + c.why());
+            assertTrue(!c.wwwAuthenticate().get(0).contains("stale"), nc);
+        }
+        assertEquals(new DigestAuthenticator.Authenticated("bob"), register("secret", nonce, "00000001"));
+    }
+
+    @Test
+    void aNoncePushedOutOfAFullTableIsNotAcceptedAgainButNewerOnesAre() {
+        NonceCounts counts = new NonceCounts(2, 300_000);
+        long t = 1_700_000_000_000L;
+        String a = nonce(t);
+        String b = nonce(t + 1);
+        String c = nonce(t + 2);
+        assertEquals(NonceCounts.Outcome.FRESH, counts.accept(a, t, 1, t + 10));
+        assertEquals(NonceCounts.Outcome.FRESH, counts.accept(b, t + 1, 1, t + 10));
+        assertEquals(NonceCounts.Outcome.FRESH, counts.accept(c, t + 2, 1, t + 10));
+        assertEquals(1, counts.forgotten());
+        // a's count is gone: it may have been used, so not even a higher count is taken
+        assertEquals(NonceCounts.Outcome.FORGOTTEN, counts.accept(a, t, 2, t + 10));
+        assertEquals(NonceCounts.Outcome.REPLAYED, counts.accept(c, t + 2, 1, t + 10));
+        assertEquals(NonceCounts.Outcome.FRESH, counts.accept(nonce(t + 3), t + 3, 1, t + 10));
+        // expired ones leave the table by themselves
+        assertEquals(NonceCounts.Outcome.FRESH, counts.accept(nonce(t + 400_000), t + 400_000, 1, t + 400_001));
+        assertEquals(1, counts.size());
+    }
+
+    static String nonce(long issued) {
+        return String.format("%016x", issued) + "00".repeat(16);
+    }
+
+    @Test
     void rfc2617Md5Example() {
         // RFC 2617 §3.5's example, checked with the same formula the authenticator uses.
         String ha1 = DigestAuthenticator.h("MD5", "Mufasa:testrealm@host.com:Circle Of Life");
@@ -107,6 +188,7 @@ class DigestAuthenticatorTest {
         String nonce = nonceOf(ha1Auth.challenge(false, ""));
         for (String alg : List.of("SHA-256", "MD5")) {
             for (boolean qop : new boolean[] {true, false}) {
+                nonce = nonceOf(ha1Auth.challenge(false, "")); // each is good once with nc=00000001
                 assertEquals(new DigestAuthenticator.Authenticated("bob"), ha1Auth.check("REGISTER",
                         List.of(credentials(alg, "bob", "secret", "p2p.test", nonce, "REGISTER", "sip:p2p.test", qop)),
                         "bob"), alg + " qop=" + qop);

@@ -25,6 +25,9 @@ public final class PolicyMemoryDht implements Dht {
     private final StoragePolicy policy;
     private final LongSupplier clock;
 
+    /** Keys whose gets fail as an overloaded overlay's would (none by default). */
+    public volatile java.util.function.Predicate<NodeId> failGets = k -> false;
+
     public PolicyMemoryDht(StoragePolicy policy, LongSupplier clock) {
         this.policy = policy;
         this.clock = clock;
@@ -43,6 +46,10 @@ public final class PolicyMemoryDht implements Dht {
 
     @Override
     public CompletableFuture<List<DhtValue>> get(NodeId key) {
+        if (failGets.test(key)) {
+            return CompletableFuture.failedFuture(new DhtException(org.p2psip.overlay.wire.Message.Status.AGAIN,
+                    "none of the nodes asked answered (test)"));
+        }
         long now = clock.getAsLong();
         List<DhtValue> out = new ArrayList<>();
         for (DhtValue v : data.getOrDefault(key, Map.of()).values()) {

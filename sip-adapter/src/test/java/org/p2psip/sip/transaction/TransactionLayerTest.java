@@ -444,6 +444,49 @@ class TransactionLayerTest {
     }
 
     @Test
+    void atTheBoundTheOldestAnsweredTransactionMakesRoom() {
+        layer = new TransactionLayer(out, clock, TimerConfig.DEFAULT, (tx, r) -> serverTxs.add(tx), 2);
+        SipRequest first = request("OPTIONS", "z9hG4bKe1");
+        layer.onMessage(first, UDP_SRC);
+        serverTxs.get(0).respond(200, "OK");
+        advance(1_000);
+        layer.onMessage(request("OPTIONS", "z9hG4bKe2"), UDP_SRC);
+        serverTxs.get(1).respond(200, "OK");
+        layer.onMessage(request("OPTIONS", "z9hG4bKe3"), UDP_SRC);
+        assertEquals(3, serverTxs.size(), "the third request got a transaction");
+        assertEquals(TransactionState.TERMINATED, serverTxs.get(0).state(), "the oldest answered one made room");
+        assertEquals(TransactionState.COMPLETED, serverTxs.get(1).state());
+        assertTrue(out.times("503").isEmpty());
+        assertEquals(1, layer.stats().evictedCompleted());
+        assertEquals(0, layer.stats().overload());
+        assertEquals(2, layer.stats().serverTransactions());
+        // its retransmission is now a new request: with both places taken by an answered and an unanswered one, the
+        // answered one goes
+        layer.onMessage(first, UDP_SRC);
+        assertEquals(4, serverTxs.size());
+        assertEquals(TransactionState.TERMINATED, serverTxs.get(1).state());
+        assertEquals(2, layer.stats().evictedCompleted());
+    }
+
+    @Test
+    void transactionsStillWaitingForTheirAnswerAreNeverEnded() {
+        layer = new TransactionLayer(out, clock, TimerConfig.DEFAULT, (tx, r) -> serverTxs.add(tx), 2);
+        layer.onMessage(request("OPTIONS", "z9hG4bKw1"), UDP_SRC);
+        serverTxs.get(0).respond(200, "OK");
+        advance(40_000); // Timer J ended it: nothing answered is left to make room
+        layer.onMessage(request("OPTIONS", "z9hG4bKw2"), UDP_SRC);
+        layer.onMessage(request("INVITE", "z9hG4bKw3"), UDP_SRC);
+        serverTxs.get(2).respond(486, "Busy Here"); // a completed INVITE transaction waits for its ACK: kept
+        layer.onMessage(request("OPTIONS", "z9hG4bKw4"), UDP_SRC);
+        assertEquals(503, ((SipResponse) out.last()).status());
+        assertEquals(3, serverTxs.size());
+        assertEquals(TransactionState.TRYING, serverTxs.get(1).state());
+        assertEquals(TransactionState.COMPLETED, serverTxs.get(2).state());
+        assertEquals(1, layer.stats().overload());
+        assertEquals(0, layer.stats().evictedCompleted());
+    }
+
+    @Test
     void overloadGets503() {
         layer = new TransactionLayer(out, clock, TimerConfig.DEFAULT, (tx, r) -> { }, 1);
         layer.onMessage(request("OPTIONS", "z9hG4bKs1"), UDP_SRC);

@@ -38,8 +38,10 @@ import org.junit.jupiter.api.extension.TestWatcher;
  *
  * <p>First the election: it converges in every site and every leaf is attached. Then the routers are checked against
  * their labels (mapping read from conntrack, filtering probed with an unsolicited datagram), and leaves open no
- * pinhole. Superpeers behind the restricted NATs cannot accept new inbound links (ICE and the relay come later), so
- * they are reached only as replies; boot and the office's superpeers are reachable by all. A value put at any site
+ * pinhole. Superpeers behind the restricted NATs cannot accept new inbound datagrams. They do try ICE links to the
+ * other sites' superpeers, but this topology has no TURN relay, so the pairs that need one fail and back off (the
+ * relayed links are tested with kernel NATs: node's {@code SiteLinksLabTest}); the phases here count on none of those
+ * links and reach such superpeers only as replies. Boot and the office's superpeers are reachable by all. A value put at any site
  * is stored on replicas that every site reaches, so it is read from every other site.
  *
  * <p>Phones (sipp containers) register at nodes of every site (in the office at leaves) and call and message through
