@@ -77,6 +77,12 @@ final class SipBench implements Callable<Integer> {
                     + " the best short round counts)")
     int sustainSeconds;
 
+    @Option(names = "--sign-every-register",
+            description = "peer 1 signs every stored REGISTER with the user's key (refresh chains off), as before"
+                    + " refresh chains; by default a refresh of an unchanged binding is stored as the next token of its"
+                    + " record's refresh chain, checked by hashing at every replica")
+    boolean signEveryRegister;
+
     @Option(names = "--warmup-rate", defaultValue = "200",
             description = "offered rate of the first REGISTER of each user (default ${DEFAULT-VALUE})")
     int warmupRate;
@@ -125,7 +131,7 @@ final class SipBench implements Callable<Integer> {
     int kamailioMaxRate;
 
     /** One sipp run: its counters, wall time, and the CPU time the system under test used meanwhile (ns, -1 if unknown). */
-    record Run(long successful, long failed, double seconds, long cpuNanos, long signedStores, long sippCpuNanos) {
+    record Run(long successful, long failed, double seconds, long cpuNanos, long storedRecords, long sippCpuNanos) {
         double perSecond() {
             return successful / Math.max(seconds, 1e-3);
         }
@@ -149,7 +155,7 @@ final class SipBench implements Callable<Integer> {
 
         /** Contact records signed and stored per second of the run (-1 when not counted: Kamailio). */
         double storesPerSecond() {
-            return signedStores < 0 ? -1 : signedStores / Math.max(seconds, 1e-3);
+            return storedRecords < 0 ? -1 : storedRecords / Math.max(seconds, 1e-3);
         }
     }
 
@@ -243,12 +249,14 @@ final class SipBench implements Callable<Integer> {
                 SipPeer.Config c = SipPeer.Config.of(any, DOMAIN, DigestAccounts.of(passwords))
                         .withAlgorithms(List.of("MD5")).withDataDir(dir.resolve("peer" + i))
                         .withKeyKdf(new PrivateKeyRecord.KdfParams(1024, 1, 1));
-                peers.add(SipPeer.start(i == 0 ? c.withRefreshStoreFraction(0) : c, nodes.get(i), null,
-                        signedHere.get(i)));
+                peers.add(SipPeer.start(i == 0 ? c.withRefreshStoreFraction(0).withRefreshChains(!signEveryRegister)
+                        : c, nodes.get(i), null, signedHere.get(i)));
             }
             out.printf("sip bench: 3 overlay nodes (DraftPolicy, tofu) and 2 SIP peers on 127.0.0.1, %d users, sipp %s;"
-                    + " our sweeps offer up to %d REGISTER/s, so each user's REGISTERs are a second or more apart and"
-                    + " each is a new signed contact record (refresh policy off)%n", users, binary, ourMaxRate);
+                    + " our sweeps offer up to %d REGISTER/s, so each user's REGISTERs are a second or more apart, and at"
+                    + " peer 1 (refresh policy off) each is stored on the replicas %s%n", users, binary, ourMaxRate,
+                    signEveryRegister ? "as a new signed record (--sign-every-register)"
+                            : "as the next token of its record's refresh chain (a new signed record when the chain ends)");
             out.flush();
 
             int port = freeUdpPort();
@@ -261,24 +269,29 @@ final class SipBench implements Callable<Integer> {
             }
             var opsBefore = peers.get(0).dht().map(d -> d.stats()).orElse(null);
             long answeredBefore = signedHere.get(0).answered();
+            long signedBefore = signedPuts(peers.get(0));
+            long tokensBefore = chainTokens(peers.get(0));
             Sweep ours = sweep(out, "REGISTER (refresh policy off)", binary, dir, "bench_register.xml",
                     peers.get(0).localAddress().getPort(), port, startRate, ourMaxRate, jvmCpu, stores(peers.get(0)));
             printDhtWork(out, opsBefore, peers.get(0).dht().map(d -> d.stats()).orElse(null),
                     signedHere.get(0).answered() - answeredBefore, ours.successful());
+            out.printf("peer 1 stored records over those rounds: %d signed, %d refresh-chain tokens%n",
+                    signedPuts(peers.get(0)) - signedBefore, chainTokens(peers.get(0)) - tokensBefore);
 
             warmUp(out, "warm-up at peer 2 (each user's key from its private: record)", binary, dir,
                     peers.get(1).localAddress().getPort(), port, "warmup2");
             Sweep coalescing = sweep(out, "REGISTER (default refresh policy)", binary, dir, "bench_register.xml",
                     peers.get(1).localAddress().getPort(), port, startRate, ourMaxRate, jvmCpu, stores(peers.get(1)));
-            out.printf("ours, refresh policy off: register_per_s=%.0f signed_stores_per_s=%.0f (%.2f signed stores per"
-                    + " REGISTER) register_failed=%d, %.0f us CPU per REGISTER%n", ours.perSecond(),
+            out.printf("ours, refresh policy off (%s): register_per_s=%.0f stored_records_per_s=%.0f (%.2f stored records"
+                    + " per REGISTER) register_failed=%d, %.0f us CPU per REGISTER%n",
+                    signEveryRegister ? "every stored REGISTER signed" : "refresh chains", ours.perSecond(),
                     ours.best() == null ? 0 : ours.best().storesPerSecond(),
                     ours.best() == null || ours.best().successful() == 0 ? 0
-                            : (double) ours.best().signedStores() / ours.best().successful(),
+                            : (double) ours.best().storedRecords() / ours.best().successful(),
                     ours.failed(), ours.cpuMicrosEach());
-            out.printf("ours: register_per_s=%.0f register_failed=%d (%.0f us CPU each, %.0f signed stores/s) with the"
-                    + " refresh policy off; register_per_s=%.0f register_failed=%d (%.0f us CPU each, %.0f signed"
-                    + " stores/s) with the default refresh policy (fraction %.2f)%n", ours.perSecond(), ours.failed(),
+            out.printf("ours: register_per_s=%.0f register_failed=%d (%.0f us CPU each, %.0f stored records/s) with the"
+                    + " refresh policy off; register_per_s=%.0f register_failed=%d (%.0f us CPU each, %.0f stored"
+                    + " records/s) with the default refresh policy (fraction %.2f)%n", ours.perSecond(), ours.failed(),
                     ours.cpuMicrosEach(), ours.best() == null ? 0 : ours.best().storesPerSecond(),
                     coalescing.perSecond(), coalescing.failed(), coalescing.cpuMicrosEach(),
                     coalescing.best() == null ? 0 : coalescing.best().storesPerSecond(),
@@ -410,9 +423,20 @@ final class SipBench implements Callable<Integer> {
         return -1;
     }
 
-    /** Signed contact-record stores of a peer so far (its store is a SignedContactStore on the overlay). */
+    /**
+     * Contact records a peer stored so far (its store is a SignedContactStore on the overlay): signed records and
+     * refresh-chain tokens, each stored on every replica.
+     */
     private static LongSupplier stores(SipPeer peer) {
-        return peer.contacts() instanceof SignedContactStore s ? s::signedPuts : () -> -1L;
+        return peer.contacts() instanceof SignedContactStore s ? () -> s.signedPuts() + s.chainRefreshes() : () -> -1L;
+    }
+
+    private static long signedPuts(SipPeer peer) {
+        return peer.contacts() instanceof SignedContactStore s ? s.signedPuts() : -1;
+    }
+
+    private static long chainTokens(SipPeer peer) {
+        return peer.contacts() instanceof SignedContactStore s ? s.chainRefreshes() : -1;
     }
 
     private static double ratio(Sweep ours, Sweep reference) {
@@ -438,7 +462,7 @@ final class SipBench implements Callable<Integer> {
             out.printf("%s offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s, %.0f us CPU each%s%s%s%n", label,
                     rate, stepSeconds, r.successful(), r.failed(), r.seconds(), r.perSecond(), r.cpuMicrosEach(),
                     r.sippLoad(),
-                    r.signedStores() < 0 ? "" : String.format(", %d signed stores (%.0f/s)", r.signedStores(),
+                    r.storedRecords() < 0 ? "" : String.format(", %d stored records (%.0f/s)", r.storedRecords(),
                             r.storesPerSecond()),
                     clean && keptUp ? "" : clean ? " (could not keep up)" : " (failures)");
             if (stores.getAsLong() >= 0) { // a round against our peers (Kamailio's rounds leave the overlay idle)
@@ -484,7 +508,7 @@ final class SipBench implements Callable<Integer> {
             out.printf("%s sustained: offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s, %.0f us CPU each%s%s%s%n",
                     label, rate, sustainSeconds, r.successful(), r.failed(), r.seconds(), r.perSecond(),
                     r.cpuMicrosEach(), r.sippLoad(),
-                    r.signedStores() < 0 ? "" : String.format(", %d signed stores (%.0f/s)", r.signedStores(),
+                    r.storedRecords() < 0 ? "" : String.format(", %d stored records (%.0f/s)", r.storedRecords(),
                             r.storesPerSecond()), clean ? "" : " (failures)");
             if (stores.getAsLong() >= 0) {
                 printRound(out);
