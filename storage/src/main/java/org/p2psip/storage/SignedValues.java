@@ -58,6 +58,27 @@ public final class SignedValues {
      *
      * @throws IllegalArgumentException when the record signs no chain or {@code j} is outside {@code 1..N}
      */
+    public static DhtValue refresh(DhtValue signed, RefreshChain.Params chain, long signedExpiresMillis, int j,
+            byte[] token) {
+        // the writer knows what it signed: no read of the record (about as costly as the rest of a refresh)
+        if (j < 1 || j > chain.length()) {
+            throw new IllegalArgumentException("token " + j + " is outside the signed chain's 1.." + chain.length()
+                    + ": sign a new record with a new chain");
+        }
+        byte[] part;
+        try {
+            part = RefreshTrailer.signedPart(signed.data().unsafeArray());
+        } catch (RecordException e) {
+            throw new IllegalArgumentException("not a value this writer put: " + e.getMessage(), e);
+        }
+        return new DhtValue(signed.owner(), signed.nonce(), Bytes.wrap(RefreshTrailer.append(part, j, token)),
+                chain.expiryAt(signedExpiresMillis, j));
+    }
+
+    /**
+     * As {@link #refresh(DhtValue, RefreshChain.Params, long, int, byte[])}, reading the chain and the signed expiry
+     * from the record.
+     */
     public static DhtValue refresh(DhtValue signed, int j, byte[] token) {
         byte[] part;
         try {

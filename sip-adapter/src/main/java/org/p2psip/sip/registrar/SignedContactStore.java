@@ -64,9 +64,13 @@ public final class SignedContactStore implements ContactStore {
                 return 0;
             }
             long step = chain.params().stepSeconds() * 1000L;
-            long e0 = expires.toEpochMilli() - token * step; // the signed expiry
-            long j = Math.max(1, (wanted.toEpochMilli() - e0 + step - 1) / step);
+            long j = Math.max(1, (wanted.toEpochMilli() - signedExpiresMillis() + step - 1) / step);
             return j <= chain.params().length() ? (int) j : 0;
+        }
+
+        /** The expiry signed in the record (before any token). */
+        long signedExpiresMillis() {
+            return expires.toEpochMilli() - token * chain.params().stepSeconds() * 1000L;
         }
 
         /** This binding extended by token {@code j}. */
@@ -209,7 +213,8 @@ public final class SignedContactStore implements ContactStore {
             if (old != null && content.equals(old.content())) {
                 int j = old.tokenFor(expires);
                 if (j > 0) { // the signed chain reaches that far: reveal its token, no signature
-                    DhtValue token = SignedValues.refresh(old.signed(), j, old.chain().token(j));
+                    DhtValue token = SignedValues.refresh(old.signed(), old.chain().params(), old.signedExpiresMillis(),
+                            j, old.chain().token(j));
                     chainRefreshes.incrementAndGet();
                     return dht.putAuth(RecordKey.of("k", name).dhtKey(), token)
                             .thenRun(() -> mine.put(k, old.extended(j)));
