@@ -43,6 +43,10 @@ import org.slf4j.LoggerFactory;
  * anchors; in {@code tofu} mode, of the signer's own key);</li>
  * <li>it does not replay: for the same writer and nonce the expiry only grows.</li>
  * </ul>
+ * A value whose record signs a {@link RefreshChain} may carry a {@link RefreshTrailer} (token {@code j}) after the
+ * signed document, extending it to {@code E0 + j·d}: when this node holds the same signed part, the token is checked
+ * by hashing only (newer than the held one, within the chain) and nothing is verified again; otherwise the signed
+ * part is checked as above and the token from the signed anchor.
  * A removal's proof is a dhtRecord signed the same way, with the same key and nonce, whose value is the
  * digest (SHA-256/384/512) of the stored value's data and whose {@code expires} is not before the stored
  * value's. The writer of the value may remove it; so may the user a {@code subscribe:} or {@code offline:}

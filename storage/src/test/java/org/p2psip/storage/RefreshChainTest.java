@@ -151,6 +151,10 @@ class RefreshChainTest {
 
         DhtValue r5 = SignedValues.refresh(signed, 5, chain.token(5));
         assertNull(policy.precheckPut(KEY, r5, now), "the check ahead leaves a refresh to checkPut");
+        byte[] malformed = (new String(signed.data().unsafeArray(), StandardCharsets.UTF_8) + "<!--p2psip-chain j=5 t=x-->")
+                .getBytes(StandardCharsets.UTF_8);
+        assertRefused(Refusal.BAD_RECORD, policy.precheckPut(KEY, new DhtValue(signed.owner(), signed.nonce(), Bytes.wrap(malformed),
+                expiryAt(5)), now));
         ValueStore.Outcome o = put(s, r5);
         assertEquals(Status.OK, o.status(), o.reason());
         assertEquals(expiryAt(5), s.get(KEY, now).get(0).expiresAtMillis());
@@ -278,5 +282,21 @@ class RefreshChainTest {
         assertEquals(2, cache.size());
         // a value without a trailer reads as before
         assertEquals(e0, read.check(KEY, signed, now).record().value().expires());
+    }
+
+    @Test
+    void theWritersReadBackOfARefreshIsAnsweredFromWhatItSigned() throws Exception {
+        LocallySigned signedHere = new LocallySigned();
+        DhtValue signed = SignedValues.put(record(chain.params()), bob, signedHere);
+        var read = org.p2psip.storage.api.DraftDht.ReadCheck.signatureOnly(signedHere, new ChainCache());
+        DhtValue r3 = SignedValues.refresh(signed, 3, chain.token(3));
+        // as a remote replica returns it: a new array
+        DhtValue copy = new DhtValue(r3.owner(), r3.nonce(), Bytes.of(r3.data().toArray()), r3.expiresAtMillis());
+        assertEquals(chain.params(), read.check(KEY, copy, System.currentTimeMillis()).record().value().chain());
+        assertEquals(1, signedHere.answered(), "the signed part is the document signed here");
+        // and the writer's own replica, which never saw the put, takes the refresh without verifying
+        SignedRecordPolicy local = SignedRecordPolicy.tofu(NameOwners.inMemory(), signedHere);
+        assertEquals(Status.OK, put(store(local), copy).status());
+        assertEquals(0, local.fullVerifications());
     }
 }
