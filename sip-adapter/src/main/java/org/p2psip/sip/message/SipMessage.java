@@ -23,6 +23,7 @@ public abstract sealed class SipMessage permits SipRequest, SipResponse {
     private Address from;
     private Address to;
     private CSeq cseq;
+    private List<Contact> contacts;
 
     SipMessage(Headers headers, byte[] body) {
         this.headers = headers;
@@ -130,12 +131,71 @@ public abstract sealed class SipMessage permits SipRequest, SipResponse {
         return headers.first(HeaderNames.CONTENT_TYPE).map(String::strip);
     }
 
+    /** The Contact values, parsed (an unmodifiable list). */
     public List<Contact> contacts() {
-        List<Contact> l = new ArrayList<>();
-        for (String s : headers.all(HeaderNames.CONTACT)) {
-            l.add(Contact.parse(s));
+        List<Contact> c = contacts;
+        if (c == null) {
+            List<Contact> l = new ArrayList<>();
+            for (String s : headers.all(HeaderNames.CONTACT)) {
+                l.add(Contact.parse(s));
+            }
+            contacts = c = List.copyOf(l);
         }
-        return l;
+        return c;
+    }
+
+    /**
+     * Takes over what {@code older} has already parsed of the header fields this message shares with it, i.e. whose
+     * values are the very same String instances in the same order (a copy with other headers, a response built from
+     * its request): Via, From, To, CSeq and Contact are then not parsed again. Only on a message not yet published.
+     */
+    @SuppressWarnings("unchecked")
+    final <M extends SipMessage> M reuseParsed(SipMessage older) {
+        if (older.vias != null && sameValues(older.headers, headers, HeaderNames.VIA)) {
+            vias = older.vias;
+        }
+        if (older.from != null && sameValues(older.headers, headers, HeaderNames.FROM)) {
+            from = older.from;
+        }
+        if (older.to != null && sameValues(older.headers, headers, HeaderNames.TO)) {
+            to = older.to;
+        }
+        if (older.cseq != null && sameValues(older.headers, headers, HeaderNames.CSEQ)) {
+            cseq = older.cseq;
+        }
+        if (older.contacts != null && sameValues(older.headers, headers, HeaderNames.CONTACT)) {
+            contacts = older.contacts;
+        }
+        return (M) this;
+    }
+
+    /** Sets the parsed Via values (the caller vouches that they are exactly what its Via header fields say). */
+    final void vias(List<Via> parsed) {
+        vias = List.copyOf(parsed);
+    }
+
+    /** Whether {@code a} and {@code b} hold the same value instances, in order, for {@code canonicalName}. */
+    private static boolean sameValues(Headers a, Headers b, String canonicalName) {
+        List<Header> la = a.asList();
+        List<Header> lb = b.asList();
+        int i = 0;
+        int j = 0;
+        while (true) {
+            while (i < la.size() && !la.get(i).name().equals(canonicalName)) {
+                i++;
+            }
+            while (j < lb.size() && !lb.get(j).name().equals(canonicalName)) {
+                j++;
+            }
+            if (i == la.size() || j == lb.size()) {
+                return i == la.size() && j == lb.size();
+            }
+            if (la.get(i).value() != lb.get(j).value()) {
+                return false;
+            }
+            i++;
+            j++;
+        }
     }
 
     public List<Address> routes() {
