@@ -174,17 +174,24 @@ public abstract sealed class SipMessage permits SipRequest, SipResponse {
         vias = List.copyOf(parsed);
     }
 
-    /** Whether {@code a} and {@code b} hold the same value instances, in order, for {@code canonicalName}. */
+    /**
+     * Whether {@code a} and {@code b} hold the same value instances, in order, for {@code canonicalName}, one of
+     * the {@link HeaderNames} constants: a {@link Header}'s name is always {@link HeaderNames#canonical}, which
+     * answers a known name with that very constant, so names compare by identity here.
+     */
     private static boolean sameValues(Headers a, Headers b, String canonicalName) {
         List<Header> la = a.asList();
         List<Header> lb = b.asList();
+        if (la == lb) {
+            return true;
+        }
         int i = 0;
         int j = 0;
         while (true) {
-            while (i < la.size() && !la.get(i).name().equals(canonicalName)) {
+            while (i < la.size() && la.get(i).name() != canonicalName) {
                 i++;
             }
-            while (j < lb.size() && !lb.get(j).name().equals(canonicalName)) {
+            while (j < lb.size() && lb.get(j).name() != canonicalName) {
                 j++;
             }
             if (i == la.size() || j == lb.size()) {
