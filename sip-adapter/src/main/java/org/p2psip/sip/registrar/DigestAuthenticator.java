@@ -45,6 +45,7 @@ public final class DigestAuthenticator {
     private final long nonceLifetimeMillis;
     private final LongSupplier clock;
     private final byte[] key = new byte[32];
+    private final byte[] realmBytes;
     /**
      * One HMAC per thread under this instance's key: {@code Mac.getInstance} (a provider search) and {@code init} on
      * every nonce cost more than the HMAC itself. A Mac is not thread-safe, hence per thread.
@@ -61,6 +62,7 @@ public final class DigestAuthenticator {
     public DigestAuthenticator(String realm, Credentials accounts, List<String> algorithms,
             long nonceLifetimeMillis, LongSupplier clock) {
         this.realm = realm;
+        this.realmBytes = realm.getBytes(StandardCharsets.UTF_8);
         this.accounts = accounts;
         this.algorithms = List.copyOf(algorithms);
         this.nonceLifetimeMillis = nonceLifetimeMillis;
@@ -174,7 +176,7 @@ public final class DigestAuthenticator {
     private byte[] mac(byte[] ts) {
         Mac m = macs.get();
         m.update(ts);
-        m.update(realm.getBytes(StandardCharsets.UTF_8));
+        m.update(realmBytes);
         byte[] full = m.doFinal(); // doFinal also resets it for the next use
         byte[] out = new byte[16];
         System.arraycopy(full, 0, out, 0, 16);
