@@ -105,26 +105,20 @@ public abstract sealed class SipMessage permits SipRequest, SipResponse {
     }
 
     public OptionalInt maxForwards() {
-        List<String> all = headers.all(HeaderNames.MAX_FORWARDS);
-        if (all.isEmpty()) {
+        String v = atMostOne(HeaderNames.MAX_FORWARDS);
+        if (v == null) {
             return OptionalInt.empty();
         }
-        if (all.size() > 1) {
-            throw new SipParseException("Multiple Max-Forwards");
-        }
-        return OptionalInt.of((int) SipGrammar.parseBoundedDigits(all.get(0).strip(), 255, "Max-Forwards"));
+        return OptionalInt.of((int) SipGrammar.parseBoundedDigits(v.strip(), 255, "Max-Forwards"));
     }
 
     /** The Content-Length header if present (the body length is {@link #bodyLength()}). */
     public OptionalLong contentLength() {
-        List<String> all = headers.all(HeaderNames.CONTENT_LENGTH);
-        if (all.isEmpty()) {
+        String v = atMostOne(HeaderNames.CONTENT_LENGTH);
+        if (v == null) {
             return OptionalLong.empty();
         }
-        if (all.size() > 1) {
-            throw new SipParseException("Multiple Content-Length");
-        }
-        return OptionalLong.of(SipGrammar.parseBoundedDigits(all.get(0).strip(), Integer.MAX_VALUE, "Content-Length"));
+        return OptionalLong.of(SipGrammar.parseBoundedDigits(v.strip(), Integer.MAX_VALUE, "Content-Length"));
     }
 
     public Optional<String> contentType() {
@@ -232,14 +226,25 @@ public abstract sealed class SipMessage permits SipRequest, SipResponse {
     }
 
     private String single(String name) {
-        List<String> all = headers.all(name);
-        if (all.isEmpty()) {
+        String v = atMostOne(name);
+        if (v == null) {
             throw new SipParseException("Missing " + name);
         }
-        if (all.size() > 1) {
-            throw new SipParseException("Multiple " + name);
+        return v;
+    }
+
+    /** The one value of {@code name} (a HeaderNames constant), null if none; "Multiple" if more (no list copy). */
+    private String atMostOne(String name) {
+        String found = null;
+        for (Header h : headers.asList()) {
+            if (h.name().equalsIgnoreCase(name)) {
+                if (found != null) {
+                    throw new SipParseException("Multiple " + name);
+                }
+                found = h.value();
+            }
         }
-        return all.get(0);
+        return found;
     }
 
     /** The message in wire form (Content-Length set to the body length). */
