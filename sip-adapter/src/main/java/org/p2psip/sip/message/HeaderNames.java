@@ -39,6 +39,10 @@ public final class HeaderNames {
     public static final String EVENT = "Event";
 
     private static final Map<String, String> CANONICAL = new HashMap<>();
+    /** Each canonical spelling to itself: a name already spelled canonically (nearly all) skips toLowerCase. */
+    private static final Map<String, String> EXACT = new HashMap<>();
+    /** Each canonical spelling to its lower-case lookup key. */
+    private static final Map<String, String> KEYS = new HashMap<>();
     private static final Map<Character, String> COMPACT = new HashMap<>();
     private static final Set<String> LISTS;
 
@@ -53,6 +57,8 @@ public final class HeaderNames {
                 "Reject-Contact", "Request-Disposition", "Identity", "Identity-Info", "Subscription-State", "Reason",
                 "Flow-Timer", "SIP-ETag", "SIP-If-Match", "Min-SE", "RSeq", "RAck"}) {
             CANONICAL.put(n.toLowerCase(Locale.ROOT), n);
+            EXACT.put(n, n);
+            KEYS.put(n, n.toLowerCase(Locale.ROOT));
         }
         String[][] compact = {{"i", CALL_ID}, {"m", CONTACT}, {"e", "Content-Encoding"}, {"l", CONTENT_LENGTH},
             {"c", CONTENT_TYPE}, {"f", FROM}, {"s", "Subject"}, {"k", SUPPORTED}, {"t", TO}, {"v", VIA},
@@ -76,6 +82,10 @@ public final class HeaderNames {
 
     /** The canonical spelling: compact forms expanded, known names in their RFC case, others as given. */
     public static String canonical(String name) {
+        String exact = EXACT.get(name);
+        if (exact != null) {
+            return exact; // the constant instance, so equalsIgnoreCase meets identity
+        }
         if (name.length() == 1) {
             String c = COMPACT.get(Character.toLowerCase(name.charAt(0)));
             if (c != null) {
@@ -88,7 +98,9 @@ public final class HeaderNames {
 
     /** A lookup key: the canonical name in lower case. */
     static String key(String name) {
-        return canonical(name).toLowerCase(Locale.ROOT);
+        String c = canonical(name);
+        String known = KEYS.get(c);
+        return known != null ? known : c.toLowerCase(Locale.ROOT);
     }
 
     /** True if the header's values may be combined into one comma-separated field (and are split on parsing). */

@@ -68,7 +68,7 @@ public final class Headers {
         Header h = new Header(name, value);
         boolean done = false;
         for (Header x : list) {
-            if (!done && x.is(name)) {
+            if (!done && x.name().equalsIgnoreCase(h.name())) {
                 l.add(h);
                 done = true;
             }
@@ -89,8 +89,9 @@ public final class Headers {
     public Headers setAll(String name, List<String> values) {
         List<Header> l = new ArrayList<>(list.size() + values.size());
         boolean done = false;
+        String canonical = HeaderNames.canonical(name); // once, not per header
         for (Header x : list) {
-            if (x.is(name)) {
+            if (x.name().equalsIgnoreCase(canonical)) {
                 if (!done) {
                     values.forEach(v -> l.add(new Header(name, v)));
                     done = true;
@@ -108,8 +109,9 @@ public final class Headers {
     /** Removes the first value of {@code name} (a proxy popping its Via, a Route being consumed). */
     public Headers removeFirst(String name) {
         List<Header> l = new ArrayList<>(list);
+        String canonical = HeaderNames.canonical(name);
         for (int i = 0; i < l.size(); i++) {
-            if (l.get(i).is(name)) {
+            if (l.get(i).name().equalsIgnoreCase(canonical)) {
                 l.remove(i);
                 break;
             }
@@ -119,7 +121,8 @@ public final class Headers {
 
     public Headers remove(String name) {
         List<Header> l = new ArrayList<>(list);
-        l.removeIf(h -> h.is(name));
+        String canonical = HeaderNames.canonical(name);
+        l.removeIf(h -> h.name().equalsIgnoreCase(canonical));
         return new Headers(Collections.unmodifiableList(l));
     }
 

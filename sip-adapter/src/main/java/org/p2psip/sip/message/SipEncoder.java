@@ -1,7 +1,7 @@
 package org.p2psip.sip.message;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /** Writes messages in wire form: one header field per line, Content-Length always present and exact. */
 public final class SipEncoder {
@@ -18,16 +18,18 @@ public final class SipEncoder {
         }
         sb.append("\r\n");
         for (Header h : m.headers().asList()) {
-            if (!h.is(HeaderNames.CONTENT_LENGTH)) {
+            if (h.name() != HeaderNames.CONTENT_LENGTH) { // names are canonical: the constant for Content-Length
                 sb.append(h.name()).append(": ").append(h.value()).append("\r\n");
             }
         }
         byte[] body = m.bodyRef();
         sb.append(HeaderNames.CONTENT_LENGTH).append(": ").append(body.length).append("\r\n\r\n");
         byte[] head = sb.toString().getBytes(StandardCharsets.UTF_8);
-        ByteArrayOutputStream out = new ByteArrayOutputStream(head.length + body.length);
-        out.writeBytes(head);
-        out.writeBytes(body);
-        return out.toByteArray();
+        if (body.length == 0) {
+            return head;
+        }
+        byte[] out = Arrays.copyOf(head, head.length + body.length);
+        System.arraycopy(body, 0, out, head.length, body.length);
+        return out;
     }
 }

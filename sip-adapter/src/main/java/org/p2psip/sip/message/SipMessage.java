@@ -23,6 +23,7 @@ public abstract sealed class SipMessage permits SipRequest, SipResponse {
     private Address from;
     private Address to;
     private CSeq cseq;
+    private List<Contact> contacts;
 
     SipMessage(Headers headers, byte[] body) {
         this.headers = headers;
@@ -104,38 +105,98 @@ public abstract sealed class SipMessage permits SipRequest, SipResponse {
     }
 
     public OptionalInt maxForwards() {
-        List<String> all = headers.all(HeaderNames.MAX_FORWARDS);
-        if (all.isEmpty()) {
+        String v = atMostOne(HeaderNames.MAX_FORWARDS);
+        if (v == null) {
             return OptionalInt.empty();
         }
-        if (all.size() > 1) {
-            throw new SipParseException("Multiple Max-Forwards");
-        }
-        return OptionalInt.of((int) SipGrammar.parseBoundedDigits(all.get(0).strip(), 255, "Max-Forwards"));
+        return OptionalInt.of((int) SipGrammar.parseBoundedDigits(v.strip(), 255, "Max-Forwards"));
     }
 
     /** The Content-Length header if present (the body length is {@link #bodyLength()}). */
     public OptionalLong contentLength() {
-        List<String> all = headers.all(HeaderNames.CONTENT_LENGTH);
-        if (all.isEmpty()) {
+        String v = atMostOne(HeaderNames.CONTENT_LENGTH);
+        if (v == null) {
             return OptionalLong.empty();
         }
-        if (all.size() > 1) {
-            throw new SipParseException("Multiple Content-Length");
-        }
-        return OptionalLong.of(SipGrammar.parseBoundedDigits(all.get(0).strip(), Integer.MAX_VALUE, "Content-Length"));
+        return OptionalLong.of(SipGrammar.parseBoundedDigits(v.strip(), Integer.MAX_VALUE, "Content-Length"));
     }
 
     public Optional<String> contentType() {
         return headers.first(HeaderNames.CONTENT_TYPE).map(String::strip);
     }
 
+    /** The Contact values, parsed (an unmodifiable list). */
     public List<Contact> contacts() {
-        List<Contact> l = new ArrayList<>();
-        for (String s : headers.all(HeaderNames.CONTACT)) {
-            l.add(Contact.parse(s));
+        List<Contact> c = contacts;
+        if (c == null) {
+            List<Contact> l = new ArrayList<>();
+            for (String s : headers.all(HeaderNames.CONTACT)) {
+                l.add(Contact.parse(s));
+            }
+            contacts = c = List.copyOf(l);
         }
-        return l;
+        return c;
+    }
+
+    /**
+     * Takes over what {@code older} has already parsed of the header fields this message shares with it, i.e. whose
+     * values are the very same String instances in the same order (a copy with other headers, a response built from
+     * its request): Via, From, To, CSeq and Contact are then not parsed again. Only on a message not yet published.
+     */
+    @SuppressWarnings("unchecked")
+    final <M extends SipMessage> M reuseParsed(SipMessage older) {
+        if (older.vias != null && sameValues(older.headers, headers, HeaderNames.VIA)) {
+            vias = older.vias;
+        }
+        if (older.from != null && sameValues(older.headers, headers, HeaderNames.FROM)) {
+            from = older.from;
+        }
+        if (older.to != null && sameValues(older.headers, headers, HeaderNames.TO)) {
+            to = older.to;
+        }
+        if (older.cseq != null && sameValues(older.headers, headers, HeaderNames.CSEQ)) {
+            cseq = older.cseq;
+        }
+        if (older.contacts != null && sameValues(older.headers, headers, HeaderNames.CONTACT)) {
+            contacts = older.contacts;
+        }
+        return (M) this;
+    }
+
+    /** Sets the parsed Via values (the caller vouches that they are exactly what its Via header fields say). */
+    final void vias(List<Via> parsed) {
+        vias = List.copyOf(parsed);
+    }
+
+    /**
+     * Whether {@code a} and {@code b} hold the same value instances, in order, for {@code canonicalName}, one of
+     * the {@link HeaderNames} constants: a {@link Header}'s name is always {@link HeaderNames#canonical}, which
+     * answers a known name with that very constant, so names compare by identity here.
+     */
+    private static boolean sameValues(Headers a, Headers b, String canonicalName) {
+        List<Header> la = a.asList();
+        List<Header> lb = b.asList();
+        if (la == lb) {
+            return true;
+        }
+        int i = 0;
+        int j = 0;
+        while (true) {
+            while (i < la.size() && la.get(i).name() != canonicalName) {
+                i++;
+            }
+            while (j < lb.size() && lb.get(j).name() != canonicalName) {
+                j++;
+            }
+            if (i == la.size() || j == lb.size()) {
+                return i == la.size() && j == lb.size();
+            }
+            if (la.get(i).value() != lb.get(j).value()) {
+                return false;
+            }
+            i++;
+            j++;
+        }
     }
 
     public List<Address> routes() {
@@ -165,14 +226,25 @@ public abstract sealed class SipMessage permits SipRequest, SipResponse {
     }
 
     private String single(String name) {
-        List<String> all = headers.all(name);
-        if (all.isEmpty()) {
+        String v = atMostOne(name);
+        if (v == null) {
             throw new SipParseException("Missing " + name);
         }
-        if (all.size() > 1) {
-            throw new SipParseException("Multiple " + name);
+        return v;
+    }
+
+    /** The one value of {@code name} (a HeaderNames constant), null if none; "Multiple" if more (no list copy). */
+    private String atMostOne(String name) {
+        String found = null;
+        for (Header h : headers.asList()) {
+            if (h.name().equalsIgnoreCase(name)) {
+                if (found != null) {
+                    throw new SipParseException("Multiple " + name);
+                }
+                found = h.value();
+            }
         }
-        return all.get(0);
+        return found;
     }
 
     /** The message in wire form (Content-Length set to the body length). */

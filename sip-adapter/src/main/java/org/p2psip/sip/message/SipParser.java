@@ -1,7 +1,5 @@
 package org.p2psip.sip.message;
 
-import java.nio.ByteBuffer;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -135,39 +133,54 @@ public final class SipParser {
     }
 
     RawHead splitHead(byte[] data, int start, int bodyStart) {
+        // One pass over the decoded head by index (no split, no copy per line): a line is a substring unless
+        // continuation lines fold into it, which only then takes a StringBuilder.
         String text = decode(data, start, bodyStart - start);
-        String[] lines = text.split("\n", -1);
-        String startLine = stripCr(lines[0]);
+        int n = text.length();
+        int eol = text.indexOf('\n');
+        int next = eol < 0 ? n : eol + 1;
+        String startLine = text.substring(0, withoutCr(text, 0, eol < 0 ? n : eol));
         if (startLine.length() > limits.maxLineLength()) {
             throw new SipParseException(513, "Message Too Large (start line)");
         }
         RawHead raw = new RawHead(startLine);
-        StringBuilder current = null;
-        List<StringBuilder> pending = new ArrayList<>();
-        for (int i = 1; i < lines.length; i++) {
-            String line = stripCr(lines[i]);
-            if (line.isEmpty()) {
+        List<CharSequence> pending = new ArrayList<>(16);
+        int currentLength = -1; // -1: no header line yet
+        while (next < n) {
+            int from = next;
+            eol = text.indexOf('\n', from);
+            if (eol < 0) {
+                eol = n;
+            }
+            next = eol + 1;
+            int to = withoutCr(text, from, eol);
+            if (to == from) {
                 continue; // the terminating empty line
             }
-            if (SipGrammar.isWsp(line.charAt(0))) {
-                if (current == null) {
+            if (SipGrammar.isWsp(text.charAt(from))) {
+                if (currentLength < 0) {
                     raw.problem = "Continuation line without a header";
                     continue;
                 }
-                current.append(' ').append(line.strip()); // §7.3.1: folding is replaced by one SP
+                int last = pending.size() - 1;
+                StringBuilder folded = pending.get(last) instanceof StringBuilder sb ? sb
+                        : new StringBuilder(pending.get(last));
+                folded.append(' ').append(text.substring(from, to).strip()); // §7.3.1: folding is replaced by one SP
+                pending.set(last, folded);
+                currentLength = folded.length();
             } else {
-                current = new StringBuilder(line);
-                pending.add(current);
+                pending.add(text.substring(from, to));
+                currentLength = to - from;
                 if (pending.size() > limits.maxHeaders()) {
                     throw new SipParseException(513, "Message Too Large (too many headers)");
                 }
             }
-            if (current.length() > limits.maxLineLength()) {
+            if (currentLength > limits.maxLineLength()) {
                 throw new SipParseException(513, "Message Too Large (header line too long)");
             }
         }
-        for (StringBuilder sb : pending) {
-            String line = sb.toString();
+        for (CharSequence cs : pending) {
+            String line = cs.toString();
             int colon = line.indexOf(':');
             String name = colon > 0 ? line.substring(0, colon).stripTrailing() : "";
             if (!SipGrammar.isToken(name)) {
@@ -179,17 +192,14 @@ public final class SipParser {
         return raw;
     }
 
-    private static String stripCr(String s) {
-        return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
+    /** The end of the line {@code from..eol} without one trailing CR. */
+    private static int withoutCr(String s, int from, int eol) {
+        return eol > from && s.charAt(eol - 1) == '\r' ? eol - 1 : eol;
     }
 
     private static String decode(byte[] b, int off, int len) {
-        try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPLACE)
-                    .onUnmappableCharacter(CodingErrorAction.REPLACE).decode(ByteBuffer.wrap(b, off, len)).toString();
-        } catch (java.nio.charset.CharacterCodingException e) {
-            throw new SipParseException("Bad UTF-8");
-        }
+        // malformed UTF-8 becomes U+FFFD, as with a decoder set to REPLACE
+        return new String(b, off, len, StandardCharsets.UTF_8);
     }
 
     /** Interprets the split head; {@code body} is the message body as framed. */

@@ -1,6 +1,7 @@
 package org.p2psip.sip.message;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /** A SIP request. Methods are case-sensitive tokens (RFC 3261 §7.1). */
 public final class SipRequest extends SipMessage {
@@ -45,11 +46,26 @@ public final class SipRequest extends SipMessage {
 
     @Override
     public SipRequest withHeaders(Headers h) {
-        return new SipRequest(method, requestUri, h, bodyRef());
+        return new SipRequest(method, requestUri, h, bodyRef()).reuseParsed(this);
     }
 
     public SipRequest withRequestUri(Uri uri) {
-        return new SipRequest(method, uri, headers(), bodyRef());
+        return new SipRequest(method, uri, headers(), bodyRef()).reuseParsed(this);
+    }
+
+    /**
+     * A copy whose top Via is {@code top} (the others as they are), e.g. with received and rport stamped. The copy's
+     * parsed Vias are {@code top} and this request's, so {@code top} must parse back from its text to an equal Via.
+     */
+    public SipRequest withTopVia(Via top) {
+        List<Via> old = vias();
+        List<String> values = headers().all(HeaderNames.VIA);
+        values.set(0, top.toString());
+        SipRequest copy = withHeaders(headers().setAll(HeaderNames.VIA, values));
+        List<Via> parsed = new java.util.ArrayList<>(old);
+        parsed.set(0, top);
+        copy.vias(parsed);
+        return copy;
     }
 
     public SipRequest withBody(byte[] body, String contentType) {

@@ -1,10 +1,15 @@
 package org.p2psip.sip.message;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** A SIP response. */
 public final class SipResponse extends SipMessage {
+    /** The single-valued header fields a response copies from its request (§8.2.6.2), in their order. */
+    private static final List<String> COPIED = List.of(HeaderNames.FROM, HeaderNames.TO, HeaderNames.CALL_ID,
+            HeaderNames.CSEQ);
+
     private final int status;
     private final String reason;
 
@@ -47,7 +52,7 @@ public final class SipResponse extends SipMessage {
 
     @Override
     public SipResponse withHeaders(Headers h) {
-        return new SipResponse(status, reason, h, bodyRef());
+        return new SipResponse(status, reason, h, bodyRef()).reuseParsed(this);
     }
 
     /**
@@ -56,13 +61,21 @@ public final class SipResponse extends SipMessage {
      * failed to parse.
      */
     public static SipResponse forRequest(SipRequest request, int status, String reason, String toTag) {
-        Headers in = request.headers();
-        Headers h = Headers.EMPTY;
-        h = h.setAll(HeaderNames.VIA, in.all(HeaderNames.VIA));
-        for (String name : List.of(HeaderNames.FROM, HeaderNames.TO, HeaderNames.CALL_ID, HeaderNames.CSEQ)) {
-            List<String> v = in.all(name);
-            if (!v.isEmpty()) {
-                h = h.set(name, v.get(0));
+        // Built in one list in the order Via..., From, To, Call-ID, CSeq; the request's Header instances are reused,
+        // so the response shares (and need not parse again) the request's parsed Via, From and CSeq.
+        List<Header> in = request.headers().asList();
+        List<Header> out = new ArrayList<>(8);
+        for (Header x : in) {
+            if (x.name().equals(HeaderNames.VIA)) {
+                out.add(x);
+            }
+        }
+        for (String name : COPIED) {
+            for (Header x : in) {
+                if (x.name().equals(name)) {
+                    out.add(x);
+                    break;
+                }
             }
         }
         if (status > 100) {
@@ -70,13 +83,14 @@ public final class SipResponse extends SipMessage {
                 Address to = request.to();
                 if (to.tag().isEmpty()) {
                     String tag = toTag != null ? toTag : Long.toHexString(ThreadLocalRandom.current().nextLong());
-                    h = h.set(HeaderNames.TO, to.withTag(tag).toString());
+                    Header tagged = new Header(HeaderNames.TO, to.withTag(tag).toString());
+                    out.replaceAll(x -> x.name().equals(HeaderNames.TO) ? tagged : x);
                 }
             } catch (SipParseException e) {
                 // A malformed To is copied as it came.
             }
         }
-        return new SipResponse(status, reason, h, new byte[0]);
+        return new SipResponse(status, reason, Headers.of(out), new byte[0]).reuseParsed(request);
     }
 
     public static SipResponse forRequest(SipRequest request, int status, String reason) {

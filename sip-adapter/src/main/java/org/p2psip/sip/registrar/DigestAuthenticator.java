@@ -59,6 +59,15 @@ public final class DigestAuthenticator {
     private final LongSupplier clock;
     private final byte[] key = new byte[32];
     private final NonceCounts counts;
+    private final byte[] realmBytes;
+    /**
+     * One HMAC per thread under this instance's key: {@code Mac.getInstance} (a provider search) and {@code init} on
+     * every nonce cost more than the HMAC itself. A Mac is not thread-safe, hence per thread.
+     */
+    private final ThreadLocal<Mac> macs = ThreadLocal.withInitial(this::newMac);
+    /** Digests never used, only cloned: a clone skips getInstance's provider search. Read-only, so shareable. */
+    private static final MessageDigest MD5 = prototype("MD5");
+    private static final MessageDigest SHA_256 = prototype("SHA-256");
 
     public DigestAuthenticator(String realm, Credentials accounts) {
         this(realm, accounts, DEFAULT_ALGORITHMS, 300_000, System::currentTimeMillis);
@@ -67,6 +76,7 @@ public final class DigestAuthenticator {
     public DigestAuthenticator(String realm, Credentials accounts, List<String> algorithms,
             long nonceLifetimeMillis, LongSupplier clock) {
         this.realm = realm;
+        this.realmBytes = realm.getBytes(StandardCharsets.UTF_8);
         this.accounts = accounts;
         this.algorithms = List.copyOf(algorithms);
         this.nonceLifetimeMillis = nonceLifetimeMillis;
@@ -210,17 +220,30 @@ public final class DigestAuthenticator {
     }
 
     private byte[] mac(byte[] ts) {
+        Mac m = macs.get();
+        m.update(ts);
+        m.update(realmBytes);
+        byte[] full = m.doFinal(); // doFinal also resets it for the next use
+        byte[] out = new byte[16];
+        System.arraycopy(full, 0, out, 0, 16);
+        return out;
+    }
+
+    private Mac newMac() {
         try {
             Mac m = Mac.getInstance("HmacSHA256");
             m.init(new SecretKeySpec(key, "HmacSHA256"));
-            m.update(ts);
-            m.update(realm.getBytes(StandardCharsets.UTF_8));
-            byte[] full = m.doFinal();
-            byte[] out = new byte[16];
-            System.arraycopy(full, 0, out, 0, 16);
-            return out;
+            return m;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    private static MessageDigest prototype(String name) {
+        try {
+            return MessageDigest.getInstance(name);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("the JDK lacks " + name + ", which SIP digest needs", e);
         }
     }
 
@@ -234,10 +257,11 @@ public final class DigestAuthenticator {
 
     /** Hex digest of {@code s} with {@code algorithm} (MD5 or SHA-256). */
     public static String h(String algorithm, String s) {
+        MessageDigest prototype = digestName(algorithm).equals("MD5") ? MD5 : SHA_256;
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance(digestName(algorithm))
+            return HexFormat.of().formatHex(((MessageDigest) prototype.clone())
                     .digest(s.getBytes(StandardCharsets.UTF_8)));
-        } catch (GeneralSecurityException e) {
+        } catch (CloneNotSupportedException e) {
             throw new IllegalStateException(e);
         }
     }

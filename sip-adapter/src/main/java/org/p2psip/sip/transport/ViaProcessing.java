@@ -35,6 +35,10 @@ public final class ViaProcessing {
         if (stamped == top) {
             return request;
         }
+        if (ip.indexOf(':') < 0) {
+            // an IPv4 literal and digits: the stamped Via's text parses back to it, so the copy keeps it parsed
+            return request.withTopVia(stamped);
+        }
         List<String> values = request.headers().all(HeaderNames.VIA);
         values.set(0, stamped.toString());
         Headers h = request.headers().setAll(HeaderNames.VIA, values);
