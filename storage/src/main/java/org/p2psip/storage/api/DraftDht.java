@@ -310,6 +310,12 @@ public final class DraftDht {
      * message carries each replica's refusal code) if no replica accepted it.
      */
     public CompletableFuture<PutResult> putAuth(DhtRecord record, SigningIdentity writer) {
+        return signAndPut(record, writer, (v, r) -> r);
+    }
+
+    /** Signs {@code record}, puts it, and completes with what {@code result} makes of the value and the put's result. */
+    private <T> CompletableFuture<T> signAndPut(DhtRecord record, SigningIdentity writer,
+            java.util.function.BiFunction<DhtValue, PutResult, T> result) {
         DhtValue v;
         try {
             v = signed(record, writer, signedHere);
@@ -317,7 +323,7 @@ public final class DraftDht {
             return CompletableFuture.failedFuture(e);
         }
         putAuths.increment();
-        return dht.put(record.key().dhtKey(), v);
+        return dht.put(record.key().dhtKey(), v).thenApply(r -> result.apply(v, r));
     }
 
     /** Signs a record as {@link #putAuth} stores it (data = signed XML, owner = H(Kp), nonce, expiry). */
@@ -353,14 +359,7 @@ public final class DraftDht {
      * {@link #putAuth(NodeId, DhtValue)}).
      */
     public CompletableFuture<DhtValue> putAuthKeeping(DhtRecord record, SigningIdentity writer) {
-        DhtValue v;
-        try {
-            v = signed(record, writer, signedHere);
-        } catch (GeneralSecurityException | IllegalArgumentException e) {
-            return CompletableFuture.failedFuture(e);
-        }
-        putAuths.increment();
-        return dht.put(record.key().dhtKey(), v).thenApply(r -> v);
+        return signAndPut(record, writer, (v, r) -> v);
     }
 
     /** put-auth of an already signed value (e.g. one received from a client, or a refresh of one's own). */
