@@ -44,6 +44,29 @@ public final class ChainCache {
     }
 
     /**
+     * The expiry a value of a verified record may have, as a reader checks it: the record's signed {@code expires},
+     * extended by the value's refresh token {@code t} when it carries one (null: none), which must be in the record's
+     * signed chain ({@link #check}).
+     *
+     * @throws RecordException BAD_RECORD when a token comes with a record that signs no chain, BAD_SIGNATURE when the
+     *     token is not in the chain
+     */
+    public long grantedUntil(RecordValue signed, RefreshTrailer.Trailer t) throws RecordException {
+        long until = signed.expires().toEpochMilli();
+        if (t == null) {
+            return until;
+        }
+        if (signed.chain() == null) {
+            throw new RecordException(Refusal.BAD_RECORD, "the value carries a refresh token but its record signs no chain");
+        }
+        if (!check(signed.chain(), t)) {
+            throw new RecordException(Refusal.BAD_SIGNATURE, "refresh token " + t.j()
+                    + " is not in the record's signed chain of " + signed.chain().length());
+        }
+        return signed.chain().expiryAt(until, t.j());
+    }
+
+    /**
      * Whether {@code t}'s token is token {@code t.j()} of {@code chain} (whose anchor the caller verified as signed).
      * False when {@code j} is beyond the chain's length or the token is forged.
      */

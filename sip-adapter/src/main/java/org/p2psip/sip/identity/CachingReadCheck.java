@@ -11,7 +11,6 @@ import org.p2psip.storage.ChainCache;
 import org.p2psip.storage.LocallySigned;
 import org.p2psip.storage.RecordException;
 import org.p2psip.storage.Refusal;
-import org.p2psip.storage.RecordValue;
 import org.p2psip.storage.RefreshTrailer;
 import org.p2psip.storage.VerifiedRecord;
 import org.p2psip.storage.api.DraftDht;
@@ -69,18 +68,7 @@ public final class CachingReadCheck implements DraftDht.ReadCheck {
             cache.put(k, vr);
             return vr;
         }
-        RecordValue rv = hit.record().value();
-        long until = rv.expires().toEpochMilli();
-        if (trailer != null) {
-            if (rv.chain() == null) {
-                throw new RecordException(Refusal.BAD_RECORD, "the value carries a refresh token but its record signs no chain");
-            }
-            if (!chains.check(rv.chain(), trailer)) {
-                throw new RecordException(Refusal.BAD_SIGNATURE, "refresh token " + trailer.j()
-                        + " is not in the record's signed chain of " + rv.chain().length());
-            }
-            until = rv.chain().expiryAt(until, trailer.j());
-        }
+        long until = chains.grantedUntil(hit.record().value(), trailer);
         if (until <= nowMillis || v.expiresAtMillis() > until) {
             throw new RecordException(Refusal.EXPIRED, "expired, or the value claims a later expiry than the signed one");
         }

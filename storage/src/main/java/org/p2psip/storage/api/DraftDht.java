@@ -159,17 +159,7 @@ public final class DraftDht {
                 if (rv.expires() == null) {
                     throw new RecordException(Refusal.EXPIRED, "a signed value needs an expiry");
                 }
-                long until = rv.expires().toEpochMilli();
-                if (trailer != null) {
-                    if (rv.chain() == null) {
-                        throw new RecordException(Refusal.BAD_RECORD, "the value carries a refresh token but its record signs no chain");
-                    }
-                    if (!chains.check(rv.chain(), trailer)) {
-                        throw new RecordException(Refusal.BAD_SIGNATURE, "refresh token " + trailer.j()
-                                + " is not in the record's signed chain of " + rv.chain().length());
-                    }
-                    until = rv.chain().expiryAt(until, trailer.j());
-                }
+                long until = chains.grantedUntil(rv, trailer);
                 if (until <= now || v.expiresAtMillis() > until) {
                     throw new RecordException(Refusal.EXPIRED, "expired, or the value claims a later expiry than the signed one");
                 }
