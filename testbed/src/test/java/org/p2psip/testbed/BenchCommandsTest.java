@@ -36,10 +36,20 @@ class BenchCommandsTest {
         sippInstalled();
         String[] lines = run("bench", "sip", "--users", "40", "--start-rate", "20", "--max-rate", "40",
                 "--step-seconds", "2", "--calls", "20", "--call-rate", "20", "--kamailio-start-rate", "20",
-                "--kamailio-max-rate", "40", "--jit-warmup-seconds", "1", "--jit-warmup-rate", "20");
+                "--kamailio-max-rate", "40", "--jit-warmup-seconds", "1", "--jit-warmup-rate", "20",
+                "--sustain-seconds", "3");
         String last = lines[lines.length - 1];
         assertTrue(java.util.Arrays.stream(lines).anyMatch(l -> l.matches(
-                "ours, refresh policy off: register_per_s=\\d+ signed_stores_per_s=\\d+ .*")), String.join("\n", lines));
+                "ours, refresh policy off \\(refresh chains\\): register_per_s=\\d+ stored_records_per_s=\\d+ .*")),
+                String.join("\n", lines));
+        // peer 1 stored its timed REGISTERs as tokens of the records' refresh chains (a user whose warm-up failed
+        // on a loaded machine signs its record in a timed round)
+        Matcher stored = java.util.Arrays.stream(lines)
+                .map(Pattern.compile("peer 1 stored records over those rounds: (\\d+) signed, (\\d+) refresh-chain tokens")::matcher)
+                .filter(Matcher::matches).findFirst().orElseThrow(() -> new AssertionError(String.join("\n", lines)));
+        assertTrue(Long.parseLong(stored.group(2)) > Long.parseLong(stored.group(1)), stored.group());
+        assertTrue(java.util.Arrays.stream(lines).anyMatch(l -> l.startsWith("REGISTER (refresh policy off) sustained: ")
+                && l.contains(" 0 failed")), String.join("\n", lines));
         if (SipBench.findExecutable("kamailio") != null || SipBench.findExecutable("/usr/sbin/kamailio") != null) {
             // Kamailio installed: its side-by-side line must report a clean reference rate
             assertTrue(java.util.Arrays.stream(lines).anyMatch(l -> l.matches(
