@@ -1,10 +1,12 @@
 package org.p2psip.node.site;
 
-import static org.p2psip.testing.Waits.until;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.p2psip.node.site.SitePeers.overlayJoined;
+import static org.p2psip.node.site.SitePeers.role;
+import static org.p2psip.testing.Waits.until;
 
 import java.net.InetSocketAddress;
 import java.net.URL;
@@ -60,26 +62,13 @@ class SiteModeTest {
         }
     }
 
-    private static Role role(Peer p) {
-        SiteStatus s = p.siteStatus();
-        return s == null ? null : s.role();
-    }
-
-    private static boolean overlayJoined(Peer p) {
-        try {
-            return p.overlay().isJoined();
-        } catch (IllegalStateException e) {
-            return false; // unseated a moment ago
-        }
-    }
-
     private List<Peer> withRole(Role r) {
         return peers.stream().filter(p -> role(p) == r).toList();
     }
 
     /** Two superpeers whose overlay node has joined, every other peer a leaf with a primary and a standby. */
     private boolean settled() {
-        List<Peer> sps = withRole(Role.SUPERPEER).stream().filter(SiteModeTest::overlayJoined).toList();
+        List<Peer> sps = withRole(Role.SUPERPEER).stream().filter(SitePeers::overlayJoined).toList();
         List<NodeId> spIds = sps.stream().map(Peer::id).toList();
         List<Peer> leaves = withRole(Role.LEAF);
         return sps.size() == 2 && leaves.size() == peers.size() - 2 && leaves.stream().allMatch(l -> {

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.p2psip.node.site.SitePeers.overlayJoined;
+import static org.p2psip.node.site.SitePeers.role;
 import static org.p2psip.testing.Waits.until;
 
 import java.net.InetSocketAddress;
@@ -22,7 +24,6 @@ import org.p2psip.overlay.Bytes;
 import org.p2psip.overlay.DhtValue;
 import org.p2psip.overlay.NodeId;
 import org.p2psip.overlay.store.SecretHashPolicy;
-import org.p2psip.superpeer.SiteStatus;
 import org.p2psip.superpeer.discovery.Preference;
 import org.p2psip.superpeer.discovery.Role;
 
@@ -50,17 +51,8 @@ class SiteStepDownLinksTest {
         }
     }
 
-    private static Role role(Peer p) {
-        SiteStatus s = p.siteStatus();
-        return s == null ? null : s.role();
-    }
-
     private static boolean joinedSuperpeer(Peer p) {
-        try {
-            return role(p) == Role.SUPERPEER && p.overlay().isJoined();
-        } catch (IllegalStateException e) {
-            return false;
-        }
+        return role(p) == Role.SUPERPEER && overlayJoined(p);
     }
 
     /** Whether a thread of {@code id}'s ICE links (its executor or its timer) is alive. */
