@@ -5,23 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.p2psip.overlay.DhtValue;
 import org.p2psip.overlay.NodeId;
-import org.p2psip.sip.identity.UserIdentities;
-import org.p2psip.sip.testing.PolicyMemoryDht;
-import org.p2psip.storage.NameOwners;
-import org.p2psip.storage.PrivateKeyRecord;
 import org.p2psip.storage.RefreshTrailer;
 import org.p2psip.storage.ResourceName;
-import org.p2psip.storage.SignedRecordPolicy;
-import org.p2psip.storage.api.DraftDht;
-import org.p2psip.storage.api.DraftPolicy;
 
 /**
  * {@link SignedContactStore} with refresh chains, on a DHT that applies the storage module's verifying
@@ -29,29 +18,18 @@ import org.p2psip.storage.api.DraftPolicy;
  * stored as the chain's next token (no signature; the policy checks it by hashing), readers see the extended expiry,
  * the chain's end signs again, and with chains off every refresh is signed.
  */
-class RefreshChainRegistrationTest {
+class RefreshChainRegistrationTest extends SignedStoreFixture {
     static final String AOR = "sip:dora@p2p.test";
     static final String CONTACT = "<sip:dora@192.0.2.8:5062>";
-    final AtomicLong now = new AtomicLong(System.currentTimeMillis() / 1000 * 1000);
-    PolicyMemoryDht dht;
-    UserIdentities users;
-    DraftDht draft;
 
-    @BeforeEach
-    void start() {
-        dht = new PolicyMemoryDht(DraftPolicy.of(SignedRecordPolicy.tofu(NameOwners.inMemory())), now::get);
-        draft = new DraftDht(dht);
-        users = new UserIdentities(draft, null, u -> Optional.empty(), new PrivateKeyRecord.KdfParams(1024, 1, 1),
-                now::get);
+    @Override
+    String aor() {
+        return AOR;
     }
 
-    @AfterEach
-    void stop() {
-        users.close();
-    }
-
-    ContactBinding binding(long seconds) {
-        return new ContactBinding(AOR, CONTACT, null, "sip:127.0.0.1:5070;lr", List.of(), now.get() + seconds * 1000);
+    @Override
+    String contact() {
+        return CONTACT;
     }
 
     /** The one value stored under dora's name, as the DHT holds it. */
@@ -62,22 +40,16 @@ class RefreshChainRegistrationTest {
         return values.get(0);
     }
 
-    long readExpiry(SignedContactStore store) throws Exception {
-        List<ContactBinding> all = store.lookup(AOR).get(10, TimeUnit.SECONDS);
-        assertEquals(1, all.size(), all::toString);
-        return all.get(0).expiresAtMillis();
-    }
-
     @Test
     void refreshesAreTokensOfTheSignedChainUntilItEnds() throws Exception {
         SignedContactStore store = new SignedContactStore(draft, users, now::get, 0);
-        store.put(binding(7200)).get(10, TimeUnit.SECONDS);
+        store.put(binding(null, 7200)).get(10, TimeUnit.SECONDS);
         long first = readExpiry(store);
         assertEquals(1, store.signedPuts());
         assertNull(RefreshTrailer.parse(stored().data().unsafeArray()), "the first store is the signed record alone");
 
         now.addAndGet(5_000);
-        store.put(binding(7200)).get(10, TimeUnit.SECONDS);
+        store.put(binding(null, 7200)).get(10, TimeUnit.SECONDS);
         assertEquals(1, store.signedPuts(), "no new signature");
         assertEquals(1, store.chainRefreshes());
         RefreshTrailer.Trailer t = RefreshTrailer.parse(stored().data().unsafeArray());
@@ -87,19 +59,19 @@ class RefreshChainRegistrationTest {
         assertEquals(first + 5_000, readExpiry(store), "a reader checks the token and sees the extension");
 
         now.addAndGet(1_000);
-        store.put(binding(7200)).get(10, TimeUnit.SECONDS);
+        store.put(binding(null, 7200)).get(10, TimeUnit.SECONDS);
         assertEquals(6, RefreshTrailer.parse(stored().data().unsafeArray()).j());
         assertEquals(2, store.chainRefreshes());
         assertEquals(first + 6_000, readExpiry(store));
 
         // past the chain's last token (3,600 s of extension): a new signature, with a new chain
         now.addAndGet(SignedContactStore.CHAIN_LENGTH * 1000L);
-        store.put(binding(7200)).get(10, TimeUnit.SECONDS);
+        store.put(binding(null, 7200)).get(10, TimeUnit.SECONDS);
         assertEquals(2, store.signedPuts());
         assertNull(RefreshTrailer.parse(stored().data().unsafeArray()));
         assertEquals(first + 6_000 + SignedContactStore.CHAIN_LENGTH * 1000L, readExpiry(store));
         now.addAndGet(2_000);
-        store.put(binding(7200)).get(10, TimeUnit.SECONDS);
+        store.put(binding(null, 7200)).get(10, TimeUnit.SECONDS);
         assertEquals(2, store.signedPuts());
         assertEquals(3, store.chainRefreshes());
         assertEquals(2, RefreshTrailer.parse(stored().data().unsafeArray()).j(), "the new chain's token 2");
@@ -108,9 +80,9 @@ class RefreshChainRegistrationTest {
     @Test
     void aShorterExpiryOrAChangedBindingIsSignedAgain() throws Exception {
         SignedContactStore store = new SignedContactStore(draft, users, now::get, 0);
-        store.put(binding(3600)).get(10, TimeUnit.SECONDS);
+        store.put(binding(null, 3600)).get(10, TimeUnit.SECONDS);
         now.addAndGet(3_000);
-        store.put(binding(600)).get(10, TimeUnit.SECONDS); // shorter: a new value under a new nonce
+        store.put(binding(null, 600)).get(10, TimeUnit.SECONDS); // shorter: a new value under a new nonce
         assertEquals(2, store.signedPuts());
         assertEquals(0, store.chainRefreshes());
         assertEquals(now.get() + 600_000, readExpiry(store));
@@ -124,9 +96,9 @@ class RefreshChainRegistrationTest {
     @Test
     void withoutChainsEveryStoredRefreshIsSigned() throws Exception {
         SignedContactStore store = new SignedContactStore(draft, users, now::get, 0, false);
-        store.put(binding(3600)).get(10, TimeUnit.SECONDS);
+        store.put(binding(null, 3600)).get(10, TimeUnit.SECONDS);
         now.addAndGet(2_000);
-        store.put(binding(3600)).get(10, TimeUnit.SECONDS);
+        store.put(binding(null, 3600)).get(10, TimeUnit.SECONDS);
         assertEquals(2, store.signedPuts());
         assertEquals(0, store.chainRefreshes());
         assertNull(RefreshTrailer.parse(stored().data().unsafeArray()));
