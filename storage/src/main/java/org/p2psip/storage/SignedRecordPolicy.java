@@ -318,13 +318,7 @@ public final class SignedRecordPolicy implements StoragePolicy {
             checkToken(chain.anchor().unsafeArray(), 0, trailer, chain);
             until = chain.expiryAt(until, trailer.j());
         }
-        if (until <= now) {
-            throw new RecordException(Refusal.EXPIRED, "the record expired at " + Instant.ofEpochMilli(until));
-        }
-        if (value.expiresAtMillis() > until) {
-            throw new RecordException(Refusal.EXPIRED, "the value claims to expire at " + Instant.ofEpochMilli(value.expiresAtMillis())
-                    + ", after the signed expiry " + Instant.ofEpochMilli(until) + (trailer == null ? "" : " (E0 + j·d)"));
-        }
+        checkGranted(until, value, now, trailer == null ? "the signed expiry" : "what token " + trailer.j() + " grants (E0 + j·d)");
         if (existing != null) {
             long before = authenticatedExpiry(existing.data().unsafeArray());
             if (until < before || (until == before && !value.data().equals(existing.data()))) {
@@ -375,28 +369,36 @@ public final class SignedRecordPolicy implements StoragePolicy {
         } else {
             checkToken(heldTrailer.token().unsafeArray(), heldTrailer.j(), t, chain);
         }
-        long until = chain.expiryAt(signed.expiresMillis(), t.j());
-        if (until <= now) {
-            throw new RecordException(Refusal.EXPIRED, "the refreshed record expired at " + Instant.ofEpochMilli(until));
-        }
-        if (value.expiresAtMillis() > until) {
-            throw new RecordException(Refusal.EXPIRED, "the value claims to expire at " + Instant.ofEpochMilli(value.expiresAtMillis())
-                    + ", after what token " + t.j() + " grants (E0 + j·d = " + Instant.ofEpochMilli(until) + ")");
-        }
+        checkGranted(chain.expiryAt(signed.expiresMillis(), t.j()), value, now, "what token " + t.j() + " grants (E0 + j·d)");
         // the refresh's bytes are what the store holds next: the entry then keeps no copy of its own alive
         heldSigned.put(heldKey, new HeldSigned(data, len, signed));
         return true;
     }
 
-    /** What the held value's signed part (verified when stored) signs about its lifetime; read once per record. */
+    /**
+     * The value's lifetime against the expiry its owner granted, {@code until} ({@code grant} says which, for the
+     * message): the record must not have expired, and the stored copy may not claim to live longer.
+     */
+    private static void checkGranted(long until, DhtValue value, long now, String grant) throws RecordException {
+        if (until <= now) {
+            throw new RecordException(Refusal.EXPIRED, "the record expired at " + Instant.ofEpochMilli(until));
+        }
+        if (value.expiresAtMillis() > until) {
+            throw new RecordException(Refusal.EXPIRED, "the value claims to expire at " + Instant.ofEpochMilli(value.expiresAtMillis())
+                    + ", after " + grant + " " + Instant.ofEpochMilli(until));
+        }
+    }
+
+    /**
+     * What the held value's signed part (verified when stored) signs about its lifetime: remembered from the last
+     * accepted refresh of the record, else read.
+     */
     private SignedExpiry.Signed heldSigned(HeldKey k, byte[] held, int len) {
         HeldSigned h = heldSigned.get(k);
         if (h != null && h.length() == len && java.util.Arrays.equals(h.data(), 0, len, held, 0, len)) {
             return h.signed();
         }
-        SignedExpiry.Signed signed = SignedExpiry.read(held);
-        heldSigned.put(k, new HeldSigned(held, len, signed));
-        return signed;
+        return SignedExpiry.read(held); // remembered by the caller once the refresh is accepted
     }
 
     /** Token {@code t.j()} hashes to {@code known}, token {@code jKnown} (0: the anchor), within the chain. */
