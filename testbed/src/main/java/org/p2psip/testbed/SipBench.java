@@ -136,6 +136,16 @@ final class SipBench implements Callable<Integer> {
             return successful / Math.max(seconds, 1e-3);
         }
 
+        /** All {@code offered} scenarios succeeded. */
+        boolean clean(long offered) {
+            return failed == 0 && successful == offered;
+        }
+
+        /** It delivered at least 80 % of the offered {@code rate}. */
+        boolean keptUp(int rate) {
+            return perSecond() >= 0.8 * rate;
+        }
+
         /**
          * sipp's CPU per successful scenario (microseconds), and the share of one core it used over the run: sipp is
          * single-threaded, so a share near 1 means the offered rate was sipp's limit, not the registrar's.
@@ -176,6 +186,8 @@ final class SipBench implements Callable<Integer> {
 
     /** Per-round deltas of the overlay nodes' RPC counters (null until the nodes run). */
     private OverlayRounds rounds;
+    private final ThreadCpu threadCpu = new ThreadCpu(6);
+    private SocketDrops drops;
 
     @Override
     public Integer call() throws Exception {
@@ -260,6 +272,15 @@ final class SipBench implements Callable<Integer> {
             out.flush();
 
             int port = freeUdpPort();
+            Map<String, Integer> socketPorts = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < nodes.size(); i++) {
+                socketPorts.put("node " + i, nodes.get(i).contact().address().getPort());
+            }
+            for (int i = 0; i < peers.size(); i++) {
+                socketPorts.put("peer " + (i + 1) + " SIP", peers.get(i).localAddress().getPort());
+            }
+            socketPorts.put("sipp", port);
+            drops = new SocketDrops(socketPorts);
             warmUp(out, "warm-up (first REGISTER of each user: key pair, certificate, private: record)", binary, dir,
                     peers.get(0).localAddress().getPort(), port, "warmup");
 
@@ -375,7 +396,7 @@ final class SipBench implements Callable<Integer> {
                     tag + "-" + pass);
             out.printf("%s, pass %d: %d ok, %d failed, %.1f s%n", label, pass, warm.successful(), warm.failed(),
                     warm.seconds());
-            printRound(out);
+            printRound(out, warm);
             out.flush();
             if (warm.failed() == 0 && warm.successful() == users) {
                 return;
@@ -415,6 +436,21 @@ final class SipBench implements Callable<Integer> {
         }
     }
 
+    /** As {@link #printRound(PrintWriter)}, and the busiest threads of round {@code r} (CPU per REGISTER, core share). */
+    private void printRound(PrintWriter out, Run r) {
+        printRound(out);
+        if (drops != null) {
+            String d = drops.next();
+            if (!d.isEmpty()) {
+                out.printf("  datagrams dropped this round at full receive buffers: %s%n", d);
+            }
+        }
+        String busiest = threadCpu.next(r.successful(), r.seconds());
+        if (!busiest.isEmpty()) {
+            out.printf("  busiest threads this round (CPU per REGISTER, share of a core): %s%n", busiest);
+        }
+    }
+
     /** CPU time of this JVM: the 3 overlay nodes and both SIP peers, all the work behind a REGISTER but sipp's. */
     static long jvmCpuNanos() {
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
@@ -445,44 +481,81 @@ final class SipBench implements Callable<Integer> {
 
     /**
      * Offers {@code stepSeconds} rounds of REGISTER at a doubling rate from {@code from} up to {@code to} against the
-     * registrar at 127.0.0.1:{@code remotePort}, until a round has a failure or cannot keep up (under 80 % of the offer).
+     * registrar at 127.0.0.1:{@code remotePort}, until a round has a failure or cannot keep up (under 80 % of the offer);
+     * then up to {@link #REFINE_ROUNDS} rounds halve the gap between the best clean rate and the one that was too much
+     * (doubling alone lands anywhere in a factor of two below the limit, and an overloaded round delivers far less
+     * than the limit, its retransmissions adding load).
      */
     private Sweep sweep(PrintWriter out, String label, String binary, Path dir, String scenario, int remotePort,
             int localPort, int from, int to, LongSupplier cpuNanos, LongSupplier stores) throws Exception {
         Run best = null;
         int bestRate = 0;
         long successful = 0;
+        long failedAtLimit = 0;
+        int tooMuch = 0;
         for (int rate = from; ; rate = Math.min(rate * 2, to)) {
-            int n = rate * stepSeconds;
-            Run r = sipp(binary, dir, scenario, remotePort, localPort, rate, n, "users.csv",
-                    label.replaceAll("[^A-Za-z0-9]", "") + rate, cpuNanos, stores);
+            Run r = round(out, label, binary, dir, scenario, remotePort, localPort, rate, cpuNanos, stores);
             successful += r.successful();
-            boolean clean = r.failed() == 0 && r.successful() == n;
-            boolean keptUp = r.perSecond() >= 0.8 * rate;
-            out.printf("%s offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s, %.0f us CPU each%s%s%s%n", label,
-                    rate, stepSeconds, r.successful(), r.failed(), r.seconds(), r.perSecond(), r.cpuMicrosEach(),
-                    r.sippLoad(),
-                    r.storedRecords() < 0 ? "" : String.format(", %d stored records (%.0f/s)", r.storedRecords(),
-                            r.storesPerSecond()),
-                    clean && keptUp ? "" : clean ? " (could not keep up)" : " (failures)");
-            if (stores.getAsLong() >= 0) { // a round against our peers (Kamailio's rounds leave the overlay idle)
-                printRound(out);
-            }
-            out.flush();
-            if (!clean) {
-                return sustain(out, label, binary, dir, scenario, remotePort, localPort, cpuNanos, stores,
-                        new Sweep(best, r.failed(), successful), bestRate);
+            if (!r.clean(rate * stepSeconds)) {
+                failedAtLimit = r.failed();
+                tooMuch = rate;
+                break;
             }
             if (best == null || r.perSecond() > best.perSecond()) {
                 best = r;
                 bestRate = rate;
             }
-            if (!keptUp || rate == to) {
+            if (!r.keptUp(rate)) {
+                tooMuch = rate;
+                break;
+            }
+            if (rate == to) {
                 break;
             }
         }
+        int good = bestRate;
+        for (int i = 0; i < REFINE_ROUNDS && best != null && tooMuch > 0; i++) {
+            int rate = (good + tooMuch) / 2;
+            if (rate - good < Math.max(1, good / 8)) {
+                break;
+            }
+            Run r = round(out, label, binary, dir, scenario, remotePort, localPort, rate, cpuNanos, stores);
+            successful += r.successful();
+            if (r.clean(rate * stepSeconds) && r.keptUp(rate)) {
+                good = rate;
+                if (r.perSecond() > best.perSecond()) {
+                    best = r;
+                    bestRate = rate;
+                }
+            } else {
+                tooMuch = rate;
+            }
+        }
         return sustain(out, label, binary, dir, scenario, remotePort, localPort, cpuNanos, stores,
-                new Sweep(best, 0, successful), bestRate);
+                new Sweep(best, best == null ? failedAtLimit : 0, successful), bestRate);
+    }
+
+    /** Rounds that narrow the gap between the best clean rate of a sweep and the rate that was too much. */
+    static final int REFINE_ROUNDS = 2;
+
+    /** One sweep round at {@code rate}, printed. */
+    private Run round(PrintWriter out, String label, String binary, Path dir, String scenario, int remotePort,
+            int localPort, int rate, LongSupplier cpuNanos, LongSupplier stores) throws Exception {
+        int n = rate * stepSeconds;
+        Run r = sipp(binary, dir, scenario, remotePort, localPort, rate, n, "users.csv",
+                label.replaceAll("[^A-Za-z0-9]", "") + rate, cpuNanos, stores);
+        boolean clean = r.clean(n);
+        out.printf("%s offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s, %.0f us CPU each%s%s%s%n", label,
+                rate, stepSeconds, r.successful(), r.failed(), r.seconds(), r.perSecond(), r.cpuMicrosEach(),
+                r.sippLoad(),
+                r.storedRecords() < 0 ? "" : String.format(", %d stored records (%.0f/s)", r.storedRecords(),
+                        r.storesPerSecond()),
+                clean && r.keptUp(rate) ? "" : clean ? " (could not keep up)" : " (failures)");
+        if (stores.getAsLong() >= 0) { // a round against our peers (Kamailio's rounds leave the overlay idle)
+            printRound(out, r);
+        }
+        out.flush();
+        return r;
     }
 
     /**
@@ -511,7 +584,7 @@ final class SipBench implements Callable<Integer> {
                     r.storedRecords() < 0 ? "" : String.format(", %d stored records (%.0f/s)", r.storedRecords(),
                             r.storesPerSecond()), clean ? "" : " (failures)");
             if (stores.getAsLong() >= 0) {
-                printRound(out);
+                printRound(out, r);
             }
             out.flush();
             if (clean) {
@@ -607,7 +680,7 @@ final class SipBench implements Callable<Integer> {
             out.printf("JIT warm-up round %d (not counted): %d REGISTERs offered at %d/s, %d failed, %.1f s, %.0f us CPU"
                     + " each%s%n", round, r.successful(), rate, r.failed(), r.seconds(), each,
                     steady ? ", steady" : "");
-            printRound(out);
+            printRound(out, r);
             out.flush();
             if (steady || System.nanoTime() >= deadline) {
                 out.printf("JIT warm-up: %d REGISTERs in %d rounds%s%n", total, round,

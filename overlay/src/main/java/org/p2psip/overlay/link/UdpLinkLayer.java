@@ -56,7 +56,7 @@ public final class UdpLinkLayer implements LinkLayer {
         Bootstrap b = new Bootstrap()
                 .group(group)
                 .channel(Epoll.isAvailable() ? EpollDatagramChannel.class : NioDatagramChannel.class)
-                .option(ChannelOption.SO_RCVBUF, 1 << 20)
+                .option(ChannelOption.SO_RCVBUF, ReceiveBuffers.REQUESTED)
                 .option(ChannelOption.SO_SNDBUF, 1 << 20)
                 .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_BUFFER))
                 .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
@@ -81,6 +81,7 @@ public final class UdpLinkLayer implements LinkLayer {
         b.bind(address).addListener(f -> {
             if (f.isSuccess()) {
                 Channel ch = ((io.netty.channel.ChannelFuture) f).channel();
+                ReceiveBuffers.check(ch, "overlay");
                 UdpLinkLayer layer = new UdpLinkLayer(ch, maxDatagram);
                 holder.layer = layer;
                 result.complete(layer);

@@ -144,6 +144,7 @@ public final class SipTransport implements SipSender, AutoCloseable {
                     .awaitUninterruptibly();
             if (uf.isSuccess()) {
                 udp = uf.channel();
+                org.p2psip.overlay.link.ReceiveBuffers.check(udp, "SIP UDP");
                 bindTls();
                 return;
             }
@@ -181,7 +182,7 @@ public final class SipTransport implements SipSender, AutoCloseable {
     private Bootstrap udpBootstrap() {
         return new Bootstrap().group(group)
                 .channel(epoll ? EpollDatagramChannel.class : NioDatagramChannel.class)
-                .option(ChannelOption.SO_RCVBUF, 1 << 20)
+                .option(ChannelOption.SO_RCVBUF, org.p2psip.overlay.link.ReceiveBuffers.REQUESTED)
                 // Netty reads 2048 bytes per datagram by default and silently drops the rest. (RECVBUF_ALLOCATOR is
                 // Netty 4.2's name for the deprecated RCVBUF_ALLOCATOR.)
                 .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(65_535))
