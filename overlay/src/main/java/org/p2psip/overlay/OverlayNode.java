@@ -962,7 +962,9 @@ public final class OverlayNode implements Dht, AutoCloseable {
             answerOnce(from, f, wrap.apply(apply.get()), checksum); // a copy already held: no check
             return;
         }
-        serveChecked(from, f, () -> store.precheckPut(p.key(), p.value(), now), apply, wrap, checksum);
+        // a value with nothing to check ahead (a refresh checked by hashing) skips the trip to the check pool
+        serveChecked(from, f, store.checksAhead(p.key(), p.value()) ? () -> store.precheckPut(p.key(), p.value(), now)
+                : null, apply, wrap, checksum);
     }
 
     /** Marks a request in {@link #replies} whose answer waits for its check ahead: a retransmission is dropped. */
@@ -978,7 +980,8 @@ public final class OverlayNode implements Dht, AutoCloseable {
     /**
      * Answers a store or remove request: at once when the node checks on its own thread, else once {@code check}
      * ran on the check executor ({@link #checkValuesOn}) and every request before it was applied. A refusal of the
-     * check is the answer; otherwise {@code apply} (the store's full check and the write) gives it.
+     * check is the answer; otherwise {@code apply} (the store's full check and the write) gives it. A null
+     * {@code check} (nothing to check ahead) is applied without leaving the node's thread, in order.
      */
     private void serveChecked(Contact from, Frame f, Supplier<StoragePolicy.Decision> check, Supplier<Ack> apply,
             Function<Ack, Message> wrap, int checksum) {
@@ -987,7 +990,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
             return;
         }
         boolean[] answered = {false}; // the check may end at once (its executor shut down): then no IN_PROGRESS mark
-        boolean queued = aheadChecks.submit(check, refusal -> {
+        java.util.function.Consumer<StoragePolicy.Decision> checked = refusal -> {
             answered[0] = true;
             Ack a;
             if (refusal != null) {
@@ -997,7 +1000,8 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 a = apply.get();
             }
             answerOnce(from, f, wrap.apply(a), checksum);
-        });
+        };
+        boolean queued = check == null ? aheadChecks.applyInOrder(checked) : aheadChecks.submit(check, checked);
         if (queued) {
             if (!answered[0]) {
                 replies.put(from.address(), f.requestId(), f.sender(), checksum, IN_PROGRESS, scheduler.nowMillis());

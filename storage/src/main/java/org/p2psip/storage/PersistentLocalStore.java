@@ -36,6 +36,11 @@ public final class PersistentLocalStore implements LocalStore {
     }
 
     @Override
+    public boolean checksAhead(NodeId key, DhtValue value) {
+        return records.checksAhead(key, value);
+    }
+
+    @Override
     public StoragePolicy.Decision precheckRemove(StoragePolicy.RemoveRequest req, long now) {
         return records.precheckRemove(req, now);
     }

@@ -127,6 +127,11 @@ public final class RecordStore implements AutoCloseable {
         return s;
     }
 
+    /** Its policy's {@link StoragePolicy#checksAhead}; any thread. */
+    public boolean checksAhead(NodeId key, DhtValue value) {
+        return policy.checksAhead(key, value);
+    }
+
     /** Its policy's {@link StoragePolicy#precheckPut} (signature verification ahead); any thread. */
     public StoragePolicy.Decision precheckPut(NodeId key, DhtValue value, long now) {
         return policy.precheckPut(key, value, now);

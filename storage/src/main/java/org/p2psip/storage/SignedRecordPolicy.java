@@ -214,6 +214,20 @@ public final class SignedRecordPolicy implements StoragePolicy {
         return verifyAhead(value.data().unsafeArray());
     }
 
+    /**
+     * False for refreshes (compact or full): {@link #precheckPut} leaves them to {@code checkPut}, which checks them by
+     * hashing against the held value. True for anything else, malformed trailers included (refused ahead).
+     */
+    @Override
+    public boolean checksAhead(NodeId key, DhtValue value) {
+        try {
+            byte[] data = value.data().unsafeArray();
+            return CompactRefresh.parse(data) == null && RefreshTrailer.parse(data) == null;
+        } catch (RecordException e) {
+            return true;
+        }
+    }
+
     /** As {@link #precheckPut}, for a remove-auth proof. */
     @Override
     public Decision precheckRemove(NodeId key, RemoveRequest request, long nowMillis) {

@@ -90,6 +90,9 @@ class CompactRefreshTest {
         long now = System.currentTimeMillis();
         DhtValue c5 = compact(signed, 5, chain.token(5));
         assertNull(policy.precheckPut(KEY, c5, now), "decided against the stored value, not ahead");
+        assertFalse(policy.checksAhead(KEY, c5), "so the node applies it without the trip to the check pool");
+        assertFalse(policy.checksAhead(KEY, SignedValues.refresh(signed, 5, chain.token(5))), "a full refresh too");
+        assertTrue(policy.checksAhead(KEY, signed), "a signed record is verified ahead");
         ValueStore.Outcome o = put(s, c5);
         assertEquals(Status.OK, o.status(), o.reason());
         assertEquals(SignedValues.refresh(signed, 5, chain.token(5)), s.get(KEY, now).get(0),

@@ -94,6 +94,29 @@ public final class AheadChecks {
     }
 
     /**
+     * Applies a request that has nothing to check ahead ({@link StoragePolicy#checksAhead} false): at once when no
+     * request waits, else after those submitted before it, with no thread hand-off either way. Call on the node's
+     * thread.
+     *
+     * @return false, counted, when {@code maxPending} requests already wait; nothing is run then
+     */
+    public boolean applyInOrder(Consumer<StoragePolicy.Decision> apply) {
+        if (pending.isEmpty()) {
+            applied.incrementAndGet();
+            apply.accept(null);
+            return true;
+        }
+        if (pending.size() >= maxPending) {
+            shed.incrementAndGet();
+            return false;
+        }
+        Pending p = new Pending(apply);
+        p.ready = true;
+        pending.add(p);
+        return true;
+    }
+
+    /**
      * A pool of {@code threads} daemon threads named {@code name-N} for the checks, with an unbounded queue (each
      * node bounds its own waiting requests). The caller shuts it down.
      */

@@ -32,6 +32,11 @@ public interface LocalStore {
         return null;
     }
 
+    /** Its policy's {@link StoragePolicy#checksAhead}; the default: true. */
+    default boolean checksAhead(NodeId key, DhtValue value) {
+        return true;
+    }
+
     /** Runs its policy's {@link StoragePolicy#precheckRemove}. Any thread; the default does nothing ahead. */
     default StoragePolicy.Decision precheckRemove(StoragePolicy.RemoveRequest req, long now) {
         return null;

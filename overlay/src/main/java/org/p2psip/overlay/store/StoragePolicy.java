@@ -33,6 +33,15 @@ public interface StoragePolicy {
         return null;
     }
 
+    /**
+     * Whether {@link #precheckPut} has work worth a trip to another thread for {@code value} (a signature to verify).
+     * False lets the node apply the put at once, in order with the puts waiting for their checks: a refresh checked
+     * by hashing against the stored value gains nothing from the trip but two thread hand-offs. The default: true.
+     */
+    default boolean checksAhead(NodeId key, DhtValue value) {
+        return true;
+    }
+
     /** As {@link #precheckPut}, for the proof of a removal. */
     default Decision precheckRemove(NodeId key, RemoveRequest request, long nowMillis) {
         return null;

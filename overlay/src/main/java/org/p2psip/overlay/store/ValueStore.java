@@ -98,6 +98,11 @@ public final class ValueStore implements LocalStore {
     }
 
     @Override
+    public boolean checksAhead(NodeId key, DhtValue value) {
+        return policy.checksAhead(key, value);
+    }
+
+    @Override
     public StoragePolicy.Decision precheckRemove(StoragePolicy.RemoveRequest req, long now) {
         return policy.precheckRemove(req.key(), req, now);
     }

@@ -66,6 +66,27 @@ class AheadChecksTest {
     }
 
     @Test
+    void aRequestWithNothingToCheckIsAppliedAtOnceOrAfterTheOnesWaitingWithoutAHandOff() {
+        Manual workers = new Manual();
+        NodeThread node = new NodeThread();
+        AheadChecks checks = new AheadChecks(workers, node, 2);
+        List<String> applied = new ArrayList<>();
+        assertTrue(checks.applyInOrder(refusal -> applied.add("refresh")));
+        assertEquals(List.of("refresh"), applied, "nothing waits: applied at once, on the caller's thread");
+        assertTrue(workers.tasks.isEmpty() && node.queue.isEmpty(), "no task handed to another thread");
+
+        assertTrue(checks.submit(() -> null, refusal -> applied.add("put")));
+        assertTrue(checks.applyInOrder(refusal -> applied.add("refresh2")));
+        assertEquals(List.of("refresh"), applied, "a put waits for its check: the refresh after it waits too");
+        assertFalse(checks.applyInOrder(refusal -> applied.add("refresh3")), "past the bound: refused");
+        assertEquals(1, checks.shed());
+        workers.run(0);
+        node.runAll();
+        assertEquals(List.of("refresh", "put", "refresh2"), applied);
+        assertEquals(3, checks.applied());
+    }
+
+    @Test
     void aRefusalOfTheCheckReachesTheRequestAndAnAcceptanceOrAFailureDoesNot() {
         Manual workers = new Manual();
         NodeThread node = new NodeThread();

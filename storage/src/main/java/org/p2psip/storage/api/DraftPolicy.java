@@ -90,6 +90,11 @@ public final class DraftPolicy implements StoragePolicy {
     }
 
     @Override
+    public boolean checksAhead(NodeId key, DhtValue value) {
+        return !value.owner().isEmpty() && records.checksAhead(key, value); // immutables: hashing in checkPut
+    }
+
+    @Override
     public Decision precheckRemove(NodeId key, RemoveRequest request, long nowMillis) {
         return request.owner().isEmpty() ? null : records.precheckRemove(key, request, nowMillis);
     }
