@@ -42,9 +42,10 @@ public final class NonInviteServerTransaction extends ServerTransaction {
         } else {
             lastFinal = r;
             state = TransactionState.COMPLETED;
-            schedule(reliable() ? 0 : layer.config.timeoutMs(), this::terminate); // Timer J
-            if (!reliable()) {
-                layer.completed(this);
+            if (reliable()) {
+                schedule(0, this::terminate); // Timer J is 0
+            } else {
+                layer.completed(this); // Timer J: the layer ends completed transactions in order, on one timer
             }
         }
     }

@@ -16,6 +16,8 @@ public abstract sealed class ServerTransaction permits InviteServerTransaction, 
     final String key;
     final String toTag;
     TransactionState state;
+    /** When a non-INVITE transaction entered Completed (the transaction thread's clock), for Timer J. */
+    long completedAt;
     SipResponse lastProvisional;
     SipResponse lastFinal;
     private boolean finalObserved;
