@@ -492,6 +492,7 @@ final class SipBench implements Callable<Integer> {
         int bestRate = 0;
         long successful = 0;
         long failedAtLimit = 0;
+        int good = 0; // the highest rate that was clean and kept up
         int tooMuch = 0;
         for (int rate = from; ; rate = Math.min(rate * 2, to)) {
             Run r = round(out, label, binary, dir, scenario, remotePort, localPort, rate, cpuNanos, stores);
@@ -509,12 +510,12 @@ final class SipBench implements Callable<Integer> {
                 tooMuch = rate;
                 break;
             }
+            good = rate;
             if (rate == to) {
                 break;
             }
         }
-        int good = bestRate;
-        for (int i = 0; i < REFINE_ROUNDS && best != null && tooMuch > 0; i++) {
+        for (int i = 0; i < REFINE_ROUNDS && good > 0 && tooMuch > 0; i++) {
             int rate = (good + tooMuch) / 2;
             if (rate - good < Math.max(1, good / 8)) {
                 break;

@@ -65,6 +65,9 @@ public final class SipMetrics implements TransactionObserver {
         CounterWithCallback.builder().name("p2psip_sip_transactions_ended_early_total")
                 .help("Answered non-INVITE server transactions ended before Timer J to make room at the transaction bound")
                 .callback(cb -> cb.call(sip.stack().transactions().stats().evictedCompleted())).register(registry);
+        CounterWithCallback.builder().name("p2psip_sip_challenges_stateless_total")
+                .help("401/407 challenges answered without keeping transaction state (RFC 3261 8.2.7)")
+                .callback(cb -> cb.call(sip.stack().transactions().stats().statelessChallenges())).register(registry);
         GaugeWithCallback.builder().name("p2psip_sip_transactions_open").help("SIP transactions in progress, by role")
                 .labelNames("role").callback(cb -> {
                     var s = sip.stack().transactions().stats();

@@ -49,6 +49,21 @@ public final class SipRequest extends SipMessage {
         return new SipRequest(method, requestUri, h, bodyRef()).reuseParsed(this);
     }
 
+    /**
+     * This request with only the headers every response copies (Via, From, To, Call-ID, CSeq) and no body: what a
+     * completed server transaction keeps for the seconds it answers retransmissions (RFC 3261 Timer J), where the
+     * whole request (credentials, Contacts, body) would stay alive, and be copied by the garbage collector, with it.
+     */
+    public SipRequest essentials() {
+        List<Header> keep = new java.util.ArrayList<>(8);
+        for (Header h : headers().asList()) {
+            if (h.name().equals(HeaderNames.VIA) || SipResponse.COPIED.contains(h.name())) {
+                keep.add(h);
+            }
+        }
+        return new SipRequest(method, requestUri, Headers.of(keep), null).reuseParsed(this);
+    }
+
     public SipRequest withRequestUri(Uri uri) {
         return new SipRequest(method, uri, headers(), bodyRef()).reuseParsed(this);
     }

@@ -7,7 +7,7 @@ import java.util.concurrent.ThreadLocalRandom;
 /** A SIP response. */
 public final class SipResponse extends SipMessage {
     /** The single-valued header fields a response copies from its request (§8.2.6.2), in their order. */
-    private static final List<String> COPIED = List.of(HeaderNames.FROM, HeaderNames.TO, HeaderNames.CALL_ID,
+    static final List<String> COPIED = List.of(HeaderNames.FROM, HeaderNames.TO, HeaderNames.CALL_ID,
             HeaderNames.CSEQ);
 
     private final int status;

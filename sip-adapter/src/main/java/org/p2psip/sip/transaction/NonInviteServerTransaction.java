@@ -36,6 +36,15 @@ public final class NonInviteServerTransaction extends ServerTransaction {
             return;
         }
         send(r);
+        if (r.status() == 401 || r.status() == 407) {
+            // RFC 3261 §8.2.7: a challenge is answered without keeping state. Half of all digest REGISTERs end here,
+            // and a flood of unauthenticated requests must not fill the table for Timer J. A retransmission gets a
+            // fresh challenge (the To tag is the same: it derives from the transaction key).
+            layer.statelessChallenges++;
+            lastFinal = r;
+            terminate();
+            return;
+        }
         if (r.isProvisional()) {
             lastProvisional = r;
             state = TransactionState.PROCEEDING;
@@ -45,6 +54,7 @@ public final class NonInviteServerTransaction extends ServerTransaction {
             if (reliable()) {
                 schedule(0, this::terminate); // Timer J is 0
             } else {
+                request = request.essentials(); // all that answering retransmissions needs, for 32 s
                 layer.completed(this); // Timer J: the layer ends completed transactions in order, on one timer
             }
         }

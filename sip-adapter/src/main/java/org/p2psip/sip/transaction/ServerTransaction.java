@@ -1,9 +1,7 @@
 package org.p2psip.sip.transaction;
 
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import org.p2psip.sip.message.SipRequest;
 import org.p2psip.sip.message.SipResponse;
 import org.p2psip.sip.transport.Source;
@@ -11,7 +9,8 @@ import org.p2psip.sip.transport.Source;
 /** A server transaction (RFC 3261 §17.2). The TU answers through {@link #respond}. */
 public abstract sealed class ServerTransaction permits InviteServerTransaction, NonInviteServerTransaction {
     final TransactionLayer layer;
-    final SipRequest request;
+    /** The request; once a non-INVITE transaction completed over UDP, its {@link SipRequest#essentials()}. */
+    SipRequest request;
     final Source source;
     final String key;
     final String toTag;
@@ -28,11 +27,13 @@ public abstract sealed class ServerTransaction permits InviteServerTransaction, 
         this.request = request;
         this.source = source;
         this.key = key;
-        byte[] b = new byte[6];
-        ThreadLocalRandom.current().nextBytes(b);
-        this.toTag = HexFormat.of().formatHex(b);
+        this.toTag = layer.toTagFor(key);
     }
 
+    /**
+     * The request. Once a non-INVITE transaction has sent its final response over UDP, only the headers responses
+     * copy are kept ({@link SipRequest#essentials()}): no credentials, Contacts or body.
+     */
     public SipRequest request() {
         return request;
     }

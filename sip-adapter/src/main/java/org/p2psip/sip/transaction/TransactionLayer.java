@@ -32,10 +32,12 @@ public final class TransactionLayer {
 
     /**
      * Counters, for tests and metrics. {@code overload}: requests refused with a stateless 503;
-     * {@code evictedCompleted}: completed non-INVITE transactions ended before Timer J to make room at the bound.
+     * {@code evictedCompleted}: completed non-INVITE transactions ended before Timer J to make room at the bound;
+     * {@code statelessChallenges}: 401/407 answers whose transaction ended at once (RFC 3261 §8.2.7).
      */
     public record Stats(long retransmissions, long absorbed, long clientTimeouts, long serverTimeouts,
-            long overload, int clientTransactions, int serverTransactions, long evictedCompleted) {
+            long overload, int clientTransactions, int serverTransactions, long evictedCompleted,
+            long statelessChallenges) {
     }
 
     final SipSender sender;
@@ -51,6 +53,13 @@ public final class TransactionLayer {
     long serverTimeouts;
     long overload;
     long evictedCompleted;
+    long statelessChallenges;
+    /**
+     * Keys the To tags of server transactions: a tag derived from the transaction's key is the same for every copy of
+     * a request, as RFC 3261 §8.2.7 asks of a UAS that answers without keeping state, and unguessable without the key.
+     */
+    private final com.google.common.hash.HashFunction tagHash = com.google.common.hash.Hashing.sipHash24(
+            java.util.concurrent.ThreadLocalRandom.current().nextLong(), java.util.concurrent.ThreadLocalRandom.current().nextLong());
     /** Completed non-INVITE server transactions in completion order (Timer J is the same for all, so oldest first). */
     private final ArrayDeque<ServerTransaction> completed = new ArrayDeque<>();
     volatile TransactionObserver observer = TransactionObserver.NONE;
@@ -66,6 +75,11 @@ public final class TransactionLayer {
         this.config = config;
         this.tu = tu;
         this.maxServerTransactions = maxServerTransactions;
+    }
+
+    /** The To tag of the server transaction with {@code key}: 48 bits of a keyed hash of the key, in hex. */
+    String toTagFor(String key) {
+        return Long.toHexString(tagHash.hashUnencodedChars(key).asLong() & 0xFFFF_FFFF_FFFFL | 0x1_0000_0000_0000L);
     }
 
     /** Runs {@code task} on the transaction thread (for TUs resuming after asynchronous work such as a DHT get). */
@@ -93,7 +107,7 @@ public final class TransactionLayer {
 
     public Stats stats() {
         return new Stats(retransmissions, absorbed, clientTimeouts, serverTimeouts, overload, clients.size(),
-                servers.size(), evictedCompleted);
+                servers.size(), evictedCompleted, statelessChallenges);
     }
 
     /** A message from the transport. */

@@ -1,6 +1,7 @@
 package org.p2psip.sip.transaction;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -376,6 +377,33 @@ class TransactionLayerTest {
         assertEquals(TransactionState.TERMINATED, tx.state());
         layer.onMessage(options, UDP_SRC);
         assertEquals(List.of("request OPTIONS", "request OPTIONS"), events, "after Timer J it is a new request");
+    }
+
+    @Test
+    void aChallengeKeepsNoStateAndARetransmissionIsChallengedAgainWithTheSameToTag() {
+        SipRequest register = request("REGISTER", "z9hG4bKc");
+        layer.onMessage(register, UDP_SRC);
+        ServerTransaction tx = serverTxs.get(0);
+        tx.respond(401, "Unauthorized");
+        assertEquals(TransactionState.TERMINATED, tx.state(), "RFC 3261 8.2.7: no Completed state for a challenge");
+        assertEquals(0, layer.stats().serverTransactions());
+        assertEquals(1, layer.stats().statelessChallenges());
+        layer.onMessage(register, UDP_SRC);
+        assertEquals(2, serverTxs.size(), "the retransmission is a new request: it gets a fresh challenge");
+        assertEquals(tx.toTag(), serverTxs.get(1).toTag(), "with the same To tag, derived from the transaction");
+        assertTrue(tx.toTag().length() == 13 && tx.toTag().matches("[0-9a-f]+"), tx.toTag());
+        assertNotEquals(tx.toTag(), new TransactionLayer(out, clock, TimerConfig.DEFAULT, (t, r) -> { }).toTagFor(tx.key),
+                "another layer (process) derives other tags");
+        serverTxs.get(1).respond(200, "OK");
+        assertEquals(TransactionState.COMPLETED, serverTxs.get(1).state(), "other answers keep their Timer J state");
+        SipRequest kept = serverTxs.get(1).request();
+        assertTrue(kept.headers().all("Route").isEmpty() && kept.headers().all("Max-Forwards").isEmpty(),
+                "a completed transaction keeps only what responses copy: " + kept.headers());
+        assertEquals(register.callId(), kept.callId());
+        assertEquals(register.cseq(), kept.cseq());
+        assertEquals(register.headers().all("Via"), kept.headers().all("Via"));
+        layer.onMessage(register, UDP_SRC);
+        assertEquals(2, out.times("200").size(), "and still answers a retransmission with its 200");
     }
 
     @Test
