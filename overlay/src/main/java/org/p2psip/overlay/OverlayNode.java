@@ -441,6 +441,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
 
     /** {@link #storeOn(Contact, NodeId, DhtValue)}, then {@code full} (if any) where {@code value} was refused. */
     private CompletableFuture<Ack> storeOn(Contact c, NodeId key, DhtValue value, DhtValue full) {
+        if (full != null && c.id().equals(id)) {
+            // this node's own copy: the full value, the same bytes it republishes (no second expanded copy)
+            return storeOn(c, key, full);
+        }
         CompletableFuture<Ack> f = storeOn(c, key, value);
         return full == null ? f : f.thenCompose(a -> a.status() == Status.REFUSED ? storeOn(c, key, full)
                 : CompletableFuture.completedFuture(a));
