@@ -272,7 +272,7 @@ public final class SipPeer implements AutoCloseable {
         OfflineMessaging offline = draft == null ? null
                 : new OfflineMessaging(draft, ids, ua, System::currentTimeMillis, senders);
         RegistrationListener listener = offline == null ? RegistrationListener.NONE
-                : (aor, bindings) -> deliverOffline(offline, tu.get(), stack, aor, bindings);
+                : (aor, bindings, newHere) -> deliverOffline(offline, tu.get(), stack, aor, bindings, newHere);
         java.util.function.Supplier<String> selfNow = overlay == null ? () -> self
                 : () -> self + overlay.location().uriParams();
         Registrar registrar = new Registrar(auth, store, selfNow, config.domains(), config.expiry(),
@@ -318,9 +318,11 @@ public final class SipPeer implements AutoCloseable {
     /**
      * After a REGISTER: the waiting offline messages go to the first phone it registered, directly (its flow) or,
      * registered through an edge proxy, along its Path (RFC 3327), whose flow token leads the edge to the phone.
+     * The {@code offline:} key is read only when a message can be waiting that this peer has not looked for yet
+     * ({@link OfflineMessaging#readDue}: a new binding, a hint, a stale or incomplete last read).
      */
     private static void deliverOffline(OfflineMessaging offline, Proxy proxy, SipStack stack, String aor,
-            List<ContactBinding> bindings) {
+            List<ContactBinding> bindings, boolean newHere) {
         for (ContactBinding b : bindings) {
             try {
                 if (Contact.parse(b.contact()).address().uri() instanceof SipUri contact) {
@@ -328,6 +330,9 @@ public final class SipPeer implements AutoCloseable {
                             : Proxy.targetOf(org.p2psip.sip.message.Address.parse(b.pathHeaders().get(0),
                                     org.p2psip.sip.message.HeaderNames.ROUTE).uri());
                     if (t.isPresent()) {
+                        if (!offline.readDue(aor, newHere)) {
+                            return;
+                        }
                         List<String> routes = b.pathHeaders();
                         stack.transactions().schedule(OFFLINE_DELIVERY_DELAY_MS,
                                 () -> offline.deliver(aor, contact, t.get(), routes));

@@ -21,7 +21,8 @@ import org.p2psip.sip.transport.SipTransport;
  * {@code p2psip_sip_drops_total{reason}} (with SIP over the overlay also {@code overlay_oversized},
  * {@code overlay_malformed}, {@code overlay_foreign}, {@code overlay_route_failure}),
  * {@code p2psip_sip_overlay_datagrams_total{direction}}, {@code p2psip_sip_registrations},
- * {@code p2psip_sip_transactions_open{role}}, {@code p2psip_sip_transactions_ended_early_total}.
+ * {@code p2psip_sip_transactions_open{role}}, {@code p2psip_sip_transactions_ended_early_total},
+ * {@code p2psip_sip_offline_checks_skipped_total}.
  */
 public final class SipMetrics implements TransactionObserver {
     private static final Set<String> METHODS = Set.of("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER",
@@ -62,6 +63,10 @@ public final class SipMetrics implements TransactionObserver {
         GaugeWithCallback.builder().name("p2psip_sip_registrations")
                 .help("Unexpired phone bindings this peer registered itself")
                 .callback(cb -> cb.call(sip.registrar().localBindings())).register(registry);
+        CounterWithCallback.builder().name("p2psip_sip_offline_checks_skipped_total")
+                .help("REGISTERs that did not read the user's offline: key (a refresh with nothing new to look for)")
+                .callback(cb -> cb.call(sip.offline().map(o -> o.stats().skippedChecks()).orElse(0L)))
+                .register(registry);
         CounterWithCallback.builder().name("p2psip_sip_transactions_ended_early_total")
                 .help("Answered non-INVITE server transactions ended before Timer J to make room at the transaction bound")
                 .callback(cb -> cb.call(sip.stack().transactions().stats().evictedCompleted())).register(registry);

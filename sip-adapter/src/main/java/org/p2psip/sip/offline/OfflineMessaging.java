@@ -49,6 +49,26 @@ import org.slf4j.LoggerFactory;
  * fetches the messages, decrypts them with the user's private key, delivers each as a MESSAGE to the phone that
  * registered, and removes the record (remove-auth with the user's key, which owns the name) after a 2xx.
  *
+ * <p><b>Which REGISTERs read {@code offline:}.</b> A phone that refreshes every few seconds would otherwise cost one
+ * DHT get per REGISTER that nearly always finds nothing. A REGISTER answered with 200 reads the key
+ * ({@link #readDue}) when any of these holds:
+ * <ol>
+ * <li>one of its bindings is new at this peer (no live binding of that Contact registered here before: a first
+ * REGISTER, after expiry, after {@code Expires: 0}, after a restart, or through an edge proxy's Path, which this
+ * registrar does not track). A user with no live contact, the only one whose messages are stored offline by the
+ * proxy's lookup, therefore always registers this way: the issue's rule "delivered on the next REGISTER" holds;</li>
+ * <li>a hint came since the last complete read: this peer relayed a MESSAGE to one of the user's phones registered
+ * here and it ended without a 2xx (the sender stores it offline), or this peer stored one for the user itself. A read
+ * that started less than {@link OfflineChecks#SETTLE} after the hint does not clear it (the sender's put may land
+ * later);</li>
+ * <li>the last complete read is older than {@link #OFFLINE_RECHECK} (a sender that could not reach this peer at all
+ * stores the message without any hint here). Phones that refresh every 5 minutes or more read at every REGISTER;</li>
+ * <li>the last run did not end complete: the DHT read failed ({@link Stats#stoppedRuns}), more than
+ * {@link #MAX_PER_REGISTER} were waiting, or the phone refused a delivery; or this peer knows nothing of the user
+ * (at most {@link OfflineChecks#MAX_USERS} are remembered, least recently used first out).</li>
+ * </ol>
+ * Otherwise the REGISTER causes no DHT operation for offline messages ({@link Stats#skippedChecks}).
+ *
  * <p>The encrypted plaintext is ours: {@code p2psip-offline-message/1} CRLF, then the original {@code From},
  * {@code Content-Type} and a {@code Date} (when it was left) as header lines, an empty line, and the body bytes.
  */
@@ -60,10 +80,19 @@ public final class OfflineMessaging {
     /** Most messages delivered at one REGISTER (the rest wait for the next one). */
     static final int MAX_PER_REGISTER = 64;
 
-    /** Counters, for tests and logs. */
-    /** {@code stoppedRuns}: delivery runs that ended early (the DHT read failed; the next REGISTER tries again). */
+    /**
+     * How long a complete read of a user's {@code offline:} key answers the REGISTERs of a binding that stays live at
+     * this peer (see the class comment). It covers messages stored by a sender that could not reach this peer at all.
+     */
+    public static final Duration OFFLINE_RECHECK = Duration.ofMinutes(5);
+
+    /**
+     * Counters, for tests and logs. {@code stoppedRuns}: delivery runs that ended early (the DHT read failed; the next
+     * REGISTER tries again). {@code skippedChecks}: REGISTERs that did not read the {@code offline:} key because nothing
+     * can be waiting there that this peer has not already looked for ({@link #readDue}).
+     */
     public record Stats(long stored, long delivered, long removed, long failed, long refused, long runs,
-            long stoppedRuns) {
+            long stoppedRuns, long skippedChecks) {
     }
 
     /** Offline messages one source address may leave per minute (each costs a signature and a DHT put). */
@@ -118,6 +147,8 @@ public final class OfflineMessaging {
     private long stoppedUnlogged;
 
     private final SenderAuthentication senders;
+    /** Which REGISTERs read the offline: key (not every refresh does). */
+    private final OfflineChecks checks;
 
     /** @param senders who a MESSAGE speaks for: the message is signed with that sender's key */
     public OfflineMessaging(DraftDht dht, UserIdentities identities, UserAgentClient ua, LongSupplier clock,
@@ -129,6 +160,7 @@ public final class OfflineMessaging {
         this.certificates = new CertificateDirectory(dht);
         this.ua = ua;
         this.clock = clock;
+        this.checks = new OfflineChecks(OfflineChecks.MAX_USERS, OFFLINE_RECHECK, clock);
     }
 
     /** Who a MESSAGE may be stored for (the proxy asks before {@link #leave}). */
@@ -138,7 +170,33 @@ public final class OfflineMessaging {
 
     public Stats stats() {
         return new Stats(stored.get(), delivered.get(), removed.get(), failed.get(), refused.get(), runs.get(),
-                stoppedRuns.get());
+                stoppedRuns.get(), checks.skipped());
+    }
+
+    /**
+     * Whether a REGISTER of {@code aor} that this peer answered with 200 must read the user's {@code offline:} key
+     * (then {@link #deliver} follows), or may skip it (counted in {@link Stats#skippedChecks}). See the class comment.
+     *
+     * @param newHere whether the REGISTER made a binding that was not live at this peer before it
+     */
+    public boolean readDue(String aor, boolean newHere) {
+        return checks.due(SignedContactStore.userOf(aor), newHere);
+    }
+
+    /**
+     * A MESSAGE this peer relayed to a phone of {@code aor} registered here ended without a 2xx: its sender stores it
+     * offline, so the user's next REGISTER here reads the {@code offline:} key.
+     */
+    public void undelivered(String aor) {
+        checks.hint(SignedContactStore.userOf(aor));
+    }
+
+    /**
+     * How long a complete read answers the REGISTERs of a binding that stays live here ({@link #OFFLINE_RECHECK} by
+     * default; 0 reads at every REGISTER, as before this rule). Tests shorten it.
+     */
+    public void recheckAfter(Duration d) {
+        checks.recheckAfter(d);
     }
 
     /** Whether {@code aor} is a user who can receive offline messages: one with a published certificate. */
@@ -167,6 +225,7 @@ public final class OfflineMessaging {
             return messages.leave(user, cert.get().getPublicKey(), user, type, plain, signer, expires, nonce())
                     .thenApply(r -> {
                         stored.incrementAndGet();
+                        checks.hint(user); // the user's next REGISTER here reads it, even a refresh
                         LOG.info("stored an offline message from {} for {} ({} bytes)", sender, user, plain.length);
                         return true;
                     });
@@ -176,7 +235,7 @@ public final class OfflineMessaging {
     /**
      * Delivers the messages waiting for {@code aor} to the phone at {@code contact}, reached at {@code target},
      * one at a time; each is removed after the phone's 2xx. Stops at the first failure (the rest wait for the next
-     * REGISTER). At most one delivery runs per user.
+     * REGISTER). At most one delivery runs per user. Always reads the key; a registrar asks {@link #readDue} first.
      */
     public void deliver(String aor, SipUri contact, Target target) {
         deliver(aor, contact, target, List.of());
@@ -201,10 +260,16 @@ public final class OfflineMessaging {
             delivering.remove(user);
             return;
         }
+        long started = clock.getAsLong();
+        java.util.concurrent.atomic.AtomicBoolean left = new java.util.concurrent.atomic.AtomicBoolean();
         identities.identity(user)
-                .thenCompose(id -> dht.get(name).thenCompose(values -> deliverEach(aor, contact, target, routes, name, id,
-                        values.subList(0, Math.min(values.size(), MAX_PER_REGISTER)), 0)))
+                .thenCompose(id -> dht.get(name).thenCompose(values -> {
+                    left.set(values.size() > MAX_PER_REGISTER); // the rest wait: the next REGISTER reads again
+                    return deliverEach(aor, contact, target, routes, name, id,
+                            values.subList(0, Math.min(values.size(), MAX_PER_REGISTER)), 0);
+                }))
                 .whenComplete((x, e) -> {
+                    checks.finished(user, started, e == null && !left.get());
                     delivering.remove(user);
                     runs.incrementAndGet();
                     if (e != null) {

@@ -750,6 +750,9 @@ public final class Proxy implements TransactionUser {
                 if (!finalSent) {
                     finalSent = true;
                     pending.remove(tx);
+                    if (offline != null && tx.request().isMethod(SipRequest.MESSAGE)) {
+                        hintUndelivered();
+                    }
                     if (offline != null && aor != null && tx.request().isMethod(SipRequest.MESSAGE) && best != null
                             && (best.status() == 408 || best.status() == 480)) {
                         // every contact is gone (timeout, transport error): the message waits for the next REGISTER
@@ -758,6 +761,16 @@ public final class Proxy implements TransactionUser {
                         up(best);
                     }
                 }
+            }
+        }
+
+        /**
+         * A MESSAGE ended without a 2xx: for each branch that went to a phone registered here, its sender (this peer
+         * or the one that relayed it here) stores the message offline, so the user's next REGISTER here reads it.
+         */
+        private void hintUndelivered() {
+            for (ClientTransaction c : clients) {
+                registrar.localAor(c.request().requestUri().toString()).ifPresent(offline::undelivered);
             }
         }
 

@@ -96,6 +96,13 @@ public final class Registrar {
         return l == null || l.expiresAtMillis() <= clock.getAsLong() ? Optional.empty() : Optional.of(l.flow());
     }
 
+    /** The AOR of the live binding this peer registered for this Contact URI (not through a Path), if any. */
+    public Optional<String> localAor(String contactUri) {
+        Local l = local.get(contactUri);
+        return l == null || l.expiresAtMillis() <= clock.getAsLong() ? Optional.empty()
+                : Optional.of(l.binding().aor());
+    }
+
     /** How many unexpired bindings (devices) this peer registered itself, for status output. */
     public int localBindings() {
         long now = clock.getAsLong();
@@ -164,6 +171,8 @@ public final class Registrar {
         }
         List<CompletableFuture<Void>> ops = new ArrayList<>();
         List<ContactBinding> added = new ArrayList<>();
+        boolean newHere = false;
+        Map<String, Local> created = new java.util.HashMap<>(); // new here: forgotten again if the store fails
         boolean wildcard = contacts.stream().anyMatch(Contact::wildcard);
         if (wildcard) {
             if (contacts.size() != 1 || dflt != 0) {
@@ -193,8 +202,16 @@ public final class Registrar {
                 } else {
                     String q = c.address().params().get("q").orElse(null);
                     ContactBinding b = new ContactBinding(aor, stored, q, path.get(), pathHeaders, now + e * 1000);
+                    Local before = local.get(uri);
+                    boolean fresh = before == null || before.expiresAtMillis() <= now
+                            || !before.binding().aor().equals(aor);
+                    newHere |= fresh || !pathHeaders.isEmpty();
                     if (pathHeaders.isEmpty()) { // with Path, the source is the proxy in front, not the phone
-                        local.put(uri, new Local(tx.source(), callId, cseq, b.expiresAtMillis(), b));
+                        Local l = new Local(tx.source(), callId, cseq, b.expiresAtMillis(), b);
+                        local.put(uri, l);
+                        if (fresh) {
+                            created.put(uri, l);
+                        }
                     } else {
                         local.remove(uri);
                     }
@@ -203,11 +220,14 @@ public final class Registrar {
                 }
             }
         }
+        boolean isNew = newHere;
         CompletableFuture.allOf(ops.toArray(CompletableFuture[]::new))
                 .thenCompose(x -> store.lookup(aor))
                 .whenComplete((bindings, err) -> {
                     if (err != null) {
                         LOG.info("REGISTER {}: store failed: {}", aor, err.toString());
+                        // not registered: the phone's retry is a new binding again (it reads offline messages)
+                        created.forEach(local::remove);
                         SipResponse resp = tx.createResponse(503, "Service Unavailable (overlay store failed)");
                         tx.respond(resp.withHeaders(resp.headers().add("Retry-After", "10")));
                         return;
@@ -233,7 +253,7 @@ public final class Registrar {
                     tx.respond(resp);
                     if (!added.isEmpty()) {
                         try {
-                            listener.registered(aor, List.copyOf(added));
+                            listener.registered(aor, List.copyOf(added), isNew);
                         } catch (RuntimeException e) {
                             LOG.warn("registration listener failed for {}", aor, e);
                         }
