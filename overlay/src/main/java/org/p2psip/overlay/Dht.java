@@ -29,6 +29,18 @@ public interface Dht {
     CompletableFuture<PutResult> put(NodeId key, DhtValue value);
 
     /**
+     * Stores {@code full}, a later version of a value the replicas may hold already, by sending {@code compact}
+     * (the same value id and expiry, holding only what changed; the storage policy expands it against the stored
+     * version, see {@link org.p2psip.overlay.store.StoragePolicy.Decision#storeAs()}), and {@code full} to each
+     * replica that refused the compact form (it holds no version it can expand, e.g. it joined since). Done as
+     * {@link #put}; the writer republishes {@code full}. A compact value fits one datagram where the full one may
+     * not, so the replicas' lookup and STORE are one round trip. This default puts {@code full}.
+     */
+    default CompletableFuture<PutResult> putRefresh(NodeId key, DhtValue compact, DhtValue full) {
+        return put(key, full);
+    }
+
+    /**
      * Every live value at {@code key}, from all writers. Fails with a {@link DhtException} (AGAIN) when no node
      * that was asked answered and none is known to hold a value: an empty list means "nothing stored there", never
      * "nobody could tell".

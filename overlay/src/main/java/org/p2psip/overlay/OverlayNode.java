@@ -282,7 +282,16 @@ public final class OverlayNode implements Dht, AutoCloseable {
 
     @Override
     public CompletableFuture<PutResult> put(NodeId key, DhtValue value) {
-        return onThread(() -> store(key, value, true, null));
+        return onThread(() -> store(key, value, null, true, null));
+    }
+
+    @Override
+    public CompletableFuture<PutResult> putRefresh(NodeId key, DhtValue compact, DhtValue full) {
+        if (!compact.id().equals(full.id()) || compact.expiresAtMillis() != full.expiresAtMillis()) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException(
+                    "a compact refresh must have the full value's owner, nonce and expiry"));
+        }
+        return onThread(() -> store(key, compact, full, true, null));
     }
 
     /** A {@link #put} that also tells how it went ({@link OpTrace}); for benchmarks and diagnostics. */
@@ -290,7 +299,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
         long called = System.nanoTime();
         return onThread(() -> {
             Probe p = new Probe(called);
-            return p.finish(store(key, value, true, p));
+            return p.finish(store(key, value, null, true, p));
         });
     }
 
@@ -340,8 +349,11 @@ public final class OverlayNode implements Dht, AutoCloseable {
      * lookup returned, so its result and where the value lives are those of a lookup followed by STOREs. A node
      * that stored the value and that a later answer pushed out of the closest keeps a copy beyond the replicas
      * (counted in {@link OverlayStats.Snapshot#extraCopies}); a remove reaches it (see {@link #remove}).
+     *
+     * <p>With {@code full} (a {@link #putRefresh}), {@code value} is its compact form, and each replica that refuses
+     * it gets {@code full}; {@code full} is what this node republishes.
      */
-    private CompletableFuture<PutResult> store(NodeId key, DhtValue value, boolean remember, Probe probe) {
+    private CompletableFuture<PutResult> store(NodeId key, DhtValue value, DhtValue full, boolean remember, Probe probe) {
         Map<NodeId, CompletableFuture<PutAck>> stores = new HashMap<>();
         IterativeLookup[] lookup = new IterativeLookup[1];
         IterativeLookup.Querier findNode = findNodeQuerier(key);
@@ -352,9 +364,13 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 return findNode.query(c);
             }
             CompletableFuture<Frame> call = rpc.call(addressOf(c), conditional);
-            stores.put(c.id(), call.handle((f, e) -> e != null ? new PutAck(new Ack(Status.AGAIN, c + " did not answer"))
+            CompletableFuture<PutAck> stored = call.handle((f, e) -> e != null
+                    ? new PutAck(new Ack(Status.AGAIN, c + " did not answer"))
                     : f.message() instanceof PutReply r ? r.putAck()
-                    : new PutAck(new Ack(Status.BAD_REQUEST, "unexpected reply from " + c))));
+                    : new PutAck(new Ack(Status.BAD_REQUEST, "unexpected reply from " + c)));
+            // a node that refused a compact refresh (it holds no version to expand) gets the full value
+            stores.put(c.id(), full == null ? stored : stored.thenCompose(a -> a.status() == Status.REFUSED
+                    ? storeOn(c, key, full) : CompletableFuture.completedFuture(a)));
             return call.thenApply(f -> {
                 if (!(f.message() instanceof PutReply r)) {
                     throw new CompletionException(new IOException("unexpected reply to PUT"));
@@ -363,7 +379,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
             });
         };
         IterativeLookup l = newLookup(key, config.replicas(), true, querier)
-                .onSettled(c -> stores.compute(c.id(), (x, f) -> f == null || declined(f) ? storeOn(c, key, value) : f));
+                .onSettled(c -> stores.compute(c.id(), (x, f) -> f == null || declined(f) ? storeOn(c, key, value, full) : f));
         lookup[0] = l;
         if (probe != null) {
             probe.lookup = l;
@@ -376,11 +392,11 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 result.add(c.id());
                 CompletableFuture<PutAck> f = stores.get(c.id());
                 if (f == null) {
-                    f = storeOn(c, key, value);
+                    f = storeOn(c, key, value, full);
                     stores.put(c.id(), f);
                 }
                 // a node that declined the conditional PUT but is among the closest after all stores it now
-                acks.add(f.thenCompose(a -> a.status() == Status.NOT_CLOSEST ? storeOn(c, key, value)
+                acks.add(f.thenCompose(a -> a.status() == Status.NOT_CLOSEST ? storeOn(c, key, value, full)
                         : CompletableFuture.completedFuture(a)));
             }
             List<CompletableFuture<PutAck>> stalled = new ArrayList<>();
@@ -409,7 +425,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
             }
             return done.thenApply(r -> {
                 if (remember) {
-                    published.computeIfAbsent(key, k -> new HashMap<>()).put(value.id(), value);
+                    published.computeIfAbsent(key, k -> new HashMap<>()).put(value.id(), full != null ? full : value);
                 }
                 return r;
             });
@@ -424,6 +440,13 @@ public final class OverlayNode implements Dht, AutoCloseable {
     /** Whether {@code req} travels in one datagram (else it is fragmented, and worth sending only where needed). */
     private boolean fitsOneDatagram(Message.Request req) {
         return codec.encode(new Frame(false, 0, id, req)).length <= config.maxDatagramBytes();
+    }
+
+    /** {@link #storeOn(Contact, NodeId, DhtValue)}, then {@code full} (if any) where {@code value} was refused. */
+    private CompletableFuture<PutAck> storeOn(Contact c, NodeId key, DhtValue value, DhtValue full) {
+        CompletableFuture<PutAck> f = storeOn(c, key, value);
+        return full == null ? f : f.thenCompose(a -> a.status() == Status.REFUSED ? storeOn(c, key, full)
+                : CompletableFuture.completedFuture(a));
     }
 
     private CompletableFuture<PutAck> storeOn(Contact c, NodeId key, DhtValue value) {
@@ -1290,7 +1313,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
                     if (v == null || v.expiredAt(scheduler.nowMillis())) {
                         return CompletableFuture.completedFuture(null);
                     }
-                    return store(key, v, false, null).handle((r, x) -> {
+                    return store(key, v, null, false, null).handle((r, x) -> {
                         Throwable cause = x instanceof CompletionException && x.getCause() != null ? x.getCause() : x;
                         if (cause instanceof DhtException d && d.status() == Status.REFUSED) {
                             // every replica refused it (removed by its owner elsewhere, or replaced by a newer

@@ -235,12 +235,15 @@ public final class RecordStore implements AutoCloseable {
         if (!java.util.Arrays.equals(values.get(id), p.old()) || removedBefore(id, p.requestedExpiry(), now)) {
             return null;
         }
-        DhtValue value = p.value();
         DhtValue existing = p.existing();
         long claims = written > p.claimsBefore() ? written : 0;
         if (!d.accepted()) {
             // a refusal changes nothing, but a TOFU claim made while checking must still be durable
             return new Applied(fail(Status.REFUSED, d.reason()), claims);
+        }
+        DhtValue value = d.stored(p.value()); // a compact refresh is stored as the value it stands for
+        if (value == null) {
+            return new Applied(fail(Status.REFUSED, StoragePolicy.Decision.BROKEN_REPLACEMENT), claims);
         }
         if (existing == null && countAt(key, options.maxValuesPerKey()) >= options.maxValuesPerKey()) {
             return new Applied(fail(Status.CAPACITY, "key holds the maximum of " + options.maxValuesPerKey() + " values"), claims);

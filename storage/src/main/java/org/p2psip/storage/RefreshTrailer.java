@@ -36,13 +36,18 @@ public final class RefreshTrailer {
 
     /** {@code signed} followed by the trailer of token {@code j}. */
     public static byte[] append(byte[] signed, int j, byte[] token) {
+        return append(signed, signed.length, j, token);
+    }
+
+    /** The first {@code signedLength} bytes of {@code data} followed by the trailer of token {@code j}. */
+    public static byte[] append(byte[] data, int signedLength, int j, byte[] token) {
         if (j < 1 || j > RefreshChain.MAX_LENGTH || token.length != RefreshChain.TOKEN_BYTES) {
             throw new IllegalArgumentException("a trailer carries j in 1.." + RefreshChain.MAX_LENGTH + " and a 32-byte token");
         }
         byte[] t = ("<!--p2psip-chain j=" + j + " t=" + Base64.getEncoder().encodeToString(token) + "-->")
                 .getBytes(StandardCharsets.US_ASCII);
-        byte[] out = Arrays.copyOf(signed, signed.length + t.length);
-        System.arraycopy(t, 0, out, signed.length, t.length);
+        byte[] out = Arrays.copyOf(data, signedLength + t.length);
+        System.arraycopy(t, 0, out, signedLength, t.length);
         return out;
     }
 

@@ -46,7 +46,12 @@ public enum Refusal {
     /** An immutable value whose key or nonce is not its hash, or whose content is not a data or index node. */
     HASH_MISMATCH(1020),
     /** An immutable value that is already stored with a later expiry: the put changes nothing. */
-    STORED_LONGER(1021);
+    STORED_LONGER(1021),
+    /**
+     * A compact refresh ({@link CompactRefresh}) of a record this node does not hold, or holds in another signed
+     * version: it cannot be expanded here, and the writer sends the full value.
+     */
+    NOT_HELD(1022);
 
     /** XML-RPC fault codes of refusals are {@code 1001..}; listed in the README, never renumbered. */
     private final int faultCode;

@@ -87,8 +87,14 @@ public final class SignedRecordPolicy implements StoragePolicy {
     private record HeldKey(NodeId key, Bytes owner, Bytes nonce) {
     }
 
-    /** What a held record signs about its lifetime, read from {@code data}'s first {@code length} bytes. */
-    private record HeldSigned(byte[] data, int length, SignedExpiry.Signed signed) {
+    /**
+     * What a held record signs about its lifetime, read from {@code data}'s first {@code length} bytes, and the
+     * SHA-256 of those bytes once a {@link CompactRefresh} asked for it (else null).
+     */
+    private record HeldSigned(byte[] data, int length, SignedExpiry.Signed signed, Bytes digest) {
+        boolean holds(byte[] held, int len) {
+            return length == len && java.util.Arrays.equals(data, 0, len, held, 0, len);
+        }
     }
 
     /**
@@ -170,6 +176,10 @@ public final class SignedRecordPolicy implements StoragePolicy {
     @Override
     public Decision checkPut(NodeId key, DhtValue value, DhtValue existing, long nowMillis) {
         try {
+            CompactRefresh.Ref ref = CompactRefresh.parse(value.data().unsafeArray());
+            if (ref != null) {
+                return Decision.acceptAs(expand(key, value, ref, existing, nowMillis));
+            }
             check(key, value, existing, nowMillis, null);
             return Decision.ACCEPT;
         } catch (RecordException e) {
@@ -191,7 +201,8 @@ public final class SignedRecordPolicy implements StoragePolicy {
             return null;
         }
         try {
-            if (RefreshTrailer.parse(value.data().unsafeArray()) != null) {
+            if (CompactRefresh.parse(value.data().unsafeArray()) != null
+                    || RefreshTrailer.parse(value.data().unsafeArray()) != null) {
                 // a refresh: checkPut decides it against the stored value, by hashing only when this node holds the
                 // record; verifying the signed part here would cost a replica that holds it (and whose verifier cache
                 // no longer has it) the very signature check the chain exists to save
@@ -339,11 +350,53 @@ public final class SignedRecordPolicy implements StoragePolicy {
     }
 
     /**
+     * The full refresh a {@link CompactRefresh} stands for, checked as a full refresh of the held value by hashing:
+     * the held signed part followed by its trailer. Refused with {@link Refusal#NOT_HELD} when this node holds no
+     * value with that signed part (the writer then sends the full value).
+     */
+    private DhtValue expand(NodeId key, DhtValue value, CompactRefresh.Ref ref, DhtValue existing, long now)
+            throws RecordException {
+        if (value.expiresAtMillis() <= now) {
+            throw new RecordException(Refusal.EXPIRED, "the value expired at " + Instant.ofEpochMilli(value.expiresAtMillis()));
+        }
+        if (existing == null) {
+            throw new RecordException(Refusal.NOT_HELD, "this node holds no value of this writer and nonce to refresh;"
+                    + " send the full value");
+        }
+        if (value.expiresAtMillis() < existing.expiresAtMillis()) {
+            throw replay(existing.expiresAtMillis());
+        }
+        byte[] held = existing.data().unsafeArray();
+        RefreshTrailer.Trailer heldTrailer = RefreshTrailer.parse(held);
+        int len = heldTrailer == null ? held.length : heldTrailer.signedLength();
+        HeldKey heldKey = new HeldKey(key, existing.owner(), existing.nonce());
+        HeldSigned h = heldSigned.get(heldKey);
+        Bytes digest = h != null && h.digest() != null && h.holds(held, len) ? h.digest() : CompactRefresh.digest(held, len);
+        if (!digest.equals(ref.signedDigest())) {
+            throw new RecordException(Refusal.NOT_HELD, "this node holds another signed version of this record than the"
+                    + " one this compact refresh extends; send the full value");
+        }
+        DhtValue full = new DhtValue(value.owner(), value.nonce(), Bytes.wrap(CompactRefresh.expand(held, len, ref)),
+                value.expiresAtMillis());
+        RefreshTrailer.Trailer t = RefreshTrailer.parse(full.data().unsafeArray());
+        if (!refreshesHeld(key, full, t, existing, now, digest)) {
+            throw new RecordException(Refusal.NOT_HELD, "the held value cannot be refreshed by hashing; send the full value");
+        }
+        return full;
+    }
+
+    /**
      * A refresh of the value this node holds: true when it was checked here (by hashing only), false when its signed
      * part differs from the stored one (then it is checked in full). Refusals are thrown.
      */
     private boolean refreshesHeld(NodeId key, DhtValue value, RefreshTrailer.Trailer t, DhtValue existing, long now)
             throws RecordException {
+        return refreshesHeld(key, value, t, existing, now, null);
+    }
+
+    /** As above; {@code digest}: the SHA-256 of the signed part, if known (kept for later compact refreshes). */
+    private boolean refreshesHeld(NodeId key, DhtValue value, RefreshTrailer.Trailer t, DhtValue existing, long now,
+            Bytes digest) throws RecordException {
         byte[] data = value.data().unsafeArray();
         byte[] held = existing.data().unsafeArray();
         RefreshTrailer.Trailer heldTrailer;
@@ -371,7 +424,7 @@ public final class SignedRecordPolicy implements StoragePolicy {
         }
         checkGranted(chain.expiryAt(signed.expiresMillis(), t.j()), value, now, "what token " + t.j() + " grants (E0 + j·d)");
         // the refresh's bytes are what the store holds next: the entry then keeps no copy of its own alive
-        heldSigned.put(heldKey, new HeldSigned(data, len, signed));
+        heldSigned.put(heldKey, new HeldSigned(data, len, signed, digest != null ? digest : knownDigest(heldKey, held, len)));
         return true;
     }
 
@@ -395,10 +448,16 @@ public final class SignedRecordPolicy implements StoragePolicy {
      */
     private SignedExpiry.Signed heldSigned(HeldKey k, byte[] held, int len) {
         HeldSigned h = heldSigned.get(k);
-        if (h != null && h.length() == len && java.util.Arrays.equals(h.data(), 0, len, held, 0, len)) {
+        if (h != null && h.holds(held, len)) {
             return h.signed();
         }
         return SignedExpiry.read(held); // remembered by the caller once the refresh is accepted
+    }
+
+    /** The held record's signed-part digest remembered with it, or null (not asked for yet). */
+    private Bytes knownDigest(HeldKey k, byte[] held, int len) {
+        HeldSigned h = heldSigned.get(k);
+        return h != null && h.holds(held, len) ? h.digest() : null;
     }
 
     /** Token {@code t.j()} hashes to {@code known}, token {@code jKnown} (0: the anchor), within the chain. */

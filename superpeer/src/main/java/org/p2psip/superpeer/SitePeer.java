@@ -393,6 +393,11 @@ public final class SitePeer implements Dht, AutoCloseable {
     }
 
     @Override
+    public CompletableFuture<PutResult> putRefresh(NodeId key, DhtValue compact, DhtValue full) {
+        return active().putRefresh(key, compact, full);
+    }
+
+    @Override
     public CompletableFuture<List<DhtValue>> get(NodeId key) {
         return active().get(key);
     }

@@ -41,12 +41,44 @@ public interface StoragePolicy {
     /** A request to remove the value (owner, nonce) at key, with the policy's proof (secret or signature). */
     record RemoveRequest(NodeId key, Bytes owner, Bytes nonce, Bytes proof) { }
 
-    /** Accept, or refuse with a reason the writer will see. */
-    record Decision(boolean accepted, String reason) {
-        public static final Decision ACCEPT = new Decision(true, "");
+    /**
+     * Accept, or refuse with a reason the writer will see.
+     *
+     * @param storeAs what to store instead of the value as received, or null (store it as received): a policy that
+     *     accepts a value that only refers to the stored one (a compact refresh, which carries what changed and not
+     *     the stored bytes) gives the value it stands for. It has the received value's owner, nonce and expiry.
+     */
+    record Decision(boolean accepted, String reason, DhtValue storeAs) {
+        public static final Decision ACCEPT = new Decision(true, "", null);
+
+        public Decision(boolean accepted, String reason) {
+            this(accepted, reason, null);
+        }
 
         public static Decision refuse(String reason) {
             return new Decision(false, reason);
         }
+
+        /** Accepts, storing {@code value} in place of the value received. */
+        public static Decision acceptAs(DhtValue value) {
+            return new Decision(true, "", java.util.Objects.requireNonNull(value, "value"));
+        }
+
+        /**
+         * The value to store for {@code received}: {@link #storeAs} when given (it must be the same value id with the
+         * same expiry), else {@code received}; null when {@link #storeAs} is another value (a broken policy: the
+         * store refuses the put).
+         */
+        public DhtValue stored(DhtValue received) {
+            if (storeAs == null) {
+                return received;
+            }
+            return storeAs.id().equals(received.id()) && storeAs.expiresAtMillis() == received.expiresAtMillis()
+                    ? storeAs : null;
+        }
+
+        /** The refusal a store gives when {@link #stored} is null. */
+        public static final String BROKEN_REPLACEMENT = "internal error: the storage policy replaced the value by"
+                + " another value id or expiry; report this as a bug";
     }
 }

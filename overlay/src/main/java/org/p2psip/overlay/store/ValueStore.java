@@ -132,6 +132,10 @@ public final class ValueStore implements LocalStore {
         if (!d.accepted()) {
             return Outcome.fail(Status.REFUSED, d.reason());
         }
+        value = d.stored(value);
+        if (value == null) {
+            return Outcome.fail(Status.REFUSED, StoragePolicy.Decision.BROKEN_REPLACEMENT);
+        }
         if (existing == null && entry != null && entry.values.size() >= maxValuesPerKey) {
             return Outcome.fail(Status.CAPACITY, "key holds the maximum of " + maxValuesPerKey + " values");
         }

@@ -16,7 +16,9 @@ import org.p2psip.sip.identity.UserIdentities;
 import org.p2psip.sip.message.Address;
 import org.p2psip.sip.message.HeaderNames;
 import org.p2psip.sip.message.SipParseException;
+import org.p2psip.overlay.Bytes;
 import org.p2psip.storage.CertificateNames;
+import org.p2psip.storage.CompactRefresh;
 import org.p2psip.storage.Contact;
 import org.p2psip.storage.DhtRecord;
 import org.p2psip.storage.RecordKey;
@@ -50,11 +52,12 @@ public final class SignedContactStore implements ContactStore {
     /**
      * The value we stored for one binding: its nonce, its expiry now (the signed one, or what the last token
      * extended it to), its content, and, when its record signs a refresh chain, the signed value as put, the chain
-     * and the last token revealed (0: none yet).
+     * the SHA-256 of its signed part (what a compact refresh names), and the last token revealed (0: none yet).
      */
-    private record Mine(String nonce, Instant expires, Contact content, DhtValue signed, RefreshChain chain, int token) {
+    private record Mine(String nonce, Instant expires, Contact content, DhtValue signed, RefreshChain chain,
+            Bytes signedDigest, int token) {
         Mine(String nonce, Instant expires, Contact content) {
-            this(nonce, expires, content, null, null, 0);
+            this(nonce, expires, content, null, null, null, 0);
         }
 
         /**
@@ -78,7 +81,7 @@ public final class SignedContactStore implements ContactStore {
         /** This binding extended by token {@code j}. */
         Mine extended(int j) {
             long step = chain.params().stepSeconds() * 1000L;
-            return new Mine(nonce, expires.plusMillis((j - token) * step), content, signed, chain, j);
+            return new Mine(nonce, expires.plusMillis((j - token) * step), content, signed, chain, signedDigest, j);
         }
     }
 
@@ -267,7 +270,8 @@ public final class SignedContactStore implements ContactStore {
                     DhtValue token = SignedValues.refresh(old.signed(), old.chain().params(), old.signedExpiresMillis(),
                             j, old.chain().token(j));
                     chainRefreshes.incrementAndGet();
-                    return dht.putAuth(RecordKey.of("k", name).dhtKey(), token)
+                    // replicas holding the record get the token alone (one datagram), the others the full value
+                    return dht.putRefresh(RecordKey.of("k", name).dhtKey(), token, old.signedDigest())
                             .thenApply(r -> {
                                 mine.put(k, old.extended(j));
                                 return new Written(token, r, content);
@@ -334,8 +338,8 @@ public final class SignedContactStore implements ContactStore {
         }
         RefreshChain chain = RefreshChain.create(CHAIN_LENGTH, CHAIN_STEP_SECONDS, random);
         rec = new DhtRecord(rec.id(), rec.key(), rec.value().withChain(chain.params()));
-        return dht.putAuthStored(rec, id).thenApply(s -> new Signed(new Mine(nonce, expires, c, s.value(), chain, 0),
-                s.value(), s.result()));
+        return dht.putAuthStored(rec, id).thenApply(s -> new Signed(new Mine(nonce, expires, c, s.value(), chain,
+                CompactRefresh.digest(s.value().data().unsafeArray()), 0), s.value(), s.result()));
     }
 
     @Override

@@ -386,10 +386,29 @@ public final class DraftDht {
      */
     public CompletableFuture<PutResult> extend(NodeId key, DhtValue signed, int j, byte[] token) {
         try {
-            return putAuth(key, SignedValues.refresh(signed, j, token));
+            DhtValue refreshed = SignedValues.refresh(signed, j, token);
+            return putRefresh(key, refreshed, org.p2psip.storage.CompactRefresh.digest(
+                    org.p2psip.storage.RefreshTrailer.signedPart(signed.data().unsafeArray())));
+        } catch (IllegalArgumentException | org.p2psip.storage.RecordException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /**
+     * put-auth of {@code refreshed} (a refresh of a value this writer put, {@link SignedValues#refresh}) as a
+     * {@link org.p2psip.storage.CompactRefresh}: replicas that hold the signed part whose SHA-256 is
+     * {@code signedDigest} ({@link org.p2psip.storage.CompactRefresh#digest}) get only the token (one datagram, and
+     * the lookup's round trip stores it), the others the full value ({@link Dht#putRefresh}).
+     */
+    public CompletableFuture<PutResult> putRefresh(NodeId key, DhtValue refreshed, Bytes signedDigest) {
+        DhtValue compact;
+        try {
+            compact = org.p2psip.storage.CompactRefresh.of(refreshed, signedDigest);
         } catch (IllegalArgumentException e) {
             return CompletableFuture.failedFuture(e);
         }
+        putAuths.increment();
+        return dht.putRefresh(key, compact, refreshed);
     }
 
     /**

@@ -89,6 +89,42 @@ class RefreshChainSimTest {
         assertTrue(holders(sim, key).isEmpty());
     }
 
+    @Test
+    void replicasHoldingAnotherSignedVersionGetTheFullValueAfterRefusingTheCompactOne() throws Exception {
+        SimOverlay sim = new SimOverlay(12, 12);
+        ResourceName aor = ResourceName.sip("dave@example.net");
+        NodeId key = aor.key();
+        SigningIdentity dave = SimOverlay.identity("dave@example.net");
+        Instant e0 = Instant.ofEpochMilli(sim.net.now()).plusSeconds(3600).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        DraftDht writer = sim.dht(3);
+        // version A is stored; the writer then signs version B under the same nonce (another chain) and refreshes B
+        DhtValue a = signedWithChain(aor, e0, "sip:dave@192.0.2.10:5060", RefreshChain.create(N, D, new SecureRandom()), dave);
+        assertTrue(sim.await(writer.putAuth(key, a)).stored() > 0);
+        List<Integer> replicas = holders(sim, key);
+        RefreshChain chainB = RefreshChain.create(N, D, new SecureRandom());
+        DhtValue b = signedWithChain(aor, e0, "sip:dave@192.0.2.11:5060", chainB, dave);
+        DhtValue b3 = SignedValues.refresh(b, 3, chainB.token(3));
+        PutResult p = sim.await(writer.putRefresh(key, b3, org.p2psip.storage.CompactRefresh.digest(b.data().unsafeArray())));
+        assertEquals(replicas.size(), p.stored(), "every replica refused the compact form (NOT_HELD) and took the full"
+                + " value: " + p);
+        for (int i : replicas) {
+            assertEquals(b3, sim.await(sim.nodes.get(i).localValues(key)).get(0), "replica " + i);
+        }
+        // now held: the next refresh of B is compact everywhere and costs no signature check
+        long verifications = totalVerifications(sim);
+        assertEquals(replicas.size(), sim.await(writer.extend(key, b, 4, chainB.token(4))).stored());
+        for (int i : replicas) {
+            assertEquals(SignedValues.refresh(b, 4, chainB.token(4)), sim.await(sim.nodes.get(i).localValues(key)).get(0));
+        }
+        assertEquals(verifications, totalVerifications(sim));
+    }
+
+    private static DhtValue signedWithChain(ResourceName aor, Instant e0, String contact, RefreshChain chain,
+            SigningIdentity id) throws Exception {
+        DhtRecord r = DhtRecord.of(aor, e0, "desk", new ValueContent.Contacts(List.of(Contact.of(contact))));
+        return SignedValues.put(new DhtRecord(r.id(), r.key(), r.value().withChain(chain.params())), id);
+    }
+
     private static List<Integer> holders(SimOverlay sim, NodeId key) {
         List<Integer> out = new ArrayList<>();
         for (int i = 0; i < sim.nodes.size(); i++) {
