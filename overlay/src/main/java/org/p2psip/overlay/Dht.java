@@ -19,6 +19,12 @@ public interface Dht {
      * each that accepted. It fails with a {@link DhtException} when no replica accepted it. The STOREs
      * may leave before the lookup ends (they are pipelined with it), which can leave a copy on a node
      * just outside the closest; see {@link OverlayStats.Snapshot#extraCopies()}.
+     *
+     * <p>{@link PutResult#held()} carries, for each replica that stored the value and could tell, what it holds under
+     * the key right after storing it ({@link HeldValues}: owner, nonce and expiry of each live value). A writer that
+     * knows what the key held before may skip reading it back when {@link PutResult#heldEverywhere()} and every
+     * summary shows nothing but its own change. Implementations that cannot tell give no summaries; the writer then
+     * reads.
      */
     CompletableFuture<PutResult> put(NodeId key, DhtValue value);
 

@@ -48,6 +48,7 @@ import org.p2psip.overlay.wire.Message.Notify;
 import org.p2psip.overlay.wire.Message.Ping;
 import org.p2psip.overlay.wire.Message.Pong;
 import org.p2psip.overlay.wire.Message.Put;
+import org.p2psip.overlay.wire.Message.PutAck;
 import org.p2psip.overlay.wire.Message.PutReply;
 import org.p2psip.overlay.wire.Message.Remove;
 import org.p2psip.overlay.wire.Message.Route;
@@ -353,7 +354,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
      * it gets {@code full}; {@code full} is what this node republishes.
      */
     private CompletableFuture<PutResult> store(NodeId key, DhtValue value, DhtValue full, boolean remember, Probe probe) {
-        Map<NodeId, CompletableFuture<Ack>> stores = new HashMap<>();
+        Map<NodeId, CompletableFuture<PutAck>> stores = new HashMap<>();
         IterativeLookup[] lookup = new IterativeLookup[1];
         IterativeLookup.Querier findNode = findNodeQuerier(key);
         Put conditional = new Put(key, value, false, true);
@@ -363,8 +364,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 return findNode.query(c);
             }
             CompletableFuture<Frame> call = rpc.call(addressOf(c), conditional);
-            CompletableFuture<Ack> stored = call.handle((f, e) -> e != null ? new Ack(Status.AGAIN, c + " did not answer")
-                    : f.message() instanceof PutReply r ? r.ack() : new Ack(Status.BAD_REQUEST, "unexpected reply from " + c));
+            CompletableFuture<PutAck> stored = call.handle((f, e) -> e != null
+                    ? new PutAck(new Ack(Status.AGAIN, c + " did not answer"))
+                    : f.message() instanceof PutReply r ? r.putAck()
+                    : new PutAck(new Ack(Status.BAD_REQUEST, "unexpected reply from " + c)));
             // a node that refused a compact refresh (it holds no version to expand) gets the full value
             stores.put(c.id(), full == null ? stored : stored.thenCompose(a -> a.status() == Status.REFUSED
                     ? storeOn(c, key, full) : CompletableFuture.completedFuture(a)));
@@ -383,11 +386,11 @@ public final class OverlayNode implements Dht, AutoCloseable {
         }
         // Through observed() so that put lookups count in the lookup metrics too.
         return observed(l, scheduler.nowMillis(), l.run(routing.closest(key, config.k()))).thenCompose(nodes -> {
-            List<CompletableFuture<Ack>> acks = new ArrayList<>();
+            List<CompletableFuture<PutAck>> acks = new ArrayList<>();
             Set<NodeId> result = new HashSet<>();
             for (Contact c : nodes) {
                 result.add(c.id());
-                CompletableFuture<Ack> f = stores.get(c.id());
+                CompletableFuture<PutAck> f = stores.get(c.id());
                 if (f == null) {
                     f = storeOn(c, key, value, full);
                     stores.put(c.id(), f);
@@ -396,7 +399,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 acks.add(f.thenCompose(a -> a.status() == Status.NOT_CLOSEST ? storeOn(c, key, value, full)
                         : CompletableFuture.completedFuture(a)));
             }
-            List<CompletableFuture<Ack>> stalled = new ArrayList<>();
+            List<CompletableFuture<PutAck>> stalled = new ArrayList<>();
             NodeId farthest = nodes.isEmpty() ? null : nodes.get(nodes.size() - 1).id();
             stores.forEach((node, f) -> {
                 if (!result.contains(node)) {
@@ -430,7 +433,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
     }
 
     /** True when {@code f} is a conditional PUT the node answered with {@link Status#NOT_CLOSEST}. */
-    private static boolean declined(CompletableFuture<Ack> f) {
+    private static boolean declined(CompletableFuture<PutAck> f) {
         return f.isDone() && !f.isCompletedExceptionally() && f.join().status() == Status.NOT_CLOSEST;
     }
 
@@ -440,19 +443,27 @@ public final class OverlayNode implements Dht, AutoCloseable {
     }
 
     /** {@link #storeOn(Contact, NodeId, DhtValue)}, then {@code full} (if any) where {@code value} was refused. */
-    private CompletableFuture<Ack> storeOn(Contact c, NodeId key, DhtValue value, DhtValue full) {
+    private CompletableFuture<PutAck> storeOn(Contact c, NodeId key, DhtValue value, DhtValue full) {
         if (full != null && c.id().equals(id)) {
             // this node's own copy: the full value, the same bytes it republishes (no second expanded copy)
             return storeOn(c, key, full);
         }
-        CompletableFuture<Ack> f = storeOn(c, key, value);
+        CompletableFuture<PutAck> f = storeOn(c, key, value);
         return full == null ? f : f.thenCompose(a -> a.status() == Status.REFUSED ? storeOn(c, key, full)
                 : CompletableFuture.completedFuture(a));
     }
 
-    private CompletableFuture<Ack> storeOn(Contact c, NodeId key, DhtValue value) {
-        return c.id().equals(id) ? CompletableFuture.completedFuture(storeLocally(key, value, LOCAL_SOURCE))
-                : request(c, new Put(key, value, false));
+    private CompletableFuture<PutAck> storeOn(Contact c, NodeId key, DhtValue value) {
+        return c.id().equals(id) ? CompletableFuture.completedFuture(storeLocally(key, value, LOCAL_SOURCE, true))
+                : rpc.call(addressOf(c), new Put(key, value, false)).handle((f, e) -> {
+                    if (e != null) {
+                        routing.failed(c.id(), scheduler.nowMillis());
+                        return new PutAck(new Ack(Status.AGAIN, c + " did not answer"));
+                    }
+                    // an Ack is a node that gives no summary (the reply to a PUT before PUT_ACK): the writer reads
+                    return f.message() instanceof PutAck a ? a : f.message() instanceof Ack a ? new PutAck(a)
+                            : new PutAck(new Ack(Status.BAD_REQUEST, "unexpected reply from " + c));
+                });
     }
 
     /**
@@ -509,9 +520,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
             // store on a node that believed itself among them, a former replica that a newcomer displaced), and a
             // remove must reach those too, or a get that asks them would bring the value back.
             return findNodes(key, config.k(), true).thenCompose(nodes -> {
-                List<CompletableFuture<Ack>> acks = new ArrayList<>();
+                List<CompletableFuture<PutAck>> acks = new ArrayList<>();
                 for (Contact c : nodes) {
-                    acks.add(c.id().equals(id) ? CompletableFuture.completedFuture(removeLocally(req, LOCAL_SOURCE)) : request(c, req));
+                    acks.add(c.id().equals(id) ? CompletableFuture.completedFuture(new PutAck(removeLocally(req, LOCAL_SOURCE)))
+                            : request(c, req).thenApply(PutAck::new));
                 }
                 return collect(acks);
             }).thenApply(r -> {
@@ -744,19 +756,25 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 routing.failed(c.id(), scheduler.nowMillis());
                 return new Ack(Status.AGAIN, c + " did not answer");
             }
-            return f.message() instanceof Ack a ? a : new Ack(Status.BAD_REQUEST, "unexpected reply from " + c);
+            return f.message() instanceof Ack a ? a : f.message() instanceof PutAck p ? p.ack()
+                    : new Ack(Status.BAD_REQUEST, "unexpected reply from " + c);
         });
     }
 
-    private static CompletableFuture<PutResult> collect(List<CompletableFuture<Ack>> acks) {
+    /** The {@link PutResult} of answers to a put or remove: how many stored, why the others refused, what they hold. */
+    private static CompletableFuture<PutResult> collect(List<CompletableFuture<PutAck>> acks) {
         return CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).thenApply(x -> {
             int ok = 0;
             List<String> refusals = new ArrayList<>();
+            List<HeldValues> held = new ArrayList<>();
             Status worst = Status.AGAIN;
-            for (CompletableFuture<Ack> f : acks) {
-                Ack a = f.join();
+            for (CompletableFuture<PutAck> f : acks) {
+                PutAck a = f.join();
                 if (a.status().ok()) {
                     ok++;
+                    if (a.held().complete()) {
+                        held.add(a.held());
+                    }
                 } else {
                     refusals.add(a.status() + ": " + a.reason());
                     if (a.status() != Status.AGAIN) {
@@ -769,7 +787,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
                         ? "no node is reachable; is this node joined to the overlay?"
                         : "no replica accepted the operation: " + String.join("; ", refusals));
             }
-            return new PutResult(ok, acks.size(), List.copyOf(refusals));
+            return new PutResult(ok, acks.size(), refusals, held);
         });
     }
 
@@ -928,7 +946,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 reply = new PutReply(Status.NOT_CLOSEST, "this node knows " + config.replicas() + " nodes closer to the key",
                         closer);
             } else {
-                servePut(from, f, p, a -> new PutReply(a.status(), a.reason(), closer), now, checksum);
+                servePut(from, f, p, a -> new PutReply(a.status(), a.reason(), closer, a.held()), now, checksum);
                 return;
             }
         } else if (m instanceof Put p) {
@@ -937,7 +955,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
         } else if (m instanceof Remove r) {
             serveChecked(from, f, () -> store.precheckRemove(
                     new StoragePolicy.RemoveRequest(r.key(), r.owner(), r.nonce(), r.proof()), now),
-                    () -> removeLocally(r, sourceKey(from.address())), a -> a, checksum);
+                    () -> new PutAck(removeLocally(r, sourceKey(from.address()))), PutAck::ack, checksum);
             return;
         } else if (m instanceof Listen l) {
             reply = register(from.address(), l, now);
@@ -960,8 +978,9 @@ public final class OverlayNode implements Dht, AutoCloseable {
         }
     }
 
-    private void servePut(Contact from, Frame f, Put p, Function<Ack, Message> wrap, long now, int checksum) {
-        Supplier<Ack> apply = () -> storeLocally(p.key(), p.value(), sourceKey(from.address()));
+    private void servePut(Contact from, Frame f, Put p, Function<PutAck, Message> wrap, long now, int checksum) {
+        // a hand-over or re-replication (replica) is not told what the key holds: nobody compares it, and it comes in bulk
+        Supplier<PutAck> apply = () -> storeLocally(p.key(), p.value(), sourceKey(from.address()), !p.replica());
         if (aheadChecks == null || store.holds(p.key(), p.value(), now)) {
             answerOnce(from, f, wrap.apply(apply.get()), checksum); // a copy already held: no check
             return;
@@ -987,8 +1006,8 @@ public final class OverlayNode implements Dht, AutoCloseable {
      * check is the answer; otherwise {@code apply} (the store's full check and the write) gives it. A null
      * {@code check} (nothing to check ahead) is applied without leaving the node's thread, in order.
      */
-    private void serveChecked(Contact from, Frame f, Supplier<StoragePolicy.Decision> check, Supplier<Ack> apply,
-            Function<Ack, Message> wrap, int checksum) {
+    private void serveChecked(Contact from, Frame f, Supplier<StoragePolicy.Decision> check, Supplier<PutAck> apply,
+            Function<PutAck, Message> wrap, int checksum) {
         if (aheadChecks == null) {
             answerOnce(from, f, wrap.apply(apply.get()), checksum);
             return;
@@ -996,10 +1015,10 @@ public final class OverlayNode implements Dht, AutoCloseable {
         boolean[] answered = {false}; // the check may end at once (its executor shut down): then no IN_PROGRESS mark
         java.util.function.Consumer<StoragePolicy.Decision> checked = refusal -> {
             answered[0] = true;
-            Ack a;
+            PutAck a;
             if (refusal != null) {
                 stats.refusedPuts.incrementAndGet();
-                a = new Ack(Status.REFUSED, refusal.reason());
+                a = new PutAck(new Ack(Status.REFUSED, refusal.reason()));
             } else {
                 a = apply.get();
             }
@@ -1011,8 +1030,8 @@ public final class OverlayNode implements Dht, AutoCloseable {
                 replies.put(from.address(), f.requestId(), f.sender(), checksum, IN_PROGRESS, scheduler.nowMillis());
             }
         } else { // not kept: a retransmission may find room
-            send(from.address(), new Frame(true, f.requestId(), id, wrap.apply(new Ack(Status.AGAIN, "this node has "
-                    + aheadChecks.pending() + " store requests waiting for their signature check; retry later"))));
+            send(from.address(), new Frame(true, f.requestId(), id, wrap.apply(new PutAck(new Ack(Status.AGAIN, "this node has "
+                    + aheadChecks.pending() + " store requests waiting for their signature check; retry later")))));
         }
     }
 
@@ -1053,16 +1072,21 @@ public final class OverlayNode implements Dht, AutoCloseable {
         return out.size() > config.k() ? out.subList(0, config.k()) : out;
     }
 
-    private Ack storeLocally(NodeId key, DhtValue value, Object source) {
-        ValueStore.Outcome o = store.put(key, value, source, scheduler.nowMillis());
+    /**
+     * Stores a value here; with {@code summarize}, the answer also says what the key holds now (see {@link HeldValues}),
+     * so that the writer need not read the key back to learn it.
+     */
+    private PutAck storeLocally(NodeId key, DhtValue value, Object source, boolean summarize) {
+        long now = scheduler.nowMillis();
+        ValueStore.Outcome o = store.put(key, value, source, now);
         if (!o.status().ok()) {
             stats.refusedPuts.incrementAndGet();
-            return new Ack(o.status(), o.reason());
+            return new PutAck(new Ack(o.status(), o.reason()));
         }
         if (o.changed()) {
             notifyListeners(key, List.of(o.value()), List.of());
         }
-        return Ack.OK;
+        return summarize ? new PutAck(Status.OK, "", HeldValues.of(store.get(key, now))) : PutAck.OK;
     }
 
     private Ack removeLocally(Remove r, Object source) {

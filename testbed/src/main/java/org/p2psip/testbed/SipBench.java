@@ -292,10 +292,13 @@ final class SipBench implements Callable<Integer> {
             long answeredBefore = signedHere.get(0).answered();
             long signedBefore = signedPuts(peers.get(0));
             long tokensBefore = chainTokens(peers.get(0));
+            long[] viewsBefore = views(peers.get(0));
             Sweep ours = sweep(out, "REGISTER (refresh policy off)", binary, dir, "bench_register.xml",
                     peers.get(0).localAddress().getPort(), port, startRate, ourMaxRate, jvmCpu, stores(peers.get(0)));
+            long[] viewsAfter = views(peers.get(0));
             printDhtWork(out, opsBefore, peers.get(0).dht().map(d -> d.stats()).orElse(null),
-                    signedHere.get(0).answered() - answeredBefore, ours.successful());
+                    signedHere.get(0).answered() - answeredBefore, ours.successful(),
+                    viewsAfter[0] - viewsBefore[0], viewsAfter[1] - viewsBefore[1]);
             out.printf("peer 1 stored records over those rounds: %d signed, %d refresh-chain tokens%n",
                     signedPuts(peers.get(0)) - signedBefore, chainTokens(peers.get(0)) - tokensBefore);
 
@@ -416,16 +419,18 @@ final class SipBench implements Callable<Integer> {
      * because this process signed them (a diagnostic line; it measures nothing the figures depend on).
      */
     private static void printDhtWork(PrintWriter out, org.p2psip.storage.api.DraftDht.Stats before,
-            org.p2psip.storage.api.DraftDht.Stats after, long answeredSelfSigned, long registers) {
+            org.p2psip.storage.api.DraftDht.Stats after, long answeredSelfSigned, long registers, long confirmed,
+            long readBack) {
         if (before == null || after == null || registers == 0) {
             return;
         }
         double n = registers;
         out.printf("peer 1 DHT work per REGISTER over those rounds (%d REGISTERs): %.2f put-auth, %.2f get, %.2f"
                 + " remove-auth, %.2f values read back and checked, %.2f values (stored or read back) recognised as"
-                + " signed here without verification%n", registers, (after.putAuths() - before.putAuths()) / n,
+                + " signed here without verification; %d 200s listed the bindings the put's replies confirmed, %d read"
+                + " the AOR back%n", registers, (after.putAuths() - before.putAuths()) / n,
                 (after.gets() - before.gets()) / n, (after.removes() - before.removes()) / n,
-                (after.valuesChecked() - before.valuesChecked()) / n, answeredSelfSigned / n);
+                (after.valuesChecked() - before.valuesChecked()) / n, answeredSelfSigned / n, confirmed, readBack);
         out.flush();
     }
 
@@ -465,6 +470,12 @@ final class SipBench implements Callable<Integer> {
      */
     private static LongSupplier stores(SipPeer peer) {
         return peer.contacts() instanceof SignedContactStore s ? () -> s.signedPuts() + s.chainRefreshes() : () -> -1L;
+    }
+
+    /** REGISTERs whose 200 a peer built from the put's confirmed view, and those it read back for. */
+    private static long[] views(SipPeer peer) {
+        return peer.contacts() instanceof SignedContactStore s ? new long[] {s.confirmedRegisters(), s.readBackRegisters()}
+                : new long[] {-1, -1};
     }
 
     private static long signedPuts(SipPeer peer) {

@@ -4,6 +4,7 @@ import java.util.List;
 import org.p2psip.overlay.Bytes;
 import org.p2psip.overlay.Contact;
 import org.p2psip.overlay.DhtValue;
+import org.p2psip.overlay.HeldValues;
 import org.p2psip.overlay.NodeId;
 
 /**
@@ -63,8 +64,31 @@ public sealed interface Message {
         }
     }
 
-    /** The reply to a PUT that asked for closer nodes: the outcome of the store and the closest contacts to the key. */
-    record PutReply(Status status, String reason, List<Contact> closer) implements Reply {
+    /**
+     * The reply to a PUT that asked for closer nodes: the outcome of the store, the closest contacts to the key, and
+     * what the node holds under the key after storing ({@link HeldValues#UNKNOWN} when it did not store).
+     */
+    record PutReply(Status status, String reason, List<Contact> closer, HeldValues held) implements Reply {
+        public PutReply(Status status, String reason, List<Contact> closer) {
+            this(status, reason, closer, HeldValues.UNKNOWN);
+        }
+
+        public PutAck putAck() {
+            return new PutAck(status, reason, held);
+        }
+    }
+
+    /**
+     * The reply to a plain PUT: the outcome of the store and, for a writer's own PUT ({@code replica} false) that was
+     * stored, what the node holds under the key after storing it ({@link HeldValues#UNKNOWN} otherwise).
+     */
+    record PutAck(Status status, String reason, HeldValues held) implements Reply {
+        public static final PutAck OK = new PutAck(Status.OK, "", HeldValues.UNKNOWN);
+
+        public PutAck(Ack a) {
+            this(a.status(), a.reason(), HeldValues.UNKNOWN);
+        }
+
         public Ack ack() {
             return new Ack(status, reason);
         }
@@ -105,7 +129,7 @@ public sealed interface Message {
      */
     record RouteReply(Status status, String reason, NodeId responder, int hops, Bytes payload) implements Reply { }
 
-    /** The reply to PUT, REMOVE, LISTEN and NOTIFY. */
+    /** The reply to REMOVE, LISTEN and NOTIFY (a PUT is answered by {@link PutAck} or {@link PutReply}). */
     record Ack(Status status, String reason) implements Reply {
         public static final Ack OK = new Ack(Status.OK, "");
     }

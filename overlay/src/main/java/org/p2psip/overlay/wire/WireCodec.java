@@ -15,6 +15,7 @@ import java.util.List;
 import org.p2psip.overlay.Bytes;
 import org.p2psip.overlay.Contact;
 import org.p2psip.overlay.DhtValue;
+import org.p2psip.overlay.HeldValues;
 import org.p2psip.overlay.NodeId;
 import org.p2psip.overlay.wire.Message.Ack;
 import org.p2psip.overlay.wire.Message.FindNode;
@@ -26,6 +27,7 @@ import org.p2psip.overlay.wire.Message.Notify;
 import org.p2psip.overlay.wire.Message.Ping;
 import org.p2psip.overlay.wire.Message.Pong;
 import org.p2psip.overlay.wire.Message.Put;
+import org.p2psip.overlay.wire.Message.PutAck;
 import org.p2psip.overlay.wire.Message.PutReply;
 import org.p2psip.overlay.wire.Message.Remove;
 import org.p2psip.overlay.wire.Message.Route;
@@ -54,7 +56,7 @@ public final class WireCodec {
     /** Longest answer wait a routed request may ask of a hop. */
     public static final int MAX_ROUTE_TIMEOUT_MILLIS = 60_000;
     private static final int FIRST_ID = 20;
-    private static final int LAST_ID = 33;
+    private static final int LAST_ID = 34;
 
     private final Pool<Kryo> kryos = new Pool<>(true, false, 64) {
         @Override
@@ -193,14 +195,11 @@ public final class WireCodec {
                 o.writeByte(m.status().ordinal());
                 writeString(o, m.reason());
                 writeContacts(o, m.closer());
+                writeHeld(o, m.held());
             }
             PutReply read(Input in) throws MalformedFrameException {
-                int s = in.readByte() & 0xff;
-                Status[] all = Status.values();
-                if (s >= all.length) {
-                    throw new MalformedFrameException("unknown status " + s);
-                }
-                return new PutReply(all[s], readString(in), readContacts(in));
+                Status status = readStatus(in);
+                return new PutReply(status, readString(in), readContacts(in), readHeld(in));
             }
         });
         reg(k, Route.class, 32, new Ser<Route>() {
@@ -271,7 +270,27 @@ public final class WireCodec {
                 return new RouteReply(all[s], reason, responder, hops, readBytes(in, MAX_ROUTED_PAYLOAD_BYTES));
             }
         });
+        reg(k, PutAck.class, 34, new Ser<PutAck>() {
+            void write(Output o, PutAck m) {
+                o.writeByte(m.status().ordinal());
+                writeString(o, m.reason());
+                writeHeld(o, m.held());
+            }
+            PutAck read(Input in) throws MalformedFrameException {
+                Status status = readStatus(in);
+                return new PutAck(status, readString(in), readHeld(in));
+            }
+        });
         return k;
+    }
+
+    private static Status readStatus(Input in) throws MalformedFrameException {
+        int s = in.readByte() & 0xff;
+        Status[] all = Status.values();
+        if (s >= all.length) {
+            throw new MalformedFrameException("unknown status " + s);
+        }
+        return all[s];
     }
 
     /** Whether {@code app} may name a routed application: 1..32 ASCII letters, digits, '.', '-' or '_'. */
@@ -510,6 +529,34 @@ public final class WireCodec {
     static DhtValue readValue(Input in) throws MalformedFrameException {
         return new DhtValue(readBytes(in, DhtValue.MAX_ID_BYTES), readBytes(in, DhtValue.MAX_ID_BYTES),
                 readBytes(in, DhtValue.MAX_DATA_BYTES), in.readLong());
+    }
+
+    /** A {@link HeldValues}: a flags byte (bit 0: complete), the entry count, then owner, nonce and expiry of each. */
+    static void writeHeld(Output o, HeldValues h) {
+        o.writeByte(h.complete() ? 1 : 0);
+        o.writeVarInt(h.values().size(), true);
+        for (HeldValues.Held e : h.values()) {
+            writeBytes(o, e.owner());
+            writeBytes(o, e.nonce());
+            o.writeLong(e.expiresAtMillis());
+        }
+    }
+
+    static HeldValues readHeld(Input in) throws MalformedFrameException {
+        int flags = in.readByte() & 0xff;
+        if ((flags & ~1) != 0) {
+            throw new MalformedFrameException("unknown held-values flags " + flags);
+        }
+        int n = in.readVarInt(true);
+        if (n < 0 || n > HeldValues.MAX_ENTRIES) {
+            throw new MalformedFrameException(n + " held values exceed " + HeldValues.MAX_ENTRIES);
+        }
+        List<HeldValues.Held> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            out.add(new HeldValues.Held(readBytes(in, DhtValue.MAX_ID_BYTES), readBytes(in, DhtValue.MAX_ID_BYTES),
+                    in.readLong()));
+        }
+        return new HeldValues(out, flags == 1);
     }
 
     static void writeValues(Output o, List<DhtValue> vs) {

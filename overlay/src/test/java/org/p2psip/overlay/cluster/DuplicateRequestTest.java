@@ -76,7 +76,10 @@ class DuplicateRequestTest {
                 assertArrayEquals(r1, r2, "the retransmission's answer differs from the first");
                 Frame reply = codec.decode(r1, r1.length);
                 assertEquals(1001, reply.requestId());
-                assertTrue(reply.message() instanceof Message.Ack a && a.status().ok(), reply.toString());
+                assertTrue(reply.message() instanceof Message.PutAck a && a.status().ok(), reply.toString());
+                // the answer says what the key holds after the store: this one value, with its expiry
+                assertEquals(new org.p2psip.overlay.HeldValues(List.of(new org.p2psip.overlay.HeldValues.Held(
+                        small.owner(), small.nonce(), expires)), true), ((Message.PutAck) reply.message()).held());
                 assertEquals(1, policy.puts.get(), "the retransmitted STORE was checked again");
 
                 // a 20 kB STORE travels as fragments; its retransmission is a new fragment stream

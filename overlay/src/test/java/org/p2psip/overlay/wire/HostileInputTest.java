@@ -200,6 +200,95 @@ class HostileInputTest {
         }));
     }
 
+    /** A PUT_REPLY's or PUT_ACK's summary of what the key holds: counts, flags and entries are bounded. */
+    @Test
+    void hostileHeldValues() {
+        long[] counts = {org.p2psip.overlay.HeldValues.MAX_ENTRIES + 1, 1000, 1L << 31, (1L << 32) - 1, Integer.MAX_VALUE};
+        for (long n : counts) {
+            assertMalformed("put ack with " + n + " held values", frame(true, o -> {
+                tag(o, 34);
+                o.writeByte(0);
+                varint(o, 0);
+                o.writeByte(1);
+                varint(o, n);
+                for (int i = 0; i < 40; i++) { // entries enough for the claimed count not to run out first
+                    varint(o, 0);
+                    varint(o, 0);
+                    o.writeLong(i);
+                }
+            }));
+            assertMalformed("put reply with " + n + " held values", frame(true, o -> {
+                tag(o, 31);
+                o.writeByte(0);
+                varint(o, 0);
+                varint(o, 0);
+                o.writeByte(1);
+                varint(o, n);
+                o.writeBytes(new byte[400]);
+            }));
+            assertMalformed("held owner of " + n + " bytes", frame(true, o -> {
+                tag(o, 34);
+                o.writeByte(0);
+                varint(o, 0);
+                o.writeByte(1);
+                varint(o, 1);
+                varint(o, n);
+                o.writeBytes(new byte[100]);
+            }));
+        }
+        assertMalformed("held nonce of 65 bytes", frame(true, o -> {
+            tag(o, 34);
+            o.writeByte(0);
+            varint(o, 0);
+            o.writeByte(1);
+            varint(o, 1);
+            varint(o, 0);
+            varint(o, 65);
+            o.writeBytes(new byte[73]);
+        }));
+        for (int flags : new int[] {2, 3, 0x80, 0xff}) {
+            assertMalformed("held flags " + flags, frame(true, o -> {
+                tag(o, 34);
+                o.writeByte(0);
+                varint(o, 0);
+                o.writeByte(flags);
+                varint(o, 0);
+            }));
+        }
+        assertMalformed("held entry cut short", frame(true, o -> {
+            tag(o, 34);
+            o.writeByte(0);
+            varint(o, 0);
+            o.writeByte(1);
+            varint(o, 2);
+            varint(o, 0);
+            varint(o, 0);
+            o.writeLong(5);
+            varint(o, 0);
+            varint(o, 0);
+            o.writeInt(5);
+        }));
+        assertMalformed("put ack without its summary", frame(true, o -> {
+            tag(o, 34);
+            o.writeByte(0);
+            varint(o, 0);
+        }));
+        assertMalformed("put ack with an unknown status", frame(true, o -> {
+            tag(o, 34);
+            o.writeByte(Message.Status.values().length);
+            varint(o, 0);
+            o.writeByte(0);
+            varint(o, 0);
+        }));
+        assertMalformed("put ack in a request frame", frame(false, o -> {
+            tag(o, 34);
+            o.writeByte(0);
+            varint(o, 0);
+            o.writeByte(0);
+            varint(o, 0);
+        }));
+    }
+
     @Test
     void unknownClassIds() {
         for (int t = 0; t < 400; t++) {

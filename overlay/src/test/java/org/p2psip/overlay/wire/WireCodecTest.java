@@ -51,7 +51,7 @@ class WireCodecTest {
             }
         }
         assertEquals(all, types);
-        assertEquals(14, types.size());
+        assertEquals(15, types.size());
     }
 
     @Test

@@ -9,6 +9,7 @@ import java.util.Random;
 import org.p2psip.overlay.Bytes;
 import org.p2psip.overlay.Contact;
 import org.p2psip.overlay.DhtValue;
+import org.p2psip.overlay.HeldValues;
 import org.p2psip.overlay.NodeId;
 import org.p2psip.overlay.store.SecretHashPolicy;
 import org.p2psip.overlay.wire.Message.Ack;
@@ -64,6 +65,19 @@ public final class WireSamples {
         return new DhtValue(Bytes.wrap(o), Bytes.wrap(n), Bytes.wrap(d), Long.MAX_VALUE);
     }
 
+    /** A complete summary of {@code n} values with owners and nonces of every size up to the largest. */
+    static HeldValues held(Random rnd, int n) {
+        List<HeldValues.Held> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            byte[] o = new byte[i % (DhtValue.MAX_ID_BYTES + 1)];
+            byte[] nonce = new byte[DhtValue.MAX_ID_BYTES - i % (DhtValue.MAX_ID_BYTES + 1)];
+            rnd.nextBytes(o);
+            rnd.nextBytes(nonce);
+            out.add(new HeldValues.Held(Bytes.wrap(o), Bytes.wrap(nonce), i == 0 ? Long.MIN_VALUE : rnd.nextLong()));
+        }
+        return new HeldValues(out, true);
+    }
+
     /** One or more messages of every type, with edge cases. */
     public static List<Message> messages(Random rnd) {
         List<Message> m = new ArrayList<>();
@@ -85,6 +99,12 @@ public final class WireSamples {
         m.add(new Put(key, value(rnd, 100), false, true));
         m.add(new PutReply(Status.OK, "", contacts(rnd, 20)));
         m.add(new PutReply(Status.CAPACITY, "store full", List.of()));
+        m.add(new PutReply(Status.OK, "", contacts(rnd, 20), held(rnd, 3)));
+        m.add(new PutReply(Status.OK, "", List.of(), held(rnd, HeldValues.MAX_ENTRIES)));
+        m.add(new Message.PutAck(Status.OK, "", HeldValues.UNKNOWN));
+        m.add(new Message.PutAck(Status.OK, "", held(rnd, 1)));
+        m.add(new Message.PutAck(Status.OK, "", new HeldValues(List.of(), true)));
+        m.add(new Message.PutAck(Status.REFUSED, "bad signature", HeldValues.UNKNOWN));
         m.add(new Remove(key, Bytes.utf8("owner"), Bytes.utf8("nonce"), Bytes.utf8("the secret"), 1_800_000_000_000L));
         m.add(new Remove(key, Bytes.EMPTY, Bytes.EMPTY, Bytes.EMPTY, -1));
         m.add(new Listen(key, rnd.nextLong(), 120));

@@ -1,6 +1,7 @@
 package org.p2psip.sip.registrar;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -18,4 +19,13 @@ public interface ContactStore {
 
     /** The live bindings of {@code aor}, from every peer, one per Contact (the latest expiry wins). */
     CompletableFuture<List<ContactBinding>> lookup(String aor);
+
+    /**
+     * As {@link #put}, and completes with the live bindings of the binding's AOR (as {@link #lookup} gives them)
+     * when the store knows them without reading, because the put's replies confirmed what it read before; empty
+     * when the caller must {@link #lookup}. The default knows nothing.
+     */
+    default CompletableFuture<Optional<List<ContactBinding>>> putConfirmed(ContactBinding binding) {
+        return put(binding).thenApply(x -> Optional.empty());
+    }
 }

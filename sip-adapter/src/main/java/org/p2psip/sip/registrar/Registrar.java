@@ -173,6 +173,8 @@ public final class Registrar {
         List<ContactBinding> added = new ArrayList<>();
         boolean newHere = false;
         Map<String, Local> created = new java.util.HashMap<>(); // new here: forgotten again if the store fails
+        // the AOR's bindings as the store knows them after its put, when the REGISTER is that one put: then no read
+        CompletableFuture<Optional<List<ContactBinding>>> known = CompletableFuture.completedFuture(Optional.empty());
         boolean wildcard = contacts.stream().anyMatch(Contact::wildcard);
         if (wildcard) {
             if (contacts.size() != 1 || dflt != 0) {
@@ -215,14 +217,21 @@ public final class Registrar {
                     } else {
                         local.remove(uri);
                     }
-                    ops.add(store.put(b));
+                    if (contacts.size() == 1) {
+                        known = store.putConfirmed(b);
+                        ops.add(known.<Void>thenApply(x -> null));
+                    } else {
+                        ops.add(store.put(b));
+                    }
                     added.add(b);
                 }
             }
         }
         boolean isNew = newHere;
+        CompletableFuture<Optional<List<ContactBinding>>> confirmed = known;
         CompletableFuture.allOf(ops.toArray(CompletableFuture[]::new))
-                .thenCompose(x -> store.lookup(aor))
+                .thenCompose(x -> confirmed.join().map(CompletableFuture::completedFuture)
+                        .orElseGet(() -> store.lookup(aor)))
                 .whenComplete((bindings, err) -> {
                     if (err != null) {
                         LOG.info("REGISTER {}: store failed: {}", aor, err.toString());

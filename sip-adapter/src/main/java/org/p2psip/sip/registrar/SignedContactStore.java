@@ -5,9 +5,10 @@ import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
@@ -24,6 +25,7 @@ import org.p2psip.storage.RecordKey;
 import org.p2psip.storage.RefreshChain;
 import org.p2psip.storage.SignedValues;
 import org.p2psip.overlay.DhtValue;
+import org.p2psip.overlay.PutResult;
 import org.p2psip.storage.ResourceName;
 import org.p2psip.storage.SigningIdentity;
 import org.p2psip.storage.ValueContent;
@@ -106,6 +108,10 @@ public final class SignedContactStore implements ContactStore {
     private final LongSupplier clock;
     private final SecureRandom random = new SecureRandom();
     private final Map<String, Mine> mine = new ConcurrentHashMap<>();
+    /** Per AOR, the values last read (see {@link #putConfirmed}). */
+    private final BindingViews views = new BindingViews(BindingViews.DEFAULT_AORS);
+    private final java.util.concurrent.atomic.AtomicLong confirmedRegisters = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong readBackRegisters = new java.util.concurrent.atomic.AtomicLong();
     /** The last operation queued per binding (see {@link #serialized}). */
     private final Map<String, CompletableFuture<Void>> inFlight = new ConcurrentHashMap<>();
 
@@ -179,6 +185,48 @@ public final class SignedContactStore implements ContactStore {
 
     @Override
     public CompletableFuture<Void> put(ContactBinding b) {
+        return write(b).thenApply(w -> null);
+    }
+
+    /**
+     * {@inheritDoc} Answered from the AOR's {@link BindingViews view} when the put's replies confirm it: the put
+     * stored on every replica, each replica summarised the key ({@link org.p2psip.overlay.HeldValues}), and each
+     * summary lists exactly the values the view holds with their expiries, plus the value just put with its new
+     * expiry. Anything else (a new binding, a coalesced refresh that put nothing, a value another peer added, one
+     * removed or refreshed elsewhere, a replica that refused or gave no summary) completes empty: the caller reads.
+     */
+    @Override
+    public CompletableFuture<Optional<List<ContactBinding>>> putConfirmed(ContactBinding b) {
+        return write(b).thenApply(w -> {
+            Optional<List<ContactBinding>> listed = w == null ? Optional.empty()
+                    : views.confirm(b.aor(), w.value(), w.result(), fromRecord(b.aor(), w.content(),
+                            w.value().expiresAtMillis()), clock.getAsLong());
+            (listed.isPresent() ? confirmedRegisters : readBackRegisters).incrementAndGet();
+            return listed;
+        });
+    }
+
+    /** REGISTERs whose 200 was built from the AOR's view, which the put's replies confirmed (no read). */
+    public long confirmedRegisters() {
+        return confirmedRegisters.get();
+    }
+
+    /** REGISTERs whose put did not confirm the AOR's view, so the registrar read the AOR back. */
+    public long readBackRegisters() {
+        return readBackRegisters.get();
+    }
+
+    /** What this peer's put of a binding stored: the value, the put's result, the record's contact. */
+    private record Written(DhtValue value, PutResult result, Contact content) { }
+
+    /** A signed put: what to remember of the binding, the value stored and the put's result. */
+    private record Signed(Mine mine, DhtValue value, PutResult result) { }
+
+    /**
+     * Stores or refreshes the binding; completes with what it put when one put of the binding's value was all it
+     * did (a view may then be confirmed), else null.
+     */
+    private CompletableFuture<Written> write(ContactBinding b) {
         if (puts.incrementAndGet() % SWEEP_EVERY == 0) {
             Instant now = Instant.ofEpochMilli(clock.getAsLong());
             mine.values().removeIf(m -> !m.expires().isAfter(now));
@@ -211,7 +259,10 @@ public final class SignedContactStore implements ContactStore {
                 String nonce = newNonce();
                 return putSigned(name, nonce, expires, content, id)
                         .thenCompose(m -> dht.removeAuth(RecordKey.of("k", name), old.nonce(), id)
-                                .thenRun(() -> mine.put(k, m)));
+                                .thenApply(x -> {
+                                    mine.put(k, m.mine());
+                                    return (Written) null; // two values changed: read back
+                                }));
             }
             if (old != null && content.equals(old.content())) {
                 int j = old.tokenFor(expires);
@@ -221,18 +272,25 @@ public final class SignedContactStore implements ContactStore {
                     chainRefreshes.incrementAndGet();
                     // replicas holding the record get the token alone (one datagram), the others the full value
                     return dht.putRefresh(RecordKey.of("k", name).dhtKey(), token, old.signedDigest())
-                            .thenRun(() -> mine.put(k, old.extended(j)));
+                            .thenApply(r -> {
+                                mine.put(k, old.extended(j));
+                                return new Written(token, r, content);
+                            });
                 }
             }
             if (old != null) {
-                return putSigned(name, old.nonce(), expires, content, id).thenAccept(m -> mine.put(k, m));
+                return putSigned(name, old.nonce(), expires, content, id).thenApply(m -> {
+                    mine.put(k, m.mine());
+                    return new Written(m.value(), m.result(), content);
+                });
             }
             // a binding new to this peer: the same Contact stored earlier with this key (before a restart, or
             // through another peer the phone used before) is replaced, not left to expire
             String nonce = newNonce();
             return putSigned(name, nonce, expires, content, id)
-                    .thenAccept(m -> mine.put(k, m))
-                    .thenCompose(x -> removeMatching(name, contactUri(b.contact()), nonce, id));
+                    .thenAccept(m -> mine.put(k, m.mine()))
+                    .thenCompose(x -> removeMatching(name, contactUri(b.contact()), nonce, id))
+                    .thenApply(x -> (Written) null); // it may have removed values too: read back
         }));
     }
 
@@ -241,12 +299,12 @@ public final class SignedContactStore implements ContactStore {
      * flight at once would otherwise both sign with the nonce known before either, and storing nodes refuse the
      * second as a replay (same nonce, same expiry second, other signature bytes).
      */
-    private CompletableFuture<Void> serialized(String k, java.util.function.Supplier<CompletableFuture<Void>> op) {
+    private <T> CompletableFuture<T> serialized(String k, java.util.function.Supplier<CompletableFuture<T>> op) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         CompletableFuture<Void> previous = inFlight.put(k, done);
         CompletableFuture<Void> start = previous == null ? CompletableFuture.completedFuture(null)
                 : previous.handle((x, e) -> null);
-        CompletableFuture<Void> result = start.thenCompose(x -> op.get());
+        CompletableFuture<T> result = start.thenCompose(x -> op.get());
         result.whenComplete((x, e) -> {
             inFlight.remove(k, done);
             done.complete(null);
@@ -271,17 +329,17 @@ public final class SignedContactStore implements ContactStore {
     }
 
     /** Signs and puts a record for the binding (with a new refresh chain, if on); gives what to remember of it. */
-    private CompletableFuture<Mine> putSigned(ResourceName name, String nonce, Instant expires, Contact c,
+    private CompletableFuture<Signed> putSigned(ResourceName name, String nonce, Instant expires, Contact c,
             SigningIdentity id) {
         DhtRecord rec = DhtRecord.of(name, expires, nonce, new ValueContent.Contacts(List.of(c)));
         signedPuts.incrementAndGet();
         if (!refreshChains) {
-            return dht.putAuth(rec, id).thenApply(r -> new Mine(nonce, expires, c));
+            return dht.putAuthStored(rec, id).thenApply(s -> new Signed(new Mine(nonce, expires, c), s.value(), s.result()));
         }
         RefreshChain chain = RefreshChain.create(CHAIN_LENGTH, CHAIN_STEP_SECONDS, random);
         rec = new DhtRecord(rec.id(), rec.key(), rec.value().withChain(chain.params()));
-        return dht.putAuthKeeping(rec, id).thenApply(v -> new Mine(nonce, expires, c, v, chain,
-                CompactRefresh.digest(v.data().unsafeArray()), 0));
+        return dht.putAuthStored(rec, id).thenApply(s -> new Signed(new Mine(nonce, expires, c, s.value(), chain,
+                CompactRefresh.digest(s.value().data().unsafeArray()), 0), s.value(), s.result()));
     }
 
     @Override
@@ -312,28 +370,35 @@ public final class SignedContactStore implements ContactStore {
         }
         return dht.get(name).thenApply(values -> {
             long now = clock.getAsLong();
-            Map<String, ContactBinding> byUri = new LinkedHashMap<>();
+            Map<DhtValue.ValueId, BindingViews.Entry> read = new TreeMap<>();
             for (DraftDht.SignedValue v : values) {
-                if (!(v.content() instanceof ValueContent.Contacts cs)) {
-                    continue;
-                }
-                List<X509Certificate> chain = v.record().chain();
-                if (chain.isEmpty() || !CertificateNames.bindsUser(chain.get(0), user)) {
-                    LOG.warn("contact record of {} from writer {} dropped: its certificate does not name the user",
-                            user, v.writer().hex());
-                    continue;
-                }
-                for (Contact c : cs.contacts()) {
-                    ContactBinding b = fromRecord(aor, c, v.value().expiresAtMillis());
-                    if (b == null || b.expiresAtMillis() <= now) {
-                        continue;
-                    }
-                    byUri.merge(contactUri(b.contact()), b,
-                            (x, y) -> x.expiresAtMillis() >= y.expiresAtMillis() ? x : y);
-                }
+                // every value read is in the view, also those that hold no usable binding: a put's summary shows them
+                read.put(v.value().id(), new BindingViews.Entry(v.value().expiresAtMillis(), bindingsOf(aor, user, v)));
             }
-            return new ArrayList<>(byUri.values());
+            views.read(aor, read);
+            return new ArrayList<>(BindingViews.listed(read.values(), now));
         });
+    }
+
+    /** The usable bindings of {@code aor} a value read under {@code user}'s name holds. */
+    private static List<ContactBinding> bindingsOf(String aor, String user, DraftDht.SignedValue v) {
+        if (!(v.content() instanceof ValueContent.Contacts cs)) {
+            return List.of();
+        }
+        List<X509Certificate> chain = v.record().chain();
+        if (chain.isEmpty() || !CertificateNames.bindsUser(chain.get(0), user)) {
+            LOG.warn("contact record of {} from writer {} dropped: its certificate does not name the user",
+                    user, v.writer().hex());
+            return List.of();
+        }
+        List<ContactBinding> out = new ArrayList<>();
+        for (Contact c : cs.contacts()) {
+            ContactBinding b = fromRecord(aor, c, v.value().expiresAtMillis());
+            if (b != null) {
+                out.add(b);
+            }
+        }
+        return out;
     }
 
     /** The record's contact for a binding. */

@@ -352,6 +352,17 @@ public final class DraftDht {
         return signAndPut(record, writer, (v, r) -> v);
     }
 
+    /**
+     * A value this object signed and put, and the put's result, whose {@link PutResult#held()} tells what each
+     * replica holds under the key after storing it (a writer that knew the key's values may then skip reading it).
+     */
+    public record Stored(DhtValue value, PutResult result) { }
+
+    /** As {@link #putAuthKeeping}, completing with both the value it signed and stored and the put's result. */
+    public CompletableFuture<Stored> putAuthStored(DhtRecord record, SigningIdentity writer) {
+        return signAndPut(record, writer, Stored::new);
+    }
+
     /** put-auth of an already signed value (e.g. one received from a client, or a refresh of one's own). */
     public CompletableFuture<PutResult> putAuth(NodeId key, DhtValue signed) {
         putAuths.increment();
