@@ -39,8 +39,7 @@ class RefreshChainSimTest {
         SigningIdentity carol = SimOverlay.identity("carol@example.net");
         RefreshChain chain = RefreshChain.create(N, D, new SecureRandom());
         Instant e0 = Instant.ofEpochMilli(sim.net.now()).plusSeconds(3600).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
-        DhtRecord r = DhtRecord.of(aor, e0, "desk", new ValueContent.Contacts(List.of(Contact.of("sip:carol@192.0.2.9:5060"))));
-        DhtValue signed = SignedValues.put(new DhtRecord(r.id(), r.key(), r.value().withChain(chain.params())), carol);
+        DhtValue signed = signedWithChain(aor, e0, "sip:carol@192.0.2.9:5060", chain, carol);
         DraftDht writer = sim.dht(2);
         assertTrue(sim.await(writer.putAuth(key, signed)).stored() > 0);
         List<Integer> replicas = holders(sim, key);
