@@ -368,9 +368,7 @@ public final class OverlayNode implements Dht, AutoCloseable {
                     ? new PutAck(new Ack(Status.AGAIN, c + " did not answer"))
                     : f.message() instanceof PutReply r ? r.putAck()
                     : new PutAck(new Ack(Status.BAD_REQUEST, "unexpected reply from " + c)));
-            // a node that refused a compact refresh (it holds no version to expand) gets the full value
-            stores.put(c.id(), full == null ? stored : stored.thenCompose(a -> a.status() == Status.REFUSED
-                    ? storeOn(c, key, full) : CompletableFuture.completedFuture(a)));
+            stores.put(c.id(), orFull(c, key, full, stored));
             return call.thenApply(f -> {
                 if (!(f.message() instanceof PutReply r)) {
                     throw new CompletionException(new IOException("unexpected reply to PUT"));
@@ -448,8 +446,15 @@ public final class OverlayNode implements Dht, AutoCloseable {
             // this node's own copy: the full value, the same bytes it republishes (no second expanded copy)
             return storeOn(c, key, full);
         }
-        CompletableFuture<PutAck> f = storeOn(c, key, value);
-        return full == null ? f : f.thenCompose(a -> a.status() == Status.REFUSED ? storeOn(c, key, full)
+        return orFull(c, key, full, storeOn(c, key, value));
+    }
+
+    /**
+     * {@code stored}, or, when it was refused and {@code full} is given (a compact refresh the node holds no version
+     * to expand), the store of {@code full} on that node.
+     */
+    private CompletableFuture<PutAck> orFull(Contact c, NodeId key, DhtValue full, CompletableFuture<PutAck> stored) {
+        return full == null ? stored : stored.thenCompose(a -> a.status() == Status.REFUSED ? storeOn(c, key, full)
                 : CompletableFuture.completedFuture(a));
     }
 

@@ -309,16 +309,7 @@ public final class SignedRecordPolicy implements StoragePolicy {
     }
 
     private VerifiedRecord check(NodeId key, DhtValue value, DhtValue existing, long now, ContentCheck open) throws RecordException {
-        // cheap checks first: none of them can accept anything the signature check would refuse
-        if (value.expiresAtMillis() <= now) {
-            throw new RecordException(Refusal.EXPIRED, "the value expired at " + Instant.ofEpochMilli(value.expiresAtMillis()));
-        }
-        // Stores clamp expiries to their max TTL before asking, so the values' expiries only bound the signed ones:
-        // a clamped refresh is never earlier than the clamped value it replaces, hence this cheap pre-check
-        // refuses no genuine refresh. The decisive check compares the signed expiries, after verification.
-        if (existing != null && value.expiresAtMillis() < existing.expiresAtMillis()) {
-            throw replay(existing.expiresAtMillis());
-        }
+        checkLifetime(value, existing, now); // cheap checks first
         byte[] data = value.data().unsafeArray();
         RefreshTrailer.Trailer trailer = RefreshTrailer.parse(data);
         if (trailer != null && existing != null && refreshesHeld(key, value, trailer, existing, now)) {
@@ -370,33 +361,44 @@ public final class SignedRecordPolicy implements StoragePolicy {
      */
     private DhtValue expand(NodeId key, DhtValue value, CompactRefresh.Ref ref, DhtValue existing, long now)
             throws RecordException {
-        if (value.expiresAtMillis() <= now) {
-            throw new RecordException(Refusal.EXPIRED, "the value expired at " + Instant.ofEpochMilli(value.expiresAtMillis()));
-        }
+        checkLifetime(value, existing, now);
         if (existing == null) {
             throw new RecordException(Refusal.NOT_HELD, "this node holds no value of this writer and nonce to refresh;"
                     + " send the full value");
         }
-        if (value.expiresAtMillis() < existing.expiresAtMillis()) {
-            throw replay(existing.expiresAtMillis());
-        }
         byte[] held = existing.data().unsafeArray();
         RefreshTrailer.Trailer heldTrailer = RefreshTrailer.parse(held);
         int len = heldTrailer == null ? held.length : heldTrailer.signedLength();
-        HeldKey heldKey = new HeldKey(key, existing.owner(), existing.nonce());
-        HeldSigned h = heldSigned.get(heldKey);
-        Bytes digest = h != null && h.digest() != null && h.holds(held, len) ? h.digest() : CompactRefresh.digest(held, len);
+        Bytes known = knownDigest(new HeldKey(key, existing.owner(), existing.nonce()), held, len);
+        Bytes digest = known != null ? known : CompactRefresh.digest(held, len);
         if (!digest.equals(ref.signedDigest())) {
             throw new RecordException(Refusal.NOT_HELD, "this node holds another signed version of this record than the"
                     + " one this compact refresh extends; send the full value");
         }
         DhtValue full = new DhtValue(value.owner(), value.nonce(), Bytes.wrap(CompactRefresh.expand(held, len, ref)),
                 value.expiresAtMillis());
-        RefreshTrailer.Trailer t = RefreshTrailer.parse(full.data().unsafeArray());
+        // the expanded value's trailer is the compact one's, after the held signed part
+        RefreshTrailer.Trailer t = new RefreshTrailer.Trailer(len, ref.trailer().j(), ref.trailer().token());
         if (!refreshesHeld(key, full, t, existing, now, digest)) {
             throw new RecordException(Refusal.NOT_HELD, "the held value cannot be refreshed by hashing; send the full value");
         }
         return full;
+    }
+
+    /**
+     * The checks of a put that need neither its signature nor its chain: it has not expired, and it does not claim a
+     * shorter life than the value it replaces ({@code existing}, or null). Stores clamp expiries to their max TTL
+     * before asking, so the values' expiries only bound the signed ones: a clamped refresh is never earlier than the
+     * clamped value it replaces, hence this pre-check refuses no genuine refresh. The decisive check compares the
+     * signed expiries, after verification.
+     */
+    private static void checkLifetime(DhtValue value, DhtValue existing, long now) throws RecordException {
+        if (value.expiresAtMillis() <= now) {
+            throw new RecordException(Refusal.EXPIRED, "the value expired at " + Instant.ofEpochMilli(value.expiresAtMillis()));
+        }
+        if (existing != null && value.expiresAtMillis() < existing.expiresAtMillis()) {
+            throw replay(existing.expiresAtMillis());
+        }
     }
 
     /**
