@@ -557,17 +557,23 @@ final class SipBench implements Callable<Integer> {
         Run r = sipp(binary, dir, scenario, remotePort, localPort, rate, n, "users.csv",
                 label.replaceAll("[^A-Za-z0-9]", "") + rate, cpuNanos, stores);
         boolean clean = r.clean(n);
-        out.printf("%s offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s, %.0f us CPU each%s%s%s%n", label,
-                rate, stepSeconds, r.successful(), r.failed(), r.seconds(), r.perSecond(), r.cpuMicrosEach(),
+        printRun(out, label, rate, stepSeconds, r,
+                clean && r.keptUp(rate) ? "" : clean ? " (could not keep up)" : " (failures)", stores);
+        return r;
+    }
+
+    /** The line of one sipp run ({@code what} offered {@code rate}/s for {@code seconds} s), and the round's lines. */
+    private void printRun(PrintWriter out, String what, int rate, int seconds, Run r, String verdict,
+            LongSupplier stores) {
+        out.printf("%s offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s, %.0f us CPU each%s%s%s%n", what,
+                rate, seconds, r.successful(), r.failed(), r.seconds(), r.perSecond(), r.cpuMicrosEach(),
                 r.sippLoad(),
                 r.storedRecords() < 0 ? "" : String.format(", %d stored records (%.0f/s)", r.storedRecords(),
-                        r.storesPerSecond()),
-                clean && r.keptUp(rate) ? "" : clean ? " (could not keep up)" : " (failures)");
-        if (stores.getAsLong() >= 0) { // a round against our peers (Kamailio's rounds leave the overlay idle)
+                        r.storesPerSecond()), verdict);
+        if (stores.getAsLong() >= 0) { // a run against our peers (Kamailio's runs leave the overlay idle)
             printRound(out, r);
         }
         out.flush();
-        return r;
     }
 
     /**
@@ -589,16 +595,8 @@ final class SipBench implements Callable<Integer> {
             Run r = sipp(binary, dir, scenario, remotePort, localPort, rate, n, "users.csv",
                     label.replaceAll("[^A-Za-z0-9]", "") + "sustained" + rate, cpuNanos, stores);
             successful += r.successful();
-            boolean clean = r.failed() == 0 && r.successful() == n;
-            out.printf("%s sustained: offered %d/s for %d s: %d ok, %d failed, %.1f s, %.0f/s, %.0f us CPU each%s%s%s%n",
-                    label, rate, sustainSeconds, r.successful(), r.failed(), r.seconds(), r.perSecond(),
-                    r.cpuMicrosEach(), r.sippLoad(),
-                    r.storedRecords() < 0 ? "" : String.format(", %d stored records (%.0f/s)", r.storedRecords(),
-                            r.storesPerSecond()), clean ? "" : " (failures)");
-            if (stores.getAsLong() >= 0) {
-                printRound(out, r);
-            }
-            out.flush();
+            boolean clean = r.clean(n);
+            printRun(out, label + " sustained:", rate, sustainSeconds, r, clean ? "" : " (failures)", stores);
             if (clean) {
                 return new Sweep(r, 0, successful);
             }
